@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# Provision and run two real Samba AD DC forests on loopback aliases for altgate's
+# integration tests.
+#
+#   scripts/ad-forests.sh up              provision (if needed), start (if needed), wait ready
+#   scripts/ad-forests.sh down            stop both forests
+#   scripts/ad-forests.sh stop  NAME      stop one forest (NAME = contoso | fabrikam)
+#   scripts/ad-forests.sh start NAME      start one forest and wait until it is ready
+#   scripts/ad-forests.sh status          print running/stopped per forest
+#   scripts/ad-forests.sh reset           stop both and delete the state directory
+#
+# State lives in ${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}/<forest>; $STATE/forests.json describes
+# the forests for the Rust test harness. Every TLS check verifies the forest's own CA.
+# Needs root (loopback aliases, Samba) and: samba samba-ad-dc ldb-tools ldap-utils openssl iproute2.
+set -euo pipefail
+
+STATE="${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}"
+READY_TIMEOUT="${ALTGATE_AD_READY_TIMEOUT:-60}" # seconds, for start/up
+STOP_TIMEOUT="${ALTGATE_AD_STOP_TIMEOUT:-20}"   # seconds, for stop/down
+
+FORESTS=(contoso fabrikam)
+USER_PASSWORD='Altgate-Test-Pw1!'
+SVC_PASSWORD='Svc-Altgate-Pw1!'
+# Domain Administrator password (provisioning only; never used by the tests).
+ADMIN_PASSWORD='Admin-Altgate-Pw1!'
+
+log() { printf 'ad-forests: %s\n' "$*" >&2; }
+die() { printf 'ad-forests: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# forest_vars NAME: sets REALM NETBIOS IP DNSDOMAIN BASE_DN UPN_SUFFIX DIR
+forest_vars() {
+    case "$1" in
+    contoso)
+        REALM=CONTOSO.COM NETBIOS=CONTOSO IP=127.0.0.2 UPN_SUFFIX=corp.contoso.local ;;
+    fabrikam)
+        REALM=FABRIKAM.COM NETBIOS=FABRIKAM IP=127.0.0.3 UPN_SUFFIX=fabrikam.local ;;
+    *) die "unknown forest '$1' (expected one of: ${FORESTS[*]})" ;;
+    esac
+    DNSDOMAIN="${REALM,,}"
+    BASE_DN="DC=${DNSDOMAIN//./,DC=}"
+    DIR="$STATE/$1"
+}
+
+now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------------------------------------
+# Loopback alias
+ensure_ip() {
+    local ip="$1"
+    if ! ip -4 -o addr show dev lo | grep -qw "inet $ip/32"; then
+        log "adding $ip/32 to lo"
+        ip addr add "$ip/32" dev lo
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Process state. The master's pid is in $DIR/samba.pid (written by Samba). After a reboot the
+# file may be stale and the pid reused, so also require that the process is a samba binary
+# whose process group is its own pid (samba -D leads its own process group).
+master_pid() {
+    local pidfile="$DIR/samba.pid" pid exe
+    [[ -r "$pidfile" ]] || return 1
+    pid="$(tr -dc '0-9' <"$pidfile")"
+    [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+    exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+    [[ "${exe%% (deleted)}" == */samba ]] || return 1
+    [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+# pids of every process in process group $1 (Samba's master and its workers)
+group_pids() { ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'; }
+
+# any TCP or UDP socket listening on $IP?
+ports_open() {
+    [[ -n "$(ss -H -l -n -t -u src "$IP" 2>/dev/null)" ]]
+}
+
+is_running() { master_pid >/dev/null; }
+
+# ---------------------------------------------------------------------------------------------
+# LDAP probes (verifying TLS against the forest CA)
+ldap_env() {
+    env LDAPTLS_CACERT="$DIR/ca.pem" LDAPTLS_REQCERT=demand LDAPRC=/dev/null "$@"
+}
+
+probe_ready() {
+    # 1. global catalog over LDAPS, bound as the service account, must find the service user
+    ldap_env timeout 5 ldapsearch -LLL -o nettimeout=3 -H "ldaps://$IP:3269" -x \
+        -D "svc-altgate@$DNSDOMAIN" -w "$SVC_PASSWORD" -b "$BASE_DN" \
+        '(sAMAccountName=svc-altgate)' dn 2>/dev/null | grep -q '^dn: ' || return 1
+    # 2. the domain LDAPS port must answer too
+    ldap_env timeout 5 ldapsearch -LLL -o nettimeout=3 -H "ldaps://$IP:636" -x \
+        -D "svc-altgate@$DNSDOMAIN" -w "$SVC_PASSWORD" -b '' -s base \
+        '(objectClass=*)' defaultNamingContext 2>/dev/null | grep -q '^defaultNamingContext: ' || return 1
+}
+
+wait_ready() {
+    local name="$1" t0 now
+    t0=$(now_ms)
+    while :; do
+        if probe_ready; then return 0; fi
+        now=$(now_ms)
+        # samba -D returns once the daemon has forked; give it 3 s to write its pid file
+        if (( now - t0 > 3000 )) && ! is_running; then
+            fail_with_log "$name: samba is not running"
+        fi
+        if (( now - t0 >= READY_TIMEOUT * 1000 )); then
+            fail_with_log "$name: not ready after ${READY_TIMEOUT}s (ldaps://$IP:3269)"
+        fi
+        sleep 0.2
+    done
+}
+
+fail_with_log() {
+    printf 'ad-forests: ERROR: %s\n' "$1" >&2
+    if [[ -f "$DIR/samba.log" ]]; then
+        printf -- '--- tail of %s ---\n' "$DIR/samba.log" >&2
+        tail -n 40 "$DIR/samba.log" >&2
+        printf -- '--- end ---\n' >&2
+    fi
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Provisioning
+b64() { base64 -w0; }
+# unicodePwd value: base64 of UTF-16LE of the password wrapped in double quotes
+pwd_b64() { printf '"%s"' "$1" | iconv -f UTF-8 -t UTF-16LE | b64; }
+
+make_tls() {
+    local tls="$DIR"
+    umask 077
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+        openssl pkcs8 -topk8 -nocrypt -out "$tls/ca.key"
+    openssl req -x509 -new -key "$tls/ca.key" -sha256 -days 3650 \
+        -subj "/O=altgate test/CN=altgate test CA for $DNSDOMAIN" \
+        -set_serial "0x$(openssl rand -hex 15)" \
+        -addext 'basicConstraints=critical,CA:TRUE' \
+        -addext 'keyUsage=critical,keyCertSign,cRLSign' \
+        -addext 'subjectKeyIdentifier=hash' \
+        -out "$tls/ca.pem"
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+        openssl pkcs8 -topk8 -nocrypt -out "$tls/dc.key"
+    openssl req -new -key "$tls/dc.key" -subj "/CN=dc1.$DNSDOMAIN" -out "$tls/dc.csr"
+    cat >"$tls/dc.ext" <<EOF
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:dc1.$DNSDOMAIN,IP:$IP
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+EOF
+    openssl x509 -req -in "$tls/dc.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+        -set_serial "0x$(openssl rand -hex 15)" -days 3650 -sha256 \
+        -extfile "$tls/dc.ext" -out "$tls/dc.pem" 2>/dev/null
+    rm -f "$tls/dc.csr" "$tls/dc.ext"
+    chmod 600 "$tls/ca.key" "$tls/dc.key"
+    chmod 644 "$tls/ca.pem" "$tls/dc.pem"
+    umask 022
+    openssl verify -CAfile "$tls/ca.pem" "$tls/dc.pem" >/dev/null
+}
+
+# user_ldif SAM GIVEN SN UPN MAIL UAC PASSWORD [EXTRA-LDIF-LINES]
+# MAIL may be empty (no mail). Values that are not plain ASCII-safe are base64-encoded.
+user_ldif() {
+    local sam="$1" given="$2" sn="$3" upn="$4" mail="$5" uac="$6" pw="$7" extra="${8:-}"
+    local cn="$given $sn"
+    printf 'dn: CN=%s,CN=Users,%s\n' "$cn" "$BASE_DN"
+    printf 'objectClass: user\n'
+    printf 'sAMAccountName: %s\n' "$sam"
+    printf 'userPrincipalName: %s\n' "$upn"
+    printf 'givenName: %s\n' "$given"
+    printf 'sn: %s\n' "$sn"
+    printf 'displayName: %s\n' "$cn"
+    if [[ -n "$mail" ]]; then
+        printf 'mail:: %s\n' "$(printf '%s' "$mail" | b64)"
+    fi
+    printf 'userAccountControl: %s\n' "$uac"
+    printf 'unicodePwd:: %s\n' "$(pwd_b64 "$pw")"
+    [[ -z "$extra" ]] || printf '%s\n' "$extra"
+    printf '\n'
+}
+
+users_ldif() {
+    local P="$USER_PASSWORD" S="$UPN_SUFFIX"
+    case "$1" in
+    contoso)
+        user_ldif jdoe     John   Doe      "jdoe@$S"           'jdoe@contoso.com'          512 "$P"
+        user_ldif dupa     Dup    A        "dupa@$S"           'shared@contoso.com'        512 "$P"
+        user_ldif dupb     Dup    B        "dupb@$S"           'shared@contoso.com'        512 "$P"
+        user_ldif crossc   Cross  Contoso  "crossc@$S"         'cross@example.com'         512 "$P"
+        user_ldif alice    Alice  Anderson 'alice@contoso.com' ''                          512 "$P"
+        user_ldif mallory  Mallory Martin  "mallory@$S"        'alice@contoso.com'         512 "$P"
+        user_ldif nomail   No     Mail     "nomail@$S"         ''                          512 "$P"
+        user_ldif disabled Disabled User   "disabled@$S"       'disabled@contoso.com'      514 "$P"
+        user_ldif obrien   Olivia OBrien   "obrien@$S"         'o*brien(test)@contoso.com' 512 "$P"
+        user_ldif bslash   Back   Slash    "bslash@$S"         'back\slash@contoso.com'    512 "$P"
+        user_ldif mixed    Mixed  Case     "mixed@$S"          'Mixed.Case@Contoso.COM'    512 "$P"
+        user_ldif consist  Consistency Guid "consist@$S"       'consist@contoso.com'       512 "$P" \
+            'mS-DS-ConsistencyGuid:: AAECAwQFBgcICQoLDA0ODw=='
+        user_ldif svc-altgate Altgate Service 'svc-altgate@contoso.com' ''              512 "$SVC_PASSWORD"
+        ;;
+    fabrikam)
+        user_ldif fuser    Fabrikam User    "fuser@$S"            'fuser@fabrikam.com'     512 "$P"
+        user_ldif crossf   Cross  Fabrikam  "crossf@$S"           'cross@example.com'      512 "$P"
+        user_ldif jdoe     John   Doe       "jdoe@$S"             'john.doe@fabrikam.com'  512 "$P"
+        user_ldif upnonly  UPN    Only      'upnonly@fabrikam.com' ''                      512 "$P"
+        user_ldif svc-altgate Altgate Service 'svc-altgate@fabrikam.com' ''                512 "$SVC_PASSWORD"
+        ;;
+    esac
+}
+
+provision() {
+    local name="$1" t0
+    t0=$(now_ms)
+    if [[ -e "$DIR" ]]; then
+        log "$name: removing incomplete state in $DIR"
+        rm -rf -- "$DIR"
+    fi
+    mkdir -p "$DIR"
+    log "$name: provisioning $REALM ($NETBIOS) on $IP in $DIR"
+    make_tls
+    if ! samba-tool domain provision --targetdir="$DIR" \
+        --realm="$REALM" --domain="$NETBIOS" --server-role=dc --dns-backend=NONE \
+        --adminpass="$ADMIN_PASSWORD" \
+        --host-name=dc1 --host-ip="$IP" \
+        --option="interfaces = $IP" \
+        --option="bind interfaces only = yes" \
+        --option="server services = ldap, kdc" \
+        --option="pid directory = $DIR" \
+        --option="ncalrpc dir = $DIR/ncalrpc" \
+        --option="winbindd socket directory = $DIR/winbindd" \
+        --option="ntp signd socket directory = $DIR/ntp_signd" \
+        --option="log file = $DIR/samba.log" \
+        --option="max log size = 10000" \
+        --option="log level = 1" \
+        --option="tls enabled = yes" \
+        --option="tls keyfile = $DIR/dc.key" \
+        --option="tls certfile = $DIR/dc.pem" \
+        --option="tls cafile = $DIR/ca.pem" \
+        >"$DIR/provision.log" 2>&1; then
+        tail -n 40 "$DIR/provision.log" >&2
+        die "$name: samba-tool domain provision failed (see $DIR/provision.log)"
+    fi
+
+    local conf="$DIR/etc/smb.conf" sam="$DIR/private/sam.ldb"
+    samba-tool domain passwordsettings set -s "$conf" -H "$sam" -q \
+        --complexity=off --history-length=0 --min-pwd-age=0 --max-pwd-age=0 \
+        --account-lockout-threshold=0 >>"$DIR/provision.log" 2>&1 ||
+        die "$name: setting password policy failed (see $DIR/provision.log)"
+
+    # Alternative UPN suffix, as an AD admin would register it (Domains and Trusts).
+    printf 'dn: CN=Partitions,CN=Configuration,%s\nchangetype: modify\nadd: uPNSuffixes\nuPNSuffixes: %s\n' \
+        "$BASE_DN" "$UPN_SUFFIX" >"$DIR/upn-suffix.ldif"
+    ldbmodify --configfile="$conf" -H "$sam" "$DIR/upn-suffix.ldif" >>"$DIR/provision.log" 2>&1 ||
+        die "$name: adding uPNSuffixes failed (see $DIR/provision.log)"
+
+    users_ldif "$name" >"$DIR/users.ldif"
+    chmod 600 "$DIR/users.ldif"
+    ldbadd --configfile="$conf" -H "$sam" "$DIR/users.ldif" >>"$DIR/provision.log" 2>&1 ||
+        die "$name: seeding users failed (see $DIR/provision.log)"
+
+    touch "$DIR/.provisioned"
+    log "$name: provisioned in $(( $(now_ms) - t0 )) ms"
+}
+
+write_json() {
+    local out="$STATE/forests.json" tmp first=1 name
+    tmp="$(mktemp "$STATE/.forests.json.XXXXXX")"
+    {
+        printf '{"forests":['
+        for name in "${FORESTS[@]}"; do
+            forest_vars "$name"
+            [[ $first -eq 1 ]] || printf ','
+            first=0
+            printf '\n {"name":"%s","netbios":"%s","ip":"%s","base_dn":"%s",' \
+                "$DNSDOMAIN" "$NETBIOS" "$IP" "$BASE_DN"
+            printf '"gc_url":"ldaps://%s:3269","dc_url":"ldaps://%s:636","ca_file":"%s",' \
+                "$IP" "$IP" "$DIR/ca.pem"
+            printf '"service_user":"svc-altgate@%s","service_password":"%s"}' \
+                "$DNSDOMAIN" "$SVC_PASSWORD"
+        done
+        printf '],\n "user_password":"%s"}\n' "$USER_PASSWORD"
+    } >"$tmp"
+    chmod 644 "$tmp"
+    mv -f "$tmp" "$out"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Start / stop
+start_forest() {
+    local name="$1" t0
+    forest_vars "$name"
+    [[ -f "$DIR/.provisioned" ]] || die "$name: not provisioned (run: $0 up)"
+    ensure_ip "$IP"
+    if is_running; then
+        wait_ready "$name"
+        return 0
+    fi
+    t0=$(now_ms)
+    if ports_open; then
+        die "$name: something else is already listening on $IP: $(ss -H -l -n -t -u src "$IP" | head -3)"
+    fi
+    # stale pid file (e.g. after a reboot): Samba would cope, but remove it to keep things clear
+    rm -f "$DIR/samba.pid"
+    samba -s "$DIR/etc/smb.conf" -D >>"$DIR/samba.log" 2>&1 ||
+        fail_with_log "$name: 'samba -D' failed"
+    wait_ready "$name"
+    log "$name: running on $IP (pid $(master_pid || echo '?'); ready in $(( $(now_ms) - t0 )) ms)"
+}
+
+stop_forest() {
+    local name="$1" pid t0 deadline pids
+    forest_vars "$name"
+    if ! pid="$(master_pid)"; then
+        if ports_open; then
+            die "$name: no samba master for $DIR but something listens on $IP: $(ss -H -l -n -t -u src "$IP" | head -3)"
+        fi
+        log "$name: already stopped"
+        return 0
+    fi
+    t0=$(now_ms)
+    deadline=$(( t0 + STOP_TIMEOUT * 1000 ))
+    # SIGTERM to the master: as process-group leader it forwards SIGTERM to its workers.
+    kill -TERM "$pid" 2>/dev/null || true
+    while :; do
+        pids="$(group_pids "$pid")"
+        if [[ -z "$pids" ]] && ! ports_open; then break; fi
+        if [[ $(now_ms) -ge $deadline ]]; then
+            if [[ -n "$pids" ]]; then
+                log "$name: still running after ${STOP_TIMEOUT}s; sending SIGKILL to process group $pid"
+                kill -KILL -- "-$pid" 2>/dev/null || true
+                sleep 0.5
+            fi
+            if [[ -n "$(group_pids "$pid")" ]] || ports_open; then
+                fail_with_log "$name: could not stop samba (process group $pid)"
+            fi
+            break
+        fi
+        sleep 0.05
+    done
+    rm -f "$DIR/samba.pid"
+    log "$name: stopped in $(( $(now_ms) - t0 )) ms"
+}
+
+# ---------------------------------------------------------------------------------------------
+need_tools() {
+    local t missing=()
+    for t in samba samba-tool ldbadd ldbmodify ldapsearch openssl ip ss iconv base64 flock; do
+        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+    done
+    [[ ${#missing[@]} -eq 0 ]] || die "missing tools: ${missing[*]} (apt-get install samba samba-ad-dc ldb-tools ldap-utils openssl iproute2)"
+    [[ $EUID -eq 0 ]] || die "must run as root (loopback aliases and samba)"
+}
+
+lock_state() {
+    mkdir -p "$STATE"
+    exec 9>"$STATE/.lock"
+    flock 9
+}
+
+cmd_up() {
+    local name
+    for name in "${FORESTS[@]}"; do
+        forest_vars "$name"
+        ensure_ip "$IP"
+        if [[ ! -f "$DIR/.provisioned" ]]; then
+            if is_running; then stop_forest "$name"; forest_vars "$name"; fi
+            provision "$name"
+        fi
+    done
+    write_json
+    # start both first, then wait, so the two start-ups overlap
+    for name in "${FORESTS[@]}"; do
+        forest_vars "$name"
+        if ! is_running; then
+            rm -f "$DIR/samba.pid"
+            ports_open && die "$name: something else is already listening on $IP"
+            samba -s "$DIR/etc/smb.conf" -D >>"$DIR/samba.log" 2>&1 ||
+                fail_with_log "$name: 'samba -D' failed"
+        fi
+    done
+    for name in "${FORESTS[@]}"; do
+        forest_vars "$name"
+        wait_ready "$name"
+        log "$name: ready on $IP (pid $(master_pid || echo '?'))"
+    done
+    log "forests described in $STATE/forests.json"
+}
+
+cmd_status() {
+    local name rc=0
+    for name in "${FORESTS[@]}"; do
+        forest_vars "$name"
+        if [[ ! -f "$DIR/.provisioned" ]]; then
+            printf '%s: not provisioned\n' "$name"; rc=1
+        elif pid="$(master_pid)"; then
+            printf '%s: running (pid %s, %s)\n' "$name" "$pid" "$IP"
+        else
+            printf '%s: stopped\n' "$name"; rc=1
+        fi
+    done
+    return $rc
+}
+
+usage() {
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+main() {
+    [[ $# -ge 1 ]] || usage
+    local cmd="$1"; shift
+    case "$cmd" in
+    up)     [[ $# -eq 0 ]] || usage; need_tools; lock_state; cmd_up ;;
+    down)   [[ $# -eq 0 ]] || usage; need_tools; lock_state
+            for n in "${FORESTS[@]}"; do stop_forest "$n"; done ;;
+    start)  [[ $# -eq 1 ]] || usage; need_tools; forest_vars "$1"; lock_state; start_forest "$1" ;;
+    stop)   [[ $# -eq 1 ]] || usage; need_tools; forest_vars "$1"; lock_state; stop_forest "$1" ;;
+    status) [[ $# -eq 0 ]] || usage; cmd_status ;;
+    reset)  [[ $# -eq 0 ]] || usage; need_tools; lock_state
+            for n in "${FORESTS[@]}"; do stop_forest "$n"; done
+            for n in "${FORESTS[@]}"; do rm -rf -- "${STATE:?}/$n"; done
+            rm -f -- "$STATE/forests.json" "$STATE"/.forests.json.* "$STATE/.lock"
+            rmdir -- "$STATE" 2>/dev/null || log "note: $STATE not empty, left in place"
+            log "removed forest state under $STATE" ;;
+    -h|--help|help) usage ;;
+    *) usage ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,244 @@
+//! The command line: `serve`, `check-config` (like `nginx -t`) and `resolve`. `main.rs` only
+//! calls [`main`].
+
+use crate::config::{Config, LogFormat};
+use crate::resolve::{Outcome, Resolution};
+use crate::App;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The configuration file used when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "config/altgate.yaml";
+
+/// altgate: AD FS-style authentication front end.
+#[derive(Debug, Parser)]
+#[command(name = "altgate", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service.
+    Serve {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Validate a configuration file and report every problem (exit 2 if any).
+    CheckConfig {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Resolve a login the way a sign-in would (exit 0 only when resolved).
+    Resolve {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The login as a user would type it.
+        login: String,
+    },
+}
+
+/// Exit status for configuration problems.
+const EXIT_CONFIG: u8 = 2;
+
+fn init_tracing(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn load(path: &PathBuf) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        eprintln!("altgate: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("altgate: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+/// Runs the command line; returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => serve(&config),
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Resolve {
+            config,
+            json,
+            login,
+        } => resolve(&config, json, &login),
+    };
+    result.unwrap_or_else(|code| code)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn serve(path: &PathBuf) -> Result<ExitCode, ExitCode> {
+    let config = load(path)?;
+    init_tracing(config.logging.format, &config.logging.level);
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .map_err(|e| {
+                eprintln!("altgate: cannot listen on {}: {e}", config.server.listen);
+                ExitCode::FAILURE
+            })?;
+        crate::run(config, listener, shutdown_signal())
+            .await
+            .map_err(|e| {
+                eprintln!("altgate: {e}");
+                ExitCode::FAILURE
+            })?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn check_config(path: &PathBuf) -> Result<ExitCode, ExitCode> {
+    let config = load(path)?;
+    // Building the application loads the demo directory, CA bundles and service accounts
+    // without contacting any server.
+    let rt = runtime()?;
+    let built = rt.block_on(async { App::new(config) });
+    let app = built.map_err(|e| {
+        eprintln!(
+            "altgate: configuration file {} is invalid: {e}",
+            path.display()
+        );
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    let c = &app.config;
+    if c.server.tls.is_none() {
+        println!(
+            "warning: server.tls is not set; altgate will serve plain HTTP behind a TLS proxy"
+        );
+    }
+    if c.demo_directory.is_some() {
+        println!("note: demo mode: the embedded directory stands in for every forest");
+    }
+    if c.alternate_login_id.is_none() {
+        println!(
+            "note: alternate_login_id is not configured; logins resolve by UPN or DOMAIN\\name"
+        );
+    }
+    println!(
+        "altgate: configuration file {} test is successful",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn resolve(path: &PathBuf, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
+    let config = load(path)?;
+    init_tracing(config.logging.format, "warn");
+    let rt = runtime()?;
+    let resolution = rt.block_on(async move {
+        let app = App::new(config).map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        })?;
+        Ok::<_, ExitCode>(app.resolver.resolve(login).await)
+    })?;
+    if json {
+        match serde_json::to_string(resolution.as_ref()) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("altgate: cannot encode the result: {e}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        print!("{}", human(&resolution));
+    }
+    Ok(if resolution.outcome == Outcome::Resolved {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The human-readable form of a resolution.
+pub fn human(r: &Resolution) -> String {
+    let mut out = String::new();
+    match (&r.account, &r.failure) {
+        (Some(a), _) => {
+            let who = match &a.netbios_domain {
+                Some(nb) => format!("{nb}\\{}", a.sam_account_name),
+                None => a.sam_account_name.clone(),
+            };
+            out.push_str(&format!(
+                "{} -> {who} (forest {}, domain {}) via {}\n",
+                r.login,
+                a.forest,
+                a.domain,
+                r.via.map_or("?", |v| v.as_str())
+            ));
+            out.push_str(&format!(
+                "  upn: {}\n  dn: {}\n  immutable_id: {}\n  enabled: {}\n",
+                a.user_principal_name.as_deref().unwrap_or("(none)"),
+                a.distinguished_name,
+                a.immutable_id.as_deref().unwrap_or("(none)"),
+                a.enabled
+            ));
+        }
+        (None, Some(f)) => {
+            out.push_str(&format!(
+                "{} -> {} (event {})\n  {}\n",
+                r.login,
+                r.outcome.as_str(),
+                f.event_id,
+                f.message
+            ));
+        }
+        (None, None) => out.push_str(&format!("{} -> {}\n", r.login, r.outcome.as_str())),
+    }
+    if let Some(fb) = r.upn_fallback {
+        out.push_str(&format!("  upn fallback: {}\n", fb.as_str()));
+    }
+    if !r.unreachable_forests.is_empty() {
+        out.push_str(&format!(
+            "  unreachable forests: {}\n",
+            r.unreachable_forests.join(", ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,870 @@
+//! Configuration: the YAML file is read into [`raw`] structures section by section, then
+//! validated into [`Config`]. Every problem found is reported at once, each with its key path
+//! (`forests[1].service_account.password_env: ...`), the way `nginx -t` does.
+//!
+//! Relative file paths are taken from the working directory altgate is started in.
+
+pub mod raw;
+
+use crate::secret::Secret;
+use raw::*;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Key path, e.g. `forests[0].global_catalogs[1]`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem found in a configuration file.
+#[derive(Debug, thiserror::Error)]
+#[error("{} configuration problem(s) in {file}:\n{}", issues.len(), render(issues))]
+pub struct ConfigError {
+    /// The file that was read.
+    pub file: String,
+    /// The problems, in file order.
+    pub issues: Vec<ConfigIssue>,
+}
+
+fn render(issues: &[ConfigIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("  {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listener settings.
+    pub server: ServerConfig,
+    /// Alternate login ID; `None` means sign-in by UPN or `DOMAIN\sam` only.
+    pub alternate_login_id: Option<AlternateLoginId>,
+    /// Every forest altgate knows, in file order.
+    pub forests: Vec<ForestConfig>,
+    /// Resolution cache.
+    pub cache: CacheConfig,
+    /// LDAP connection tuning.
+    pub directory: DirectoryConfig,
+    /// Demo mode: the embedded directory file that stands in for every forest.
+    pub demo_directory: Option<PathBuf>,
+    /// Log output.
+    pub logging: LoggingConfig,
+}
+
+/// `server:`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Public base URL, without a trailing slash.
+    pub public_url: String,
+    /// TLS files; plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// `server.tls:`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+    /// Generate a self-signed pair when the files are missing (demo mode).
+    pub generate_dev_certificate: bool,
+}
+
+/// `alternate_login_id:`.
+#[derive(Debug, Clone)]
+pub struct AlternateLoginId {
+    /// LDAP attribute name.
+    pub attribute: String,
+    /// Forests to search, each present in [`Config::forests`].
+    pub lookup_forests: Vec<String>,
+}
+
+/// An `ldaps://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LdapUrl {
+    /// The URL as configured.
+    pub url: String,
+    /// Host name or IP address (what the certificate must name).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl fmt::Display for LdapUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// One forest.
+#[derive(Debug, Clone)]
+pub struct ForestConfig {
+    /// Forest DNS name, lower case.
+    pub name: String,
+    /// Global catalogs in failover order (empty in demo mode).
+    pub global_catalogs: Vec<LdapUrl>,
+    /// Domain controllers per domain (lower-case DNS name).
+    pub domain_controllers: BTreeMap<String, Vec<LdapUrl>>,
+    /// Service account (required outside demo mode).
+    pub service_account: Option<ServiceAccount>,
+    /// CA bundle for the DCs' certificates; system roots when `None`.
+    pub ca_file: Option<PathBuf>,
+    /// Global catalog search base; `""` searches the whole forest.
+    pub search_base: String,
+}
+
+/// A service account and its password.
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    /// Bind name.
+    pub user: String,
+    /// Password (redacted in `Debug`).
+    pub password: Secret,
+}
+
+/// `cache:`.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    /// Lifetime of resolved accounts.
+    pub positive_ttl: Duration,
+    /// Lifetime of not-found and ambiguous outcomes.
+    pub negative_ttl: Duration,
+    /// Capacity; 0 disables caching.
+    pub max_entries: u64,
+}
+
+/// `directory:`.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectoryConfig {
+    /// Connect + TLS + service bind deadline.
+    pub connect_timeout: Duration,
+    /// Per-operation deadline.
+    pub operation_timeout: Duration,
+    /// Connections per global catalog.
+    pub pool_size: usize,
+    /// How long a failed server is skipped.
+    pub retry_backoff: Duration,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `logging:`.
+#[derive(Debug, Clone)]
+pub struct LoggingConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// Filter directive.
+    pub level: String,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            positive_ttl: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(30),
+            max_entries: 100_000,
+        }
+    }
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        DirectoryConfig {
+            connect_timeout: Duration::from_secs(3),
+            operation_timeout: Duration::from_secs(5),
+            pool_size: 4,
+            retry_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            issues: vec![ConfigIssue {
+                path: "(file)".into(),
+                message: format!("cannot read: {e}"),
+            }],
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Validates configuration text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let mut v = Validator::default();
+        let config = v.config(text);
+        match config {
+            Some(c) if v.issues.is_empty() => Ok(c),
+            _ => Err(ConfigError {
+                file: file.to_string(),
+                issues: v.issues,
+            }),
+        }
+    }
+
+    /// The forest named `name`.
+    pub fn forest(&self, name: &str) -> Option<&ForestConfig> {
+        self.forests.iter().find(|f| f.name == name)
+    }
+}
+
+/// Parses `30s`, `5m`, `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
+#[derive(Default)]
+struct Validator {
+    issues: Vec<ConfigIssue>,
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "server",
+    "alternate_login_id",
+    "forests",
+    "cache",
+    "directory",
+    "demo_directory",
+    "logging",
+];
+
+impl Validator {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.issues.push(ConfigIssue {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Deserializes one subtree, recording a structural error with its full path.
+    fn section<T: DeserializeOwned>(&mut self, path: &str, value: serde_yaml::Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let full = if inner == "." || inner.is_empty() {
+                    path.to_string()
+                } else if inner.starts_with('[') {
+                    format!("{path}{inner}")
+                } else {
+                    format!("{path}.{inner}")
+                };
+                self.err(full, e.into_inner().to_string());
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, text: &str) -> Option<Config> {
+        let doc: serde_yaml::Value = match serde_yaml::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.err("(file)", format!("not valid YAML: {e}"));
+                return None;
+            }
+        };
+        let serde_yaml::Value::Mapping(map) = doc else {
+            self.err("(file)", "the top level must be a mapping of sections");
+            return None;
+        };
+        let mut sections: BTreeMap<String, serde_yaml::Value> = BTreeMap::new();
+        for (k, val) in map {
+            match k.as_str() {
+                Some(key) if TOP_LEVEL_KEYS.contains(&key) => {
+                    sections.insert(key.to_string(), val);
+                }
+                Some(key) => self.err(
+                    key,
+                    format!(
+                        "unknown section, expected one of: {}",
+                        TOP_LEVEL_KEYS.join(", ")
+                    ),
+                ),
+                None => self.err("(file)", "section names must be strings"),
+            }
+        }
+        let mut take = |name: &str| sections.remove(name).filter(|v| !v.is_null());
+
+        let raw_server: RawServer = match take("server") {
+            Some(v) => self.section("server", v).unwrap_or_default(),
+            None => {
+                self.err("server", "missing section");
+                RawServer::default()
+            }
+        };
+        let raw_alt: Option<RawAlternateLoginId> =
+            take("alternate_login_id").and_then(|v| self.section("alternate_login_id", v));
+        let raw_forests: Vec<Option<RawForest>> = match take("forests") {
+            Some(serde_yaml::Value::Sequence(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| self.section(&format!("forests[{i}]"), item))
+                .collect(),
+            Some(_) => {
+                self.err("forests", "must be a list of forests");
+                Vec::new()
+            }
+            None => {
+                self.err(
+                    "forests",
+                    "missing section: at least one forest is required",
+                );
+                Vec::new()
+            }
+        };
+        let raw_cache: RawCache = take("cache")
+            .and_then(|v| self.section("cache", v))
+            .unwrap_or_default();
+        let raw_dir: RawDirectory = take("directory")
+            .and_then(|v| self.section("directory", v))
+            .unwrap_or_default();
+        let demo: Option<String> =
+            take("demo_directory").and_then(|v| self.section("demo_directory", v));
+        let raw_logging: RawLogging = take("logging")
+            .and_then(|v| self.section("logging", v))
+            .unwrap_or_default();
+
+        let demo_directory = demo.map(PathBuf::from);
+        if let Some(p) = &demo_directory {
+            if !p.is_file() {
+                self.err("demo_directory", format!("file not found: {}", p.display()));
+            }
+        }
+        let server = self.server(raw_server);
+        let forests = self.forests(raw_forests, demo_directory.is_some());
+        let alternate_login_id = raw_alt.and_then(|a| self.alternate(a, &forests));
+        let cache = self.cache(raw_cache);
+        let directory = self.directory(raw_dir);
+        let logging = self.logging(raw_logging);
+        Some(Config {
+            server: server?,
+            alternate_login_id,
+            forests,
+            cache,
+            directory,
+            demo_directory,
+            logging,
+        })
+    }
+
+    fn server(&mut self, raw: RawServer) -> Option<ServerConfig> {
+        let listen = match raw.listen.as_deref() {
+            None => {
+                self.err("server.listen", "required, e.g. 127.0.0.1:8443");
+                None
+            }
+            Some(s) => match s.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err("server.listen", format!("{s:?} is not an IP:port address"));
+                    None
+                }
+            },
+        };
+        let public_url = match raw.public_url.as_deref() {
+            None => {
+                self.err(
+                    "server.public_url",
+                    "required, e.g. https://sts.contoso.com",
+                );
+                None
+            }
+            Some(u) if !u.starts_with("https://") || u.len() <= "https://".len() => {
+                self.err(
+                    "server.public_url",
+                    format!("{u:?} must be an https:// URL (clients only federate over TLS)"),
+                );
+                None
+            }
+            Some(u) => Some(u.trim_end_matches('/').to_string()),
+        };
+        let tls = raw.tls.map(|t| {
+            let files = TlsFiles {
+                cert_file: PathBuf::from(&t.cert_file),
+                key_file: PathBuf::from(&t.key_file),
+                generate_dev_certificate: t.generate_dev_certificate,
+            };
+            if !files.generate_dev_certificate {
+                for (key, p) in [
+                    ("cert_file", &files.cert_file),
+                    ("key_file", &files.key_file),
+                ] {
+                    if !p.is_file() {
+                        self.err(
+                            format!("server.tls.{key}"),
+                            format!("file not found: {}", p.display()),
+                        );
+                    }
+                }
+            }
+            files
+        });
+        Some(ServerConfig {
+            listen: listen?,
+            public_url: public_url?,
+            tls,
+        })
+    }
+
+    fn forests(&mut self, raws: Vec<Option<RawForest>>, demo: bool) -> Vec<ForestConfig> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let p = format!("forests[{i}]");
+            let name = raw.name.trim().to_ascii_lowercase();
+            if !is_dns_name(&name) {
+                self.err(
+                    format!("{p}.name"),
+                    format!("{:?} is not a DNS name", raw.name),
+                );
+            } else if !seen.insert(name.clone()) {
+                self.err(
+                    format!("{p}.name"),
+                    format!("forest {name} is listed twice"),
+                );
+            }
+            let global_catalogs: Vec<LdapUrl> = raw
+                .global_catalogs
+                .iter()
+                .enumerate()
+                .filter_map(|(j, u)| self.ldap_url(&format!("{p}.global_catalogs[{j}]"), u))
+                .collect();
+            if !demo && raw.global_catalogs.is_empty() {
+                self.err(
+                    format!("{p}.global_catalogs"),
+                    "at least one ldaps:// global catalog is required",
+                );
+            }
+            let mut domain_controllers = BTreeMap::new();
+            for (domain, urls) in &raw.domain_controllers {
+                let dp = format!("{p}.domain_controllers.{domain}");
+                if !is_dns_name(&domain.to_ascii_lowercase()) {
+                    self.err(&dp, "the key must be a domain DNS name");
+                }
+                let parsed: Vec<LdapUrl> = urls
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, u)| self.ldap_url(&format!("{dp}[{j}]"), u))
+                    .collect();
+                domain_controllers.insert(domain.to_ascii_lowercase(), parsed);
+            }
+            let service_account = match raw.service_account {
+                Some(sa) => self.service_account(&format!("{p}.service_account"), sa),
+                None => {
+                    if !demo {
+                        self.err(
+                            format!("{p}.service_account"),
+                            "required: the global catalog refuses anonymous searches",
+                        );
+                    }
+                    None
+                }
+            };
+            let ca_file = raw.ca_file.map(PathBuf::from);
+            if let Some(ca) = &ca_file {
+                if let Err(e) = crate::tls::load_ca_bundle(ca) {
+                    self.err(format!("{p}.ca_file"), e.to_string());
+                }
+            }
+            out.push(ForestConfig {
+                name,
+                global_catalogs,
+                domain_controllers,
+                service_account,
+                ca_file,
+                search_base: raw.search_base.unwrap_or_default(),
+            });
+        }
+        out
+    }
+
+    fn ldap_url(&mut self, path: &str, url: &str) -> Option<LdapUrl> {
+        let Some(rest) = url.strip_prefix("ldaps://") else {
+            self.err(
+                path,
+                format!("{url:?} must be an ldaps:// URL (simple binds need TLS; verification is always on)"),
+            );
+            return None;
+        };
+        let hostport = rest.trim_end_matches('/');
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            match v6.split_once(']') {
+                Some((h, p)) => (h.to_string(), p.strip_prefix(':').unwrap_or("")),
+                None => (String::new(), ""),
+            }
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), p),
+                None => (hostport.to_string(), ""),
+            }
+        };
+        let port = if port.is_empty() {
+            Some(636)
+        } else {
+            port.parse::<u16>().ok().filter(|p| *p != 0)
+        };
+        match port {
+            Some(port) if !host.is_empty() && !host.contains('/') => Some(LdapUrl {
+                url: url.trim_end_matches('/').to_string(),
+                host,
+                port,
+            }),
+            _ => {
+                self.err(path, format!("{url:?} is not ldaps://host[:port]"));
+                None
+            }
+        }
+    }
+
+    fn service_account(&mut self, path: &str, raw: RawServiceAccount) -> Option<ServiceAccount> {
+        if raw.user.trim().is_empty() {
+            self.err(format!("{path}.user"), "must not be empty");
+        }
+        let password = match (&raw.password_env, &raw.password_file) {
+            (Some(_), Some(_)) => {
+                self.err(path, "set password_env or password_file, not both");
+                None
+            }
+            (None, None) => {
+                self.err(path, "password_env or password_file is required");
+                None
+            }
+            (Some(var), None) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Some(Secret::new(v)),
+                _ => {
+                    self.err(
+                        format!("{path}.password_env"),
+                        format!("environment variable {var} is not set or empty"),
+                    );
+                    None
+                }
+            },
+            (None, Some(file)) => match std::fs::read_to_string(file) {
+                Ok(v) => {
+                    let v = v.trim_end_matches(['\r', '\n']).to_string();
+                    if v.is_empty() {
+                        self.err(format!("{path}.password_file"), format!("{file} is empty"));
+                        None
+                    } else {
+                        Some(Secret::new(v))
+                    }
+                }
+                Err(e) => {
+                    self.err(
+                        format!("{path}.password_file"),
+                        format!("cannot read {file}: {e}"),
+                    );
+                    None
+                }
+            },
+        };
+        Some(ServiceAccount {
+            user: raw.user,
+            password: password?,
+        })
+    }
+
+    fn alternate(
+        &mut self,
+        raw: RawAlternateLoginId,
+        forests: &[ForestConfig],
+    ) -> Option<AlternateLoginId> {
+        let attribute = raw
+            .attribute
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty());
+        let lookup = raw.lookup_forests.filter(|l| !l.is_empty());
+        match (attribute, lookup) {
+            (None, None) => None,
+            (Some(_), None) => {
+                self.err(
+                    "alternate_login_id.lookup_forests",
+                    "required with attribute: both keys enable the feature",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.err(
+                    "alternate_login_id.attribute",
+                    "required with lookup_forests: both keys enable the feature",
+                );
+                None
+            }
+            (Some(attribute), Some(lookup)) => {
+                if !is_ldap_attribute_name(&attribute) {
+                    self.err(
+                        "alternate_login_id.attribute",
+                        format!("{attribute:?} is not an LDAP attribute name"),
+                    );
+                }
+                let mut names = Vec::new();
+                for (i, f) in lookup.iter().enumerate() {
+                    let f = f.trim().to_ascii_lowercase();
+                    if !forests.iter().any(|c| c.name == f) {
+                        self.err(
+                            format!("alternate_login_id.lookup_forests[{i}]"),
+                            format!("{f} is not listed under forests"),
+                        );
+                    } else if names.contains(&f) {
+                        self.err(
+                            format!("alternate_login_id.lookup_forests[{i}]"),
+                            format!("{f} is listed twice"),
+                        );
+                    } else {
+                        names.push(f);
+                    }
+                }
+                Some(AlternateLoginId {
+                    attribute,
+                    lookup_forests: names,
+                })
+            }
+        }
+    }
+
+    fn duration(&mut self, path: &str, raw: Option<&str>, default: Duration) -> Duration {
+        match raw.map(parse_duration) {
+            None => default,
+            Some(Ok(d)) if !d.is_zero() => d,
+            Some(Ok(_)) => {
+                self.err(path, "must be longer than zero");
+                default
+            }
+            Some(Err(e)) => {
+                self.err(path, e);
+                default
+            }
+        }
+    }
+
+    fn cache(&mut self, raw: RawCache) -> CacheConfig {
+        let d = CacheConfig::default();
+        CacheConfig {
+            positive_ttl: self.duration(
+                "cache.positive_ttl",
+                raw.positive_ttl.as_deref(),
+                d.positive_ttl,
+            ),
+            negative_ttl: self.duration(
+                "cache.negative_ttl",
+                raw.negative_ttl.as_deref(),
+                d.negative_ttl,
+            ),
+            max_entries: raw.max_entries.unwrap_or(d.max_entries),
+        }
+    }
+
+    fn directory(&mut self, raw: RawDirectory) -> DirectoryConfig {
+        let d = DirectoryConfig::default();
+        let pool_size = raw.pool_size.unwrap_or(d.pool_size);
+        if !(1..=64).contains(&pool_size) {
+            self.err("directory.pool_size", "must be between 1 and 64");
+        }
+        DirectoryConfig {
+            connect_timeout: self.duration(
+                "directory.connect_timeout",
+                raw.connect_timeout.as_deref(),
+                d.connect_timeout,
+            ),
+            operation_timeout: self.duration(
+                "directory.operation_timeout",
+                raw.operation_timeout.as_deref(),
+                d.operation_timeout,
+            ),
+            pool_size: pool_size.clamp(1, 64),
+            retry_backoff: self.duration(
+                "directory.retry_backoff",
+                raw.retry_backoff.as_deref(),
+                d.retry_backoff,
+            ),
+        }
+    }
+
+    fn logging(&mut self, raw: RawLogging) -> LoggingConfig {
+        let format = match raw.format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                self.err(
+                    "logging.format",
+                    format!("{other:?}: expected text or json"),
+                );
+                LogFormat::Text
+            }
+        };
+        LoggingConfig {
+            format,
+            level: raw.level.unwrap_or_else(|| "info".into()),
+        }
+    }
+}
+
+/// A DNS name: dot-separated labels of letters, digits and hyphens.
+fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// An LDAP attribute descriptor (RFC 4512 `descr`): it is pasted into filters, so nothing else.
+pub fn is_ldap_attribute_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && s.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "
+server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }
+demo_directory: config/demo-directory.yaml
+forests:
+  - name: contoso.com
+";
+
+    fn issues(text: &str) -> Vec<String> {
+        match Config::parse(text, "test.yaml") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_demo_config_parses_with_defaults() {
+        let c = Config::parse(MINIMAL, "t").expect("valid");
+        assert_eq!(c.cache.positive_ttl, Duration::from_secs(300));
+        assert_eq!(c.cache.negative_ttl, Duration::from_secs(30));
+        assert_eq!(c.directory.pool_size, 4);
+        assert!(c.alternate_login_id.is_none());
+        assert_eq!(c.server.public_url, "https://sts.example.test");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_path() {
+        let text = "
+server: { listen: nowhere, public_url: http://plain }
+bogus: 1
+alternate_login_id: { attribute: 'mail)(x=*' , lookup_forests: [contoso.com, nowhere.com] }
+forests:
+  - name: contoso.com
+    global_catalogs: [ldap://dc1.contoso.com:3268, 'ldaps://:99999']
+    service_account: { user: svc, password_env: ALTGATE_TEST_SURELY_UNSET_VAR }
+  - name: fabrikam.com
+    global_catalogs: [ldaps://dc1.fabrikam.com]
+    unknown_key: true
+cache: { positive_ttl: 5 parsecs, max_entries: 10 }
+directory: { pool_size: 0 }
+";
+        let found = issues(text);
+        let expect = [
+            "bogus: unknown section",
+            "server.listen:",
+            "server.public_url:",
+            "forests[0].global_catalogs[0]: \"ldap://dc1.contoso.com:3268\" must be an ldaps:// URL",
+            "forests[0].global_catalogs[1]:",
+            "forests[0].service_account.password_env: environment variable ALTGATE_TEST_SURELY_UNSET_VAR",
+            "forests[1]: unknown field `unknown_key`",
+            "alternate_login_id.attribute:",
+            "alternate_login_id.lookup_forests[1]: nowhere.com is not listed under forests",
+            "cache.positive_ttl:",
+            "directory.pool_size:",
+        ];
+        for e in expect {
+            assert!(
+                found.iter().any(|f| f.starts_with(e)),
+                "missing {e:?} in {found:#?}"
+            );
+        }
+        assert_eq!(found.len(), expect.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn both_alternate_keys_are_required() {
+        let text = format!("{MINIMAL}alternate_login_id: {{ attribute: mail }}\n");
+        assert_eq!(
+            issues(&text),
+            vec!["alternate_login_id.lookup_forests: required with attribute: both keys enable the feature"]
+        );
+    }
+
+    #[test]
+    fn structural_errors_carry_nested_paths() {
+        let text = format!("{MINIMAL}cache: {{ max_entries: lots }}\n");
+        let found = issues(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("cache.max_entries:"), "{found:?}");
+    }
+
+    #[test]
+    fn ldap_urls_default_to_636_and_keep_ipv6_hosts() {
+        let mut v = Validator::default();
+        let u = v.ldap_url("p", "ldaps://dc1.contoso.com").expect("valid");
+        assert_eq!((u.host.as_str(), u.port), ("dc1.contoso.com", 636));
+        let u = v.ldap_url("p", "ldaps://[::1]:3269").expect("valid");
+        assert_eq!((u.host.as_str(), u.port), ("::1", 3269));
+        assert!(v.ldap_url("p", "ldaps://host:0").is_none());
+        assert!(v.issues.len() == 1);
+    }
+
+    #[test]
+    fn attribute_names_that_could_inject_a_filter_are_refused() {
+        assert!(is_ldap_attribute_name("mail"));
+        assert!(is_ldap_attribute_name("extensionAttribute10"));
+        assert!(is_ldap_attribute_name("msDS-cloudExtensionAttribute1"));
+        for bad in ["", "1mail", "mail)(objectClass=*", "ma il", "mail*"] {
+            assert!(!is_ldap_attribute_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        std::env::set_var("ALTGATE_TEST_DEBUG_PW", "do-not-print-me");
+        let text = "
+server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }
+forests:
+  - name: contoso.com
+    global_catalogs: [ldaps://127.0.0.1:3269]
+    service_account: { user: svc@contoso.com, password_env: ALTGATE_TEST_DEBUG_PW }
+";
+        let c = Config::parse(text, "t").expect("valid");
+        assert!(!format!("{c:?}").contains("do-not-print-me"));
+    }
+}

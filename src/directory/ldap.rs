@@ -1,0 +1,514 @@
+//! Active Directory over LDAPS. Each forest has its global catalogs in failover order; each
+//! global catalog has a small pool of long-lived connections bound as the service account.
+//! ldap3 multiplexes concurrent operations over one connection, so a pool slot is shared, not
+//! checked out. A connection that dies (DC restart) is replaced on next use; a server that
+//! fails is skipped for `retry_backoff` so an outage costs one timeout, not one per request.
+
+use super::{
+    filter, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery, ACCOUNT_ATTRIBUTES,
+};
+use crate::config::{Config, DirectoryConfig, ForestConfig, LdapUrl, ServiceAccount};
+use crate::events::{DirectoryServerDown, DirectoryServerUp, Events, GlobalCatalogFailover};
+use crate::metrics::DirectoryMetrics;
+use async_trait::async_trait;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use rustls::ClientConfig;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{Mutex, RwLock};
+use tokio::time::{timeout, Instant};
+
+/// Why one server did not answer.
+#[derive(Debug)]
+enum ServerError {
+    /// Connection, TLS, service bind or timeout: try the next server.
+    Unavailable(String),
+    /// The server answered with an error result: the forest's answer is unknown.
+    Refused(String),
+}
+
+/// A building directory failed (bad CA file and the like).
+#[derive(Debug, thiserror::Error)]
+#[error("forest {forest}: {message}")]
+pub struct LdapSetupError {
+    /// The forest.
+    pub forest: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// One LDAP server with its pooled connections.
+struct ServerPool {
+    forest: String,
+    url: LdapUrl,
+    tls: Arc<ClientConfig>,
+    account: ServiceAccount,
+    tuning: DirectoryConfig,
+    slots: Vec<Mutex<Option<Ldap>>>,
+    next: AtomicUsize,
+    down_until: std::sync::Mutex<Option<Instant>>,
+    up: AtomicBool,
+    metrics: DirectoryMetrics,
+    events: Events,
+}
+
+/// Decrements a gauge when dropped.
+struct GaugeGuard(prometheus::IntGauge);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+fn describe(e: &LdapError) -> String {
+    match e {
+        LdapError::LdapResult { result } => {
+            format!(
+                "LDAP result {} {}",
+                result.rc,
+                result.text.trim_end_matches('\0')
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+impl ServerPool {
+    fn labels(&self) -> [&str; 2] {
+        [self.forest.as_str(), self.url.url.as_str()]
+    }
+
+    fn backing_off(&self) -> bool {
+        let guard = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        guard.is_some_and(|t| Instant::now() < t)
+    }
+
+    fn mark_down(&self, reason: &str) {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + self.tuning.retry_backoff);
+        self.metrics
+            .server_up
+            .with_label_values(&self.labels())
+            .set(0);
+        if self.up.swap(false, Ordering::Relaxed) {
+            self.events.emit(&DirectoryServerDown {
+                forest: &self.forest,
+                server: &self.url.url,
+                reason,
+            });
+        }
+    }
+
+    fn mark_up(&self) {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.metrics
+            .server_up
+            .with_label_values(&self.labels())
+            .set(1);
+        if !self.up.swap(true, Ordering::Relaxed) {
+            self.events.emit(&DirectoryServerUp {
+                forest: &self.forest,
+                server: &self.url.url,
+            });
+        }
+    }
+
+    /// Opens one connection: TCP, TLS (verified), service-account bind, all within
+    /// `connect_timeout`.
+    async fn connect(&self) -> Result<Ldap, ServerError> {
+        let settings = LdapConnSettings::new()
+            .set_config(self.tls.clone())
+            .set_conn_timeout(self.tuning.connect_timeout);
+        let attempt = async {
+            let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url.url)
+                .await
+                .map_err(|e| ServerError::Unavailable(describe(&e)))?;
+            let open = self
+                .metrics
+                .pool_connections
+                .with_label_values(&self.labels());
+            open.inc();
+            let guard = GaugeGuard(open);
+            tokio::spawn(async move {
+                let _guard = guard;
+                // The driver ends when the server closes the connection or every handle is gone.
+                let _ = conn.drive().await;
+            });
+            let bind = ldap
+                .simple_bind(&self.account.user, self.account.password.expose())
+                .await
+                .map_err(|e| ServerError::Unavailable(describe(&e)))?;
+            if bind.rc != 0 {
+                return Err(ServerError::Unavailable(format!(
+                    "service account bind refused: LDAP result {} {}",
+                    bind.rc,
+                    bind.text.trim_end_matches('\0')
+                )));
+            }
+            Ok(ldap)
+        };
+        let result = match timeout(self.tuning.connect_timeout, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(ServerError::Unavailable(format!(
+                "connect timed out after {:?}",
+                self.tuning.connect_timeout
+            ))),
+        };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .connects
+            .with_label_values(&[self.forest.as_str(), self.url.url.as_str(), outcome])
+            .inc();
+        result
+    }
+
+    /// A live connection from the next slot, connecting if the slot is empty or dead.
+    async fn connection(&self, slot: usize, fresh: bool) -> Result<Ldap, ServerError> {
+        let Some(cell) = self.slots.get(slot % self.slots.len().max(1)) else {
+            return Err(ServerError::Unavailable("empty connection pool".into()));
+        };
+        let mut guard = cell.lock().await;
+        if let Some(ldap) = guard.as_mut() {
+            if !fresh && !ldap.is_closed() {
+                return Ok(ldap.clone());
+            }
+        }
+        *guard = None;
+        let ldap = self.connect().await?;
+        *guard = Some(ldap.clone());
+        Ok(ldap)
+    }
+
+    async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<Vec<SearchEntry>, ServerError> {
+        let slot = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut last = String::new();
+        // A pooled connection may have died since its last use (DC restart): one retry on a
+        // fresh connection tells a stale socket from a dead server.
+        for fresh in [false, true] {
+            let mut ldap = self.connection(slot, fresh).await?;
+            let in_flight = self.metrics.in_flight.with_label_values(&self.labels());
+            in_flight.inc();
+            let _guard = GaugeGuard(in_flight);
+            let result = ldap
+                .with_timeout(self.tuning.operation_timeout)
+                .search(base, scope, filter, attrs.to_vec())
+                .await;
+            match result {
+                Ok(res) => {
+                    let rc = res.1.rc;
+                    // 0 success; 10 referral from a GC means "not here" and is not an error.
+                    if rc != 0 && rc != 10 {
+                        let msg = format!("LDAP result {rc} {}", res.1.text.trim_end_matches('\0'));
+                        return Err(match rc {
+                            51..=53 | 80 => ServerError::Unavailable(msg),
+                            _ => ServerError::Refused(msg),
+                        });
+                    }
+                    return Ok(res
+                        .0
+                        .into_iter()
+                        .filter(|e| !e.is_ref() && !e.is_intermediate())
+                        .map(SearchEntry::construct)
+                        .collect());
+                }
+                Err(LdapError::Timeout { .. }) => {
+                    return Err(ServerError::Unavailable(format!(
+                        "operation timed out after {:?}",
+                        self.tuning.operation_timeout
+                    )))
+                }
+                Err(e) => last = describe(&e),
+            }
+        }
+        Err(ServerError::Unavailable(last))
+    }
+}
+
+/// One forest: its global catalogs and what it told us about its domains.
+struct ForestClient {
+    name: String,
+    base: String,
+    servers: Vec<Arc<ServerPool>>,
+    domains: RwLock<Option<Arc<Vec<DomainInfo>>>>,
+    metrics: DirectoryMetrics,
+    events: Events,
+}
+
+impl ForestClient {
+    /// Runs a search on the first global catalog that answers.
+    async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<Vec<SearchEntry>, DirectoryError> {
+        let mut failed: Option<&str> = None;
+        let mut last_reason = String::from("no global catalog configured");
+        for server in &self.servers {
+            if server.backing_off() {
+                failed.get_or_insert(server.url.url.as_str());
+                last_reason = format!("{} failed recently; retrying after backoff", server.url);
+                continue;
+            }
+            match server.search(base, scope, filter, attrs).await {
+                Ok(entries) => {
+                    server.mark_up();
+                    self.metrics
+                        .forest_up
+                        .with_label_values(&[&self.name])
+                        .set(1);
+                    if let Some(from) = failed {
+                        self.metrics
+                            .failovers
+                            .with_label_values(&[&self.name])
+                            .inc();
+                        self.events.emit(&GlobalCatalogFailover {
+                            forest: &self.name,
+                            from,
+                            to: &server.url.url,
+                        });
+                    }
+                    return Ok(entries);
+                }
+                Err(ServerError::Unavailable(reason)) => {
+                    server.mark_down(&reason);
+                    failed.get_or_insert(server.url.url.as_str());
+                    last_reason = format!("{}: {reason}", server.url);
+                }
+                Err(ServerError::Refused(reason)) => {
+                    server.mark_up();
+                    self.metrics
+                        .forest_up
+                        .with_label_values(&[&self.name])
+                        .set(1);
+                    return Err(DirectoryError::SearchFailed {
+                        forest: self.name.clone(),
+                        reason: format!("{}: {reason}", server.url),
+                    });
+                }
+            }
+        }
+        self.metrics
+            .forest_up
+            .with_label_values(&[&self.name])
+            .set(0);
+        Err(DirectoryError::Unreachable {
+            forest: self.name.clone(),
+            reason: last_reason,
+        })
+    }
+
+    async fn load_domains(&self) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
+        let root = self
+            .search(
+                "",
+                Scope::Base,
+                "(objectClass=*)",
+                &["configurationNamingContext"],
+            )
+            .await?;
+        let config_nc = root
+            .first()
+            .and_then(|e| attr(e, "configurationNamingContext"))
+            .ok_or_else(|| DirectoryError::SearchFailed {
+                forest: self.name.clone(),
+                reason: "rootDSE has no configurationNamingContext".into(),
+            })?;
+        let partitions = format!("CN=Partitions,{config_nc}");
+        let refs = self
+            .search(
+                &partitions,
+                Scope::OneLevel,
+                "(&(objectClass=crossRef)(nETBIOSName=*)(dnsRoot=*))",
+                &["nETBIOSName", "dnsRoot", "nCName"],
+            )
+            .await?;
+        let domains: Vec<DomainInfo> = refs
+            .iter()
+            .filter_map(|e| {
+                Some(DomainInfo {
+                    dns_name: attr(e, "dnsRoot")?.to_ascii_lowercase(),
+                    netbios_name: attr(e, "nETBIOSName")?.to_ascii_uppercase(),
+                    dn: attr(e, "nCName")?,
+                })
+            })
+            .collect();
+        Ok(Arc::new(domains))
+    }
+}
+
+/// First value of an attribute, matched case-insensitively.
+fn attr(e: &SearchEntry, name: &str) -> Option<String> {
+    e.attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first().cloned())
+}
+
+/// First value of a binary attribute, wherever ldap3 put it (valid UTF-8 lands in `attrs`).
+fn bin_attr(e: &SearchEntry, name: &str) -> Option<Vec<u8>> {
+    e.bin_attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first().cloned())
+        .or_else(|| attr(e, name).map(String::into_bytes))
+}
+
+fn to_entry(e: &SearchEntry) -> DirectoryEntry {
+    DirectoryEntry {
+        dn: e.dn.clone(),
+        sam_account_name: attr(e, "sAMAccountName"),
+        user_principal_name: attr(e, "userPrincipalName"),
+        canonical_name: attr(e, "canonicalName"),
+        object_guid: bin_attr(e, "objectGUID"),
+        consistency_guid: bin_attr(e, "mS-DS-ConsistencyGuid"),
+        user_account_control: attr(e, "userAccountControl")
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(|v| v as u32),
+        display_name: attr(e, "displayName"),
+        mail: attr(e, "mail"),
+    }
+}
+
+/// Real Active Directory forests over LDAPS.
+pub struct LdapDirectory {
+    forests: HashMap<String, ForestClient>,
+}
+
+impl LdapDirectory {
+    /// Builds clients for every configured forest. Nothing connects until the first search.
+    pub fn new(
+        config: &Config,
+        metrics: DirectoryMetrics,
+        events: Events,
+    ) -> Result<Self, LdapSetupError> {
+        let mut forests = HashMap::new();
+        for f in &config.forests {
+            forests.insert(
+                f.name.clone(),
+                Self::forest(f, config.directory, &metrics, &events)?,
+            );
+        }
+        Ok(LdapDirectory { forests })
+    }
+
+    fn forest(
+        f: &ForestConfig,
+        tuning: DirectoryConfig,
+        metrics: &DirectoryMetrics,
+        events: &Events,
+    ) -> Result<ForestClient, LdapSetupError> {
+        let err = |message: String| LdapSetupError {
+            forest: f.name.clone(),
+            message,
+        };
+        let tls =
+            crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| err(e.to_string()))?;
+        let account = f
+            .service_account
+            .clone()
+            .ok_or_else(|| err("no service account configured".into()))?;
+        let servers = f
+            .global_catalogs
+            .iter()
+            .map(|url| {
+                metrics
+                    .pool_size
+                    .with_label_values(&[f.name.as_str(), url.url.as_str()])
+                    .set(tuning.pool_size as i64);
+                Arc::new(ServerPool {
+                    forest: f.name.clone(),
+                    url: url.clone(),
+                    tls: tls.clone(),
+                    account: account.clone(),
+                    tuning,
+                    slots: (0..tuning.pool_size).map(|_| Mutex::new(None)).collect(),
+                    next: AtomicUsize::new(0),
+                    down_until: std::sync::Mutex::new(None),
+                    up: AtomicBool::new(true),
+                    metrics: metrics.clone(),
+                    events: events.clone(),
+                })
+            })
+            .collect();
+        Ok(ForestClient {
+            name: f.name.clone(),
+            base: f.search_base.clone(),
+            servers,
+            domains: RwLock::new(None),
+            metrics: metrics.clone(),
+            events: events.clone(),
+        })
+    }
+
+    fn client(&self, forest: &str) -> Result<&ForestClient, DirectoryError> {
+        self.forests
+            .get(forest)
+            .ok_or_else(|| DirectoryError::UnknownForest {
+                forest: forest.to_string(),
+            })
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    async fn search_users(
+        &self,
+        forest: &str,
+        query: &UserQuery,
+    ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
+        let client = self.client(forest)?;
+        let filter = filter::for_query(query);
+        let base = match query {
+            UserQuery::SamAccountName { domain_dn, .. } => domain_dn.as_str(),
+            UserQuery::AttributeEquals { .. } => client.base.as_str(),
+        };
+        let mut attrs: Vec<&str> = ACCOUNT_ATTRIBUTES.to_vec();
+        if let UserQuery::AttributeEquals { attribute, .. } = query {
+            if !attrs.iter().any(|a| a.eq_ignore_ascii_case(attribute)) {
+                attrs.push(attribute);
+            }
+        }
+        let start = Instant::now();
+        let result = client.search(base, Scope::Subtree, &filter, &attrs).await;
+        let labels = [forest, query.kind()];
+        client
+            .metrics
+            .search_duration
+            .with_label_values(&labels)
+            .observe(start.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        client
+            .metrics
+            .searches
+            .with_label_values(&[forest, query.kind(), outcome])
+            .inc();
+        Ok(result?.iter().map(to_entry).collect())
+    }
+
+    async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
+        let client = self.client(forest)?;
+        if let Some(d) = client.domains.read().await.as_ref() {
+            return Ok(d.clone());
+        }
+        let mut slot = client.domains.write().await;
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let loaded = client.load_domains().await?;
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+}

@@ -1,0 +1,146 @@
+//! The directory: where accounts are looked up. One trait, [`Directory`], with two
+//! implementations: [`ldap::LdapDirectory`] (pooled LDAPS connections to each forest's global
+//! catalogs) and [`embedded::EmbeddedDirectory`] (the in-memory demo directory, also used by
+//! unit tests). The resolver only ever sees the trait.
+
+pub mod embedded;
+pub mod filter;
+pub mod ldap;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Attributes read for every candidate account.
+pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
+    "sAMAccountName",
+    "userPrincipalName",
+    "canonicalName",
+    "objectGUID",
+    "mS-DS-ConsistencyGuid",
+    "userAccountControl",
+    "displayName",
+    "mail",
+];
+
+/// `userAccountControl` bit: the account is disabled.
+pub const UAC_ACCOUNTDISABLE: u32 = 0x2;
+
+/// An account search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserQuery {
+    /// User objects whose `attribute` equals `value` (case-insensitively, as AD compares).
+    AttributeEquals {
+        /// LDAP attribute name (validated by the configuration).
+        attribute: String,
+        /// The value as typed; escaped by whoever builds a filter from it.
+        value: String,
+    },
+    /// The user with this `sAMAccountName` in the domain rooted at `domain_dn`.
+    SamAccountName {
+        /// Distinguished name of the domain (`DC=contoso,DC=com`).
+        domain_dn: String,
+        /// The account name.
+        sam: String,
+    },
+}
+
+impl UserQuery {
+    /// Bounded metric label for the query kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UserQuery::AttributeEquals { attribute, .. }
+                if attribute.eq_ignore_ascii_case("userPrincipalName") =>
+            {
+                "upn"
+            }
+            UserQuery::AttributeEquals { .. } => "alternate_login_id",
+            UserQuery::SamAccountName { .. } => "sam_account_name",
+        }
+    }
+}
+
+/// One user object as the global catalog returned it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// Distinguished name.
+    pub dn: String,
+    /// `sAMAccountName`.
+    pub sam_account_name: Option<String>,
+    /// `userPrincipalName`.
+    pub user_principal_name: Option<String>,
+    /// `canonicalName` (`contoso.com/Users/John Doe`).
+    pub canonical_name: Option<String>,
+    /// Raw 16 bytes of `objectGUID`.
+    pub object_guid: Option<Vec<u8>>,
+    /// Raw bytes of `mS-DS-ConsistencyGuid`.
+    pub consistency_guid: Option<Vec<u8>>,
+    /// `userAccountControl`.
+    pub user_account_control: Option<u32>,
+    /// `displayName`.
+    pub display_name: Option<String>,
+    /// `mail`.
+    pub mail: Option<String>,
+}
+
+/// A domain of a forest, from the forest's partitions container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainInfo {
+    /// DNS name, lower case.
+    pub dns_name: String,
+    /// NetBIOS name, upper case.
+    pub netbios_name: String,
+    /// Distinguished name of the domain naming context.
+    pub dn: String,
+}
+
+/// A directory operation failed. Wrong passwords are not errors of this layer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DirectoryError {
+    /// The forest is not configured.
+    #[error("forest {forest} is not configured")]
+    UnknownForest {
+        /// The forest.
+        forest: String,
+    },
+    /// No server of the forest could be reached (connect, TLS, service bind or timeout).
+    #[error("no global catalog of forest {forest} answered: {reason}")]
+    Unreachable {
+        /// The forest.
+        forest: String,
+        /// The last server's failure.
+        reason: String,
+    },
+    /// A server answered the search with an error result.
+    #[error("forest {forest} refused the search: {reason}")]
+    SearchFailed {
+        /// The forest.
+        forest: String,
+        /// The LDAP result.
+        reason: String,
+    },
+}
+
+impl DirectoryError {
+    /// Stable code for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DirectoryError::UnknownForest { .. } => "unknown_forest",
+            DirectoryError::Unreachable { .. } => "unreachable",
+            DirectoryError::SearchFailed { .. } => "search_failed",
+        }
+    }
+}
+
+/// Account lookups against one or more forests.
+#[async_trait]
+pub trait Directory: Send + Sync + 'static {
+    /// Searches `forest`'s global catalog for user objects matching `query`.
+    async fn search_users(
+        &self,
+        forest: &str,
+        query: &UserQuery,
+    ) -> Result<Vec<DirectoryEntry>, DirectoryError>;
+
+    /// The domains of `forest` with their NetBIOS names.
+    async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError>;
+}

@@ -1,0 +1,30 @@
+//! altgate: an AD FS-style authentication front end.
+//!
+//! The library holds everything; `main.rs` only parses the command line. The layers, from the
+//! wire inwards:
+//!
+//! - [`http`]: the HTTPS listener (`/metrics`, `/adfs/probe`) and [`run`], the one entry point
+//!   tests, benches and the binary share.
+//! - [`resolve`]: pure alternate-login-ID decision logic (AD FS semantics) and the [`resolve::Resolver`]
+//!   that drives it against a directory through the [`cache`].
+//! - [`directory`]: the [`directory::Directory`] trait with two implementations: pooled LDAPS
+//!   global-catalog clients for real Active Directory forests, and the embedded demo directory.
+//! - [`config`]: raw serde structures validated into typed configuration.
+//! - [`events`] and [`metrics`]: every notable occurrence logs and counts in one place.
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod directory;
+pub mod events;
+pub mod http;
+pub mod metrics;
+pub mod resolve;
+pub mod secret;
+pub mod tls;
+
+mod app;
+
+pub use app::{App, StartError};
+pub use http::run;

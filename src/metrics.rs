@@ -1,0 +1,360 @@
+//! Prometheus metrics. One struct per component, each registered into a [`Registry`] passed in,
+//! so tests and benches can build as many independent instances as they like. Every name has the
+//! `altgate_` prefix; label values come from the configuration or from fixed sets, never from
+//! user input.
+
+use prometheus::{
+    exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry,
+};
+
+/// Latency buckets from 0.5 ms to ~16 s.
+fn latency_buckets() -> Vec<f64> {
+    exponential_buckets(0.0005, 2.0, 16).unwrap_or_else(|_| vec![0.001, 0.01, 0.1, 1.0, 10.0])
+}
+
+fn counter_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+fn gauge_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntGaugeVec> {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+fn histogram_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<HistogramVec> {
+    let h = HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(latency_buckets()),
+        labels,
+    )?;
+    r.register(Box::new(h.clone()))?;
+    Ok(h)
+}
+
+/// Directory (LDAP) connections and searches.
+#[derive(Clone)]
+pub struct DirectoryMetrics {
+    /// `altgate_directory_search_duration_seconds{forest,query}`: one forest's answer to one
+    /// query, failover included ("Average Search Latency for Alternate Login ID").
+    pub search_duration: HistogramVec,
+    /// `altgate_directory_searches_total{forest,query,result}`: result is ok, unreachable or failed.
+    pub searches: IntCounterVec,
+    /// `altgate_forest_up{forest}`: 1 when the forest's last search was answered.
+    pub forest_up: IntGaugeVec,
+    /// `altgate_directory_server_up{forest,server}`: 1 when the server's last attempt succeeded.
+    pub server_up: IntGaugeVec,
+    /// `altgate_directory_failovers_total{forest}`: searches answered by a server other than the
+    /// first healthy one tried.
+    pub failovers: IntCounterVec,
+    /// `altgate_ldap_connects_total{forest,server,result}`: connection attempts (TLS + service
+    /// bind); result is ok or error. Every ok after the first per slot is a reconnect.
+    pub connects: IntCounterVec,
+    /// `altgate_ldap_pool_connections{forest,server}`: open pooled connections.
+    pub pool_connections: IntGaugeVec,
+    /// `altgate_ldap_pool_size{forest,server}`: configured connections per server.
+    pub pool_size: IntGaugeVec,
+    /// `altgate_ldap_operations_in_flight{forest,server}`: operations awaiting an answer.
+    pub in_flight: IntGaugeVec,
+}
+
+impl DirectoryMetrics {
+    /// Registers the directory metrics.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(DirectoryMetrics {
+            search_duration: histogram_vec(
+                r,
+                "altgate_directory_search_duration_seconds",
+                "Time for one forest to answer one account search, failover included.",
+                &["forest", "query"],
+            )?,
+            searches: counter_vec(
+                r,
+                "altgate_directory_searches_total",
+                "Account searches per forest by query kind and result.",
+                &["forest", "query", "result"],
+            )?,
+            forest_up: gauge_vec(
+                r,
+                "altgate_forest_up",
+                "1 when the forest's global catalogs answered the last search.",
+                &["forest"],
+            )?,
+            server_up: gauge_vec(
+                r,
+                "altgate_directory_server_up",
+                "1 when the last connection or operation on this LDAP server succeeded.",
+                &["forest", "server"],
+            )?,
+            failovers: counter_vec(
+                r,
+                "altgate_directory_failovers_total",
+                "Searches that had to move on to the next global catalog of the forest.",
+                &["forest"],
+            )?,
+            connects: counter_vec(
+                r,
+                "altgate_ldap_connects_total",
+                "LDAPS connection attempts (TCP, TLS, service bind) by result.",
+                &["forest", "server", "result"],
+            )?,
+            pool_connections: gauge_vec(
+                r,
+                "altgate_ldap_pool_connections",
+                "Open pooled LDAPS connections.",
+                &["forest", "server"],
+            )?,
+            pool_size: gauge_vec(
+                r,
+                "altgate_ldap_pool_size",
+                "Configured pooled connections per LDAP server.",
+                &["forest", "server"],
+            )?,
+            in_flight: gauge_vec(
+                r,
+                "altgate_ldap_operations_in_flight",
+                "LDAP operations sent and not yet answered.",
+                &["forest", "server"],
+            )?,
+        })
+    }
+}
+
+/// Login resolution outcomes.
+#[derive(Clone)]
+pub struct ResolveMetrics {
+    /// `altgate_login_resolutions_total{outcome,via}`: every resolution. `via="alternate_login_id"`
+    /// with `outcome="resolved"` is AD FS's "Alternate Login Id Authentications" (its rate is
+    /// "…/Sec").
+    pub resolutions: IntCounterVec,
+    /// `altgate_login_resolution_duration_seconds{cache}`: whole resolution, cache hit or miss.
+    pub duration: HistogramVec,
+    /// `altgate_upn_fallbacks_total{reason}`: reason is no_match or no_forest_answered.
+    pub upn_fallbacks: IntCounterVec,
+}
+
+impl ResolveMetrics {
+    /// Registers the resolution metrics.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(ResolveMetrics {
+            resolutions: counter_vec(
+                r,
+                "altgate_login_resolutions_total",
+                "Login resolutions by outcome and by the rule that found the account.",
+                &["outcome", "via"],
+            )?,
+            duration: histogram_vec(
+                r,
+                "altgate_login_resolution_duration_seconds",
+                "Time to resolve a login, by whether the cache answered.",
+                &["cache"],
+            )?,
+            upn_fallbacks: counter_vec(
+                r,
+                "altgate_upn_fallbacks_total",
+                "Resolutions that fell back from the alternate login ID to the UPN, by reason.",
+                &["reason"],
+            )?,
+        })
+    }
+}
+
+/// The resolution cache.
+#[derive(Clone)]
+pub struct CacheMetrics {
+    /// `altgate_cache_requests_total{result}`: hit or miss.
+    pub requests: IntCounterVec,
+    /// `altgate_cache_entries`: entries currently held.
+    pub entries: IntGauge,
+    /// `altgate_cache_evictions_total{cause}`: size (capacity pressure) or expired.
+    pub evictions: IntCounterVec,
+    /// `altgate_cache_coalesced_total`: lookups that waited for another caller's directory trip.
+    pub coalesced: IntCounter,
+}
+
+impl CacheMetrics {
+    /// Registers the cache metrics.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        let entries = IntGauge::new(
+            "altgate_cache_entries",
+            "Logins held in the resolution cache.",
+        )?;
+        r.register(Box::new(entries.clone()))?;
+        let coalesced = IntCounter::new(
+            "altgate_cache_coalesced_total",
+            "Cache misses served by another caller's concurrent directory lookup.",
+        )?;
+        r.register(Box::new(coalesced.clone()))?;
+        Ok(CacheMetrics {
+            requests: counter_vec(
+                r,
+                "altgate_cache_requests_total",
+                "Resolution cache lookups by result.",
+                &["result"],
+            )?,
+            entries,
+            evictions: counter_vec(
+                r,
+                "altgate_cache_evictions_total",
+                "Entries removed from the resolution cache by cause.",
+                &["cause"],
+            )?,
+            coalesced,
+        })
+    }
+}
+
+/// Events (audit and operational) by kind.
+#[derive(Clone)]
+pub struct EventMetrics {
+    /// `altgate_events_total{event,category}`.
+    pub events: IntCounterVec,
+    /// `altgate_msis_events_total{code}`: AD FS event 364 failures by MSIS code.
+    pub msis: IntCounterVec,
+}
+
+impl EventMetrics {
+    /// Registers the event metrics.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(EventMetrics {
+            events: counter_vec(
+                r,
+                "altgate_events_total",
+                "Notable occurrences by event name and category (audit or operational).",
+                &["event", "category"],
+            )?,
+            msis: counter_vec(
+                r,
+                "altgate_msis_events_total",
+                "Sign-in failures logged as AD FS event 364, by MSIS code.",
+                &["code"],
+            )?,
+        })
+    }
+}
+
+/// HTTP requests.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    /// `altgate_http_requests_total{endpoint,status}`.
+    pub requests: IntCounterVec,
+    /// `altgate_http_request_duration_seconds{endpoint}`.
+    pub duration: HistogramVec,
+}
+
+impl HttpMetrics {
+    /// Registers the HTTP metrics.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(HttpMetrics {
+            requests: counter_vec(
+                r,
+                "altgate_http_requests_total",
+                "HTTP requests by endpoint and status code.",
+                &["endpoint", "status"],
+            )?,
+            duration: histogram_vec(
+                r,
+                "altgate_http_request_duration_seconds",
+                "HTTP request handling time by endpoint.",
+                &["endpoint"],
+            )?,
+        })
+    }
+}
+
+/// Every component's metrics, registered into one registry.
+#[derive(Clone)]
+pub struct Metrics {
+    /// The registry `/metrics` renders.
+    pub registry: Registry,
+    /// Directory connections and searches.
+    pub directory: DirectoryMetrics,
+    /// Resolution outcomes.
+    pub resolve: ResolveMetrics,
+    /// Resolution cache.
+    pub cache: CacheMetrics,
+    /// Events.
+    pub events: EventMetrics,
+    /// HTTP.
+    pub http: HttpMetrics,
+}
+
+impl Metrics {
+    /// Registers every component's metrics and `altgate_build_info` into `registry`.
+    pub fn new(registry: Registry) -> prometheus::Result<Self> {
+        let build = IntGaugeVec::new(
+            Opts::new("altgate_build_info", "Always 1; labels carry the build."),
+            &["version", "commit"],
+        )?;
+        build
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("ALTGATE_GIT_COMMIT").unwrap_or("unknown"),
+            ])
+            .set(1);
+        registry.register(Box::new(build))?;
+        Ok(Metrics {
+            directory: DirectoryMetrics::register(&registry)?,
+            resolve: ResolveMetrics::register(&registry)?,
+            cache: CacheMetrics::register(&registry)?,
+            events: EventMetrics::register(&registry)?,
+            http: HttpMetrics::register(&registry)?,
+            registry,
+        })
+    }
+
+    /// A fresh registry with every metric (tests, benches, the CLI).
+    pub fn standalone() -> prometheus::Result<Self> {
+        Metrics::new(Registry::new())
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let encoder = prometheus::TextEncoder::new();
+        // Encoding into a String only fails on invalid metric families, which registration
+        // already refused; an empty page is the safe answer if it ever did.
+        let _ = encoder.encode_utf8(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+/// Observes the seconds elapsed since `start` into `h`.
+pub fn observe_since(h: &Histogram, start: tokio::time::Instant) {
+    h.observe(start.elapsed().as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_metrics_register_once_and_render() {
+        let m = Metrics::standalone().expect("register");
+        m.cache.requests.with_label_values(&["hit"]).inc();
+        let text = m.render();
+        assert!(text.contains("altgate_build_info{"));
+        assert!(text.contains("altgate_cache_requests_total{result=\"hit\"} 1"));
+        for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
+            let name = line.split_whitespace().nth(2).unwrap_or("");
+            assert!(name.starts_with("altgate_"), "{name}");
+        }
+    }
+}

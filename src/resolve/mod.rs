@@ -1,0 +1,543 @@
+//! Login resolution: "the user typed `jdoe@contoso.com`; which account in which forest is that?"
+//!
+//! [`login`] checks and classifies the input, [`decision`] holds the pure AD FS rules, and
+//! [`Resolver`] runs them against a [`Directory`]: the alternate-ID attribute in every lookup
+//! forest's global catalog concurrently, then the UPN fallback, with the cache in front.
+
+pub mod decision;
+pub mod login;
+
+use crate::cache::{Lifetime, ResolutionCache};
+use crate::config::{AlternateLoginId, CacheConfig};
+use crate::directory::{Directory, DirectoryEntry, UserQuery, UAC_ACCOUNTDISABLE};
+use crate::events::{Events, LoginResolutionFailed, LoginResolved};
+use crate::metrics::{CacheMetrics, ResolveMetrics};
+use base64::Engine;
+use decision::{check_account, decide, messages, AccountDataError, Decision, ForestAnswer};
+use login::Login;
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// AD FS event id for these failures.
+pub const EVENT_ID: u16 = 364;
+
+/// The outcome of a resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Exactly one account.
+    Resolved,
+    /// No account has this login.
+    NotFound,
+    /// More than one account has it (MSIS8014/8015).
+    Ambiguous,
+    /// Bad input, unusable account data (MSIS8012/8013) or no directory answered.
+    Error,
+}
+
+impl Outcome {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Resolved => "resolved",
+            Outcome::NotFound => "not_found",
+            Outcome::Ambiguous => "ambiguous",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// Which rule found the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The alternate login ID attribute.
+    AlternateLoginId,
+    /// `userPrincipalName` (directly, or as the fallback).
+    Upn,
+    /// `DOMAIN\sam`.
+    SamAccountName,
+}
+
+impl Via {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::AlternateLoginId => "alternate_login_id",
+            Via::Upn => "upn",
+            Via::SamAccountName => "sam_account_name",
+        }
+    }
+}
+
+/// Why the UPN lookup ran after the alternate-ID lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpnFallback {
+    /// The forests that answered had no account with this alternate ID.
+    NoMatch,
+    /// No lookup forest answered (AD FS then falls back to the UPN directly).
+    NoForestAnswered,
+}
+
+impl UpnFallback {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpnFallback::NoMatch => "no_match",
+            UpnFallback::NoForestAnswered => "no_forest_answered",
+        }
+    }
+}
+
+/// The account a login resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedAccount {
+    /// Forest DNS name.
+    pub forest: String,
+    /// Domain DNS name (from `canonicalName`): where the password bind goes.
+    pub domain: String,
+    /// NetBIOS name of that domain (from the partitions container), when it could be read.
+    pub netbios_domain: Option<String>,
+    /// On-premises UPN.
+    pub user_principal_name: Option<String>,
+    /// `sAMAccountName`.
+    pub sam_account_name: String,
+    /// Distinguished name.
+    pub distinguished_name: String,
+    /// Base64 of `mS-DS-ConsistencyGuid` when present, else of `objectGUID`.
+    pub immutable_id: Option<String>,
+    /// `displayName`.
+    pub display_name: Option<String>,
+    /// False when `userAccountControl` has ACCOUNTDISABLE.
+    pub enabled: bool,
+}
+
+/// Why a resolution failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Stable code: an MSIS code, or `not_found`, `directory_unavailable`, `login_empty`...
+    pub code: String,
+    /// The MSIS code, where AD FS has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msis: Option<String>,
+    /// Always 364.
+    pub event_id: u16,
+    /// The message (the exact AD FS text for MSIS codes).
+    pub message: String,
+}
+
+/// The result of resolving one login. Serializes to the `altgate resolve --json` shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolution {
+    /// The login as typed, trimmed.
+    pub login: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The rule that found the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// The account, when resolved.
+    #[serde(flatten)]
+    pub account: Option<ResolvedAccount>,
+    /// Why not, otherwise.
+    #[serde(flatten)]
+    pub failure: Option<Failure>,
+    /// Forests searched.
+    pub forests_searched: Vec<String>,
+    /// Forests that could not be reached (the result is then never cached).
+    pub unreachable_forests: Vec<String>,
+    /// Set when the UPN fallback ran after the alternate-ID lookup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upn_fallback: Option<UpnFallback>,
+}
+
+impl Resolution {
+    fn lifetime(&self) -> Lifetime {
+        if !self.unreachable_forests.is_empty() {
+            return Lifetime::Uncacheable;
+        }
+        match self.outcome {
+            Outcome::Resolved => Lifetime::Positive,
+            Outcome::NotFound | Outcome::Ambiguous => Lifetime::Negative,
+            Outcome::Error => match self.failure.as_ref().and_then(|f| f.msis.as_deref()) {
+                // Broken account data is a stable answer, like ambiguity.
+                Some("MSIS8012") | Some("MSIS8013") => Lifetime::Negative,
+                _ => Lifetime::Uncacheable,
+            },
+        }
+    }
+
+    fn failed(login: String, outcome: Outcome, code: &str, msis: bool, message: String) -> Self {
+        Resolution {
+            login,
+            outcome,
+            via: None,
+            account: None,
+            failure: Some(Failure {
+                code: code.to_string(),
+                msis: msis.then(|| code.to_string()),
+                event_id: EVENT_ID,
+                message,
+            }),
+            forests_searched: Vec::new(),
+            unreachable_forests: Vec::new(),
+            upn_fallback: None,
+        }
+    }
+}
+
+/// Resolves logins to accounts: the alternate-ID rules, the UPN fallback, `DOMAIN\sam`, and
+/// the cache.
+pub struct Resolver {
+    directory: Arc<dyn Directory>,
+    alternate: Option<AlternateLoginId>,
+    forests: Vec<String>,
+    cache: ResolutionCache<Resolution>,
+    metrics: ResolveMetrics,
+    events: Events,
+}
+
+impl Resolver {
+    /// A resolver over `directory`. `forests` is every configured forest (UPN and `DOMAIN\sam`
+    /// lookups search them all); the alternate ID searches only its lookup forests.
+    pub fn new(
+        directory: Arc<dyn Directory>,
+        alternate: Option<AlternateLoginId>,
+        forests: Vec<String>,
+        cache: CacheConfig,
+        cache_metrics: CacheMetrics,
+        metrics: ResolveMetrics,
+        events: Events,
+    ) -> Self {
+        Resolver {
+            directory,
+            alternate,
+            forests,
+            cache: ResolutionCache::new(cache, cache_metrics),
+            metrics,
+            events,
+        }
+    }
+
+    /// Resolves a typed login, through the cache. Logs and counts the outcome.
+    pub async fn resolve(&self, input: &str) -> Arc<Resolution> {
+        let start = Instant::now();
+        let (resolution, hit) = match login::parse(input) {
+            Err(e) => (
+                Arc::new(Resolution::failed(
+                    input.trim().chars().take(login::MAX_LOGIN_CHARS).collect(),
+                    Outcome::Error,
+                    e.code(),
+                    false,
+                    e.to_string(),
+                )),
+                false,
+            ),
+            Ok(login) => {
+                self.cache
+                    .get_or_load(
+                        login.cache_key(),
+                        Resolution::lifetime,
+                        self.resolve_uncached(&login),
+                    )
+                    .await
+            }
+        };
+        self.metrics
+            .duration
+            .with_label_values(&[if hit { "hit" } else { "miss" }])
+            .observe(start.elapsed().as_secs_f64());
+        self.record(&resolution);
+        resolution
+    }
+
+    fn record(&self, r: &Resolution) {
+        let via = r.via.map_or("none", Via::as_str);
+        self.metrics
+            .resolutions
+            .with_label_values(&[r.outcome.as_str(), via])
+            .inc();
+        match (&r.account, &r.failure) {
+            (Some(account), _) => self.events.emit(&LoginResolved {
+                login: &r.login,
+                via,
+                forest: &account.forest,
+                distinguished_name: &account.distinguished_name,
+                unreachable_forests: &r.unreachable_forests,
+                upn_fallback: r.upn_fallback.map(UpnFallback::as_str),
+            }),
+            (None, Some(f)) => self.events.emit(&LoginResolutionFailed {
+                login: &r.login,
+                outcome: r.outcome.as_str(),
+                code: &f.code,
+                msis: f.msis.as_deref(),
+                message: &f.message,
+                forests: &r.forests_searched,
+                unreachable_forests: &r.unreachable_forests,
+                upn_fallback: r.upn_fallback.map(UpnFallback::as_str),
+            }),
+            (None, None) => {}
+        }
+    }
+
+    /// Resolves without the cache (benchmarks, and the cache's loader).
+    pub async fn resolve_uncached(&self, login: &Login) -> Resolution {
+        match login {
+            Login::Address(value) => self.resolve_address(value).await,
+            Login::DownLevel { netbios, sam } => self.resolve_down_level(login, netbios, sam).await,
+        }
+    }
+
+    async fn search_all(&self, forests: &[String], query: &UserQuery) -> Vec<ForestAnswer> {
+        let searches = forests.iter().map(|f| async move {
+            ForestAnswer {
+                forest: f.clone(),
+                result: self.directory.search_users(f, query).await,
+            }
+        });
+        futures::future::join_all(searches).await
+    }
+
+    async fn resolve_address(&self, value: &str) -> Resolution {
+        let mut searched: Vec<String> = Vec::new();
+        let mut unreachable: Vec<String> = Vec::new();
+        let mut fallback = None;
+        if let Some(alt) = &self.alternate {
+            let query = UserQuery::AttributeEquals {
+                attribute: alt.attribute.clone(),
+                value: value.to_string(),
+            };
+            let answers = self.search_all(&alt.lookup_forests, &query).await;
+            note_forests(&answers, &mut searched, &mut unreachable);
+            match decide(&answers) {
+                Decision::NoMatch => fallback = Some(UpnFallback::NoMatch),
+                Decision::NoForestAnswered => fallback = Some(UpnFallback::NoForestAnswered),
+                decision => {
+                    return self
+                        .conclude(
+                            value,
+                            decision,
+                            Via::AlternateLoginId,
+                            searched,
+                            unreachable,
+                            None,
+                        )
+                        .await
+                }
+            }
+            if let Some(reason) = fallback {
+                self.metrics
+                    .upn_fallbacks
+                    .with_label_values(&[reason.as_str()])
+                    .inc();
+            }
+        }
+        let query = UserQuery::AttributeEquals {
+            attribute: "userPrincipalName".into(),
+            value: value.to_string(),
+        };
+        let answers = self.search_all(&self.forests, &query).await;
+        note_forests(&answers, &mut searched, &mut unreachable);
+        let decision = decide(&answers);
+        self.conclude(value, decision, Via::Upn, searched, unreachable, fallback)
+            .await
+    }
+
+    async fn resolve_down_level(&self, login: &Login, netbios: &str, sam: &str) -> Resolution {
+        let typed = login.as_typed();
+        let lookups = self
+            .forests
+            .iter()
+            .map(|f| async move { (f.clone(), self.directory.domains(f).await) });
+        let mut unreachable = Vec::new();
+        let mut target = None;
+        for (forest, domains) in futures::future::join_all(lookups).await {
+            match domains {
+                Ok(list) => {
+                    if let Some(d) = list
+                        .iter()
+                        .find(|d| d.netbios_name.eq_ignore_ascii_case(netbios))
+                    {
+                        target.get_or_insert((forest, d.dn.clone()));
+                    }
+                }
+                Err(_) => unreachable.push(forest),
+            }
+        }
+        let Some((forest, domain_dn)) = target else {
+            let mut r = if unreachable.len() == self.forests.len() {
+                Resolution::failed(
+                    typed,
+                    Outcome::Error,
+                    "directory_unavailable",
+                    false,
+                    "no forest could be reached to find the domain".into(),
+                )
+            } else {
+                Resolution::failed(
+                    typed,
+                    Outcome::NotFound,
+                    "not_found",
+                    false,
+                    format!("no domain with NetBIOS name '{netbios}' in any reachable forest"),
+                )
+            };
+            r.forests_searched = self.forests.clone();
+            r.unreachable_forests = unreachable;
+            return r;
+        };
+        let query = UserQuery::SamAccountName {
+            domain_dn,
+            sam: sam.to_string(),
+        };
+        let answers = self.search_all(std::slice::from_ref(&forest), &query).await;
+        let mut searched = Vec::new();
+        note_forests(&answers, &mut searched, &mut unreachable);
+        let decision = decide(&answers);
+        self.conclude(
+            &typed,
+            decision,
+            Via::SamAccountName,
+            searched,
+            unreachable,
+            None,
+        )
+        .await
+    }
+
+    /// Turns a decision into a resolution: the account checks for a unique match, the MSIS
+    /// messages for ambiguity.
+    async fn conclude(
+        &self,
+        login: &str,
+        decision: Decision<'_>,
+        via: Via,
+        searched: Vec<String>,
+        unreachable: Vec<String>,
+        upn_fallback: Option<UpnFallback>,
+    ) -> Resolution {
+        let mut r = match decision {
+            Decision::Unique { forest, entry } => match self.account(forest, entry).await {
+                Ok(account) => Resolution {
+                    login: login.to_string(),
+                    outcome: Outcome::Resolved,
+                    via: Some(via),
+                    account: Some(account),
+                    failure: None,
+                    forests_searched: Vec::new(),
+                    unreachable_forests: Vec::new(),
+                    upn_fallback: None,
+                },
+                Err(AccountDataError::MissingSamAccountName) => Resolution::failed(
+                    login.to_string(),
+                    Outcome::Error,
+                    "MSIS8012",
+                    true,
+                    messages::msis8012(login),
+                ),
+                Err(AccountDataError::BadCanonicalName(c)) => Resolution::failed(
+                    login.to_string(),
+                    Outcome::Error,
+                    "MSIS8013",
+                    true,
+                    messages::msis8013(&c, login),
+                ),
+            },
+            Decision::AmbiguousInForest { forest, identities } => Resolution::failed(
+                login.to_string(),
+                Outcome::Ambiguous,
+                "MSIS8015",
+                true,
+                messages::msis8015(login, forest, &identities),
+            ),
+            Decision::AmbiguousAcrossForests { forests } => Resolution::failed(
+                login.to_string(),
+                Outcome::Ambiguous,
+                "MSIS8014",
+                true,
+                messages::msis8014(login, &forests),
+            ),
+            Decision::NoMatch => Resolution::failed(
+                login.to_string(),
+                Outcome::NotFound,
+                "not_found",
+                false,
+                format!(
+                    "no account found for '{login}' in forests: {}",
+                    searched.join(", ")
+                ),
+            ),
+            Decision::NoForestAnswered => Resolution::failed(
+                login.to_string(),
+                Outcome::Error,
+                "directory_unavailable",
+                false,
+                format!(
+                    "no forest answered for '{login}'; unreachable: {}",
+                    unreachable.join(", ")
+                ),
+            ),
+        };
+        r.forests_searched = searched;
+        r.unreachable_forests = unreachable;
+        r.upn_fallback = upn_fallback;
+        r
+    }
+
+    async fn account(
+        &self,
+        forest: &str,
+        entry: &DirectoryEntry,
+    ) -> Result<ResolvedAccount, AccountDataError> {
+        let (sam, domain) = check_account(entry)?;
+        let netbios_domain = match self.directory.domains(forest).await {
+            Ok(list) => list
+                .iter()
+                .find(|d| d.dns_name == domain)
+                .map(|d| d.netbios_name.clone()),
+            Err(_) => None,
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let immutable_id = entry
+            .consistency_guid
+            .as_ref()
+            .filter(|g| !g.is_empty())
+            .or(entry.object_guid.as_ref())
+            .map(|g| b64.encode(g));
+        Ok(ResolvedAccount {
+            forest: forest.to_string(),
+            domain,
+            netbios_domain,
+            user_principal_name: entry.user_principal_name.clone(),
+            sam_account_name: sam,
+            distinguished_name: entry.dn.clone(),
+            immutable_id,
+            display_name: entry.display_name.clone(),
+            enabled: entry
+                .user_account_control
+                .is_none_or(|uac| uac & UAC_ACCOUNTDISABLE == 0),
+        })
+    }
+
+    /// Forgets every cached resolution.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+}
+
+fn note_forests(
+    answers: &[ForestAnswer],
+    searched: &mut Vec<String>,
+    unreachable: &mut Vec<String>,
+) {
+    for a in answers {
+        if !searched.contains(&a.forest) {
+            searched.push(a.forest.clone());
+        }
+        if a.result.is_err() && !unreachable.contains(&a.forest) {
+            unreachable.push(a.forest.clone());
+        }
+    }
+}
