@@ -801,7 +801,7 @@ directory: { pool_size: 0 }
             "forests[0].global_catalogs[0]: \"ldap://dc1.contoso.com:3268\" must be an ldaps:// URL",
             "forests[0].global_catalogs[1]:",
             "forests[0].service_account.password_env: environment variable ALTGATE_TEST_SURELY_UNSET_VAR",
-            "forests[1]: unknown field `unknown_key`",
+            "forests[1].unknown_key: unknown field `unknown_key`",
             "alternate_login_id.attribute:",
             "alternate_login_id.lookup_forests[1]: nowhere.com is not listed under forests",
             "cache.positive_ttl:",

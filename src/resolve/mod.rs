@@ -541,3 +541,6 @@ fn note_forests(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
