@@ -46,8 +46,9 @@ now_ms() { date +%s%3N; }
 # ---------------------------------------------------------------------------------------------
 # Loopback alias
 ensure_ip() {
-    local ip="$1"
-    if ! ip -4 -o addr show dev lo | grep -qw "inet $ip/32"; then
+    local ip="$1" addrs
+    addrs="$(ip -4 -o addr show dev lo)"
+    if ! grep -qw "inet $ip/32" <<<"$addrs"; then
         log "adding $ip/32 to lo"
         ip addr add "$ip/32" dev lo
     fi
@@ -62,14 +63,16 @@ master_pid() {
     [[ -r "$pidfile" ]] || return 1
     pid="$(tr -dc '0-9' <"$pidfile")"
     [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]] || return 1
     exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
     [[ "${exe%% (deleted)}" == */samba ]] || return 1
     [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]] || return 1
     printf '%s\n' "$pid"
 }
 
-# pids of every process in process group $1 (Samba's master and its workers)
-group_pids() { ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'; }
+# pids of every live process in process group $1 (Samba's master and its workers). Zombies
+# do not count: they have exited and only wait to be reaped (by init, which can be slow).
+group_pids() { ps -e -o pid=,pgid=,stat= | awk -v g="$1" '$2 == g && $3 !~ /^Z/ { print $1 }'; }
 
 # any TCP or UDP socket listening on $IP?
 ports_open() {
@@ -85,14 +88,17 @@ ldap_env() {
 }
 
 probe_ready() {
+    local out
     # 1. global catalog over LDAPS, bound as the service account, must find the service user
-    ldap_env timeout 5 ldapsearch -LLL -o nettimeout=3 -H "ldaps://$IP:3269" -x \
+    out="$(ldap_env timeout 5 ldapsearch -LLL -o nettimeout=3 -H "ldaps://$IP:3269" -x \
         -D "svc-altgate@$DNSDOMAIN" -w "$SVC_PASSWORD" -b "$BASE_DN" \
-        '(sAMAccountName=svc-altgate)' dn 2>/dev/null | grep -q '^dn: ' || return 1
+        '(sAMAccountName=svc-altgate)' dn 2>/dev/null)" || return 1
+    [[ "$out" == *"dn: CN="* ]] || return 1
     # 2. the domain LDAPS port must answer too
-    ldap_env timeout 5 ldapsearch -LLL -o nettimeout=3 -H "ldaps://$IP:636" -x \
+    out="$(ldap_env timeout 5 ldapsearch -LLL -o nettimeout=3 -H "ldaps://$IP:636" -x \
         -D "svc-altgate@$DNSDOMAIN" -w "$SVC_PASSWORD" -b '' -s base \
-        '(objectClass=*)' defaultNamingContext 2>/dev/null | grep -q '^defaultNamingContext: ' || return 1
+        '(objectClass=*)' defaultNamingContext 2>/dev/null)" || return 1
+    [[ "$out" == *"defaultNamingContext: $BASE_DN"* ]] || return 1
 }
 
 wait_ready() {
@@ -289,6 +295,13 @@ write_json() {
 
 # ---------------------------------------------------------------------------------------------
 # Start / stop
+
+# Start the daemon. fd 9 (the state lock) must not leak into it, or the lock would be held for
+# as long as Samba runs and every later invocation of this script would block.
+launch_samba() {
+    samba -s "$DIR/etc/smb.conf" -D </dev/null >>"$DIR/samba.log" 2>&1 9>&- ||
+        fail_with_log "$1: 'samba -D' failed"
+}
 start_forest() {
     local name="$1" t0
     forest_vars "$name"
@@ -304,8 +317,7 @@ start_forest() {
     fi
     # stale pid file (e.g. after a reboot): Samba would cope, but remove it to keep things clear
     rm -f "$DIR/samba.pid"
-    samba -s "$DIR/etc/smb.conf" -D >>"$DIR/samba.log" 2>&1 ||
-        fail_with_log "$name: 'samba -D' failed"
+    launch_samba "$name"
     wait_ready "$name"
     log "$name: running on $IP (pid $(master_pid || echo '?'); ready in $(( $(now_ms) - t0 )) ms)"
 }
@@ -357,7 +369,7 @@ need_tools() {
 lock_state() {
     mkdir -p "$STATE"
     exec 9>"$STATE/.lock"
-    flock 9
+    flock -w 120 9 || die "timed out waiting for the lock $STATE/.lock (another ad-forests.sh running?)"
 }
 
 cmd_up() {
@@ -377,8 +389,7 @@ cmd_up() {
         if ! is_running; then
             rm -f "$DIR/samba.pid"
             ports_open && die "$name: something else is already listening on $IP"
-            samba -s "$DIR/etc/smb.conf" -D >>"$DIR/samba.log" 2>&1 ||
-                fail_with_log "$name: 'samba -D' failed"
+            launch_samba "$name"
         fi
     done
     for name in "${FORESTS[@]}"; do

@@ -61,8 +61,8 @@ pub struct DirectoryMetrics {
     pub forest_up: IntGaugeVec,
     /// `altgate_directory_server_up{forest,server}`: 1 when the server's last attempt succeeded.
     pub server_up: IntGaugeVec,
-    /// `altgate_directory_failovers_total{forest}`: searches answered by a server other than the
-    /// first healthy one tried.
+    /// `altgate_directory_failovers_total{forest}`: searches that tried a server, saw it fail and
+    /// were answered by a later one (skipping a server in backoff does not count again).
     pub failovers: IntCounterVec,
     /// `altgate_ldap_connects_total{forest,server,result}`: connection attempts (TLS + service
     /// bind); result is ok or error. Every ok after the first per slot is a reconnect.

@@ -255,7 +255,7 @@ impl ForestClient {
         let mut last_reason = String::from("no global catalog configured");
         for server in &self.servers {
             if server.backing_off() {
-                failed.get_or_insert(server.url.url.as_str());
+                // Skipping a server that failed recently is not a new failover.
                 last_reason = format!("{} failed recently; retrying after backoff", server.url);
                 continue;
             }

@@ -59,10 +59,12 @@ pub fn decide(answers: &[ForestAnswer]) -> Decision<'_> {
         [] => Decision::NoMatch,
         [(forest, entries)] => match entries.as_slice() {
             [entry] => Decision::Unique { forest, entry },
-            many => Decision::AmbiguousInForest {
-                forest,
-                identities: many.iter().map(|e| e.dn.as_str()).collect(),
-            },
+            many => {
+                // Sorted: the directory's order is arbitrary and the message should be stable.
+                let mut identities: Vec<&str> = many.iter().map(|e| e.dn.as_str()).collect();
+                identities.sort_unstable();
+                Decision::AmbiguousInForest { forest, identities }
+            }
         },
         several => Decision::AmbiguousAcrossForests {
             forests: several.iter().map(|(f, _)| *f).collect(),

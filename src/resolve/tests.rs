@@ -52,7 +52,11 @@ impl Scripted {
 
 #[async_trait]
 impl Directory for Scripted {
-    async fn search_users(&self, forest: &str, q: &UserQuery) -> Result<Vec<DirectoryEntry>, DirectoryError> {
+    async fn search_users(
+        &self,
+        forest: &str,
+        q: &UserQuery,
+    ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
         self.searches.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.latency).await;
         self.check(forest)?;
@@ -94,7 +98,9 @@ fn resolver() -> (Resolver, Arc<Scripted>, Metrics) {
 }
 
 fn account(r: &Resolution) -> &ResolvedAccount {
-    r.account.as_ref().unwrap_or_else(|| panic!("not resolved: {r:?}"))
+    r.account
+        .as_ref()
+        .unwrap_or_else(|| panic!("not resolved: {r:?}"))
 }
 
 #[tokio::test]
@@ -109,7 +115,10 @@ async fn alternate_id_resolves_with_every_field() {
     assert_eq!(a.domain, "contoso.com");
     assert_eq!(a.netbios_domain.as_deref(), Some("CONTOSO"));
     assert_eq!(a.sam_account_name, "jdoe");
-    assert_eq!(a.user_principal_name.as_deref(), Some("jdoe@corp.contoso.local"));
+    assert_eq!(
+        a.user_principal_name.as_deref(),
+        Some("jdoe@corp.contoso.local")
+    );
     assert_eq!(a.immutable_id.as_deref(), Some("/xmWb4aLEdC0LQDAT8lk/w=="));
     assert!(a.enabled);
     assert!(res.unreachable_forests.is_empty());
@@ -119,7 +128,10 @@ async fn alternate_id_resolves_with_every_field() {
 async fn consistency_guid_wins_over_object_guid() {
     let (r, _, _) = resolver();
     let res = r.resolve("consist@contoso.com").await;
-    assert_eq!(account(&res).immutable_id.as_deref(), Some("AAECAwQFBgcICQoLDA0ODw=="));
+    assert_eq!(
+        account(&res).immutable_id.as_deref(),
+        Some("AAECAwQFBgcICQoLDA0ODw==")
+    );
 }
 
 #[tokio::test]
@@ -137,7 +149,9 @@ async fn no_alternate_match_falls_back_to_upn() {
     assert_eq!(res.via, Some(Via::Upn));
     assert_eq!(res.upn_fallback, Some(UpnFallback::NoMatch));
     assert_eq!(account(&res).sam_account_name, "nomail");
-    assert!(m.render().contains("altgate_upn_fallbacks_total{reason=\"no_match\"} 1"));
+    assert!(m
+        .render()
+        .contains("altgate_upn_fallbacks_total{reason=\"no_match\"} 1"));
 }
 
 #[tokio::test]
@@ -168,7 +182,10 @@ async fn broken_account_data_gives_msis8012_and_msis8013() {
     let (r, _, _) = resolver();
     let res = r.resolve("nosam@contoso.com").await;
     assert_eq!(res.outcome, Outcome::Error);
-    assert_eq!(res.failure.as_ref().and_then(|f| f.msis.as_deref()), Some("MSIS8012"));
+    assert_eq!(
+        res.failure.as_ref().and_then(|f| f.msis.as_deref()),
+        Some("MSIS8012")
+    );
     let res = r.resolve("badcanon@contoso.com").await;
     assert_eq!(
         res.failure.as_ref().map(|f| f.message.as_str()),
@@ -184,7 +201,10 @@ async fn down_level_names_resolve_in_the_right_forest() {
     assert_eq!(account(&res).forest, "contoso.com");
     let res = r.resolve("FABRIKAM\\jdoe").await;
     assert_eq!(account(&res).forest, "fabrikam.com");
-    assert_eq!(account(&res).user_principal_name.as_deref(), Some("jdoe@fabrikam.local"));
+    assert_eq!(
+        account(&res).user_principal_name.as_deref(),
+        Some("jdoe@fabrikam.local")
+    );
     let res = r.resolve("NOSUCH\\jdoe").await;
     assert_eq!(res.outcome, Outcome::NotFound);
 }
@@ -192,10 +212,20 @@ async fn down_level_names_resolve_in_the_right_forest() {
 #[tokio::test]
 async fn bad_input_never_reaches_the_directory() {
     let (r, d, _) = resolver();
-    for bad in ["", "   ", "a\0b@contoso.com", "x\ny", "CONTOSO\\", &"x".repeat(400)] {
+    for bad in [
+        "",
+        "   ",
+        "a\0b@contoso.com",
+        "x\ny",
+        "CONTOSO\\",
+        &"x".repeat(400),
+    ] {
         let res = r.resolve(bad).await;
         assert_eq!(res.outcome, Outcome::Error, "{bad:?}");
-        assert!(res.failure.as_ref().is_some_and(|f| f.code.starts_with("login_")));
+        assert!(res
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.code.starts_with("login_")));
     }
     assert_eq!(d.calls(), 0);
 }
@@ -217,7 +247,10 @@ async fn unreachable_forest_is_skipped_reported_and_not_cached() {
     let before = d.calls();
     let again = r.resolve("fuser@fabrikam.com").await;
     assert_eq!(again.outcome, Outcome::Resolved);
-    assert!(d.calls() > before, "a result obtained with a forest down must not be cached");
+    assert!(
+        d.calls() > before,
+        "a result obtained with a forest down must not be cached"
+    );
     // Back up: the result is complete and is cached from now on.
     d.set_down("contoso.com", false);
     let res = r.resolve("fuser@fabrikam.com").await;
@@ -236,7 +269,10 @@ async fn an_ambiguity_hidden_by_an_outage_is_not_cached_as_unique() {
     assert_eq!(res.outcome, Outcome::Resolved);
     d.set_down("fabrikam.com", false);
     // ...but it was not cached, so the ambiguity shows as soon as the forest is back.
-    assert_eq!(r.resolve("cross@example.com").await.outcome, Outcome::Ambiguous);
+    assert_eq!(
+        r.resolve("cross@example.com").await.outcome,
+        Outcome::Ambiguous
+    );
 }
 
 #[tokio::test]
@@ -247,7 +283,10 @@ async fn no_lookup_forest_answering_falls_back_to_upn_then_reports_unavailable()
     let res = r.resolve("jdoe@contoso.com").await;
     assert_eq!(res.outcome, Outcome::Error);
     assert_eq!(res.upn_fallback, Some(UpnFallback::NoForestAnswered));
-    assert_eq!(res.failure.as_ref().map(|f| f.code.as_str()), Some("directory_unavailable"));
+    assert_eq!(
+        res.failure.as_ref().map(|f| f.code.as_str()),
+        Some("directory_unavailable")
+    );
     assert_eq!(res.unreachable_forests.len(), 2);
 }
 
@@ -279,7 +318,10 @@ async fn upn_fallback_after_an_unanswered_alternate_lookup() {
 async fn without_alternate_id_only_upns_resolve() {
     let d = Scripted::new(Duration::ZERO);
     let (r, _) = resolver_with(d, false, 100);
-    assert_eq!(r.resolve("jdoe@contoso.com").await.outcome, Outcome::NotFound);
+    assert_eq!(
+        r.resolve("jdoe@contoso.com").await.outcome,
+        Outcome::NotFound
+    );
     let res = r.resolve("jdoe@corp.contoso.local").await;
     assert_eq!(res.via, Some(Via::Upn));
     assert_eq!(res.upn_fallback, None);
@@ -295,10 +337,16 @@ async fn cache_answers_repeat_and_case_variant_logins() {
     assert_eq!(d.calls(), calls);
     r.resolve("nobody@contoso.com").await;
     let calls = d.calls();
-    assert_eq!(r.resolve("nobody@contoso.com").await.outcome, Outcome::NotFound);
+    assert_eq!(
+        r.resolve("nobody@contoso.com").await.outcome,
+        Outcome::NotFound
+    );
     assert_eq!(d.calls(), calls, "not_found is cached for negative_ttl");
     let text = m.render();
-    assert!(text.contains("altgate_cache_requests_total{result=\"hit\"} 2"), "{text}");
+    assert!(
+        text.contains("altgate_cache_requests_total{result=\"hit\"} 2"),
+        "{text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -317,8 +365,17 @@ async fn json_shape_matches_the_contract() {
     let (r, _, _) = resolver();
     let v = serde_json::to_value(r.resolve("jdoe@contoso.com").await.as_ref()).expect("json");
     for key in [
-        "login", "outcome", "via", "forest", "domain", "netbios_domain", "user_principal_name",
-        "sam_account_name", "distinguished_name", "immutable_id", "unreachable_forests",
+        "login",
+        "outcome",
+        "via",
+        "forest",
+        "domain",
+        "netbios_domain",
+        "user_principal_name",
+        "sam_account_name",
+        "distinguished_name",
+        "immutable_id",
+        "unreachable_forests",
     ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
@@ -328,6 +385,8 @@ async fn json_shape_matches_the_contract() {
     assert_eq!(v["outcome"], "ambiguous");
     assert_eq!(v["msis"], "MSIS8014");
     assert_eq!(v["event_id"], 364);
-    assert!(v["message"].as_str().is_some_and(|m| m.starts_with("MSIS8014: ")));
+    assert!(v["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("MSIS8014: ")));
     assert!(v.get("forest").is_none());
 }

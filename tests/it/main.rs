@@ -1,1 +1,10 @@
+//! altgate's integration tests: one binary, real components. The harness brings up the two
+//! Samba AD forests once (`scripts/ad-forests.sh up`) and every test talks to them over
+//! verified LDAPS. The server under test listens on port 0.
 
+mod harness;
+
+mod cli;
+mod directory_faults;
+mod resolve_ad;
+mod server;

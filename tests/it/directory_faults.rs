@@ -1,0 +1,261 @@
+//! Directory faults against the real forests: failover between global catalogs, TLS
+//! verification, a wrong service password, servers that never answer, and a domain controller
+//! stopped mid-run and started again.
+
+use crate::harness::{self, metric, ForestSpec};
+use altgate::resolve::{Outcome, Via};
+use std::time::Duration;
+use tokio::time::timeout;
+
+/// Liveness bound for a resolution while a forest is down (not a speed assertion: the
+/// configured timeouts are far below it, and a hang would otherwise stall the suite).
+const BOUND: Duration = Duration::from_secs(20);
+
+const FAST: &str = "directory: { connect_timeout: 1s, operation_timeout: 2s, retry_backoff: 500ms, pool_size: 2 }\n";
+
+#[tokio::test]
+async fn fails_over_to_the_next_global_catalog() {
+    let _g = harness::shared().await;
+    let mut contoso = ForestSpec::real("contoso.com");
+    // Nothing listens on port 1: connection refused, then the real GC answers.
+    contoso
+        .global_catalogs
+        .insert(0, "ldaps://127.0.0.2:1".into());
+    let yaml = harness::config_yaml(
+        &[contoso, ForestSpec::real("fabrikam.com")],
+        &["contoso.com", "fabrikam.com"],
+        FAST,
+    );
+    let app = harness::app(&yaml);
+    let r = app.resolver.resolve("jdoe@contoso.com").await;
+    assert_eq!(r.outcome, Outcome::Resolved, "{r:?}");
+    assert!(r.unreachable_forests.is_empty());
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_directory_failovers_total{forest=\"contoso.com\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_directory_server_up{forest=\"contoso.com\",server=\"ldaps://127.0.0.2:1\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_directory_server_up{forest=\"contoso.com\",server=\"ldaps://127.0.0.2:3269\"}"
+        ),
+        1.0
+    );
+    // While the dead GC backs off, the next search goes straight to the healthy one.
+    let r = app.resolver.resolve("mixed.case@contoso.com").await;
+    assert_eq!(r.outcome, Outcome::Resolved);
+}
+
+#[tokio::test]
+async fn a_certificate_from_the_wrong_ca_is_refused() {
+    let _g = harness::shared().await;
+    let mut contoso = ForestSpec::real("contoso.com");
+    contoso.ca_file = harness::forests().get("fabrikam.com").ca_file.clone();
+    let yaml = harness::config_yaml(
+        &[contoso, ForestSpec::real("fabrikam.com")],
+        &["contoso.com", "fabrikam.com"],
+        FAST,
+    );
+    let app = harness::app(&yaml);
+    let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
+        .await
+        .expect("bounded");
+    assert_eq!(r.outcome, Outcome::Resolved);
+    assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+    let r = app.resolver.resolve("jdoe@contoso.com").await;
+    assert_ne!(
+        r.outcome,
+        Outcome::Resolved,
+        "an unverified DC must never answer: {r:?}"
+    );
+    assert_eq!(
+        metric(&app.metrics, "altgate_ldap_connects_total{forest=\"contoso.com\",result=\"ok\",server=\"ldaps://127.0.0.2:3269\"}"),
+        0.0
+    );
+    assert!(
+        metric(&app.metrics, "altgate_ldap_connects_total{forest=\"contoso.com\",result=\"error\",server=\"ldaps://127.0.0.2:3269\"}") >= 1.0,
+        "the refused handshake is counted"
+    );
+    assert_eq!(
+        metric(&app.metrics, "altgate_forest_up{forest=\"contoso.com\"}"),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_service_password_makes_the_forest_unreachable_not_a_crash() {
+    let _g = harness::shared().await;
+    let mut contoso = ForestSpec::real("contoso.com");
+    contoso.password = "Definitely-Wrong-Pw9".into();
+    let yaml = harness::config_yaml(
+        &[contoso, ForestSpec::real("fabrikam.com")],
+        &["contoso.com", "fabrikam.com"],
+        FAST,
+    );
+    let app = harness::app(&yaml);
+    let r = app.resolver.resolve("fuser@fabrikam.com").await;
+    assert_eq!(r.outcome, Outcome::Resolved);
+    assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+    let rendered = format!("{r:?}{}", app.metrics.render());
+    assert!(!rendered.contains("Definitely-Wrong-Pw9"));
+}
+
+#[tokio::test]
+async fn servers_that_never_answer_cost_one_connect_timeout() {
+    let _g = harness::shared().await;
+    // Accepts TCP and then says nothing: the TLS handshake can never finish.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let mut contoso = ForestSpec::real("contoso.com");
+    contoso.global_catalogs = vec![format!("ldaps://127.0.0.1:{}", addr.port())];
+    contoso.ca_file = harness::forests().get("contoso.com").ca_file.clone();
+    let yaml = harness::config_yaml(
+        &[contoso, ForestSpec::real("fabrikam.com")],
+        &["contoso.com", "fabrikam.com"],
+        FAST,
+    );
+    let app = harness::app(&yaml);
+    let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
+        .await
+        .expect("bounded");
+    assert_eq!(r.outcome, Outcome::Resolved);
+    assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+    holder.abort();
+}
+
+#[tokio::test]
+async fn no_reachable_directory_at_all_is_an_error_not_a_guess() {
+    let _g = harness::shared().await;
+    let mut contoso = ForestSpec::real("contoso.com");
+    contoso.global_catalogs = vec!["ldaps://127.0.0.9:3269".into()];
+    let mut fabrikam = ForestSpec::real("fabrikam.com");
+    fabrikam.global_catalogs = vec!["ldaps://127.0.0.9:3270".into()];
+    let yaml = harness::config_yaml(&[contoso, fabrikam], &["contoso.com", "fabrikam.com"], FAST);
+    let app = harness::app(&yaml);
+    let r = timeout(BOUND, app.resolver.resolve("jdoe@contoso.com"))
+        .await
+        .expect("bounded");
+    assert_eq!(r.outcome, Outcome::Error);
+    assert_eq!(
+        r.failure.as_ref().map(|f| f.code.as_str()),
+        Some("directory_unavailable")
+    );
+    assert_eq!(
+        r.upn_fallback.map(|f| f.as_str()),
+        Some("no_forest_answered")
+    );
+    assert_eq!(r.unreachable_forests.len(), 2);
+    // Not cached: a second attempt asks the directory again.
+    let before = metric(
+        &app.metrics,
+        "altgate_cache_requests_total{result=\"miss\"}",
+    );
+    app.resolver.resolve("jdoe@contoso.com").await;
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_cache_requests_total{result=\"miss\"}"
+        ),
+        before + 1.0
+    );
+}
+
+#[tokio::test]
+async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
+    let _g = harness::exclusive().await;
+    let app = harness::app(&harness::both_forests_yaml(&format!(
+        "cache: {{ max_entries: 0 }}\n{FAST}"
+    )));
+    // Warm both pools.
+    assert_eq!(
+        app.resolver.resolve("jdoe@contoso.com").await.outcome,
+        Outcome::Resolved
+    );
+    assert_eq!(
+        app.resolver.resolve("fuser@fabrikam.com").await.outcome,
+        Outcome::Resolved
+    );
+
+    let ok_connects = "altgate_ldap_connects_total{forest=\"contoso.com\",result=\"ok\",server=\"ldaps://127.0.0.2:3269\"}";
+    let connected_before = metric(&app.metrics, ok_connects);
+    assert!(connected_before >= 1.0);
+    harness::stop_forest("contoso");
+    let during = app.clone();
+    let outcome = async move {
+        let app = during;
+        let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
+            .await
+            .expect("bounded");
+        assert_eq!(r.outcome, Outcome::Resolved, "{r:?}");
+        assert_eq!(r.via, Some(Via::AlternateLoginId));
+        assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+        // FABRIKAM\jdoe needs only fabrikam's domain list and GC.
+        let r = timeout(BOUND, app.resolver.resolve("FABRIKAM\\jdoe"))
+            .await
+            .expect("bounded");
+        assert_eq!(r.outcome, Outcome::Resolved, "{r:?}");
+        // contoso's own user cannot be found while its forest is down, and that is said.
+        let r = timeout(BOUND, app.resolver.resolve("jdoe@contoso.com"))
+            .await
+            .expect("bounded");
+        assert_ne!(r.outcome, Outcome::Resolved);
+        assert!(r.unreachable_forests.contains(&"contoso.com".to_string()));
+        assert_eq!(
+            metric(&app.metrics, "altgate_forest_up{forest=\"contoso.com\"}"),
+            0.0
+        );
+        assert_eq!(
+            metric(&app.metrics, "altgate_forest_up{forest=\"fabrikam.com\"}"),
+            1.0
+        );
+    };
+    // Whatever happens above, bring the DC back for the other tests.
+    let result = tokio::spawn(outcome).await;
+    harness::start_forest("contoso");
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+
+    // Reconnection without restarting altgate: the pooled connections died with the DC.
+    let back = timeout(Duration::from_secs(60), async {
+        loop {
+            let r = app.resolver.resolve("jdoe@contoso.com").await;
+            if r.outcome == Outcome::Resolved && r.unreachable_forests.is_empty() {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .expect("contoso rejoins after its DC restarts");
+    assert_eq!(
+        back.account.as_ref().map(|a| a.sam_account_name.as_str()),
+        Some("jdoe")
+    );
+    assert_eq!(
+        metric(&app.metrics, "altgate_forest_up{forest=\"contoso.com\"}"),
+        1.0
+    );
+    assert!(
+        metric(&app.metrics, ok_connects) > connected_before,
+        "a new connection was opened after the restart"
+    );
+}

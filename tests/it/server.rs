@@ -1,0 +1,147 @@
+//! The HTTPS server: `run`/`serve` on port 0 with a generated certificate, verified by a rustls
+//! client; `/metrics` after real resolutions, `/adfs/probe`, unknown paths and methods.
+
+use crate::harness::{self, metric};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+async fn get(addr: SocketAddr, ca: &Path, method: Method, path: &str) -> (StatusCode, String) {
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("verified TLS handshake");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("http handshake");
+    tokio::spawn(conn);
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let res = sender.send_request(req).await.expect("response");
+    let status = res.status();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
+    let _g = harness::shared().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    let extra = format!("cache: {{ max_entries: 100 }}\n");
+    let yaml = harness::both_forests_yaml(&extra).replace(
+        "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
+        &format!(
+            "server: {{ listen: 127.0.0.1:0, public_url: https://sts.altgate.test, tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let app = harness::app(&yaml);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(altgate::http::serve(app.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+
+    // Real resolutions, then the scrape shows them.
+    app.resolver.resolve("jdoe@contoso.com").await;
+    app.resolver.resolve("cross@example.com").await;
+    app.resolver.resolve("nomail@corp.contoso.local").await;
+
+    // The certificate was generated on start; wait for the listener task to have done so.
+    let mut tries = 0;
+    while !cert.exists() && tries < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tries += 1;
+    }
+    let (status, body) = get(addr, &cert, Method::GET, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "altgate_build_info{",
+        "altgate_login_resolutions_total{outcome=\"resolved\",via=\"alternate_login_id\"} 1",
+        "altgate_login_resolutions_total{outcome=\"resolved\",via=\"upn\"} 1",
+        "altgate_login_resolutions_total{outcome=\"ambiguous\",via=\"none\"} 1",
+        "altgate_msis_events_total{code=\"MSIS8014\"} 1",
+        "altgate_directory_search_duration_seconds_bucket{forest=\"contoso.com\",query=\"alternate_login_id\"",
+        "altgate_directory_search_duration_seconds_bucket{forest=\"fabrikam.com\",query=\"alternate_login_id\"",
+        "altgate_forest_up{forest=\"contoso.com\"} 1",
+        "altgate_forest_up{forest=\"fabrikam.com\"} 1",
+        "altgate_cache_requests_total{result=\"miss\"} 3",
+        "altgate_ldap_pool_connections{forest=\"contoso.com\"",
+    ] {
+        assert!(body.contains(needle), "{needle} missing from /metrics:\n{body}");
+    }
+    let (status, body) = get(addr, &cert, Method::GET, "/adfs/probe").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "OK"));
+    let (status, _) = get(addr, &cert, Method::GET, "/adfs/ls/?login=jdoe@contoso.com").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(addr, &cert, Method::POST, "/metrics").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_http_requests_total{endpoint=\"metrics\",status=\"200\"}"
+        ),
+        1.0
+    );
+
+    stop.send(()).expect("stop");
+    server.await.expect("join").expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn run_starts_from_a_config_in_demo_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("s.crt");
+    let key = dir.path().join("s.key");
+    let demo = harness::repo().join("config/demo-directory.yaml");
+    let yaml = format!(
+        "server: {{ listen: 127.0.0.1:0, public_url: https://localhost, tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}\n\
+         alternate_login_id: {{ attribute: mail, lookup_forests: [contoso.com] }}\n\
+         demo_directory: {}\nforests: [{{ name: contoso.com }}, {{ name: fabrikam.com }}]\n",
+        cert.display(),
+        key.display(),
+        demo.display()
+    );
+    let config = harness::parse(&yaml);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(altgate::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let mut tries = 0;
+    while !cert.exists() && tries < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tries += 1;
+    }
+    let (status, body) = get(addr, &cert, Method::GET, "/adfs/probe").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "OK"));
+    stop.send(()).expect("stop");
+    server.await.expect("join").expect("clean shutdown");
+}
