@@ -11,12 +11,14 @@
 #
 # State lives in ${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}/<forest>; $STATE/forests.json describes
 # the forests for the Rust test harness. Every TLS check verifies the forest's own CA.
+# `status` exits 0 only if both forests are running. Commands are serialised by a lock file.
+# Optional: ALTGATE_AD_READY_TIMEOUT (default 60 s), ALTGATE_AD_STOP_TIMEOUT (default 10 s).
 # Needs root (loopback aliases, Samba) and: samba samba-ad-dc ldb-tools ldap-utils openssl iproute2.
 set -euo pipefail
 
 STATE="${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}"
 READY_TIMEOUT="${ALTGATE_AD_READY_TIMEOUT:-60}" # seconds, for start/up
-STOP_TIMEOUT="${ALTGATE_AD_STOP_TIMEOUT:-20}"   # seconds, for stop/down
+STOP_TIMEOUT="${ALTGATE_AD_STOP_TIMEOUT:-10}"   # seconds, for stop/down
 
 FORESTS=(contoso fabrikam)
 USER_PASSWORD='Altgate-Test-Pw1!'
@@ -58,21 +60,53 @@ ensure_ip() {
 # Process state. The master's pid is in $DIR/samba.pid (written by Samba). After a reboot the
 # file may be stale and the pid reused, so also require that the process is a samba binary
 # whose process group is its own pid (samba -D leads its own process group).
+# proc_state PID: sets ST and PGID from /proc/PID/stat (no procps dependency, no forks)
+proc_state() {
+    local line fields
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    # the command name (field 2) may contain spaces and parentheses: split after the last ')'
+    read -r -a fields <<<"${line##*) }"
+    ST="${fields[0]}" PGID="${fields[2]}"
+}
+
 master_pid() {
-    local pidfile="$DIR/samba.pid" pid exe
+    local pidfile="$DIR/samba.pid" pid exe ST PGID
     [[ -r "$pidfile" ]] || return 1
     pid="$(tr -dc '0-9' <"$pidfile")"
-    [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
-    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]] || return 1
+    [[ -n "$pid" ]] || return 1
+    proc_state "$pid" || return 1
+    [[ "$ST" != Z && "$PGID" == "$pid" ]] || return 1
     exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
     [[ "${exe%% (deleted)}" == */samba ]] || return 1
-    [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]] || return 1
     printf '%s\n' "$pid"
 }
 
 # pids of every live process in process group $1 (Samba's master and its workers). Zombies
 # do not count: they have exited and only wait to be reaped (by init, which can be slow).
-group_pids() { ps -e -o pid=,pgid=,stat= | awk -v g="$1" '$2 == g && $3 !~ /^Z/ { print $1 }'; }
+group_pids() {
+    local f ST PGID
+    for f in /proc/[0-9]*; do
+        proc_state "${f#/proc/}" || continue
+        [[ "$PGID" == "$1" && "$ST" != Z ]] && printf '%s\n' "${f#/proc/}"
+    done
+    return 0
+}
+
+# orphaned_group: if the master in $DIR/samba.pid is dead but live samba processes remain in its
+# process group, print that process group id.
+orphaned_group() {
+    local pid p exe found=0
+    [[ -r "$DIR/samba.pid" ]] || return 1
+    pid="$(tr -dc '0-9' <"$DIR/samba.pid")"
+    [[ -n "$pid" ]] || return 1
+    for p in $(group_pids "$pid"); do
+        exe="$(readlink "/proc/$p/exe" 2>/dev/null || true)"
+        [[ "${exe%% (deleted)}" == */samba ]] || return 1   # not ours: leave it alone
+        found=1
+    done
+    [[ $found -eq 1 ]] || return 1
+    printf '%s\n' "$pid"
+}
 
 # any TCP or UDP socket listening on $IP?
 ports_open() {
@@ -227,7 +261,8 @@ provision() {
     mkdir -p "$DIR"
     log "$name: provisioning $REALM ($NETBIOS) on $IP in $DIR"
     make_tls
-    if ! samba-tool domain provision --targetdir="$DIR" \
+    # --configfile=/dev/null: do not inherit settings or shares from the host's /etc/samba/smb.conf
+    if ! samba-tool domain provision --configfile=/dev/null --targetdir="$DIR" \
         --realm="$REALM" --domain="$NETBIOS" --server-role=dc --dns-backend=NONE \
         --adminpass="$ADMIN_PASSWORD" \
         --host-name=dc1 --host-ip="$IP" \
@@ -325,17 +360,23 @@ start_forest() {
 stop_forest() {
     local name="$1" pid t0 deadline pids
     forest_vars "$name"
-    if ! pid="$(master_pid)"; then
+    t0=$(now_ms)
+    deadline=$(( t0 + STOP_TIMEOUT * 1000 ))
+    if pid="$(master_pid)"; then
+        # SIGTERM to the master: as process-group leader it forwards SIGTERM to its workers.
+        kill -TERM "$pid" 2>/dev/null || true
+    elif pid="$(orphaned_group)"; then
+        # the master died but some of its samba workers live on: stop them
+        log "$name: samba master gone, stopping its leftover workers (process group $pid)"
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    else
         if ports_open; then
-            die "$name: no samba master for $DIR but something listens on $IP: $(ss -H -l -n -t -u src "$IP" | head -3)"
+            die "$name: no samba process for $DIR but something listens on $IP: $(ss -H -l -n -t -u src "$IP" | head -3)"
         fi
+        rm -f "$DIR/samba.pid"
         log "$name: already stopped"
         return 0
     fi
-    t0=$(now_ms)
-    deadline=$(( t0 + STOP_TIMEOUT * 1000 ))
-    # SIGTERM to the master: as process-group leader it forwards SIGTERM to its workers.
-    kill -TERM "$pid" 2>/dev/null || true
     while :; do
         pids="$(group_pids "$pid")"
         if [[ -z "$pids" ]] && ! ports_open; then break; fi
@@ -373,15 +414,19 @@ lock_state() {
 }
 
 cmd_up() {
-    local name
+    local name pids=() failed=0 i
     for name in "${FORESTS[@]}"; do
         forest_vars "$name"
         ensure_ip "$IP"
         if [[ ! -f "$DIR/.provisioned" ]]; then
             if is_running; then stop_forest "$name"; forest_vars "$name"; fi
-            provision "$name"
+            # provision the forests in parallel (each is mostly single-threaded Python)
+            ( forest_vars "$name"; provision "$name" ) &
+            pids+=("$!")
         fi
     done
+    for i in "${pids[@]}"; do wait "$i" || failed=1; done
+    [[ $failed -eq 0 ]] || die "provisioning failed"
     write_json
     # start both first, then wait, so the two start-ups overlap
     for name in "${FORESTS[@]}"; do

@@ -5,7 +5,7 @@ use crate::config::{Config, LogFormat};
 use crate::resolve::{Outcome, Resolution};
 use crate::App;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The configuration file used when `--config` is not given.
@@ -64,7 +64,7 @@ fn init_tracing(format: LogFormat, level: &str) {
     };
 }
 
-fn load(path: &PathBuf) -> Result<Config, ExitCode> {
+fn load(path: &Path) -> Result<Config, ExitCode> {
     Config::load(path).map_err(|e| {
         eprintln!("altgate: {e}");
         ExitCode::from(EXIT_CONFIG)
@@ -112,7 +112,7 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn serve(path: &PathBuf) -> Result<ExitCode, ExitCode> {
+fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
     init_tracing(config.logging.format, &config.logging.level);
     let rt = runtime()?;
@@ -133,7 +133,7 @@ fn serve(path: &PathBuf) -> Result<ExitCode, ExitCode> {
     })
 }
 
-fn check_config(path: &PathBuf) -> Result<ExitCode, ExitCode> {
+fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
     // Building the application loads the demo directory, CA bundles and service accounts
     // without contacting any server.
@@ -167,7 +167,7 @@ fn check_config(path: &PathBuf) -> Result<ExitCode, ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn resolve(path: &PathBuf, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
+fn resolve(path: &Path, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
     init_tracing(config.logging.format, "warn");
     let rt = runtime()?;

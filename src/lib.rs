@@ -12,6 +12,16 @@
 //! - [`config`]: raw serde structures validated into typed configuration.
 //! - [`events`] and [`metrics`]: every notable occurrence logs and counts in one place.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+#![warn(missing_docs)]
 
 pub mod cache;
 pub mod cli;

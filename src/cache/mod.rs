@@ -150,6 +150,7 @@ mod tests {
         (c, m)
     }
 
+    #[allow(clippy::ptr_arg)] // the cache hands the loader's value type, `String`, by reference
     fn lifetime(v: &String) -> Lifetime {
         match v.as_str() {
             "found" => Lifetime::Positive,

@@ -47,8 +47,7 @@ async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("server.crt");
     let key = dir.path().join("server.key");
-    let extra = format!("cache: {{ max_entries: 100 }}\n");
-    let yaml = harness::both_forests_yaml(&extra).replace(
+    let yaml = harness::both_forests_yaml("cache: { max_entries: 100 }\n").replace(
         "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
         &format!(
             "server: {{ listen: 127.0.0.1:0, public_url: https://sts.altgate.test, tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",

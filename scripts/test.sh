@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run altgate's test suite against two real Samba AD forests.
+#
+#   scripts/test.sh [cargo test args...]
+#
+# Installs the Debian packages the forests need (only if missing), brings the forests up with
+# scripts/ad-forests.sh (provisioning them on first use), then runs `cargo test --locked` from the
+# repository root with any extra arguments. Works from any directory. Needs root.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
+
+PACKAGES=(samba samba-ad-dc ldb-tools ldap-utils openssl iproute2)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    # `dpkg -s` also succeeds for removed-but-not-purged packages, so check the Status line
+    status="$(dpkg -s "$pkg" 2>/dev/null || true)"
+    if ! grep -qx 'Status: install ok installed' <<<"$status"; then
+        missing+=("$pkg")
+    fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "test.sh: installing missing packages: ${missing[*]}" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+"$SCRIPT_DIR/ad-forests.sh" up
+
+cd "$REPO_ROOT"
+exec cargo test --locked "$@"
