@@ -23,8 +23,10 @@ for pkg in "${PACKAGES[@]}"; do
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
     echo "test.sh: installing missing packages: ${missing[*]}" >&2
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    SUDO=()
+    [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+    "${SUDO[@]}" apt-get update
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
 "$SCRIPT_DIR/ad-forests.sh" up
