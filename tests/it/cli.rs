@@ -82,6 +82,14 @@ async fn resolve_json_against_real_forests() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["outcome"], "not_found");
 
+    // Refused input: an error outcome, exit 1, and the reason.
+    let out = altgate(&["resolve", "--config", cfg, "--json", "  "]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["outcome"], "error");
+    assert_eq!(v["code"], "login_empty");
+    assert_eq!(v["event_id"], 364);
+
     let out = altgate(&["resolve", "--config", cfg, "--json", "shared@contoso.com"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["msis"], "MSIS8015");

@@ -13,6 +13,24 @@ const BOUND: Duration = Duration::from_secs(20);
 
 const FAST: &str = "directory: { connect_timeout: 1s, operation_timeout: 2s, retry_backoff: 500ms, pool_size: 2 }\n";
 
+/// An app whose contoso forest is `contoso` (a broken variant) beside the real fabrikam.
+fn app_with_contoso(contoso: ForestSpec) -> std::sync::Arc<altgate::App> {
+    harness::app(&harness::config_yaml(
+        &[contoso, ForestSpec::real("fabrikam.com")],
+        &["contoso.com", "fabrikam.com"],
+        FAST,
+    ))
+}
+
+/// fabrikam's user resolves in bounded time and contoso is reported unreachable.
+async fn fabrikam_resolves_without_contoso(app: &altgate::App) {
+    let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
+        .await
+        .expect("bounded");
+    assert_eq!(r.outcome, Outcome::Resolved, "{r:?}");
+    assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+}
+
 #[tokio::test]
 async fn fails_over_to_the_next_global_catalog() {
     let _g = harness::shared().await;
@@ -21,12 +39,7 @@ async fn fails_over_to_the_next_global_catalog() {
     contoso
         .global_catalogs
         .insert(0, "ldaps://127.0.0.2:1".into());
-    let yaml = harness::config_yaml(
-        &[contoso, ForestSpec::real("fabrikam.com")],
-        &["contoso.com", "fabrikam.com"],
-        FAST,
-    );
-    let app = harness::app(&yaml);
+    let app = app_with_contoso(contoso);
     let r = app.resolver.resolve("jdoe@contoso.com").await;
     assert_eq!(r.outcome, Outcome::Resolved, "{r:?}");
     assert!(r.unreachable_forests.is_empty());
@@ -61,17 +74,8 @@ async fn a_certificate_from_the_wrong_ca_is_refused() {
     let _g = harness::shared().await;
     let mut contoso = ForestSpec::real("contoso.com");
     contoso.ca_file = harness::forests().get("fabrikam.com").ca_file.clone();
-    let yaml = harness::config_yaml(
-        &[contoso, ForestSpec::real("fabrikam.com")],
-        &["contoso.com", "fabrikam.com"],
-        FAST,
-    );
-    let app = harness::app(&yaml);
-    let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
-        .await
-        .expect("bounded");
-    assert_eq!(r.outcome, Outcome::Resolved);
-    assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+    let app = app_with_contoso(contoso);
+    fabrikam_resolves_without_contoso(&app).await;
     let r = app.resolver.resolve("jdoe@contoso.com").await;
     assert_ne!(
         r.outcome,
@@ -97,12 +101,7 @@ async fn a_wrong_service_password_makes_the_forest_unreachable_not_a_crash() {
     let _g = harness::shared().await;
     let mut contoso = ForestSpec::real("contoso.com");
     contoso.password = "Definitely-Wrong-Pw9".into();
-    let yaml = harness::config_yaml(
-        &[contoso, ForestSpec::real("fabrikam.com")],
-        &["contoso.com", "fabrikam.com"],
-        FAST,
-    );
-    let app = harness::app(&yaml);
+    let app = app_with_contoso(contoso);
     let r = app.resolver.resolve("fuser@fabrikam.com").await;
     assert_eq!(r.outcome, Outcome::Resolved);
     assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
@@ -127,17 +126,8 @@ async fn servers_that_never_answer_cost_one_connect_timeout() {
     let mut contoso = ForestSpec::real("contoso.com");
     contoso.global_catalogs = vec![format!("ldaps://127.0.0.1:{}", addr.port())];
     contoso.ca_file = harness::forests().get("contoso.com").ca_file.clone();
-    let yaml = harness::config_yaml(
-        &[contoso, ForestSpec::real("fabrikam.com")],
-        &["contoso.com", "fabrikam.com"],
-        FAST,
-    );
-    let app = harness::app(&yaml);
-    let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
-        .await
-        .expect("bounded");
-    assert_eq!(r.outcome, Outcome::Resolved);
-    assert_eq!(r.unreachable_forests, vec!["contoso.com".to_string()]);
+    let app = app_with_contoso(contoso);
+    fabrikam_resolves_without_contoso(&app).await;
     holder.abort();
 }
 

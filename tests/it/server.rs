@@ -41,6 +41,17 @@ async fn get(addr: SocketAddr, ca: &Path, method: Method, path: &str) -> (Status
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// The server writes its generated certificate as it starts; wait (bounded) until it is there.
+async fn wait_for_file(path: &Path) {
+    for _ in 0..250 {
+        if path.exists() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{} never appeared", path.display());
+}
+
 #[tokio::test]
 async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
     let _g = harness::shared().await;
@@ -71,11 +82,7 @@ async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
     app.resolver.resolve("nomail@corp.contoso.local").await;
 
     // The certificate was generated on start; wait for the listener task to have done so.
-    let mut tries = 0;
-    while !cert.exists() && tries < 100 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        tries += 1;
-    }
+    wait_for_file(&cert).await;
     let (status, body) = get(addr, &cert, Method::GET, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     for needle in [
@@ -134,11 +141,7 @@ async fn run_starts_from_a_config_in_demo_mode() {
     let server = tokio::spawn(altgate::run(config, listener, async {
         let _ = stopped.await;
     }));
-    let mut tries = 0;
-    while !cert.exists() && tries < 100 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        tries += 1;
-    }
+    wait_for_file(&cert).await;
     let (status, body) = get(addr, &cert, Method::GET, "/adfs/probe").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "OK"));
     stop.send(()).expect("stop");
