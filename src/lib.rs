@@ -33,6 +33,8 @@ pub mod metrics;
 pub mod resolve;
 pub mod secret;
 pub mod tls;
+pub mod tokens;
+pub mod xml;
 
 mod app;
 

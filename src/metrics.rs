@@ -73,6 +73,12 @@ pub struct DirectoryMetrics {
     pub pool_size: IntGaugeVec,
     /// `altgate_ldap_operations_in_flight{forest,server}`: operations awaiting an answer.
     pub in_flight: IntGaugeVec,
+    /// `altgate_ldap_pool_waits_total{forest,server}`: binds that waited for a free connection.
+    pub pool_waits: IntCounterVec,
+    /// `altgate_bind_duration_seconds{domain}`: password binds, failover included.
+    pub bind_duration: HistogramVec,
+    /// `altgate_binds_total{domain,result}`: ok, a rejection reason, or unavailable.
+    pub binds: IntCounterVec,
 }
 
 impl DirectoryMetrics {
@@ -132,6 +138,24 @@ impl DirectoryMetrics {
                 "altgate_ldap_operations_in_flight",
                 "LDAP operations sent and not yet answered.",
                 &["forest", "server"],
+            )?,
+            pool_waits: counter_vec(
+                r,
+                "altgate_ldap_pool_waits_total",
+                "Password binds that waited for a free pooled connection.",
+                &["forest", "server"],
+            )?,
+            bind_duration: histogram_vec(
+                r,
+                "altgate_bind_duration_seconds",
+                "Password bind time per domain, failover included.",
+                &["domain"],
+            )?,
+            binds: counter_vec(
+                r,
+                "altgate_binds_total",
+                "Password binds per domain by result (ok, AD's refusal reason, unavailable).",
+                &["domain", "result"],
             )?,
         })
     }

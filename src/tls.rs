@@ -135,18 +135,20 @@ pub fn ensure_dev_certificate(
         (cert_file, generated.cert.pem()),
         (key_file, generated.key_pair.serialize_pem()),
     ] {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| TlsError::Read {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        write_private(path, contents.as_bytes()).map_err(|source| TlsError::Read {
+        write_private_file(path, contents.as_bytes()).map_err(|source| TlsError::Read {
             path: path.display().to_string(),
             source,
         })?;
     }
     Ok(true)
+}
+
+/// Writes a file readable by its owner only (mode 600), creating its directory.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, bytes)
 }
 
 #[cfg(unix)]

@@ -7,6 +7,7 @@
 pub mod raw;
 
 use crate::secret::Secret;
+use crate::tokens::claims::{ClaimKind, NameOrder};
 use raw::*;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,6 +66,71 @@ pub struct Config {
     pub demo_directory: Option<PathBuf>,
     /// Log output.
     pub logging: LoggingConfig,
+    /// Token-signing key; the token endpoints are off without it.
+    pub token_signing: Option<TokenSigning>,
+    /// Relying parties tokens may be issued to.
+    pub relying_parties: Vec<RelyingParty>,
+    /// Identity-provider settings.
+    pub federation: Federation,
+}
+
+/// `token_signing:`.
+#[derive(Debug, Clone)]
+pub struct TokenSigning {
+    /// PEM certificate.
+    pub cert_file: PathBuf,
+    /// PEM RSA key.
+    pub key_file: PathBuf,
+    /// Rollover certificate.
+    pub next_cert_file: Option<PathBuf>,
+    /// Generate a dev pair when missing.
+    pub generate_dev_certificate: bool,
+}
+
+/// Token flavour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// SAML 1.1 assertion.
+    Saml11,
+    /// SAML 2.0 assertion.
+    Saml20,
+}
+
+/// One relying party.
+#[derive(Debug, Clone)]
+pub struct RelyingParty {
+    /// Identifier (AppliesTo / realm / entityID).
+    pub identifier: String,
+    /// Token flavour.
+    pub token_type: TokenType,
+    /// Assertion lifetime.
+    pub token_lifetime: Duration,
+    /// Claims issued.
+    pub claims: Vec<ClaimKind>,
+}
+
+impl RelyingParty {
+    /// True when `applies_to` names this relying party (case-insensitive, trailing `/` ignored).
+    pub fn matches(&self, applies_to: &str) -> bool {
+        self.identifier
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(applies_to.trim().trim_end_matches('/'))
+    }
+}
+
+/// `federation:`.
+#[derive(Debug, Clone)]
+pub struct Federation {
+    /// Default issuer.
+    pub issuer: String,
+    /// Federated domains, lower case.
+    pub federated_domains: Vec<String>,
+    /// Internal networks.
+    pub internal_networks: Vec<ipnet::IpNet>,
+    /// `name` claim order.
+    pub display_name_order: NameOrder,
+    /// WS-Security timestamp tolerance.
+    pub max_clock_skew: Duration,
 }
 
 /// `server:`.
@@ -74,6 +140,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL, without a trailing slash.
     pub public_url: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
     /// TLS files; plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
 }
@@ -254,6 +322,9 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "directory",
     "demo_directory",
     "logging",
+    "token_signing",
+    "relying_parties",
+    "federation",
 ];
 
 impl Validator {
@@ -351,6 +422,23 @@ impl Validator {
         let raw_logging: RawLogging = take("logging")
             .and_then(|v| self.section("logging", v))
             .unwrap_or_default();
+        let raw_signing: Option<RawTokenSigning> =
+            take("token_signing").and_then(|v| self.section("token_signing", v));
+        let raw_rps: Vec<Option<RawRelyingParty>> = match take("relying_parties") {
+            Some(serde_yaml::Value::Sequence(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| self.section(&format!("relying_parties[{i}]"), item))
+                .collect(),
+            Some(_) => {
+                self.err("relying_parties", "must be a list of relying parties");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let raw_fed: RawFederation = take("federation")
+            .and_then(|v| self.section("federation", v))
+            .unwrap_or_default();
 
         let demo_directory = demo.map(PathBuf::from);
         if let Some(p) = &demo_directory {
@@ -364,6 +452,9 @@ impl Validator {
         let cache = self.cache(raw_cache);
         let directory = self.directory(raw_dir);
         let logging = self.logging(raw_logging);
+        let token_signing = raw_signing.map(|s| self.token_signing(s));
+        let relying_parties = self.relying_parties(raw_rps);
+        let federation = self.federation(raw_fed, server.as_ref());
         Some(Config {
             server: server?,
             alternate_login_id,
@@ -372,7 +463,138 @@ impl Validator {
             directory,
             demo_directory,
             logging,
+            token_signing,
+            relying_parties,
+            federation,
         })
+    }
+
+    fn token_signing(&mut self, raw: RawTokenSigning) -> TokenSigning {
+        let t = TokenSigning {
+            cert_file: PathBuf::from(&raw.cert_file),
+            key_file: PathBuf::from(&raw.key_file),
+            next_cert_file: raw.next_cert_file.map(PathBuf::from),
+            generate_dev_certificate: raw.generate_dev_certificate,
+        };
+        let generated_later = t.generate_dev_certificate && !(t.cert_file.exists() && t.key_file.exists());
+        if !generated_later {
+            if let Err(e) = crate::tokens::keys::SigningKey::load(&t.cert_file, &t.key_file) {
+                self.err("token_signing", e.to_string());
+            }
+        }
+        if let Some(next) = &t.next_cert_file {
+            if let Err(e) = crate::tokens::keys::read_cert_der(next) {
+                self.err("token_signing.next_cert_file", e.to_string());
+            }
+        }
+        t
+    }
+
+    fn relying_parties(&mut self, raws: Vec<Option<RawRelyingParty>>) -> Vec<RelyingParty> {
+        let mut out: Vec<RelyingParty> = Vec::new();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let p = format!("relying_parties[{i}]");
+            let identifier = raw.identifier.trim().to_string();
+            if identifier.is_empty() {
+                self.err(format!("{p}.identifier"), "must not be empty");
+            } else if out.iter().any(|r| r.matches(&identifier)) {
+                self.err(format!("{p}.identifier"), format!("{identifier} is listed twice"));
+            }
+            let token_type = match raw.token_type.as_deref() {
+                None | Some("saml11") => TokenType::Saml11,
+                Some("saml20") => TokenType::Saml20,
+                Some(other) => {
+                    self.err(format!("{p}.token_type"), format!("{other:?}: expected saml11 or saml20"));
+                    TokenType::Saml11
+                }
+            };
+            let token_lifetime = self.duration(
+                &format!("{p}.token_lifetime"),
+                raw.token_lifetime.as_deref(),
+                Duration::from_secs(3600),
+            );
+            let claims = match raw.claims {
+                None => ClaimKind::microsoft_online_defaults(),
+                Some(names) => names
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, n)| {
+                        match serde_yaml::from_value::<ClaimKind>(serde_yaml::Value::String(n.clone())) {
+                            Ok(k) => Some(k),
+                            Err(_) => {
+                                self.err(format!("{p}.claims[{j}]"), format!("unknown claim {n:?}"));
+                                None
+                            }
+                        }
+                    })
+                    .collect(),
+            };
+            out.push(RelyingParty {
+                identifier,
+                token_type,
+                token_lifetime,
+                claims,
+            });
+        }
+        out
+    }
+
+    fn federation(&mut self, raw: RawFederation, server: Option<&ServerConfig>) -> Federation {
+        let host = server
+            .map(|s| {
+                s.public_url
+                    .trim_start_matches("https://")
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("localhost")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "localhost".into());
+        let issuer = raw
+            .issuer
+            .unwrap_or_else(|| format!("http://{host}/adfs/services/trust"));
+        let mut federated_domains = Vec::new();
+        for (i, d) in raw.federated_domains.unwrap_or_default().iter().enumerate() {
+            let d = d.trim().to_ascii_lowercase();
+            if is_dns_name(&d) {
+                federated_domains.push(d);
+            } else {
+                self.err(format!("federation.federated_domains[{i}]"), format!("{d:?} is not a DNS name"));
+            }
+        }
+        let mut internal_networks = Vec::new();
+        for (i, n) in raw.internal_networks.unwrap_or_default().iter().enumerate() {
+            match n.trim().parse::<ipnet::IpNet>() {
+                Ok(net) => internal_networks.push(net),
+                Err(_) => self.err(
+                    format!("federation.internal_networks[{i}]"),
+                    format!("{n:?} is not a CIDR block such as 10.0.0.0/8"),
+                ),
+            }
+        }
+        let display_name_order = match raw.display_name_order.as_deref() {
+            None | Some("given_family") => NameOrder::GivenFamily,
+            Some("family_given") => NameOrder::FamilyGiven,
+            Some(other) => {
+                self.err(
+                    "federation.display_name_order",
+                    format!("{other:?}: expected given_family or family_given"),
+                );
+                NameOrder::GivenFamily
+            }
+        };
+        Federation {
+            issuer,
+            federated_domains,
+            internal_networks,
+            display_name_order,
+            max_clock_skew: self.duration(
+                "federation.max_clock_skew",
+                raw.max_clock_skew.as_deref(),
+                Duration::from_secs(300),
+            ),
+        }
     }
 
     fn server(&mut self, raw: RawServer) -> Option<ServerConfig> {
@@ -427,9 +649,14 @@ impl Validator {
             }
             files
         });
+        let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+            self.err("server.max_body_bytes", "must be between 1024 and 16777216");
+        }
         Some(ServerConfig {
             listen: listen?,
             public_url: public_url?,
+            max_body_bytes,
             tls,
         })
     }

@@ -15,6 +15,8 @@ pub struct RawServer {
     /// TLS certificate and key (PEM). Without it altgate serves plain HTTP (for a TLS-terminating
     /// proxy in front); `check-config` warns.
     pub tls: Option<RawTls>,
+    /// Largest request body accepted, in bytes (65536); larger bodies get 413.
+    pub max_body_bytes: Option<usize>,
 }
 
 /// `server.tls:`.
@@ -106,4 +108,53 @@ pub struct RawLogging {
     pub format: Option<String>,
     /// A `tracing` filter such as `info` or `altgate=debug` (`RUST_LOG` wins when set).
     pub level: Option<String>,
+}
+
+/// `token_signing:`: the key that signs assertions and metadata.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenSigning {
+    /// PEM certificate published in federation metadata.
+    pub cert_file: String,
+    /// PEM RSA private key (PKCS#1 or PKCS#8, 2048 bits or more).
+    pub key_file: String,
+    /// The next certificate, published during a rollover (Entra picks it up from metadata).
+    pub next_cert_file: Option<String>,
+    /// Demo/dev only: generate a self-signed RSA-2048 pair into these files when missing.
+    #[serde(default)]
+    pub generate_dev_certificate: bool,
+}
+
+/// One entry of `relying_parties:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelyingParty {
+    /// Identifier matched against WS-Trust AppliesTo (case-insensitively, trailing `/` ignored).
+    pub identifier: String,
+    /// `saml11` (default; what Microsoft 365 expects) or `saml20`.
+    pub token_type: Option<String>,
+    /// Assertion lifetime (`1h`).
+    pub token_lifetime: Option<String>,
+    /// Claims to issue: upn, immutable_id, alternate_login_id, name, given_name, surname,
+    /// inside_corporate_network, issuer_id. Default: upn, immutable_id, alternate_login_id,
+    /// inside_corporate_network.
+    pub claims: Option<Vec<String>>,
+}
+
+/// `federation:`: how altgate presents itself as an identity provider.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederation {
+    /// Issuer URI for users outside `federated_domains`; default
+    /// `http://{public host}/adfs/services/trust`.
+    pub issuer: Option<String>,
+    /// Domains federated with Entra ID; a user's issuer is `http://{domain}/adfs/services/trust/`
+    /// of the domain their UPN claim falls under (sub-domains take their parent's).
+    pub federated_domains: Option<Vec<String>>,
+    /// CIDR blocks whose clients get `insidecorporatenetwork = true`.
+    pub internal_networks: Option<Vec<String>>,
+    /// `given_family` (default) or `family_given` for the `name` claim.
+    pub display_name_order: Option<String>,
+    /// Tolerated clock difference for WS-Security timestamps (`5m`).
+    pub max_clock_skew: Option<String>,
 }

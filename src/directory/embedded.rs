@@ -3,7 +3,10 @@
 //! newcomer can see every resolution outcome without Active Directory. Never used to prove AD
 //! behaviour: the integration tests talk to real domain controllers.
 
-use super::{Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery, UAC_ACCOUNTDISABLE};
+use super::{
+    BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
+    UAC_ACCOUNTDISABLE,
+};
 use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
@@ -57,6 +60,10 @@ pub struct EmbeddedUser {
     pub mail: Option<String>,
     /// `displayName`, also the CN.
     pub display_name: String,
+    /// `givenName`.
+    pub given_name: Option<String>,
+    /// `sn`.
+    pub surname: Option<String>,
     /// DNS name of the user's domain; the forest root when absent.
     pub domain: Option<String>,
     /// `objectGUID` in its usual text form (`2d0c4b2e-...`).
@@ -68,6 +75,8 @@ pub struct EmbeddedUser {
     pub enabled: bool,
     /// Overrides the derived `canonicalName` (to demonstrate MSIS8013).
     pub canonical_name: Option<String>,
+    /// Demo password (demo mode only; real directories never hand out passwords).
+    pub password: Option<String>,
     /// Any other attribute (an alternate login ID other than mail, say).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
@@ -81,6 +90,7 @@ struct Forest {
     unreachable: bool,
     domains: Arc<Vec<DomainInfo>>,
     users: Vec<(DirectoryEntry, String, BTreeMap<String, String>)>,
+    passwords: HashMap<String, String>,
 }
 
 /// The embedded directory.
@@ -152,6 +162,7 @@ impl EmbeddedDirectory {
                 .map(|d| d.dns_name.clone())
                 .ok_or_else(|| format!("forest {name} has no domains"))?;
             let mut users = Vec::new();
+            let mut passwords = HashMap::new();
             for u in f.users {
                 let domain = u
                     .domain
@@ -176,8 +187,12 @@ impl EmbeddedDirectory {
                     ),
                     None => None,
                 };
+                let dn = format!("CN={},CN=Users,{}", u.display_name, domain_dn(&domain));
+                if let Some(pw) = &u.password {
+                    passwords.insert(dn.to_lowercase(), pw.clone());
+                }
                 let entry = DirectoryEntry {
-                    dn: format!("CN={},CN=Users,{}", u.display_name, domain_dn(&domain)),
+                    dn,
                     sam_account_name: u.sam_account_name,
                     user_principal_name: u.user_principal_name,
                     canonical_name: Some(
@@ -192,6 +207,8 @@ impl EmbeddedDirectory {
                         0x200 | UAC_ACCOUNTDISABLE
                     }),
                     display_name: Some(u.display_name),
+                    given_name: u.given_name,
+                    surname: u.surname,
                     mail: u.mail,
                 };
                 users.push((entry, domain, u.attributes));
@@ -202,6 +219,7 @@ impl EmbeddedDirectory {
                     unreachable: f.unreachable,
                     domains: Arc::new(domains),
                     users,
+                    passwords,
                 },
             );
         }
@@ -282,6 +300,39 @@ impl Directory for EmbeddedDirectory {
 
     async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
         Ok(self.forest(forest)?.domains.clone())
+    }
+
+    async fn bind(
+        &self,
+        forest: &str,
+        _domain: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), BindRejection>, DirectoryError> {
+        if password.is_empty() {
+            return Err(DirectoryError::EmptyPassword);
+        }
+        let f = self.forest(forest)?;
+        let Some(expected) = f.passwords.get(&dn.to_lowercase()) else {
+            return Ok(Err(BindRejection::WrongPassword));
+        };
+        // Constant-time comparison: the demo should not teach timing leaks.
+        let ok = expected.len() == password.len()
+            && expected
+                .bytes()
+                .zip(password.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !ok {
+            return Ok(Err(BindRejection::WrongPassword));
+        }
+        let disabled = f
+            .users
+            .iter()
+            .find(|(e, _, _)| e.dn.eq_ignore_ascii_case(dn))
+            .and_then(|(e, _, _)| e.user_account_control)
+            .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE != 0);
+        Ok(if disabled { Err(BindRejection::Disabled) } else { Ok(()) })
     }
 }
 

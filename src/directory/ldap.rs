@@ -5,7 +5,8 @@
 //! fails is skipped for `retry_backoff` so an outage costs one timeout, not one per request.
 
 use super::{
-    filter, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery, ACCOUNT_ATTRIBUTES,
+    filter, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
+    ACCOUNT_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, LdapUrl, ServiceAccount};
 use crate::events::{DirectoryServerDown, DirectoryServerUp, Events, GlobalCatalogFailover};
@@ -232,6 +233,128 @@ impl ServerPool {
     }
 }
 
+/// One domain controller's pool of connections for password binds. A bind changes the
+/// connection's identity, so connections are checked out exclusively (unlike the multiplexed
+/// search pool) and re-bound by the next user: no TLS handshake per sign-in.
+struct BindPool {
+    forest: String,
+    url: LdapUrl,
+    tls: Arc<ClientConfig>,
+    tuning: DirectoryConfig,
+    idle: std::sync::Mutex<Vec<Ldap>>,
+    permits: tokio::sync::Semaphore,
+    down_until: std::sync::Mutex<Option<Instant>>,
+    metrics: DirectoryMetrics,
+}
+
+impl BindPool {
+    fn labels(&self) -> [&str; 2] {
+        [self.forest.as_str(), self.url.url.as_str()]
+    }
+
+    fn backing_off(&self) -> bool {
+        let guard = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        guard.is_some_and(|t| Instant::now() < t)
+    }
+
+    fn set_down(&self, down: bool) {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            down.then(|| Instant::now() + self.tuning.retry_backoff);
+        self.metrics
+            .server_up
+            .with_label_values(&self.labels())
+            .set(if down { 0 } else { 1 });
+    }
+
+    async fn connect(&self) -> Result<Ldap, String> {
+        let settings = LdapConnSettings::new()
+            .set_config(self.tls.clone())
+            .set_conn_timeout(self.tuning.connect_timeout);
+        let result = match timeout(
+            self.tuning.connect_timeout,
+            LdapConnAsync::with_settings(settings, &self.url.url),
+        )
+        .await
+        {
+            Ok(Ok((conn, ldap))) => {
+                let open = self.metrics.pool_connections.with_label_values(&self.labels());
+                open.inc();
+                let guard = GaugeGuard(open);
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    let _ = conn.drive().await;
+                });
+                Ok(ldap)
+            }
+            Ok(Err(e)) => Err(describe(&e)),
+            Err(_) => Err(format!("connect timed out after {:?}", self.tuning.connect_timeout)),
+        };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .connects
+            .with_label_values(&[self.forest.as_str(), self.url.url.as_str(), outcome])
+            .inc();
+        result
+    }
+
+    /// One simple bind. `Ok(rc, diagnostic)` when the DC answered.
+    async fn bind(&self, dn: &str, password: &str) -> Result<(u32, String), String> {
+        let permit = match self.permits.try_acquire() {
+            Ok(p) => p,
+            Err(_) => {
+                self.metrics.pool_waits.with_label_values(&self.labels()).inc();
+                self.permits
+                    .acquire()
+                    .await
+                    .map_err(|_| "bind pool closed".to_string())?
+            }
+        };
+        let pooled = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            std::iter::from_fn(|| idle.pop()).find(|l| {
+                let mut l = l.clone();
+                !l.is_closed()
+            })
+        };
+        let mut attempt_pooled = pooled.is_some();
+        let mut ldap = match pooled {
+            Some(l) => l,
+            None => self.connect().await?,
+        };
+        loop {
+            let result = ldap
+                .with_timeout(self.tuning.operation_timeout)
+                .simple_bind(dn, password)
+                .await;
+            match result {
+                Ok(res) => {
+                    let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                    if idle.len() < self.tuning.pool_size {
+                        idle.push(ldap);
+                    }
+                    drop(idle);
+                    drop(permit);
+                    return Ok((res.rc, res.text.trim_end_matches('\0').to_string()));
+                }
+                Err(LdapError::Timeout { .. }) => {
+                    return Err(format!(
+                        "bind timed out after {:?}",
+                        self.tuning.operation_timeout
+                    ))
+                }
+                // A pooled connection can die while idle (DC restart, idle timeout): retry once
+                // on a fresh one. The bind never reached AD, so this is not a second guess.
+                Err(e) if attempt_pooled => {
+                    tracing::debug!(target: "altgate::ops", error = %describe(&e), "stale bind connection");
+                    attempt_pooled = false;
+                    ldap = self.connect().await?;
+                }
+                Err(e) => return Err(describe(&e)),
+            }
+        }
+    }
+}
+
 /// One forest: its global catalogs and what it told us about its domains.
 struct ForestClient {
     name: String,
@@ -375,6 +498,8 @@ fn to_entry(e: &SearchEntry) -> DirectoryEntry {
             .and_then(|v| v.parse::<i64>().ok())
             .map(|v| v as u32),
         display_name: attr(e, "displayName"),
+        given_name: attr(e, "givenName"),
+        surname: attr(e, "sn"),
         mail: attr(e, "mail"),
     }
 }
@@ -382,6 +507,9 @@ fn to_entry(e: &SearchEntry) -> DirectoryEntry {
 /// Real Active Directory forests over LDAPS.
 pub struct LdapDirectory {
     forests: HashMap<String, ForestClient>,
+    /// (forest, domain) → its domain controllers in failover order.
+    binders: HashMap<(String, String), Vec<BindPool>>,
+    metrics: DirectoryMetrics,
 }
 
 impl LdapDirectory {
@@ -392,13 +520,44 @@ impl LdapDirectory {
         events: Events,
     ) -> Result<Self, LdapSetupError> {
         let mut forests = HashMap::new();
+        let mut binders = HashMap::new();
         for f in &config.forests {
             forests.insert(
                 f.name.clone(),
                 Self::forest(f, config.directory, &metrics, &events)?,
             );
+            let tls = crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| LdapSetupError {
+                forest: f.name.clone(),
+                message: e.to_string(),
+            })?;
+            for (domain, urls) in &f.domain_controllers {
+                let pools = urls
+                    .iter()
+                    .map(|url| {
+                        metrics
+                            .pool_size
+                            .with_label_values(&[f.name.as_str(), url.url.as_str()])
+                            .set(config.directory.pool_size as i64);
+                        BindPool {
+                            forest: f.name.clone(),
+                            url: url.clone(),
+                            tls: tls.clone(),
+                            tuning: config.directory,
+                            idle: std::sync::Mutex::new(Vec::new()),
+                            permits: tokio::sync::Semaphore::new(config.directory.pool_size),
+                            down_until: std::sync::Mutex::new(None),
+                            metrics: metrics.clone(),
+                        }
+                    })
+                    .collect();
+                binders.insert((f.name.clone(), domain.clone()), pools);
+            }
         }
-        Ok(LdapDirectory { forests })
+        Ok(LdapDirectory {
+            forests,
+            binders,
+            metrics,
+        })
     }
 
     fn forest(
@@ -510,5 +669,66 @@ impl Directory for LdapDirectory {
         let loaded = client.load_domains().await?;
         *slot = Some(loaded.clone());
         Ok(loaded)
+    }
+
+    async fn bind(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), BindRejection>, DirectoryError> {
+        if password.is_empty() {
+            return Err(DirectoryError::EmptyPassword);
+        }
+        let pools = self
+            .binders
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| DirectoryError::NoDomainController {
+                forest: forest.to_string(),
+                domain: domain.to_string(),
+            })?;
+        let start = Instant::now();
+        let mut last = String::from("every domain controller failed recently");
+        let mut outcome = None;
+        for pool in pools {
+            if pool.backing_off() {
+                continue;
+            }
+            match pool.bind(dn, password).await {
+                Ok((rc, text)) => {
+                    pool.set_down(false);
+                    // 49 is AD's answer about the credentials: never retried on another DC.
+                    match rc {
+                        0 => outcome = Some(Ok(())),
+                        49 => outcome = Some(Err(BindRejection::from_diagnostic(&text))),
+                        other => {
+                            last = format!("{}: LDAP result {other} {text}", pool.url);
+                            continue;
+                        }
+                    }
+                    break;
+                }
+                Err(reason) => {
+                    pool.set_down(true);
+                    last = format!("{}: {reason}", pool.url);
+                }
+            }
+        }
+        self.metrics
+            .bind_duration
+            .with_label_values(&[domain])
+            .observe(start.elapsed().as_secs_f64());
+        let label = match &outcome {
+            Some(Ok(())) => "ok",
+            Some(Err(r)) => r.reason(),
+            None => "unavailable",
+        };
+        self.metrics.binds.with_label_values(&[domain, label]).inc();
+        outcome.ok_or(DirectoryError::Unreachable {
+            forest: forest.to_string(),
+            reason: last,
+        })
     }
 }

@@ -19,6 +19,8 @@ pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
     "mS-DS-ConsistencyGuid",
     "userAccountControl",
     "displayName",
+    "givenName",
+    "sn",
     "mail",
 ];
 
@@ -78,6 +80,10 @@ pub struct DirectoryEntry {
     pub user_account_control: Option<u32>,
     /// `displayName`.
     pub display_name: Option<String>,
+    /// `givenName`.
+    pub given_name: Option<String>,
+    /// `sn`.
+    pub surname: Option<String>,
     /// `mail`.
     pub mail: Option<String>,
 }
@@ -118,6 +124,17 @@ pub enum DirectoryError {
         /// The LDAP result.
         reason: String,
     },
+    /// No domain controller is configured for the account's domain.
+    #[error("no domain controller configured for domain {domain} of forest {forest}")]
+    NoDomainController {
+        /// The forest.
+        forest: String,
+        /// The domain.
+        domain: String,
+    },
+    /// An empty password was about to be sent (refused: it would be an anonymous bind).
+    #[error("empty password refused before any bind")]
+    EmptyPassword,
 }
 
 impl DirectoryError {
@@ -127,6 +144,72 @@ impl DirectoryError {
             DirectoryError::UnknownForest { .. } => "unknown_forest",
             DirectoryError::Unreachable { .. } => "unreachable",
             DirectoryError::SearchFailed { .. } => "search_failed",
+            DirectoryError::NoDomainController { .. } => "no_domain_controller",
+            DirectoryError::EmptyPassword => "empty_password",
+        }
+    }
+}
+
+/// Why Active Directory refused a password bind (LDAP result 49 and the `data` sub-code).
+/// An authentication outcome, not an infrastructure error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindRejection {
+    /// 52e: wrong password (also what AD answers for an unknown user).
+    WrongPassword,
+    /// 525: no such user.
+    NoSuchUser,
+    /// 530: outside logon hours.
+    LogonHours,
+    /// 531: not allowed from this workstation.
+    Workstation,
+    /// 532: password expired.
+    PasswordExpired,
+    /// 533: account disabled.
+    Disabled,
+    /// 701: account expired.
+    AccountExpired,
+    /// 773: the user must change the password.
+    MustChangePassword,
+    /// 775: account locked out.
+    LockedOut,
+    /// 49 without a known sub-code.
+    InvalidCredentials,
+}
+
+impl BindRejection {
+    /// Reads AD's diagnostic message (`80090308: LdapErr: ..., data 52e, v1db1`).
+    pub fn from_diagnostic(text: &str) -> Self {
+        let code = text
+            .split("data ")
+            .nth(1)
+            .map(|rest| rest.split([',', ' ', '\0']).next().unwrap_or("").to_ascii_lowercase());
+        match code.as_deref() {
+            Some("52e") => BindRejection::WrongPassword,
+            Some("525") => BindRejection::NoSuchUser,
+            Some("530") => BindRejection::LogonHours,
+            Some("531") => BindRejection::Workstation,
+            Some("532") => BindRejection::PasswordExpired,
+            Some("533") => BindRejection::Disabled,
+            Some("701") => BindRejection::AccountExpired,
+            Some("773") => BindRejection::MustChangePassword,
+            Some("775") => BindRejection::LockedOut,
+            _ => BindRejection::InvalidCredentials,
+        }
+    }
+
+    /// Bounded metric label and audit reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            BindRejection::WrongPassword => "wrong_password",
+            BindRejection::NoSuchUser => "no_such_user",
+            BindRejection::LogonHours => "logon_hours",
+            BindRejection::Workstation => "workstation",
+            BindRejection::PasswordExpired => "password_expired",
+            BindRejection::Disabled => "account_disabled",
+            BindRejection::AccountExpired => "account_expired",
+            BindRejection::MustChangePassword => "must_change_password",
+            BindRejection::LockedOut => "locked_out",
+            BindRejection::InvalidCredentials => "invalid_credentials",
         }
     }
 }
@@ -143,4 +226,15 @@ pub trait Directory: Send + Sync + 'static {
 
     /// The domains of `forest` with their NetBIOS names.
     async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError>;
+
+    /// Verifies a password with a simple bind as `dn` on a domain controller of `domain`.
+    /// `Ok(Err(_))` is AD's refusal (result 49); `Err(_)` means no DC could answer. Never called
+    /// with an empty password (that would be an unauthenticated bind, which succeeds).
+    async fn bind(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), BindRejection>, DirectoryError>;
 }

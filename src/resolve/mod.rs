@@ -110,6 +110,10 @@ pub struct ResolvedAccount {
     pub immutable_id: Option<String>,
     /// `displayName`.
     pub display_name: Option<String>,
+    /// `givenName`.
+    pub given_name: Option<String>,
+    /// `sn` (family name).
+    pub surname: Option<String>,
     /// False when `userAccountControl` has ACCOUNTDISABLE.
     pub enabled: bool,
 }
@@ -515,6 +519,8 @@ impl Resolver {
             distinguished_name: entry.dn.clone(),
             immutable_id,
             display_name: entry.display_name.clone(),
+            given_name: entry.given_name.clone(),
+            surname: entry.surname.clone(),
             enabled: entry
                 .user_account_control
                 .is_none_or(|uac| uac & UAC_ACCOUNTDISABLE == 0),

@@ -1,0 +1,199 @@
+//! Claims: what altgate says about a signed-in user, derived from the resolved account and the
+//! sign-in context, with the claim types Microsoft 365 / Entra ID expect.
+
+use crate::resolve::{ResolvedAccount, Via};
+use serde::Deserialize;
+
+/// A claim altgate can issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    /// The cloud UPN: the alternate login ID when the user signed in with one, else the on-premises UPN.
+    Upn,
+    /// ImmutableID (base64 objectGUID or mS-DS-ConsistencyGuid); also the subject's NameID.
+    ImmutableId,
+    /// The alternate login ID value, when the user signed in with one.
+    AlternateLoginId,
+    /// Display name, given/family order per configuration.
+    Name,
+    /// Given name.
+    GivenName,
+    /// Family name.
+    Surname,
+    /// True when the request came from a configured internal network.
+    InsideCorporateNetwork,
+    /// The per-domain issuer (`http://{domain}/adfs/services/trust/`).
+    IssuerId,
+}
+
+impl ClaimKind {
+    /// The claim type URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            ClaimKind::Upn => "http://schemas.xmlsoap.org/claims/UPN",
+            ClaimKind::ImmutableId => "http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID",
+            ClaimKind::AlternateLoginId => "http://schemas.microsoft.com/ws/2013/11/alternateloginid",
+            ClaimKind::Name => "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+            ClaimKind::GivenName => "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+            ClaimKind::Surname => "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+            ClaimKind::InsideCorporateNetwork => {
+                "http://schemas.microsoft.com/ws/2012/01/insidecorporatenetwork"
+            }
+            ClaimKind::IssuerId => "http://schemas.microsoft.com/ws/2008/06/identity/claims/issuerid",
+        }
+    }
+
+    /// What Microsoft 365 needs by default.
+    pub fn microsoft_online_defaults() -> Vec<ClaimKind> {
+        vec![
+            ClaimKind::Upn,
+            ClaimKind::ImmutableId,
+            ClaimKind::AlternateLoginId,
+            ClaimKind::InsideCorporateNetwork,
+        ]
+    }
+}
+
+/// Order of given and family name in the `name` claim (seed 000 Q13: Japanese tenants want the
+/// family name first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NameOrder {
+    /// "John Doe".
+    #[default]
+    GivenFamily,
+    /// "Doe John".
+    FamilyGiven,
+}
+
+/// The facts claims are made from.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    /// The resolved account.
+    pub account: &'a ResolvedAccount,
+    /// How it was found.
+    pub via: Via,
+    /// The login as typed (trimmed).
+    pub login: &'a str,
+    /// Request from an internal network.
+    pub inside_corporate_network: bool,
+}
+
+impl Subject<'_> {
+    /// The cloud UPN: with an alternate login ID, the typed value; otherwise the on-premises UPN.
+    pub fn cloud_upn(&self) -> String {
+        match self.via {
+            Via::AlternateLoginId => self.login.to_string(),
+            _ => self
+                .account
+                .user_principal_name
+                .clone()
+                .unwrap_or_else(|| self.login.to_string()),
+        }
+    }
+
+    /// The display name in `order`, falling back to `displayName`.
+    pub fn name(&self, order: NameOrder) -> Option<String> {
+        match (&self.account.given_name, &self.account.surname) {
+            (Some(g), Some(s)) => Some(match order {
+                NameOrder::GivenFamily => format!("{g} {s}"),
+                NameOrder::FamilyGiven => format!("{s} {g}"),
+            }),
+            _ => self.account.display_name.clone(),
+        }
+    }
+}
+
+/// The issuer for a UPN: `http://{domain}/adfs/services/trust/` of the federated domain the
+/// UPN's suffix equals or is a sub-domain of (the longest such), or `None`.
+pub fn issuer_for_upn(upn: &str, federated_domains: &[String]) -> Option<String> {
+    let suffix = upn.rsplit_once('@')?.1.to_ascii_lowercase();
+    federated_domains
+        .iter()
+        .filter(|d| suffix == **d || suffix.ends_with(&format!(".{d}")))
+        .max_by_key(|d| d.len())
+        .map(|d| format!("http://{d}/adfs/services/trust/"))
+}
+
+/// The attribute claims (type URI, value) for `kinds`.
+pub fn attribute_claims(
+    kinds: &[ClaimKind],
+    subject: &Subject<'_>,
+    order: NameOrder,
+    issuer_id: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for kind in kinds {
+        let value = match kind {
+            ClaimKind::Upn => Some(subject.cloud_upn()),
+            ClaimKind::ImmutableId => subject.account.immutable_id.clone(),
+            ClaimKind::AlternateLoginId => {
+                (subject.via == Via::AlternateLoginId).then(|| subject.login.to_string())
+            }
+            ClaimKind::Name => subject.name(order),
+            ClaimKind::GivenName => subject.account.given_name.clone(),
+            ClaimKind::Surname => subject.account.surname.clone(),
+            ClaimKind::InsideCorporateNetwork => Some(subject.inside_corporate_network.to_string()),
+            ClaimKind::IssuerId => issuer_id.map(str::to_string),
+        };
+        if let Some(v) = value {
+            out.push((kind.uri(), v));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> ResolvedAccount {
+        ResolvedAccount {
+            forest: "contoso.com".into(),
+            domain: "contoso.com".into(),
+            netbios_domain: Some("CONTOSO".into()),
+            user_principal_name: Some("jdoe@corp.contoso.local".into()),
+            sam_account_name: "jdoe".into(),
+            distinguished_name: "CN=John Doe,CN=Users,DC=contoso,DC=com".into(),
+            immutable_id: Some("AAECAwQFBgcICQoLDA0ODw==".into()),
+            display_name: Some("John Doe".into()),
+            given_name: Some("John".into()),
+            surname: Some("Doe".into()),
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn cloud_upn_is_the_alternate_id_when_used() {
+        let a = account();
+        let s = Subject { account: &a, via: Via::AlternateLoginId, login: "jdoe@contoso.com", inside_corporate_network: false };
+        assert_eq!(s.cloud_upn(), "jdoe@contoso.com");
+        let s = Subject { via: Via::Upn, login: "jdoe@corp.contoso.local", ..s };
+        assert_eq!(s.cloud_upn(), "jdoe@corp.contoso.local");
+        let s = Subject { via: Via::SamAccountName, login: "CONTOSO\\jdoe", ..s };
+        assert_eq!(s.cloud_upn(), "jdoe@corp.contoso.local");
+        let claims = attribute_claims(&[ClaimKind::AlternateLoginId], &s, NameOrder::GivenFamily, None);
+        assert!(claims.is_empty(), "no alternateloginid claim without an alternate login");
+    }
+
+    #[test]
+    fn issuer_follows_the_upn_suffix_and_parents_cover_subdomains() {
+        let fed = vec!["contoso.com".to_string(), "fabrikam.com".to_string(), "sales.contoso.com".to_string()];
+        assert_eq!(issuer_for_upn("a@contoso.com", &fed).as_deref(), Some("http://contoso.com/adfs/services/trust/"));
+        assert_eq!(issuer_for_upn("a@EMEA.Contoso.com", &fed).as_deref(), Some("http://contoso.com/adfs/services/trust/"));
+        assert_eq!(issuer_for_upn("a@x.sales.contoso.com", &fed).as_deref(), Some("http://sales.contoso.com/adfs/services/trust/"));
+        assert_eq!(issuer_for_upn("a@fabrikam.com", &fed).as_deref(), Some("http://fabrikam.com/adfs/services/trust/"));
+        assert_eq!(issuer_for_upn("a@notcontoso.com", &fed), None);
+        assert_eq!(issuer_for_upn("nodomain", &fed), None);
+    }
+
+    #[test]
+    fn name_order_is_configurable() {
+        let a = account();
+        let s = Subject { account: &a, via: Via::Upn, login: "x", inside_corporate_network: true };
+        assert_eq!(s.name(NameOrder::GivenFamily).as_deref(), Some("John Doe"));
+        assert_eq!(s.name(NameOrder::FamilyGiven).as_deref(), Some("Doe John"));
+        let claims = attribute_claims(&[ClaimKind::InsideCorporateNetwork], &s, NameOrder::GivenFamily, None);
+        assert_eq!(claims, vec![("http://schemas.microsoft.com/ws/2012/01/insidecorporatenetwork", "true".to_string())]);
+    }
+}

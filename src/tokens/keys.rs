@@ -1,0 +1,146 @@
+//! The token-signing key: an RSA key and its certificate from PEM files, RSA-SHA256 signing
+//! with ring, and the development pair demo mode generates.
+
+use rustls::pki_types::PrivateKeyDer;
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// A signing key problem.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// The key is not an RSA key ring accepts (2048 bits or more, PKCS#1 or PKCS#8).
+    #[error("token-signing key: {0}")]
+    Key(String),
+    /// The certificate does not parse.
+    #[error("token-signing certificate: {0}")]
+    Certificate(String),
+    /// Signing failed.
+    #[error("signing failed")]
+    Sign,
+}
+
+/// An RSA token-signing key with its certificate.
+pub struct SigningKey {
+    key: ring::signature::RsaKeyPair,
+    rng: ring::rand::SystemRandom,
+    cert_der: Vec<u8>,
+    not_after: OffsetDateTime,
+    subject: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("subject", &self.subject)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+fn file_err(path: &Path, message: impl ToString) -> KeyError {
+    KeyError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Reads the first certificate of a PEM file as DER.
+pub fn read_cert_der(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let pem = std::fs::read(path).map_err(|e| file_err(path, e))?;
+    let cert = rustls_pemfile::certs(&mut pem.as_slice())
+        .next()
+        .ok_or_else(|| file_err(path, "no CERTIFICATE in the file"))?
+        .map_err(|e| file_err(path, e))?;
+    Ok(cert.to_vec())
+}
+
+/// Subject and expiry of a DER certificate.
+pub fn cert_info(der: &[u8]) -> Result<(String, OffsetDateTime), KeyError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
+        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    Ok((cert.subject().to_string(), not_after))
+}
+
+impl SigningKey {
+    /// Loads a PEM certificate and its PEM RSA private key.
+    pub fn load(cert_file: &Path, key_file: &Path) -> Result<Self, KeyError> {
+        let cert_der = read_cert_der(cert_file)?;
+        let (subject, not_after) = cert_info(&cert_der)?;
+        let pem = std::fs::read(key_file).map_err(|e| file_err(key_file, e))?;
+        let key = rustls_pemfile::private_key(&mut pem.as_slice())
+            .map_err(|e| file_err(key_file, e))?
+            .ok_or_else(|| file_err(key_file, "no private key in the file"))?;
+        let key = match key {
+            PrivateKeyDer::Pkcs8(k) => ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs1(k) => ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
+            _ => return Err(KeyError::Key("only RSA keys sign tokens".into())),
+        }
+        .map_err(|e| KeyError::Key(e.to_string()))?;
+        Ok(SigningKey {
+            key,
+            rng: ring::rand::SystemRandom::new(),
+            cert_der,
+            not_after,
+            subject,
+        })
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let mut sig = vec![0u8; self.key.public().modulus_len()];
+        self.key
+            .sign(&ring::signature::RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
+            .map_err(|_| KeyError::Sign)?;
+        Ok(sig)
+    }
+
+    /// The certificate, DER.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The certificate's expiry.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+}
+
+/// Writes a self-signed RSA-2048 token-signing pair unless both files exist (demo mode).
+/// Returns true when it generated them.
+pub fn ensure_dev_signing_pair(cert_file: &Path, key_file: &Path, subject: &str) -> Result<bool, KeyError> {
+    use rsa::pkcs8::EncodePrivateKey;
+    if cert_file.exists() && key_file.exists() {
+        return Ok(false);
+    }
+    let mut rng = rand_core_os();
+    let private = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Key(e.to_string()))?;
+    let pkcs8 = private.to_pkcs8_der().map_err(|e| KeyError::Key(e.to_string()))?;
+    let pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_bytes()),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .map_err(|e| KeyError::Key(e.to_string()))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| KeyError::Key(e.to_string()))?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, subject);
+    params.not_before = OffsetDateTime::now_utc() - time::Duration::days(1);
+    params.not_after = OffsetDateTime::now_utc() + time::Duration::days(365);
+    let cert = params.self_signed(&pair).map_err(|e| KeyError::Key(e.to_string()))?;
+    for (path, contents) in [(cert_file, cert.pem()), (key_file, pair.serialize_pem())] {
+        crate::tls::write_private_file(path, contents.as_bytes()).map_err(|e| file_err(path, e))?;
+    }
+    Ok(true)
+}
+
+fn rand_core_os() -> rsa::rand_core::OsRng {
+    rsa::rand_core::OsRng
+}

@@ -1,0 +1,188 @@
+//! SAML 1.1 (the Microsoft 365 default) and SAML 2.0 assertions, signed with an enveloped
+//! signature. Attribute order within each element follows Canonical XML, so the bytes sent are
+//! already their own canonical form.
+
+use super::{instant, new_id, sign_enveloped, KeyError, SigningKey};
+use crate::xml::Element;
+use time::{Duration, OffsetDateTime};
+
+/// SAML 1.0/1.1 assertion namespace.
+pub const SAML1: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+/// SAML 2.0 assertion namespace.
+pub const SAML2: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+/// WS-Trust TokenType of a SAML 1.1 assertion (clients compare it literally).
+pub const TOKEN_TYPE_SAML11: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+/// WS-Trust TokenType of a SAML 2.0 assertion.
+pub const TOKEN_TYPE_SAML20: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+
+/// What an assertion says.
+#[derive(Debug, Clone)]
+pub struct AssertionSpec<'a> {
+    /// Issuer URI.
+    pub issuer: &'a str,
+    /// Audience (the relying party identifier).
+    pub audience: &'a str,
+    /// Subject NameID (ImmutableID for Microsoft 365).
+    pub name_id: &'a str,
+    /// NameID format.
+    pub name_id_format: &'a str,
+    /// Attribute claims: type URI and value.
+    pub attributes: &'a [(&'static str, String)],
+    /// Issue instant; NotBefore.
+    pub now: OffsetDateTime,
+    /// NotOnOrAfter = now + lifetime.
+    pub lifetime: Duration,
+    /// When the user authenticated.
+    pub auth_instant: OffsetDateTime,
+    /// SAML 2.0 only: SubjectConfirmationData Recipient (the ACS URL).
+    pub recipient: Option<&'a str>,
+    /// SAML 2.0 only: InResponseTo (the AuthnRequest ID).
+    pub in_response_to: Option<&'a str>,
+}
+
+/// A signed assertion.
+#[derive(Debug, Clone)]
+pub struct SignedAssertion {
+    /// Its ID (`AssertionID` or `ID`).
+    pub id: String,
+    /// The XML, exactly as it must be sent.
+    pub xml: String,
+    /// NotBefore.
+    pub not_before: OffsetDateTime,
+    /// NotOnOrAfter.
+    pub not_on_or_after: OffsetDateTime,
+}
+
+/// Splits a claim type URI into SAML 1.1's AttributeNamespace and AttributeName.
+fn split_claim(uri: &str) -> (&str, &str) {
+    uri.rsplit_once('/').unwrap_or(("", uri))
+}
+
+/// A SAML 1.1 assertion as Office 365 expects it.
+pub fn saml11(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssertion, KeyError> {
+    let id = new_id();
+    let not_after = spec.now + spec.lifetime;
+    let subject = || {
+        Element::new("saml:Subject")
+            .child(
+                Element::new("saml:NameIdentifier")
+                    .attr("Format", spec.name_id_format)
+                    .text(spec.name_id),
+            )
+            .child(
+                Element::new("saml:SubjectConfirmation")
+                    .leaf("saml:ConfirmationMethod", "urn:oasis:names:tc:SAML:1.0:cm:bearer"),
+            )
+    };
+    let attributes = spec.attributes.iter().map(|(uri, value)| {
+        let (ns, name) = split_claim(uri);
+        Element::new("saml:Attribute")
+            .attr("AttributeName", name)
+            .attr("AttributeNamespace", ns)
+            .leaf("saml:AttributeValue", value.clone())
+    });
+    let mut assertion = Element::new("saml:Assertion")
+        .xmlns("saml", SAML1)
+        .attr("AssertionID", id.clone())
+        .attr("IssueInstant", instant(spec.now))
+        .attr("Issuer", spec.issuer)
+        .attr("MajorVersion", "1")
+        .attr("MinorVersion", "1")
+        .child(
+            Element::new("saml:Conditions")
+                .attr("NotBefore", instant(spec.now))
+                .attr("NotOnOrAfter", instant(not_after))
+                .child(
+                    Element::new("saml:AudienceRestrictionCondition")
+                        .leaf("saml:Audience", spec.audience),
+                ),
+        )
+        .child(
+            Element::new("saml:AttributeStatement")
+                .child(subject())
+                .children(attributes),
+        )
+        .child(
+            Element::new("saml:AuthenticationStatement")
+                .attr("AuthenticationInstant", instant(spec.auth_instant))
+                .attr("AuthenticationMethod", "urn:oasis:names:tc:SAML:1.0:am:password")
+                .child(subject()),
+        );
+    // SAML 1.1: the signature follows the statements.
+    let at = assertion.children.len();
+    sign_enveloped(&mut assertion, &id, at, key)?;
+    Ok(SignedAssertion {
+        id,
+        xml: assertion.to_document(),
+        not_before: spec.now,
+        not_on_or_after: not_after,
+    })
+}
+
+/// A SAML 2.0 assertion.
+pub fn saml20(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssertion, KeyError> {
+    let id = new_id();
+    let not_after = spec.now + spec.lifetime;
+    let mut confirmation_data =
+        Element::new("saml:SubjectConfirmationData").attr("NotOnOrAfter", instant(not_after));
+    if let Some(irt) = spec.in_response_to {
+        confirmation_data = confirmation_data.attr("InResponseTo", irt);
+    }
+    if let Some(r) = spec.recipient {
+        confirmation_data = confirmation_data.attr("Recipient", r);
+    }
+    let attributes: Vec<Element> = spec
+        .attributes
+        .iter()
+        .map(|(uri, value)| {
+            Element::new("saml:Attribute")
+                .attr("Name", *uri)
+                .leaf("saml:AttributeValue", value.clone())
+        })
+        .collect();
+    let mut assertion = Element::new("saml:Assertion")
+        .xmlns("saml", SAML2)
+        .attr("ID", id.clone())
+        .attr("IssueInstant", instant(spec.now))
+        .attr("Version", "2.0")
+        .leaf("saml:Issuer", spec.issuer)
+        .child(
+            Element::new("saml:Subject")
+                .child(
+                    Element::new("saml:NameID")
+                        .attr("Format", spec.name_id_format)
+                        .text(spec.name_id),
+                )
+                .child(
+                    Element::new("saml:SubjectConfirmation")
+                        .attr("Method", "urn:oasis:names:tc:SAML:2.0:cm:bearer")
+                        .child(confirmation_data),
+                ),
+        )
+        .child(
+            Element::new("saml:Conditions")
+                .attr("NotBefore", instant(spec.now))
+                .attr("NotOnOrAfter", instant(not_after))
+                .child(Element::new("saml:AudienceRestriction").leaf("saml:Audience", spec.audience)),
+        );
+    if !attributes.is_empty() {
+        assertion = assertion.child(Element::new("saml:AttributeStatement").children(attributes));
+    }
+    assertion = assertion.child(
+        Element::new("saml:AuthnStatement")
+            .attr("AuthnInstant", instant(spec.auth_instant))
+            .attr("SessionIndex", id.clone())
+            .child(Element::new("saml:AuthnContext").leaf(
+                "saml:AuthnContextClassRef",
+                "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            )),
+    );
+    // SAML 2.0: the signature follows the Issuer.
+    sign_enveloped(&mut assertion, &id, 1, key)?;
+    Ok(SignedAssertion {
+        id,
+        xml: assertion.to_document(),
+        not_before: spec.now,
+        not_on_or_after: not_after,
+    })
+}

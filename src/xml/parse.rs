@@ -1,0 +1,255 @@
+//! Reading untrusted XML (SOAP requests, SAML messages) into a namespace-resolved tree, with
+//! limits enforced while reading: a DOCTYPE (and with it every DTD, external entity and entity
+//! expansion attack) is refused outright, only the five predefined entities and character
+//! references are understood, and depth, element count and attribute count are bounded.
+
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+/// Bounds on a document.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest element nesting.
+    pub max_depth: usize,
+    /// Most elements in the document.
+    pub max_elements: usize,
+    /// Most attributes on one element.
+    pub max_attributes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 32,
+            max_elements: 512,
+            max_attributes: 32,
+        }
+    }
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    /// Not UTF-8.
+    #[error("the document is not UTF-8")]
+    NotUtf8,
+    /// A DOCTYPE declaration (DTDs and entities are never processed).
+    #[error("DTDs are not accepted")]
+    Dtd,
+    /// Nesting deeper than the limit.
+    #[error("elements nested deeper than {0}")]
+    TooDeep(usize),
+    /// More elements than the limit.
+    #[error("more than {0} elements")]
+    TooManyElements(usize),
+    /// More attributes on one element than the limit.
+    #[error("more than {0} attributes on one element")]
+    TooManyAttributes(usize),
+    /// Malformed XML, an unknown entity or an undeclared prefix.
+    #[error("malformed XML: {0}")]
+    Syntax(String),
+    /// No root element, or content after it.
+    #[error("the document must hold exactly one root element")]
+    Root,
+}
+
+/// An attribute with its namespace resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlAttr {
+    /// Namespace URI, empty when unqualified.
+    pub ns: String,
+    /// Local name.
+    pub local: String,
+    /// Unescaped value.
+    pub value: String,
+}
+
+/// An element with its namespace resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmlNode {
+    /// Namespace URI, empty when none.
+    pub ns: String,
+    /// Local name.
+    pub local: String,
+    /// Attributes (namespace declarations excluded).
+    pub attrs: Vec<XmlAttr>,
+    /// Child elements in order.
+    pub children: Vec<XmlNode>,
+    /// Concatenated character data directly inside this element.
+    pub text: String,
+}
+
+impl XmlNode {
+    /// True when this element is `{ns}local`.
+    pub fn is(&self, ns: &str, local: &str) -> bool {
+        self.ns == ns && self.local == local
+    }
+
+    /// The first child `{ns}local`.
+    pub fn child(&self, ns: &str, local: &str) -> Option<&XmlNode> {
+        self.children.iter().find(|c| c.is(ns, local))
+    }
+
+    /// The first child with this local name, in any namespace.
+    pub fn child_local(&self, local: &str) -> Option<&XmlNode> {
+        self.children.iter().find(|c| c.local == local)
+    }
+
+    /// An attribute's value.
+    pub fn attr(&self, ns: &str, local: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.ns == ns && a.local == local)
+            .map(|a| a.value.as_str())
+    }
+
+    /// The text content, trimmed.
+    pub fn text(&self) -> &str {
+        self.text.trim()
+    }
+}
+
+fn resolved_ns(r: &ResolveResult) -> Result<String, XmlError> {
+    match r {
+        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(p) => Err(XmlError::Syntax(format!(
+            "undeclared prefix {}",
+            String::from_utf8_lossy(p)
+        ))),
+    }
+}
+
+/// Parses a document under `limits`.
+pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
+    let text = std::str::from_utf8(input).map_err(|_| XmlError::NotUtf8)?;
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<XmlNode> = Vec::new();
+    let mut root: Option<XmlNode> = None;
+    let mut elements = 0usize;
+    let syntax = |e: quick_xml::Error| XmlError::Syntax(e.to_string());
+    loop {
+        let (resolve, event) = reader.read_resolved_event().map_err(syntax)?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                if root.is_some() {
+                    return Err(XmlError::Root);
+                }
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(XmlError::TooManyElements(limits.max_elements));
+                }
+                if stack.len() >= limits.max_depth {
+                    return Err(XmlError::TooDeep(limits.max_depth));
+                }
+                let mut node = XmlNode {
+                    ns: resolved_ns(&resolve)?,
+                    local: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                    ..XmlNode::default()
+                };
+                for a in e.attributes() {
+                    let a = a.map_err(|e| XmlError::Syntax(e.to_string()))?;
+                    let key = a.key.as_ref();
+                    if key == b"xmlns" || key.starts_with(b"xmlns:") {
+                        continue;
+                    }
+                    if node.attrs.len() >= limits.max_attributes {
+                        return Err(XmlError::TooManyAttributes(limits.max_attributes));
+                    }
+                    let (r, local) = reader.resolve_attribute(a.key);
+                    node.attrs.push(XmlAttr {
+                        ns: resolved_ns(&r)?,
+                        local: String::from_utf8_lossy(local.as_ref()).into_owned(),
+                        value: a.unescape_value().map_err(syntax)?.into_owned(),
+                    });
+                }
+                if matches!(event, Event::Start(_)) {
+                    stack.push(node);
+                } else {
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(node),
+                        None => root = Some(node),
+                    }
+                }
+            }
+            Event::End(_) => {
+                let node = stack.pop().ok_or(XmlError::Root)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => root = Some(node),
+                }
+            }
+            Event::Text(t) => {
+                let s = t.unescape().map_err(syntax)?;
+                match stack.last_mut() {
+                    Some(n) => n.text.push_str(&s),
+                    None if s.trim().is_empty() => {}
+                    None => return Err(XmlError::Root),
+                }
+            }
+            Event::CData(c) => {
+                let s = String::from_utf8_lossy(c.as_ref()).into_owned();
+                match stack.last_mut() {
+                    Some(n) => n.text.push_str(&s),
+                    None => return Err(XmlError::Root),
+                }
+            }
+            Event::DocType(_) => return Err(XmlError::Dtd),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError::Syntax("unclosed element".into()));
+    }
+    root.ok_or(XmlError::Root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<XmlNode, XmlError> {
+        parse(s.as_bytes(), Limits::default())
+    }
+
+    #[test]
+    fn resolves_namespaces_and_unescapes() {
+        let n = p(r#"<?xml version="1.0"?><s:E xmlns:s="urn:s" xmlns="urn:d"><B x="1&amp;2" s:y="3">a&lt;b&#x41;</B></s:E>"#)
+            .expect("ok");
+        assert!(n.is("urn:s", "E"));
+        let b = n.child("urn:d", "B").expect("B");
+        assert_eq!(b.text(), "a<bA");
+        assert_eq!(b.attr("", "x"), Some("1&2"));
+        assert_eq!(b.attr("urn:s", "y"), Some("3"));
+    }
+
+    #[test]
+    fn refuses_dtds_and_entity_expansion() {
+        let bomb = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><a>&lol2;</a>"#;
+        assert_eq!(p(bomb), Err(XmlError::Dtd));
+        let xxe = r#"<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>"#;
+        assert_eq!(p(xxe), Err(XmlError::Dtd));
+        assert!(matches!(p("<a>&unknown;</a>"), Err(XmlError::Syntax(_))));
+    }
+
+    #[test]
+    fn bounds_depth_elements_and_attributes() {
+        let deep = format!("{}{}", "<a>".repeat(40), "</a>".repeat(40));
+        assert_eq!(p(&deep), Err(XmlError::TooDeep(32)));
+        let wide = format!("<r>{}</r>", "<b/>".repeat(600));
+        assert_eq!(p(&wide), Err(XmlError::TooManyElements(512)));
+        let attrs: String = (0..40).map(|i| format!(" a{i}=\"x\"")).collect();
+        assert_eq!(p(&format!("<r{attrs}/>")), Err(XmlError::TooManyAttributes(32)));
+    }
+
+    #[test]
+    fn refuses_malformed_documents() {
+        for bad in ["", "   ", "<a>", "<a></b>", "<a/><b/>", "text", "<p:a/>", "<a x='1' x='2'/>"] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse(&[0xff, 0xfe, 0x3c], Limits::default()), Err(XmlError::NotUtf8));
+    }
+}
