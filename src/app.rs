@@ -1,4 +1,5 @@
-//! Wiring: builds the directory, resolver, metrics and events from a validated configuration.
+//! Wiring: builds the directory, resolver, signing key, metrics and events from a validated
+//! configuration.
 
 use crate::config::Config;
 use crate::directory::embedded::EmbeddedDirectory;
@@ -7,7 +8,18 @@ use crate::directory::Directory;
 use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
+use crate::tokens::keys::{self, KeyError, SigningKey};
+use crate::tokens::{system_clock, Clock};
 use std::sync::Arc;
+
+/// The token-signing material.
+#[derive(Debug)]
+pub struct Signing {
+    /// The current key and certificate.
+    pub key: SigningKey,
+    /// The next certificate (DER), published in metadata during a rollover.
+    pub next_cert_der: Option<Vec<u8>>,
+}
 
 /// The running application's shared state.
 pub struct App {
@@ -19,6 +31,14 @@ pub struct App {
     pub events: Events,
     /// Login resolution.
     pub resolver: Resolver,
+    /// The directory (searches and password binds).
+    pub directory: Arc<dyn Directory>,
+    /// Token signing; `None` turns the token endpoints off.
+    pub signing: Option<Signing>,
+    /// Where token lifetimes and timestamp checks take "now" from.
+    pub clock: Clock,
+    /// The signed federation metadata, built on first request.
+    pub metadata: std::sync::OnceLock<String>,
 }
 
 /// The application could not be built.
@@ -36,6 +56,9 @@ pub enum StartError {
     /// TLS material is unusable.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The token-signing key is unusable.
+    #[error(transparent)]
+    Signing(#[from] KeyError),
     /// The listener failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
@@ -66,21 +89,30 @@ impl App {
             None => Arc::new(LdapDirectory::new(
                 &config,
                 metrics.directory.clone(),
-                events.clone(),
+                events,
             )?),
         };
-        Ok(App::with_directory(config, metrics, directory))
+        let signing = load_signing(&config, &metrics)?;
+        Ok(App::with_directory(
+            config,
+            metrics,
+            directory,
+            signing,
+            system_clock(),
+        ))
     }
 
-    /// Builds the application over any directory (tests inject fakes here).
+    /// Builds the application over any directory, signing key and clock (tests inject fakes).
     pub fn with_directory(
         config: Config,
         metrics: Metrics,
         directory: Arc<dyn Directory>,
+        signing: Option<Signing>,
+        clock: Clock,
     ) -> Arc<App> {
         let events = Events::new(metrics.events.clone());
         let resolver = Resolver::new(
-            directory,
+            directory.clone(),
             config.alternate_login_id.clone(),
             config.forests.iter().map(|f| f.name.clone()).collect(),
             config.cache,
@@ -93,6 +125,55 @@ impl App {
             metrics,
             events,
             resolver,
+            directory,
+            signing,
+            clock,
+            metadata: std::sync::OnceLock::new(),
         })
     }
+
+    /// The relying party `applies_to` names, if configured.
+    pub fn relying_party(&self, applies_to: &str) -> Option<&crate::config::RelyingParty> {
+        self.config
+            .relying_parties
+            .iter()
+            .find(|rp| rp.matches(applies_to))
+    }
+}
+
+/// Loads (or, in demo mode, generates) the token-signing key and exports its expiry.
+fn load_signing(config: &Config, metrics: &Metrics) -> Result<Option<Signing>, StartError> {
+    let Some(ts) = &config.token_signing else {
+        return Ok(None);
+    };
+    if ts.generate_dev_certificate
+        && keys::ensure_dev_signing_pair(
+            &ts.cert_file,
+            &ts.key_file,
+            "altgate development token signing",
+        )?
+    {
+        tracing::warn!(
+            target: "altgate::ops",
+            cert = %ts.cert_file.display(),
+            "generated a self-signed development token-signing certificate"
+        );
+    }
+    let key = SigningKey::load(&ts.cert_file, &ts.key_file)?;
+    let expiry = &metrics.tokens.certificate_expiry;
+    expiry
+        .with_label_values(&["current"])
+        .set(key.not_after().unix_timestamp());
+    let next_cert_der = match &ts.next_cert_file {
+        Some(p) => {
+            let der = keys::read_cert_der(p)?;
+            let (_, not_after) = keys::cert_info(&der)?;
+            expiry
+                .with_label_values(&["next"])
+                .set(not_after.unix_timestamp());
+            Some(der)
+        }
+        None => None,
+    };
+    Ok(Some(Signing { key, next_cert_der }))
 }

@@ -252,6 +252,8 @@ pub struct EventMetrics {
     pub events: IntCounterVec,
     /// `altgate_msis_events_total{code}`: AD FS event 364 failures by MSIS code.
     pub msis: IntCounterVec,
+    /// `altgate_sign_in_failures_total{reason}`: event 1203 by reason.
+    pub sign_in_failures: IntCounterVec,
 }
 
 impl EventMetrics {
@@ -269,6 +271,69 @@ impl EventMetrics {
                 "altgate_msis_events_total",
                 "Sign-in failures logged as AD FS event 364, by MSIS code.",
                 &["code"],
+            )?,
+            sign_in_failures: counter_vec(
+                r,
+                "altgate_sign_in_failures_total",
+                "Password sign-ins refused (AD FS event 1203), by reason.",
+                &["reason"],
+            )?,
+        })
+    }
+}
+
+/// Token issuance.
+#[derive(Clone)]
+pub struct TokenMetrics {
+    /// `altgate_tokens_issued_total{protocol,relying_party}`.
+    pub issued: IntCounterVec,
+    /// `altgate_token_failures_total{protocol,relying_party,reason}`.
+    pub failed: IntCounterVec,
+    /// `altgate_token_signing_duration_seconds`: building and signing one assertion.
+    pub signing_duration: Histogram,
+    /// `altgate_alternate_login_id_authentications_total`: password sign-ins whose login was an
+    /// alternate login ID (AD FS "Alternate Login Id Authentications"; `rate()` gives "/Sec").
+    pub alternate_login_id_authentications: IntCounter,
+    /// `altgate_token_signing_certificate_expiry_timestamp_seconds{certificate}`: current, next.
+    pub certificate_expiry: IntGaugeVec,
+}
+
+impl TokenMetrics {
+    /// Registers the token metrics.
+    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+        let signing_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "altgate_token_signing_duration_seconds",
+                "Time to build and sign one assertion.",
+            )
+            .buckets(latency_buckets()),
+        )?;
+        r.register(Box::new(signing_duration.clone()))?;
+        let alt = IntCounter::new(
+            "altgate_alternate_login_id_authentications_total",
+            "Password sign-ins that used an alternate login ID (AD FS Alternate Login Id Authentications).",
+        )?;
+        r.register(Box::new(alt.clone()))?;
+        Ok(TokenMetrics {
+            issued: counter_vec(
+                r,
+                "altgate_tokens_issued_total",
+                "Tokens issued by protocol and relying party.",
+                &["protocol", "relying_party"],
+            )?,
+            failed: counter_vec(
+                r,
+                "altgate_token_failures_total",
+                "Token requests refused by protocol, relying party and reason.",
+                &["protocol", "relying_party", "reason"],
+            )?,
+            signing_duration,
+            alternate_login_id_authentications: alt,
+            certificate_expiry: gauge_vec(
+                r,
+                "altgate_token_signing_certificate_expiry_timestamp_seconds",
+                "Expiry (Unix time) of the token-signing certificates.",
+                &["certificate"],
             )?,
         })
     }
@@ -318,6 +383,8 @@ pub struct Metrics {
     pub events: EventMetrics,
     /// HTTP.
     pub http: HttpMetrics,
+    /// Tokens.
+    pub tokens: TokenMetrics,
 }
 
 impl Metrics {
@@ -340,6 +407,7 @@ impl Metrics {
             cache: CacheMetrics::register(&registry)?,
             events: EventMetrics::register(&registry)?,
             http: HttpMetrics::register(&registry)?,
+            tokens: TokenMetrics::register(&registry)?,
             registry,
         })
     }

@@ -150,6 +150,95 @@ impl Event for LoginResolved<'_> {
     }
 }
 
+/// AD FS event 1202: fresh credentials validated.
+#[derive(Debug, Clone)]
+pub struct SignInSucceeded<'a> {
+    /// The login as typed.
+    pub login: &'a str,
+    /// Distinguished name of the account.
+    pub account: &'a str,
+    /// Its forest.
+    pub forest: &'a str,
+    /// How the login was resolved.
+    pub via: &'static str,
+    /// Client address.
+    pub client_ip: std::net::IpAddr,
+    /// Relying party.
+    pub relying_party: &'a str,
+    /// Protocol.
+    pub protocol: &'static str,
+}
+
+impl Event for SignInSucceeded<'_> {
+    fn name(&self) -> &'static str {
+        "sign_in_succeeded"
+    }
+    fn category(&self) -> Category {
+        Category::Audit
+    }
+    fn log(&self) {
+        tracing::info!(
+            target: "altgate::audit",
+            event = self.name(),
+            event_id = 1202,
+            login = self.login,
+            account = self.account,
+            forest = self.forest,
+            via = self.via,
+            client_ip = %self.client_ip,
+            relying_party = self.relying_party,
+            protocol = self.protocol,
+            outcome = "success",
+            "fresh credentials validated"
+        );
+    }
+}
+
+/// AD FS event 1203: fresh credentials refused. The reason stays in the log; the client only
+/// ever sees a generic failure.
+#[derive(Debug, Clone)]
+pub struct SignInFailed<'a> {
+    /// The login as typed.
+    pub login: &'a str,
+    /// Bounded reason (wrong_password, account_disabled, not_found, ...).
+    pub reason: &'static str,
+    /// Client address.
+    pub client_ip: std::net::IpAddr,
+    /// Relying party.
+    pub relying_party: &'a str,
+    /// Protocol.
+    pub protocol: &'static str,
+    /// More detail (the resolution code, the unavailable DC), never a password.
+    pub detail: &'a str,
+}
+
+impl Event for SignInFailed<'_> {
+    fn name(&self) -> &'static str {
+        "sign_in_failed"
+    }
+    fn category(&self) -> Category {
+        Category::Audit
+    }
+    fn log(&self) {
+        tracing::warn!(
+            target: "altgate::audit",
+            event = self.name(),
+            event_id = 1203,
+            login = self.login,
+            reason = self.reason,
+            client_ip = %self.client_ip,
+            relying_party = self.relying_party,
+            protocol = self.protocol,
+            detail = self.detail,
+            outcome = "failure",
+            "fresh credentials refused"
+        );
+    }
+    fn count(&self, m: &EventMetrics) {
+        m.sign_in_failures.with_label_values(&[self.reason]).inc();
+    }
+}
+
 /// An LDAP server stopped answering (logged on the transition, not on every failure).
 #[derive(Debug, Clone)]
 pub struct DirectoryServerDown<'a> {

@@ -1,18 +1,26 @@
 //! The HTTP(S) front door: rustls termination, HTTP/1.1 and HTTP/2 via hyper, graceful
-//! shutdown, and routing. This endpoints are operational only: `/metrics` (Prometheus
-//! text format) and `/adfs/probe` (load-balancer health check, as AD FS has). There is
-//! deliberately no endpoint that resolves a login without a password: it would enumerate
-//! accounts.
+//! shutdown, body limits and routing:
+//!
+//! - `POST /adfs/services/trust/{13,2005}/usernamemixed`: WS-Trust (bodies over
+//!   `server.max_body_bytes` get 413 before parsing);
+//! - `GET /adfs/services/trust/mex`: WS-MetadataExchange;
+//! - `GET /FederationMetadata/2007-06/FederationMetadata.xml`: signed federation metadata;
+//! - `GET /metrics` (Prometheus) and `GET /adfs/probe` (load-balancer health, as AD FS has).
+//!
+//! There is deliberately no endpoint that resolves a login without a password: it would
+//! enumerate accounts. Paths match case-insensitively, as on AD FS (IIS).
 
 use crate::app::{App, StartError};
 use crate::config::Config;
 use bytes::Bytes;
-use http_body_util::Full;
+use crate::protocols::wstrust::{self, request::Version};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -81,7 +89,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -98,7 +106,7 @@ pub async fn serve(
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     let service = hyper::service::service_fn(move |req| {
                         let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(&app, req).await) }
+                        async move { Ok::<_, Infallible>(handle(&app, req, peer.ip()).await) }
                     });
                     match tls {
                         Some(acceptor) => {
@@ -128,11 +136,10 @@ pub async fn serve(
     Ok(())
 }
 
-fn respond(
-    status: StatusCode,
-    content_type: &str,
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
+
+type Reply = Response<Full<Bytes>>;
+
+fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
     let mut res = Response::new(Full::new(body.into()));
     *res.status_mut() = status;
     let h = res.headers_mut();
@@ -150,11 +157,102 @@ fn respond(
     res
 }
 
+const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
+
+fn soap(answer: wstrust::Answer) -> Reply {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    respond(status, SOAP_CONTENT_TYPE, answer.body)
+}
+
+/// Reads a body of at most `limit` bytes; `None` when it is larger (or the read fails).
+async fn read_body(req: Request<Incoming>, limit: usize) -> Option<Bytes> {
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return None;
+    }
+    Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+        .ok()
+        .map(|c| c.to_bytes())
+}
+
+async fn wstrust_endpoint(
+    app: &App,
+    req: Request<Incoming>,
+    version: Version,
+    ip: IpAddr,
+) -> Reply {
+    let is_soap = req
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/soap+xml")
+        });
+    let Some(body) = read_body(req, app.config.server.max_body_bytes).await else {
+        let mut answer = wstrust::refuse(app, version, "body_too_large");
+        answer.status = 413;
+        return soap(answer);
+    };
+    if !is_soap {
+        return soap(wstrust::refuse(app, version, "content_type"));
+    }
+    soap(wstrust::handle(app, version, &body, ip).await)
+}
+
+fn metadata(app: &App) -> Reply {
+    if let Some(doc) = app.metadata.get() {
+        return respond(StatusCode::OK, "text/xml; charset=utf-8", doc.clone());
+    }
+    match crate::protocols::metadata::document(app) {
+        Ok(doc) => {
+            let doc = app.metadata.get_or_init(|| doc).clone();
+            respond(StatusCode::OK, "text/xml; charset=utf-8", doc)
+        }
+        Err(e) => {
+            tracing::error!(target: "altgate::ops", error = %e, "cannot build federation metadata");
+            respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "metadata unavailable\n",
+            )
+        }
+    }
+}
+
 /// Routes one request. Endpoint labels are fixed strings, never the request path.
-async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr) -> Reply {
     let start = Instant::now();
-    let (endpoint, res) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => (
+    let path = req.uri().path().to_ascii_lowercase();
+    let method = req.method().clone();
+    let (endpoint, res) = match (method, path.as_str()) {
+        (Method::POST, "/adfs/services/trust/13/usernamemixed") => (
+            "wstrust_13",
+            wstrust_endpoint(app, req, Version::Trust13, ip).await,
+        ),
+        (Method::POST, "/adfs/services/trust/2005/usernamemixed") => (
+            "wstrust_2005",
+            wstrust_endpoint(app, req, Version::Trust2005, ip).await,
+        ),
+        (Method::GET, "/adfs/services/trust/mex") => (
+            "mex",
+            respond(
+                StatusCode::OK,
+                "text/xml; charset=utf-8",
+                wstrust::mex::document(&app.config.server.public_url),
+            ),
+        ),
+        (Method::GET, "/federationmetadata/2007-06/federationmetadata.xml") => {
+            ("federation_metadata", metadata(app))
+        }
+        (Method::GET, "/metrics") => (
             "metrics",
             respond(
                 StatusCode::OK,
@@ -162,8 +260,16 @@ async fn handle(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 app.metrics.render(),
             ),
         ),
-        (&Method::GET, "/adfs/probe") => ("probe", respond(StatusCode::OK, "text/plain", "OK")),
-        (_, "/metrics") | (_, "/adfs/probe") => (
+        (Method::GET, "/adfs/probe") => ("probe", respond(StatusCode::OK, "text/plain", "OK")),
+        (
+            _,
+            "/metrics"
+            | "/adfs/probe"
+            | "/adfs/services/trust/mex"
+            | "/adfs/services/trust/13/usernamemixed"
+            | "/adfs/services/trust/2005/usernamemixed"
+            | "/federationmetadata/2007-06/federationmetadata.xml",
+        ) => (
             "method_not_allowed",
             respond(
                 StatusCode::METHOD_NOT_ALLOWED,

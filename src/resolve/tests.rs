@@ -66,6 +66,16 @@ impl Directory for Scripted {
         self.check(forest)?;
         self.inner.domains(forest).await
     }
+    async fn bind(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), crate::directory::BindRejection>, DirectoryError> {
+        self.check(forest)?;
+        self.inner.bind(forest, domain, dn, password).await
+    }
 }
 
 fn resolver_with(dir: Arc<Scripted>, alternate: bool, max_entries: u64) -> (Resolver, Metrics) {

@@ -6,6 +6,7 @@
 //! judge the result in the integration tests.
 
 pub mod claims;
+pub mod issue;
 pub mod keys;
 pub mod saml;
 

@@ -1,0 +1,44 @@
+//! The WS-MetadataExchange document (`/adfs/services/trust/mex`): a WSDL with the WS-Policy
+//! assertions clients look for (transport security, a username token) and both usernamemixed
+//! endpoints, so a client that discovers endpoints from mex finds them. Shaped after what
+//! AD FS publishes and what Microsoft's MSAL parser requires (policy under the root, a
+//! `soap12:binding` with an HTTP transport and a `soapAction` per binding, a
+//! `wsa10:EndpointReference` per port).
+
+use crate::xml::escape_attr;
+use crate::xml::escape_text;
+
+/// Builds the mex document for `public_url` (no trailing slash).
+pub fn document(public_url: &str) -> String {
+    let base = escape_text(public_url);
+    let base_attr = escape_attr(public_url);
+    format!(
+        r##"<?xml version="1.0" encoding="utf-8"?><wsdl:definitions name="SecurityTokenService" targetNamespace="http://tempuri.org/" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy" xmlns:sp="http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702" xmlns:sp2005="http://schemas.xmlsoap.org/ws/2005/07/securitypolicy" xmlns:wsaw="http://www.w3.org/2006/05/addressing/wsdl" xmlns:wsa10="http://www.w3.org/2005/08/addressing" xmlns:tns="http://tempuri.org/"><wsp:Policy wsu:Id="UserNameWSTrustBinding_IWSTrust13Async_policy"><wsp:ExactlyOne><wsp:All><sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken/></wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256/></wsp:Policy></sp:AlgorithmSuite><sp:Layout><wsp:Policy><sp:Strict/></wsp:Policy></sp:Layout><sp:IncludeTimestamp/></wsp:Policy></sp:TransportBinding><sp:SignedEncryptedSupportingTokens><wsp:Policy><sp:UsernameToken sp:IncludeToken="http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient"><wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken></wsp:Policy></sp:SignedEncryptedSupportingTokens><sp:Wss11><wsp:Policy/></sp:Wss11><sp:Trust13><wsp:Policy><sp:MustSupportIssuedTokens/><sp:RequireClientEntropy/><sp:RequireServerEntropy/></wsp:Policy></sp:Trust13><wsaw:UsingAddressing/></wsp:All></wsp:ExactlyOne></wsp:Policy><wsp:Policy wsu:Id="UserNameWSTrustBinding_IWSTrustFeb2005Async_policy"><wsp:ExactlyOne><wsp:All><sp2005:TransportBinding><wsp:Policy><sp2005:TransportToken><wsp:Policy><sp2005:HttpsToken RequireClientCertificate="false"/></wsp:Policy></sp2005:TransportToken><sp2005:AlgorithmSuite><wsp:Policy><sp2005:Basic256/></wsp:Policy></sp2005:AlgorithmSuite><sp2005:Layout><wsp:Policy><sp2005:Strict/></wsp:Policy></sp2005:Layout><sp2005:IncludeTimestamp/></wsp:Policy></sp2005:TransportBinding><sp2005:SignedSupportingTokens><wsp:Policy><sp2005:UsernameToken sp2005:IncludeToken="http://schemas.xmlsoap.org/ws/2005/07/securitypolicy/IncludeToken/AlwaysToRecipient"><wsp:Policy><sp2005:WssUsernameToken10/></wsp:Policy></sp2005:UsernameToken></wsp:Policy></sp2005:SignedSupportingTokens><sp2005:Wss11><wsp:Policy/></sp2005:Wss11><sp2005:Trust10><wsp:Policy><sp2005:MustSupportIssuedTokens/><sp2005:RequireClientEntropy/><sp2005:RequireServerEntropy/></wsp:Policy></sp2005:Trust10><wsaw:UsingAddressing/></wsp:All></wsp:ExactlyOne></wsp:Policy><wsdl:binding name="UserNameWSTrustBinding_IWSTrust13Async" type="tns:IWSTrust13Async"><wsp:PolicyReference URI="#UserNameWSTrustBinding_IWSTrust13Async_policy"/><soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/><wsdl:operation name="Trust13IssueAsync"><soap12:operation soapAction="http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue" style="document"/><wsdl:input><soap12:body use="literal"/></wsdl:input><wsdl:output><soap12:body use="literal"/></wsdl:output></wsdl:operation></wsdl:binding><wsdl:binding name="UserNameWSTrustBinding_IWSTrustFeb2005Async" type="tns:IWSTrustFeb2005Async"><wsp:PolicyReference URI="#UserNameWSTrustBinding_IWSTrustFeb2005Async_policy"/><soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/><wsdl:operation name="TrustFeb2005IssueAsync"><soap12:operation soapAction="http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue" style="document"/><wsdl:input><soap12:body use="literal"/></wsdl:input><wsdl:output><soap12:body use="literal"/></wsdl:output></wsdl:operation></wsdl:binding><wsdl:service name="SecurityTokenService"><wsdl:port name="UserNameWSTrustBinding_IWSTrust13Async" binding="tns:UserNameWSTrustBinding_IWSTrust13Async"><soap12:address location="{base_attr}/adfs/services/trust/13/usernamemixed"/><wsa10:EndpointReference><wsa10:Address>{base}/adfs/services/trust/13/usernamemixed</wsa10:Address></wsa10:EndpointReference></wsdl:port><wsdl:port name="UserNameWSTrustBinding_IWSTrustFeb2005Async" binding="tns:UserNameWSTrustBinding_IWSTrustFeb2005Async"><soap12:address location="{base_attr}/adfs/services/trust/2005/usernamemixed"/><wsa10:EndpointReference><wsa10:Address>{base}/adfs/services/trust/2005/usernamemixed</wsa10:Address></wsa10:EndpointReference></wsdl:port></wsdl:service></wsdl:definitions>"##
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::xml::parse::{parse, Limits};
+
+    #[test]
+    fn mex_parses_and_lists_both_endpoints() {
+        let doc = super::document("https://sts.contoso.com");
+        let limits = Limits { max_depth: 32, max_elements: 4096, max_attributes: 32 };
+        let root = parse(doc.as_bytes(), limits).expect("well-formed");
+        let service = root.child("http://schemas.xmlsoap.org/wsdl/", "service").expect("service");
+        let addresses: Vec<&str> = service
+            .children
+            .iter()
+            .filter_map(|p| p.child_local("EndpointReference")?.child_local("Address"))
+            .map(|a| a.text())
+            .collect();
+        assert_eq!(
+            addresses,
+            vec![
+                "https://sts.contoso.com/adfs/services/trust/13/usernamemixed",
+                "https://sts.contoso.com/adfs/services/trust/2005/usernamemixed"
+            ]
+        );
+    }
+}
