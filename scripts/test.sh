@@ -11,7 +11,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
-PACKAGES=(samba samba-ad-dc ldb-tools ldap-utils openssl iproute2)
+PACKAGES=(samba samba-ad-dc ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -30,6 +30,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 "$SCRIPT_DIR/ad-forests.sh" up
+# Microsoft's MSAL for Python: the third-party WS-Trust client the interoperability tests use.
+"$SCRIPT_DIR/setup-python-clients.sh" >/dev/null
 
 cd "$REPO_ROOT"
 exec cargo test --locked "$@"

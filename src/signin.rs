@@ -53,8 +53,14 @@ impl SignInFailure {
         match self {
             SignInFailure::EmptyPassword => "empty_password",
             SignInFailure::PasswordTooLong => "password_too_long",
-            SignInFailure::Unresolved { outcome: Outcome::NotFound, .. } => "not_found",
-            SignInFailure::Unresolved { outcome: Outcome::Ambiguous, .. } => "ambiguous",
+            SignInFailure::Unresolved {
+                outcome: Outcome::NotFound,
+                ..
+            } => "not_found",
+            SignInFailure::Unresolved {
+                outcome: Outcome::Ambiguous,
+                ..
+            } => "ambiguous",
             SignInFailure::Unresolved { .. } => "unresolved",
             SignInFailure::Rejected(r) => r.reason(),
             SignInFailure::DirectoryUnavailable(_) => "directory_unavailable",

@@ -476,7 +476,8 @@ impl Validator {
             next_cert_file: raw.next_cert_file.map(PathBuf::from),
             generate_dev_certificate: raw.generate_dev_certificate,
         };
-        let generated_later = t.generate_dev_certificate && !(t.cert_file.exists() && t.key_file.exists());
+        let generated_later =
+            t.generate_dev_certificate && !(t.cert_file.exists() && t.key_file.exists());
         if !generated_later {
             if let Err(e) = crate::tokens::keys::SigningKey::load(&t.cert_file, &t.key_file) {
                 self.err("token_signing", e.to_string());
@@ -499,13 +500,19 @@ impl Validator {
             if identifier.is_empty() {
                 self.err(format!("{p}.identifier"), "must not be empty");
             } else if out.iter().any(|r| r.matches(&identifier)) {
-                self.err(format!("{p}.identifier"), format!("{identifier} is listed twice"));
+                self.err(
+                    format!("{p}.identifier"),
+                    format!("{identifier} is listed twice"),
+                );
             }
             let token_type = match raw.token_type.as_deref() {
                 None | Some("saml11") => TokenType::Saml11,
                 Some("saml20") => TokenType::Saml20,
                 Some(other) => {
-                    self.err(format!("{p}.token_type"), format!("{other:?}: expected saml11 or saml20"));
+                    self.err(
+                        format!("{p}.token_type"),
+                        format!("{other:?}: expected saml11 or saml20"),
+                    );
                     TokenType::Saml11
                 }
             };
@@ -520,10 +527,15 @@ impl Validator {
                     .iter()
                     .enumerate()
                     .filter_map(|(j, n)| {
-                        match serde_yaml::from_value::<ClaimKind>(serde_yaml::Value::String(n.clone())) {
+                        match serde_yaml::from_value::<ClaimKind>(serde_yaml::Value::String(
+                            n.clone(),
+                        )) {
                             Ok(k) => Some(k),
                             Err(_) => {
-                                self.err(format!("{p}.claims[{j}]"), format!("unknown claim {n:?}"));
+                                self.err(
+                                    format!("{p}.claims[{j}]"),
+                                    format!("unknown claim {n:?}"),
+                                );
                                 None
                             }
                         }
@@ -560,7 +572,10 @@ impl Validator {
             if is_dns_name(&d) {
                 federated_domains.push(d);
             } else {
-                self.err(format!("federation.federated_domains[{i}]"), format!("{d:?} is not a DNS name"));
+                self.err(
+                    format!("federation.federated_domains[{i}]"),
+                    format!("{d:?} is not a DNS name"),
+                );
             }
         }
         let mut internal_networks = Vec::new();

@@ -332,7 +332,11 @@ impl Directory for EmbeddedDirectory {
             .find(|(e, _, _)| e.dn.eq_ignore_ascii_case(dn))
             .and_then(|(e, _, _)| e.user_account_control)
             .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE != 0);
-        Ok(if disabled { Err(BindRejection::Disabled) } else { Ok(()) })
+        Ok(if disabled {
+            Err(BindRejection::Disabled)
+        } else {
+            Ok(())
+        })
     }
 }
 

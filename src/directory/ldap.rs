@@ -277,7 +277,10 @@ impl BindPool {
         .await
         {
             Ok(Ok((conn, ldap))) => {
-                let open = self.metrics.pool_connections.with_label_values(&self.labels());
+                let open = self
+                    .metrics
+                    .pool_connections
+                    .with_label_values(&self.labels());
                 open.inc();
                 let guard = GaugeGuard(open);
                 tokio::spawn(async move {
@@ -287,7 +290,10 @@ impl BindPool {
                 Ok(ldap)
             }
             Ok(Err(e)) => Err(describe(&e)),
-            Err(_) => Err(format!("connect timed out after {:?}", self.tuning.connect_timeout)),
+            Err(_) => Err(format!(
+                "connect timed out after {:?}",
+                self.tuning.connect_timeout
+            )),
         };
         let outcome = if result.is_ok() { "ok" } else { "error" };
         self.metrics
@@ -302,7 +308,10 @@ impl BindPool {
         let permit = match self.permits.try_acquire() {
             Ok(p) => p,
             Err(_) => {
-                self.metrics.pool_waits.with_label_values(&self.labels()).inc();
+                self.metrics
+                    .pool_waits
+                    .with_label_values(&self.labels())
+                    .inc();
                 self.permits
                     .acquire()
                     .await
@@ -526,10 +535,11 @@ impl LdapDirectory {
                 f.name.clone(),
                 Self::forest(f, config.directory, &metrics, &events)?,
             );
-            let tls = crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| LdapSetupError {
-                forest: f.name.clone(),
-                message: e.to_string(),
-            })?;
+            let tls =
+                crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| LdapSetupError {
+                    forest: f.name.clone(),
+                    message: e.to_string(),
+                })?;
             for (domain, urls) in &f.domain_controllers {
                 let pools = urls
                     .iter()

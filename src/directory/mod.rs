@@ -179,10 +179,12 @@ pub enum BindRejection {
 impl BindRejection {
     /// Reads AD's diagnostic message (`80090308: LdapErr: ..., data 52e, v1db1`).
     pub fn from_diagnostic(text: &str) -> Self {
-        let code = text
-            .split("data ")
-            .nth(1)
-            .map(|rest| rest.split([',', ' ', '\0']).next().unwrap_or("").to_ascii_lowercase());
+        let code = text.split("data ").nth(1).map(|rest| {
+            rest.split([',', ' ', '\0'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+        });
         match code.as_deref() {
             Some("52e") => BindRejection::WrongPassword,
             Some("525") => BindRejection::NoSuchUser,

@@ -12,8 +12,8 @@
 
 use crate::app::{App, StartError};
 use crate::config::Config;
-use bytes::Bytes;
 use crate::protocols::wstrust::{self, request::Version};
+use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -135,7 +135,6 @@ pub async fn serve(
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     Ok(())
 }
-
 
 type Reply = Response<Full<Bytes>>;
 

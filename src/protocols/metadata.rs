@@ -47,12 +47,18 @@ pub fn document(app: &App) -> Result<String, KeyError> {
         (ClaimKind::Name, "Name"),
         (ClaimKind::GivenName, "Given Name"),
         (ClaimKind::Surname, "Surname"),
-        (ClaimKind::InsideCorporateNetwork, "Inside Corporate Network"),
+        (
+            ClaimKind::InsideCorporateNetwork,
+            "Inside Corporate Network",
+        ),
         (ClaimKind::IssuerId, "Issuer ID"),
     ];
     let offered = Element::new("fed:ClaimTypesOffered").children(claims.iter().map(|(k, name)| {
         Element::new("auth:ClaimType")
-            .xmlns("auth", "http://docs.oasis-open.org/wsfed/authorization/200706")
+            .xmlns(
+                "auth",
+                "http://docs.oasis-open.org/wsfed/authorization/200706",
+            )
             .attr("Optional", "true")
             .attr("Uri", k.uri())
             .leaf("auth:DisplayName", *name)
@@ -68,7 +74,10 @@ pub fn document(app: &App) -> Result<String, KeyError> {
             "fed:SecurityTokenServiceEndpoint",
             &format!("{base}/adfs/services/trust/2005/usernamemixed"),
         ))
-        .child(endpoint("fed:PassiveRequestorEndpoint", &format!("{base}/adfs/ls/")));
+        .child(endpoint(
+            "fed:PassiveRequestorEndpoint",
+            &format!("{base}/adfs/ls/"),
+        ));
     let ls = format!("{base}/adfs/ls/");
     let binding = |b: &str| format!("urn:oasis:names:tc:SAML:2.0:bindings:{b}");
     let service = |name: &str, b: &str| {
@@ -77,12 +86,21 @@ pub fn document(app: &App) -> Result<String, KeyError> {
             .attr("Location", ls.clone())
     };
     let idp = Element::new("IDPSSODescriptor")
-        .attr("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:2.0:protocol")
+        .attr(
+            "protocolSupportEnumeration",
+            "urn:oasis:names:tc:SAML:2.0:protocol",
+        )
         .children(keys)
         .child(service("SingleLogoutService", "HTTP-Redirect"))
         .child(service("SingleLogoutService", "HTTP-POST"))
-        .leaf("NameIDFormat", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")
-        .leaf("NameIDFormat", "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified")
+        .leaf(
+            "NameIDFormat",
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        )
+        .leaf(
+            "NameIDFormat",
+            "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        )
         .child(service("SingleSignOnService", "HTTP-Redirect"))
         .child(service("SingleSignOnService", "HTTP-POST"));
     let id = new_id();

@@ -31,15 +31,23 @@ impl ClaimKind {
     pub fn uri(self) -> &'static str {
         match self {
             ClaimKind::Upn => "http://schemas.xmlsoap.org/claims/UPN",
-            ClaimKind::ImmutableId => "http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID",
-            ClaimKind::AlternateLoginId => "http://schemas.microsoft.com/ws/2013/11/alternateloginid",
+            ClaimKind::ImmutableId => {
+                "http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID"
+            }
+            ClaimKind::AlternateLoginId => {
+                "http://schemas.microsoft.com/ws/2013/11/alternateloginid"
+            }
             ClaimKind::Name => "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-            ClaimKind::GivenName => "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+            ClaimKind::GivenName => {
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+            }
             ClaimKind::Surname => "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
             ClaimKind::InsideCorporateNetwork => {
                 "http://schemas.microsoft.com/ws/2012/01/insidecorporatenetwork"
             }
-            ClaimKind::IssuerId => "http://schemas.microsoft.com/ws/2008/06/identity/claims/issuerid",
+            ClaimKind::IssuerId => {
+                "http://schemas.microsoft.com/ws/2008/06/identity/claims/issuerid"
+            }
         }
     }
 
@@ -166,23 +174,60 @@ mod tests {
     #[test]
     fn cloud_upn_is_the_alternate_id_when_used() {
         let a = account();
-        let s = Subject { account: &a, via: Via::AlternateLoginId, login: "jdoe@contoso.com", inside_corporate_network: false };
+        let s = Subject {
+            account: &a,
+            via: Via::AlternateLoginId,
+            login: "jdoe@contoso.com",
+            inside_corporate_network: false,
+        };
         assert_eq!(s.cloud_upn(), "jdoe@contoso.com");
-        let s = Subject { via: Via::Upn, login: "jdoe@corp.contoso.local", ..s };
+        let s = Subject {
+            via: Via::Upn,
+            login: "jdoe@corp.contoso.local",
+            ..s
+        };
         assert_eq!(s.cloud_upn(), "jdoe@corp.contoso.local");
-        let s = Subject { via: Via::SamAccountName, login: "CONTOSO\\jdoe", ..s };
+        let s = Subject {
+            via: Via::SamAccountName,
+            login: "CONTOSO\\jdoe",
+            ..s
+        };
         assert_eq!(s.cloud_upn(), "jdoe@corp.contoso.local");
-        let claims = attribute_claims(&[ClaimKind::AlternateLoginId], &s, NameOrder::GivenFamily, None);
-        assert!(claims.is_empty(), "no alternateloginid claim without an alternate login");
+        let claims = attribute_claims(
+            &[ClaimKind::AlternateLoginId],
+            &s,
+            NameOrder::GivenFamily,
+            None,
+        );
+        assert!(
+            claims.is_empty(),
+            "no alternateloginid claim without an alternate login"
+        );
     }
 
     #[test]
     fn issuer_follows_the_upn_suffix_and_parents_cover_subdomains() {
-        let fed = vec!["contoso.com".to_string(), "fabrikam.com".to_string(), "sales.contoso.com".to_string()];
-        assert_eq!(issuer_for_upn("a@contoso.com", &fed).as_deref(), Some("http://contoso.com/adfs/services/trust/"));
-        assert_eq!(issuer_for_upn("a@EMEA.Contoso.com", &fed).as_deref(), Some("http://contoso.com/adfs/services/trust/"));
-        assert_eq!(issuer_for_upn("a@x.sales.contoso.com", &fed).as_deref(), Some("http://sales.contoso.com/adfs/services/trust/"));
-        assert_eq!(issuer_for_upn("a@fabrikam.com", &fed).as_deref(), Some("http://fabrikam.com/adfs/services/trust/"));
+        let fed = vec![
+            "contoso.com".to_string(),
+            "fabrikam.com".to_string(),
+            "sales.contoso.com".to_string(),
+        ];
+        assert_eq!(
+            issuer_for_upn("a@contoso.com", &fed).as_deref(),
+            Some("http://contoso.com/adfs/services/trust/")
+        );
+        assert_eq!(
+            issuer_for_upn("a@EMEA.Contoso.com", &fed).as_deref(),
+            Some("http://contoso.com/adfs/services/trust/")
+        );
+        assert_eq!(
+            issuer_for_upn("a@x.sales.contoso.com", &fed).as_deref(),
+            Some("http://sales.contoso.com/adfs/services/trust/")
+        );
+        assert_eq!(
+            issuer_for_upn("a@fabrikam.com", &fed).as_deref(),
+            Some("http://fabrikam.com/adfs/services/trust/")
+        );
         assert_eq!(issuer_for_upn("a@notcontoso.com", &fed), None);
         assert_eq!(issuer_for_upn("nodomain", &fed), None);
     }
@@ -190,10 +235,26 @@ mod tests {
     #[test]
     fn name_order_is_configurable() {
         let a = account();
-        let s = Subject { account: &a, via: Via::Upn, login: "x", inside_corporate_network: true };
+        let s = Subject {
+            account: &a,
+            via: Via::Upn,
+            login: "x",
+            inside_corporate_network: true,
+        };
         assert_eq!(s.name(NameOrder::GivenFamily).as_deref(), Some("John Doe"));
         assert_eq!(s.name(NameOrder::FamilyGiven).as_deref(), Some("Doe John"));
-        let claims = attribute_claims(&[ClaimKind::InsideCorporateNetwork], &s, NameOrder::GivenFamily, None);
-        assert_eq!(claims, vec![("http://schemas.microsoft.com/ws/2012/01/insidecorporatenetwork", "true".to_string())]);
+        let claims = attribute_claims(
+            &[ClaimKind::InsideCorporateNetwork],
+            &s,
+            NameOrder::GivenFamily,
+            None,
+        );
+        assert_eq!(
+            claims,
+            vec![(
+                "http://schemas.microsoft.com/ws/2012/01/insidecorporatenetwork",
+                "true".to_string()
+            )]
+        );
     }
 }

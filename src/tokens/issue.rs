@@ -65,7 +65,10 @@ pub fn issue(
         fed.display_name_order,
         domain_issuer.as_deref(),
     );
-    let name_id = account.immutable_id.clone().unwrap_or_else(|| subject.cloud_upn());
+    let name_id = account
+        .immutable_id
+        .clone()
+        .unwrap_or_else(|| subject.cloud_upn());
     let now = (app.clock)();
     let lifetime = time::Duration::try_from(rp.token_lifetime).unwrap_or(time::Duration::HOUR);
     let spec = AssertionSpec {

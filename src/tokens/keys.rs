@@ -81,7 +81,9 @@ impl SigningKey {
             .map_err(|e| file_err(key_file, e))?
             .ok_or_else(|| file_err(key_file, "no private key in the file"))?;
         let key = match key {
-            PrivateKeyDer::Pkcs8(k) => ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+            PrivateKeyDer::Pkcs8(k) => {
+                ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der())
+            }
             PrivateKeyDer::Pkcs1(k) => ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
             _ => return Err(KeyError::Key("only RSA keys sign tokens".into())),
         }
@@ -99,7 +101,12 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let mut sig = vec![0u8; self.key.public().modulus_len()];
         self.key
-            .sign(&ring::signature::RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &self.rng,
+                message,
+                &mut sig,
+            )
             .map_err(|_| KeyError::Sign)?;
         Ok(sig)
     }
@@ -117,24 +124,36 @@ impl SigningKey {
 
 /// Writes a self-signed RSA-2048 token-signing pair unless both files exist (demo mode).
 /// Returns true when it generated them.
-pub fn ensure_dev_signing_pair(cert_file: &Path, key_file: &Path, subject: &str) -> Result<bool, KeyError> {
+pub fn ensure_dev_signing_pair(
+    cert_file: &Path,
+    key_file: &Path,
+    subject: &str,
+) -> Result<bool, KeyError> {
     use rsa::pkcs8::EncodePrivateKey;
     if cert_file.exists() && key_file.exists() {
         return Ok(false);
     }
     let mut rng = rand_core_os();
-    let private = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Key(e.to_string()))?;
-    let pkcs8 = private.to_pkcs8_der().map_err(|e| KeyError::Key(e.to_string()))?;
+    let private =
+        rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Key(e.to_string()))?;
+    let pkcs8 = private
+        .to_pkcs8_der()
+        .map_err(|e| KeyError::Key(e.to_string()))?;
     let pair = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
         &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_bytes()),
         &rcgen::PKCS_RSA_SHA256,
     )
     .map_err(|e| KeyError::Key(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| KeyError::Key(e.to_string()))?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, subject);
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| KeyError::Key(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, subject);
     params.not_before = OffsetDateTime::now_utc() - time::Duration::days(1);
     params.not_after = OffsetDateTime::now_utc() + time::Duration::days(365);
-    let cert = params.self_signed(&pair).map_err(|e| KeyError::Key(e.to_string()))?;
+    let cert = params
+        .self_signed(&pair)
+        .map_err(|e| KeyError::Key(e.to_string()))?;
     for (path, contents) in [(cert_file, cert.pem()), (key_file, pair.serialize_pem())] {
         crate::tls::write_private_file(path, contents.as_bytes()).map_err(|e| file_err(path, e))?;
     }

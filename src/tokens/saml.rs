@@ -69,10 +69,10 @@ pub fn saml11(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssert
                     .attr("Format", spec.name_id_format)
                     .text(spec.name_id),
             )
-            .child(
-                Element::new("saml:SubjectConfirmation")
-                    .leaf("saml:ConfirmationMethod", "urn:oasis:names:tc:SAML:1.0:cm:bearer"),
-            )
+            .child(Element::new("saml:SubjectConfirmation").leaf(
+                "saml:ConfirmationMethod",
+                "urn:oasis:names:tc:SAML:1.0:cm:bearer",
+            ))
     };
     let attributes = spec.attributes.iter().map(|(uri, value)| {
         let (ns, name) = split_claim(uri);
@@ -105,7 +105,10 @@ pub fn saml11(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssert
         .child(
             Element::new("saml:AuthenticationStatement")
                 .attr("AuthenticationInstant", instant(spec.auth_instant))
-                .attr("AuthenticationMethod", "urn:oasis:names:tc:SAML:1.0:am:password")
+                .attr(
+                    "AuthenticationMethod",
+                    "urn:oasis:names:tc:SAML:1.0:am:password",
+                )
                 .child(subject()),
         );
     // SAML 1.1: the signature follows the statements.
@@ -163,7 +166,9 @@ pub fn saml20(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssert
             Element::new("saml:Conditions")
                 .attr("NotBefore", instant(spec.now))
                 .attr("NotOnOrAfter", instant(not_after))
-                .child(Element::new("saml:AudienceRestriction").leaf("saml:Audience", spec.audience)),
+                .child(
+                    Element::new("saml:AudienceRestriction").leaf("saml:Audience", spec.audience),
+                ),
         );
     if !attributes.is_empty() {
         assertion = assertion.child(Element::new("saml:AttributeStatement").children(attributes));

@@ -61,7 +61,8 @@ impl Element {
 
     /// Adds child elements.
     pub fn children(mut self, children: impl IntoIterator<Item = Element>) -> Self {
-        self.children.extend(children.into_iter().map(Node::Element));
+        self.children
+            .extend(children.into_iter().map(Node::Element));
         self
     }
 
@@ -272,9 +273,9 @@ mod tests {
              <fed:Endpoint xmlns:fed=\"urn:fed\">a&lt;b&gt;&amp;c&#xD;</fed:Endpoint>\
              </md:RoleDescriptor></md:EntityDescriptor>"
         );
-        assert!(e.to_document().starts_with(
-            "<md:EntityDescriptor xmlns:md=\"urn:md\" xmlns:fed=\"urn:fed\" z=\"1\""
-        ));
+        assert!(e
+            .to_document()
+            .starts_with("<md:EntityDescriptor xmlns:md=\"urn:md\" xmlns:fed=\"urn:fed\" z=\"1\""));
     }
 
     #[test]

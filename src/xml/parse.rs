@@ -242,14 +242,29 @@ mod tests {
         let wide = format!("<r>{}</r>", "<b/>".repeat(600));
         assert_eq!(p(&wide), Err(XmlError::TooManyElements(512)));
         let attrs: String = (0..40).map(|i| format!(" a{i}=\"x\"")).collect();
-        assert_eq!(p(&format!("<r{attrs}/>")), Err(XmlError::TooManyAttributes(32)));
+        assert_eq!(
+            p(&format!("<r{attrs}/>")),
+            Err(XmlError::TooManyAttributes(32))
+        );
     }
 
     #[test]
     fn refuses_malformed_documents() {
-        for bad in ["", "   ", "<a>", "<a></b>", "<a/><b/>", "text", "<p:a/>", "<a x='1' x='2'/>"] {
+        for bad in [
+            "",
+            "   ",
+            "<a>",
+            "<a></b>",
+            "<a/><b/>",
+            "text",
+            "<p:a/>",
+            "<a x='1' x='2'/>",
+        ] {
             assert!(p(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse(&[0xff, 0xfe, 0x3c], Limits::default()), Err(XmlError::NotUtf8));
+        assert_eq!(
+            parse(&[0xff, 0xfe, 0x3c], Limits::default()),
+            Err(XmlError::NotUtf8)
+        );
     }
 }

@@ -147,9 +147,11 @@ pub fn config_yaml(specs: &[ForestSpec], lookup: &[&str], extra: &str) -> String
         let f = forests().get(&s.name);
         let pw = secret_file(&format!("{}-{}.pw", s.name, s.password.len()), &s.password);
         y.push_str(&format!(
-            "  - name: {}\n    global_catalogs: [{}]\n    service_account: {{ user: {}, password_file: {} }}\n    ca_file: {}\n",
+            "  - name: {}\n    global_catalogs: [{}]\n    domain_controllers: {{ {}: [{}] }}\n    service_account: {{ user: {}, password_file: {} }}\n    ca_file: {}\n",
             s.name,
             s.global_catalogs.join(", "),
+            s.name,
+            f.dc_url,
             f.service_user,
             pw.display(),
             s.ca_file
@@ -212,4 +214,215 @@ pub fn write_config(name: &str, yaml: &str) -> PathBuf {
 
 pub fn exists(p: &str) -> bool {
     Path::new(p).exists()
+}
+
+/// A token-signing pair made once per test binary with OpenSSL (an independent generator).
+pub fn signing_pair() -> &'static (PathBuf, PathBuf) {
+    static PAIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    PAIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("altgate-it-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (cert, key) = (dir.join("token-signing.crt"), dir.join("token-signing.key"));
+        let out = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=altgate test token signing",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (cert, key)
+    })
+}
+
+/// The token-related configuration sections tests use.
+pub fn token_yaml() -> String {
+    let (cert, key) = signing_pair();
+    format!(
+        "token_signing: {{ cert_file: {}, key_file: {} }}\n\
+         relying_parties:\n\
+         \x20 - identifier: urn:federation:MicrosoftOnline\n\
+         \x20   token_type: saml11\n\
+         \x20   claims: [upn, immutable_id, alternate_login_id, inside_corporate_network, issuer_id, name]\n\
+         \x20 - identifier: https://saml2.altgate.test/\n\
+         \x20   token_type: saml20\n\
+         federation:\n\
+         \x20 federated_domains: [contoso.com, fabrikam.com]\n\
+         \x20 internal_networks: [127.0.0.0/8]\n\
+         \x20 display_name_order: family_given\n",
+        cert.display(),
+        key.display()
+    )
+}
+
+/// A running altgate over TLS on port 0, with both real forests, token signing and relying
+/// parties; stopped when dropped.
+pub struct TestServer {
+    pub app: Arc<App>,
+    pub addr: std::net::SocketAddr,
+    pub ca: PathBuf,
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("https://localhost:{}", addr.port());
+        let yaml = both_forests_yaml(&format!("{}{extra}", token_yaml())).replace(
+            "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
+            &format!(
+                "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",
+                cert.display(),
+                key.display()
+            ),
+        );
+        let app = app(&yaml);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(altgate::http::serve(app.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        for _ in 0..250 {
+            if cert.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        TestServer {
+            app,
+            addr,
+            ca: cert,
+            base,
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    /// One HTTPS request over a verified TLS connection.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        https(self.addr, &self.ca, method, path, content_type, body).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// One HTTPS/1.1 request to `addr`, verifying the server against `ca` as `localhost`.
+pub async fn https(
+    addr: std::net::SocketAddr,
+    ca: &Path,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").expect("name"),
+            tcp,
+        )
+        .await
+        .expect("verified TLS handshake");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .expect("http handshake");
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost");
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let req = req
+        .body(Full::new(bytes::Bytes::from(body)))
+        .expect("request");
+    let res = sender.send_request(req).await.expect("response");
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The Python interpreter of the venv holding Microsoft's MSAL (scripts/setup-python-clients.sh).
+pub fn msal_python() -> &'static PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/setup-python-clients.sh"))
+            .output()
+            .expect("run setup-python-clients.sh");
+        assert!(
+            out.status.success(),
+            "setup-python-clients.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or_default(),
+        )
+    })
+}
+
+/// `xmlsec1 --verify` of `xml` with `cert`, the ID attribute given as `attr` of `node`
+/// (`AssertionID urn:oasis:names:tc:SAML:1.0:assertion:Assertion`). True when it verifies.
+pub fn xmlsec_verify(xml: &str, cert: &Path, id_attr: &str, node: &str) -> bool {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("signed.xml");
+    std::fs::write(&file, xml).expect("write");
+    let out = Command::new("xmlsec1")
+        .arg("--verify")
+        .arg(format!("--id-attr:{id_attr}"))
+        .arg(node)
+        .arg("--pubkey-cert-pem")
+        .arg(cert)
+        .arg(&file)
+        .output()
+        .expect("xmlsec1 must be installed (scripts/test.sh installs it)");
+    out.status.success()
 }

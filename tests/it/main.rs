@@ -8,3 +8,4 @@ mod cli;
 mod directory_faults;
 mod resolve_ad;
 mod server;
+mod wstrust;

@@ -24,9 +24,15 @@ mod tests {
     #[test]
     fn mex_parses_and_lists_both_endpoints() {
         let doc = super::document("https://sts.contoso.com");
-        let limits = Limits { max_depth: 32, max_elements: 4096, max_attributes: 32 };
+        let limits = Limits {
+            max_depth: 32,
+            max_elements: 4096,
+            max_attributes: 32,
+        };
         let root = parse(doc.as_bytes(), limits).expect("well-formed");
-        let service = root.child("http://schemas.xmlsoap.org/wsdl/", "service").expect("service");
+        let service = root
+            .child("http://schemas.xmlsoap.org/wsdl/", "service")
+            .expect("service");
         let addresses: Vec<&str> = service
             .children
             .iter()

@@ -24,7 +24,14 @@ pub struct Answer {
     pub body: String,
 }
 
-fn failed(app: &App, version: Version, rp: &str, reason: &str, f: Fault, relates: Option<&str>) -> Answer {
+fn failed(
+    app: &App,
+    version: Version,
+    rp: &str,
+    reason: &str,
+    f: Fault,
+    relates: Option<&str>,
+) -> Answer {
     app.metrics
         .tokens
         .failed
@@ -69,10 +76,24 @@ pub async fn handle(app: &App, version: Version, body: &[u8], client_ip: IpAddr)
     };
     let relates = rst.message_id.as_deref();
     let Some(rp) = app.relying_party(&rst.applies_to) else {
-        return failed(app, version, "unknown", "unknown_relying_party", Fault::Scope, relates);
+        return failed(
+            app,
+            version,
+            "unknown",
+            "unknown_relying_party",
+            Fault::Scope,
+            relates,
+        );
     };
     if app.signing.is_none() {
-        return failed(app, version, &rp.identifier, "no_signing_key", Fault::Unavailable, relates);
+        return failed(
+            app,
+            version,
+            &rp.identifier,
+            "no_signing_key",
+            Fault::Unavailable,
+            relates,
+        );
     }
     let ctx = SignInContext {
         protocol: version.label(),
@@ -82,7 +103,14 @@ pub async fn handle(app: &App, version: Version, body: &[u8], client_ip: IpAddr)
     let signed_in = match sign_in(app, &rst.username, &rst.password, &ctx).await {
         Ok(s) => s,
         Err(f) => {
-            return failed(app, version, &rp.identifier, f.reason(), Fault::Authentication, relates)
+            return failed(
+                app,
+                version,
+                &rp.identifier,
+                f.reason(),
+                Fault::Authentication,
+                relates,
+            )
         }
     };
     let (type_uri, flavour) = token_type(rst.token_type.as_deref(), rp);
@@ -90,7 +118,13 @@ pub async fn handle(app: &App, version: Version, body: &[u8], client_ip: IpAddr)
         token_type: flavour,
         ..rp.clone()
     };
-    match issue(app, &rp_for_token, &signed_in, client_ip, &Delivery::default()) {
+    match issue(
+        app,
+        &rp_for_token,
+        &signed_in,
+        client_ip,
+        &Delivery::default(),
+    ) {
         Ok(assertion) => {
             app.metrics
                 .tokens
@@ -104,7 +138,14 @@ pub async fn handle(app: &App, version: Version, body: &[u8], client_ip: IpAddr)
         }
         Err(e) => {
             tracing::error!(target: "altgate::ops", error = %e, "token issuance failed");
-            failed(app, version, &rp.identifier, "signing_failed", Fault::Unavailable, relates)
+            failed(
+                app,
+                version,
+                &rp.identifier,
+                "signing_failed",
+                Fault::Unavailable,
+                relates,
+            )
         }
     }
 }

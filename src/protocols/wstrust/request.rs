@@ -9,9 +9,11 @@ use time::OffsetDateTime;
 /// SOAP 1.2 envelope namespace.
 pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 /// WS-Security extensions.
-pub const WSSE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+pub const WSSE: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 /// WS-Security utility.
-pub const WSU: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+pub const WSU: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
 /// The only password type accepted.
 pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
 
@@ -213,7 +215,9 @@ pub fn parse_rst(
             return Err(RstError::WrongKeyType);
         }
     }
-    let security = header.child(WSSE, "Security").ok_or(RstError::MissingUsernameToken)?;
+    let security = header
+        .child(WSSE, "Security")
+        .ok_or(RstError::MissingUsernameToken)?;
     if let Some(ts) = security.child(WSU, "Timestamp") {
         let created = time_of(ts.child(WSU, "Created"))?;
         let expires = time_of(ts.child(WSU, "Expires"))?;
@@ -249,7 +253,9 @@ pub fn parse_rst(
         .filter(|a| !a.is_empty())
         .ok_or(RstError::MissingAppliesTo)?;
     Ok(Rst {
-        message_id: header.child_local("MessageID").map(|m| m.text().to_string()),
+        message_id: header
+            .child_local("MessageID")
+            .map(|m| m.text().to_string()),
         username,
         password,
         applies_to,

@@ -36,7 +36,9 @@ impl Fault {
     /// The Reason text.
     pub fn reason(self) -> &'static str {
         match self {
-            Fault::Authentication => "ID3242: The security token could not be authenticated or authorized.",
+            Fault::Authentication => {
+                "ID3242: The security token could not be authenticated or authorized."
+            }
             Fault::Scope => "ID3082: The request scope is not valid or is unsupported.",
             Fault::Request | Fault::Unavailable => "MSIS3127: The specified request failed.",
         }
