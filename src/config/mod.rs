@@ -476,9 +476,20 @@ impl Validator {
             next_cert_file: raw.next_cert_file.map(PathBuf::from),
             generate_dev_certificate: raw.generate_dev_certificate,
         };
-        let generated_later =
-            t.generate_dev_certificate && !(t.cert_file.exists() && t.key_file.exists());
-        if !generated_later {
+        let missing: Vec<(&str, &PathBuf)> =
+            [("cert_file", &t.cert_file), ("key_file", &t.key_file)]
+                .into_iter()
+                .filter(|(_, p)| !p.is_file())
+                .collect();
+        if !t.generate_dev_certificate {
+            for (key, p) in &missing {
+                self.err(
+                    format!("token_signing.{key}"),
+                    format!("file not found: {}", p.display()),
+                );
+            }
+        }
+        if missing.is_empty() {
             if let Err(e) = crate::tokens::keys::SigningKey::load(&t.cert_file, &t.key_file) {
                 self.err("token_signing", e.to_string());
             }

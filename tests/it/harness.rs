@@ -102,12 +102,18 @@ pub fn start_forest(short: &str) {
     script(&["start", short]);
 }
 
-/// A file holding `secret`, for `password_file`.
+/// A file holding `secret`, for `password_file`. Tests run concurrently, so each write goes to
+/// a fresh temporary name and is renamed into place: a reader never sees a half-written file.
 pub fn secret_file(name: &str, secret: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!("altgate-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    std::fs::write(&p, secret).expect("write secret");
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let p = dir.join(format!("{n}-{name}"));
+    let tmp = dir.join(format!(".{n}-{name}.tmp"));
+    std::fs::write(&tmp, secret).expect("write secret");
+    std::fs::rename(&tmp, &p).expect("rename secret");
     p
 }
 
