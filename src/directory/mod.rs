@@ -240,3 +240,48 @@ pub trait Directory: Send + Sync + 'static {
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ad_bind_diagnostics_map_to_reasons() {
+        let text = |code: &str| {
+            format!("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data {code}, v1db1\0")
+        };
+        let cases = [
+            ("52e", BindRejection::WrongPassword, "wrong_password"),
+            ("525", BindRejection::NoSuchUser, "no_such_user"),
+            ("530", BindRejection::LogonHours, "logon_hours"),
+            ("531", BindRejection::Workstation, "workstation"),
+            ("532", BindRejection::PasswordExpired, "password_expired"),
+            ("533", BindRejection::Disabled, "account_disabled"),
+            ("701", BindRejection::AccountExpired, "account_expired"),
+            (
+                "773",
+                BindRejection::MustChangePassword,
+                "must_change_password",
+            ),
+            ("775", BindRejection::LockedOut, "locked_out"),
+            ("52E", BindRejection::WrongPassword, "wrong_password"),
+        ];
+        for (code, rejection, reason) in cases {
+            let r = BindRejection::from_diagnostic(&text(code));
+            assert_eq!(r, rejection, "{code}");
+            assert_eq!(r.reason(), reason);
+        }
+        assert_eq!(
+            BindRejection::from_diagnostic(""),
+            BindRejection::InvalidCredentials
+        );
+        assert_eq!(
+            BindRejection::from_diagnostic("Invalid credentials"),
+            BindRejection::InvalidCredentials
+        );
+        assert_eq!(
+            BindRejection::from_diagnostic("data zzz, v1"),
+            BindRejection::InvalidCredentials
+        );
+    }
+}

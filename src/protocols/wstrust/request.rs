@@ -264,3 +264,142 @@ pub fn parse_rst(
             .map(|t| t.text().to_string()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2026-11-23T05:14:18Z";
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::parse(NOW, &Rfc3339).expect("time")
+    }
+
+    /// The request MSAL 1.39 sends (captured), with single-quoted attributes, no Password Type
+    /// and no XML declaration.
+    fn msal_rst(password: &str) -> String {
+        format!(
+            "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope' xmlns:wsa='http://www.w3.org/2005/08/addressing' xmlns:wsu='{WSU}'>
+        <s:Header>
+            <wsa:Action s:mustUnderstand='1'>http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue</wsa:Action>
+            <wsa:MessageID>urn:uuid:867f5299-e3dd-44a9-a5a5-4ef8e30a2fee</wsa:MessageID>
+            <wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo>
+            <wsa:To s:mustUnderstand='1'>https://127.0.0.1:18443/adfs/services/trust/13/usernamemixed</wsa:To>
+            <wsse:Security s:mustUnderstand='1' xmlns:wsse='{WSSE}'>
+                <wsu:Timestamp wsu:Id='_0'><wsu:Created>2026-11-23T05:14:18Z</wsu:Created><wsu:Expires>2026-11-23T05:24:18Z</wsu:Expires></wsu:Timestamp>
+                <wsse:UsernameToken wsu:Id='ADALUsernameToken'>
+                    <wsse:Username>alice@corp.contoso.local</wsse:Username>
+                    <wsse:Password>{password}</wsse:Password>
+                </wsse:UsernameToken>
+            </wsse:Security>
+        </s:Header>
+        <s:Body>
+        <wst:RequestSecurityToken xmlns:wst='http://docs.oasis-open.org/ws-sx/ws-trust/200512'>
+        <wsp:AppliesTo xmlns:wsp='http://schemas.xmlsoap.org/ws/2004/09/policy'>
+            <wsa:EndpointReference><wsa:Address>urn:federation:MicrosoftOnline</wsa:Address></wsa:EndpointReference>
+        </wsp:AppliesTo>
+        <wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer</wst:KeyType>
+        <wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>
+        </wst:RequestSecurityToken>
+        </s:Body>
+        </s:Envelope>"
+        )
+    }
+
+    fn skew() -> time::Duration {
+        time::Duration::minutes(5)
+    }
+
+    #[test]
+    fn parses_what_msal_sends_with_escaped_password() {
+        let rst = parse_rst(
+            msal_rst("p&amp;&lt;&quot;&apos;&gt;w").as_bytes(),
+            Version::Trust13,
+            now(),
+            skew(),
+        )
+        .expect("valid");
+        assert_eq!(rst.username, "alice@corp.contoso.local");
+        assert_eq!(rst.password.expose(), "p&<\"'>w");
+        assert_eq!(rst.applies_to, "urn:federation:MicrosoftOnline");
+        assert_eq!(
+            rst.message_id.as_deref(),
+            Some("urn:uuid:867f5299-e3dd-44a9-a5a5-4ef8e30a2fee")
+        );
+        assert_eq!(rst.token_type, None);
+    }
+
+    #[test]
+    fn timestamps_are_judged_with_skew() {
+        let body = msal_rst("x");
+        let late = now() + time::Duration::minutes(16);
+        assert_eq!(
+            parse_rst(body.as_bytes(), Version::Trust13, late, skew()).err(),
+            Some(RstError::Expired)
+        );
+        let early = now() - time::Duration::minutes(6);
+        assert_eq!(
+            parse_rst(body.as_bytes(), Version::Trust13, early, skew()).err(),
+            Some(RstError::FromFuture)
+        );
+        let within = now() + time::Duration::minutes(14);
+        assert!(parse_rst(body.as_bytes(), Version::Trust13, within, skew()).is_ok());
+        let bad = body.replace("2026-11-23T05:24:18Z", "tomorrow");
+        assert_eq!(
+            parse_rst(bad.as_bytes(), Version::Trust13, now(), skew()).err(),
+            Some(RstError::BadTimestamp)
+        );
+    }
+
+    #[test]
+    fn version_and_action_must_match_the_endpoint() {
+        let body = msal_rst("x");
+        assert_eq!(
+            parse_rst(body.as_bytes(), Version::Trust2005, now(), skew()).err(),
+            Some(RstError::VersionMismatch)
+        );
+        let wrong = body.replace("RST/Issue<", "RST/Renew<");
+        assert_eq!(
+            parse_rst(wrong.as_bytes(), Version::Trust13, now(), skew()).err(),
+            Some(RstError::WrongAction)
+        );
+    }
+
+    #[test]
+    fn missing_pieces_are_named() {
+        let body = msal_rst("x");
+        let cases = [
+            (
+                body.replace("wsse:UsernameToken", "wsse:X"),
+                RstError::MissingUsernameToken,
+            ),
+            (
+                body.replace("wsp:AppliesTo", "wsp:Nothing"),
+                RstError::MissingAppliesTo,
+            ),
+            (
+                body.replace("/Bearer<", "/SymmetricKey<"),
+                RstError::WrongKeyType,
+            ),
+            (
+                body.replace("200512/Issue<", "200512/Validate<"),
+                RstError::WrongRequestType,
+            ),
+            (
+                body.replace("<wsse:Password>", "<wsse:Password Type='urn:digest'>"),
+                RstError::PasswordType,
+            ),
+            (
+                body.replace("http://www.w3.org/2003/05/soap-envelope", "urn:other"),
+                RstError::NotSoap12,
+            ),
+        ];
+        for (b, e) in cases {
+            assert_eq!(
+                parse_rst(b.as_bytes(), Version::Trust13, now(), skew()).err(),
+                Some(e.clone()),
+                "{e}"
+            );
+        }
+    }
+}

@@ -140,3 +140,70 @@ pub fn rstr(
         later = instant(now + time::Duration::minutes(5)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::parse::{parse, Limits};
+
+    fn assertion() -> SignedAssertion {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        SignedAssertion {
+            id: "_abc".into(),
+            xml: "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:1.0:assertion\" AssertionID=\"_abc\"></saml:Assertion>".into(),
+            not_before: t,
+            not_on_or_after: t + time::Duration::hours(1),
+        }
+    }
+
+    #[test]
+    fn rstr_carries_the_assertion_verbatim_and_a_bare_token_type() {
+        for v in [Version::Trust13, Version::Trust2005] {
+            let body = rstr(
+                v,
+                &assertion(),
+                TOKEN_TYPE_SAML11,
+                "urn:federation:MicrosoftOnline",
+                Some("urn:uuid:1"),
+                OffsetDateTime::UNIX_EPOCH,
+            );
+            assert!(body.contains(&format!("RequestedSecurityToken>{}</", assertion().xml)));
+            assert!(body.contains(":TokenType>urn:oasis:names:tc:SAML:1.0:assertion</"));
+            assert_eq!(
+                body.matches("<trust:RequestSecurityTokenResponse>").count()
+                    + body.matches("<t:RequestSecurityTokenResponse ").count(),
+                1
+            );
+            assert!(body.contains(v.response_action()));
+            let env = parse(body.as_bytes(), Limits::default()).expect("well-formed");
+            assert!(env.is(SOAP12, "Envelope"));
+        }
+    }
+
+    #[test]
+    fn faults_have_reason_and_subcode_where_clients_read_them() {
+        let body = fault(Version::Trust13, Fault::Authentication, Some("urn:uuid:1"));
+        let env = parse(body.as_bytes(), Limits::default()).expect("well-formed");
+        let f = env
+            .child(SOAP12, "Body")
+            .and_then(|b| b.child(SOAP12, "Fault"))
+            .expect("fault");
+        let reason = f
+            .child(SOAP12, "Reason")
+            .and_then(|r| r.child(SOAP12, "Text"))
+            .expect("text");
+        assert_eq!(reason.text(), Fault::Authentication.reason());
+        assert_eq!(
+            reason.attr("http://www.w3.org/XML/1998/namespace", "lang"),
+            Some("en-US")
+        );
+        let sub = f
+            .child(SOAP12, "Code")
+            .and_then(|c| c.child(SOAP12, "Subcode"))
+            .and_then(|s| s.child(SOAP12, "Value"))
+            .expect("subcode");
+        assert_eq!(sub.text(), "a:FailedAuthentication");
+        assert!(body.contains("http://www.w3.org/2005/08/addressing/soap/fault"));
+        assert!(fault(Version::Trust2005, Fault::Scope, None).contains("ID3082"));
+    }
+}
