@@ -70,6 +70,41 @@ async fn fails_over_to_the_next_global_catalog() {
 }
 
 #[tokio::test]
+async fn password_binds_fail_over_to_the_next_domain_controller() {
+    let _g = harness::shared().await;
+    let mut contoso = ForestSpec::real("contoso.com");
+    contoso
+        .domain_controllers
+        .insert(0, "ldaps://127.0.0.2:1".into());
+    let app = app_with_contoso(contoso);
+    let pw = harness::forests().user_password.clone();
+    let signed = harness::sign_in(&app, "jdoe@contoso.com", &pw).await;
+    assert!(signed.is_ok(), "{signed:?}");
+    // A wrong password is AD's answer, never retried on another DC.
+    let refused = harness::sign_in(&app, "mixed.case@contoso.com", "Not-The-Password-7").await;
+    assert_eq!(
+        refused.err(),
+        Some(altgate::signin::SignInFailure::Rejected(
+            altgate::directory::BindRejection::WrongPassword
+        ))
+    );
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_binds_total{domain=\"contoso.com\",result=\"ok\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_directory_server_up{forest=\"contoso.com\",server=\"ldaps://127.0.0.2:1\"}"
+        ),
+        0.0
+    );
+}
+
+#[tokio::test]
 async fn a_certificate_from_the_wrong_ca_is_refused() {
     let _g = harness::shared().await;
     let mut contoso = ForestSpec::real("contoso.com");
@@ -174,11 +209,11 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
     let app = harness::app(&harness::both_forests_yaml(&format!(
         "cache: {{ max_entries: 0 }}\n{FAST}"
     )));
-    // Warm both pools.
-    assert_eq!(
-        app.resolver.resolve("jdoe@contoso.com").await.outcome,
-        Outcome::Resolved
-    );
+    // Warm both pools, the bind pool included.
+    let pw = harness::forests().user_password.clone();
+    assert!(harness::sign_in(&app, "jdoe@contoso.com", &pw)
+        .await
+        .is_ok());
     assert_eq!(
         app.resolver.resolve("fuser@fabrikam.com").await.outcome,
         Outcome::Resolved
@@ -240,6 +275,9 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
         back.account.as_ref().map(|a| a.sam_account_name.as_str()),
         Some("jdoe")
     );
+    // The pooled bind connection died with the DC; the next sign-in still succeeds.
+    let signed = harness::sign_in(&app, "jdoe@contoso.com", &pw).await;
+    assert!(signed.is_ok(), "{signed:?}");
     assert_eq!(
         metric(&app.metrics, "altgate_forest_up{forest=\"contoso.com\"}"),
         1.0

@@ -124,6 +124,7 @@ pub struct ForestSpec {
     pub global_catalogs: Vec<String>,
     pub ca_file: String,
     pub password: String,
+    pub domain_controllers: Vec<String>,
 }
 
 impl ForestSpec {
@@ -134,6 +135,7 @@ impl ForestSpec {
             global_catalogs: vec![f.gc_url.clone()],
             ca_file: f.ca_file.clone(),
             password: f.service_password.clone(),
+            domain_controllers: vec![f.dc_url.clone()],
         }
     }
 }
@@ -157,7 +159,7 @@ pub fn config_yaml(specs: &[ForestSpec], lookup: &[&str], extra: &str) -> String
             s.name,
             s.global_catalogs.join(", "),
             s.name,
-            f.dc_url,
+            s.domain_controllers.join(", "),
             f.service_user,
             pw.display(),
             s.ca_file
@@ -431,4 +433,24 @@ pub fn xmlsec_verify(xml: &str, cert: &Path, id_attr: &str, node: &str) -> bool 
         .output()
         .expect("xmlsec1 must be installed (scripts/test.sh installs it)");
     out.status.success()
+}
+
+/// Signs `login` in through the library (resolution, then a bind on the account's DC).
+pub async fn sign_in(
+    app: &App,
+    login: &str,
+    password: &str,
+) -> Result<altgate::signin::SignedIn, altgate::signin::SignInFailure> {
+    let ctx = altgate::signin::SignInContext {
+        protocol: "test",
+        relying_party: "test",
+        client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+    };
+    altgate::signin::sign_in(
+        app,
+        login,
+        &altgate::secret::Secret::new(password.to_string()),
+        &ctx,
+    )
+    .await
 }
