@@ -96,5 +96,105 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(all, benches);
+/// The CPU-only part of a WS-Trust sign-in: parse the RST, build and sign a SAML 1.1 assertion,
+/// wrap it in the RSTR. Compared with one bare RSA signature with the same key.
+fn token_pipeline(c: &mut Criterion) {
+    use altgate::protocols::wstrust::request::{parse_rst, Version};
+    use altgate::tokens::keys::SigningKey;
+    use altgate::tokens::saml::{saml11, AssertionSpec, TOKEN_TYPE_SAML11};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (crt, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=bench",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("token_pipeline: openssl not available; skipping these benches");
+        return;
+    }
+    let key = SigningKey::load(&crt, &key).expect("key");
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::format_description::well_known::Rfc3339;
+    let body = format!(
+        "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope' xmlns:wsa='http://www.w3.org/2005/08/addressing' xmlns:wsu='http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd'><s:Header><wsa:Action s:mustUnderstand='1'>http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue</wsa:Action><wsse:Security xmlns:wsse='http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd'><wsu:Timestamp><wsu:Created>{}</wsu:Created><wsu:Expires>{}</wsu:Expires></wsu:Timestamp><wsse:UsernameToken><wsse:Username>jdoe@contoso.com</wsse:Username><wsse:Password>pw</wsse:Password></wsse:UsernameToken></wsse:Security></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst='http://docs.oasis-open.org/ws-sx/ws-trust/200512'><wsp:AppliesTo xmlns:wsp='http://schemas.xmlsoap.org/ws/2004/09/policy'><wsa:EndpointReference><wsa:Address>urn:federation:MicrosoftOnline</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken></s:Body></s:Envelope>",
+        now.format(&fmt).expect("t"),
+        (now + time::Duration::minutes(10)).format(&fmt).expect("t")
+    );
+    c.bench_function("wstrust/parse_rst", |b| {
+        b.iter(|| {
+            black_box(
+                parse_rst(
+                    black_box(body.as_bytes()),
+                    Version::Trust13,
+                    now,
+                    time::Duration::minutes(5),
+                )
+                .is_ok(),
+            )
+        })
+    });
+    let attrs = vec![
+        (
+            "http://schemas.xmlsoap.org/claims/UPN",
+            "jdoe@contoso.com".to_string(),
+        ),
+        (
+            "http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID",
+            "AAECAwQFBgcICQoLDA0ODw==".to_string(),
+        ),
+        (
+            "http://schemas.microsoft.com/ws/2013/11/alternateloginid",
+            "jdoe@contoso.com".to_string(),
+        ),
+        (
+            "http://schemas.microsoft.com/ws/2012/01/insidecorporatenetwork",
+            "true".to_string(),
+        ),
+    ];
+    let spec = AssertionSpec {
+        issuer: "http://contoso.com/adfs/services/trust/",
+        audience: "urn:federation:MicrosoftOnline",
+        name_id: "AAECAwQFBgcICQoLDA0ODw==",
+        name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        attributes: &attrs,
+        now,
+        lifetime: time::Duration::hours(1),
+        auth_instant: now,
+        recipient: None,
+        in_response_to: None,
+    };
+    c.bench_function("tokens/rsa2048_signature_only", |b| {
+        b.iter(|| black_box(key.sign(black_box(b"message")).is_ok()))
+    });
+    c.bench_function("tokens/saml11_build_sign_and_rstr", |b| {
+        b.iter(|| {
+            let a = saml11(&spec, &key).expect("sign");
+            black_box(altgate::protocols::wstrust::response::rstr(
+                Version::Trust13,
+                &a,
+                TOKEN_TYPE_SAML11,
+                "urn:federation:MicrosoftOnline",
+                None,
+                now,
+            ))
+        })
+    });
+}
+
+criterion_group!(all, benches, token_pipeline);
 criterion_main!(all);
