@@ -3,10 +3,45 @@
 //! `altgate_` prefix; label values come from the configuration or from fixed sets, never from
 //! user input.
 
+use prometheus::core::Collector;
 use prometheus::{
     exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
     IntGauge, IntGaugeVec, Opts, Registry,
 };
+
+/// One metric as the code registers it: the source of the metrics catalogue (docs/metrics.md is
+/// checked against it by a test).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricInfo {
+    /// Full name.
+    pub name: String,
+    /// counter, gauge or histogram.
+    pub kind: &'static str,
+    /// Label names.
+    pub labels: Vec<String>,
+    /// Help text.
+    pub help: String,
+}
+
+/// A registry that also records what is registered into it.
+pub struct Reg<'a> {
+    registry: &'a Registry,
+    catalogue: std::cell::RefCell<Vec<MetricInfo>>,
+}
+
+impl Reg<'_> {
+    fn add(&self, c: impl Collector + 'static, kind: &'static str) -> prometheus::Result<()> {
+        for d in c.desc() {
+            self.catalogue.borrow_mut().push(MetricInfo {
+                name: d.fq_name.clone(),
+                kind,
+                labels: d.variable_labels.clone(),
+                help: d.help.clone(),
+            });
+        }
+        self.registry.register(Box::new(c))
+    }
+}
 
 /// Latency buckets from 0.5 ms to ~16 s.
 fn latency_buckets() -> Vec<f64> {
@@ -14,29 +49,29 @@ fn latency_buckets() -> Vec<f64> {
 }
 
 fn counter_vec(
-    r: &Registry,
+    r: &Reg<'_>,
     name: &str,
     help: &str,
     labels: &[&str],
 ) -> prometheus::Result<IntCounterVec> {
     let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-    r.register(Box::new(c.clone()))?;
+    r.add(c.clone(), "counter")?;
     Ok(c)
 }
 
 fn gauge_vec(
-    r: &Registry,
+    r: &Reg<'_>,
     name: &str,
     help: &str,
     labels: &[&str],
 ) -> prometheus::Result<IntGaugeVec> {
     let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
-    r.register(Box::new(g.clone()))?;
+    r.add(g.clone(), "gauge")?;
     Ok(g)
 }
 
 fn histogram_vec(
-    r: &Registry,
+    r: &Reg<'_>,
     name: &str,
     help: &str,
     labels: &[&str],
@@ -45,7 +80,7 @@ fn histogram_vec(
         HistogramOpts::new(name, help).buckets(latency_buckets()),
         labels,
     )?;
-    r.register(Box::new(h.clone()))?;
+    r.add(h.clone(), "histogram")?;
     Ok(h)
 }
 
@@ -83,7 +118,7 @@ pub struct DirectoryMetrics {
 
 impl DirectoryMetrics {
     /// Registers the directory metrics.
-    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(DirectoryMetrics {
             search_duration: histogram_vec(
                 r,
@@ -136,7 +171,7 @@ impl DirectoryMetrics {
             in_flight: gauge_vec(
                 r,
                 "altgate_ldap_operations_in_flight",
-                "LDAP operations sent and not yet answered.",
+                "LDAP operations (searches and binds) sent and not yet answered: connections in use.",
                 &["forest", "server"],
             )?,
             pool_waits: counter_vec(
@@ -176,7 +211,7 @@ pub struct ResolveMetrics {
 
 impl ResolveMetrics {
     /// Registers the resolution metrics.
-    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(ResolveMetrics {
             resolutions: counter_vec(
                 r,
@@ -215,17 +250,17 @@ pub struct CacheMetrics {
 
 impl CacheMetrics {
     /// Registers the cache metrics.
-    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         let entries = IntGauge::new(
             "altgate_cache_entries",
             "Logins held in the resolution cache.",
         )?;
-        r.register(Box::new(entries.clone()))?;
+        r.add(entries.clone(), "gauge")?;
         let coalesced = IntCounter::new(
             "altgate_cache_coalesced_total",
             "Cache misses served by another caller's concurrent directory lookup.",
         )?;
-        r.register(Box::new(coalesced.clone()))?;
+        r.add(coalesced.clone(), "counter")?;
         Ok(CacheMetrics {
             requests: counter_vec(
                 r,
@@ -258,7 +293,7 @@ pub struct EventMetrics {
 
 impl EventMetrics {
     /// Registers the event metrics.
-    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(EventMetrics {
             events: counter_vec(
                 r,
@@ -300,7 +335,7 @@ pub struct TokenMetrics {
 
 impl TokenMetrics {
     /// Registers the token metrics.
-    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         let signing_duration = Histogram::with_opts(
             HistogramOpts::new(
                 "altgate_token_signing_duration_seconds",
@@ -308,12 +343,12 @@ impl TokenMetrics {
             )
             .buckets(latency_buckets()),
         )?;
-        r.register(Box::new(signing_duration.clone()))?;
+        r.add(signing_duration.clone(), "histogram")?;
         let alt = IntCounter::new(
             "altgate_alternate_login_id_authentications_total",
             "Password sign-ins that used an alternate login ID (AD FS Alternate Login Id Authentications).",
         )?;
-        r.register(Box::new(alt.clone()))?;
+        r.add(alt.clone(), "counter")?;
         Ok(TokenMetrics {
             issued: counter_vec(
                 r,
@@ -350,7 +385,7 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     /// Registers the HTTP metrics.
-    pub fn register(r: &Registry) -> prometheus::Result<Self> {
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(HttpMetrics {
             requests: counter_vec(
                 r,
@@ -385,6 +420,8 @@ pub struct Metrics {
     pub http: HttpMetrics,
     /// Tokens.
     pub tokens: TokenMetrics,
+    /// Every metric registered, in registration order.
+    pub catalogue: Vec<MetricInfo>,
 }
 
 impl Metrics {
@@ -400,14 +437,26 @@ impl Metrics {
                 option_env!("ALTGATE_GIT_COMMIT").unwrap_or("unknown"),
             ])
             .set(1);
-        registry.register(Box::new(build))?;
+        let r = Reg {
+            registry: &registry,
+            catalogue: std::cell::RefCell::new(Vec::new()),
+        };
+        r.add(build, "gauge")?;
+        let directory = DirectoryMetrics::register(&r)?;
+        let resolve = ResolveMetrics::register(&r)?;
+        let cache = CacheMetrics::register(&r)?;
+        let events = EventMetrics::register(&r)?;
+        let http = HttpMetrics::register(&r)?;
+        let tokens = TokenMetrics::register(&r)?;
+        let catalogue = r.catalogue.into_inner();
         Ok(Metrics {
-            directory: DirectoryMetrics::register(&registry)?,
-            resolve: ResolveMetrics::register(&registry)?,
-            cache: CacheMetrics::register(&registry)?,
-            events: EventMetrics::register(&registry)?,
-            http: HttpMetrics::register(&registry)?,
-            tokens: TokenMetrics::register(&registry)?,
+            directory,
+            resolve,
+            cache,
+            events,
+            http,
+            tokens,
+            catalogue,
             registry,
         })
     }
@@ -447,6 +496,63 @@ mod tests {
         for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
             let name = line.split_whitespace().nth(2).unwrap_or("");
             assert!(name.starts_with("altgate_"), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod catalogue_tests {
+    use super::*;
+
+    /// The first three columns of docs/metrics.md: name, type, label names.
+    fn documented() -> Vec<(String, String, Vec<String>)> {
+        let text = std::fs::read_to_string("docs/metrics.md").expect("docs/metrics.md");
+        text.lines()
+            .filter(|l| l.starts_with("| `altgate_"))
+            .map(|l| {
+                let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+                let name = cols.get(1).unwrap_or(&"").trim_matches('`').to_string();
+                let kind = cols.get(2).unwrap_or(&"").to_string();
+                let labels = cols
+                    .get(3)
+                    .unwrap_or(&"")
+                    .split(',')
+                    .map(|s| s.trim().trim_matches('`').to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                (name, kind, labels)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn catalogue_matches_docs() {
+        let m = Metrics::standalone().expect("metrics");
+        let mut code: Vec<(String, String, Vec<String>)> = m
+            .catalogue
+            .iter()
+            .map(|i| (i.name.clone(), i.kind.to_string(), i.labels.clone()))
+            .collect();
+        let mut docs = documented();
+        code.sort();
+        docs.sort();
+        assert_eq!(
+            code, docs,
+            "docs/metrics.md and the registered metrics differ"
+        );
+    }
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        let m = Metrics::standalone().expect("metrics");
+        for i in &m.catalogue {
+            assert!(i.name.starts_with("altgate_"), "{}", i.name);
+            match i.kind {
+                "counter" => assert!(i.name.ends_with("_total"), "{}", i.name),
+                "histogram" => assert!(i.name.ends_with("_seconds"), "{}", i.name),
+                _ => assert!(!i.name.ends_with("_total"), "{}", i.name),
+            }
+            assert!(!i.help.is_empty());
         }
     }
 }

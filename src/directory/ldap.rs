@@ -325,6 +325,9 @@ impl BindPool {
                 !l.is_closed()
             })
         };
+        let in_flight = self.metrics.in_flight.with_label_values(&self.labels());
+        in_flight.inc();
+        let _in_flight = GaugeGuard(in_flight);
         let mut attempt_pooled = pooled.is_some();
         let mut ldap = match pooled {
             Some(l) => l,

@@ -291,6 +291,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(extra: &str) -> TestServer {
+        TestServer::start_with(
+            &[
+                ForestSpec::real("contoso.com"),
+                ForestSpec::real("fabrikam.com"),
+            ],
+            extra,
+        )
+        .await
+    }
+
+    /// A server over the given forest variants (alternate ID in both forests).
+    pub async fn start_with(specs: &[ForestSpec], extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -298,7 +310,7 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("https://localhost:{}", addr.port());
-        let yaml = both_forests_yaml(&format!("{}{extra}", token_yaml())).replace(
+        let yaml = config_yaml(specs, &["contoso.com", "fabrikam.com"], &format!("{}{extra}", token_yaml())).replace(
             "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
             &format!(
                 "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",

@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod directory_faults;
+mod prometheus;
 mod resolve_ad;
 mod server;
 mod wstrust;
