@@ -1,31 +1,40 @@
 #!/usr/bin/env bash
-# Install the third-party Python WS-Trust client used by altgate's interoperability tests.
+# Install the third-party Python clients used by altgate's interoperability tests.
 #
 #   scripts/setup-python-clients.sh
 #
-# Creates a venv at ${ALTGATE_PYENV:-/var/tmp/altgate-pyenv} (if missing or broken) and installs
-# Microsoft's MSAL for Python pinned to the version scripts/wstrust_client.py was tested with.
-# Idempotent: does nothing when the venv already has that version. Installs Debian's python3-venv
+# Creates a venv at ${ALTGATE_PYENV:-/var/tmp/altgate-pyenv} (if missing or broken) and installs,
+# each pinned to the version the scripts were tested with:
+#   - Microsoft's MSAL for Python (WS-Trust client, scripts/wstrust_client.py);
+#   - pysaml2 (SAML 2.0 service provider, scripts/saml_sp.py; shells out to Debian's xmlsec1);
+#   - selenium (drives Debian's headless chromium, scripts/browser_signin.py; the browser itself
+#     comes from scripts/setup-browser.sh).
+# Idempotent: does nothing when the venv already has those versions. Installs Debian's python3-venv
 # only if `python3 -m venv` cannot create a venv with pip. Prints the venv's python path on stdout.
 # Exits non-zero on any failure.
 set -euo pipefail
 
 MSAL_VERSION=1.39.0
+PYSAML2_VERSION=7.5.5
+# selenium 4.52.0 requires a certifi newer than any published on PyPI when this was pinned.
+SELENIUM_VERSION=4.51.0
 PYENV="${ALTGATE_PYENV:-/var/tmp/altgate-pyenv}"
 PY="$PYENV/bin/python"
 
 log() { printf 'setup-python-clients: %s\n' "$*" >&2; }
 die() { printf 'setup-python-clients: ERROR: %s\n' "$*" >&2; exit 1; }
 
-have_msal() {
-    [[ -x "$PY" ]] && "$PY" - "$MSAL_VERSION" <<'EOF' >/dev/null 2>&1
-import sys, msal, requests
-sys.exit(0 if msal.__version__ == sys.argv[1] else 1)
+have_clients() {
+    [[ -x "$PY" ]] && "$PY" - "$MSAL_VERSION" "$PYSAML2_VERSION" "$SELENIUM_VERSION" <<'EOF' >/dev/null 2>&1
+import sys, importlib.metadata as md
+import msal, requests, saml2, saml2.client, selenium, selenium.webdriver
+want = dict(zip(("msal", "pysaml2", "selenium"), sys.argv[1:4]))
+sys.exit(0 if all(md.version(name) == ver for name, ver in want.items()) else 1)
 EOF
 }
 
-if have_msal; then
-    log "msal $MSAL_VERSION already installed in $PYENV"
+if have_clients; then
+    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION already installed in $PYENV"
     printf '%s\n' "$PY"
     exit 0
 fi
@@ -55,8 +64,10 @@ if [[ ! -x "$PYENV/bin/pip" ]] || ! "$PY" -c 'import sys' >/dev/null 2>&1; then
     python3 -m venv "$PYENV"
 fi
 
-log "installing msal==$MSAL_VERSION into $PYENV"
-"$PYENV/bin/pip" install --disable-pip-version-check --quiet "msal==$MSAL_VERSION"
-have_msal || die "msal $MSAL_VERSION not importable from $PY after install"
-log "ok: $("$PY" -c 'import msal; print("msal", msal.__version__)')"
+log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION into $PYENV"
+"$PYENV/bin/pip" install --disable-pip-version-check --quiet \
+    "msal==$MSAL_VERSION" "pysaml2==$PYSAML2_VERSION" "selenium==$SELENIUM_VERSION"
+have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION not importable from $PY after install"
+command -v xmlsec1 >/dev/null || log "warning: xmlsec1 not on PATH; pysaml2 needs it (Debian package xmlsec1)"
+log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium")))')"
 printf '%s\n' "$PY"

@@ -39,6 +39,10 @@ pub struct App {
     pub clock: Clock,
     /// The signed federation metadata, built on first request.
     pub metadata: std::sync::OnceLock<String>,
+    /// SSO session cookie keys.
+    pub sessions: crate::session::SessionKeys,
+    /// SAML AuthnRequest IDs already answered (replay protection), kept for the request window.
+    pub answered_requests: moka::future::Cache<String, ()>,
 }
 
 /// The application could not be built.
@@ -62,6 +66,9 @@ pub enum StartError {
     /// The listener failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    /// The session key is unusable.
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionKeyError),
     /// A configured forest is missing from the demo directory.
     #[error("forest {0} is configured but not in the demo directory")]
     DemoForestMissing(String),
@@ -93,13 +100,7 @@ impl App {
             )?),
         };
         let signing = load_signing(&config, &metrics)?;
-        Ok(App::with_directory(
-            config,
-            metrics,
-            directory,
-            signing,
-            system_clock(),
-        ))
+        App::with_directory(config, metrics, directory, signing, system_clock())
     }
 
     /// Builds the application over any directory, signing key and clock (tests inject fakes).
@@ -109,7 +110,20 @@ impl App {
         directory: Arc<dyn Directory>,
         signing: Option<Signing>,
         clock: Clock,
-    ) -> Arc<App> {
+    ) -> Result<Arc<App>, StartError> {
+        let (sessions, generated) =
+            crate::session::SessionKeys::new(config.passive.session_key.as_ref())?;
+        if generated {
+            tracing::warn!(
+                target: "altgate::ops",
+                "no passive.session_key_file: this node generated its own SSO session key; a farm must share one"
+            );
+        }
+        let window = config.federation.max_clock_skew * 2 + std::time::Duration::from_secs(300);
+        let answered_requests = moka::future::Cache::builder()
+            .max_capacity(1_000_000)
+            .time_to_live(window)
+            .build();
         let events = Events::new(metrics.events.clone());
         let resolver = Resolver::new(
             directory.clone(),
@@ -120,7 +134,7 @@ impl App {
             metrics.resolve.clone(),
             events.clone(),
         );
-        Arc::new(App {
+        Ok(Arc::new(App {
             config,
             metrics,
             events,
@@ -129,7 +143,9 @@ impl App {
             signing,
             clock,
             metadata: std::sync::OnceLock::new(),
-        })
+            sessions,
+            answered_requests,
+        }))
     }
 
     /// The relying party `applies_to` names, if configured.

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod protocols;
 pub mod resolve;
 pub mod secret;
+pub mod session;
 pub mod signin;
 pub mod tls;
 pub mod tokens;

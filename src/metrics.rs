@@ -374,6 +374,36 @@ impl TokenMetrics {
     }
 }
 
+/// Browser sign-in (`/adfs/ls/`) and SSO sessions.
+#[derive(Clone)]
+pub struct PassiveMetrics {
+    /// `altgate_passive_requests_total{protocol,outcome}`: protocol wsfed, saml or
+    /// idp_initiated; outcome token, sso_token, sign_in_page, no_passive, refused, signed_out.
+    pub requests: IntCounterVec,
+    /// `altgate_sso_sessions_total{result}`: created, reused, expired, invalid, mismatch.
+    pub sessions: IntCounterVec,
+}
+
+impl PassiveMetrics {
+    /// Registers the passive metrics.
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
+        Ok(PassiveMetrics {
+            requests: counter_vec(
+                r,
+                "altgate_passive_requests_total",
+                "Browser sign-in requests at /adfs/ls/ by protocol and outcome.",
+                &["protocol", "outcome"],
+            )?,
+            sessions: counter_vec(
+                r,
+                "altgate_sso_sessions_total",
+                "SSO session cookies by what happened to them.",
+                &["result"],
+            )?,
+        })
+    }
+}
+
 /// HTTP requests.
 #[derive(Clone)]
 pub struct HttpMetrics {
@@ -420,6 +450,8 @@ pub struct Metrics {
     pub http: HttpMetrics,
     /// Tokens.
     pub tokens: TokenMetrics,
+    /// Browser sign-in.
+    pub passive: PassiveMetrics,
     /// Every metric registered, in registration order.
     pub catalogue: Vec<MetricInfo>,
 }
@@ -448,6 +480,7 @@ impl Metrics {
         let events = EventMetrics::register(&r)?;
         let http = HttpMetrics::register(&r)?;
         let tokens = TokenMetrics::register(&r)?;
+        let passive = PassiveMetrics::register(&r)?;
         let catalogue = r.catalogue.into_inner();
         Ok(Metrics {
             directory,
@@ -456,6 +489,7 @@ impl Metrics {
             events,
             http,
             tokens,
+            passive,
             catalogue,
             registry,
         })

@@ -72,6 +72,8 @@ pub struct Config {
     pub relying_parties: Vec<RelyingParty>,
     /// Identity-provider settings.
     pub federation: Federation,
+    /// Browser sign-in and SSO session.
+    pub passive: Passive,
 }
 
 /// `token_signing:`.
@@ -107,6 +109,57 @@ pub struct RelyingParty {
     pub token_lifetime: Duration,
     /// Claims issued.
     pub claims: Vec<ClaimKind>,
+    /// The only URLs tokens are posted to; the first is the default.
+    pub reply_urls: Vec<String>,
+    /// SAML NameID format.
+    pub name_id_format: NameIdFormat,
+    /// What SAML responses sign.
+    pub sign: SamlSigning,
+    /// Where SAML LogoutResponses go.
+    pub logout_url: Option<String>,
+    /// Refuse unsigned AuthnRequests.
+    pub require_signed_requests: bool,
+    /// DER certificate that signs the SP's requests.
+    pub signing_cert_der: Option<Vec<u8>>,
+}
+
+/// SAML NameID format a relying party gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameIdFormat {
+    /// `persistent`: the ImmutableID.
+    Persistent,
+    /// `emailAddress`: the cloud UPN.
+    Email,
+    /// `unspecified`: the ImmutableID.
+    Unspecified,
+}
+
+/// What a SAML response signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamlSigning {
+    /// The assertion only (AD FS's default).
+    Assertion,
+    /// The Response only.
+    Response,
+    /// Both.
+    Both,
+}
+
+/// `passive:`.
+#[derive(Debug, Clone)]
+pub struct Passive {
+    /// Shown on the sign-in page.
+    pub organization_name: String,
+    /// Which identifier to type.
+    pub sign_in_hint: String,
+    /// Absolute SSO session lifetime.
+    pub session_lifetime: Duration,
+    /// Idle timeout.
+    pub session_idle_timeout: Duration,
+    /// Shared session key (32+ bytes); `None`: generate per process.
+    pub session_key: Option<Secret>,
+    /// IdP-initiated sign-on enabled.
+    pub idp_initiated_sign_on: bool,
 }
 
 impl RelyingParty {
@@ -325,6 +378,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "token_signing",
     "relying_parties",
     "federation",
+    "passive",
 ];
 
 impl Validator {
@@ -439,6 +493,9 @@ impl Validator {
         let raw_fed: RawFederation = take("federation")
             .and_then(|v| self.section("federation", v))
             .unwrap_or_default();
+        let raw_passive: RawPassive = take("passive")
+            .and_then(|v| self.section("passive", v))
+            .unwrap_or_default();
 
         let demo_directory = demo.map(PathBuf::from);
         if let Some(p) = &demo_directory {
@@ -455,6 +512,7 @@ impl Validator {
         let token_signing = raw_signing.map(|s| self.token_signing(s));
         let relying_parties = self.relying_parties(raw_rps);
         let federation = self.federation(raw_fed, server.as_ref());
+        let passive = self.passive(raw_passive);
         Some(Config {
             server: server?,
             alternate_login_id,
@@ -466,7 +524,72 @@ impl Validator {
             token_signing,
             relying_parties,
             federation,
+            passive,
         })
+    }
+
+    fn passive(&mut self, raw: RawPassive) -> Passive {
+        use base64::Engine;
+        let session_key = match (&raw.session_key_file, &raw.session_key_env) {
+            (Some(_), Some(_)) => {
+                self.err(
+                    "passive",
+                    "set session_key_file or session_key_env, not both",
+                );
+                None
+            }
+            (None, None) => None,
+            (Some(file), None) => match std::fs::read_to_string(file) {
+                Ok(v) => Some((v, "passive.session_key_file")),
+                Err(e) => {
+                    self.err(
+                        "passive.session_key_file",
+                        format!("cannot read {file}: {e}"),
+                    );
+                    None
+                }
+            },
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(v) => Some((v, "passive.session_key_env")),
+                Err(_) => {
+                    self.err(
+                        "passive.session_key_env",
+                        format!("environment variable {var} is not set"),
+                    );
+                    None
+                }
+            },
+        }
+        .and_then(|(text, path)| {
+            match base64::engine::general_purpose::STANDARD.decode(text.trim()) {
+                Ok(bytes) if bytes.len() >= 32 => Some(Secret::new(text.trim().to_string())),
+                _ => {
+                    self.err(
+                        path,
+                        "must be base64 of at least 32 random bytes (openssl rand -base64 32)",
+                    );
+                    None
+                }
+            }
+        });
+        Passive {
+            organization_name: raw.organization_name.unwrap_or_else(|| "altgate".into()),
+            sign_in_hint: raw
+                .sign_in_hint
+                .unwrap_or_else(|| "someone@example.com".into()),
+            session_lifetime: self.duration(
+                "passive.session_lifetime",
+                raw.session_lifetime.as_deref(),
+                Duration::from_secs(8 * 3600),
+            ),
+            session_idle_timeout: self.duration(
+                "passive.session_idle_timeout",
+                raw.session_idle_timeout.as_deref(),
+                Duration::from_secs(3600),
+            ),
+            session_key,
+            idp_initiated_sign_on: raw.idp_initiated_sign_on,
+        }
     }
 
     fn token_signing(&mut self, raw: RawTokenSigning) -> TokenSigning {
@@ -553,11 +676,95 @@ impl Validator {
                     })
                     .collect(),
             };
+            let mut reply_urls = Vec::new();
+            let mut logout_url = raw.logout_url.clone();
+            let mut signing_cert_der = None;
+            if let Some(file) = &raw.metadata_file {
+                match sp_metadata(Path::new(file)) {
+                    Ok(md) => {
+                        if !md.entity_id.eq_ignore_ascii_case(&identifier) {
+                            self.err(
+                                format!("{p}.metadata_file"),
+                                format!(
+                                    "entityID {} does not match identifier {identifier}",
+                                    md.entity_id
+                                ),
+                            );
+                        }
+                        reply_urls.extend(md.acs);
+                        logout_url = logout_url.or(md.logout);
+                        signing_cert_der = md.signing_cert;
+                    }
+                    Err(e) => self.err(format!("{p}.metadata_file"), format!("{file}: {e}")),
+                }
+            }
+            for (j, u) in raw.reply_urls.iter().flatten().enumerate() {
+                if is_reply_url(u) {
+                    reply_urls.push(u.clone());
+                } else {
+                    self.err(
+                        format!("{p}.reply_urls[{j}]"),
+                        format!(
+                            "{u:?} must be an absolute https:// URL (http:// only for localhost)"
+                        ),
+                    );
+                }
+            }
+            if let Some(u) = &logout_url {
+                if !is_reply_url(u) {
+                    self.err(
+                        format!("{p}.logout_url"),
+                        format!("{u:?} must be an absolute https:// URL"),
+                    );
+                }
+            }
+            if let Some(file) = &raw.signing_cert_file {
+                match crate::tokens::keys::read_cert_der(Path::new(file)) {
+                    Ok(der) => signing_cert_der = Some(der),
+                    Err(e) => self.err(format!("{p}.signing_cert_file"), e.to_string()),
+                }
+            }
+            if raw.require_signed_requests && signing_cert_der.is_none() {
+                self.err(
+                    format!("{p}.require_signed_requests"),
+                    "needs signing_cert_file or a metadata_file with a signing certificate",
+                );
+            }
+            let name_id_format = match raw.name_id_format.as_deref() {
+                None | Some("persistent") => NameIdFormat::Persistent,
+                Some("email") => NameIdFormat::Email,
+                Some("unspecified") => NameIdFormat::Unspecified,
+                Some(other) => {
+                    self.err(
+                        format!("{p}.name_id_format"),
+                        format!("{other:?}: expected persistent, email or unspecified"),
+                    );
+                    NameIdFormat::Persistent
+                }
+            };
+            let sign = match raw.sign.as_deref() {
+                None | Some("assertion") => SamlSigning::Assertion,
+                Some("response") => SamlSigning::Response,
+                Some("both") => SamlSigning::Both,
+                Some(other) => {
+                    self.err(
+                        format!("{p}.sign"),
+                        format!("{other:?}: expected assertion, response or both"),
+                    );
+                    SamlSigning::Assertion
+                }
+            };
             out.push(RelyingParty {
                 identifier,
                 token_type,
                 token_lifetime,
                 claims,
+                reply_urls,
+                name_id_format,
+                sign,
+                logout_url,
+                require_signed_requests: raw.require_signed_requests,
+                signing_cert_der,
             });
         }
         out
@@ -979,6 +1186,86 @@ impl Validator {
             level: raw.level.unwrap_or_else(|| "info".into()),
         }
     }
+}
+
+/// An absolute URL tokens may be posted to: https, or http on a loopback host (tests, demos).
+fn is_reply_url(u: &str) -> bool {
+    let host_of = |rest: &str| rest.split(['/', '?', '#']).next().unwrap_or("").to_string();
+    if let Some(rest) = u.strip_prefix("https://") {
+        let host = host_of(rest);
+        return !host.is_empty() && !host.contains('@');
+    }
+    if let Some(rest) = u.strip_prefix("http://") {
+        let host = host_of(rest);
+        let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+        return matches!(name, "localhost" | "127.0.0.1" | "[::1]");
+    }
+    false
+}
+
+/// What altgate reads from a SAML SP metadata file.
+struct SpMetadata {
+    entity_id: String,
+    acs: Vec<String>,
+    logout: Option<String>,
+    signing_cert: Option<Vec<u8>>,
+}
+
+fn sp_metadata(path: &Path) -> Result<SpMetadata, String> {
+    use crate::xml::parse::{parse, Limits};
+    use base64::Engine;
+    const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+    const POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+    const REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let limits = Limits {
+        max_depth: 32,
+        max_elements: 4096,
+        max_attributes: 32,
+    };
+    let root = parse(&bytes, limits).map_err(|e| e.to_string())?;
+    if !root.is(MD, "EntityDescriptor") {
+        return Err("not a SAML 2.0 EntityDescriptor".into());
+    }
+    let entity_id = root.attr("", "entityID").ok_or("no entityID")?.to_string();
+    let sp = root
+        .child(MD, "SPSSODescriptor")
+        .ok_or("no SPSSODescriptor")?;
+    let acs = sp
+        .children
+        .iter()
+        .filter(|c| c.is(MD, "AssertionConsumerService") && c.attr("", "Binding") == Some(POST))
+        .filter_map(|c| c.attr("", "Location").map(str::to_string))
+        .filter(|u| is_reply_url(u))
+        .collect::<Vec<_>>();
+    if acs.is_empty() {
+        return Err("no HTTP-POST AssertionConsumerService with an https URL".into());
+    }
+    let logout = sp
+        .children
+        .iter()
+        .filter(|c| c.is(MD, "SingleLogoutService"))
+        .find(|c| matches!(c.attr("", "Binding"), Some(POST) | Some(REDIRECT)))
+        .and_then(|c| c.attr("", "Location").map(str::to_string));
+    let signing_cert = sp
+        .children
+        .iter()
+        .filter(|c| c.is(MD, "KeyDescriptor") && c.attr("", "use") != Some("encryption"))
+        .find_map(|k| {
+            let text = k
+                .child_local("KeyInfo")?
+                .child_local("X509Data")?
+                .child_local("X509Certificate")?
+                .text();
+            let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD.decode(clean).ok()
+        });
+    Ok(SpMetadata {
+        entity_id,
+        acs,
+        logout,
+        signing_cert,
+    })
 }
 
 /// A DNS name: dot-separated labels of letters, digits and hyphens.

@@ -139,6 +139,22 @@ pub struct RawRelyingParty {
     /// inside_corporate_network, issuer_id. Default: upn, immutable_id, alternate_login_id,
     /// inside_corporate_network.
     pub claims: Option<Vec<String>>,
+    /// The only URLs tokens are ever posted to (SAML ACS / WS-Fed wreply); the first is the default.
+    pub reply_urls: Option<Vec<String>>,
+    /// SAML SP metadata file: entityID, ACS and logout URLs and signing certificate come from it.
+    pub metadata_file: Option<String>,
+    /// SAML NameID format: `persistent` (ImmutableID, default), `email` (the cloud UPN) or
+    /// `unspecified` (ImmutableID).
+    pub name_id_format: Option<String>,
+    /// What to sign in SAML responses: `assertion` (default), `response` or `both`.
+    pub sign: Option<String>,
+    /// Where SAML LogoutResponses go (from metadata when there is one).
+    pub logout_url: Option<String>,
+    /// Refuse AuthnRequests that are not signed by the SP (HTTP-Redirect binding signatures).
+    #[serde(default)]
+    pub require_signed_requests: bool,
+    /// PEM certificate that signs the SP's requests (from metadata when there is one).
+    pub signing_cert_file: Option<String>,
 }
 
 /// `federation:`: how altgate presents itself as an identity provider.
@@ -157,4 +173,27 @@ pub struct RawFederation {
     pub display_name_order: Option<String>,
     /// Tolerated clock difference for WS-Security timestamps (`5m`).
     pub max_clock_skew: Option<String>,
+}
+
+/// `passive:`: browser sign-in at `/adfs/ls/` (WS-Federation and SAML 2.0) and the SSO session.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPassive {
+    /// Organisation name shown on the sign-in page.
+    pub organization_name: Option<String>,
+    /// Which identifier users should type, shown under the user name field
+    /// (AD FS: "sign in with your e-mail address").
+    pub sign_in_hint: Option<String>,
+    /// Longest an SSO session lives after the password was typed (`8h`).
+    pub session_lifetime: Option<String>,
+    /// A session unused this long ends (`1h`).
+    pub session_idle_timeout: Option<String>,
+    /// File holding the session key (32 bytes or more, base64); every node of a farm uses the
+    /// same one. Without it a single node generates one at start (and warns).
+    pub session_key_file: Option<String>,
+    /// Environment variable holding the session key instead.
+    pub session_key_env: Option<String>,
+    /// Allow `/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=...` (off, as on AD FS 2016+).
+    #[serde(default)]
+    pub idp_initiated_sign_on: bool,
 }

@@ -239,6 +239,106 @@ impl Event for SignInFailed<'_> {
     }
 }
 
+/// A browser signed in to a relying party from its SSO session, without a password.
+#[derive(Debug, Clone)]
+pub struct SsoSessionUsed<'a> {
+    /// The login of the session.
+    pub login: &'a str,
+    /// Account DN.
+    pub account: &'a str,
+    /// Relying party.
+    pub relying_party: &'a str,
+    /// Protocol.
+    pub protocol: &'static str,
+    /// Client address.
+    pub client_ip: std::net::IpAddr,
+}
+
+impl Event for SsoSessionUsed<'_> {
+    fn name(&self) -> &'static str {
+        "sso_session_used"
+    }
+    fn category(&self) -> Category {
+        Category::Audit
+    }
+    fn log(&self) {
+        tracing::info!(
+            target: "altgate::audit",
+            event = self.name(),
+            login = self.login,
+            account = self.account,
+            relying_party = self.relying_party,
+            protocol = self.protocol,
+            client_ip = %self.client_ip,
+            "signed in from the SSO session"
+        );
+    }
+}
+
+/// A browser request at `/adfs/ls/` was refused (bad message, unregistered reply URL, failed
+/// CSRF check, replay...). The request itself is never logged.
+#[derive(Debug, Clone)]
+pub struct PassiveRequestRefused<'a> {
+    /// Protocol.
+    pub protocol: &'static str,
+    /// Relying party, or `unknown`.
+    pub relying_party: &'a str,
+    /// Bounded reason.
+    pub reason: &'static str,
+    /// Client address.
+    pub client_ip: std::net::IpAddr,
+}
+
+impl Event for PassiveRequestRefused<'_> {
+    fn name(&self) -> &'static str {
+        "passive_request_refused"
+    }
+    fn category(&self) -> Category {
+        Category::Audit
+    }
+    fn log(&self) {
+        tracing::warn!(
+            target: "altgate::audit",
+            event = self.name(),
+            protocol = self.protocol,
+            relying_party = self.relying_party,
+            reason = self.reason,
+            client_ip = %self.client_ip,
+            "browser sign-in request refused"
+        );
+    }
+}
+
+/// A browser signed out.
+#[derive(Debug, Clone)]
+pub struct SignedOut<'a> {
+    /// Protocol.
+    pub protocol: &'static str,
+    /// The session's login, when there was one.
+    pub login: &'a str,
+    /// Client address.
+    pub client_ip: std::net::IpAddr,
+}
+
+impl Event for SignedOut<'_> {
+    fn name(&self) -> &'static str {
+        "signed_out"
+    }
+    fn category(&self) -> Category {
+        Category::Audit
+    }
+    fn log(&self) {
+        tracing::info!(
+            target: "altgate::audit",
+            event = self.name(),
+            protocol = self.protocol,
+            login = self.login,
+            client_ip = %self.client_ip,
+            "signed out"
+        );
+    }
+}
+
 /// An LDAP server stopped answering (logged on the transition, not on every failure).
 #[derive(Debug, Clone)]
 pub struct DirectoryServerDown<'a> {

@@ -101,12 +101,13 @@ pub async fn serve(
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let tls = tls.clone();
+                let is_tls = tls.is_some();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     let service = hyper::service::service_fn(move |req| {
                         let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(&app, req, peer.ip()).await) }
+                        async move { Ok::<_, Infallible>(handle(&app, req, peer.ip(), is_tls).await) }
                     });
                     match tls {
                         Some(acceptor) => {
@@ -226,8 +227,100 @@ fn metadata(app: &App) -> Reply {
     }
 }
 
+/// Browser pages: HTML with a strict Content-Security-Policy, never cached, never framed.
+fn page(r: crate::protocols::passive::LsResponse, tls: bool) -> Reply {
+    use hyper::header::HeaderValue;
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = respond(status, "text/html; charset=utf-8", r.body);
+    let h = res.headers_mut();
+    let csp = crate::protocols::passive::page::csp(r.form_target.as_deref());
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert("content-security-policy", v);
+    }
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    if tls {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    for c in &r.set_cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            h.append(hyper::header::SET_COOKIE, v);
+        }
+    }
+    if let Some(loc) = r
+        .location
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        h.insert(hyper::header::LOCATION, loc);
+    }
+    res
+}
+
+async fn ls_endpoint(
+    app: &App,
+    req: Request<Incoming>,
+    ip: IpAddr,
+    tls: bool,
+    idp_initiated: bool,
+) -> Reply {
+    let header = |name: hyper::header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let cookie_header = header(hyper::header::COOKIE);
+    let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    let post = req.method() == Method::POST;
+    let body = if post {
+        let is_form = header(hyper::header::CONTENT_TYPE).is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+        match read_body(req, app.config.server.max_body_bytes).await {
+            Some(b) if is_form => b,
+            Some(_) => Bytes::new(),
+            None => {
+                let lang = crate::protocols::passive::page::Lang::from_accept_language(
+                    accept_language.as_deref(),
+                );
+                let body = crate::protocols::passive::page::error(
+                    lang,
+                    crate::protocols::passive::page::ErrorKind::BadRequest,
+                );
+                let r = crate::protocols::passive::LsResponse {
+                    status: 413,
+                    body,
+                    set_cookies: Vec::new(),
+                    form_target: None,
+                    location: None,
+                };
+                return page(r, tls);
+            }
+        }
+    } else {
+        Bytes::new()
+    };
+    let ls = crate::protocols::passive::LsRequest {
+        post,
+        raw_query: &raw_query,
+        body: &body,
+        cookie_header: cookie_header.as_deref(),
+        accept_language: accept_language.as_deref(),
+        client_ip: ip,
+        idp_initiated,
+    };
+    page(crate::protocols::passive::handle(app, &ls).await, tls)
+}
+
 /// Routes one request. Endpoint labels are fixed strings, never the request path.
-async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr) -> Reply {
+async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr, tls: bool) -> Reply {
     let start = Instant::now();
     let path = req.uri().path().to_ascii_lowercase();
     let method = req.method().clone();
@@ -240,6 +333,12 @@ async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr) -> Reply {
             "wstrust_2005",
             wstrust_endpoint(app, req, Version::Trust2005, ip).await,
         ),
+        (Method::GET | Method::POST, "/adfs/ls/" | "/adfs/ls") => {
+            ("ls", ls_endpoint(app, req, ip, tls, false).await)
+        }
+        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => {
+            ("idp_initiated", ls_endpoint(app, req, ip, tls, true).await)
+        }
         (Method::GET, "/adfs/services/trust/mex") => (
             "mex",
             respond(
@@ -264,6 +363,9 @@ async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr) -> Reply {
             _,
             "/metrics"
             | "/adfs/probe"
+            | "/adfs/ls/"
+            | "/adfs/ls"
+            | "/adfs/ls/idpinitiatedsignon.aspx"
             | "/adfs/services/trust/mex"
             | "/adfs/services/trust/13/usernamemixed"
             | "/adfs/services/trust/2005/usernamemixed"

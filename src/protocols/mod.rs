@@ -3,4 +3,5 @@
 //! [`crate::tokens`], and maps its failures to the responses its clients expect.
 
 pub mod metadata;
+pub mod passive;
 pub mod wstrust;

@@ -122,8 +122,23 @@ pub fn saml11(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssert
     })
 }
 
-/// A SAML 2.0 assertion.
+/// A signed SAML 2.0 assertion.
 pub fn saml20(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssertion, KeyError> {
+    let (id, assertion) = saml20_element(spec, Some(key))?;
+    Ok(SignedAssertion {
+        id,
+        xml: assertion.to_document(),
+        not_before: spec.now,
+        not_on_or_after: spec.now + spec.lifetime,
+    })
+}
+
+/// A SAML 2.0 assertion as an element, signed when `key` is given (a Response may carry an
+/// unsigned assertion and sign itself instead).
+pub fn saml20_element(
+    spec: &AssertionSpec<'_>,
+    key: Option<&SigningKey>,
+) -> Result<(String, Element), KeyError> {
     let id = new_id();
     let not_after = spec.now + spec.lifetime;
     let mut confirmation_data =
@@ -183,11 +198,89 @@ pub fn saml20(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssert
             )),
     );
     // SAML 2.0: the signature follows the Issuer.
-    sign_enveloped(&mut assertion, &id, 1, key)?;
-    Ok(SignedAssertion {
-        id,
-        xml: assertion.to_document(),
-        not_before: spec.now,
-        not_on_or_after: not_after,
-    })
+    if let Some(key) = key {
+        sign_enveloped(&mut assertion, &id, 1, key)?;
+    }
+    Ok((id, assertion))
+}
+
+/// SAML 2.0 protocol namespace.
+pub const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+
+/// A SAML 2.0 status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Success.
+    Success,
+    /// IsPassive was requested and the user would have to sign in.
+    NoPassive,
+    /// The request was refused.
+    RequestDenied,
+}
+
+/// The envelope of a `samlp:Response`.
+#[derive(Debug, Clone)]
+pub struct ResponseSpec<'a> {
+    /// IdP issuer.
+    pub issuer: &'a str,
+    /// The ACS URL.
+    pub destination: &'a str,
+    /// The AuthnRequest ID (none for IdP-initiated).
+    pub in_response_to: Option<&'a str>,
+    /// The status.
+    pub status: Status,
+    /// IssueInstant.
+    pub now: time::OffsetDateTime,
+}
+
+/// A `samlp:Response` carrying `assertion` (if any), signed when `sign`.
+pub fn response(
+    spec: &ResponseSpec<'_>,
+    assertion: Option<Element>,
+    key: &SigningKey,
+    sign: bool,
+) -> Result<String, KeyError> {
+    let ResponseSpec {
+        issuer,
+        destination,
+        in_response_to,
+        status,
+        now,
+    } = *spec;
+    let id = new_id();
+    let mut r = Element::new("samlp:Response")
+        .xmlns("samlp", SAMLP)
+        .attr("Destination", destination)
+        .attr("ID", id.clone())
+        .attr("IssueInstant", instant(now))
+        .attr("Version", "2.0");
+    if let Some(irt) = in_response_to {
+        r = r.attr("InResponseTo", irt);
+    }
+    r = r.child(
+        Element::new("saml:Issuer")
+            .xmlns("saml", SAML2)
+            .text(issuer),
+    );
+    let code = |v: &str| {
+        Element::new("samlp:StatusCode")
+            .attr("Value", format!("urn:oasis:names:tc:SAML:2.0:status:{v}"))
+    };
+    let status = match status {
+        Status::Success => Element::new("samlp:Status").child(code("Success")),
+        Status::NoPassive => {
+            Element::new("samlp:Status").child(code("Responder").child(code("NoPassive")))
+        }
+        Status::RequestDenied => {
+            Element::new("samlp:Status").child(code("Responder").child(code("RequestDenied")))
+        }
+    };
+    r = r.child(status);
+    if let Some(a) = assertion {
+        r = r.child(a);
+    }
+    if sign {
+        sign_enveloped(&mut r, &id, 1, key)?;
+    }
+    Ok(r.to_document())
 }

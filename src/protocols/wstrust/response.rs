@@ -62,24 +62,20 @@ pub fn fault(version: Version, fault: Fault, relates_to: Option<&str>) -> String
     )
 }
 
-/// The RSTR (1.3: inside an RSTR collection) carrying `assertion`. The assertion's bytes are
+/// The RSTR element alone (1.3: inside an RSTR collection) carrying `assertion`: the body of a
+/// WS-Trust response, and the `wresult` of a WS-Federation sign-in. The assertion's bytes are
 /// inserted verbatim: clients extract them with a regular expression, and the signature covers
 /// exactly these bytes' canonical form (which they already are).
-pub fn rstr(
+pub fn rstr_body(
     version: Version,
     assertion: &SignedAssertion,
     token_type: &str,
     applies_to: &str,
-    relates_to: Option<&str>,
-    now: OffsetDateTime,
 ) -> String {
     let t = match version {
         Version::Trust13 => "trust",
         Version::Trust2005 => "t",
     };
-    let relates = relates_to
-        .map(|r| format!("<a:RelatesTo>{}</a:RelatesTo>", escape_text(r)))
-        .unwrap_or_default();
     let (profile, value_type) = if token_type == TOKEN_TYPE_SAML11 {
         (
             "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1",
@@ -122,13 +118,28 @@ pub fn rstr(
         request_type = version.request_type(),
         key_type = version.key_type(),
     );
-    let body = match version {
+    match version {
         Version::Trust13 => format!(
             "<trust:RequestSecurityTokenResponseCollection xmlns:trust=\"{}\">{response}</trust:RequestSecurityTokenResponseCollection>",
             version.ns()
         ),
         Version::Trust2005 => response,
-    };
+    }
+}
+
+/// The whole SOAP response carrying `assertion`.
+pub fn rstr(
+    version: Version,
+    assertion: &SignedAssertion,
+    token_type: &str,
+    applies_to: &str,
+    relates_to: Option<&str>,
+    now: OffsetDateTime,
+) -> String {
+    let relates = relates_to
+        .map(|r| format!("<a:RelatesTo>{}</a:RelatesTo>", escape_text(r)))
+        .unwrap_or_default();
+    let body = rstr_body(version, assertion, token_type, applies_to);
     format!(
         "<s:Envelope xmlns:s=\"{SOAP12}\" xmlns:a=\"{WSA}\" xmlns:u=\"{WSU}\"><s:Header>\
          <a:Action s:mustUnderstand=\"1\">{action}</a:Action>{relates}\

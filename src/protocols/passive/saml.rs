@@ -1,0 +1,284 @@
+//! SAML 2.0 requests arriving at `/adfs/ls/`: decoding both bindings (HTTP-Redirect with raw
+//! DEFLATE and a bounded inflate, HTTP-POST), parsing AuthnRequest and LogoutRequest with the
+//! safe XML reader, and verifying HTTP-Redirect signatures (RSA-SHA256) when a relying party
+//! requires signed requests.
+
+use crate::tokens::saml::{SAML2, SAMLP};
+use crate::xml::parse::{parse, Limits};
+use base64::Engine;
+use std::io::Read;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The HTTP-POST binding URI.
+pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
+/// Why a SAML message was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SamlError {
+    /// Not base64, not DEFLATE, too large when inflated, or not XML.
+    #[error("the SAML message cannot be decoded: {0}")]
+    Decode(String),
+    /// Not the expected element or missing required parts.
+    #[error("the SAML message is malformed: {0}")]
+    Malformed(&'static str),
+    /// IssueInstant too old or in the future.
+    #[error("the SAML request is stale or from the future")]
+    Stale,
+    /// Signature missing, unsupported or wrong.
+    #[error("the SAML request signature is missing or invalid")]
+    Signature,
+}
+
+impl SamlError {
+    /// Bounded metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SamlError::Decode(_) => "saml_decode",
+            SamlError::Malformed(_) => "saml_malformed",
+            SamlError::Stale => "saml_stale",
+            SamlError::Signature => "saml_signature",
+        }
+    }
+}
+
+/// An AuthnRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthnRequest {
+    /// Its ID (InResponseTo of the answer; replay key).
+    pub id: String,
+    /// The SP's entityID.
+    pub issuer: String,
+    /// Requested ACS URL, if any.
+    pub acs_url: Option<String>,
+    /// Re-authenticate even with a session.
+    pub force_authn: bool,
+    /// Never show UI.
+    pub is_passive: bool,
+}
+
+/// A LogoutRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// Its ID.
+    pub id: String,
+    /// The SP's entityID.
+    pub issuer: String,
+}
+
+/// Decodes a SAML message: base64, then (HTTP-Redirect) raw DEFLATE inflated to at most
+/// `max_bytes`.
+pub fn decode(value: &str, deflated: bool, max_bytes: usize) -> Result<Vec<u8>, SamlError> {
+    let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(clean)
+        .map_err(|e| SamlError::Decode(format!("base64: {e}")))?;
+    if !deflated {
+        if raw.len() > max_bytes {
+            return Err(SamlError::Decode("too large".into()));
+        }
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(raw.as_slice())
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| SamlError::Decode(format!("deflate: {e}")))?;
+    if out.len() > max_bytes {
+        return Err(SamlError::Decode("too large when inflated".into()));
+    }
+    Ok(out)
+}
+
+fn is_true(v: Option<&str>) -> bool {
+    matches!(v, Some("true") | Some("1"))
+}
+
+fn check_id(id: &str) -> Result<(), SamlError> {
+    let ok = !id.is_empty()
+        && id.len() <= 256
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(SamlError::Malformed("ID"))
+    }
+}
+
+fn check_instant(
+    v: Option<&str>,
+    now: OffsetDateTime,
+    window: time::Duration,
+) -> Result<(), SamlError> {
+    let t = OffsetDateTime::parse(v.ok_or(SamlError::Malformed("IssueInstant"))?, &Rfc3339)
+        .map_err(|_| SamlError::Malformed("IssueInstant"))?;
+    if t < now - window || t > now + window {
+        return Err(SamlError::Stale);
+    }
+    Ok(())
+}
+
+/// Parses an AuthnRequest issued within `window` of `now`.
+pub fn authn_request(
+    xml: &[u8],
+    now: OffsetDateTime,
+    window: time::Duration,
+) -> Result<AuthnRequest, SamlError> {
+    let root = parse(xml, Limits::default()).map_err(|e| SamlError::Decode(e.to_string()))?;
+    if !root.is(SAMLP, "AuthnRequest") {
+        return Err(SamlError::Malformed("not an AuthnRequest"));
+    }
+    if root.attr("", "Version") != Some("2.0") {
+        return Err(SamlError::Malformed("Version"));
+    }
+    let id = root
+        .attr("", "ID")
+        .ok_or(SamlError::Malformed("ID"))?
+        .to_string();
+    check_id(&id)?;
+    check_instant(root.attr("", "IssueInstant"), now, window)?;
+    let issuer = root
+        .child(SAML2, "Issuer")
+        .map(|i| i.text().to_string())
+        .filter(|i| !i.is_empty())
+        .ok_or(SamlError::Malformed("Issuer"))?;
+    if let Some(b) = root.attr("", "ProtocolBinding") {
+        if b != BINDING_POST {
+            return Err(SamlError::Malformed(
+                "ProtocolBinding (only HTTP-POST responses)",
+            ));
+        }
+    }
+    Ok(AuthnRequest {
+        id,
+        issuer,
+        acs_url: root
+            .attr("", "AssertionConsumerServiceURL")
+            .map(str::to_string),
+        force_authn: is_true(root.attr("", "ForceAuthn")),
+        is_passive: is_true(root.attr("", "IsPassive")),
+    })
+}
+
+/// Parses a LogoutRequest.
+pub fn logout_request(
+    xml: &[u8],
+    now: OffsetDateTime,
+    window: time::Duration,
+) -> Result<LogoutRequest, SamlError> {
+    let root = parse(xml, Limits::default()).map_err(|e| SamlError::Decode(e.to_string()))?;
+    if !root.is(SAMLP, "LogoutRequest") {
+        return Err(SamlError::Malformed("not a LogoutRequest"));
+    }
+    let id = root
+        .attr("", "ID")
+        .ok_or(SamlError::Malformed("ID"))?
+        .to_string();
+    check_id(&id)?;
+    check_instant(root.attr("", "IssueInstant"), now, window)?;
+    let issuer = root
+        .child(SAML2, "Issuer")
+        .map(|i| i.text().to_string())
+        .filter(|i| !i.is_empty())
+        .ok_or(SamlError::Malformed("Issuer"))?;
+    Ok(LogoutRequest { id, issuer })
+}
+
+/// Verifies an HTTP-Redirect binding signature over the raw (still URL-encoded) query string,
+/// with the SP's certificate. Only RSA-SHA256 is accepted.
+pub fn verify_redirect_signature(raw_query: &str, cert_der: &[u8]) -> Result<(), SamlError> {
+    let mut parts: Vec<(&str, &str)> = Vec::new();
+    for pair in raw_query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        parts.push((k, v));
+    }
+    let get = |k: &str| parts.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+    let decoded = |v: &str| {
+        form_urlencoded::parse(format!("v={v}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let sig_alg = get("SigAlg").ok_or(SamlError::Signature)?;
+    if decoded(sig_alg) != RSA_SHA256 {
+        return Err(SamlError::Signature);
+    }
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(decoded(get("Signature").ok_or(SamlError::Signature)?))
+        .map_err(|_| SamlError::Signature)?;
+    let message = get("SAMLRequest").ok_or(SamlError::Signature)?;
+    let mut signed = format!("SAMLRequest={message}");
+    if let Some(rs) = get("RelayState") {
+        signed.push_str(&format!("&RelayState={rs}"));
+    }
+    signed.push_str(&format!("&SigAlg={sig_alg}"));
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(cert_der).map_err(|_| SamlError::Signature)?;
+    let key = cert.public_key().subject_public_key.data.to_vec();
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key)
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| SamlError::Signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn deflate(s: &str) -> String {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(s.as_bytes()).expect("write");
+        base64::engine::general_purpose::STANDARD.encode(e.finish().expect("finish"))
+    }
+
+    fn request(instant: &str) -> String {
+        format!(
+            "<samlp:AuthnRequest xmlns:samlp=\"{SAMLP}\" xmlns:saml=\"{SAML2}\" ID=\"id-abc_1\" Version=\"2.0\" IssueInstant=\"{instant}\" AssertionConsumerServiceURL=\"https://sp/acs\" ProtocolBinding=\"{BINDING_POST}\" ForceAuthn=\"true\"><saml:Issuer>https://sp/metadata</saml:Issuer></samlp:AuthnRequest>"
+        )
+    }
+
+    #[test]
+    fn redirect_binding_round_trip() {
+        let now = OffsetDateTime::now_utc();
+        let xml = request(&now.format(&Rfc3339).expect("t"));
+        let raw = decode(&deflate(&xml), true, 65536).expect("decode");
+        let r = authn_request(&raw, now, time::Duration::minutes(5)).expect("parse");
+        assert_eq!(r.id, "id-abc_1");
+        assert_eq!(r.issuer, "https://sp/metadata");
+        assert_eq!(r.acs_url.as_deref(), Some("https://sp/acs"));
+        assert!(r.force_authn && !r.is_passive);
+    }
+
+    #[test]
+    fn stale_garbage_and_bombs_are_refused() {
+        let now = OffsetDateTime::now_utc();
+        let old = request(
+            &(now - time::Duration::hours(1))
+                .format(&Rfc3339)
+                .expect("t"),
+        );
+        assert_eq!(
+            authn_request(old.as_bytes(), now, time::Duration::minutes(5)),
+            Err(SamlError::Stale)
+        );
+        assert!(matches!(
+            decode("!!!", true, 100),
+            Err(SamlError::Decode(_))
+        ));
+        assert!(matches!(
+            decode("AAAA", true, 100),
+            Err(SamlError::Decode(_))
+        ));
+        // 10 MB of zeros deflates to ~10 KB: refused once the bound is passed.
+        let bomb = deflate(&"0".repeat(10 * 1024 * 1024));
+        assert!(matches!(
+            decode(&bomb, true, 65536),
+            Err(SamlError::Decode(_))
+        ));
+        let wrong = format!("<samlp:Response xmlns:samlp=\"{SAMLP}\"/>");
+        assert!(authn_request(wrong.as_bytes(), now, time::Duration::minutes(5)).is_err());
+    }
+}
