@@ -102,8 +102,13 @@ async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
     }
     let (status, body) = get(addr, &cert, Method::GET, "/adfs/probe").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "OK"));
-    let (status, _) = get(addr, &cert, Method::GET, "/adfs/ls/?login=jdoe@contoso.com").await;
+    let (status, _) = get(addr, &cert, Method::GET, "/adfs/oauth2/token").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Without a token-signing key the sign-in endpoint refuses, and nothing about the login
+    // leaks back.
+    let (status, body) = get(addr, &cert, Method::GET, "/adfs/ls/?login=jdoe@contoso.com").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!body.contains("jdoe"));
     let (status, _) = get(addr, &cert, Method::POST, "/metrics").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
