@@ -36,6 +36,8 @@ struct Forests {
 
 const RUN: Duration = Duration::from_secs(4);
 const LOGIN: &str = "jdoe@contoso.com";
+const SP: &str = "https://bench-sp.example.test/metadata";
+const ACS: &str = "https://bench-sp.example.test/acs";
 
 fn clock_ticks() -> f64 {
     // Linux reports utime/stime in clock ticks; 100 per second on every mainstream kernel config.
@@ -205,6 +207,184 @@ async fn signing_histogram(port: u16, ca: &Path) -> (f64, f64) {
     )
 }
 
+/// A SAML AuthnRequest (HTTP-Redirect binding) with a fresh ID, as a query string.
+fn authn_query() -> String {
+    use std::io::Write;
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = format!(
+        "_bench{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("t");
+    let xml = format!("<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{ACS}\"><saml:Issuer>{SP}</saml:Issuer></samlp:AuthnRequest>");
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(xml.as_bytes()).expect("deflate");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(e.finish().expect("deflate"));
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLRequest", &b64)
+        .finish()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .map(|i| i + marker.len())
+        .expect("hidden field");
+    let end = html[start..].find('"').map(|e| start + e).expect("end");
+    html[start..end]
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+}
+
+/// One browser-like HTTPS connection: GET/POST with cookies, returning (status, set-cookies, body).
+struct Browser {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl Browser {
+    async fn connect(port: u16, config: Arc<rustls::ClientConfig>) -> Browser {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(
+                rustls::pki_types::ServerName::try_from("localhost").expect("name"),
+                tcp,
+            )
+            .await
+            .expect("tls");
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                .await
+                .expect("handshake");
+        tokio::spawn(conn);
+        Browser { sender }
+    }
+
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        body: Option<String>,
+    ) -> (u16, Vec<String>, String) {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost");
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie);
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("request");
+        let res = self.sender.send_request(req).await.expect("response");
+        let status = res.status().as_u16();
+        let cookies = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next().map(str::to_string))
+            .filter(|c| !c.ends_with('='))
+            .collect();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, cookies, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// A whole password sign-in with a fresh cookie jar: the form, then the credentials.
+    async fn password_sign_in(&mut self, password: &str) -> Vec<String> {
+        let (status, cookies, page) = self
+            .call("GET", &format!("/adfs/ls/?{}", authn_query()), "", None)
+            .await;
+        assert_eq!(status, 200);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("UserName", LOGIN)
+            .append_pair("Password", password)
+            .append_pair("AuthMethod", "FormsAuthentication")
+            .append_pair("csrf", &hidden(&page, "csrf"))
+            .append_pair("ctx", &hidden(&page, "ctx"))
+            .finish();
+        let (status, set, done) = self
+            .call("POST", "/adfs/ls/", &cookies.join("; "), Some(body))
+            .await;
+        assert_eq!(status, 200);
+        assert!(done.contains("name=\"SAMLResponse\""), "sign-in failed");
+        set
+    }
+}
+
+async fn passive_load(
+    port: u16,
+    ca: &Path,
+    concurrency: usize,
+    password: &str,
+    sso: bool,
+) -> Stats {
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    let config = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (config, password) = (config.clone(), password.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut b = Browser::connect(port, config).await;
+            let session = if sso {
+                b.password_sign_in(&password).await.join("; ")
+            } else {
+                String::new()
+            };
+            let mut lat = Vec::new();
+            let t0 = Instant::now();
+            while t0.elapsed() < RUN {
+                let t = Instant::now();
+                if sso {
+                    let (status, _, page) = b
+                        .call(
+                            "GET",
+                            &format!("/adfs/ls/?{}", authn_query()),
+                            &session,
+                            None,
+                        )
+                        .await;
+                    assert_eq!(status, 200);
+                    assert!(
+                        page.contains("name=\"SAMLResponse\""),
+                        "SSO did not sign in"
+                    );
+                } else {
+                    b.password_sign_in(&password).await;
+                }
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("join"));
+    }
+    Stats {
+        latencies,
+        elapsed: start.elapsed(),
+    }
+}
+
 async fn direct_load(f: &Forest, concurrency: usize, password: &str) -> Stats {
     let tls = altgate::tls::client_config(Some(Path::new(&f.ca_file))).expect("tls");
     let start = Instant::now();
@@ -330,7 +510,7 @@ fn main() {
          forests:\n{forests_yaml}\
          directory: {{ pool_size: 8 }}\n\
          token_signing: {{ cert_file: {}, key_file: {} }}\n\
-         relying_parties: [{{ identifier: 'urn:federation:MicrosoftOnline', token_type: saml11 }}]\n\
+         relying_parties: [{{ identifier: 'urn:federation:MicrosoftOnline', token_type: saml11 }}, {{ identifier: '{SP}', token_type: saml20, reply_urls: ['{ACS}'] }}]\n\
          federation: {{ federated_domains: [contoso.com, fabrikam.com] }}\n\
          logging: {{ level: error }}\n",
         server_crt.display(),
@@ -366,6 +546,24 @@ fn main() {
         println!("RSA-2048 PKCS#1 SHA-256 signature (ring, one core): {:.3} ms", rsa * 1e3);
         let pw = forests.user_password.clone();
         let _ = token_load(server.port, &server_crt, 1, &pw).await; // warm-up
+        for (label, sso) in [("passive SAML sign-in, password (fresh browser session each)", false), ("passive SAML sign-in from the SSO cookie", true)] {
+            println!("{label}, {RUN:?} per row");
+            for c in [1usize, 4, 8] {
+                let cpu0 = cpu_seconds(server.child.id());
+                let mut st = passive_load(server.port, &server_crt, c, &pw, sso).await;
+                let cpu1 = cpu_seconds(server.child.id());
+                let ops = st.latencies.len() as f64;
+                let per_op = ((cpu1.0 - cpu0.0) + (cpu1.1 - cpu0.1)) / ops;
+                println!(
+                    "c={c:<2} {:>6.0} sign-ins/s  p50 {:>6.2} ms  p99 {:>6.2} ms  altgate CPU {:.3} ms/sign-in ({:.2}x one RSA signature)",
+                    st.rate(),
+                    st.pct(0.5),
+                    st.pct(0.99),
+                    per_op * 1e3,
+                    per_op / rsa
+                );
+            }
+        }
         println!("WS-Trust 1.3 token issuance for {LOGIN} (cache on), {RUN:?} per row");
         for c in [1usize, 4, 8] {
             let cpu0 = cpu_seconds(server.child.id());

@@ -114,6 +114,8 @@ class Run:
         for flag in CHROMIUM_FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={self.profile}")
+        for flag in self.args.chromium_arg:
+            options.add_argument(flag)
         options.page_load_strategy = "normal"
         env = dict(os.environ)
         env["HOME"] = self.home  # Chromium reads $HOME/.pki/nssdb
@@ -268,6 +270,7 @@ class Run:
         }
         idp_origin = urlsplit(self.driver.current_url)
         idp_base = f"{idp_origin.scheme}://{idp_origin.netloc}"
+        self.result["idp_base"] = idp_base
         if idp_origin.scheme != "https":
             raise StepFailed(self.step, f"IdP sign-in page is not HTTPS: {self.driver.current_url}")
         timings["sp1_to_idp_form"] = round((time.monotonic() - t0) * 1000)
@@ -336,12 +339,19 @@ class Run:
 
         # 5. the IdP's cookies as the browser holds them
         self.step = "cookies"
+        self.record_cookies()
+        timings["total"] = round((time.monotonic() - t0) * 1000)
+        self.result["timings_ms"] = timings
+        self.result["ok"] = True
+
+    def record_cookies(self):
+        """The IdP's cookies as the browser holds them (all cookies if the IdP is not known yet)."""
         try:
             cookies = self.driver.execute_cdp_cmd("Network.getAllCookies", {}).get("cookies", [])
         except WebDriverException as exc:
-            cookies = []
             self.result["cookies_error"] = str(exc.msg or exc)
-        idp_host = idp_origin.hostname
+            return
+        idp = urlsplit(self.result.get("idp_base") or "")
         self.result["idp_cookies"] = [
             {
                 "name": c.get("name"),
@@ -355,16 +365,15 @@ class Run:
                 "value_length": len(c.get("value") or ""),
             }
             for c in cookies
-            if (c.get("domain") or "").lstrip(".") == idp_host and c.get("sourcePort") in (None, idp_origin.port or 443)
+            if not idp.hostname
+            or ((c.get("domain") or "").lstrip(".") == idp.hostname
+                and c.get("sourcePort") in (None, -1, idp.port or 443))
         ]
-        timings["total"] = round((time.monotonic() - t0) * 1000)
-        self.result["timings_ms"] = timings
-        self.result["idp_base"] = idp_base
-        self.result["ok"] = True
 
     def failure(self, message):
         out = {"error": message, "step": self.step}
         if self.driver is not None:
+            self.record_cookies()
             out.update(self.page_state())
             try:
                 out["page_text"] = self.driver.execute_script(
@@ -403,6 +412,8 @@ def main():
     p.add_argument("--nickname", default="altgate")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    p.add_argument("--chromium-arg", action="append", default=[], metavar="FLAG",
+                   help="extra Chromium flag (repeatable), e.g. --chromium-arg=--disable-http2")
     p.add_argument("--certutil", default=shutil.which("certutil") or "/usr/bin/certutil")
     p.add_argument("--snippet", type=int, default=4000, help="page source characters in a failure report")
     p.add_argument("--keep", action="store_true", help="keep the temporary HOME/profile (path on stderr)")
