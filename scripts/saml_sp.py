@@ -26,12 +26,19 @@ Plain HTTP on http://localhost:PORT (listens on 127.0.0.1 unless --bind says oth
                        <pre id="attributes">{attribute Name: [values]}</pre>
                        <p id="relay-state">RELAYSTATE</p>  (+ a few more ids, see below)
                   403: <h1 id="error">...</h1> <pre id="error-detail">exception text</pre>
-  GET  /metadata  this SP's metadata (pysaml2-generated).
+  GET  /metadata  this SP's metadata (pysaml2-generated; no validUntil, so it is the same on every
+                  start; with --sign-requests it carries the signing certificate).
   GET  /health    200 "ok" (readiness).
   GET  /last-request   the last AuthnRequest XML this SP sent (404 before the first).
   GET  /last-response  the last SAMLResponse XML this SP received (404 before the first).
 
-Logs to stderr.
+To register the SP with the IdP before the IdP runs (altgate needs the SP's metadata in its
+configuration, the SP needs altgate's metadata to serve), write the metadata first:
+
+    saml_sp.py --port 8301 --write-metadata sp1.xml [--sign-requests --key-dir DIR]
+
+then start altgate with it, download altgate's metadata and serve with the same --port (and
+--entity-id, --key-dir). SIGTERM stops the server cleanly. Logs to stderr.
 """
 
 import argparse
@@ -41,6 +48,8 @@ import html
 import json
 import logging
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -67,7 +76,13 @@ NAME_ID_FORMATS = {
 
 
 def make_key_pair(directory, common_name):
-    """A throwaway RSA key and self-signed certificate for signing AuthnRequests."""
+    """RSA key and self-signed certificate for signing AuthnRequests: DIR/sp.key and DIR/sp.crt,
+    reused when both exist, else generated."""
+    key_file = os.path.join(directory, "sp.key")
+    cert_file = os.path.join(directory, "sp.crt")
+    if os.path.exists(key_file) and os.path.exists(cert_file):
+        return key_file, cert_file
+    os.makedirs(directory, exist_ok=True)
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -86,9 +101,7 @@ def make_key_pair(directory, common_name):
         .not_valid_after(now + datetime.timedelta(days=365))
         .sign(key, hashes.SHA256())
     )
-    key_file = os.path.join(directory, "sp.key")
-    cert_file = os.path.join(directory, "sp.crt")
-    with open(key_file, "wb") as f:
+    with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.write(
             key.private_bytes(
                 serialization.Encoding.PEM,
@@ -112,7 +125,7 @@ class SP:
         self.outstanding = {}  # AuthnRequest ID -> RelayState it was sent with
         self.last_request = None
         self.last_response = None
-        self.tmpdir = tempfile.mkdtemp(prefix="saml_sp_")
+        self.tmpdir = None
 
         sp = {
             "name": self.name,
@@ -135,7 +148,6 @@ class SP:
             "entityid": self.entity_id,
             "description": self.name,
             "service": {"sp": sp},
-            "metadata": {"local": [args.idp_metadata]},
             "accepted_time_diff": args.accepted_time_diff,
             "allow_unknown_attributes": True,
             "xmlsec_binary": args.xmlsec_binary,
@@ -144,7 +156,18 @@ class SP:
             "delete_tmpfiles": True,
         }
         if args.sign_requests:
-            conf["key_file"], conf["cert_file"] = make_key_pair(self.tmpdir, self.entity_id[:64])
+            key_dir = args.key_dir
+            if not key_dir:
+                key_dir = self.tmpdir = tempfile.mkdtemp(prefix="saml_sp_")
+            conf["key_file"], conf["cert_file"] = make_key_pair(key_dir, self.entity_id[:64])
+        config = SPConfig()
+        config.load(conf)
+        self.metadata_xml = create_metadata_string(None, config=config, sign=False)
+        if isinstance(self.metadata_xml, bytes):
+            self.metadata_xml = self.metadata_xml.decode("utf-8")
+        if args.write_metadata:  # only the SP's own metadata is wanted: no IdP needed
+            return
+        conf["metadata"] = {"local": [args.idp_metadata]}
         config = SPConfig()
         config.load(conf)
         self.config = config
@@ -161,9 +184,10 @@ class SP:
             raise SystemExit(f"saml_sp: need exactly one IdP in the metadata or --idp-entity-id (found {idps})")
         LOG.info("IdP %s, SSO redirect endpoint %s", self.idp,
                  self.client.metadata.single_sign_on_service(self.idp, BINDING_HTTP_REDIRECT))
-        self.metadata_xml = create_metadata_string(None, config=config, valid=24 * 365, sign=False)
-        if isinstance(self.metadata_xml, bytes):
-            self.metadata_xml = self.metadata_xml.decode("utf-8")
+
+    def cleanup(self):
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     # --- SP-initiated sign-in -------------------------------------------------------------
     def login(self, relay_state):
@@ -355,7 +379,12 @@ def make_handler(sp):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--idp-metadata", required=True, help="IdP metadata file (altgate's FederationMetadata.xml)")
+    p.add_argument("--idp-metadata", help="IdP metadata file (altgate's FederationMetadata.xml); required to serve")
+    p.add_argument("--write-metadata", metavar="FILE",
+                   help="write this SP's metadata to FILE and exit (no --idp-metadata needed); with "
+                        "--sign-requests pass the same --key-dir here and when serving")
+    p.add_argument("--key-dir", help="with --sign-requests: where sp.key/sp.crt are kept (created if missing, "
+                                     "reused otherwise); default a temporary directory")
     p.add_argument("--entity-id", help="SP entityID (default http://HOST:PORT/metadata)")
     p.add_argument("--name", default="SAML SP", help="shown in pages")
     p.add_argument("--host", default="localhost", help="host name in this SP's URLs (default localhost)")
@@ -372,6 +401,8 @@ def main():
     p.add_argument("--xmlsec-binary", default="/usr/bin/xmlsec1")
     p.add_argument("--verbose", action="store_true", help="pysaml2 debug logging")
     args = p.parse_args()
+    if not args.write_metadata and not args.idp_metadata:
+        p.error("--idp-metadata is required (unless --write-metadata)")
 
     logging.basicConfig(
         stream=sys.stderr,
@@ -381,13 +412,27 @@ def main():
     if not args.verbose:
         logging.getLogger("saml2").setLevel(logging.WARNING)
     sp = SP(args)
+    if args.write_metadata:
+        with open(args.write_metadata, "w", encoding="utf-8") as f:
+            f.write(sp.metadata_xml)
+        LOG.info("wrote metadata of %s to %s", sp.entity_id, args.write_metadata)
+        sp.cleanup()
+        return
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     server = ThreadingHTTPServer((args.bind, args.port), make_handler(sp))
     server.daemon_threads = True
     LOG.info("listening on %s:%d as %s (entityID %s, ACS %s)", args.bind, args.port, sp.base, sp.entity_id, sp.acs_url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        pass
+        LOG.info("stopping")
+    finally:
+        server.server_close()
+        sp.cleanup()
 
 
 if __name__ == "__main__":

@@ -303,6 +303,10 @@ impl TestServer {
 
     /// A server over the given forest variants (alternate ID in both forests).
     pub async fn start_with(specs: &[ForestSpec], extra: &str) -> TestServer {
+        TestServer::start_with_token_yaml(specs, &token_yaml(), extra).await
+    }
+
+    async fn start_with_token_yaml(specs: &[ForestSpec], tokens: &str, extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -310,7 +314,7 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("https://localhost:{}", addr.port());
-        let yaml = config_yaml(specs, &["contoso.com", "fabrikam.com"], &format!("{}{extra}", token_yaml())).replace(
+        let yaml = config_yaml(specs, &["contoso.com", "fabrikam.com"], &format!("{tokens}{extra}")).replace(
             "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
             &format!(
                 "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",
@@ -337,6 +341,34 @@ impl TestServer {
             stop: Some(stop),
             _dir: dir,
         }
+    }
+
+    /// A server whose relying parties include `rp_yaml` (list items, indented two spaces).
+    pub async fn start_with_relying_parties(rp_yaml: &str) -> TestServer {
+        TestServer::start_with_token_yaml(
+            &[
+                ForestSpec::real("contoso.com"),
+                ForestSpec::real("fabrikam.com"),
+            ],
+            &token_yaml().replacen(
+                "relying_parties:\n",
+                &format!("relying_parties:\n{rp_yaml}"),
+                1,
+            ),
+            "",
+        )
+        .await
+    }
+
+    /// One browser-like HTTPS request: returns status, lower-cased headers and body.
+    pub async fn browse(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Vec<(String, String)>, String) {
+        browse(self.addr, &self.ca, method, path, cookie, body).await
     }
 
     /// One HTTPS request over a verified TLS connection.
@@ -465,4 +497,75 @@ pub async fn sign_in(
         &ctx,
     )
     .await
+}
+
+/// The `name=value` of a `Set-Cookie` header named `name`.
+pub fn set_cookie(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .filter_map(|(_, v)| v.split(';').next())
+        .find(|c| c.starts_with(&format!("{name}=")) && !c.ends_with('='))
+        .map(str::to_string)
+}
+
+/// A browser-like HTTPS request (form bodies, cookies, no redirect following).
+pub async fn browse(
+    addr: std::net::SocketAddr,
+    ca: &Path,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, Vec<(String, String)>, String) {
+    use http_body_util::{BodyExt, Full};
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").expect("name"),
+            tcp,
+        )
+        .await
+        .expect("verified TLS handshake");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .expect("http handshake");
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost")
+        .header("accept-language", "en-US");
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/x-www-form-urlencoded");
+    }
+    let req = req
+        .body(Full::new(bytes::Bytes::from(body.unwrap_or_default())))
+        .expect("request");
+    let res = sender.send_request(req).await.expect("response");
+    let status = res.status().as_u16();
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
