@@ -32,6 +32,8 @@ fi
 "$SCRIPT_DIR/ad-forests.sh" up
 # Microsoft's MSAL for Python: the third-party WS-Trust client the interoperability tests use.
 "$SCRIPT_DIR/setup-python-clients.sh" >/dev/null
+# Debian's Chromium, chromedriver and certutil for the real-browser sign-in test.
+"$SCRIPT_DIR/setup-browser.sh"
 
 cd "$REPO_ROOT"
 exec cargo test --locked "$@"

@@ -121,6 +121,8 @@ pub struct RelyingParty {
     pub require_signed_requests: bool,
     /// DER certificate that signs the SP's requests.
     pub signing_cert_der: Option<Vec<u8>>,
+    /// Use the per-domain issuer (Entra ID).
+    pub per_domain_issuer: bool,
 }
 
 /// SAML NameID format a relying party gets.
@@ -755,7 +757,6 @@ impl Validator {
                 }
             };
             out.push(RelyingParty {
-                identifier,
                 token_type,
                 token_lifetime,
                 claims,
@@ -765,6 +766,10 @@ impl Validator {
                 logout_url,
                 require_signed_requests: raw.require_signed_requests,
                 signing_cert_der,
+                per_domain_issuer: raw
+                    .per_domain_issuer
+                    .unwrap_or(identifier.eq_ignore_ascii_case("urn:federation:MicrosoftOnline")),
+                identifier,
             });
         }
         out

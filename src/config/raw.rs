@@ -155,6 +155,10 @@ pub struct RawRelyingParty {
     pub require_signed_requests: bool,
     /// PEM certificate that signs the SP's requests (from metadata when there is one).
     pub signing_cert_file: Option<String>,
+    /// Issue tokens with the per-domain issuer of `federation.federated_domains` (what Entra ID
+    /// needs for several federated domains). Default: true for `urn:federation:MicrosoftOnline`,
+    /// false otherwise (other relying parties know altgate by its metadata entityID).
+    pub per_domain_issuer: Option<bool>,
 }
 
 /// `federation:`: how altgate presents itself as an identity provider.

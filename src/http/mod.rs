@@ -274,7 +274,16 @@ async fn ls_endpoint(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let cookie_header = header(hyper::header::COOKIE);
+    // HTTP/2 clients send each cookie as its own header field: join them all.
+    let cookie_header = {
+        let all: Vec<&str> = req
+            .headers()
+            .get_all(hyper::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    };
     let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let post = req.method() == Method::POST;

@@ -66,7 +66,10 @@ fn prepare(
         login: &r.login,
         inside_corporate_network: fed.internal_networks.iter().any(|n| n.contains(&client_ip)),
     };
-    let domain_issuer = issuer_for_upn(&subject.cloud_upn(), &fed.federated_domains);
+    let domain_issuer = rp
+        .per_domain_issuer
+        .then(|| issuer_for_upn(&subject.cloud_upn(), &fed.federated_domains))
+        .flatten();
     let issuer = domain_issuer.clone().unwrap_or_else(|| fed.issuer.clone());
     let attributes = attribute_claims(
         &rp.claims,

@@ -270,3 +270,259 @@ async fn hostile_browser_requests_get_an_error_page_an_event_and_no_token() {
         "no bind without a valid form"
     );
 }
+
+/// A pysaml2 service provider (scripts/saml_sp.py) running on `port`; killed when dropped.
+struct Sp {
+    port: u16,
+    _child: tokio::process::Child,
+}
+
+fn sp_metadata(port: u16, name: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join(format!("sp-{port}.xml"));
+    let out = std::process::Command::new(harness::msal_python())
+        .arg(harness::repo().join("scripts/saml_sp.py"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--name",
+            name,
+            "--write-metadata",
+        ])
+        .arg(&file)
+        .output()
+        .expect("run saml_sp.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    file
+}
+
+async fn start_sp(port: u16, name: &str, idp_metadata: &std::path::Path, extra: &[&str]) -> Sp {
+    let child = tokio::process::Command::new(harness::msal_python())
+        .arg(harness::repo().join("scripts/saml_sp.py"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--name",
+            name,
+            "--idp-metadata",
+        ])
+        .arg(idp_metadata)
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start saml_sp.py");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            let (status, _, _) = harness::http_plain(port, "GET", "/health", None).await;
+            if status == 200 {
+                return Sp {
+                    port,
+                    _child: child,
+                };
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("SP on {port} did not start");
+}
+
+/// Two pysaml2 SPs registered in altgate through their metadata files, and altgate's metadata
+/// for them.
+async fn server_with_sps(
+    dir: &std::path::Path,
+    ports: [u16; 2],
+    sign: &str,
+) -> (TestServer, std::path::PathBuf) {
+    tokio::task::spawn_blocking(harness::msal_python)
+        .await
+        .expect("venv");
+    let mut rps = passive_yaml();
+    for (i, port) in ports.iter().enumerate() {
+        let md = sp_metadata(*port, &format!("SP {}", i + 1), dir);
+        rps.push_str(&format!(
+            "  - {{ identifier: 'http://localhost:{port}/metadata', token_type: saml20, metadata_file: '{}', sign: {sign}, claims: [upn, immutable_id, alternate_login_id, name] }}\n",
+            md.display()
+        ));
+    }
+    let s = TestServer::start_with_relying_parties(&rps).await;
+    let (status, _, md) = s
+        .browse(
+            "GET",
+            "/FederationMetadata/2007-06/FederationMetadata.xml",
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let file = dir.join("idp-metadata.xml");
+    std::fs::write(&file, md).expect("write metadata");
+    (s, file)
+}
+
+#[tokio::test]
+async fn a_real_saml_sp_library_accepts_altgates_responses() {
+    let _g = harness::shared().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = [harness::free_port(), harness::free_port()];
+    let (s, idp_md) = server_with_sps(dir.path(), ports, "both").await;
+    let sp = start_sp(ports[0], "SP 1", &idp_md, &["--want-response-signed"]).await;
+    let pw = harness::forests().user_password.clone();
+
+    // SP-initiated: the SP redirects to altgate with a deflated AuthnRequest.
+    let (status, headers, _) = harness::http_plain(sp.port, "GET", "/login", None).await;
+    assert_eq!(status, 302);
+    let location = headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.clone())
+        .expect("location");
+    let path = location
+        .strip_prefix(&s.base)
+        .expect("redirects to altgate")
+        .to_string();
+    assert!(path.starts_with("/adfs/ls/?SAMLRequest="), "{path}");
+    let (status, headers, page) = s.browse("GET", &path, "", None).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf");
+    let body = form(&[
+        ("UserName", "jdoe@contoso.com"),
+        ("Password", &pw),
+        ("csrf", &hidden(&page, "csrf").expect("csrf")),
+        ("ctx", &hidden(&page, "ctx").expect("ctx")),
+    ]);
+    let (status, _, done) = s.browse("POST", "/adfs/ls/", &csrf, Some(body)).await;
+    assert_eq!(status, 200, "{done}");
+    assert!(done.contains(&format!("action=\"http://localhost:{}/acs\"", sp.port)));
+    let response = hidden(&done, "SAMLResponse").expect("SAMLResponse");
+    let relay = hidden(&done, "RelayState").expect("RelayState preserved");
+
+    // A tampered copy is refused by the SP (signature), the real one accepted.
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&response)
+            .expect("b64"),
+    )
+    .expect("utf-8");
+    let tampered = base64::engine::general_purpose::STANDARD.encode(xml.replacen(
+        "jdoe@contoso.com",
+        "jdoe@contoso.org",
+        1,
+    ));
+    let (status, _, page) = harness::http_plain(
+        sp.port,
+        "POST",
+        "/acs",
+        Some(form(&[("SAMLResponse", &tampered), ("RelayState", &relay)])),
+    )
+    .await;
+    assert_eq!(status, 403, "a tampered response must be rejected: {page}");
+    let (status, _, page) = harness::http_plain(
+        sp.port,
+        "POST",
+        "/acs",
+        Some(form(&[("SAMLResponse", &response), ("RelayState", &relay)])),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let immutable = s
+        .app
+        .resolver
+        .resolve("jdoe@contoso.com")
+        .await
+        .account
+        .as_ref()
+        .and_then(|a| a.immutable_id.clone())
+        .expect("id");
+    assert!(
+        page.contains(&format!(
+            "id=\"signed-in\">Signed in to SP 1 as {immutable}"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("jdoe@contoso.com"), "UPN claim: {page}");
+    // And the SP refuses the same response twice.
+    let (status, _, _) = harness::http_plain(
+        sp.port,
+        "POST",
+        "/acs",
+        Some(form(&[("SAMLResponse", &response), ("RelayState", &relay)])),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Replaying the AuthnRequest at altgate yields no second response.
+    let (status, _, page) = s.browse("GET", &path, "", None).await;
+    assert_eq!(status, 400, "{page}");
+}
+
+#[tokio::test]
+async fn headless_chromium_signs_in_through_one_sp_and_into_another_without_the_form() {
+    let _g = harness::shared().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = [harness::free_port(), harness::free_port()];
+    let (s, idp_md) = server_with_sps(dir.path(), ports, "assertion").await;
+    let _sp1 = start_sp(ports[0], "SP 1", &idp_md, &[]).await;
+    let _sp2 = start_sp(ports[1], "SP 2", &idp_md, &[]).await;
+    let pw = harness::forests().user_password.clone();
+    let out = tokio::process::Command::new(harness::msal_python())
+        .arg(harness::repo().join("scripts/browser_signin.py"))
+        .arg("--ca")
+        .arg(&s.ca)
+        .args(["--sp1", &format!("http://localhost:{}", ports[0])])
+        .args(["--sp2", &format!("http://localhost:{}", ports[1])])
+        .args([
+            "--username",
+            "jdoe@contoso.com",
+            "--password",
+            &pw,
+            "--wrong-password",
+            "Not-It-9",
+        ])
+        .output()
+        .await
+        .expect("run the browser");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success() && v["ok"] == true, "{v:#}");
+    assert!(
+        v["sp1"]["wrong_password"]["error_text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Incorrect user ID or password")),
+        "{v:#}"
+    );
+    assert!(
+        v["sp1"]["signed_in_text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Signed in to SP 1 as ")),
+        "{v:#}"
+    );
+    assert_eq!(v["sp2"]["sign_in_form_shown"], false, "{v:#}");
+    assert!(
+        v["sp2"]["signed_in_text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Signed in to SP 2 as ")),
+        "{v:#}"
+    );
+    assert_eq!(
+        metric(
+            &s.app.metrics,
+            "altgate_sso_sessions_total{result=\"reused\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &s.app.metrics,
+            "altgate_sign_in_failures_total{reason=\"wrong_password\"}"
+        ),
+        1.0
+    );
+}
