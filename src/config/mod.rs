@@ -1400,6 +1400,62 @@ directory: { pool_size: 0 }
     }
 
     #[test]
+    fn reply_urls_must_be_https_or_loopback_http() {
+        for ok in [
+            "https://sp.example.org/acs",
+            "http://localhost:8301/acs",
+            "http://127.0.0.1/acs",
+        ] {
+            assert!(is_reply_url(ok), "{ok}");
+        }
+        for bad in [
+            "http://sp.example.org/acs",
+            "https://",
+            "javascript:alert(1)",
+            "//evil.example/",
+            "https://user@evil.example/",
+            "/relative",
+            "http://localhost.evil.example/acs",
+        ] {
+            assert!(!is_reply_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sp_metadata_gives_acs_logout_and_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = std::fs::read_to_string("tests/fixtures/test-token-signing.crt").expect("cert");
+        let b64: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+        let md = format!(
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://sp.example.org/metadata\">\
+             <md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+             <md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\
+             <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://sp.example.org/slo\"/>\
+             <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact\" Location=\"https://sp.example.org/artifact\" index=\"0\"/>\
+             <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://sp.example.org/acs\" index=\"1\"/>\
+             </md:SPSSODescriptor></md:EntityDescriptor>"
+        );
+        let path = dir.path().join("sp.xml");
+        std::fs::write(&path, md).expect("write");
+        let parsed = sp_metadata(&path).expect("parse");
+        assert_eq!(parsed.entity_id, "https://sp.example.org/metadata");
+        assert_eq!(parsed.acs, vec!["https://sp.example.org/acs".to_string()]);
+        assert_eq!(parsed.logout.as_deref(), Some("https://sp.example.org/slo"));
+        assert!(parsed.signing_cert.is_some());
+        let text = format!(
+            "{MINIMAL}relying_parties:\n  - {{ identifier: 'https://other.example/metadata', token_type: saml20, metadata_file: '{}' }}\n",
+            path.display()
+        );
+        let found = issues(&text);
+        assert!(
+            found
+                .iter()
+                .any(|i| i.contains("does not match identifier")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn secrets_do_not_appear_in_debug_output() {
         std::env::set_var("ALTGATE_TEST_DEBUG_PW", "do-not-print-me");
         let text = "

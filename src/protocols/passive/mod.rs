@@ -171,20 +171,20 @@ fn reply_url(
 }
 
 /// Reads the protocol message out of the parameters. `raw` is the original urlencoded message
-/// (for Redirect-binding signatures) and `post_binding` says which SAML binding carried it.
+/// (for Redirect-binding signatures) and `arrival` says how it came.
 async fn classify(
     app: &App,
     params: &[(String, String)],
     raw: &str,
-    post_binding: bool,
-    idp_initiated: bool,
+    arrival: Arrival,
 ) -> Result<Message, Refusal> {
+    let post_binding = arrival == Arrival::Post;
     let now = (app.clock)();
     let window = time::Duration::try_from(app.config.federation.max_clock_skew)
         .unwrap_or(time::Duration::minutes(5))
         + time::Duration::minutes(5);
     let max = app.config.server.max_body_bytes;
-    if idp_initiated {
+    if arrival == Arrival::IdpInitiated {
         if !app.config.passive.idp_initiated_sign_on {
             return Err(refuse("idp_initiated", "unknown", "idp_initiated_disabled"));
         }
@@ -290,17 +290,36 @@ fn b64url() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
 }
 
-fn encode_ctx(post_binding: bool, raw: &str) -> String {
-    b64url().encode(format!(
-        "{}\n{raw}",
-        if post_binding { "post" } else { "get" }
-    ))
+/// How the original request arrived: the form carries it on so the sign-in can finish it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Query string (WS-Fed, SAML HTTP-Redirect).
+    Get,
+    /// Form body (SAML HTTP-POST).
+    Post,
+    /// IdP-initiated sign-on.
+    IdpInitiated,
 }
 
-fn decode_ctx(ctx: &str) -> Option<(bool, String)> {
+fn encode_ctx(arrival: Arrival, raw: &str) -> String {
+    let tag = match arrival {
+        Arrival::Get => "get",
+        Arrival::Post => "post",
+        Arrival::IdpInitiated => "idp",
+    };
+    b64url().encode(format!("{tag}\n{raw}"))
+}
+
+fn decode_ctx(ctx: &str) -> Option<(Arrival, String)> {
     let s = String::from_utf8(b64url().decode(ctx).ok()?).ok()?;
-    let (binding, raw) = s.split_once('\n')?;
-    Some((binding == "post", raw.to_string()))
+    let (tag, raw) = s.split_once('\n')?;
+    let arrival = match tag {
+        "get" => Arrival::Get,
+        "post" => Arrival::Post,
+        "idp" => Arrival::IdpInitiated,
+        _ => return None,
+    };
+    Some((arrival, raw.to_string()))
 }
 
 fn session_cookie(value: &str, max_age: u64) -> String {
@@ -359,7 +378,7 @@ async fn route(app: &App, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse,
         });
     }
     let query = pairs(req.raw_query.as_bytes());
-    let (params, raw, post_binding) = if req.post {
+    let (params, raw, arrival) = if req.post {
         let form = pairs(req.body);
         if get(&form, "UserName").is_some() || get(&form, "Password").is_some() {
             return submit(app, req, lang, &form).await;
@@ -367,14 +386,14 @@ async fn route(app: &App, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse,
         let raw = String::from_utf8_lossy(req.body).into_owned();
         let mut all = form;
         all.extend(query);
-        (all, raw, true)
+        (all, raw, Arrival::Post)
+    } else if req.idp_initiated {
+        (query, req.raw_query.to_string(), Arrival::IdpInitiated)
     } else {
-        (query, req.raw_query.to_string(), false)
+        (query, req.raw_query.to_string(), Arrival::Get)
     };
-    match classify(app, &params, &raw, post_binding, req.idp_initiated).await? {
-        Message::SignIn(target) => {
-            begin(app, req, lang, target, &encode_ctx(post_binding, &raw)).await
-        }
+    match classify(app, &params, &raw, arrival).await? {
+        Message::SignIn(target) => begin(app, req, lang, target, &encode_ctx(arrival, &raw)).await,
         Message::WsFedSignOut { wreply } => Ok(sign_out_wsfed(app, req, lang, wreply)),
         Message::SamlLogout { request, relay } => sign_out_saml(app, req, lang, request, relay),
     }
@@ -528,10 +547,10 @@ async fn submit(
     form: &[(String, String)],
 ) -> Result<LsResponse, Refusal> {
     let ctx = get(form, "ctx").unwrap_or("");
-    let (post_binding, raw) =
+    let (arrival, raw) =
         decode_ctx(ctx).ok_or_else(|| refuse("wsfed", "unknown", "bad_form_context"))?;
     let params = pairs(raw.as_bytes());
-    let target = match classify(app, &params, &raw, post_binding, false).await? {
+    let target = match classify(app, &params, &raw, arrival).await? {
         Message::SignIn(t) => t,
         _ => return Err(refuse("wsfed", "unknown", "bad_form_context")),
     };

@@ -275,3 +275,71 @@ async fn saml_redirect_sign_in_replay_and_is_passive() {
     let r = get(&app, "SAMLRequest=AAAA%21%21&RelayState=x", "").await;
     assert_eq!(r.status, 400);
 }
+
+#[tokio::test]
+async fn idp_initiated_sign_on_only_when_enabled() {
+    let disabled = app();
+    let r = handle(
+        &disabled,
+        &LsRequest {
+            post: false,
+            raw_query: &format!("loginToRp={SAML_RP}"),
+            body: b"",
+            cookie_header: None,
+            accept_language: None,
+            client_ip: ip(),
+            idp_initiated: true,
+        },
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    let yaml = format!(
+        "server: {{ listen: 127.0.0.1:0, public_url: https://sts.example.test }}\n\
+         demo_directory: config/demo-directory.yaml\n\
+         forests: [{{ name: contoso.com }}, {{ name: fabrikam.com }}]\n\
+         token_signing: {{ cert_file: tests/fixtures/test-token-signing.crt, key_file: tests/fixtures/test-token-signing.key }}\n\
+         passive: {{ idp_initiated_sign_on: true }}\n\
+         relying_parties: [{{ identifier: '{SAML_RP}', token_type: saml20, reply_urls: ['https://sp.example.test/acs'] }}]\n"
+    );
+    let enabled = App::new(Config::parse(&yaml, "t").expect("config")).expect("app");
+    let q = format!(
+        "loginToRp={}",
+        form_urlencoded::byte_serialize(SAML_RP.as_bytes()).collect::<String>()
+    );
+    let page = handle(
+        &enabled,
+        &LsRequest {
+            post: false,
+            raw_query: &q,
+            body: b"",
+            cookie_header: None,
+            accept_language: None,
+            client_ip: ip(),
+            idp_initiated: true,
+        },
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    // The form carries the request on; credentials give an unsolicited response.
+    let body = form(&[
+        ("UserName", "jdoe@corp.contoso.local"),
+        ("Password", DEMO_PW),
+        ("csrf", &hidden(&page.body, "csrf")),
+        ("ctx", &hidden(&page.body, "ctx")),
+    ]);
+    let r = post(&enabled, &body, &cookie_pair(&page, CSRF_COOKIE)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.form_target.as_deref(),
+        Some("https://sp.example.test/acs")
+    );
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(hidden(&r.body, "SAMLResponse"))
+            .expect("b64"),
+    )
+    .expect("utf-8");
+    assert!(xml.contains("urn:oasis:names:tc:SAML:2.0:status:Success"));
+    assert!(!xml.contains("InResponseTo"), "unsolicited: {xml}");
+}
