@@ -95,16 +95,7 @@ impl Stats {
 }
 
 async fn token_load(port: u16, ca: &Path, concurrency: usize, password: &str) -> Stats {
-    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
-    let config = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    );
+    let config = client_config(ca);
     let body = Bytes::from(rst(password));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -153,21 +144,27 @@ async fn token_load(port: u16, ca: &Path, concurrency: usize, password: &str) ->
     }
 }
 
+/// A verifying TLS client configuration trusting `ca`.
+fn client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
 /// `altgate_token_signing_duration_seconds` (sum, count) scraped from the running server: the
 /// in-process cost of building and signing an assertion under the same load.
 async fn signing_histogram(port: u16, ca: &Path) -> (f64, f64) {
-    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    let tls = tokio_rustls::TlsConnector::from(client_config(ca))
         .connect(
             rustls::pki_types::ServerName::try_from("localhost").expect("name"),
             tcp,
@@ -328,16 +325,7 @@ async fn passive_load(
     password: &str,
     sso: bool,
 ) -> Stats {
-    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
-    let config = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    );
+    let config = client_config(ca);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {

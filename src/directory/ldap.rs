@@ -76,6 +76,58 @@ fn describe(e: &LdapError) -> String {
     }
 }
 
+/// One LDAP server as far as opening connections goes, shared by the search and bind pools.
+struct Endpoint<'a> {
+    forest: &'a str,
+    url: &'a LdapUrl,
+    tls: &'a Arc<ClientConfig>,
+    tuning: DirectoryConfig,
+    metrics: &'a DirectoryMetrics,
+}
+
+impl Endpoint<'_> {
+    /// TCP + verified TLS, then `setup` (a service bind, or nothing), all within
+    /// `connect_timeout`; the connection's driver runs in its own task and the open-connection
+    /// gauge follows it. Every attempt is counted.
+    async fn connect<F, Fut>(&self, setup: F) -> Result<Ldap, String>
+    where
+        F: FnOnce(Ldap) -> Fut,
+        Fut: std::future::Future<Output = Result<Ldap, String>>,
+    {
+        let labels = [self.forest, self.url.url.as_str()];
+        let settings = LdapConnSettings::new()
+            .set_config(self.tls.clone())
+            .set_conn_timeout(self.tuning.connect_timeout);
+        let attempt = async {
+            let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.url.url)
+                .await
+                .map_err(|e| describe(&e))?;
+            let open = self.metrics.pool_connections.with_label_values(&labels);
+            open.inc();
+            let guard = GaugeGuard(open);
+            tokio::spawn(async move {
+                let _guard = guard;
+                // The driver ends when the server closes the connection or every handle is gone.
+                let _ = conn.drive().await;
+            });
+            setup(ldap).await
+        };
+        let result = match timeout(self.tuning.connect_timeout, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "connect timed out after {:?}",
+                self.tuning.connect_timeout
+            )),
+        };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .connects
+            .with_label_values(&[self.forest, self.url.url.as_str(), outcome])
+            .inc();
+        result
+    }
+}
+
 impl ServerPool {
     fn labels(&self) -> [&str; 2] {
         [self.forest.as_str(), self.url.url.as_str()]
@@ -119,50 +171,30 @@ impl ServerPool {
     /// Opens one connection: TCP, TLS (verified), service-account bind, all within
     /// `connect_timeout`.
     async fn connect(&self) -> Result<Ldap, ServerError> {
-        let settings = LdapConnSettings::new()
-            .set_config(self.tls.clone())
-            .set_conn_timeout(self.tuning.connect_timeout);
-        let attempt = async {
-            let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url.url)
-                .await
-                .map_err(|e| ServerError::Unavailable(describe(&e)))?;
-            let open = self
-                .metrics
-                .pool_connections
-                .with_label_values(&self.labels());
-            open.inc();
-            let guard = GaugeGuard(open);
-            tokio::spawn(async move {
-                let _guard = guard;
-                // The driver ends when the server closes the connection or every handle is gone.
-                let _ = conn.drive().await;
-            });
-            let bind = ldap
-                .simple_bind(&self.account.user, self.account.password.expose())
-                .await
-                .map_err(|e| ServerError::Unavailable(describe(&e)))?;
-            if bind.rc != 0 {
-                return Err(ServerError::Unavailable(format!(
-                    "service account bind refused: LDAP result {} {}",
-                    bind.rc,
-                    bind.text.trim_end_matches('\0')
-                )));
-            }
-            Ok(ldap)
+        let endpoint = Endpoint {
+            forest: &self.forest,
+            url: &self.url,
+            tls: &self.tls,
+            tuning: self.tuning,
+            metrics: &self.metrics,
         };
-        let result = match timeout(self.tuning.connect_timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(ServerError::Unavailable(format!(
-                "connect timed out after {:?}",
-                self.tuning.connect_timeout
-            ))),
-        };
-        let outcome = if result.is_ok() { "ok" } else { "error" };
-        self.metrics
-            .connects
-            .with_label_values(&[self.forest.as_str(), self.url.url.as_str(), outcome])
-            .inc();
-        result
+        endpoint
+            .connect(|mut ldap| async move {
+                let bind = ldap
+                    .simple_bind(&self.account.user, self.account.password.expose())
+                    .await
+                    .map_err(|e| describe(&e))?;
+                if bind.rc != 0 {
+                    return Err(format!(
+                        "service account bind refused: LDAP result {} {}",
+                        bind.rc,
+                        bind.text.trim_end_matches('\0')
+                    ));
+                }
+                Ok(ldap)
+            })
+            .await
+            .map_err(ServerError::Unavailable)
     }
 
     /// A live connection from the next slot, connecting if the slot is empty or dead.
@@ -267,40 +299,14 @@ impl BindPool {
     }
 
     async fn connect(&self) -> Result<Ldap, String> {
-        let settings = LdapConnSettings::new()
-            .set_config(self.tls.clone())
-            .set_conn_timeout(self.tuning.connect_timeout);
-        let result = match timeout(
-            self.tuning.connect_timeout,
-            LdapConnAsync::with_settings(settings, &self.url.url),
-        )
-        .await
-        {
-            Ok(Ok((conn, ldap))) => {
-                let open = self
-                    .metrics
-                    .pool_connections
-                    .with_label_values(&self.labels());
-                open.inc();
-                let guard = GaugeGuard(open);
-                tokio::spawn(async move {
-                    let _guard = guard;
-                    let _ = conn.drive().await;
-                });
-                Ok(ldap)
-            }
-            Ok(Err(e)) => Err(describe(&e)),
-            Err(_) => Err(format!(
-                "connect timed out after {:?}",
-                self.tuning.connect_timeout
-            )),
+        let endpoint = Endpoint {
+            forest: &self.forest,
+            url: &self.url,
+            tls: &self.tls,
+            tuning: self.tuning,
+            metrics: &self.metrics,
         };
-        let outcome = if result.is_ok() { "ok" } else { "error" };
-        self.metrics
-            .connects
-            .with_label_values(&[self.forest.as_str(), self.url.url.as_str(), outcome])
-            .inc();
-        result
+        endpoint.connect(|ldap| async move { Ok(ldap) }).await
     }
 
     /// One simple bind. `Ok(rc, diagnostic)` when the DC answered.

@@ -401,27 +401,7 @@ pub async fn https(
     body: Vec<u8>,
 ) -> (u16, String) {
     use http_body_util::{BodyExt, Full};
-    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(
-            rustls::pki_types::ServerName::try_from("localhost").expect("name"),
-            tcp,
-        )
-        .await
-        .expect("verified TLS handshake");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-            .await
-            .expect("http handshake");
-    tokio::spawn(conn);
+    let mut sender = tls_sender(addr, ca).await;
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(path)
@@ -519,27 +499,7 @@ pub async fn browse(
     body: Option<Vec<u8>>,
 ) -> (u16, Vec<(String, String)>, String) {
     use http_body_util::{BodyExt, Full};
-    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(
-            rustls::pki_types::ServerName::try_from("localhost").expect("name"),
-            tcp,
-        )
-        .await
-        .expect("verified TLS handshake");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-            .await
-            .expect("http handshake");
-    tokio::spawn(conn);
+    let mut sender = tls_sender(addr, ca).await;
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(path)
@@ -618,4 +578,32 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// An HTTP/1.1 connection to `addr` over TLS verified against `ca` for the name `localhost`.
+pub async fn tls_sender(
+    addr: std::net::SocketAddr,
+    ca: &Path,
+) -> hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>> {
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").expect("name"),
+            tcp,
+        )
+        .await
+        .expect("verified TLS handshake");
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .expect("http handshake");
+    tokio::spawn(conn);
+    sender
 }

@@ -4,7 +4,7 @@
 //! requires signed requests.
 
 use crate::tokens::saml::{SAML2, SAMLP};
-use crate::xml::parse::{parse, Limits};
+use crate::xml::parse::{parse, Limits, XmlNode};
 use base64::Engine;
 use std::io::Read;
 use time::format_description::well_known::Rfc3339;
@@ -121,15 +121,16 @@ fn check_instant(
     Ok(())
 }
 
-/// Parses an AuthnRequest issued within `window` of `now`.
-pub fn authn_request(
+/// The parts every SAML request has: root element `name`, its ID, a fresh IssueInstant, Issuer.
+fn common(
     xml: &[u8],
+    name: &'static str,
     now: OffsetDateTime,
     window: time::Duration,
-) -> Result<AuthnRequest, SamlError> {
+) -> Result<(XmlNode, String, String), SamlError> {
     let root = parse(xml, Limits::default()).map_err(|e| SamlError::Decode(e.to_string()))?;
-    if !root.is(SAMLP, "AuthnRequest") {
-        return Err(SamlError::Malformed("not an AuthnRequest"));
+    if !root.is(SAMLP, name) {
+        return Err(SamlError::Malformed("unexpected message"));
     }
     if root.attr("", "Version") != Some("2.0") {
         return Err(SamlError::Malformed("Version"));
@@ -145,6 +146,16 @@ pub fn authn_request(
         .map(|i| i.text().to_string())
         .filter(|i| !i.is_empty())
         .ok_or(SamlError::Malformed("Issuer"))?;
+    Ok((root, id, issuer))
+}
+
+/// Parses an AuthnRequest issued within `window` of `now`.
+pub fn authn_request(
+    xml: &[u8],
+    now: OffsetDateTime,
+    window: time::Duration,
+) -> Result<AuthnRequest, SamlError> {
+    let (root, id, issuer) = common(xml, "AuthnRequest", now, window)?;
     if let Some(b) = root.attr("", "ProtocolBinding") {
         if b != BINDING_POST {
             return Err(SamlError::Malformed(
@@ -169,21 +180,7 @@ pub fn logout_request(
     now: OffsetDateTime,
     window: time::Duration,
 ) -> Result<LogoutRequest, SamlError> {
-    let root = parse(xml, Limits::default()).map_err(|e| SamlError::Decode(e.to_string()))?;
-    if !root.is(SAMLP, "LogoutRequest") {
-        return Err(SamlError::Malformed("not a LogoutRequest"));
-    }
-    let id = root
-        .attr("", "ID")
-        .ok_or(SamlError::Malformed("ID"))?
-        .to_string();
-    check_id(&id)?;
-    check_instant(root.attr("", "IssueInstant"), now, window)?;
-    let issuer = root
-        .child(SAML2, "Issuer")
-        .map(|i| i.text().to_string())
-        .filter(|i| !i.is_empty())
-        .ok_or(SamlError::Malformed("Issuer"))?;
+    let (_, id, issuer) = common(xml, "LogoutRequest", now, window)?;
     Ok(LogoutRequest { id, issuer })
 }
 
