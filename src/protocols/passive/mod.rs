@@ -425,7 +425,7 @@ async fn begin(
                         protocol: target.protocol,
                         client_ip: req.client_ip,
                     });
-                    let mut r = deliver(app, req, lang, &target, &signed_in, "sso_token")?;
+                    let mut r = deliver(app, req, lang, &target, &signed_in, "sso_token").await?;
                     r.set_cookies.push(refreshed);
                     return Ok(r);
                 }
@@ -597,7 +597,7 @@ async fn submit(
                 auth_instant: signed_in.auth_instant.unix_timestamp(),
                 last_used: now,
             };
-            let mut r = deliver(app, req, lang, &target, &signed_in, "token")?;
+            let mut r = deliver(app, req, lang, &target, &signed_in, "token").await?;
             if let Some(v) = app.sessions.seal(&session) {
                 app.metrics
                     .passive
@@ -636,7 +636,7 @@ fn post_saml(
 }
 
 /// Issues the token and builds the page that posts it to the relying party.
-fn deliver(
+async fn deliver(
     app: &App,
     req: &LsRequest<'_>,
     lang: Lang,
@@ -681,13 +681,12 @@ fn deliver(
             relay,
         } => {
             if let Some(id) = request_id {
-                // Answered once: a replayed AuthnRequest never yields a second response.
-                if app.answered_requests.contains_key(id) {
+                // Answered once: an atomic check-and-insert, so even two concurrent copies of
+                // one AuthnRequest never both get a response.
+                let entry = app.answered_requests.entry(id.clone()).or_insert(()).await;
+                if !entry.is_fresh() {
                     return Err(refuse(target.protocol, &rp.identifier, "replayed_request"));
                 }
-                let cache = app.answered_requests.clone();
-                let id = id.clone();
-                tokio::spawn(async move { cache.insert(id, ()).await });
             }
             let xml = saml_response(
                 app,
