@@ -39,18 +39,12 @@ pub struct LdapSetupError {
     pub message: String,
 }
 
-/// One LDAP server with its pooled connections.
+/// One global catalog with its pooled, multiplexed connections.
 struct ServerPool {
-    forest: String,
-    url: LdapUrl,
-    tls: Arc<ClientConfig>,
+    server: Server,
     account: ServiceAccount,
-    tuning: DirectoryConfig,
     slots: Vec<Mutex<Option<Ldap>>>,
     next: AtomicUsize,
-    down_until: std::sync::Mutex<Option<Instant>>,
-    up: AtomicBool,
-    metrics: DirectoryMetrics,
     events: Events,
 }
 
@@ -76,16 +70,62 @@ fn describe(e: &LdapError) -> String {
     }
 }
 
-/// One LDAP server as far as opening connections goes, shared by the search and bind pools.
-struct Endpoint<'a> {
-    forest: &'a str,
-    url: &'a LdapUrl,
-    tls: &'a Arc<ClientConfig>,
+/// One LDAP server, whichever pool uses it: where it is, how to reach it, and whether it failed
+/// recently (then it is skipped for `retry_backoff`).
+struct Server {
+    forest: String,
+    url: LdapUrl,
+    tls: Arc<ClientConfig>,
     tuning: DirectoryConfig,
-    metrics: &'a DirectoryMetrics,
+    metrics: DirectoryMetrics,
+    down_until: std::sync::Mutex<Option<Instant>>,
+    up: AtomicBool,
 }
 
-impl Endpoint<'_> {
+impl Server {
+    fn new(
+        forest: &str,
+        url: &LdapUrl,
+        tls: &Arc<ClientConfig>,
+        tuning: DirectoryConfig,
+        metrics: &DirectoryMetrics,
+    ) -> Server {
+        metrics
+            .pool_size
+            .with_label_values(&[forest, url.url.as_str()])
+            .set(tuning.pool_size as i64);
+        Server {
+            forest: forest.to_string(),
+            url: url.clone(),
+            tls: tls.clone(),
+            tuning,
+            metrics: metrics.clone(),
+            down_until: std::sync::Mutex::new(None),
+            up: AtomicBool::new(true),
+        }
+    }
+
+    fn labels(&self) -> [&str; 2] {
+        [self.forest.as_str(), self.url.url.as_str()]
+    }
+
+    fn backing_off(&self) -> bool {
+        let guard = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        guard.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Records the outcome of the last attempt (a failure starts the backoff) and returns
+    /// true when it changed the server's state.
+    fn record(&self, up: bool) -> bool {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            (!up).then(|| Instant::now() + self.tuning.retry_backoff);
+        self.metrics
+            .server_up
+            .with_label_values(&self.labels())
+            .set(i64::from(up));
+        self.up.swap(up, Ordering::Relaxed) != up
+    }
+
     /// TCP + verified TLS, then `setup` (a service bind, or nothing), all within
     /// `connect_timeout`; the connection's driver runs in its own task and the open-connection
     /// gauge follows it. Every attempt is counted.
@@ -94,7 +134,7 @@ impl Endpoint<'_> {
         F: FnOnce(Ldap) -> Fut,
         Fut: std::future::Future<Output = Result<Ldap, String>>,
     {
-        let labels = [self.forest, self.url.url.as_str()];
+        let labels = self.labels();
         let settings = LdapConnSettings::new()
             .set_config(self.tls.clone())
             .set_conn_timeout(self.tuning.connect_timeout);
@@ -122,48 +162,28 @@ impl Endpoint<'_> {
         let outcome = if result.is_ok() { "ok" } else { "error" };
         self.metrics
             .connects
-            .with_label_values(&[self.forest, self.url.url.as_str(), outcome])
+            .with_label_values(&[self.forest.as_str(), self.url.url.as_str(), outcome])
             .inc();
         result
     }
 }
 
 impl ServerPool {
-    fn labels(&self) -> [&str; 2] {
-        [self.forest.as_str(), self.url.url.as_str()]
-    }
-
-    fn backing_off(&self) -> bool {
-        let guard = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
-        guard.is_some_and(|t| Instant::now() < t)
-    }
-
     fn mark_down(&self, reason: &str) {
-        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Instant::now() + self.tuning.retry_backoff);
-        self.metrics
-            .server_up
-            .with_label_values(&self.labels())
-            .set(0);
-        if self.up.swap(false, Ordering::Relaxed) {
+        if self.server.record(false) {
             self.events.emit(&DirectoryServerDown {
-                forest: &self.forest,
-                server: &self.url.url,
+                forest: &self.server.forest,
+                server: &self.server.url.url,
                 reason,
             });
         }
     }
 
     fn mark_up(&self) {
-        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.metrics
-            .server_up
-            .with_label_values(&self.labels())
-            .set(1);
-        if !self.up.swap(true, Ordering::Relaxed) {
+        if self.server.record(true) {
             self.events.emit(&DirectoryServerUp {
-                forest: &self.forest,
-                server: &self.url.url,
+                forest: &self.server.forest,
+                server: &self.server.url.url,
             });
         }
     }
@@ -171,14 +191,7 @@ impl ServerPool {
     /// Opens one connection: TCP, TLS (verified), service-account bind, all within
     /// `connect_timeout`.
     async fn connect(&self) -> Result<Ldap, ServerError> {
-        let endpoint = Endpoint {
-            forest: &self.forest,
-            url: &self.url,
-            tls: &self.tls,
-            tuning: self.tuning,
-            metrics: &self.metrics,
-        };
-        endpoint
+        self.server
             .connect(|mut ldap| async move {
                 let bind = ldap
                     .simple_bind(&self.account.user, self.account.password.expose())
@@ -227,11 +240,12 @@ impl ServerPool {
         // fresh connection tells a stale socket from a dead server.
         for fresh in [false, true] {
             let mut ldap = self.connection(slot, fresh).await?;
-            let in_flight = self.metrics.in_flight.with_label_values(&self.labels());
+            let server = &self.server;
+            let in_flight = server.metrics.in_flight.with_label_values(&server.labels());
             in_flight.inc();
             let _guard = GaugeGuard(in_flight);
             let result = ldap
-                .with_timeout(self.tuning.operation_timeout)
+                .with_timeout(server.tuning.operation_timeout)
                 .search(base, scope, filter, attrs.to_vec())
                 .await;
             match result {
@@ -255,7 +269,7 @@ impl ServerPool {
                 Err(LdapError::Timeout { .. }) => {
                     return Err(ServerError::Unavailable(format!(
                         "operation timed out after {:?}",
-                        self.tuning.operation_timeout
+                        server.tuning.operation_timeout
                     )))
                 }
                 Err(e) => last = describe(&e),
@@ -269,44 +283,14 @@ impl ServerPool {
 /// connection's identity, so connections are checked out exclusively (unlike the multiplexed
 /// search pool) and re-bound by the next user: no TLS handshake per sign-in.
 struct BindPool {
-    forest: String,
-    url: LdapUrl,
-    tls: Arc<ClientConfig>,
-    tuning: DirectoryConfig,
+    server: Server,
     idle: std::sync::Mutex<Vec<Ldap>>,
     permits: tokio::sync::Semaphore,
-    down_until: std::sync::Mutex<Option<Instant>>,
-    metrics: DirectoryMetrics,
 }
 
 impl BindPool {
-    fn labels(&self) -> [&str; 2] {
-        [self.forest.as_str(), self.url.url.as_str()]
-    }
-
-    fn backing_off(&self) -> bool {
-        let guard = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
-        guard.is_some_and(|t| Instant::now() < t)
-    }
-
-    fn set_down(&self, down: bool) {
-        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
-            down.then(|| Instant::now() + self.tuning.retry_backoff);
-        self.metrics
-            .server_up
-            .with_label_values(&self.labels())
-            .set(if down { 0 } else { 1 });
-    }
-
     async fn connect(&self) -> Result<Ldap, String> {
-        let endpoint = Endpoint {
-            forest: &self.forest,
-            url: &self.url,
-            tls: &self.tls,
-            tuning: self.tuning,
-            metrics: &self.metrics,
-        };
-        endpoint.connect(|ldap| async move { Ok(ldap) }).await
+        self.server.connect(|ldap| async move { Ok(ldap) }).await
     }
 
     /// One simple bind. `Ok(rc, diagnostic)` when the DC answered.
@@ -314,9 +298,10 @@ impl BindPool {
         let permit = match self.permits.try_acquire() {
             Ok(p) => p,
             Err(_) => {
-                self.metrics
+                self.server
+                    .metrics
                     .pool_waits
-                    .with_label_values(&self.labels())
+                    .with_label_values(&self.server.labels())
                     .inc();
                 self.permits
                     .acquire()
@@ -331,7 +316,11 @@ impl BindPool {
                 !l.is_closed()
             })
         };
-        let in_flight = self.metrics.in_flight.with_label_values(&self.labels());
+        let in_flight = self
+            .server
+            .metrics
+            .in_flight
+            .with_label_values(&self.server.labels());
         in_flight.inc();
         let _in_flight = GaugeGuard(in_flight);
         let mut attempt_pooled = pooled.is_some();
@@ -341,13 +330,13 @@ impl BindPool {
         };
         loop {
             let result = ldap
-                .with_timeout(self.tuning.operation_timeout)
+                .with_timeout(self.server.tuning.operation_timeout)
                 .simple_bind(dn, password)
                 .await;
             match result {
                 Ok(res) => {
                     let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                    if idle.len() < self.tuning.pool_size {
+                    if idle.len() < self.server.tuning.pool_size {
                         idle.push(ldap);
                     }
                     drop(idle);
@@ -357,7 +346,7 @@ impl BindPool {
                 Err(LdapError::Timeout { .. }) => {
                     return Err(format!(
                         "bind timed out after {:?}",
-                        self.tuning.operation_timeout
+                        self.server.tuning.operation_timeout
                     ))
                 }
                 // A pooled connection can die while idle (DC restart, idle timeout): retry once
@@ -394,15 +383,16 @@ impl ForestClient {
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
         let mut failed: Option<&str> = None;
         let mut last_reason = String::from("no global catalog configured");
-        for server in &self.servers {
-            if server.backing_off() {
+        for pool in &self.servers {
+            let url = &pool.server.url;
+            if pool.server.backing_off() {
                 // Skipping a server that failed recently is not a new failover.
-                last_reason = format!("{} failed recently; retrying after backoff", server.url);
+                last_reason = format!("{} failed recently; retrying after backoff", url);
                 continue;
             }
-            match server.search(base, scope, filter, attrs).await {
+            match pool.search(base, scope, filter, attrs).await {
                 Ok(entries) => {
-                    server.mark_up();
+                    pool.mark_up();
                     self.metrics
                         .forest_up
                         .with_label_values(&[&self.name])
@@ -415,25 +405,25 @@ impl ForestClient {
                         self.events.emit(&GlobalCatalogFailover {
                             forest: &self.name,
                             from,
-                            to: &server.url.url,
+                            to: &url.url,
                         });
                     }
                     return Ok(entries);
                 }
                 Err(ServerError::Unavailable(reason)) => {
-                    server.mark_down(&reason);
-                    failed.get_or_insert(server.url.url.as_str());
-                    last_reason = format!("{}: {reason}", server.url);
+                    pool.mark_down(&reason);
+                    failed.get_or_insert(url.url.as_str());
+                    last_reason = format!("{}: {reason}", url);
                 }
                 Err(ServerError::Refused(reason)) => {
-                    server.mark_up();
+                    pool.mark_up();
                     self.metrics
                         .forest_up
                         .with_label_values(&[&self.name])
                         .set(1);
                     return Err(DirectoryError::SearchFailed {
                         forest: self.name.clone(),
-                        reason: format!("{}: {reason}", server.url),
+                        reason: format!("{}: {reason}", url),
                     });
                 }
             }
@@ -540,33 +530,23 @@ impl LdapDirectory {
         let mut forests = HashMap::new();
         let mut binders = HashMap::new();
         for f in &config.forests {
-            forests.insert(
-                f.name.clone(),
-                Self::forest(f, config.directory, &metrics, &events)?,
-            );
+            // One verifying TLS configuration per forest, for its GCs and its DCs.
             let tls =
                 crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| LdapSetupError {
                     forest: f.name.clone(),
                     message: e.to_string(),
                 })?;
+            forests.insert(
+                f.name.clone(),
+                Self::forest(f, &tls, config.directory, &metrics, &events)?,
+            );
             for (domain, urls) in &f.domain_controllers {
                 let pools = urls
                     .iter()
-                    .map(|url| {
-                        metrics
-                            .pool_size
-                            .with_label_values(&[f.name.as_str(), url.url.as_str()])
-                            .set(config.directory.pool_size as i64);
-                        BindPool {
-                            forest: f.name.clone(),
-                            url: url.clone(),
-                            tls: tls.clone(),
-                            tuning: config.directory,
-                            idle: std::sync::Mutex::new(Vec::new()),
-                            permits: tokio::sync::Semaphore::new(config.directory.pool_size),
-                            down_until: std::sync::Mutex::new(None),
-                            metrics: metrics.clone(),
-                        }
+                    .map(|url| BindPool {
+                        server: Server::new(&f.name, url, &tls, config.directory, &metrics),
+                        idle: std::sync::Mutex::new(Vec::new()),
+                        permits: tokio::sync::Semaphore::new(config.directory.pool_size),
                     })
                     .collect();
                 binders.insert((f.name.clone(), domain.clone()), pools);
@@ -581,6 +561,7 @@ impl LdapDirectory {
 
     fn forest(
         f: &ForestConfig,
+        tls: &Arc<ClientConfig>,
         tuning: DirectoryConfig,
         metrics: &DirectoryMetrics,
         events: &Events,
@@ -589,8 +570,6 @@ impl LdapDirectory {
             forest: f.name.clone(),
             message,
         };
-        let tls =
-            crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| err(e.to_string()))?;
         let account = f
             .service_account
             .clone()
@@ -599,21 +578,11 @@ impl LdapDirectory {
             .global_catalogs
             .iter()
             .map(|url| {
-                metrics
-                    .pool_size
-                    .with_label_values(&[f.name.as_str(), url.url.as_str()])
-                    .set(tuning.pool_size as i64);
                 Arc::new(ServerPool {
-                    forest: f.name.clone(),
-                    url: url.clone(),
-                    tls: tls.clone(),
+                    server: Server::new(&f.name, url, tls, tuning, metrics),
                     account: account.clone(),
-                    tuning,
                     slots: (0..tuning.pool_size).map(|_| Mutex::new(None)).collect(),
                     next: AtomicUsize::new(0),
-                    down_until: std::sync::Mutex::new(None),
-                    up: AtomicBool::new(true),
-                    metrics: metrics.clone(),
                     events: events.clone(),
                 })
             })
@@ -712,26 +681,26 @@ impl Directory for LdapDirectory {
         let mut last = String::from("every domain controller failed recently");
         let mut outcome = None;
         for pool in pools {
-            if pool.backing_off() {
+            if pool.server.backing_off() {
                 continue;
             }
             match pool.bind(dn, password).await {
                 Ok((rc, text)) => {
-                    pool.set_down(false);
+                    pool.server.record(true);
                     // 49 is AD's answer about the credentials: never retried on another DC.
                     match rc {
                         0 => outcome = Some(Ok(())),
                         49 => outcome = Some(Err(BindRejection::from_diagnostic(&text))),
                         other => {
-                            last = format!("{}: LDAP result {other} {text}", pool.url);
+                            last = format!("{}: LDAP result {other} {text}", pool.server.url);
                             continue;
                         }
                     }
                     break;
                 }
                 Err(reason) => {
-                    pool.set_down(true);
-                    last = format!("{}: {reason}", pool.url);
+                    pool.server.record(false);
+                    last = format!("{}: {reason}", pool.server.url);
                 }
             }
         }
