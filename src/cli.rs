@@ -137,9 +137,7 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
     // Building the application loads the demo directory, CA bundles and service accounts
     // without contacting any server.
-    let rt = runtime()?;
-    let built = rt.block_on(async { App::new(config) });
-    let app = built.map_err(|e| {
+    let app = App::new(config).map_err(|e| {
         eprintln!(
             "altgate: configuration file {} is invalid: {e}",
             path.display()

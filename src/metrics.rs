@@ -511,11 +511,6 @@ impl Metrics {
     }
 }
 
-/// Observes the seconds elapsed since `start` into `h`.
-pub fn observe_since(h: &Histogram, start: tokio::time::Instant) {
-    h.observe(start.elapsed().as_secs_f64());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

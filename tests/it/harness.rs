@@ -400,22 +400,20 @@ pub async fn https(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, String) {
-    use http_body_util::{BodyExt, Full};
-    let mut sender = tls_sender(addr, ca).await;
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "localhost");
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    let req = req
-        .body(Full::new(bytes::Bytes::from(body)))
-        .expect("request");
-    let res = sender.send_request(req).await.expect("response");
-    let status = res.status().as_u16();
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|ct| ("content-type", ct))
+        .into_iter()
+        .collect();
+    let (status, _, body) = send(
+        tls_sender(addr, ca).await,
+        method,
+        path,
+        "localhost",
+        &headers,
+        body,
+    )
+    .await;
+    (status, body)
 }
 
 /// The Python interpreter of the venv holding Microsoft's MSAL (scripts/setup-python-clients.sh).
@@ -498,36 +496,23 @@ pub async fn browse(
     cookie: &str,
     body: Option<Vec<u8>>,
 ) -> (u16, Vec<(String, String)>, String) {
-    use http_body_util::{BodyExt, Full};
-    let mut sender = tls_sender(addr, ca).await;
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "localhost")
-        .header("accept-language", "en-US");
+    let mut headers = vec![("accept-language", "en-US")];
     if !cookie.is_empty() {
-        req = req.header("cookie", cookie);
+        headers.push(("cookie", cookie));
     }
     if body.is_some() {
-        req = req.header("content-type", "application/x-www-form-urlencoded");
+        headers.push(("content-type", "application/x-www-form-urlencoded"));
     }
-    let req = req
-        .body(Full::new(bytes::Bytes::from(body.unwrap_or_default())))
-        .expect("request");
-    let res = sender.send_request(req).await.expect("response");
-    let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
+    let sender = tls_sender(addr, ca).await;
+    send(
+        sender,
+        method,
+        path,
+        "localhost",
+        &headers,
+        body.unwrap_or_default(),
+    )
+    .await
 }
 
 /// A plain-HTTP request to a local test service (the SAML SP): status, lower-cased headers, body.
@@ -537,24 +522,49 @@ pub async fn http_plain(
     path: &str,
     form_body: Option<Vec<u8>>,
 ) -> (u16, Vec<(String, String)>, String) {
-    use http_body_util::{BodyExt, Full};
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .expect("http handshake");
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .expect("http handshake");
     tokio::spawn(conn);
+    let headers: Vec<(&str, &str)> = form_body
+        .as_ref()
+        .map(|_| ("content-type", "application/x-www-form-urlencoded"))
+        .into_iter()
+        .collect();
+    let host = format!("localhost:{port}");
+    send(
+        sender,
+        method,
+        path,
+        &host,
+        &headers,
+        form_body.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Sends one request on `sender`: status, lower-cased response headers, body.
+async fn send(
+    mut sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, Vec<(String, String)>, String) {
+    use http_body_util::{BodyExt, Full};
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", format!("localhost:{port}"));
-    if form_body.is_some() {
-        req = req.header("content-type", "application/x-www-form-urlencoded");
+        .header("host", host);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let req = req
-        .body(Full::new(bytes::Bytes::from(form_body.unwrap_or_default())))
+        .body(Full::new(bytes::Bytes::from(body)))
         .expect("request");
     let res = sender.send_request(req).await.expect("response");
     let status = res.status().as_u16();

@@ -2,24 +2,13 @@
 //! client; `/metrics` after real resolutions, `/adfs/probe`, unknown paths and methods.
 
 use crate::harness::{self, metric};
-use bytes::Bytes;
-use http_body_util::BodyExt;
-use hyper::{Method, Request, StatusCode};
+use hyper::{Method, StatusCode};
 use std::net::SocketAddr;
 use std::path::Path;
 
 async fn get(addr: SocketAddr, ca: &Path, method: Method, path: &str) -> (StatusCode, String) {
-    let mut sender = crate::harness::tls_sender(addr, ca).await;
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "localhost")
-        .body(http_body_util::Full::new(Bytes::new()))
-        .expect("request");
-    let res = sender.send_request(req).await.expect("response");
-    let status = res.status();
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let (status, body) = harness::https(addr, ca, method.as_str(), path, None, Vec::new()).await;
+    (StatusCode::from_u16(status).expect("status"), body)
 }
 
 /// The server writes its generated certificate as it starts; wait (bounded) until it is there.

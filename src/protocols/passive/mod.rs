@@ -172,7 +172,7 @@ fn reply_url(
 
 /// Reads the protocol message out of the parameters. `raw` is the original urlencoded message
 /// (for Redirect-binding signatures) and `arrival` says how it came.
-async fn classify(
+fn classify(
     app: &App,
     params: &[(String, String)],
     raw: &str,
@@ -392,7 +392,7 @@ async fn route(app: &App, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse,
     } else {
         (query, req.raw_query.to_string(), Arrival::Get)
     };
-    match classify(app, &params, &raw, arrival).await? {
+    match classify(app, &params, &raw, arrival)? {
         Message::SignIn(target) => begin(app, req, lang, target, &encode_ctx(arrival, &raw)).await,
         Message::WsFedSignOut { wreply } => Ok(sign_out_wsfed(app, req, lang, wreply)),
         Message::SamlLogout { request, relay } => sign_out_saml(app, req, lang, request, relay),
@@ -550,7 +550,7 @@ async fn submit(
     let (arrival, raw) =
         decode_ctx(ctx).ok_or_else(|| refuse("wsfed", "unknown", "bad_form_context"))?;
     let params = pairs(raw.as_bytes());
-    let target = match classify(app, &params, &raw, arrival).await? {
+    let target = match classify(app, &params, &raw, arrival)? {
         Message::SignIn(t) => t,
         _ => return Err(refuse("wsfed", "unknown", "bad_form_context")),
     };
