@@ -10,42 +10,14 @@
 use altgate::config::Config;
 use altgate::App;
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope};
-use serde::Deserialize;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{forests, Forest, Stats};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Deserialize)]
-struct Forest {
-    name: String,
-    gc_url: String,
-    ca_file: String,
-    service_user: String,
-    service_password: String,
-}
-
-#[derive(Deserialize)]
-struct Forests {
-    forests: Vec<Forest>,
-}
-
 const RUN: Duration = Duration::from_secs(3);
-
-struct Stats {
-    ops: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Stats {
-    fn rate(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64()
-    }
-    fn pct(&mut self, p: f64) -> Duration {
-        self.latencies.sort_unstable();
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies.get(i).copied().unwrap_or_default()
-    }
-}
 
 async fn drive<F, Fut>(concurrency: usize, op: F) -> Stats
 where
@@ -75,7 +47,6 @@ where
         latencies.extend(t.await.expect("join"));
     }
     Stats {
-        ops: latencies.len(),
         elapsed: start.elapsed(),
         latencies,
     }
@@ -105,22 +76,14 @@ fn report(label: &str, c: usize, s: &mut Stats) {
     println!(
         "{label:<24} c={c:<2} {:>8.0} ops/s   p50 {:>7.3} ms   p99 {:>7.3} ms",
         s.rate(),
-        s.pct(0.50).as_secs_f64() * 1e3,
-        s.pct(0.99).as_secs_f64() * 1e3
+        s.pct_ms(0.50),
+        s.pct_ms(0.99)
     );
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is ignored.
-    let dir = std::env::var("ALTGATE_AD_DIR").unwrap_or_else(|_| "/var/tmp/altgate-ad".into());
-    let text = match std::fs::read_to_string(format!("{dir}/forests.json")) {
-        Ok(t) => t,
-        Err(_) => {
-            eprintln!("cold_resolve: the AD test forests are not provisioned; run scripts/ad-forests.sh up");
-            std::process::exit(2);
-        }
-    };
-    let forests: Forests = serde_json::from_str(&text).expect("forests.json");
+    let forests = forests("cold_resolve");
     let (contoso, fabrikam) = (&forests.forests[0], &forests.forests[1]);
     let tmp = tempfile::tempdir().expect("tempdir");
     let rt = tokio::runtime::Runtime::new().expect("runtime");

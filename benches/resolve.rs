@@ -1,6 +1,9 @@
 //! In-process benchmarks: cached resolution (the hot path of every sign-in after the first),
 //! the pure decision logic, login parsing and filter building. No network.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use altgate::config::{AlternateLoginId, CacheConfig};
 use altgate::directory::embedded::EmbeddedDirectory;
 use altgate::directory::{filter, DirectoryEntry, UserQuery};
@@ -102,31 +105,7 @@ fn token_pipeline(c: &mut Criterion) {
     use altgate::protocols::wstrust::request::{parse_rst, Version};
     use altgate::tokens::keys::SigningKey;
     use altgate::tokens::saml::{saml11, AssertionSpec, TOKEN_TYPE_SAML11};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (crt, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=bench",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("token_pipeline: openssl not available; skipping these benches");
-        return;
-    }
+    let (crt, key) = common::signing_pair();
     let key = SigningKey::load(&crt, &key).expect("key");
     let now = time::OffsetDateTime::now_utc();
     let fmt = time::format_description::well_known::Rfc3339;

@@ -12,27 +12,14 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use ldap3::{LdapConnAsync, LdapConnSettings, Scope};
-use serde::Deserialize;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{forests, signing_pair, Forest, Stats};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[derive(Deserialize)]
-struct Forest {
-    name: String,
-    gc_url: String,
-    dc_url: String,
-    ca_file: String,
-    service_user: String,
-    service_password: String,
-}
-
-#[derive(Deserialize)]
-struct Forests {
-    forests: Vec<Forest>,
-    user_password: String,
-}
 
 const RUN: Duration = Duration::from_secs(4);
 const LOGIN: &str = "jdoe@contoso.com";
@@ -76,22 +63,6 @@ fn rst(password: &str) -> String {
         "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope' xmlns:wsa='http://www.w3.org/2005/08/addressing' xmlns:wsu='http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd'><s:Header><wsa:Action s:mustUnderstand='1'>http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue</wsa:Action><wsa:MessageID>urn:uuid:1</wsa:MessageID><wsse:Security s:mustUnderstand='1' xmlns:wsse='http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd'><wsu:Timestamp wsu:Id='_0'><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp><wsse:UsernameToken wsu:Id='u'><wsse:Username>{LOGIN}</wsse:Username><wsse:Password>{}</wsse:Password></wsse:UsernameToken></wsse:Security></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst='http://docs.oasis-open.org/ws-sx/ws-trust/200512'><wsp:AppliesTo xmlns:wsp='http://schemas.xmlsoap.org/ws/2004/09/policy'><wsa:EndpointReference><wsa:Address>urn:federation:MicrosoftOnline</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer</wst:KeyType><wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType></wst:RequestSecurityToken></s:Body></s:Envelope>",
         altgate::xml::escape_text(password)
     )
-}
-
-struct Stats {
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-impl Stats {
-    fn rate(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
-    }
-    fn pct(&mut self, p: f64) -> f64 {
-        self.latencies.sort_unstable();
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    }
 }
 
 async fn token_load(port: u16, ca: &Path, concurrency: usize, password: &str) -> Stats {
@@ -445,38 +416,10 @@ async fn direct_load(f: &Forest, concurrency: usize, password: &str) -> Stats {
 }
 
 fn main() {
-    let dir = std::env::var("ALTGATE_AD_DIR").unwrap_or_else(|_| "/var/tmp/altgate-ad".into());
-    let Ok(text) = std::fs::read_to_string(format!("{dir}/forests.json")) else {
-        eprintln!(
-            "wstrust bench: the AD test forests are not provisioned; run scripts/ad-forests.sh up"
-        );
-        std::process::exit(2);
-    };
-    let forests: Forests = serde_json::from_str(&text).expect("forests.json");
+    let forests = forests("wstrust bench");
     let tmp = tempfile::tempdir().expect("tempdir");
     let t = tmp.path();
-    let (sign_crt, sign_key) = (t.join("ts.crt"), t.join("ts.key"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=bench",
-            "-keyout",
-        ])
-        .arg(&sign_key)
-        .arg("-out")
-        .arg(&sign_crt)
-        .output()
-        .expect("openssl")
-        .status
-        .success();
-    assert!(ok, "openssl failed");
+    let (sign_crt, sign_key) = signing_pair();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("probe port")
         .local_addr()
@@ -545,8 +488,8 @@ fn main() {
                 println!(
                     "c={c:<2} {:>6.0} sign-ins/s  p50 {:>6.2} ms  p99 {:>6.2} ms  altgate CPU {:.3} ms/sign-in ({:.2}x one RSA signature)",
                     st.rate(),
-                    st.pct(0.5),
-                    st.pct(0.99),
+                    st.pct_ms(0.5),
+                    st.pct_ms(0.99),
                     per_op * 1e3,
                     per_op / rsa
                 );
@@ -567,8 +510,8 @@ fn main() {
             println!(
                 "c={c:<2} altgate {:>6.0} tokens/s  p50 {:>6.2} ms  p99 {:>6.2} ms  CPU {:.3} ms/token (user {:.3} + kernel {:.3}; {:.2}x one RSA signature on an idle core, {:.2}x altgate's own build+sign time in this row, {:.3} ms) | direct search+bind {:>6.0}/s p50 {:>6.2} ms -> altgate at {:.0}% of the directory",
                 st.rate(),
-                st.pct(0.5),
-                st.pct(0.99),
+                st.pct_ms(0.5),
+                st.pct_ms(0.99),
                 per_token * 1e3,
                 user * 1e3,
                 system * 1e3,
@@ -576,7 +519,7 @@ fn main() {
                 per_token / in_situ,
                 in_situ * 1e3,
                 d.rate(),
-                d.pct(0.5),
+                d.pct_ms(0.5),
                 100.0 * st.rate() / d.rate()
             );
         }

@@ -130,17 +130,9 @@ impl Drop for Prometheus {
 
 const SOAP: &str = "application/soap+xml; charset=utf-8";
 
+/// A WS-Trust 1.3 request, as the WS-Trust tests build it.
 fn rst(username: &str, password: &str, applies_to: &str) -> Vec<u8> {
-    let now = time::OffsetDateTime::now_utc();
-    let fmt = time::format_description::well_known::Rfc3339;
-    format!(
-        "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope' xmlns:wsa='http://www.w3.org/2005/08/addressing' xmlns:wsu='http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd'><s:Header><wsa:Action>http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue</wsa:Action><wsse:Security xmlns:wsse='http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd'><wsu:Timestamp><wsu:Created>{}</wsu:Created><wsu:Expires>{}</wsu:Expires></wsu:Timestamp><wsse:UsernameToken><wsse:Username>{}</wsse:Username><wsse:Password>{}</wsse:Password></wsse:UsernameToken></wsse:Security></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst='http://docs.oasis-open.org/ws-sx/ws-trust/200512'><wsp:AppliesTo xmlns:wsp='http://schemas.xmlsoap.org/ws/2004/09/policy'><wsa:EndpointReference><wsa:Address>{applies_to}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken></s:Body></s:Envelope>",
-        now.format(&fmt).expect("t"),
-        (now + time::Duration::minutes(10)).format(&fmt).expect("t"),
-        altgate::xml::escape_text(username),
-        altgate::xml::escape_text(password)
-    )
-    .into_bytes()
+    crate::wstrust::rst("13", username, password, applies_to, "", 0).into_bytes()
 }
 
 fn dashboard_expressions() -> Vec<(String, String)> {

@@ -191,7 +191,7 @@ async fn msal_gets_verified_tokens_for_every_kind_of_login_on_both_endpoints() {
     );
 }
 
-fn rst(
+pub(crate) fn rst(
     version: &str,
     username: &str,
     password: &str,
