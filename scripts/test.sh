@@ -11,7 +11,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
-PACKAGES=(samba samba-ad-dc ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv prometheus)
+PACKAGES=(samba samba-ad-dc samba-ad-provision redis-server ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv prometheus)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
