@@ -1,6 +1,7 @@
 //! Wiring: builds the directory, resolver, signing key, metrics and events from a validated
 //! configuration.
 
+use crate::clock::{system_clock, Clock};
 use crate::config::Config;
 use crate::directory::embedded::EmbeddedDirectory;
 use crate::directory::ldap::LdapDirectory;
@@ -8,18 +9,10 @@ use crate::directory::Directory;
 use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
+use crate::signin::SignIn;
+use crate::tokens::issue::{Signing, Tokens};
 use crate::tokens::keys::{self, KeyError, SigningKey};
-use crate::tokens::{system_clock, Clock};
 use std::sync::Arc;
-
-/// The token-signing material.
-#[derive(Debug)]
-pub struct Signing {
-    /// The current key and certificate.
-    pub key: SigningKey,
-    /// The next certificate (DER), published in metadata during a rollover.
-    pub next_cert_der: Option<Vec<u8>>,
-}
 
 /// The running application's shared state.
 pub struct App {
@@ -30,11 +23,12 @@ pub struct App {
     /// Event sink.
     pub events: Events,
     /// Login resolution.
-    pub resolver: Resolver,
-    /// The directory (searches and password binds).
-    pub directory: Arc<dyn Directory>,
-    /// Token signing; `None` turns the token endpoints off.
-    pub signing: Option<Signing>,
+    pub resolver: Arc<Resolver>,
+    /// Password sign-in (resolution, bind, audit).
+    pub sign_in: SignIn,
+    /// Token issuance (signing keys, federation settings, clock); without a signing key the
+    /// token endpoints are off.
+    pub tokens: Tokens,
     /// Where token lifetimes and timestamp checks take "now" from.
     pub clock: Clock,
     /// The signed federation metadata, built on first request.
@@ -125,7 +119,7 @@ impl App {
             .time_to_live(window)
             .build();
         let events = Events::new(metrics.events.clone());
-        let resolver = Resolver::new(
+        let resolver = Arc::new(Resolver::new(
             directory.clone(),
             config.alternate_login_id.clone(),
             config.forests.iter().map(|f| f.name.clone()).collect(),
@@ -133,14 +127,27 @@ impl App {
             metrics.cache.clone(),
             metrics.resolve.clone(),
             events.clone(),
+        ));
+        let sign_in = SignIn::new(
+            resolver.clone(),
+            directory,
+            events.clone(),
+            metrics.tokens.alternate_login_id_authentications.clone(),
+            clock.clone(),
+        );
+        let tokens = Tokens::new(
+            config.federation.clone(),
+            signing,
+            clock.clone(),
+            metrics.tokens.signing_duration.clone(),
         );
         Ok(Arc::new(App {
             config,
             metrics,
             events,
             resolver,
-            directory,
-            signing,
+            sign_in,
+            tokens,
             clock,
             metadata: std::sync::OnceLock::new(),
             sessions,
@@ -150,10 +157,17 @@ impl App {
 
     /// The relying party `applies_to` names, if configured.
     pub fn relying_party(&self, applies_to: &str) -> Option<&crate::config::RelyingParty> {
-        self.config
-            .relying_parties
-            .iter()
-            .find(|rp| rp.matches(applies_to))
+        crate::protocols::relying_party(&self.config.relying_parties, applies_to)
+    }
+
+    /// The WS-Trust endpoints' view of the application.
+    pub fn wstrust(&self) -> crate::protocols::wstrust::WsTrust<'_> {
+        crate::protocols::wstrust::WsTrust {
+            relying_parties: &self.config.relying_parties,
+            sign_in: &self.sign_in,
+            tokens: &self.tokens,
+            metrics: &self.metrics.tokens,
+        }
     }
 }
 

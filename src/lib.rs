@@ -25,6 +25,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod events;

@@ -334,6 +334,20 @@ pub struct TokenMetrics {
 }
 
 impl TokenMetrics {
+    /// Counts one issued token.
+    pub fn count_issued(&self, protocol: &str, relying_party: &str) {
+        self.issued
+            .with_label_values(&[protocol, relying_party])
+            .inc();
+    }
+
+    /// Counts one failed token request with its stable reason code.
+    pub fn count_failed(&self, protocol: &str, relying_party: &str, reason: &str) {
+        self.failed
+            .with_label_values(&[protocol, relying_party, reason])
+            .inc();
+    }
+
     /// Registers the token metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         let signing_duration = Histogram::with_opts(

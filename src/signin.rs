@@ -4,11 +4,12 @@
 //! events 1202/1203). Clients only ever learn "failed"; the reason goes to the audit log and a
 //! bounded metric label.
 
-use crate::app::App;
-use crate::directory::BindRejection;
-use crate::events::{SignInFailed, SignInSucceeded};
-use crate::resolve::{Outcome, Resolution, Via};
+use crate::clock::Clock;
+use crate::directory::{BindRejection, Directory};
+use crate::events::{Events, SignInFailed, SignInSucceeded};
+use crate::resolve::{FailureCode, Outcome, Resolution, Resolver, Via};
 use crate::secret::Secret;
+use prometheus::IntCounter;
 use std::net::IpAddr;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -39,7 +40,7 @@ pub enum SignInFailure {
         /// not_found, ambiguous or error.
         outcome: Outcome,
         /// The resolution's code (MSIS8014, not_found, ...).
-        code: String,
+        code: FailureCode,
     },
     /// Active Directory refused the bind.
     Rejected(BindRejection),
@@ -48,8 +49,8 @@ pub enum SignInFailure {
 }
 
 impl SignInFailure {
-    /// Bounded metric label / audit reason.
-    pub fn reason(&self) -> &'static str {
+    /// Stable code: the bounded metric label and audit reason.
+    pub fn code(&self) -> &'static str {
         match self {
             SignInFailure::EmptyPassword => "empty_password",
             SignInFailure::PasswordTooLong => "password_too_long",
@@ -62,7 +63,7 @@ impl SignInFailure {
                 ..
             } => "ambiguous",
             SignInFailure::Unresolved { .. } => "unresolved",
-            SignInFailure::Rejected(r) => r.reason(),
+            SignInFailure::Rejected(r) => r.code(),
             SignInFailure::DirectoryUnavailable(_) => "directory_unavailable",
         }
     }
@@ -77,78 +78,110 @@ pub struct SignedIn {
     pub auth_instant: OffsetDateTime,
 }
 
-/// Verifies `login` + `password`. Emits the audit event and counts the outcome.
-pub async fn sign_in(
-    app: &App,
-    login: &str,
-    password: &Secret,
-    ctx: &SignInContext<'_>,
-) -> Result<SignedIn, SignInFailure> {
-    let result = verify(app, login, password).await;
-    match &result {
-        Ok(s) => {
-            let account = s.resolution.account.as_ref();
-            app.events.emit(&SignInSucceeded {
-                login: &s.resolution.login,
-                account: account.map_or("", |a| a.distinguished_name.as_str()),
-                forest: account.map_or("", |a| a.forest.as_str()),
-                via: s.resolution.via.map_or("none", Via::as_str),
+/// The password sign-in service: what every protocol calls with a login and a password. It
+/// holds only what sign-in needs (the resolver, the directory for the bind, the event sink, a
+/// counter and the clock), so it can be built and tested without the rest of the application.
+#[derive(Clone)]
+pub struct SignIn {
+    resolver: Arc<Resolver>,
+    directory: Arc<dyn Directory>,
+    events: Events,
+    alternate_login_id_authentications: IntCounter,
+    clock: Clock,
+}
+
+impl SignIn {
+    /// A sign-in service resolving through `resolver` and binding through `directory`.
+    /// `alternate_login_id_authentications` counts successful sign-ins that used an alternate ID.
+    pub fn new(
+        resolver: Arc<Resolver>,
+        directory: Arc<dyn Directory>,
+        events: Events,
+        alternate_login_id_authentications: IntCounter,
+        clock: Clock,
+    ) -> Self {
+        SignIn {
+            resolver,
+            directory,
+            events,
+            alternate_login_id_authentications,
+            clock,
+        }
+    }
+
+    /// Verifies `login` + `password`. Emits the audit event and counts the outcome.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &Secret,
+        ctx: &SignInContext<'_>,
+    ) -> Result<SignedIn, SignInFailure> {
+        let result = self.verify(login, password).await;
+        match &result {
+            Ok(s) => {
+                let account = s.resolution.account.as_ref();
+                self.events.emit(&SignInSucceeded {
+                    login: &s.resolution.login,
+                    account: account.map_or("", |a| a.distinguished_name.as_str()),
+                    forest: account.map_or("", |a| a.forest.as_str()),
+                    via: s.resolution.via.map_or("none", Via::as_str),
+                    client_ip: ctx.client_ip,
+                    relying_party: ctx.relying_party,
+                    protocol: ctx.protocol,
+                });
+                if s.resolution.via == Some(Via::AlternateLoginId) {
+                    self.alternate_login_id_authentications.inc();
+                }
+            }
+            Err(f) => self.events.emit(&SignInFailed {
+                login: login.trim(),
+                reason: f.code(),
                 client_ip: ctx.client_ip,
                 relying_party: ctx.relying_party,
                 protocol: ctx.protocol,
-            });
-            if s.resolution.via == Some(Via::AlternateLoginId) {
-                app.metrics.tokens.alternate_login_id_authentications.inc();
-            }
+                detail: match f {
+                    SignInFailure::Unresolved { code, .. } => code.as_str(),
+                    SignInFailure::DirectoryUnavailable(d) => d.as_str(),
+                    _ => "",
+                },
+            }),
         }
-        Err(f) => app.events.emit(&SignInFailed {
-            login: login.trim(),
-            reason: f.reason(),
-            client_ip: ctx.client_ip,
-            relying_party: ctx.relying_party,
-            protocol: ctx.protocol,
-            detail: match f {
-                SignInFailure::Unresolved { code, .. } => code.as_str(),
-                SignInFailure::DirectoryUnavailable(d) => d.as_str(),
-                _ => "",
-            },
-        }),
+        result
     }
-    result
-}
 
-async fn verify(app: &App, login: &str, password: &Secret) -> Result<SignedIn, SignInFailure> {
-    if password.is_empty() {
-        return Err(SignInFailure::EmptyPassword);
-    }
-    if password.expose().len() > MAX_PASSWORD_BYTES {
-        return Err(SignInFailure::PasswordTooLong);
-    }
-    let resolution = app.resolver.resolve(login).await;
-    let Some(account) = resolution.account.as_ref() else {
-        return Err(SignInFailure::Unresolved {
-            outcome: resolution.outcome,
-            code: resolution
-                .failure
-                .as_ref()
-                .map_or_else(String::new, |f| f.code.clone()),
-        });
-    };
-    match app
-        .directory
-        .bind(
-            &account.forest,
-            &account.domain,
-            &account.distinguished_name,
-            password.expose(),
-        )
-        .await
-    {
-        Ok(Ok(())) => Ok(SignedIn {
-            resolution: resolution.clone(),
-            auth_instant: (app.clock)(),
-        }),
-        Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
-        Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),
+    async fn verify(&self, login: &str, password: &Secret) -> Result<SignedIn, SignInFailure> {
+        if password.is_empty() {
+            return Err(SignInFailure::EmptyPassword);
+        }
+        if password.expose().len() > MAX_PASSWORD_BYTES {
+            return Err(SignInFailure::PasswordTooLong);
+        }
+        let resolution = self.resolver.resolve(login).await;
+        let Some(account) = resolution.account.as_ref() else {
+            return Err(SignInFailure::Unresolved {
+                outcome: resolution.outcome,
+                code: resolution
+                    .failure
+                    .as_ref()
+                    .map_or(FailureCode::NotFound, |f| f.code),
+            });
+        };
+        match self
+            .directory
+            .bind(
+                &account.forest,
+                &account.domain,
+                &account.distinguished_name,
+                password.expose(),
+            )
+            .await
+        {
+            Ok(Ok(())) => Ok(SignedIn {
+                resolution: resolution.clone(),
+                auth_instant: (self.clock)(),
+            }),
+            Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
+            Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),
+        }
     }
 }

@@ -12,12 +12,15 @@
 
 use crate::app::{App, StartError};
 use crate::config::Config;
-use crate::protocols::wstrust::{self, request::Version};
+pub mod response;
+
+use crate::protocols::wstrust::{self, request::Version, Refusal};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use response::Reply;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
@@ -137,33 +140,6 @@ pub async fn serve(
     Ok(())
 }
 
-type Reply = Response<Full<Bytes>>;
-
-fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
-    let mut res = Response::new(Full::new(body.into()));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    if let Ok(v) = content_type.parse() {
-        h.insert(hyper::header::CONTENT_TYPE, v);
-    }
-    h.insert(
-        hyper::header::CACHE_CONTROL,
-        hyper::header::HeaderValue::from_static("no-store"),
-    );
-    h.insert(
-        "x-content-type-options",
-        hyper::header::HeaderValue::from_static("nosniff"),
-    );
-    res
-}
-
-const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
-
-fn soap(answer: wstrust::Answer) -> Reply {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    respond(status, SOAP_CONTENT_TYPE, answer.body)
-}
-
 /// Reads a body of at most `limit` bytes; `None` when it is larger (or the read fails).
 async fn read_body(req: Request<Incoming>, limit: usize) -> Option<Bytes> {
     let declared = req
@@ -196,69 +172,31 @@ async fn wstrust_endpoint(
                 .to_ascii_lowercase()
                 .starts_with("application/soap+xml")
         });
+    let wstrust = app.wstrust();
     let Some(body) = read_body(req, app.config.server.max_body_bytes).await else {
-        let mut answer = wstrust::refuse(app, version, "body_too_large");
-        answer.status = 413;
-        return soap(answer);
+        return response::soap(wstrust.refuse(version, Refusal::BodyTooLarge));
     };
     if !is_soap {
-        return soap(wstrust::refuse(app, version, "content_type"));
+        return response::soap(wstrust.refuse(version, Refusal::ContentType));
     }
-    soap(wstrust::handle(app, version, &body, ip).await)
+    response::soap(wstrust.handle(version, &body, ip).await)
 }
 
 fn metadata(app: &App) -> Reply {
     if let Some(doc) = app.metadata.get() {
-        return respond(StatusCode::OK, "text/xml; charset=utf-8", doc.clone());
+        return response::xml(doc.clone());
     }
-    match crate::protocols::metadata::document(app) {
-        Ok(doc) => {
-            let doc = app.metadata.get_or_init(|| doc).clone();
-            respond(StatusCode::OK, "text/xml; charset=utf-8", doc)
-        }
+    match crate::protocols::metadata::document(
+        &app.config.server.public_url,
+        &app.config.federation.issuer,
+        app.tokens.signing(),
+    ) {
+        Ok(doc) => response::xml(app.metadata.get_or_init(|| doc).clone()),
         Err(e) => {
             tracing::error!(target: "altgate::ops", error = %e, "cannot build federation metadata");
-            respond(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "text/plain",
-                "metadata unavailable\n",
-            )
+            response::text(StatusCode::SERVICE_UNAVAILABLE, "metadata unavailable\n")
         }
     }
-}
-
-/// Browser pages: HTML with a strict Content-Security-Policy, never cached, never framed.
-fn page(r: crate::protocols::passive::LsResponse, tls: bool) -> Reply {
-    use hyper::header::HeaderValue;
-    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = respond(status, "text/html; charset=utf-8", r.body);
-    let h = res.headers_mut();
-    let csp = crate::protocols::passive::page::csp(r.form_target.as_deref());
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert("content-security-policy", v);
-    }
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert("pragma", HeaderValue::from_static("no-cache"));
-    if tls {
-        h.insert(
-            "strict-transport-security",
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
-    for c in &r.set_cookies {
-        if let Ok(v) = HeaderValue::from_str(c) {
-            h.append(hyper::header::SET_COOKIE, v);
-        }
-    }
-    if let Some(loc) = r
-        .location
-        .as_deref()
-        .and_then(|l| HeaderValue::from_str(l).ok())
-    {
-        h.insert(hyper::header::LOCATION, loc);
-    }
-    res
 }
 
 async fn ls_endpoint(
@@ -310,7 +248,7 @@ async fn ls_endpoint(
                     form_target: None,
                     location: None,
                 };
-                return page(r, tls);
+                return response::page(r, tls);
             }
         }
     } else {
@@ -325,7 +263,7 @@ async fn ls_endpoint(
         client_ip: ip,
         idp_initiated,
     };
-    page(crate::protocols::passive::handle(app, &ls).await, tls)
+    response::page(crate::protocols::passive::handle(app, &ls).await, tls)
 }
 
 /// Routes one request. Endpoint labels are fixed strings, never the request path.
@@ -350,24 +288,20 @@ async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr, tls: bool) -> Rep
         }
         (Method::GET, "/adfs/services/trust/mex") => (
             "mex",
-            respond(
-                StatusCode::OK,
-                "text/xml; charset=utf-8",
-                wstrust::mex::document(&app.config.server.public_url),
-            ),
+            response::xml(wstrust::mex::document(&app.config.server.public_url)),
         ),
         (Method::GET, "/federationmetadata/2007-06/federationmetadata.xml") => {
             ("federation_metadata", metadata(app))
         }
         (Method::GET, "/metrics") => (
             "metrics",
-            respond(
+            response::respond(
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",
                 app.metrics.render(),
             ),
         ),
-        (Method::GET, "/adfs/probe") => ("probe", respond(StatusCode::OK, "text/plain", "OK")),
+        (Method::GET, "/adfs/probe") => ("probe", response::text(StatusCode::OK, "OK")),
         (
             _,
             "/metrics"
@@ -379,18 +313,8 @@ async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr, tls: bool) -> Rep
             | "/adfs/services/trust/13/usernamemixed"
             | "/adfs/services/trust/2005/usernamemixed"
             | "/federationmetadata/2007-06/federationmetadata.xml",
-        ) => (
-            "method_not_allowed",
-            respond(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "text/plain",
-                "method not allowed\n",
-            ),
-        ),
-        _ => (
-            "not_found",
-            respond(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
-        ),
+        ) => ("method_not_allowed", response::method_not_allowed()),
+        _ => ("not_found", response::not_found()),
     };
     app.metrics
         .http

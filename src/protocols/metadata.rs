@@ -3,8 +3,8 @@
 //! `IDPSSODescriptor`, carrying the token-signing certificate (and the next one during a
 //! rollover) and the endpoints, so Entra ID and relying parties can read altgate's settings.
 
-use crate::app::App;
 use crate::tokens::claims::ClaimKind;
+use crate::tokens::issue::Signing;
 use crate::tokens::keys::KeyError;
 use crate::tokens::{new_id, sign_enveloped, DSIG};
 use crate::xml::Element;
@@ -32,10 +32,10 @@ fn endpoint(name: &str, address: &str) -> Element {
     )
 }
 
-/// Builds and signs the metadata document.
-pub fn document(app: &App) -> Result<String, KeyError> {
-    let signing = app.signing.as_ref().ok_or(KeyError::Sign)?;
-    let base = &app.config.server.public_url;
+/// Builds and signs the metadata document for the service at `base` (the public URL) issuing as
+/// `issuer`.
+pub fn document(base: &str, issuer: &str, signing: Option<&Signing>) -> Result<String, KeyError> {
+    let signing = signing.ok_or(KeyError::Sign)?;
     let mut keys = vec![key_descriptor(signing.key.cert_der())];
     if let Some(next) = &signing.next_cert_der {
         keys.push(key_descriptor(next));
@@ -107,7 +107,7 @@ pub fn document(app: &App) -> Result<String, KeyError> {
     let mut entity = Element::new("EntityDescriptor")
         .xmlns("", MD)
         .attr("ID", id.clone())
-        .attr("entityID", app.config.federation.issuer.clone())
+        .attr("entityID", issuer)
         .child(sts)
         .child(idp);
     // The signature comes first in an EntityDescriptor.

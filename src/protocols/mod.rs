@@ -5,3 +5,13 @@
 pub mod metadata;
 pub mod passive;
 pub mod wstrust;
+
+use crate::config::RelyingParty;
+
+/// The relying party `applies_to` names, if configured.
+pub fn relying_party<'a>(
+    relying_parties: &'a [RelyingParty],
+    applies_to: &str,
+) -> Option<&'a RelyingParty> {
+    relying_parties.iter().find(|rp| rp.matches(applies_to))
+}

@@ -37,7 +37,7 @@ impl Login {
 }
 
 /// Why a login was refused before any lookup.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LoginError {
     /// Nothing but whitespace.
     #[error("the login is empty")]
@@ -55,7 +55,7 @@ pub enum LoginError {
 
 impl LoginError {
     /// Stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             LoginError::Empty => "login_empty",
             LoginError::TooLong => "login_too_long",

@@ -118,14 +118,72 @@ pub struct ResolvedAccount {
     pub enabled: bool,
 }
 
+/// Why a resolution failed: the stable code of every way a login can fail to resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCode {
+    /// The typed login was refused before any directory traffic.
+    InvalidLogin(login::LoginError),
+    /// No account has this login.
+    NotFound,
+    /// No forest (or no forest holding the named domain) could be reached.
+    DirectoryUnavailable,
+    /// MSIS8012: the account has no `sAMAccountName`.
+    Msis8012,
+    /// MSIS8013: the account's `canonicalName` is not in the expected format.
+    Msis8013,
+    /// MSIS8014: accounts in more than one forest have this login.
+    Msis8014,
+    /// MSIS8015: more than one account in one forest has this login.
+    Msis8015,
+}
+
+impl FailureCode {
+    /// The stable code: the MSIS code where AD FS has one, else `not_found`,
+    /// `directory_unavailable` or the login check's `login_*` code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::InvalidLogin(kind) => kind.code(),
+            FailureCode::NotFound => "not_found",
+            FailureCode::DirectoryUnavailable => "directory_unavailable",
+            FailureCode::Msis8012 => "MSIS8012",
+            FailureCode::Msis8013 => "MSIS8013",
+            FailureCode::Msis8014 => "MSIS8014",
+            FailureCode::Msis8015 => "MSIS8015",
+        }
+    }
+
+    /// The MSIS code, where AD FS has one.
+    pub fn msis(self) -> Option<&'static str> {
+        match self {
+            FailureCode::Msis8012
+            | FailureCode::Msis8013
+            | FailureCode::Msis8014
+            | FailureCode::Msis8015 => Some(self.as_str()),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FailureCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Why a resolution failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// Stable code: an MSIS code, or `not_found`, `directory_unavailable`, `login_empty`...
-    pub code: String,
+    pub code: FailureCode,
     /// The MSIS code, where AD FS has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub msis: Option<String>,
+    pub msis: Option<&'static str>,
     /// Always 364.
     pub event_id: u16,
     /// The message (the exact AD FS text for MSIS codes).
@@ -165,23 +223,23 @@ impl Resolution {
         match self.outcome {
             Outcome::Resolved => Lifetime::Positive,
             Outcome::NotFound | Outcome::Ambiguous => Lifetime::Negative,
-            Outcome::Error => match self.failure.as_ref().and_then(|f| f.msis.as_deref()) {
+            Outcome::Error => match self.failure.as_ref().map(|f| f.code) {
                 // Broken account data is a stable answer, like ambiguity.
-                Some("MSIS8012") | Some("MSIS8013") => Lifetime::Negative,
+                Some(FailureCode::Msis8012 | FailureCode::Msis8013) => Lifetime::Negative,
                 _ => Lifetime::Uncacheable,
             },
         }
     }
 
-    fn failed(login: String, outcome: Outcome, code: &str, msis: bool, message: String) -> Self {
+    fn failed(login: String, outcome: Outcome, code: FailureCode, message: String) -> Self {
         Resolution {
             login,
             outcome,
             via: None,
             account: None,
             failure: Some(Failure {
-                code: code.to_string(),
-                msis: msis.then(|| code.to_string()),
+                code,
+                msis: code.msis(),
                 event_id: EVENT_ID,
                 message,
             }),
@@ -233,8 +291,7 @@ impl Resolver {
                 Arc::new(Resolution::failed(
                     input.trim().chars().take(login::MAX_LOGIN_CHARS).collect(),
                     Outcome::Error,
-                    e.code(),
-                    false,
+                    FailureCode::InvalidLogin(e),
                     e.to_string(),
                 )),
                 false,
@@ -275,8 +332,8 @@ impl Resolver {
             (None, Some(f)) => self.events.emit(&LoginResolutionFailed {
                 login: &r.login,
                 outcome: r.outcome.as_str(),
-                code: &f.code,
-                msis: f.msis.as_deref(),
+                code: f.code.as_str(),
+                msis: f.msis,
                 message: &f.message,
                 forests: &r.forests_searched,
                 unreachable_forests: &r.unreachable_forests,
@@ -375,16 +432,14 @@ impl Resolver {
                 Resolution::failed(
                     typed,
                     Outcome::Error,
-                    "directory_unavailable",
-                    false,
+                    FailureCode::DirectoryUnavailable,
                     "no forest could be reached to find the domain".into(),
                 )
             } else {
                 Resolution::failed(
                     typed,
                     Outcome::NotFound,
-                    "not_found",
-                    false,
+                    FailureCode::NotFound,
                     format!("no domain with NetBIOS name '{netbios}' in any reachable forest"),
                 )
             };
@@ -437,37 +492,32 @@ impl Resolver {
                 Err(AccountDataError::MissingSamAccountName) => Resolution::failed(
                     login.to_string(),
                     Outcome::Error,
-                    "MSIS8012",
-                    true,
+                    FailureCode::Msis8012,
                     messages::msis8012(login),
                 ),
                 Err(AccountDataError::BadCanonicalName(c)) => Resolution::failed(
                     login.to_string(),
                     Outcome::Error,
-                    "MSIS8013",
-                    true,
+                    FailureCode::Msis8013,
                     messages::msis8013(&c, login),
                 ),
             },
             Decision::AmbiguousInForest { forest, identities } => Resolution::failed(
                 login.to_string(),
                 Outcome::Ambiguous,
-                "MSIS8015",
-                true,
+                FailureCode::Msis8015,
                 messages::msis8015(login, forest, &identities),
             ),
             Decision::AmbiguousAcrossForests { forests } => Resolution::failed(
                 login.to_string(),
                 Outcome::Ambiguous,
-                "MSIS8014",
-                true,
+                FailureCode::Msis8014,
                 messages::msis8014(login, &forests),
             ),
             Decision::NoMatch => Resolution::failed(
                 login.to_string(),
                 Outcome::NotFound,
-                "not_found",
-                false,
+                FailureCode::NotFound,
                 format!(
                     "no account found for '{login}' in forests: {}",
                     searched.join(", ")
@@ -476,8 +526,7 @@ impl Resolver {
             Decision::NoForestAnswered => Resolution::failed(
                 login.to_string(),
                 Outcome::Error,
-                "directory_unavailable",
-                false,
+                FailureCode::DirectoryUnavailable,
                 format!(
                     "no forest answered for '{login}'; unreachable: {}",
                     unreachable.join(", ")

@@ -2,14 +2,18 @@
 //! configuration, the issuer per federated domain, and a signed SAML 1.1 or 2.0 assertion.
 
 use super::claims::{attribute_claims, issuer_for_upn, Subject};
+use super::keys::SigningKey;
 use super::saml::{
     response, saml11, saml20, saml20_element, AssertionSpec, ResponseSpec, SignedAssertion, Status,
 };
 use super::KeyError;
-use crate::app::App;
-use crate::config::{NameIdFormat, RelyingParty, SamlSigning, TokenType};
+use crate::clock::Clock;
+use crate::config::{Federation, NameIdFormat, RelyingParty, SamlSigning, TokenType};
 use crate::signin::SignedIn;
+use prometheus::Histogram;
 use std::net::IpAddr;
+use std::sync::Arc;
+use time::OffsetDateTime;
 use tokio::time::Instant;
 
 /// Token issuance failed.
@@ -51,20 +55,40 @@ struct Prepared {
     auth_instant: time::OffsetDateTime,
 }
 
-fn prepare(
-    app: &App,
-    rp: &RelyingParty,
-    signed_in: &SignedIn,
-    client_ip: IpAddr,
-) -> Result<Prepared, IssueError> {
-    let r = &signed_in.resolution;
+/// Everything one token depends on: the federation settings, the signing key, the relying
+/// party and the token type to issue to it, the signed-in account, the time and the client
+/// address. Issuance is a pure function of these.
+#[derive(Clone, Copy)]
+pub struct Issuance<'a> {
+    /// Issuer, federated domains, internal networks, display-name order.
+    pub federation: &'a Federation,
+    /// The token-signing key.
+    pub key: &'a SigningKey,
+    /// The relying party.
+    pub relying_party: &'a RelyingParty,
+    /// SAML 1.1 or 2.0 (the relying party's own, or what a WS-Trust client asked for).
+    pub token_type: TokenType,
+    /// The verified sign-in.
+    pub signed_in: &'a SignedIn,
+    /// When the token is issued.
+    pub now: OffsetDateTime,
+    /// The client's address (for `insidecorporatenetwork`).
+    pub client_ip: IpAddr,
+}
+
+fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
+    let rp = i.relying_party;
+    let r = &i.signed_in.resolution;
     let account = r.account.as_ref().ok_or(IssueError::NoAccount)?;
-    let fed = &app.config.federation;
+    let fed = i.federation;
     let subject = Subject {
         account,
         via: r.via.unwrap_or(crate::resolve::Via::Upn),
         login: &r.login,
-        inside_corporate_network: fed.internal_networks.iter().any(|n| n.contains(&client_ip)),
+        inside_corporate_network: fed
+            .internal_networks
+            .iter()
+            .any(|n| n.contains(&i.client_ip)),
     };
     let domain_issuer = rp
         .per_domain_issuer
@@ -81,7 +105,7 @@ fn prepare(
         .immutable_id
         .clone()
         .unwrap_or_else(|| subject.cloud_upn());
-    let (name_id, name_id_format) = match (rp.token_type, rp.name_id_format) {
+    let (name_id, name_id_format) = match (i.token_type, rp.name_id_format) {
         (TokenType::Saml11, _) => (immutable, NAMEID_UNSPECIFIED),
         (TokenType::Saml20, NameIdFormat::Persistent) => (immutable, NAMEID_PERSISTENT),
         (TokenType::Saml20, NameIdFormat::Unspecified) => (immutable, NAMEID_UNSPECIFIED),
@@ -92,9 +116,9 @@ fn prepare(
         attributes,
         name_id,
         name_id_format,
-        now: (app.clock)(),
+        now: i.now,
         lifetime: time::Duration::try_from(rp.token_lifetime).unwrap_or(time::Duration::HOUR),
-        auth_instant: signed_in.auth_instant,
+        auth_instant: i.signed_in.auth_instant,
     })
 }
 
@@ -118,54 +142,38 @@ impl Prepared {
 /// NameID format for e-mail addresses.
 pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
-/// Builds and signs the assertion for `signed_in` to `rp`.
-pub fn issue(
-    app: &App,
-    rp: &RelyingParty,
-    signed_in: &SignedIn,
-    client_ip: IpAddr,
-    delivery: &Delivery<'_>,
-) -> Result<SignedAssertion, IssueError> {
-    let start = Instant::now();
-    let signing = app.signing.as_ref().ok_or(IssueError::NoSigningKey)?;
-    let prepared = prepare(app, rp, signed_in, client_ip)?;
-    let spec = prepared.spec(rp, delivery);
-    let assertion = match rp.token_type {
-        TokenType::Saml11 => saml11(&spec, &signing.key)?,
-        TokenType::Saml20 => saml20(&spec, &signing.key)?,
-    };
-    app.metrics
-        .tokens
-        .signing_duration
-        .observe(start.elapsed().as_secs_f64());
-    Ok(assertion)
+/// Builds and signs the assertion `i` describes (SAML 1.1 or 2.0 per `i.token_type`).
+pub fn issue(i: &Issuance<'_>, delivery: &Delivery<'_>) -> Result<SignedAssertion, IssueError> {
+    let prepared = prepare(i)?;
+    let spec = prepared.spec(i.relying_party, delivery);
+    Ok(match i.token_type {
+        TokenType::Saml11 => saml11(&spec, i.key)?,
+        TokenType::Saml20 => saml20(&spec, i.key)?,
+    })
 }
 
-/// A SAML 2.0 Response for `signed_in` to `rp`, posted to `acs`, signed per `rp.sign`.
+/// A SAML 2.0 Response carrying the assertion `i` describes, posted to `acs`, signed per the
+/// relying party's `sign` setting. `i.token_type` is ignored: SAML-P always carries SAML 2.0.
 pub fn saml_response(
-    app: &App,
-    rp: &RelyingParty,
-    signed_in: &SignedIn,
-    client_ip: IpAddr,
+    i: &Issuance<'_>,
     acs: &str,
     in_response_to: Option<&str>,
 ) -> Result<String, IssueError> {
-    let start = Instant::now();
-    let signing = app.signing.as_ref().ok_or(IssueError::NoSigningKey)?;
-    let rp20 = RelyingParty {
+    let i = Issuance {
         token_type: TokenType::Saml20,
-        ..rp.clone()
+        ..*i
     };
-    let prepared = prepare(app, &rp20, signed_in, client_ip)?;
+    let rp = i.relying_party;
+    let prepared = prepare(&i)?;
     let delivery = Delivery {
         recipient: Some(acs),
         in_response_to,
     };
-    let spec = prepared.spec(&rp20, &delivery);
+    let spec = prepared.spec(rp, &delivery);
     let sign_assertion = matches!(rp.sign, SamlSigning::Assertion | SamlSigning::Both);
     let sign_response = matches!(rp.sign, SamlSigning::Response | SamlSigning::Both);
-    let (_, assertion) = saml20_element(&spec, sign_assertion.then_some(&signing.key))?;
-    let xml = response(
+    let (_, assertion) = saml20_element(&spec, sign_assertion.then_some(i.key))?;
+    Ok(response(
         &ResponseSpec {
             issuer: &prepared.issuer,
             destination: acs,
@@ -174,12 +182,107 @@ pub fn saml_response(
             now: prepared.now,
         },
         Some(assertion),
-        &signing.key,
+        i.key,
         sign_response,
-    )?;
-    app.metrics
-        .tokens
-        .signing_duration
-        .observe(start.elapsed().as_secs_f64());
-    Ok(xml)
+    )?)
+}
+
+/// The token-signing material.
+#[derive(Debug)]
+pub struct Signing {
+    /// The current key and certificate.
+    pub key: SigningKey,
+    /// The next certificate (DER), published in metadata during a rollover.
+    pub next_cert_der: Option<Vec<u8>>,
+}
+
+/// The token service the protocols call: the federation settings, the signing material (absent:
+/// the token endpoints answer "unavailable"), the clock, and the signing-time histogram.
+#[derive(Clone)]
+pub struct Tokens {
+    federation: Arc<Federation>,
+    signing: Option<Arc<Signing>>,
+    clock: Clock,
+    signing_duration: Histogram,
+}
+
+impl Tokens {
+    /// A token service.
+    pub fn new(
+        federation: Federation,
+        signing: Option<Signing>,
+        clock: Clock,
+        signing_duration: Histogram,
+    ) -> Self {
+        Tokens {
+            federation: Arc::new(federation),
+            signing: signing.map(Arc::new),
+            clock,
+            signing_duration,
+        }
+    }
+
+    /// The signing material, when configured.
+    pub fn signing(&self) -> Option<&Signing> {
+        self.signing.as_deref()
+    }
+
+    /// The federation settings tokens are issued under.
+    pub fn federation(&self) -> &Federation {
+        &self.federation
+    }
+
+    /// "Now", from the injected clock.
+    pub fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+
+    fn with<T>(
+        &self,
+        rp: &RelyingParty,
+        token_type: TokenType,
+        signed_in: &SignedIn,
+        client_ip: IpAddr,
+        f: impl FnOnce(&Issuance<'_>) -> Result<T, IssueError>,
+    ) -> Result<T, IssueError> {
+        let start = Instant::now();
+        let signing = self.signing.as_deref().ok_or(IssueError::NoSigningKey)?;
+        let out = f(&Issuance {
+            federation: &self.federation,
+            key: &signing.key,
+            relying_party: rp,
+            token_type,
+            signed_in,
+            now: self.now(),
+            client_ip,
+        })?;
+        self.signing_duration.observe(start.elapsed().as_secs_f64());
+        Ok(out)
+    }
+
+    /// Builds and signs an assertion of `token_type` for `signed_in` to `rp`.
+    pub fn issue(
+        &self,
+        rp: &RelyingParty,
+        token_type: TokenType,
+        signed_in: &SignedIn,
+        client_ip: IpAddr,
+        delivery: &Delivery<'_>,
+    ) -> Result<SignedAssertion, IssueError> {
+        self.with(rp, token_type, signed_in, client_ip, |i| issue(i, delivery))
+    }
+
+    /// A signed SAML 2.0 Response for `signed_in` to `rp`, posted to `acs`.
+    pub fn saml_response(
+        &self,
+        rp: &RelyingParty,
+        signed_in: &SignedIn,
+        client_ip: IpAddr,
+        acs: &str,
+        in_response_to: Option<&str>,
+    ) -> Result<String, IssueError> {
+        self.with(rp, TokenType::Saml20, signed_in, client_ip, |i| {
+            saml_response(i, acs, in_response_to)
+        })
+    }
 }

@@ -14,7 +14,6 @@ use crate::xml::{Element, Node};
 use base64::Engine;
 use keys::{KeyError, SigningKey};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// XML-DSig namespace.
@@ -27,14 +26,6 @@ pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 /// The enveloped-signature transform.
 pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-
-/// Where "now" comes from: the system clock in production, a fixed or advancing one in tests.
-pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(OffsetDateTime::now_utc)
-}
 
 /// `2026-11-23T05:00:00.123Z`, the instant format SAML and WS-Trust use.
 pub fn instant(t: OffsetDateTime) -> String {

@@ -468,13 +468,13 @@ pub async fn sign_in(
         relying_party: "test",
         client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
     };
-    altgate::signin::sign_in(
-        app,
-        login,
-        &altgate::secret::Secret::new(password.to_string()),
-        &ctx,
-    )
-    .await
+    app.sign_in
+        .sign_in(
+            login,
+            &altgate::secret::Secret::new(password.to_string()),
+            &ctx,
+        )
+        .await
 }
 
 /// The `name=value` of a `Set-Cookie` header named `name`.

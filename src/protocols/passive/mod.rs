@@ -18,8 +18,8 @@ use crate::protocols::wstrust::request::Version;
 use crate::protocols::wstrust::response::rstr_body;
 use crate::secret::Secret;
 use crate::session::{same, Session, COOKIE, CSRF_COOKIE};
-use crate::signin::{sign_in, SignInContext, SignedIn};
-use crate::tokens::issue::{issue, saml_response, Delivery};
+use crate::signin::{SignInContext, SignedIn};
+use crate::tokens::issue::Delivery;
 use crate::tokens::saml::{response, ResponseSpec, Status, SAML2, SAMLP};
 use crate::tokens::{instant, new_id, sign_enveloped};
 use crate::xml::Element;
@@ -371,7 +371,7 @@ async fn route(app: &App, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse,
     if req.raw_query.len() > MAX_QUERY {
         return Err(refuse("wsfed", "unknown", "query_too_long"));
     }
-    if app.signing.is_none() {
+    if app.tokens.signing().is_none() {
         return Err(Refusal {
             kind: ErrorKind::Unavailable,
             ..refuse("wsfed", "unknown", "no_signing_key")
@@ -448,8 +448,8 @@ async fn begin(
         } = &target.deliver
         {
             let signing = app
-                .signing
-                .as_ref()
+                .tokens
+                .signing()
                 .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_signing_key"))?;
             let xml = response(
                 &ResponseSpec {
@@ -569,12 +569,12 @@ async fn submit(
         relying_party: &target.rp.identifier,
         client_ip: req.client_ip,
     };
-    match sign_in(app, username, &password, &sctx).await {
+    match app.sign_in.sign_in(username, &password, &sctx).await {
         Err(f) => {
             app.metrics
                 .tokens
                 .failed
-                .with_label_values(&[target.protocol, &target.rp.identifier, f.reason()])
+                .with_label_values(&[target.protocol, &target.rp.identifier, f.code()])
                 .inc();
             app.metrics
                 .passive
@@ -651,11 +651,15 @@ async fn deliver(
     };
     let page = match &target.deliver {
         Deliver::WsFed { reply, wctx } => {
-            let rp11 = RelyingParty {
-                token_type: TokenType::Saml11,
-                ..rp.clone()
-            };
-            let assertion = issue(app, &rp11, signed_in, req.client_ip, &Delivery::default())
+            let assertion = app
+                .tokens
+                .issue(
+                    rp,
+                    TokenType::Saml11,
+                    signed_in,
+                    req.client_ip,
+                    &Delivery::default(),
+                )
                 .map_err(|_| failed("signing_failed"))?;
             let wresult = rstr_body(
                 Version::Trust2005,
@@ -688,15 +692,10 @@ async fn deliver(
                     return Err(refuse(target.protocol, &rp.identifier, "replayed_request"));
                 }
             }
-            let xml = saml_response(
-                app,
-                rp,
-                signed_in,
-                req.client_ip,
-                acs,
-                request_id.as_deref(),
-            )
-            .map_err(|_| failed("signing_failed"))?;
+            let xml = app
+                .tokens
+                .saml_response(rp, signed_in, req.client_ip, acs, request_id.as_deref())
+                .map_err(|_| failed("signing_failed"))?;
             post_saml(lang, acs, &xml, relay.as_deref(), Vec::new())
         }
     };
@@ -780,8 +779,8 @@ fn sign_out_saml(
     let mut r = match &rp.logout_url {
         Some(url) => {
             let signing = app
-                .signing
-                .as_ref()
+                .tokens
+                .signing()
                 .ok_or_else(|| refuse("saml", &rp.identifier, "no_signing_key"))?;
             let id = new_id();
             let mut lr = Element::new("samlp:LogoutResponse")

@@ -6,11 +6,12 @@ pub mod mex;
 pub mod request;
 pub mod response;
 
-use crate::app::App;
 use crate::config::{RelyingParty, TokenType};
-use crate::signin::{sign_in, SignInContext};
-use crate::tokens::issue::{issue, Delivery};
+use crate::metrics::TokenMetrics;
+use crate::signin::{SignIn, SignInContext};
+use crate::tokens::issue::{Delivery, Tokens};
 use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
+use hyper::StatusCode;
 use request::{parse_rst, Version};
 use response::{fault, rstr, Fault};
 use std::net::IpAddr;
@@ -19,28 +20,42 @@ use std::net::IpAddr;
 #[derive(Debug)]
 pub struct Answer {
     /// HTTP status.
-    pub status: u16,
+    pub status: StatusCode,
     /// SOAP 1.2 envelope.
     pub body: String,
 }
 
-fn failed(
-    app: &App,
-    version: Version,
-    rp: &str,
-    reason: &str,
-    f: Fault,
-    relates: Option<&str>,
-) -> Answer {
-    app.metrics
-        .tokens
-        .failed
-        .with_label_values(&[version.label(), rp, reason])
-        .inc();
-    Answer {
-        status: 500,
-        body: fault(version, f, relates),
+/// Why a request was refused before its envelope was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The body is larger than `server.max_body_bytes` (answered 413).
+    BodyTooLarge,
+    /// The content type is not `application/soap+xml`.
+    ContentType,
+}
+
+impl Refusal {
+    /// Stable code (the failure metric's `reason`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::BodyTooLarge => "body_too_large",
+            Refusal::ContentType => "content_type",
+        }
     }
+}
+
+/// What the WS-Trust endpoints need, and nothing more: the relying parties, the sign-in and
+/// token services, and the token metrics.
+#[derive(Clone, Copy)]
+pub struct WsTrust<'a> {
+    /// Configured relying parties.
+    pub relying_parties: &'a [RelyingParty],
+    /// Password sign-in.
+    pub sign_in: &'a SignIn,
+    /// Token issuance.
+    pub tokens: &'a Tokens,
+    /// Issued/failed counters.
+    pub metrics: &'a TokenMetrics,
 }
 
 /// The token type to issue: the requested one when it is one altgate issues, else the relying
@@ -62,95 +77,106 @@ fn token_type(requested: Option<&str>, rp: &RelyingParty) -> (&'static str, Toke
     }
 }
 
-/// Answers one RST posted to the `version` endpoint from `client_ip`.
-pub async fn handle(app: &App, version: Version, body: &[u8], client_ip: IpAddr) -> Answer {
-    let now = (app.clock)();
-    let skew = time::Duration::try_from(app.config.federation.max_clock_skew)
-        .unwrap_or(time::Duration::minutes(5));
-    let rst = match parse_rst(body, version, now, skew) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::info!(target: "altgate::ops", protocol = version.label(), reason = e.reason(), error = %e, "refused WS-Trust request");
-            return failed(app, version, "unknown", e.reason(), Fault::Request, None);
+impl WsTrust<'_> {
+    fn failed(
+        &self,
+        version: Version,
+        rp: &str,
+        reason: &str,
+        f: Fault,
+        relates: Option<&str>,
+    ) -> Answer {
+        self.metrics.count_failed(version.label(), rp, reason);
+        Answer {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: fault(version, f, relates),
         }
-    };
-    let relates = rst.message_id.as_deref();
-    let Some(rp) = app.relying_party(&rst.applies_to) else {
-        return failed(
-            app,
-            version,
-            "unknown",
-            "unknown_relying_party",
-            Fault::Scope,
-            relates,
-        );
-    };
-    if app.signing.is_none() {
-        return failed(
-            app,
-            version,
-            &rp.identifier,
-            "no_signing_key",
-            Fault::Unavailable,
-            relates,
-        );
     }
-    let ctx = SignInContext {
-        protocol: version.label(),
-        relying_party: &rp.identifier,
-        client_ip,
-    };
-    let signed_in = match sign_in(app, &rst.username, &rst.password, &ctx).await {
-        Ok(s) => s,
-        Err(f) => {
-            return failed(
-                app,
-                version,
-                &rp.identifier,
-                f.reason(),
-                Fault::Authentication,
-                relates,
-            )
-        }
-    };
-    let (type_uri, flavour) = token_type(rst.token_type.as_deref(), rp);
-    let rp_for_token = RelyingParty {
-        token_type: flavour,
-        ..rp.clone()
-    };
-    match issue(
-        app,
-        &rp_for_token,
-        &signed_in,
-        client_ip,
-        &Delivery::default(),
-    ) {
-        Ok(assertion) => {
-            app.metrics
-                .tokens
-                .issued
-                .with_label_values(&[version.label(), &rp.identifier])
-                .inc();
-            Answer {
-                status: 200,
-                body: rstr(version, &assertion, type_uri, &rp.identifier, relates, now),
+
+    /// Answers one RST posted to the `version` endpoint from `client_ip`.
+    pub async fn handle(&self, version: Version, body: &[u8], client_ip: IpAddr) -> Answer {
+        let now = self.tokens.now();
+        let skew = time::Duration::try_from(self.tokens.federation().max_clock_skew)
+            .unwrap_or(time::Duration::minutes(5));
+        let rst = match parse_rst(body, version, now, skew) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(target: "altgate::ops", protocol = version.label(), reason = e.code(), error = %e, "refused WS-Trust request");
+                return self.failed(version, "unknown", e.code(), Fault::Request, None);
             }
-        }
-        Err(e) => {
-            tracing::error!(target: "altgate::ops", error = %e, "token issuance failed");
-            failed(
-                app,
+        };
+        let relates = rst.message_id.as_deref();
+        let Some(rp) = super::relying_party(self.relying_parties, &rst.applies_to) else {
+            return self.failed(
+                version,
+                "unknown",
+                "unknown_relying_party",
+                Fault::Scope,
+                relates,
+            );
+        };
+        if self.tokens.signing().is_none() {
+            return self.failed(
                 version,
                 &rp.identifier,
-                "signing_failed",
+                "no_signing_key",
                 Fault::Unavailable,
                 relates,
-            )
+            );
+        }
+        let ctx = SignInContext {
+            protocol: version.label(),
+            relying_party: &rp.identifier,
+            client_ip,
+        };
+        let signed_in = match self
+            .sign_in
+            .sign_in(&rst.username, &rst.password, &ctx)
+            .await
+        {
+            Ok(s) => s,
+            Err(f) => {
+                return self.failed(
+                    version,
+                    &rp.identifier,
+                    f.code(),
+                    Fault::Authentication,
+                    relates,
+                )
+            }
+        };
+        let (type_uri, flavour) = token_type(rst.token_type.as_deref(), rp);
+        match self
+            .tokens
+            .issue(rp, flavour, &signed_in, client_ip, &Delivery::default())
+        {
+            Ok(assertion) => {
+                self.metrics.count_issued(version.label(), &rp.identifier);
+                Answer {
+                    status: StatusCode::OK,
+                    body: rstr(version, &assertion, type_uri, &rp.identifier, relates, now),
+                }
+            }
+            Err(e) => {
+                tracing::error!(target: "altgate::ops", error = %e, "token issuance failed");
+                self.failed(
+                    version,
+                    &rp.identifier,
+                    "signing_failed",
+                    Fault::Unavailable,
+                    relates,
+                )
+            }
         }
     }
-}
 
-/// The fault for a request refused before parsing (oversize, wrong content type).
-pub fn refuse(app: &App, version: Version, reason: &str) -> Answer {
-    failed(app, version, "unknown", reason, Fault::Request, None)
+    /// The fault for a request refused before parsing. Oversize bodies are answered 413, the
+    /// rest 500 like every other fault.
+    pub fn refuse(&self, version: Version, refusal: Refusal) -> Answer {
+        let mut answer = self.failed(version, "unknown", refusal.code(), Fault::Request, None);
+        if refusal == Refusal::BodyTooLarge {
+            answer.status = StatusCode::PAYLOAD_TOO_LARGE;
+        }
+        answer
+    }
 }

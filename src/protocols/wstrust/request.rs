@@ -137,8 +137,8 @@ pub enum RstError {
 }
 
 impl RstError {
-    /// Bounded metric label.
-    pub fn reason(&self) -> &'static str {
+    /// Stable code (the bounded metric label).
+    pub fn code(&self) -> &'static str {
         match self {
             RstError::Xml(XmlError::Dtd) => "xml_dtd",
             RstError::Xml(XmlError::TooDeep(_)) | RstError::Xml(XmlError::TooManyElements(_)) => {

@@ -1,0 +1,90 @@
+//! The one response boundary: every reply altgate sends is rendered here, from a protocol's
+//! typed answer (status, body, cookies, form target) or one of the HTTP-level refusals this
+//! layer owns (404, 405, 413). Security headers are set in one place.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::HeaderValue;
+use hyper::{Response, StatusCode};
+
+/// What every handler returns.
+pub type Reply = Response<Full<Bytes>>;
+
+/// A reply with `no-store` caching and `nosniff`.
+pub fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
+    let mut res = Response::new(Full::new(body.into()));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    if let Ok(v) = content_type.parse() {
+        h.insert(hyper::header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
+
+/// A WS-Trust answer.
+pub fn soap(answer: crate::protocols::wstrust::Answer) -> Reply {
+    respond(answer.status, SOAP_CONTENT_TYPE, answer.body)
+}
+
+/// An XML document (metadata, MEX).
+pub fn xml(body: impl Into<Bytes>) -> Reply {
+    respond(StatusCode::OK, "text/xml; charset=utf-8", body)
+}
+
+/// A plain-text reply.
+pub fn text(status: StatusCode, body: &'static str) -> Reply {
+    respond(status, "text/plain", body)
+}
+
+/// 404 for any path altgate does not serve.
+pub fn not_found() -> Reply {
+    text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// 405 for a known path with the wrong method.
+pub fn method_not_allowed() -> Reply {
+    text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+}
+
+/// Browser pages: HTML with a strict Content-Security-Policy, never cached, never framed.
+pub fn page(r: crate::protocols::passive::LsResponse, tls: bool) -> Reply {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = respond(status, "text/html; charset=utf-8", r.body);
+    let h = res.headers_mut();
+    let csp = crate::protocols::passive::page::csp(r.form_target.as_deref());
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert("content-security-policy", v);
+    }
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    if tls {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    for c in &r.set_cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            h.append(hyper::header::SET_COOKIE, v);
+        }
+    }
+    if let Some(loc) = r
+        .location
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        h.insert(hyper::header::LOCATION, loc);
+    }
+    res
+}
