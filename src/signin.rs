@@ -17,6 +17,10 @@ use time::OffsetDateTime;
 /// Longest password accepted, in bytes (AD's own limit is far lower).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// The most of a typed login an audit record carries: a login longer than any real one is cut
+/// here, so an attacker cannot make each failed attempt write kilobytes of log.
+pub const LOGGED_LOGIN_MAX_BYTES: usize = 256;
+
 /// Where a sign-in came from, for audit and claims.
 #[derive(Debug, Clone)]
 pub struct SignInContext<'a> {
@@ -134,15 +138,15 @@ impl SignIn {
                 }
             }
             Err(f) => self.events.emit(&SignInFailed {
-                login: login.trim(),
+                login: crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES),
                 reason: f.code(),
                 client_ip: ctx.client_ip,
                 relying_party: ctx.relying_party,
                 protocol: ctx.protocol,
                 detail: match f {
-                    SignInFailure::Unresolved { code, .. } => code.as_str(),
-                    SignInFailure::DirectoryUnavailable(d) => d.as_str(),
-                    _ => "",
+                    SignInFailure::Unresolved { code, .. } => Some(code.as_str()),
+                    SignInFailure::DirectoryUnavailable(d) => Some(d.as_str()),
+                    _ => None,
                 },
             }),
         }

@@ -325,7 +325,7 @@ impl Resolver {
                 login: &r.login,
                 via,
                 forest: &account.forest,
-                distinguished_name: &account.distinguished_name,
+                dn: &account.distinguished_name,
                 unreachable_forests: &r.unreachable_forests,
                 upn_fallback: r.upn_fallback.map(UpnFallback::as_str),
             }),

@@ -1,0 +1,136 @@
+//! Security audit events (`target: "altgate::audit"`): who signed in, who failed and why, what
+//! was refused. AD FS event ids where AD FS has one.
+
+use crate::event;
+use std::net::IpAddr;
+
+event! {
+    /// AD FS event 364: a sign-in failed while resolving the login (MSIS8012–8015, not found,
+    /// directory unavailable, invalid input).
+    LoginResolutionFailed<'a>: audit, warn, "login_resolution_failed" [event_id = 364] {
+        /// The login as typed (trimmed, bounded).
+        login: &'a str,
+        /// `not_found`, `ambiguous` or `error`.
+        outcome: &'static str,
+        /// Stable error code (`MSIS8014`, `not_found`, `directory_unavailable`, ...).
+        code: &'a str,
+        /// The MSIS code where AD FS has one.
+        msis: Option<&'a str>,
+        /// Forests searched.
+        forests: &'a [String] => ?,
+        /// Forests that could not be reached.
+        unreachable_forests: &'a [String] => ?,
+        /// Set when the UPN fallback ran, with its reason.
+        upn_fallback: Option<&'static str>,
+        /// The message (the exact AD FS text for MSIS codes).
+        message: &'a str,
+    }
+    count(self, m) {
+        if let Some(code) = self.msis {
+            m.msis.with_label_values(&[code]).inc();
+        }
+    }
+}
+
+event! {
+    /// A login was resolved to exactly one account.
+    LoginResolved<'a>: audit, info, "login_resolved" "login resolved" {
+        /// The login as typed (trimmed).
+        login: &'a str,
+        /// `alternate_login_id`, `upn` or `sam_account_name`.
+        via: &'static str,
+        /// Forest of the account.
+        forest: &'a str,
+        /// Distinguished name of the account.
+        dn: &'a str,
+        /// Forests that could not be reached (the result was not cached).
+        unreachable_forests: &'a [String] => ?,
+        /// Set when the UPN fallback ran, with its reason.
+        upn_fallback: Option<&'static str>,
+    }
+}
+
+event! {
+    /// AD FS event 1202: fresh credentials validated.
+    SignInSucceeded<'a>: audit, info, "sign_in_succeeded" [event_id = 1202, outcome = "success"] "fresh credentials validated" {
+        /// The login as typed.
+        login: &'a str,
+        /// Distinguished name of the account.
+        account: &'a str,
+        /// Its forest.
+        forest: &'a str,
+        /// `alternate_login_id`, `upn` or `sam_account_name`.
+        via: &'static str,
+        /// Client address.
+        client_ip: IpAddr => %,
+        /// Relying party.
+        relying_party: &'a str,
+        /// Protocol.
+        protocol: &'static str,
+    }
+}
+
+event! {
+    /// AD FS event 1203: fresh credentials refused. The reason stays in the log; the client only
+    /// ever sees a generic failure.
+    SignInFailed<'a>: audit, warn, "sign_in_failed" [event_id = 1203, outcome = "failure"] "fresh credentials refused" {
+        /// The login as typed (bounded).
+        login: &'a str,
+        /// Bounded reason (wrong_password, account_disabled, not_found, ...).
+        reason: &'static str,
+        /// Client address.
+        client_ip: IpAddr => %,
+        /// Relying party.
+        relying_party: &'a str,
+        /// Protocol.
+        protocol: &'static str,
+        /// More detail (the resolution code, the unavailable DC), never a password.
+        detail: Option<&'a str>,
+    }
+    count(self, m) {
+        m.sign_in_failures.with_label_values(&[self.reason]).inc();
+    }
+}
+
+event! {
+    /// A browser signed in to a relying party from its SSO session, without a password.
+    SsoSessionUsed<'a>: audit, info, "sso_session_used" "signed in from the SSO session" {
+        /// The login of the session.
+        login: &'a str,
+        /// Account DN.
+        account: &'a str,
+        /// Relying party.
+        relying_party: &'a str,
+        /// Protocol.
+        protocol: &'static str,
+        /// Client address.
+        client_ip: IpAddr => %,
+    }
+}
+
+event! {
+    /// A browser request at `/adfs/ls/` was refused (bad message, unregistered reply URL, failed
+    /// CSRF check, replay...). The request itself is never logged.
+    PassiveRequestRefused<'a>: audit, warn, "passive_request_refused" "browser sign-in request refused" {
+        /// Protocol.
+        protocol: &'static str,
+        /// Relying party, or `unknown`.
+        relying_party: &'a str,
+        /// Bounded reason.
+        reason: &'static str,
+        /// Client address.
+        client_ip: IpAddr => %,
+    }
+}
+
+event! {
+    /// A browser signed out.
+    SignedOut<'a>: audit, info, "signed_out" "signed out" {
+        /// Protocol.
+        protocol: &'static str,
+        /// The session's login, when there was one.
+        login: &'a str,
+        /// Client address.
+        client_ip: IpAddr => %,
+    }
+}

@@ -1,0 +1,37 @@
+//! Operational events (`target: "altgate::ops"`): the health of altgate and its directories.
+
+use crate::event;
+
+event! {
+    /// An LDAP server stopped answering (logged on the transition, not on every failure).
+    DirectoryServerDown<'a>: ops, error, "directory_server_down" "directory server unreachable" {
+        /// Forest of the server.
+        forest: &'a str,
+        /// Server URL.
+        server: &'a str,
+        /// Why (connection refused, timeout, TLS failure, bind refused...).
+        reason: &'a str,
+    }
+}
+
+event! {
+    /// An LDAP server answers again.
+    DirectoryServerUp<'a>: ops, info, "directory_server_up" "directory server reachable" {
+        /// Forest of the server.
+        forest: &'a str,
+        /// Server URL.
+        server: &'a str,
+    }
+}
+
+event! {
+    /// A forest's search moved on from a failed global catalog to the next.
+    GlobalCatalogFailover<'a>: ops, warn, "global_catalog_failover" "global catalog failover" {
+        /// Forest.
+        forest: &'a str,
+        /// The server that failed or was backing off.
+        from: &'a str,
+        /// The server that answered.
+        to: &'a str,
+    }
+}
