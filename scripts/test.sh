@@ -36,4 +36,9 @@ fi
 "$SCRIPT_DIR/setup-browser.sh"
 
 cd "$REPO_ROOT"
-exec cargo test --locked "$@"
+# Test secrets (service-account password files, signing keys, configs) go to a private temporary
+# directory (mode 0700) that is removed when the run ends, whatever its outcome.
+TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/altgate-test.XXXXXX")"
+export TMPDIR
+trap 'rm -rf -- "$TMPDIR"' EXIT
+cargo test --locked "$@"

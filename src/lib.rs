@@ -41,6 +41,8 @@ pub mod tokens;
 pub mod xml;
 
 mod app;
+#[cfg(test)]
+mod layering;
 
 pub use app::{App, StartError};
 pub use http::run;

@@ -84,7 +84,7 @@ fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
     let subject = Subject {
         account,
         via: r.via.unwrap_or(crate::resolve::Via::Upn),
-        login: &r.login,
+        login: &i.signed_in.login,
         inside_corporate_network: fed
             .internal_networks
             .iter()

@@ -96,3 +96,6 @@ pub fn sign_enveloped(
     element.children.insert(at, Node::Element(signature));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -51,12 +51,31 @@ fn state_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/tmp/altgate-ad"))
 }
 
+/// What to run when the machine lacks the test forests and tools.
+const HOW_TO_RUN: &str = "altgate's integration tests need two Samba AD test forests, Redis, \
+xmlsec1, Prometheus, Chromium and a Python venv, which `bash scripts/test.sh` installs and starts \
+(as root) before running `cargo test`; run that instead (README: Testing). Unit tests alone: \
+`cargo test --lib`.";
+
+/// Stops the test binary with `why` and [`HOW_TO_RUN`] when the environment is not prepared.
+pub fn unprepared(why: &str) -> ! {
+    eprintln!("\n{why}\n\n{HOW_TO_RUN}\n");
+    std::process::exit(2);
+}
+
 fn script(args: &[&str]) {
+    if Command::new("samba-tool")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        unprepared("samba-tool is not installed, so the AD test forests cannot start.");
+    }
     let out = Command::new("bash")
         .arg(repo().join("scripts/ad-forests.sh"))
         .args(args)
         .output()
-        .expect("run scripts/ad-forests.sh");
+        .unwrap_or_else(|e| unprepared(&format!("cannot run scripts/ad-forests.sh: {e}")));
     assert!(
         out.status.success(),
         "scripts/ad-forests.sh {args:?} failed:\n{}\n{}",
@@ -107,14 +126,40 @@ pub fn start_forest(short: &str) {
 pub fn secret_file(name: &str, secret: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static SEQ: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("altgate-it-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = private_dir();
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let p = dir.join(format!("{n}-{name}"));
     let tmp = dir.join(format!(".{n}-{name}.tmp"));
-    std::fs::write(&tmp, secret).expect("write secret");
+    write_private(&tmp, secret.as_bytes());
     std::fs::rename(&tmp, &p).expect("rename secret");
     p
+}
+
+/// This test run's directory for secrets and keys: mode 0700 under the temp folder (which
+/// `scripts/test.sh` points at a private directory it removes after the run).
+pub fn private_dir() -> PathBuf {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(format!("altgate-it-{}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .expect("temp dir");
+    dir
+}
+
+/// Writes `bytes` to a new file readable only by its owner (0600).
+pub fn write_private(path: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create private file");
+    f.write_all(bytes).expect("write private file");
 }
 
 /// How a test wants a forest configured.
@@ -228,8 +273,7 @@ pub fn exists(p: &str) -> bool {
 pub fn signing_pair() -> &'static (PathBuf, PathBuf) {
     static PAIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     PAIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("altgate-it-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = private_dir();
         let (cert, key) = (dir.join("token-signing.crt"), dir.join("token-signing.key"));
         let out = Command::new("openssl")
             .args([

@@ -524,6 +524,7 @@ async fn sso(app: &App, value: &str) -> Result<(SignedIn, String), &'static str>
     }
     let auth_instant =
         time::OffsetDateTime::from_unix_timestamp(session.auth_instant).map_err(|_| "invalid")?;
+    let login = session.login.clone();
     let refreshed = Session {
         last_used: now,
         ..session
@@ -533,6 +534,7 @@ async fn sso(app: &App, value: &str) -> Result<(SignedIn, String), &'static str>
     Ok((
         SignedIn {
             resolution: Arc::clone(&resolution),
+            login,
             auth_instant,
         },
         session_cookie(&cookie, max_age),

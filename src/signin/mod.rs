@@ -76,8 +76,12 @@ impl SignInFailure {
 /// A successful sign-in.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// The resolution (outcome `Resolved`, account present).
+    /// The resolution (outcome `Resolved`, account present). It may come from the cache, so its
+    /// `login` is whichever spelling first reached it: tokens use [`SignedIn::login`] instead.
     pub resolution: Arc<Resolution>,
+    /// The login exactly as typed in this sign-in (trimmed): the cloud UPN of an alternate-ID
+    /// sign-in is this spelling, never another request's.
+    pub login: String,
     /// When the password was verified.
     pub auth_instant: OffsetDateTime,
 }
@@ -182,6 +186,7 @@ impl SignIn {
         {
             Ok(Ok(())) => Ok(SignedIn {
                 resolution: resolution.clone(),
+                login: login.trim().to_string(),
                 auth_instant: (self.clock)(),
             }),
             Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
@@ -189,3 +194,6 @@ impl SignIn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

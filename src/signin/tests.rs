@@ -1,0 +1,143 @@
+//! Sign-in over the embedded demo directory: input checks before any directory traffic, every
+//! way a login can fail, the bind, and the audit counters.
+
+use super::*;
+use crate::config::{AlternateLoginId, CacheConfig};
+use crate::directory::embedded::EmbeddedDirectory;
+use crate::metrics::Metrics;
+use std::path::Path;
+use std::time::Duration;
+
+const PASSWORD: &str = "Demo-Passw0rd!";
+
+fn service() -> (SignIn, Metrics) {
+    let m = Metrics::standalone().expect("metrics");
+    let directory: Arc<dyn Directory> = Arc::new(
+        EmbeddedDirectory::load(Path::new("config/demo-directory.yaml")).expect("demo directory"),
+    );
+    let forests = vec!["contoso.com".to_string(), "fabrikam.com".to_string()];
+    let events = Events::new(m.events.clone());
+    let resolver = Arc::new(Resolver::new(
+        directory.clone(),
+        Some(AlternateLoginId {
+            attribute: "mail".into(),
+            lookup_forests: forests.clone(),
+        }),
+        forests,
+        CacheConfig {
+            positive_ttl: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(30),
+            max_entries: 100,
+        },
+        m.cache.clone(),
+        m.resolve.clone(),
+        events.clone(),
+    ));
+    let fixed = time::macros::datetime!(2026-11-24 09:00 UTC);
+    let s = SignIn::new(
+        resolver,
+        directory,
+        events,
+        m.tokens.alternate_login_id_authentications.clone(),
+        Arc::new(move || fixed),
+    );
+    (s, m)
+}
+
+fn ctx() -> SignInContext<'static> {
+    SignInContext {
+        protocol: "test",
+        relying_party: "urn:test",
+        client_ip: IpAddr::from([192, 0, 2, 1]),
+    }
+}
+
+async fn attempt(s: &SignIn, login: &str, password: &str) -> Result<SignedIn, SignInFailure> {
+    s.sign_in(login, &Secret::new(password.to_string()), &ctx())
+        .await
+}
+
+fn counter(m: &Metrics, series: &str) -> f64 {
+    m.render()
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_right_password_signs_in_with_the_resolution_and_the_clock() {
+    let (s, m) = service();
+    let ok = attempt(&s, "jdoe@contoso.com", PASSWORD)
+        .await
+        .expect("signed in");
+    let account = ok.resolution.account.as_ref().expect("account");
+    assert_eq!(account.sam_account_name, "jdoe");
+    assert_eq!(ok.resolution.via, Some(Via::AlternateLoginId));
+    assert_eq!(
+        ok.auth_instant,
+        time::macros::datetime!(2026-11-24 09:00 UTC)
+    );
+    assert_eq!(
+        counter(&m, "altgate_alternate_login_id_authentications_total"),
+        1.0
+    );
+    // DOMAIN\sam signs in too, and is not an alternate-ID sign-in.
+    attempt(&s, "CONTOSO\\jdoe", PASSWORD)
+        .await
+        .expect("down-level");
+    assert_eq!(
+        counter(&m, "altgate_alternate_login_id_authentications_total"),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn every_failure_has_its_own_code_and_is_audited() {
+    let (s, m) = service();
+    let cases: &[(&str, &str, &str)] = &[
+        ("jdoe@contoso.com", "wrong", "wrong_password"),
+        ("jdoe@contoso.com", "", "empty_password"),
+        ("nobody@contoso.com", PASSWORD, "not_found"),
+        ("shared@contoso.com", PASSWORD, "ambiguous"),
+        ("cross@example.com", PASSWORD, "ambiguous"),
+        ("nosam@contoso.com", PASSWORD, "unresolved"),
+        ("disabled@contoso.com", PASSWORD, "account_disabled"),
+        ("", PASSWORD, "unresolved"),
+    ];
+    for (login, password, code) in cases {
+        let f = attempt(&s, login, password).await.expect_err(login);
+        assert_eq!(f.code(), *code, "{login}");
+    }
+    let too_long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+    let f = attempt(&s, "jdoe@contoso.com", &too_long)
+        .await
+        .expect_err("long");
+    assert_eq!(f, SignInFailure::PasswordTooLong);
+    assert_eq!(
+        counter(&m, "altgate_sign_in_failures_total{reason=\"ambiguous\"}"),
+        2.0
+    );
+    assert_eq!(
+        counter(
+            &m,
+            "altgate_events_total{category=\"audit\",event=\"sign_in_failed\"}"
+        ),
+        9.0
+    );
+}
+
+#[tokio::test]
+async fn unresolved_logins_carry_their_typed_resolution_code() {
+    let (s, _) = service();
+    match attempt(&s, "shared@contoso.com", PASSWORD).await {
+        Err(SignInFailure::Unresolved { outcome, code }) => {
+            assert_eq!(outcome, Outcome::Ambiguous);
+            assert_eq!(code, FailureCode::Msis8015);
+        }
+        other => panic!("{other:?}"),
+    }
+    match attempt(&s, "badcanon@contoso.com", PASSWORD).await {
+        Err(SignInFailure::Unresolved { code, .. }) => assert_eq!(code, FailureCode::Msis8013),
+        other => panic!("{other:?}"),
+    }
+}
