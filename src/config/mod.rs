@@ -4,6 +4,7 @@
 //!
 //! Relative file paths are taken from the working directory altgate is started in.
 
+pub mod edge;
 pub mod raw;
 
 use crate::secret::Secret;
@@ -74,6 +75,8 @@ pub struct Config {
     pub federation: Federation,
     /// Browser sign-in and SSO session.
     pub passive: Passive,
+    /// The operators' listener (`/metrics`); absent: no admin listener.
+    pub admin: Option<edge::AdminListener>,
 }
 
 /// `token_signing:`.
@@ -199,6 +202,13 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// TLS files; plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
+    /// Deadlines and caps for client connections.
+    pub limits: edge::Limits,
+    /// Peers allowed to name the client address (X-Forwarded-For, Forwarded,
+    /// X-MS-Forwarded-Client-IP): load balancers and proxies in front of altgate.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Client addresses refused before any work (AD FS `BannedIpList`).
+    pub banned_ips: Vec<ipnet::IpNet>,
 }
 
 /// `server.tls:`.
@@ -527,6 +537,7 @@ impl Validator {
             relying_parties,
             federation,
             passive,
+            admin: None,
         })
     }
 
@@ -896,6 +907,9 @@ impl Validator {
             public_url: public_url?,
             max_body_bytes,
             tls,
+            limits: edge::Limits::default(),
+            trusted_proxies: Vec::new(),
+            banned_ips: Vec::new(),
         })
     }
 

@@ -1,0 +1,289 @@
+//! Connection discipline: what one client connection may cost altgate. Every connection holds
+//! a permit of the global cap and of its address's cap (trusted proxies excepted); TLS must
+//! finish within its deadline; hyper enforces the header-read deadline and the HTTP/2 stream
+//! and window limits; and a watchdog closes a connection once it has had no request in flight
+//! and no bytes moving for the idle timeout, or, after asking it to close, once a grace period
+//! has passed. With the body-read and request deadlines in the router, nothing a slow or
+//! stalled client does keeps memory or a file descriptor beyond these bounds.
+
+use crate::config::edge::Limits;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// How long a connection asked to close (idle, or shutting down) may take to finish.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The hyper connection builder with altgate's limits.
+pub fn builder(limits: &Limits) -> Builder<TokioExecutor> {
+    let mut b = Builder::new(TokioExecutor::new());
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .keep_alive(true);
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .initial_stream_window_size(limits.http2_stream_window_bytes)
+        .initial_connection_window_size(limits.http2_connection_window_bytes)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(Some(32))
+        .max_local_error_reset_streams(Some(64))
+        .max_send_buf_size(256 * 1024)
+        .keep_alive_interval(Some(limits.idle_timeout))
+        .keep_alive_timeout(limits.header_read_timeout);
+    b
+}
+
+/// Why a connection was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `server.limits.max_connections` are open.
+    MaxConnections,
+    /// `server.limits.max_connections_per_ip` are open from this address.
+    PerAddress,
+}
+
+impl Refused {
+    /// Stable code (metric label).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refused::MaxConnections => "max_connections",
+            Refused::PerAddress => "max_connections_per_ip",
+        }
+    }
+}
+
+/// The open-connection caps: a global semaphore and a count per peer address.
+pub struct Admission {
+    global: Arc<Semaphore>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    per_ip_max: usize,
+}
+
+/// A connection's place under the caps; released on drop.
+pub struct Admitted {
+    _global: OwnedSemaphorePermit,
+    per_ip: Option<(Arc<Admission>, IpAddr)>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some((admission, ip)) = self.per_ip.take() {
+            if let Ok(mut map) = admission.per_ip.lock() {
+                if let Some(n) = map.get_mut(&ip) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        map.remove(&ip);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Admission {
+    /// Caps of `max` connections in all and `per_ip_max` per address.
+    pub fn new(max: usize, per_ip_max: usize) -> Arc<Self> {
+        Arc::new(Admission {
+            global: Arc::new(Semaphore::new(max)),
+            per_ip: Mutex::new(HashMap::new()),
+            per_ip_max,
+        })
+    }
+
+    /// Admits a connection from `peer`; `capped` is false for trusted proxies.
+    pub fn admit(self: &Arc<Self>, peer: IpAddr, capped: bool) -> Result<Admitted, Refused> {
+        let global = self
+            .global
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refused::MaxConnections)?;
+        if !capped {
+            return Ok(Admitted {
+                _global: global,
+                per_ip: None,
+            });
+        }
+        let mut map = self.per_ip.lock().map_err(|_| Refused::PerAddress)?;
+        let n = map.entry(peer).or_insert(0);
+        if *n >= self.per_ip_max {
+            return Err(Refused::PerAddress);
+        }
+        *n += 1;
+        Ok(Admitted {
+            _global: global,
+            per_ip: Some((self.clone(), peer)),
+        })
+    }
+
+    /// Connections open now.
+    pub fn open(&self, max: usize) -> usize {
+        max.saturating_sub(self.global.available_permits())
+    }
+}
+
+/// When a connection last moved bytes, and how many requests it has in flight.
+#[derive(Debug)]
+pub struct Activity {
+    origin: Instant,
+    last_ms: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    /// A connection that is active now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Activity {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the connection last moved bytes or finished a request.
+    pub fn last(&self) -> Instant {
+        self.origin + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+
+    /// True while a request is being handled.
+    pub fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > 0
+    }
+
+    /// Marks a request in flight until the guard drops.
+    pub fn request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.touch();
+        InFlight(self.clone())
+    }
+}
+
+/// A request in flight on a connection.
+pub struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// An IO stream that records when bytes move.
+pub struct Tracked<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T> Tracked<T> {
+    /// Wraps `inner`, recording into `activity`.
+    pub fn new(inner: T, activity: Arc<Activity>) -> Self {
+        Tracked { inner, activity }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Raises the soft file-descriptor limit to the hard limit and returns what it is now, so the
+/// connection cap can be checked against it.
+pub fn raise_fd_limit() -> Option<u64> {
+    rlimit::increase_nofile_limit(u64::MAX).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_are_global_and_per_address_and_released_on_drop() {
+        let a = Admission::new(3, 2);
+        let ip1: IpAddr = [192, 0, 2, 1].into();
+        let ip2: IpAddr = [192, 0, 2, 2].into();
+        let c1 = a.admit(ip1, true).expect("first");
+        let _c2 = a.admit(ip1, true).expect("second");
+        assert_eq!(a.admit(ip1, true).err(), Some(Refused::PerAddress));
+        let _c3 = a.admit(ip2, true).expect("other address");
+        assert_eq!(a.admit(ip2, true).err(), Some(Refused::MaxConnections));
+        assert_eq!(a.open(3), 3);
+        drop(c1);
+        assert_eq!(a.open(3), 2);
+        let _c4 = a.admit(ip1, true).expect("a released permit is reusable");
+        // Trusted proxies skip the per-address cap, never the global one.
+        assert_eq!(a.admit(ip1, false).err(), Some(Refused::MaxConnections));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn activity_tracks_the_last_request_end() {
+        let act = Activity::new();
+        let t0 = act.last();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        {
+            let _r = act.request();
+            assert!(act.busy());
+        }
+        assert!(!act.busy());
+        assert!(act.last() >= t0 + Duration::from_secs(5));
+    }
+}
