@@ -62,7 +62,7 @@ impl SignInFailure {
                 ..
             } => "ambiguous",
             SignInFailure::Unresolved { .. } => "unresolved",
-            SignInFailure::Rejected(r) => r.reason(),
+            SignInFailure::Rejected(r) => r.code(),
             SignInFailure::DirectoryUnavailable(_) => "directory_unavailable",
         }
     }

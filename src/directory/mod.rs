@@ -199,8 +199,8 @@ impl BindRejection {
         }
     }
 
-    /// Bounded metric label and audit reason.
-    pub fn reason(self) -> &'static str {
+    /// Stable code: the bounded metric label (`altgate_binds_total{result}`) and audit reason.
+    pub fn code(self) -> &'static str {
         match self {
             BindRejection::WrongPassword => "wrong_password",
             BindRejection::NoSuchUser => "no_such_user",
@@ -269,7 +269,7 @@ mod tests {
         for (code, rejection, reason) in cases {
             let r = BindRejection::from_diagnostic(&text(code));
             assert_eq!(r, rejection, "{code}");
-            assert_eq!(r.reason(), reason);
+            assert_eq!(r.code(), reason);
         }
         assert_eq!(
             BindRejection::from_diagnostic(""),

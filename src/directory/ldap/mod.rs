@@ -234,7 +234,7 @@ impl Directory for LdapDirectory {
             .observe(start.elapsed().as_secs_f64());
         let label = match &outcome {
             Some(Ok(())) => "ok",
-            Some(Err(r)) => r.reason(),
+            Some(Err(r)) => r.code(),
             None => "unavailable",
         };
         self.metrics.binds.with_label_values(&[domain, label]).inc();
