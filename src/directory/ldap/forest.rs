@@ -59,7 +59,7 @@ impl ForestClient {
             }
             match pool.search(base, scope, filter, attrs).await {
                 Ok(entries) => {
-                    pool.mark_up();
+                    pool.server.mark_up();
                     self.metrics
                         .forest_up
                         .with_label_values(&[&self.name])
@@ -78,12 +78,12 @@ impl ForestClient {
                     return Ok(entries);
                 }
                 Err(ServerError::Unavailable(reason)) => {
-                    pool.mark_down(&reason);
+                    pool.server.mark_down(&reason);
                     failed.get_or_insert(url.url.as_str());
                     last_reason = format!("{}: {reason}", url);
                 }
                 Err(ServerError::Refused(reason)) => {
-                    pool.mark_up();
+                    pool.server.mark_up();
                     self.metrics
                         .forest_up
                         .with_label_values(&[&self.name])

@@ -73,7 +73,14 @@ impl LdapDirectory {
                 let pools = urls
                     .iter()
                     .map(|url| {
-                        BindPool::new(Server::new(&f.name, url, &tls, config.directory, &metrics))
+                        BindPool::new(Server::new(
+                            &f.name,
+                            url,
+                            &tls,
+                            config.directory,
+                            &metrics,
+                            &events,
+                        ))
                     })
                     .collect();
                 binders.insert((f.name.clone(), domain.clone()), pools);
@@ -106,9 +113,8 @@ impl LdapDirectory {
             .iter()
             .map(|url| {
                 Arc::new(SearchPool::new(
-                    Server::new(&f.name, url, tls, tuning, metrics),
+                    Server::new(&f.name, url, tls, tuning, metrics, events),
                     account.clone(),
-                    events.clone(),
                 ))
             })
             .collect();
@@ -210,7 +216,7 @@ impl Directory for LdapDirectory {
             }
             match pool.bind(dn, password).await {
                 Ok((rc, text)) => {
-                    pool.server.record(true);
+                    pool.server.mark_up();
                     // 49 is AD's answer about the credentials: never retried on another DC.
                     match rc {
                         0 => outcome = Some(Ok(())),
@@ -223,7 +229,7 @@ impl Directory for LdapDirectory {
                     break;
                 }
                 Err(reason) => {
-                    pool.server.record(false);
+                    pool.server.mark_down(&reason);
                     last = format!("{}: {reason}", pool.server.url);
                 }
             }
@@ -244,3 +250,6 @@ impl Directory for LdapDirectory {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

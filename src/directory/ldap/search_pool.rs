@@ -4,7 +4,6 @@
 
 use super::server::{describe, GaugeGuard, Server};
 use crate::config::ServiceAccount;
-use crate::events::{DirectoryServerDown, DirectoryServerUp, Events};
 use ldap3::{Ldap, LdapError, Scope, SearchEntry};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Mutex;
@@ -24,12 +23,11 @@ pub(super) struct SearchPool {
     account: ServiceAccount,
     slots: Vec<Mutex<Option<Ldap>>>,
     next: AtomicUsize,
-    events: Events,
 }
 
 impl SearchPool {
     /// A pool of `server.tuning.pool_size` slots, connected lazily as `account`.
-    pub(super) fn new(server: Server, account: ServiceAccount, events: Events) -> SearchPool {
+    pub(super) fn new(server: Server, account: ServiceAccount) -> SearchPool {
         let slots = (0..server.tuning.pool_size)
             .map(|_| Mutex::new(None))
             .collect();
@@ -38,26 +36,6 @@ impl SearchPool {
             account,
             slots,
             next: AtomicUsize::new(0),
-            events,
-        }
-    }
-
-    pub(super) fn mark_down(&self, reason: &str) {
-        if self.server.record(false) {
-            self.events.emit(&DirectoryServerDown {
-                forest: &self.server.forest,
-                server: &self.server.url.url,
-                reason,
-            });
-        }
-    }
-
-    pub(super) fn mark_up(&self) {
-        if self.server.record(true) {
-            self.events.emit(&DirectoryServerUp {
-                forest: &self.server.forest,
-                server: &self.server.url.url,
-            });
         }
     }
 

@@ -1,9 +1,12 @@
 //! One LDAP server, whichever pool uses it (global catalog for searches, domain controller for
 //! password binds): its address and TLS configuration, the connect path (TCP, verified TLS,
 //! optional setup, all within `connect_timeout`), and its health: a server that fails is skipped
-//! for `retry_backoff`, and its up/down state drives the `altgate_directory_server_up` gauge.
+//! for `retry_backoff`, and its up/down state drives the `altgate_directory_server_up` gauge and
+//! the `DirectoryServerDown`/`DirectoryServerUp` events, once per transition, whichever pool saw
+//! it.
 
 use crate::config::{DirectoryConfig, LdapUrl};
+use crate::events::{DirectoryServerDown, DirectoryServerUp, Events};
 use crate::metrics::DirectoryMetrics;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
 use rustls::ClientConfig;
@@ -42,6 +45,7 @@ pub(super) struct Server {
     tls: Arc<ClientConfig>,
     pub(super) tuning: DirectoryConfig,
     pub(super) metrics: DirectoryMetrics,
+    events: Events,
     down_until: std::sync::Mutex<Option<Instant>>,
     up: AtomicBool,
 }
@@ -53,6 +57,7 @@ impl Server {
         tls: &Arc<ClientConfig>,
         tuning: DirectoryConfig,
         metrics: &DirectoryMetrics,
+        events: &Events,
     ) -> Server {
         metrics
             .pool_size
@@ -64,6 +69,7 @@ impl Server {
             tls: tls.clone(),
             tuning,
             metrics: metrics.clone(),
+            events: events.clone(),
             down_until: std::sync::Mutex::new(None),
             up: AtomicBool::new(true),
         }
@@ -80,9 +86,31 @@ impl Server {
         guard.is_some_and(|t| Instant::now() < t)
     }
 
+    /// The server failed (connect, TLS, service bind, timeout): back off, and announce the
+    /// transition if it was up.
+    pub(super) fn mark_down(&self, reason: &str) {
+        if self.record(false) {
+            self.events.emit(&DirectoryServerDown {
+                forest: &self.forest,
+                server: &self.url.url,
+                reason,
+            });
+        }
+    }
+
+    /// The server answered: announce the transition if it was down.
+    pub(super) fn mark_up(&self) {
+        if self.record(true) {
+            self.events.emit(&DirectoryServerUp {
+                forest: &self.forest,
+                server: &self.url.url,
+            });
+        }
+    }
+
     /// Records the outcome of the last attempt (a failure starts the backoff) and returns
-    /// true when it changed the server's state.
-    pub(super) fn record(&self, up: bool) -> bool {
+    /// true when it changed the server's state (for exactly one of concurrent callers).
+    fn record(&self, up: bool) -> bool {
         *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
             (!up).then(|| Instant::now() + self.tuning.retry_backoff);
         self.metrics
