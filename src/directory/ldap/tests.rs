@@ -16,6 +16,8 @@ fn tuning() -> DirectoryConfig {
         operation_timeout: Duration::from_secs(2),
         pool_size: 2,
         retry_backoff: Duration::from_millis(50),
+        max_concurrent_binds_per_dc: 2,
+        bind_queue_timeout: Duration::from_secs(2),
     }
 }
 
