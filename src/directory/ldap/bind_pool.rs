@@ -1,25 +1,50 @@
 //! One domain controller's pool of connections for password binds. A bind changes the
 //! connection's identity, so connections are checked out exclusively (unlike the multiplexed
 //! search pool) and re-bound by the next user: no TLS handshake per sign-in.
+//!
+//! At most `directory.max_concurrent_binds_per_dc` binds run on one DC at a time (one
+//! connection each; as many are kept for reuse). A bind waits for a slot at most
+//! `directory.bind_queue_timeout`, then fails fast with [`BindFailure::QueueFull`]: under a
+//! surge, sign-ins fail quickly instead of piling up behind a slow DC, and the DC's load stays
+//! bounded.
 
 use super::server::{describe, GaugeGuard, Server};
 use ldap3::{Ldap, LdapError};
+use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::{timeout, Instant};
+
+/// Why a bind got no answer from the DC.
+#[derive(Debug)]
+pub(super) enum BindFailure {
+    /// Connection, TLS or timeout: the DC is down for this attempt.
+    Unavailable(String),
+    /// No bind slot freed up within `bind_queue_timeout`: the DC is busy, not down, and the
+    /// password was never sent.
+    QueueFull {
+        /// How long the bind waited.
+        waited: Duration,
+    },
+}
 
 /// One domain controller's bind connections.
 pub(super) struct BindPool {
     pub(super) server: Server,
     idle: std::sync::Mutex<Vec<Ldap>>,
-    permits: tokio::sync::Semaphore,
+    permits: Semaphore,
+    capacity: usize,
 }
 
 impl BindPool {
-    /// An empty pool: connections open on demand, at most `pool_size` binds at once.
+    /// An empty pool: connections open on demand, at most `max_concurrent_binds_per_dc` binds
+    /// at once.
     pub(super) fn new(server: Server) -> BindPool {
-        let permits = tokio::sync::Semaphore::new(server.tuning.pool_size);
+        let capacity = server.tuning.max_concurrent_binds_per_dc.max(1);
         BindPool {
             server,
             idle: std::sync::Mutex::new(Vec::new()),
-            permits,
+            permits: Semaphore::new(capacity),
+            capacity,
         }
     }
 
@@ -27,22 +52,43 @@ impl BindPool {
         self.server.connect(|ldap| async move { Ok(ldap) }).await
     }
 
-    /// One simple bind. `Ok(rc, diagnostic)` when the DC answered.
-    pub(super) async fn bind(&self, dn: &str, password: &str) -> Result<(u32, String), String> {
-        let permit = match self.permits.try_acquire() {
-            Ok(p) => p,
+    /// A bind slot, waiting at most `bind_queue_timeout` for one. Every wait is observed (0 when
+    /// a slot was free); waits and timeouts are counted.
+    pub(super) async fn admit(&self) -> Result<SemaphorePermit<'_>, BindFailure> {
+        let labels = self.server.labels();
+        let metrics = &self.server.metrics;
+        let wait = metrics.bind_queue_wait.with_label_values(&labels);
+        if let Ok(permit) = self.permits.try_acquire() {
+            wait.observe(0.0);
+            return Ok(permit);
+        }
+        metrics.pool_waits.with_label_values(&labels).inc();
+        let start = Instant::now();
+        let waited = timeout(
+            self.server.tuning.bind_queue_timeout,
+            self.permits.acquire(),
+        )
+        .await;
+        wait.observe(start.elapsed().as_secs_f64());
+        match waited {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(BindFailure::Unavailable("bind pool closed".into())),
             Err(_) => {
-                self.server
-                    .metrics
-                    .pool_waits
-                    .with_label_values(&self.server.labels())
-                    .inc();
-                self.permits
-                    .acquire()
-                    .await
-                    .map_err(|_| "bind pool closed".to_string())?
+                metrics.bind_queue_timeouts.with_label_values(&labels).inc();
+                Err(BindFailure::QueueFull {
+                    waited: start.elapsed(),
+                })
             }
-        };
+        }
+    }
+
+    /// One simple bind. `Ok(rc, diagnostic)` when the DC answered.
+    pub(super) async fn bind(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<(u32, String), BindFailure> {
+        let permit = self.admit().await?;
         let pooled = {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             std::iter::from_fn(|| idle.pop()).find(|l| {
@@ -60,7 +106,7 @@ impl BindPool {
         let mut attempt_pooled = pooled.is_some();
         let mut ldap = match pooled {
             Some(l) => l,
-            None => self.connect().await?,
+            None => self.connect().await.map_err(BindFailure::Unavailable)?,
         };
         loop {
             let result = ldap
@@ -70,7 +116,7 @@ impl BindPool {
             match result {
                 Ok(res) => {
                     let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                    if idle.len() < self.server.tuning.pool_size {
+                    if idle.len() < self.capacity {
                         idle.push(ldap);
                     }
                     drop(idle);
@@ -78,19 +124,19 @@ impl BindPool {
                     return Ok((res.rc, res.text.trim_end_matches('\0').to_string()));
                 }
                 Err(LdapError::Timeout { .. }) => {
-                    return Err(format!(
+                    return Err(BindFailure::Unavailable(format!(
                         "bind timed out after {:?}",
                         self.server.tuning.operation_timeout
-                    ))
+                    )))
                 }
                 // A pooled connection can die while idle (DC restart, idle timeout): retry once
                 // on a fresh one. The bind never reached AD, so this is not a second guess.
                 Err(e) if attempt_pooled => {
                     tracing::debug!(target: "altgate::ops", error = %describe(&e), "stale bind connection");
                     attempt_pooled = false;
-                    ldap = self.connect().await?;
+                    ldap = self.connect().await.map_err(BindFailure::Unavailable)?;
                 }
-                Err(e) => return Err(describe(&e)),
+                Err(e) => return Err(BindFailure::Unavailable(describe(&e))),
             }
         }
     }

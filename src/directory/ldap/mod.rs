@@ -2,9 +2,10 @@
 //! forest. Each forest has its global catalogs in failover order (`forest`), each global
 //! catalog a small pool of multiplexed connections bound as the service account
 //! (`search_pool`); each domain has its domain controllers in failover order, each with a
-//! pool of connections for password binds (`bind_pool`). Both pools share one notion of a
-//! server (`server`): a server that fails is skipped for `retry_backoff` so an outage costs
-//! one timeout, not one per request.
+//! pool of connections for password binds, bounded per DC (`bind_pool`). Both pools share one
+//! notion of a server (`server`): a server that fails is skipped for `retry_backoff` so an
+//! outage costs one timeout, not one per request, and its going down or up is announced once,
+//! whichever path saw it.
 
 mod bind_pool;
 mod entry;
@@ -20,7 +21,7 @@ use crate::config::{Config, DirectoryConfig, ForestConfig};
 use crate::events::Events;
 use crate::metrics::DirectoryMetrics;
 use async_trait::async_trait;
-use bind_pool::BindPool;
+use bind_pool::{BindFailure, BindPool};
 use entry::to_entry;
 use forest::ForestClient;
 use ldap3::Scope;
@@ -78,6 +79,7 @@ impl LdapDirectory {
                             url,
                             &tls,
                             config.directory,
+                            config.directory.max_concurrent_binds_per_dc,
                             &metrics,
                             &events,
                         ))
@@ -113,7 +115,7 @@ impl LdapDirectory {
             .iter()
             .map(|url| {
                 Arc::new(SearchPool::new(
-                    Server::new(&f.name, url, tls, tuning, metrics, events),
+                    Server::new(&f.name, url, tls, tuning, tuning.pool_size, metrics, events),
                     account.clone(),
                 ))
             })
@@ -210,6 +212,7 @@ impl Directory for LdapDirectory {
         let start = Instant::now();
         let mut last = String::from("every domain controller failed recently");
         let mut outcome = None;
+        let mut queue_full = None;
         for pool in pools {
             if pool.server.backing_off() {
                 continue;
@@ -228,9 +231,19 @@ impl Directory for LdapDirectory {
                     }
                     break;
                 }
-                Err(reason) => {
+                Err(BindFailure::Unavailable(reason)) => {
                     pool.server.mark_down(&reason);
                     last = format!("{}: {reason}", pool.server.url);
+                }
+                // The DC is busy, not down: fail fast rather than queue on the next DC too.
+                Err(BindFailure::QueueFull { waited }) => {
+                    queue_full = Some(DirectoryError::BindQueueFull {
+                        forest: forest.to_string(),
+                        domain: domain.to_string(),
+                        server: pool.server.url.url.clone(),
+                        waited,
+                    });
+                    break;
                 }
             }
         }
@@ -238,16 +251,21 @@ impl Directory for LdapDirectory {
             .bind_duration
             .with_label_values(&[domain])
             .observe(start.elapsed().as_secs_f64());
-        let label = match &outcome {
-            Some(Ok(())) => "ok",
-            Some(Err(r)) => r.code(),
-            None => "unavailable",
+        let label = match (&outcome, &queue_full) {
+            (Some(Ok(())), _) => "ok",
+            (Some(Err(r)), _) => r.code(),
+            (None, Some(e)) => e.code(),
+            (None, None) => "unavailable",
         };
         self.metrics.binds.with_label_values(&[domain, label]).inc();
-        outcome.ok_or(DirectoryError::Unreachable {
-            forest: forest.to_string(),
-            reason: last,
-        })
+        match (outcome, queue_full) {
+            (Some(o), _) => Ok(o),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(DirectoryError::Unreachable {
+                forest: forest.to_string(),
+                reason: last,
+            }),
+        }
     }
 }
 

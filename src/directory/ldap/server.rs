@@ -51,18 +51,20 @@ pub(super) struct Server {
 }
 
 impl Server {
+    /// A server whose pool holds at most `connections` connections (the pool-size gauge).
     pub(super) fn new(
         forest: &str,
         url: &LdapUrl,
         tls: &Arc<ClientConfig>,
         tuning: DirectoryConfig,
+        connections: usize,
         metrics: &DirectoryMetrics,
         events: &Events,
     ) -> Server {
         metrics
             .pool_size
             .with_label_values(&[forest, url.url.as_str()])
-            .set(tuning.pool_size as i64);
+            .set(connections as i64);
         Server {
             forest: forest.to_string(),
             url: url.clone(),

@@ -46,6 +46,7 @@ fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
         &url(port),
         &tls,
         tuning,
+        tuning.max_concurrent_binds_per_dc,
         &metrics.directory,
         &events,
     );
@@ -202,4 +203,91 @@ async fn a_wrong_password_is_an_answer_not_a_server_failure() {
     assert_eq!(events(&m, "directory_server_down"), 0);
     assert_eq!(server_up(&m, port), 1);
     dc.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infrastructure() {
+    let port = closed_port();
+    let (dir, m) = directory(port, tuning());
+    let pool = dir
+        .binders
+        .values()
+        .next()
+        .and_then(|p| p.first())
+        .expect("one DC");
+    let server_url = url(port).url;
+    let labels = [FOREST, server_url.as_str()];
+    let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
+
+    // Two binds in flight fill the DC's two slots.
+    let first = pool.admit().await.expect("slot");
+    let _second = pool.admit().await.expect("slot");
+
+    // The third waits exactly bind_queue_timeout, then fails: not a wrong password, not a
+    // server failure, and the password was never sent.
+    let start = Instant::now();
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let Err(e) = r else {
+        panic!("a full queue is an error, not an answer: {r:?}");
+    };
+    assert_eq!(e.code(), "bind_queue_full");
+    assert!(
+        matches!(&e, DirectoryError::BindQueueFull { server, waited, .. }
+            if server == &server_url && *waited == Duration::from_secs(2)),
+        "{e:?}"
+    );
+    assert_eq!(
+        m.directory
+            .bind_queue_timeouts
+            .with_label_values(&labels)
+            .get(),
+        1
+    );
+    assert_eq!(
+        m.directory
+            .binds
+            .with_label_values(&[FOREST, "bind_queue_full"])
+            .get(),
+        1
+    );
+    assert!(!pool.server.backing_off(), "a busy DC is not a down DC");
+    assert_eq!(events(&m, "directory_server_down"), 0);
+    assert_eq!(
+        m.directory
+            .connects
+            .with_label_values(&[FOREST, &server_url, "error"])
+            .get(),
+        0
+    );
+
+    // A slot freed while a bind waits lets it through: it goes on to the DC (here a closed
+    // port, so unreachable), no longer a queue failure.
+    let start = Instant::now();
+    let release = async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(first);
+    };
+    let (r, ()) = tokio::join!(dir.bind(FOREST, FOREST, dn, "pw"), release);
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        m.directory
+            .bind_queue_timeouts
+            .with_label_values(&labels)
+            .get(),
+        1
+    );
+    assert_eq!(m.directory.pool_waits.with_label_values(&labels).get(), 2);
+    // Every admission observed its wait: 0, 0, 2 s (timed out), 1 s.
+    let wait = m.directory.bind_queue_wait.with_label_values(&labels);
+    assert_eq!(wait.get_sample_count(), 4);
+    assert!(
+        (wait.get_sample_sum() - 3.0).abs() < 0.01,
+        "{}",
+        wait.get_sample_sum()
+    );
 }
