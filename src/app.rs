@@ -24,6 +24,8 @@ pub struct App {
     pub events: Events,
     /// Login resolution.
     pub resolver: Arc<Resolver>,
+    /// The directory (searches and password binds).
+    pub directory: Arc<dyn Directory>,
     /// Password sign-in (resolution, bind, audit).
     pub sign_in: SignIn,
     /// Token issuance (signing keys, federation settings, clock); without a signing key the
@@ -130,7 +132,7 @@ impl App {
         ));
         let sign_in = SignIn::new(
             resolver.clone(),
-            directory,
+            directory.clone(),
             events.clone(),
             metrics.tokens.alternate_login_id_authentications.clone(),
             clock.clone(),
@@ -146,6 +148,7 @@ impl App {
             metrics,
             events,
             resolver,
+            directory,
             sign_in,
             tokens,
             clock,

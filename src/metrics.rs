@@ -110,9 +110,16 @@ pub struct DirectoryMetrics {
     pub in_flight: IntGaugeVec,
     /// `altgate_ldap_pool_waits_total{forest,server}`: binds that waited for a free connection.
     pub pool_waits: IntCounterVec,
+    /// `altgate_directory_bind_queue_wait_seconds{forest,server}`: how long each password bind
+    /// waited for a slot on its domain controller (0 when one was free).
+    pub bind_queue_wait: HistogramVec,
+    /// `altgate_directory_bind_queue_timeouts_total{forest,server}`: password binds refused
+    /// because no slot on the domain controller freed up within `bind_queue_timeout`.
+    pub bind_queue_timeouts: IntCounterVec,
     /// `altgate_bind_duration_seconds{domain}`: password binds, failover included.
     pub bind_duration: HistogramVec,
-    /// `altgate_binds_total{domain,result}`: ok, a rejection reason, or unavailable.
+    /// `altgate_binds_total{domain,result}`: ok, a rejection reason, unavailable or
+    /// bind_queue_full.
     pub binds: IntCounterVec,
 }
 
@@ -180,6 +187,18 @@ impl DirectoryMetrics {
                 "Password binds that waited for a free pooled connection.",
                 &["forest", "server"],
             )?,
+            bind_queue_wait: histogram_vec(
+                r,
+                "altgate_directory_bind_queue_wait_seconds",
+                "Time a password bind waited for a free slot on its domain controller.",
+                &["forest", "server"],
+            )?,
+            bind_queue_timeouts: counter_vec(
+                r,
+                "altgate_directory_bind_queue_timeouts_total",
+                "Password binds refused because the domain controller's slots stayed busy past bind_queue_timeout.",
+                &["forest", "server"],
+            )?,
             bind_duration: histogram_vec(
                 r,
                 "altgate_bind_duration_seconds",
@@ -189,7 +208,7 @@ impl DirectoryMetrics {
             binds: counter_vec(
                 r,
                 "altgate_binds_total",
-                "Password binds per domain by result (ok, AD's refusal reason, unavailable).",
+                "Password binds per domain by result (ok, AD's refusal reason, unavailable, bind_queue_full).",
                 &["domain", "result"],
             )?,
         })

@@ -296,6 +296,10 @@ pub struct DirectoryConfig {
     pub pool_size: usize,
     /// How long a failed server is skipped.
     pub retry_backoff: Duration,
+    /// Password binds in flight per domain controller (and its pooled bind connections).
+    pub max_concurrent_binds_per_dc: usize,
+    /// Longest a password bind waits for one of those slots before failing.
+    pub bind_queue_timeout: Duration,
 }
 
 /// Log output format.
@@ -333,6 +337,8 @@ impl Default for DirectoryConfig {
             operation_timeout: Duration::from_secs(5),
             pool_size: 4,
             retry_backoff: Duration::from_secs(2),
+            max_concurrent_binds_per_dc: 4,
+            bind_queue_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -1168,6 +1174,15 @@ impl Validator {
         if !(1..=64).contains(&pool_size) {
             self.err("directory.pool_size", "must be between 1 and 64");
         }
+        let max_binds = raw
+            .max_concurrent_binds_per_dc
+            .unwrap_or(pool_size.clamp(1, 64));
+        if !(1..=256).contains(&max_binds) {
+            self.err(
+                "directory.max_concurrent_binds_per_dc",
+                "must be between 1 and 256",
+            );
+        }
         DirectoryConfig {
             connect_timeout: self.duration(
                 "directory.connect_timeout",
@@ -1184,6 +1199,12 @@ impl Validator {
                 "directory.retry_backoff",
                 raw.retry_backoff.as_deref(),
                 d.retry_backoff,
+            ),
+            max_concurrent_binds_per_dc: max_binds.clamp(1, 256),
+            bind_queue_timeout: self.duration(
+                "directory.bind_queue_timeout",
+                raw.bind_queue_timeout.as_deref(),
+                d.bind_queue_timeout,
             ),
         }
     }
@@ -1481,5 +1502,37 @@ forests:
 ";
         let c = Config::parse(text, "t").expect("valid");
         assert!(!format!("{c:?}").contains("do-not-print-me"));
+    }
+
+    #[test]
+    fn bind_limits_default_to_the_pool_size_and_are_validated() {
+        let c = Config::parse(&format!("{MINIMAL}directory: {{ pool_size: 8 }}\n"), "t")
+            .expect("valid");
+        assert_eq!(c.directory.max_concurrent_binds_per_dc, 8);
+        assert_eq!(c.directory.bind_queue_timeout, Duration::from_secs(2));
+        let c = Config::parse(
+            &format!(
+                "{MINIMAL}directory: {{ max_concurrent_binds_per_dc: 16, bind_queue_timeout: 500ms }}\n"
+            ),
+            "t",
+        )
+        .expect("valid");
+        assert_eq!(c.directory.max_concurrent_binds_per_dc, 16);
+        assert_eq!(c.directory.bind_queue_timeout, Duration::from_millis(500));
+        let found = issues(&format!(
+            "{MINIMAL}directory: {{ max_concurrent_binds_per_dc: 0, bind_queue_timeout: 0s }}\n"
+        ));
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("directory.max_concurrent_binds_per_dc:")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|i| i.starts_with("directory.bind_queue_timeout:")),
+            "{found:?}"
+        );
     }
 }

@@ -98,6 +98,11 @@ pub struct RawDirectory {
     pub pool_size: Option<usize>,
     /// After a server fails, skip it for this long before trying again (`2s`).
     pub retry_backoff: Option<String>,
+    /// Password binds in flight per domain controller, and its pooled bind connections
+    /// (`pool_size`).
+    pub max_concurrent_binds_per_dc: Option<usize>,
+    /// Longest a password bind waits for a free slot on its domain controller (`2s`).
+    pub bind_queue_timeout: Option<String>,
 }
 
 /// `logging:`.

@@ -135,10 +135,25 @@ pub enum DirectoryError {
     /// An empty password was about to be sent (refused: it would be an anonymous bind).
     #[error("empty password refused before any bind")]
     EmptyPassword,
+    /// Every bind slot of the domain controller (`directory.max_concurrent_binds_per_dc`) stayed
+    /// busy for `directory.bind_queue_timeout`: too much pressure on the directory. An
+    /// infrastructure failure, never an answer about the password.
+    #[error("password bind queue full on {server} (domain {domain} of forest {forest}): no slot freed up within {waited:?}")]
+    BindQueueFull {
+        /// The forest.
+        forest: String,
+        /// The domain.
+        domain: String,
+        /// The domain controller's URL.
+        server: String,
+        /// How long the bind waited.
+        waited: std::time::Duration,
+    },
 }
 
 impl DirectoryError {
-    /// Stable code for logs and metrics.
+    /// Stable code for logs and metrics: `unknown_forest`, `unreachable`, `search_failed`,
+    /// `no_domain_controller`, `empty_password`, `bind_queue_full`.
     pub fn code(&self) -> &'static str {
         match self {
             DirectoryError::UnknownForest { .. } => "unknown_forest",
@@ -146,6 +161,7 @@ impl DirectoryError {
             DirectoryError::SearchFailed { .. } => "search_failed",
             DirectoryError::NoDomainController { .. } => "no_domain_controller",
             DirectoryError::EmptyPassword => "empty_password",
+            DirectoryError::BindQueueFull { .. } => "bind_queue_full",
         }
     }
 }
@@ -199,7 +215,7 @@ impl BindRejection {
         }
     }
 
-    /// Stable code: the bounded metric label and audit reason.
+    /// Stable code: the bounded metric label (`altgate_binds_total{result}`) and audit reason.
     pub fn code(self) -> &'static str {
         match self {
             BindRejection::WrongPassword => "wrong_password",
@@ -230,7 +246,8 @@ pub trait Directory: Send + Sync + 'static {
     async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError>;
 
     /// Verifies a password with a simple bind as `dn` on a domain controller of `domain`.
-    /// `Ok(Err(_))` is AD's refusal (result 49); `Err(_)` means no DC could answer. Never called
+    /// `Ok(Err(_))` is AD's refusal (result 49); `Err(_)` means no DC could answer (or the DC's
+    /// bind slots stayed busy: [`DirectoryError::BindQueueFull`]). Never called
     /// with an empty password (that would be an unauthenticated bind, which succeeds).
     async fn bind(
         &self,

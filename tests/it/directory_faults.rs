@@ -3,6 +3,7 @@
 //! stopped mid-run and started again.
 
 use crate::harness::{self, metric, ForestSpec};
+use altgate::directory::DirectoryError;
 use altgate::resolve::{Outcome, Via};
 use std::time::Duration;
 use tokio::time::timeout;
@@ -222,8 +223,25 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
     let ok_connects = "altgate_ldap_connects_total{forest=\"contoso.com\",result=\"ok\",server=\"ldaps://127.0.0.2:3269\"}";
     let connected_before = metric(&app.metrics, ok_connects);
     assert!(connected_before >= 1.0);
+    // The account a password bind goes to contoso's DC for, read while the forest is up.
+    let jdoe = app
+        .resolver
+        .resolve("jdoe@contoso.com")
+        .await
+        .account
+        .clone()
+        .expect("jdoe resolves");
+    let dc_up = format!(
+        "altgate_directory_server_up{{forest=\"contoso.com\",server=\"{}\"}}",
+        harness::forests().get("contoso.com").dc_url
+    );
+    const DOWN_EVENTS: &str =
+        "altgate_events_total{category=\"operational\",event=\"directory_server_down\"}";
+    const UP_EVENTS: &str =
+        "altgate_events_total{category=\"operational\",event=\"directory_server_up\"}";
     harness::stop_forest("contoso");
     let during = app.clone();
+    let (bind_pw, bind_account, dc_up_during) = (pw.clone(), jdoe, dc_up.clone());
     let outcome = async move {
         let app = during;
         let r = timeout(BOUND, app.resolver.resolve("fuser@fabrikam.com"))
@@ -251,6 +269,32 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
             metric(&app.metrics, "altgate_forest_up{forest=\"fabrikam.com\"}"),
             1.0
         );
+        // The bind path sees contoso's DC go down too: one event, the gauge at 0, however many
+        // binds fail (the second one is skipped during the backoff).
+        let downs = metric(&app.metrics, DOWN_EVENTS);
+        for _ in 0..2 {
+            let r = timeout(
+                BOUND,
+                app.directory.bind(
+                    "contoso.com",
+                    &bind_account.domain,
+                    &bind_account.distinguished_name,
+                    &bind_pw,
+                ),
+            )
+            .await
+            .expect("bounded");
+            assert!(
+                matches!(r, Err(DirectoryError::Unreachable { .. })),
+                "{r:?}"
+            );
+        }
+        assert_eq!(
+            metric(&app.metrics, DOWN_EVENTS),
+            downs + 1.0,
+            "the DC going down on the bind path is announced once"
+        );
+        assert_eq!(metric(&app.metrics, &dc_up_during), 0.0);
     };
     // Whatever happens above, bring the DC back for the other tests.
     let result = tokio::spawn(outcome).await;
@@ -275,9 +319,19 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
         back.account.as_ref().map(|a| a.sam_account_name.as_str()),
         Some("jdoe")
     );
-    // The pooled bind connection died with the DC; the next sign-in still succeeds.
+    // The pooled bind connection died with the DC; the next sign-in still succeeds, and the DC
+    // coming back on the bind path is announced once.
+    let ups = metric(&app.metrics, UP_EVENTS);
     let signed = harness::sign_in(&app, "jdoe@contoso.com", &pw).await;
     assert!(signed.is_ok(), "{signed:?}");
+    let signed = harness::sign_in(&app, "jdoe@contoso.com", &pw).await;
+    assert!(signed.is_ok(), "{signed:?}");
+    assert_eq!(
+        metric(&app.metrics, UP_EVENTS),
+        ups + 1.0,
+        "the DC coming back on the bind path is announced once"
+    );
+    assert_eq!(metric(&app.metrics, &dc_up), 1.0);
     assert_eq!(
         metric(&app.metrics, "altgate_forest_up{forest=\"contoso.com\"}"),
         1.0

@@ -213,7 +213,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         .insert(0, "ldaps://127.0.0.2:1".into());
     let server = TestServer::start_with(
         &[contoso, ForestSpec::real("fabrikam.com")],
-        "cache: { max_entries: 3 }\ndirectory: { pool_size: 1, connect_timeout: 1s, retry_backoff: 300ms }\n",
+        "cache: { max_entries: 3 }\ndirectory: { pool_size: 1, connect_timeout: 1s, retry_backoff: 300ms, bind_queue_timeout: 10s }\n",
     )
     .await;
     let pw = harness::forests().user_password.clone();

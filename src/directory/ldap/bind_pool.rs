@@ -1,0 +1,143 @@
+//! One domain controller's pool of connections for password binds. A bind changes the
+//! connection's identity, so connections are checked out exclusively (unlike the multiplexed
+//! search pool) and re-bound by the next user: no TLS handshake per sign-in.
+//!
+//! At most `directory.max_concurrent_binds_per_dc` binds run on one DC at a time (one
+//! connection each; as many are kept for reuse). A bind waits for a slot at most
+//! `directory.bind_queue_timeout`, then fails fast with [`BindFailure::QueueFull`]: under a
+//! surge, sign-ins fail quickly instead of piling up behind a slow DC, and the DC's load stays
+//! bounded.
+
+use super::server::{describe, GaugeGuard, Server};
+use ldap3::{Ldap, LdapError};
+use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::{timeout, Instant};
+
+/// Why a bind got no answer from the DC.
+#[derive(Debug)]
+pub(super) enum BindFailure {
+    /// Connection, TLS or timeout: the DC is down for this attempt.
+    Unavailable(String),
+    /// No bind slot freed up within `bind_queue_timeout`: the DC is busy, not down, and the
+    /// password was never sent.
+    QueueFull {
+        /// How long the bind waited.
+        waited: Duration,
+    },
+}
+
+/// One domain controller's bind connections.
+pub(super) struct BindPool {
+    pub(super) server: Server,
+    idle: std::sync::Mutex<Vec<Ldap>>,
+    permits: Semaphore,
+    capacity: usize,
+}
+
+impl BindPool {
+    /// An empty pool: connections open on demand, at most `max_concurrent_binds_per_dc` binds
+    /// at once.
+    pub(super) fn new(server: Server) -> BindPool {
+        let capacity = server.tuning.max_concurrent_binds_per_dc.max(1);
+        BindPool {
+            server,
+            idle: std::sync::Mutex::new(Vec::new()),
+            permits: Semaphore::new(capacity),
+            capacity,
+        }
+    }
+
+    async fn connect(&self) -> Result<Ldap, String> {
+        self.server.connect(|ldap| async move { Ok(ldap) }).await
+    }
+
+    /// A bind slot, waiting at most `bind_queue_timeout` for one. Every wait is observed (0 when
+    /// a slot was free); waits and timeouts are counted.
+    pub(super) async fn admit(&self) -> Result<SemaphorePermit<'_>, BindFailure> {
+        let labels = self.server.labels();
+        let metrics = &self.server.metrics;
+        let wait = metrics.bind_queue_wait.with_label_values(&labels);
+        if let Ok(permit) = self.permits.try_acquire() {
+            wait.observe(0.0);
+            return Ok(permit);
+        }
+        metrics.pool_waits.with_label_values(&labels).inc();
+        let start = Instant::now();
+        let waited = timeout(
+            self.server.tuning.bind_queue_timeout,
+            self.permits.acquire(),
+        )
+        .await;
+        wait.observe(start.elapsed().as_secs_f64());
+        match waited {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(BindFailure::Unavailable("bind pool closed".into())),
+            Err(_) => {
+                metrics.bind_queue_timeouts.with_label_values(&labels).inc();
+                Err(BindFailure::QueueFull {
+                    waited: start.elapsed(),
+                })
+            }
+        }
+    }
+
+    /// One simple bind. `Ok(rc, diagnostic)` when the DC answered.
+    pub(super) async fn bind(
+        &self,
+        dn: &str,
+        password: &str,
+    ) -> Result<(u32, String), BindFailure> {
+        let permit = self.admit().await?;
+        let pooled = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            std::iter::from_fn(|| idle.pop()).find(|l| {
+                let mut l = l.clone();
+                !l.is_closed()
+            })
+        };
+        let in_flight = self
+            .server
+            .metrics
+            .in_flight
+            .with_label_values(&self.server.labels());
+        in_flight.inc();
+        let _in_flight = GaugeGuard(in_flight);
+        let mut attempt_pooled = pooled.is_some();
+        let mut ldap = match pooled {
+            Some(l) => l,
+            None => self.connect().await.map_err(BindFailure::Unavailable)?,
+        };
+        loop {
+            let result = ldap
+                .with_timeout(self.server.tuning.operation_timeout)
+                .simple_bind(dn, password)
+                .await;
+            match result {
+                Ok(res) => {
+                    let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                    if idle.len() < self.capacity {
+                        idle.push(ldap);
+                    }
+                    drop(idle);
+                    drop(permit);
+                    return Ok((res.rc, res.text.trim_end_matches('\0').to_string()));
+                }
+                Err(LdapError::Timeout { .. }) => {
+                    return Err(BindFailure::Unavailable(format!(
+                        "bind timed out after {:?}",
+                        self.server.tuning.operation_timeout
+                    )))
+                }
+                // A pooled connection can die while idle (DC restart, idle timeout): retry once
+                // on a fresh one. The bind never reached AD, so this is not a second guess.
+                Err(e) if attempt_pooled => {
+                    tracing::debug!(target: "altgate::ops", error = %describe(&e), "stale bind connection");
+                    attempt_pooled = false;
+                    ldap = self.connect().await.map_err(BindFailure::Unavailable)?;
+                }
+                Err(e) => return Err(BindFailure::Unavailable(describe(&e))),
+            }
+        }
+    }
+}

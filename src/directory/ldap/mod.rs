@@ -1,0 +1,273 @@
+//! Active Directory over LDAPS: [`LdapDirectory`], the [`Directory`] over every configured
+//! forest. Each forest has its global catalogs in failover order (`forest`), each global
+//! catalog a small pool of multiplexed connections bound as the service account
+//! (`search_pool`); each domain has its domain controllers in failover order, each with a
+//! pool of connections for password binds, bounded per DC (`bind_pool`). Both pools share one
+//! notion of a server (`server`): a server that fails is skipped for `retry_backoff` so an
+//! outage costs one timeout, not one per request, and its going down or up is announced once,
+//! whichever path saw it.
+
+mod bind_pool;
+mod entry;
+mod forest;
+mod search_pool;
+mod server;
+
+use super::{
+    filter, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
+    ACCOUNT_ATTRIBUTES,
+};
+use crate::config::{Config, DirectoryConfig, ForestConfig};
+use crate::events::Events;
+use crate::metrics::DirectoryMetrics;
+use async_trait::async_trait;
+use bind_pool::{BindFailure, BindPool};
+use entry::to_entry;
+use forest::ForestClient;
+use ldap3::Scope;
+use rustls::ClientConfig;
+use search_pool::SearchPool;
+use server::Server;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// A building directory failed (bad CA file and the like).
+#[derive(Debug, thiserror::Error)]
+#[error("forest {forest}: {message}")]
+pub struct LdapSetupError {
+    /// The forest.
+    pub forest: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// Real Active Directory forests over LDAPS.
+pub struct LdapDirectory {
+    forests: HashMap<String, ForestClient>,
+    /// (forest, domain) → its domain controllers in failover order.
+    binders: HashMap<(String, String), Vec<BindPool>>,
+    metrics: DirectoryMetrics,
+}
+
+impl LdapDirectory {
+    /// Builds clients for every configured forest. Nothing connects until the first search.
+    pub fn new(
+        config: &Config,
+        metrics: DirectoryMetrics,
+        events: Events,
+    ) -> Result<Self, LdapSetupError> {
+        let mut forests = HashMap::new();
+        let mut binders = HashMap::new();
+        for f in &config.forests {
+            // One verifying TLS configuration per forest, for its GCs and its DCs.
+            let tls =
+                crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| LdapSetupError {
+                    forest: f.name.clone(),
+                    message: e.to_string(),
+                })?;
+            forests.insert(
+                f.name.clone(),
+                Self::forest(f, &tls, config.directory, &metrics, &events)?,
+            );
+            for (domain, urls) in &f.domain_controllers {
+                let pools = urls
+                    .iter()
+                    .map(|url| {
+                        BindPool::new(Server::new(
+                            &f.name,
+                            url,
+                            &tls,
+                            config.directory,
+                            config.directory.max_concurrent_binds_per_dc,
+                            &metrics,
+                            &events,
+                        ))
+                    })
+                    .collect();
+                binders.insert((f.name.clone(), domain.clone()), pools);
+            }
+        }
+        Ok(LdapDirectory {
+            forests,
+            binders,
+            metrics,
+        })
+    }
+
+    fn forest(
+        f: &ForestConfig,
+        tls: &Arc<ClientConfig>,
+        tuning: DirectoryConfig,
+        metrics: &DirectoryMetrics,
+        events: &Events,
+    ) -> Result<ForestClient, LdapSetupError> {
+        let err = |message: String| LdapSetupError {
+            forest: f.name.clone(),
+            message,
+        };
+        let account = f
+            .service_account
+            .clone()
+            .ok_or_else(|| err("no service account configured".into()))?;
+        let servers = f
+            .global_catalogs
+            .iter()
+            .map(|url| {
+                Arc::new(SearchPool::new(
+                    Server::new(&f.name, url, tls, tuning, tuning.pool_size, metrics, events),
+                    account.clone(),
+                ))
+            })
+            .collect();
+        Ok(ForestClient::new(
+            &f.name,
+            &f.search_base,
+            servers,
+            metrics,
+            events,
+        ))
+    }
+
+    fn client(&self, forest: &str) -> Result<&ForestClient, DirectoryError> {
+        self.forests
+            .get(forest)
+            .ok_or_else(|| DirectoryError::UnknownForest {
+                forest: forest.to_string(),
+            })
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    async fn search_users(
+        &self,
+        forest: &str,
+        query: &UserQuery,
+    ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
+        let client = self.client(forest)?;
+        let filter = filter::for_query(query);
+        let base = match query {
+            UserQuery::SamAccountName { domain_dn, .. } => domain_dn.as_str(),
+            UserQuery::AttributeEquals { .. } => client.base.as_str(),
+        };
+        let mut attrs: Vec<&str> = ACCOUNT_ATTRIBUTES.to_vec();
+        if let UserQuery::AttributeEquals { attribute, .. } = query {
+            if !attrs.iter().any(|a| a.eq_ignore_ascii_case(attribute)) {
+                attrs.push(attribute);
+            }
+        }
+        let start = Instant::now();
+        let result = client.search(base, Scope::Subtree, &filter, &attrs).await;
+        let labels = [forest, query.kind()];
+        client
+            .metrics
+            .search_duration
+            .with_label_values(&labels)
+            .observe(start.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        client
+            .metrics
+            .searches
+            .with_label_values(&[forest, query.kind(), outcome])
+            .inc();
+        Ok(result?.iter().map(to_entry).collect())
+    }
+
+    async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
+        let client = self.client(forest)?;
+        if let Some(d) = client.domains.read().await.as_ref() {
+            return Ok(d.clone());
+        }
+        let mut slot = client.domains.write().await;
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let loaded = client.load_domains().await?;
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    async fn bind(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), BindRejection>, DirectoryError> {
+        if password.is_empty() {
+            return Err(DirectoryError::EmptyPassword);
+        }
+        let pools = self
+            .binders
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| DirectoryError::NoDomainController {
+                forest: forest.to_string(),
+                domain: domain.to_string(),
+            })?;
+        let start = Instant::now();
+        let mut last = String::from("every domain controller failed recently");
+        let mut outcome = None;
+        let mut queue_full = None;
+        for pool in pools {
+            if pool.server.backing_off() {
+                continue;
+            }
+            match pool.bind(dn, password).await {
+                Ok((rc, text)) => {
+                    pool.server.mark_up();
+                    // 49 is AD's answer about the credentials: never retried on another DC.
+                    match rc {
+                        0 => outcome = Some(Ok(())),
+                        49 => outcome = Some(Err(BindRejection::from_diagnostic(&text))),
+                        other => {
+                            last = format!("{}: LDAP result {other} {text}", pool.server.url);
+                            continue;
+                        }
+                    }
+                    break;
+                }
+                Err(BindFailure::Unavailable(reason)) => {
+                    pool.server.mark_down(&reason);
+                    last = format!("{}: {reason}", pool.server.url);
+                }
+                // The DC is busy, not down: fail fast rather than queue on the next DC too.
+                Err(BindFailure::QueueFull { waited }) => {
+                    queue_full = Some(DirectoryError::BindQueueFull {
+                        forest: forest.to_string(),
+                        domain: domain.to_string(),
+                        server: pool.server.url.url.clone(),
+                        waited,
+                    });
+                    break;
+                }
+            }
+        }
+        self.metrics
+            .bind_duration
+            .with_label_values(&[domain])
+            .observe(start.elapsed().as_secs_f64());
+        let label = match (&outcome, &queue_full) {
+            (Some(Ok(())), _) => "ok",
+            (Some(Err(r)), _) => r.code(),
+            (None, Some(e)) => e.code(),
+            (None, None) => "unavailable",
+        };
+        self.metrics.binds.with_label_values(&[domain, label]).inc();
+        match (outcome, queue_full) {
+            (Some(o), _) => Ok(o),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(DirectoryError::Unreachable {
+                forest: forest.to_string(),
+                reason: last,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,293 @@
+//! Unit tests of the LDAP client against loopback servers: a closed port (a domain controller
+//! that is down) and a minimal plain-LDAP responder that answers binds (one that is up).
+
+use super::*;
+use crate::config::LdapUrl;
+use crate::metrics::Metrics;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const FOREST: &str = "contoso.com";
+
+fn tuning() -> DirectoryConfig {
+    DirectoryConfig {
+        connect_timeout: Duration::from_secs(2),
+        operation_timeout: Duration::from_secs(2),
+        pool_size: 2,
+        retry_backoff: Duration::from_millis(50),
+        max_concurrent_binds_per_dc: 2,
+        bind_queue_timeout: Duration::from_secs(2),
+    }
+}
+
+/// A plain `ldap://` URL on loopback (the test servers speak no TLS).
+fn url(port: u16) -> LdapUrl {
+    LdapUrl {
+        url: format!("ldap://127.0.0.1:{port}"),
+        host: "127.0.0.1".into(),
+        port,
+    }
+}
+
+/// A port nothing listens on (yet).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A directory whose domain `contoso.com` has one domain controller at `port`.
+fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
+    let metrics = Metrics::standalone().expect("metrics");
+    let events = Events::new(metrics.events.clone());
+    let tls = crate::tls::client_config(None).expect("tls");
+    let server = Server::new(
+        FOREST,
+        &url(port),
+        &tls,
+        tuning,
+        tuning.max_concurrent_binds_per_dc,
+        &metrics.directory,
+        &events,
+    );
+    let mut binders = HashMap::new();
+    binders.insert(
+        (FOREST.to_string(), FOREST.to_string()),
+        vec![BindPool::new(server)],
+    );
+    let directory = LdapDirectory {
+        forests: HashMap::new(),
+        binders,
+        metrics: metrics.directory.clone(),
+    };
+    (directory, metrics)
+}
+
+fn events(m: &Metrics, name: &str) -> u64 {
+    m.events
+        .events
+        .with_label_values(&[name, "operational"])
+        .get()
+}
+
+fn server_up(m: &Metrics, port: u16) -> i64 {
+    m.directory
+        .server_up
+        .with_label_values(&[FOREST, &url(port).url])
+        .get()
+}
+
+/// BER length at the start of `b`: (length, bytes used).
+fn ber_len(b: &[u8]) -> Option<(usize, usize)> {
+    let first = *b.first()?;
+    if first < 0x80 {
+        return Some((usize::from(first), 1));
+    }
+    let n = usize::from(first & 0x7f);
+    let bytes = b.get(1..=n)?;
+    Some((
+        bytes.iter().fold(0, |acc, x| acc << 8 | usize::from(*x)),
+        n + 1,
+    ))
+}
+
+/// The first complete LDAPMessage in `buf`: (message ID bytes, operation tag, its length).
+fn message(buf: &[u8]) -> Option<(Vec<u8>, u8, usize)> {
+    assert_eq!(*buf.first()?, 0x30, "LDAPMessage is a SEQUENCE");
+    let (len, used) = ber_len(&buf[1..])?;
+    let total = 1 + used + len;
+    let body = buf.get(1 + used..total)?;
+    assert_eq!(body[0], 0x02, "messageID is an INTEGER");
+    let id_len = usize::from(body[1]);
+    let id = body[2..2 + id_len].to_vec();
+    Some((id, body[2 + id_len], total))
+}
+
+/// Answers every simple bind on every connection with result `rc`.
+async fn answer_binds(listener: TcpListener, rc: u8) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            loop {
+                while let Some((id, op, used)) = message(&buf) {
+                    buf.drain(..used);
+                    if op == 0x60 {
+                        // BindResponse: resultCode rc, empty matchedDN and diagnostic.
+                        let mut reply = vec![0x30, (2 + id.len() + 9) as u8, 0x02, id.len() as u8];
+                        reply.extend_from_slice(&id);
+                        reply.extend_from_slice(&[
+                            0x61, 0x07, 0x0a, 0x01, rc, 0x04, 0x00, 0x04, 0x00,
+                        ]);
+                        if stream.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_once_each() {
+    let port = closed_port();
+    let (dir, m) = directory(port, tuning());
+    let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
+
+    // Down: connection refused. One event, the gauge at 0, the sign-in unavailable.
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    assert_eq!(events(&m, "directory_server_down"), 1);
+    assert_eq!(server_up(&m, port), 0);
+    // Skipped while backing off, then failing again after it: still one event.
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    assert_eq!(events(&m, "directory_server_down"), 1);
+    assert_eq!(events(&m, "directory_server_up"), 0);
+    assert_eq!(
+        m.directory
+            .binds
+            .with_label_values(&[FOREST, "unavailable"])
+            .get(),
+        3
+    );
+
+    // Up: the DC answers binds. One event, the gauge at 1.
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("listen");
+    let dc = tokio::spawn(answer_binds(listener, 0));
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert!(matches!(r, Ok(Ok(()))), "{r:?}");
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert!(matches!(r, Ok(Ok(()))), "{r:?}");
+    assert_eq!(events(&m, "directory_server_up"), 1);
+    assert_eq!(events(&m, "directory_server_down"), 1);
+    assert_eq!(server_up(&m, port), 1);
+    assert_eq!(
+        m.directory.binds.with_label_values(&[FOREST, "ok"]).get(),
+        2
+    );
+    dc.abort();
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_answer_not_a_server_failure() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let dc = tokio::spawn(answer_binds(listener, 49));
+    let (dir, m) = directory(port, tuning());
+    let r = dir.bind(FOREST, FOREST, "CN=x", "wrong").await;
+    assert!(
+        matches!(r, Ok(Err(BindRejection::InvalidCredentials))),
+        "{r:?}"
+    );
+    assert_eq!(events(&m, "directory_server_down"), 0);
+    assert_eq!(server_up(&m, port), 1);
+    dc.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infrastructure() {
+    let port = closed_port();
+    let (dir, m) = directory(port, tuning());
+    let pool = dir
+        .binders
+        .values()
+        .next()
+        .and_then(|p| p.first())
+        .expect("one DC");
+    let server_url = url(port).url;
+    let labels = [FOREST, server_url.as_str()];
+    let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
+
+    // Two binds in flight fill the DC's two slots.
+    let first = pool.admit().await.expect("slot");
+    let _second = pool.admit().await.expect("slot");
+
+    // The third waits exactly bind_queue_timeout, then fails: not a wrong password, not a
+    // server failure, and the password was never sent.
+    let start = Instant::now();
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    let Err(e) = r else {
+        panic!("a full queue is an error, not an answer: {r:?}");
+    };
+    assert_eq!(e.code(), "bind_queue_full");
+    assert!(
+        matches!(&e, DirectoryError::BindQueueFull { server, waited, .. }
+            if server == &server_url && *waited == Duration::from_secs(2)),
+        "{e:?}"
+    );
+    assert_eq!(
+        m.directory
+            .bind_queue_timeouts
+            .with_label_values(&labels)
+            .get(),
+        1
+    );
+    assert_eq!(
+        m.directory
+            .binds
+            .with_label_values(&[FOREST, "bind_queue_full"])
+            .get(),
+        1
+    );
+    assert!(!pool.server.backing_off(), "a busy DC is not a down DC");
+    assert_eq!(events(&m, "directory_server_down"), 0);
+    assert_eq!(
+        m.directory
+            .connects
+            .with_label_values(&[FOREST, &server_url, "error"])
+            .get(),
+        0
+    );
+
+    // A slot freed while a bind waits lets it through: it goes on to the DC (here a closed
+    // port, so unreachable), no longer a queue failure.
+    let start = Instant::now();
+    let release = async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(first);
+    };
+    let (r, ()) = tokio::join!(dir.bind(FOREST, FOREST, dn, "pw"), release);
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        m.directory
+            .bind_queue_timeouts
+            .with_label_values(&labels)
+            .get(),
+        1
+    );
+    assert_eq!(m.directory.pool_waits.with_label_values(&labels).get(), 2);
+    // Every admission observed its wait: 0, 0, 2 s (timed out), 1 s.
+    let wait = m.directory.bind_queue_wait.with_label_values(&labels);
+    assert_eq!(wait.get_sample_count(), 4);
+    assert!(
+        (wait.get_sample_sum() - 3.0).abs() < 0.01,
+        "{}",
+        wait.get_sample_sum()
+    );
+}
