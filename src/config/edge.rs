@@ -25,7 +25,7 @@ pub struct Limits {
     /// `max_connections` (default 4096, 16..=1,000,000): open connections; further ones are
     /// closed at once (the process also raises its file-descriptor limit to fit).
     pub max_connections: usize,
-    /// `max_connections_per_ip` (default 64, 1..=1,000,000): open connections per client
+    /// `max_connections_per_ip` (default 256, 1..=1,000,000): open connections per client
     /// address, except from `trusted_proxies` (a load balancer carries everyone).
     pub max_connections_per_ip: usize,
     /// `http2_max_concurrent_streams` (default 32, 1..=1000).
@@ -51,7 +51,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
             max_connections: 4096,
-            max_connections_per_ip: 64,
+            max_connections_per_ip: 256,
             http2_max_concurrent_streams: 32,
             http2_stream_window_bytes: 65_535,
             http2_connection_window_bytes: 262_144,
@@ -78,4 +78,261 @@ pub struct AdminTls {
     pub cert_file: PathBuf,
     /// PEM private key.
     pub key_file: PathBuf,
+}
+
+/// `server.limits:` as written.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// See [`Limits::tls_handshake_timeout`].
+    pub tls_handshake_timeout: Option<String>,
+    /// See [`Limits::header_read_timeout`].
+    pub header_read_timeout: Option<String>,
+    /// See [`Limits::body_read_timeout`].
+    pub body_read_timeout: Option<String>,
+    /// See [`Limits::idle_timeout`].
+    pub idle_timeout: Option<String>,
+    /// See [`Limits::request_timeout`].
+    pub request_timeout: Option<String>,
+    /// See [`Limits::max_connections`].
+    pub max_connections: Option<u64>,
+    /// See [`Limits::max_connections_per_ip`].
+    pub max_connections_per_ip: Option<u64>,
+    /// See [`Limits::http2_max_concurrent_streams`].
+    pub http2_max_concurrent_streams: Option<u64>,
+    /// See [`Limits::http2_stream_window_bytes`].
+    pub http2_stream_window_bytes: Option<u64>,
+    /// See [`Limits::http2_connection_window_bytes`].
+    pub http2_connection_window_bytes: Option<u64>,
+    /// See [`Limits::max_header_bytes`].
+    pub max_header_bytes: Option<u64>,
+}
+
+/// `admin:` as written.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Socket address, e.g. `127.0.0.1:9464`.
+    pub listen: Option<String>,
+    /// Certificate and key for HTTPS on the admin port.
+    pub tls: Option<RawAdminTls>,
+    /// File holding the bearer token scrapers must send.
+    pub bearer_token_file: Option<String>,
+}
+
+/// `admin.tls:` as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdminTls {
+    /// PEM certificate chain.
+    pub cert_file: String,
+    /// PEM private key.
+    pub key_file: String,
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+
+impl super::Validator {
+    /// A duration within `min..=max` (both documented on the key).
+    pub(super) fn bounded_duration(
+        &mut self,
+        path: &str,
+        raw: Option<&str>,
+        default: Duration,
+        min: Duration,
+        max: Duration,
+    ) -> Duration {
+        let d = self.duration(path, raw, default);
+        if d < min || d > max {
+            self.err(
+                path,
+                format!(
+                    "must be between {} and {}",
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                ),
+            );
+            return default;
+        }
+        d
+    }
+
+    /// A count within `min..=max`.
+    pub(super) fn bounded_count(
+        &mut self,
+        path: &str,
+        raw: Option<u64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        match raw {
+            None => default,
+            Some(n) if (min..=max).contains(&n) => n,
+            Some(_) => {
+                self.err(path, format!("must be between {min} and {max}"));
+                default
+            }
+        }
+    }
+
+    pub(super) fn limits(&mut self, raw: RawLimits) -> Limits {
+        let d = Limits::default();
+        let p = |k: &str| format!("server.limits.{k}");
+        let usize_of = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Limits {
+            tls_handshake_timeout: self.bounded_duration(
+                &p("tls_handshake_timeout"),
+                raw.tls_handshake_timeout.as_deref(),
+                d.tls_handshake_timeout,
+                SECOND,
+                MINUTE,
+            ),
+            header_read_timeout: self.bounded_duration(
+                &p("header_read_timeout"),
+                raw.header_read_timeout.as_deref(),
+                d.header_read_timeout,
+                SECOND,
+                MINUTE,
+            ),
+            body_read_timeout: self.bounded_duration(
+                &p("body_read_timeout"),
+                raw.body_read_timeout.as_deref(),
+                d.body_read_timeout,
+                SECOND,
+                5 * MINUTE,
+            ),
+            idle_timeout: self.bounded_duration(
+                &p("idle_timeout"),
+                raw.idle_timeout.as_deref(),
+                d.idle_timeout,
+                SECOND,
+                60 * MINUTE,
+            ),
+            request_timeout: self.bounded_duration(
+                &p("request_timeout"),
+                raw.request_timeout.as_deref(),
+                d.request_timeout,
+                SECOND,
+                5 * MINUTE,
+            ),
+            max_connections: usize_of(self.bounded_count(
+                &p("max_connections"),
+                raw.max_connections,
+                4096,
+                16,
+                1_000_000,
+            )),
+            max_connections_per_ip: usize_of(self.bounded_count(
+                &p("max_connections_per_ip"),
+                raw.max_connections_per_ip,
+                256,
+                1,
+                1_000_000,
+            )),
+            http2_max_concurrent_streams: u32_of(self.bounded_count(
+                &p("http2_max_concurrent_streams"),
+                raw.http2_max_concurrent_streams,
+                32,
+                1,
+                1000,
+            )),
+            http2_stream_window_bytes: u32_of(self.bounded_count(
+                &p("http2_stream_window_bytes"),
+                raw.http2_stream_window_bytes,
+                65_535,
+                65_535,
+                16 * 1024 * 1024,
+            )),
+            http2_connection_window_bytes: u32_of(self.bounded_count(
+                &p("http2_connection_window_bytes"),
+                raw.http2_connection_window_bytes,
+                262_144,
+                65_535,
+                64 * 1024 * 1024,
+            )),
+            max_header_bytes: usize_of(self.bounded_count(
+                &p("max_header_bytes"),
+                raw.max_header_bytes,
+                65_536,
+                8192,
+                1024 * 1024,
+            )),
+        }
+    }
+
+    /// A list of CIDR networks (a bare address is a /32 or /128).
+    pub(super) fn networks(&mut self, path: &str, raw: &[String]) -> Vec<ipnet::IpNet> {
+        let mut out = Vec::new();
+        for (i, s) in raw.iter().enumerate() {
+            let s = s.trim();
+            match s
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            {
+                Ok(n) => out.push(n.trunc()),
+                Err(_) => self.err(
+                    format!("{path}[{i}]"),
+                    format!("{s:?} is not an address or CIDR network"),
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn admin(&mut self, raw: RawAdmin) -> Option<AdminListener> {
+        let listen = match raw.listen.as_deref().map(str::parse::<SocketAddr>) {
+            None => {
+                self.err("admin.listen", "required, e.g. 127.0.0.1:9464");
+                None
+            }
+            Some(Err(_)) => {
+                self.err("admin.listen", "not an IP:port address");
+                None
+            }
+            Some(Ok(a)) => Some(a),
+        };
+        let tls = raw.tls.map(|t| AdminTls {
+            cert_file: PathBuf::from(t.cert_file),
+            key_file: PathBuf::from(t.key_file),
+        });
+        if let Some(t) = &tls {
+            for (key, p) in [("cert_file", &t.cert_file), ("key_file", &t.key_file)] {
+                if !p.is_file() {
+                    self.err(
+                        format!("admin.tls.{key}"),
+                        format!("file not found: {}", p.display()),
+                    );
+                }
+            }
+        }
+        if let (Some(a), None) = (listen, &tls) {
+            if !a.ip().is_loopback() {
+                self.err(
+                    "admin.listen",
+                    "plain HTTP is only allowed on a loopback address; add admin.tls to listen elsewhere",
+                );
+            }
+        }
+        let bearer_token = raw
+            .bearer_token_file
+            .and_then(|f| match std::fs::read_to_string(&f) {
+                Ok(t) if !t.trim().is_empty() => Some(Secret::new(t.trim().to_string())),
+                Ok(_) => {
+                    self.err("admin.bearer_token_file", format!("{f} is empty"));
+                    None
+                }
+                Err(e) => {
+                    self.err("admin.bearer_token_file", format!("cannot read {f}: {e}"));
+                    None
+                }
+            });
+        Some(AdminListener {
+            listen: listen?,
+            tls,
+            bearer_token,
+        })
+    }
 }

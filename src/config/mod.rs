@@ -397,6 +397,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "relying_parties",
     "federation",
     "passive",
+    "admin",
 ];
 
 impl Validator {
@@ -514,6 +515,8 @@ impl Validator {
         let raw_passive: RawPassive = take("passive")
             .and_then(|v| self.section("passive", v))
             .unwrap_or_default();
+        let raw_admin: Option<edge::RawAdmin> =
+            take("admin").and_then(|v| self.section("admin", v));
 
         let demo_directory = demo.map(PathBuf::from);
         if let Some(p) = &demo_directory {
@@ -531,6 +534,7 @@ impl Validator {
         let relying_parties = self.relying_parties(raw_rps);
         let federation = self.federation(raw_fed, server.as_ref());
         let passive = self.passive(raw_passive);
+        let admin = raw_admin.and_then(|a| self.admin(a));
         Some(Config {
             server: server?,
             alternate_login_id,
@@ -543,7 +547,7 @@ impl Validator {
             relying_parties,
             federation,
             passive,
-            admin: None,
+            admin,
         })
     }
 
@@ -904,6 +908,9 @@ impl Validator {
             }
             files
         });
+        let limits = self.limits(raw.limits.unwrap_or_default());
+        let trusted_proxies = self.networks("server.trusted_proxies", &raw.trusted_proxies);
+        let banned_ips = self.networks("server.banned_ips", &raw.banned_ips);
         let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
             self.err("server.max_body_bytes", "must be between 1024 and 16777216");
@@ -913,9 +920,9 @@ impl Validator {
             public_url: public_url?,
             max_body_bytes,
             tls,
-            limits: edge::Limits::default(),
-            trusted_proxies: Vec::new(),
-            banned_ips: Vec::new(),
+            limits,
+            trusted_proxies,
+            banned_ips,
         })
     }
 

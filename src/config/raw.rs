@@ -17,6 +17,14 @@ pub struct RawServer {
     pub tls: Option<RawTls>,
     /// Largest request body accepted, in bytes (65536); larger bodies get 413.
     pub max_body_bytes: Option<usize>,
+    /// Connection deadlines and caps.
+    pub limits: Option<super::edge::RawLimits>,
+    /// Proxies allowed to name the client (CIDR list).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Client addresses refused before any work (CIDR list).
+    #[serde(default)]
+    pub banned_ips: Vec<String>,
 }
 
 /// `server.tls:`.

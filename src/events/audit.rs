@@ -134,3 +134,14 @@ event! {
         client_ip: IpAddr => %,
     }
 }
+
+event! {
+    /// A request from an address in `server.banned_ips` was refused before any work (AD FS
+    /// `BannedIpList`).
+    BannedAddressRefused: audit, warn, "banned_address_refused" "request from a banned address refused" {
+        /// The client address that matched (or the first of them).
+        client_ip: IpAddr => %,
+        /// The TCP peer (a trusted proxy, or the client itself).
+        peer: IpAddr => %,
+    }
+}

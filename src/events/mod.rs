@@ -110,7 +110,7 @@ macro_rules! event {
     (@level info) => { tracing::Level::INFO };
     (
         $(#[$meta:meta])*
-        $ty:ident<$lt:lifetime>: $cat:ident, $level:ident, $name:literal
+        $ty:ident $(<$lt:lifetime>)?: $cat:ident, $level:ident, $name:literal
         $([ $($ckey:ident = $cval:literal),* $(,)? ])? $($msg:literal)? {
             $( $(#[$fmeta:meta])* $field:ident : $fty:ty $(=> $fmt:tt)? ),* $(,)?
         }
@@ -118,11 +118,11 @@ macro_rules! event {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
-        pub struct $ty<$lt> {
+        pub struct $ty $(<$lt>)? {
             $( $(#[$fmeta])* pub $field: $fty, )*
         }
 
-        impl $crate::events::Event for $ty<'_> {
+        impl $(<$lt>)? $crate::events::Event for $ty $(<$lt>)? {
             const NAME: &'static str = $name;
             const CATEGORY: $crate::events::Category = $crate::event!(@category $cat);
             fn log(&self) {

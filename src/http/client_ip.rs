@@ -48,9 +48,7 @@ fn parse_addr(s: &str) -> Option<IpAddr> {
 /// IPv4-mapped IPv6 (`::ffff:1.2.3.4`) compares as IPv4.
 fn normalise(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -189,7 +187,10 @@ mod tests {
     fn forwarded_wins_over_x_forwarded_for_and_malformed_headers_name_no_one() {
         let proxies = nets(&["10.0.0.0/8"]);
         let h = headers(&[
-            ("forwarded", "for=192.0.2.60;proto=https, for=\"[2001:db8:cafe::17]:4711\""),
+            (
+                "forwarded",
+                "for=192.0.2.60;proto=https, for=\"[2001:db8:cafe::17]:4711\"",
+            ),
             ("x-forwarded-for", "198.51.100.1"),
         ]);
         assert_eq!(
@@ -233,8 +234,7 @@ mod tests {
     #[test]
     fn hop_count_is_bounded() {
         let proxies = nets(&["10.0.0.0/8"]);
-        let many = std::iter::repeat("10.9.9.9")
-            .take(1000)
+        let many = std::iter::repeat_n("10.9.9.9", 1000)
             .collect::<Vec<_>>()
             .join(",");
         let h = headers(&[("x-forwarded-for", &format!("203.0.113.1,{many}"))]);

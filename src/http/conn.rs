@@ -66,6 +66,7 @@ impl Refused {
 
 /// The open-connection caps: a global semaphore and a count per peer address.
 pub struct Admission {
+    open: Option<prometheus::IntGauge>,
     global: Arc<Semaphore>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     per_ip_max: usize,
@@ -74,11 +75,15 @@ pub struct Admission {
 /// A connection's place under the caps; released on drop.
 pub struct Admitted {
     _global: OwnedSemaphorePermit,
+    open: Option<prometheus::IntGauge>,
     per_ip: Option<(Arc<Admission>, IpAddr)>,
 }
 
 impl Drop for Admitted {
     fn drop(&mut self) {
+        if let Some(g) = &self.open {
+            g.dec();
+        }
         if let Some((admission, ip)) = self.per_ip.take() {
             if let Ok(mut map) = admission.per_ip.lock() {
                 if let Some(n) = map.get_mut(&ip) {
@@ -93,9 +98,11 @@ impl Drop for Admitted {
 }
 
 impl Admission {
-    /// Caps of `max` connections in all and `per_ip_max` per address.
-    pub fn new(max: usize, per_ip_max: usize) -> Arc<Self> {
+    /// Caps of `max` connections in all and `per_ip_max` per address; `open` (when given)
+    /// follows the number of open connections.
+    pub fn new(max: usize, per_ip_max: usize, open: Option<prometheus::IntGauge>) -> Arc<Self> {
         Arc::new(Admission {
+            open,
             global: Arc::new(Semaphore::new(max)),
             per_ip: Mutex::new(HashMap::new()),
             per_ip_max,
@@ -109,22 +116,30 @@ impl Admission {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Refused::MaxConnections)?;
-        if !capped {
-            return Ok(Admitted {
-                _global: global,
-                per_ip: None,
-            });
+        let per_ip = if capped {
+            let mut map = self.per_ip.lock().map_err(|_| Refused::PerAddress)?;
+            let n = map.entry(peer).or_insert(0);
+            if *n >= self.per_ip_max {
+                return Err(Refused::PerAddress);
+            }
+            *n += 1;
+            Some((self.clone(), peer))
+        } else {
+            None
+        };
+        if let Some(g) = &self.open {
+            g.inc();
         }
-        let mut map = self.per_ip.lock().map_err(|_| Refused::PerAddress)?;
-        let n = map.entry(peer).or_insert(0);
-        if *n >= self.per_ip_max {
-            return Err(Refused::PerAddress);
-        }
-        *n += 1;
         Ok(Admitted {
             _global: global,
-            per_ip: Some((self.clone(), peer)),
+            open: self.open.clone(),
+            per_ip,
         })
+    }
+
+    /// Resolves once every one of `max` permits is back (all connections closed).
+    pub async fn drained(&self, max: u32) {
+        let _ = self.global.acquire_many(max).await;
     }
 
     /// Connections open now.
@@ -258,7 +273,7 @@ mod tests {
 
     #[test]
     fn caps_are_global_and_per_address_and_released_on_drop() {
-        let a = Admission::new(3, 2);
+        let a = Admission::new(3, 2, None);
         let ip1: IpAddr = [192, 0, 2, 1].into();
         let ip2: IpAddr = [192, 0, 2, 2].into();
         let c1 = a.admit(ip1, true).expect("first");

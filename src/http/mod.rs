@@ -1,42 +1,52 @@
-//! The HTTP(S) front door: rustls termination, HTTP/1.1 and HTTP/2 via hyper, graceful
-//! shutdown, body limits and routing:
+//! The HTTP(S) front door: rustls termination, HTTP/1.1 and HTTP/2 via hyper, connection
+//! discipline ([`conn`]), graceful shutdown, and two listeners:
 //!
-//! - `POST /adfs/services/trust/{13,2005}/usernamemixed`: WS-Trust (bodies over
-//!   `server.max_body_bytes` get 413 before parsing);
-//! - `GET /adfs/services/trust/mex`: WS-MetadataExchange;
-//! - `GET /FederationMetadata/2007-06/FederationMetadata.xml`: signed federation metadata;
-//! - `GET /metrics` (Prometheus) and `GET /adfs/probe` (load-balancer health, as AD FS has).
+//! - the public one ([`router`]): `POST /adfs/services/trust/{13,2005}/usernamemixed`
+//!   (WS-Trust), `GET /adfs/services/trust/mex`, `GET|POST /adfs/ls/` and
+//!   `/adfs/ls/IdpInitiatedSignOn.aspx` (WS-Federation and SAML 2.0 in a browser),
+//!   `GET /FederationMetadata/2007-06/FederationMetadata.xml` and `GET /adfs/probe`
+//!   (load-balancer health, as AD FS has);
+//! - the admin one ([`admin`], `admin.listen`): `GET /metrics`.
 //!
-//! There is deliberately no endpoint that resolves a login without a password: it would
-//! enumerate accounts. Paths match case-insensitively, as on AD FS (IIS).
+//! Every reply is rendered by [`response`]. There is deliberately no endpoint that resolves a
+//! login without a password: it would enumerate accounts. Paths match case-insensitively, as on
+//! AD FS (IIS).
+
+pub mod admin;
+pub mod client_ip;
+pub mod conn;
+pub mod response;
+pub mod router;
 
 use crate::app::{App, StartError};
+use crate::config::edge::Limits;
 use crate::config::Config;
-pub mod response;
-
-use crate::protocols::wstrust::{self, request::Version, Refusal};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use conn::{Activity, Admission, Admitted, Tracked};
 use hyper::body::Incoming;
-use hyper::{Method, Request, StatusCode};
+use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
 use response::Reply;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-/// Deadline for a client to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// File descriptors kept free for LDAP, Redis, logs and the listeners themselves.
+const FD_RESERVE: u64 = 256;
+/// Connections the admin listener accepts at once.
+const ADMIN_MAX_CONNECTIONS: usize = 64;
 
-/// Builds the application from `config` and serves it on `listener` until `shutdown` resolves.
-/// The binary, the tests and the benches all start altgate through this function.
+/// Builds the application from `config` and serves it on `listener` (and on `admin.listen`
+/// when configured) until `shutdown` resolves. The binary, the tests and the benches all start
+/// altgate through this function.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -44,6 +54,19 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let app = App::new(config)?;
     serve(app, listener, shutdown).await
+}
+
+/// Serves an already-built application, binding the admin listener from its configuration.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    let admin = match &app.config.admin {
+        Some(a) => Some(TcpListener::bind(a.listen).await?),
+        None => None,
+    };
+    serve_with_admin(app, listener, admin, shutdown).await
 }
 
 /// Builds the TLS acceptor for `config`, generating the demo certificate if asked to.
@@ -72,259 +95,249 @@ fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, StartError> {
     Ok(Some(TlsAcceptor::from(server)))
 }
 
-/// Serves an already-built application.
-pub async fn serve(
+/// Builds the admin listener's TLS acceptor, when it has TLS.
+fn admin_acceptor(config: &Config) -> Result<Option<TlsAcceptor>, StartError> {
+    match config.admin.as_ref().and_then(|a| a.tls.as_ref()) {
+        Some(t) => Ok(Some(TlsAcceptor::from(crate::tls::server_config(
+            &t.cert_file,
+            &t.key_file,
+        )?))),
+        None => Ok(None),
+    }
+}
+
+/// Which router a listener feeds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Public,
+    Admin,
+}
+
+/// Serves an already-built application on `public`, and `/metrics` on `admin` when given.
+pub async fn serve_with_admin(
     app: Arc<App>,
-    listener: TcpListener,
+    public: TcpListener,
+    admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
     let tls = acceptor(&app.config)?;
-    let local = listener.local_addr()?;
+    let admin_tls = admin_acceptor(&app.config)?;
+    let limits = effective_limits(&app.config.server.limits);
     tracing::info!(
         target: "altgate::ops",
-        listen = %local,
+        listen = %public.local_addr()?,
+        admin = ?admin.as_ref().and_then(|a| a.local_addr().ok()),
         tls = tls.is_some(),
         demo = app.config.demo_directory.is_some(),
+        max_connections = limits.max_connections,
         "altgate listening"
     );
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(target: "altgate::ops", error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let tls = tls.clone();
-                let is_tls = tls.is_some();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let service = hyper::service::service_fn(move |req| {
-                        let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(&app, req, peer.ip(), is_tls).await) }
-                    });
-                    match tls {
-                        Some(acceptor) => {
-                            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(s)) => s,
-                                Ok(Err(e)) => {
-                                    tracing::debug!(target: "altgate::ops", error = %e, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => return,
-                            };
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            let _ = watcher.watch(conn).await;
-                        }
-                        None => {
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            let _ = watcher.watch(conn).await;
-                        }
-                    }
-                });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let public_admission = Admission::new(
+        limits.max_connections,
+        limits.max_connections_per_ip,
+        Some(app.metrics.http.open_connections.clone()),
+    );
+    let admin_admission = Admission::new(ADMIN_MAX_CONNECTIONS, ADMIN_MAX_CONNECTIONS, None);
+    let public_loop = accept_loop(
+        app.clone(),
+        public,
+        tls,
+        limits.clone(),
+        public_admission.clone(),
+        Side::Public,
+        stop_rx.clone(),
+    );
+    let admin_loop = async {
+        match admin {
+            Some(l) => {
+                accept_loop(
+                    app.clone(),
+                    l,
+                    admin_tls,
+                    limits.clone(),
+                    admin_admission.clone(),
+                    Side::Admin,
+                    stop_rx.clone(),
+                )
+                .await
             }
-            _ = &mut shutdown => break,
+            None => std::future::pending().await,
         }
+    };
+    tokio::select! {
+        _ = public_loop => {}
+        _ = admin_loop => {}
+        _ = shutdown => {}
     }
     tracing::info!(target: "altgate::ops", "shutting down; draining connections");
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    let _ = stop_tx.send(true);
+    let drained = async {
+        let max = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+        let _ = public_admission.drained(max).await;
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
     Ok(())
 }
 
-/// Reads a body of at most `limit` bytes; `None` when it is larger (or the read fails).
-async fn read_body(req: Request<Incoming>, limit: usize) -> Option<Bytes> {
-    let declared = req
-        .headers()
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return None;
-    }
-    Limited::new(req.into_body(), limit)
-        .collect()
-        .await
-        .ok()
-        .map(|c| c.to_bytes())
-}
-
-async fn wstrust_endpoint(
-    app: &App,
-    req: Request<Incoming>,
-    version: Version,
-    ip: IpAddr,
-) -> Reply {
-    let is_soap = req
-        .headers()
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/soap+xml")
-        });
-    let wstrust = app.wstrust();
-    let Some(body) = read_body(req, app.config.server.max_body_bytes).await else {
-        return response::soap(wstrust.refuse(version, Refusal::BodyTooLarge));
-    };
-    if !is_soap {
-        return response::soap(wstrust.refuse(version, Refusal::ContentType));
-    }
-    response::soap(wstrust.handle(version, &body, ip).await)
-}
-
-fn metadata(app: &App) -> Reply {
-    if let Some(doc) = app.metadata.get() {
-        return response::xml(doc.clone());
-    }
-    match crate::protocols::metadata::document(
-        &app.config.server.public_url,
-        &app.config.federation.issuer,
-        app.tokens.signing(),
-    ) {
-        Ok(doc) => response::xml(app.metadata.get_or_init(|| doc).clone()),
-        Err(e) => {
-            tracing::error!(target: "altgate::ops", error = %e, "cannot build federation metadata");
-            response::text(StatusCode::SERVICE_UNAVAILABLE, "metadata unavailable\n")
+/// The configured limits, with `max_connections` lowered to what the file-descriptor limit
+/// allows (after raising the soft limit as far as the hard one).
+fn effective_limits(limits: &Limits) -> Limits {
+    let mut l = limits.clone();
+    if let Some(nofile) = conn::raise_fd_limit() {
+        let fit = usize::try_from(nofile.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+        if l.max_connections > fit {
+            tracing::warn!(
+                target: "altgate::ops",
+                configured = l.max_connections,
+                fd_limit = nofile,
+                using = fit,
+                "server.limits.max_connections exceeds the file-descriptor limit; lowered"
+            );
+            l.max_connections = fit.max(16);
         }
     }
+    l
 }
 
-async fn ls_endpoint(
-    app: &App,
-    req: Request<Incoming>,
-    ip: IpAddr,
-    tls: bool,
-    idp_initiated: bool,
-) -> Reply {
-    let header = |name: hyper::header::HeaderName| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    // HTTP/2 clients send each cookie as its own header field: join them all.
-    let cookie_header = {
-        let all: Vec<&str> = req
-            .headers()
-            .get_all(hyper::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!all.is_empty()).then(|| all.join("; "))
-    };
-    let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
-    let raw_query = req.uri().query().unwrap_or("").to_string();
-    let post = req.method() == Method::POST;
-    let body = if post {
-        let is_form = header(hyper::header::CONTENT_TYPE).is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-        match read_body(req, app.config.server.max_body_bytes).await {
-            Some(b) if is_form => b,
-            Some(_) => Bytes::new(),
-            None => {
-                let lang = crate::protocols::passive::page::Lang::from_accept_language(
-                    accept_language.as_deref(),
-                );
-                let body = crate::protocols::passive::page::error(
-                    lang,
-                    crate::protocols::passive::page::ErrorKind::BadRequest,
-                );
-                let r = crate::protocols::passive::LsResponse {
-                    status: 413,
-                    body,
-                    set_cookies: Vec::new(),
-                    form_target: None,
-                    location: None,
-                };
-                return response::page(r, tls);
+/// An accepted stream, TLS or not.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+async fn accept_loop(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    admission: Arc<Admission>,
+    side: Side,
+    stop: watch::Receiver<bool>,
+) {
+    let builder = Arc::new(conn::builder(&limits));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(target: "altgate::ops", error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-        }
-    } else {
-        Bytes::new()
-    };
-    let ls = crate::protocols::passive::LsRequest {
-        post,
-        raw_query: &raw_query,
-        body: &body,
-        cookie_header: cookie_header.as_deref(),
-        accept_language: accept_language.as_deref(),
-        client_ip: ip,
-        idp_initiated,
-    };
-    response::page(crate::protocols::passive::handle(app, &ls).await, tls)
+        };
+        let peer_ip = peer.ip();
+        let capped = side == Side::Admin
+            || !app
+                .config
+                .server
+                .trusted_proxies
+                .iter()
+                .any(|n| n.contains(&peer_ip));
+        let admitted = match admission.admit(peer_ip, capped) {
+            Ok(a) => a,
+            Err(refused) => {
+                if side == Side::Public {
+                    app.metrics.http.count_refused_connection(refused.code());
+                }
+                drop(stream);
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let task = Connection {
+            app: app.clone(),
+            builder: builder.clone(),
+            tls: tls.clone(),
+            limits: limits.clone(),
+            side,
+            stop: stop.clone(),
+            _admitted: admitted,
+        };
+        tokio::spawn(task.run(stream, peer_ip));
+    }
 }
 
-/// Routes one request. Endpoint labels are fixed strings, never the request path.
-async fn handle(app: &App, req: Request<Incoming>, ip: IpAddr, tls: bool) -> Reply {
-    let start = Instant::now();
-    let path = req.uri().path().to_ascii_lowercase();
-    let method = req.method().clone();
-    let (endpoint, res) = match (method, path.as_str()) {
-        (Method::POST, "/adfs/services/trust/13/usernamemixed") => (
-            "wstrust_13",
-            wstrust_endpoint(app, req, Version::Trust13, ip).await,
-        ),
-        (Method::POST, "/adfs/services/trust/2005/usernamemixed") => (
-            "wstrust_2005",
-            wstrust_endpoint(app, req, Version::Trust2005, ip).await,
-        ),
-        (Method::GET | Method::POST, "/adfs/ls/" | "/adfs/ls") => {
-            ("ls", ls_endpoint(app, req, ip, tls, false).await)
-        }
-        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => {
-            ("idp_initiated", ls_endpoint(app, req, ip, tls, true).await)
-        }
-        (Method::GET, "/adfs/services/trust/mex") => (
-            "mex",
-            response::xml(wstrust::mex::document(&app.config.server.public_url)),
-        ),
-        (Method::GET, "/federationmetadata/2007-06/federationmetadata.xml") => {
-            ("federation_metadata", metadata(app))
-        }
-        (Method::GET, "/metrics") => (
-            "metrics",
-            response::respond(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                app.metrics.render(),
-            ),
-        ),
-        (Method::GET, "/adfs/probe") => ("probe", response::text(StatusCode::OK, "OK")),
-        (
-            _,
-            "/metrics"
-            | "/adfs/probe"
-            | "/adfs/ls/"
-            | "/adfs/ls"
-            | "/adfs/ls/idpinitiatedsignon.aspx"
-            | "/adfs/services/trust/mex"
-            | "/adfs/services/trust/13/usernamemixed"
-            | "/adfs/services/trust/2005/usernamemixed"
-            | "/federationmetadata/2007-06/federationmetadata.xml",
-        ) => ("method_not_allowed", response::method_not_allowed()),
-        _ => ("not_found", response::not_found()),
-    };
-    app.metrics
-        .http
-        .requests
-        .with_label_values(&[endpoint, res.status().as_str()])
-        .inc();
-    app.metrics
-        .http
-        .duration
-        .with_label_values(&[endpoint])
-        .observe(start.elapsed().as_secs_f64());
-    res
+/// One client connection and everything it holds.
+struct Connection {
+    app: Arc<App>,
+    builder: Arc<Builder<TokioExecutor>>,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    side: Side,
+    stop: watch::Receiver<bool>,
+    _admitted: Admitted,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream, peer: IpAddr) {
+        let is_tls = self.tls.is_some();
+        let io: Box<dyn Io> = match &self.tls {
+            Some(acceptor) => {
+                match tokio::time::timeout(
+                    self.limits.tls_handshake_timeout,
+                    acceptor.accept(stream),
+                )
+                .await
+                {
+                    Ok(Ok(s)) => Box::new(s),
+                    Ok(Err(e)) => {
+                        tracing::debug!(target: "altgate::ops", error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                }
+            }
+            None => Box::new(stream),
+        };
+        let activity = Activity::new();
+        let app = self.app.clone();
+        let side = self.side;
+        let request_timeout = self.limits.request_timeout;
+        let act = activity.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let app = app.clone();
+            let in_flight = act.request();
+            async move {
+                let reply = tokio::time::timeout(request_timeout, async {
+                    match side {
+                        Side::Public => router::handle(&app, req, peer, is_tls).await,
+                        Side::Admin => admin::handle(&app, req).await,
+                    }
+                })
+                .await
+                .unwrap_or_else(|_| {
+                    response::text(
+                        hyper::StatusCode::SERVICE_UNAVAILABLE,
+                        "request timed out\n",
+                    )
+                });
+                drop(in_flight);
+                Ok::<Reply, Infallible>(reply)
+            }
+        });
+        let conn = self
+            .builder
+            .serve_connection(TokioIo::new(Tracked::new(io, activity.clone())), service);
+        tokio::pin!(conn);
+        let mut stop = self.stop.clone();
+        let idle = self.limits.idle_timeout;
+        let closing = loop {
+            let idle_at = activity.last() + idle;
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = tokio::time::sleep_until(idle_at) => {
+                    if !activity.busy() && activity.last() + idle <= tokio::time::Instant::now() {
+                        break "idle";
+                    }
+                }
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break "shutdown";
+                    }
+                }
+            }
+        };
+        tracing::trace!(target: "altgate::ops", reason = closing, "closing connection");
+        conn.as_mut().graceful_shutdown();
+        let _ = tokio::time::timeout(conn::CLOSE_GRACE, conn.as_mut()).await;
+    }
 }

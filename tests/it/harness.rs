@@ -327,6 +327,10 @@ pub fn token_yaml() -> String {
 pub struct TestServer {
     pub app: Arc<App>,
     pub addr: std::net::SocketAddr,
+    /// The admin listener (plain HTTP on loopback, bearer token required).
+    pub admin: std::net::SocketAddr,
+    /// The file holding the admin bearer token.
+    pub admin_token_file: PathBuf,
     pub ca: PathBuf,
     pub base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -358,6 +362,15 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("https://localhost:{}", addr.port());
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind admin");
+        let admin = admin_listener.local_addr().expect("admin addr");
+        let admin_token_file = secret_file("admin-token", ADMIN_TOKEN);
+        let extra = format!(
+            "{extra}admin: {{ listen: '{admin}', bearer_token_file: '{}' }}\n",
+            admin_token_file.display()
+        );
         let yaml = config_yaml(specs, &["contoso.com", "fabrikam.com"], &format!("{tokens}{extra}")).replace(
             "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
             &format!(
@@ -368,9 +381,14 @@ impl TestServer {
         );
         let app = app(&yaml);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(altgate::http::serve(app.clone(), listener, async {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(altgate::http::serve_with_admin(
+            app.clone(),
+            listener,
+            Some(admin_listener),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         for _ in 0..250 {
             if cert.exists() {
                 break;
@@ -380,6 +398,8 @@ impl TestServer {
         TestServer {
             app,
             addr,
+            admin,
+            admin_token_file,
             ca: cert,
             base,
             stop: Some(stop),
@@ -413,6 +433,19 @@ impl TestServer {
         body: Option<Vec<u8>>,
     ) -> (u16, Vec<(String, String)>, String) {
         browse(self.addr, &self.ca, method, path, cookie, body).await
+    }
+
+    /// `GET path` on the admin listener with the bearer token (`None`: without).
+    pub async fn admin_get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let (status, _, body) = admin_get(self.admin, path, token).await;
+        (status, body)
+    }
+
+    /// The metrics exposition, scraped from the admin listener as Prometheus would.
+    pub async fn scrape(&self) -> String {
+        let (status, body) = self.admin_get("/metrics", Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        body
     }
 
     /// One HTTPS request over a verified TLS connection.
@@ -557,6 +590,29 @@ pub async fn browse(
         body.unwrap_or_default(),
     )
     .await
+}
+
+/// The bearer token test servers' admin listeners require.
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
+
+/// `GET path` on an admin listener (plain HTTP), with `Authorization: Bearer token` if given.
+pub async fn admin_get(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Vec<(String, String)>, String) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+        .await
+        .expect("http handshake");
+    tokio::spawn(conn);
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| ("authorization", a))
+        .into_iter()
+        .collect();
+    send(sender, "GET", path, "localhost", &headers, Vec::new()).await
 }
 
 /// A plain-HTTP request to a local test service (the SAML SP): status, lower-cased headers, body.

@@ -1,5 +1,6 @@
 //! The HTTPS server: `run`/`serve` on port 0 with a generated certificate, verified by a rustls
-//! client; `/metrics` after real resolutions, `/adfs/probe`, unknown paths and methods.
+//! client; `/metrics` after real resolutions on the admin listener only (with its bearer token),
+//! `/adfs/probe`, unknown paths and methods.
 
 use crate::harness::{self, metric};
 use hyper::{Method, StatusCode};
@@ -23,12 +24,21 @@ async fn wait_for_file(path: &Path) {
 }
 
 #[tokio::test]
-async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
+async fn serves_probe_publicly_and_metrics_only_on_the_admin_listener_and_shuts_down() {
     let _g = harness::shared().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("server.crt");
     let key = dir.path().join("server.key");
-    let yaml = harness::both_forests_yaml("cache: { max_entries: 100 }\n").replace(
+    let token = harness::secret_file("admin-token", "s3cret-scrape-token");
+    let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind admin");
+    let admin = admin_listener.local_addr().expect("admin addr");
+    let yaml = harness::both_forests_yaml(&format!(
+        "cache: {{ max_entries: 100 }}\nadmin: {{ listen: '{admin}', bearer_token_file: '{}' }}\n",
+        token.display()
+    ))
+    .replace(
         "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
         &format!(
             "server: {{ listen: 127.0.0.1:0, public_url: https://sts.altgate.test, tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",
@@ -42,9 +52,14 @@ async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(altgate::http::serve(app.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(altgate::http::serve_with_admin(
+        app.clone(),
+        listener,
+        Some(admin_listener),
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     // Real resolutions, then the scrape shows them.
     app.resolver.resolve("jdoe@contoso.com").await;
@@ -53,8 +68,19 @@ async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
 
     // The certificate was generated on start; wait for the listener task to have done so.
     wait_for_file(&cert).await;
+    // The public port has no /metrics: counters there would tell an attacker whether a guessed
+    // account exists.
     let (status, body) = get(addr, &cert, Method::GET, "/metrics").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains("altgate_"));
+    // The admin listener wants its token.
+    let (status, _, _) = harness::admin_get(admin, "/metrics", None).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = harness::admin_get(admin, "/metrics", Some("wrong-token")).await;
+    assert_eq!(status, 401);
+    let (status, _, body) =
+        harness::admin_get(admin, "/metrics", Some("s3cret-scrape-token")).await;
+    assert_eq!(status, 200);
     for needle in [
         "altgate_build_info{",
         "altgate_login_resolutions_total{outcome=\"resolved\",via=\"alternate_login_id\"} 1",
@@ -79,14 +105,14 @@ async fn serves_metrics_and_probe_over_verified_tls_and_shuts_down() {
     let (status, body) = get(addr, &cert, Method::GET, "/adfs/ls/?login=jdoe@contoso.com").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!body.contains("jdoe"));
-    let (status, _) = get(addr, &cert, Method::POST, "/metrics").await;
+    let (status, _) = get(addr, &cert, Method::POST, "/adfs/probe").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
         metric(
             &app.metrics,
-            "altgate_http_requests_total{endpoint=\"metrics\",status=\"200\"}"
+            "altgate_http_requests_total{endpoint=\"not_found\",status=\"404\"}"
         ),
-        1.0
+        2.0
     );
 
     stop.send(()).expect("stop");

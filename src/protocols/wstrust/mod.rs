@@ -32,6 +32,8 @@ pub enum Refusal {
     BodyTooLarge,
     /// The content type is not `application/soap+xml`.
     ContentType,
+    /// The body did not arrive within `server.limits.body_read_timeout` (answered 408).
+    BodyTimeout,
 }
 
 impl Refusal {
@@ -40,6 +42,7 @@ impl Refusal {
         match self {
             Refusal::BodyTooLarge => "body_too_large",
             Refusal::ContentType => "content_type",
+            Refusal::BodyTimeout => "body_timeout",
         }
     }
 }
@@ -170,13 +173,15 @@ impl WsTrust<'_> {
         }
     }
 
-    /// The fault for a request refused before parsing. Oversize bodies are answered 413, the
-    /// rest 500 like every other fault.
+    /// The fault for a request refused before parsing. Oversize bodies are answered 413, slow
+    /// ones 408, the rest 500 like every other fault.
     pub fn refuse(&self, version: Version, refusal: Refusal) -> Answer {
         let mut answer = self.failed(version, "unknown", refusal.code(), Fault::Request, None);
-        if refusal == Refusal::BodyTooLarge {
-            answer.status = StatusCode::PAYLOAD_TOO_LARGE;
-        }
+        answer.status = match refusal {
+            Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Refusal::ContentType => answer.status,
+        };
         answer
     }
 }
