@@ -10,8 +10,9 @@ use crate::app::App;
 use crate::config::{RelyingParty, TokenType};
 use crate::signin::{sign_in, SignInContext};
 use crate::tokens::issue::{issue, Delivery};
+use crate::tokens::rstr::Version;
 use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
-use request::{parse_rst, Version};
+use request::parse_rst;
 use response::{fault, rstr, Fault};
 use std::net::IpAddr;
 
