@@ -3,7 +3,11 @@
 
 use super::*;
 use crate::config::Config;
+use crate::session::{COOKIE, CSRF_COOKIE};
+use crate::tokens::saml::{SAML2, SAMLP};
+use base64::Engine;
 use std::io::Write;
+use std::sync::Arc;
 
 const DEMO_PW: &str = "Demo-Passw0rd!";
 const WSFED_RP: &str = "urn:wsfed:test";

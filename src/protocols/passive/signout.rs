@@ -1,0 +1,95 @@
+//! Signing out at `/adfs/ls/`: WS-Federation `wsignout1.0` (back to a registered reply URL or the
+//! signed-out page) and SAML LogoutRequest (a signed LogoutResponse posted to the SP's logout
+//! URL). Both clear the SSO cookie and are audited.
+
+use super::delivery::post_saml;
+use super::page::{self, Lang};
+use super::saml::LogoutRequest;
+use super::{refuse, sso, LsRequest, LsResponse, Refusal};
+use crate::app::App;
+use crate::events::SignedOut;
+use crate::session::clear_session_cookie;
+use crate::tokens::saml::{logout_response, LogoutResponseSpec};
+
+/// WS-Federation sign-out; redirects only to a URL some relying party registered.
+pub(super) fn wsfed(
+    app: &App,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    wreply: Option<String>,
+) -> LsResponse {
+    let login = sso::login(app, req);
+    app.events.emit(&SignedOut {
+        protocol: "wsfed",
+        login: &login,
+        client_ip: req.client_ip,
+    });
+    app.metrics
+        .passive
+        .requests
+        .with_label_values(&["wsfed", "signed_out"])
+        .inc();
+    let registered = wreply.filter(|w| {
+        app.config
+            .relying_parties
+            .iter()
+            .any(|rp| rp.reply_urls.iter().any(|r| r == w))
+    });
+    let mut r = match registered {
+        Some(url) => LsResponse {
+            status: 302,
+            location: Some(url),
+            ..LsResponse::html(302, String::new())
+        },
+        None => LsResponse::html(200, page::signed_out(lang)),
+    };
+    r.set_cookies.push(clear_session_cookie());
+    r
+}
+
+/// SAML single logout: answers the SP's LogoutRequest at its registered logout URL.
+pub(super) fn saml(
+    app: &App,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    request: LogoutRequest,
+    relay: Option<String>,
+) -> Result<LsResponse, Refusal> {
+    let rp = app
+        .relying_party(&request.issuer)
+        .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party"))?
+        .clone();
+    let login = sso::login(app, req);
+    app.events.emit(&SignedOut {
+        protocol: "saml",
+        login: &login,
+        client_ip: req.client_ip,
+    });
+    app.metrics
+        .passive
+        .requests
+        .with_label_values(&["saml", "signed_out"])
+        .inc();
+    let mut r = match &rp.logout_url {
+        Some(url) => {
+            let signing = app
+                .signing
+                .as_ref()
+                .ok_or_else(|| refuse("saml", &rp.identifier, "no_signing_key"))?;
+            let xml = logout_response(
+                &LogoutResponseSpec {
+                    issuer: &app.config.federation.issuer,
+                    destination: url,
+                    in_response_to: &request.id,
+                    now: (app.clock)(),
+                },
+                &signing.key,
+            )
+            .map_err(|_| refuse("saml", &rp.identifier, "signing_failed"))?;
+            post_saml(lang, url, &xml, relay.as_deref(), Vec::new())
+        }
+        None => LsResponse::html(200, page::signed_out(lang)),
+    };
+    r.set_cookies.push(clear_session_cookie());
+    Ok(r)
+}
