@@ -4,7 +4,8 @@
 
 use super::delivery::{deliver, no_passive};
 use super::page::{self, ErrorKind, Lang, SignInPage};
-use super::request::{classify, decode_ctx, get, pairs, Message, Target};
+use super::params::Params;
+use super::request::{classify, decode_ctx, Message, Target};
 use super::{refuse, sso, LsRequest, LsResponse, Refusal};
 use crate::app::App;
 use crate::secret::Secret;
@@ -69,26 +70,26 @@ pub(super) async fn submit(
     app: &App,
     req: &LsRequest<'_>,
     lang: Lang,
-    form: &[(String, String)],
+    form: &Params<'_>,
 ) -> Result<LsResponse, Refusal> {
-    let ctx = get(form, "ctx").unwrap_or("");
+    let ctx = form.get("ctx").unwrap_or("");
     let (arrival, raw) =
         decode_ctx(ctx).ok_or_else(|| refuse("wsfed", "unknown", "bad_form_context"))?;
-    let params = pairs(raw.as_bytes());
-    let target = match classify(app, &params, &raw, arrival)? {
+    let params = Params::parse(&raw);
+    let target = match classify(app, &params, arrival)? {
         Message::SignIn(t) => t,
         _ => return Err(refuse("wsfed", "unknown", "bad_form_context")),
     };
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
-    let given = get(form, "csrf").unwrap_or("");
+    let given = form.get("csrf").unwrap_or("");
     if expected.is_empty() || !same(expected, given) {
         return Err(Refusal {
             kind: ErrorKind::FormExpired,
             ..refuse(target.protocol, &target.rp.identifier, "csrf")
         });
     }
-    let username = get(form, "UserName").unwrap_or("");
-    let password = Secret::new(get(form, "Password").unwrap_or("").to_string());
+    let username = form.get("UserName").unwrap_or("");
+    let password = Secret::new(form.get("Password").unwrap_or("").to_string());
     let sctx = SignInContext {
         protocol: target.protocol,
         relying_party: &target.rp.identifier,

@@ -9,13 +9,15 @@
 //! `ForceAuthn` asks otherwise. Credentials and SAML messages are never logged.
 //!
 //! This module is the entry point ([`handle`]) and its types; the roles live in submodules:
-//! `request` reads and classifies the protocol message, `form` runs the sign-in page, `sso`
-//! reuses the SSO session, `delivery` posts the token to the relying party, `signout` ends the
-//! session; [`page`] renders HTML and [`saml`] decodes and checks SAML requests.
+//! `params` decodes the parameters once, `request` reads and checks the protocol message they
+//! carry, `form` runs the sign-in page, `sso` reuses the SSO session, `delivery` posts the token
+//! to the relying party, `signout` ends the session; [`page`] renders HTML and [`saml`] decodes
+//! and checks SAML requests.
 
 mod delivery;
 mod form;
 pub mod page;
+mod params;
 mod request;
 pub mod saml;
 mod signout;
@@ -24,7 +26,8 @@ mod sso;
 use crate::app::App;
 use crate::events::PassiveRequestRefused;
 use page::{ErrorKind, Lang};
-use request::{classify, encode_ctx, get, pairs, Arrival, Message};
+use params::Params;
+use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
 use std::net::IpAddr;
 
@@ -138,24 +141,23 @@ async fn route(app: &App, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse,
             ..refuse("wsfed", "unknown", "no_signing_key")
         });
     }
-    let query = pairs(req.raw_query.as_bytes());
+    let body = String::from_utf8_lossy(req.body);
+    let query = Params::parse(req.raw_query);
     let (params, raw, arrival) = if req.post {
-        let form = pairs(req.body);
-        if get(&form, "UserName").is_some() || get(&form, "Password").is_some() {
+        let mut form = Params::parse(&body);
+        if form.get("UserName").is_some() || form.get("Password").is_some() {
             return form::submit(app, req, lang, &form).await;
         }
-        let raw = String::from_utf8_lossy(req.body).into_owned();
-        let mut all = form;
-        all.extend(query);
-        (all, raw, Arrival::Post)
+        form.extend(query);
+        (form, &*body, Arrival::Post)
     } else if req.idp_initiated {
-        (query, req.raw_query.to_string(), Arrival::IdpInitiated)
+        (query, req.raw_query, Arrival::IdpInitiated)
     } else {
-        (query, req.raw_query.to_string(), Arrival::Get)
+        (query, req.raw_query, Arrival::Get)
     };
-    match classify(app, &params, &raw, arrival)? {
+    match classify(app, &params, arrival)? {
         Message::SignIn(target) => {
-            form::begin(app, req, lang, target, &encode_ctx(arrival, &raw)).await
+            form::begin(app, req, lang, target, &encode_ctx(arrival, raw)).await
         }
         Message::WsFedSignOut { wreply } => Ok(signout::wsfed(app, req, lang, wreply)),
         Message::SamlLogout { request, relay } => signout::saml(app, req, lang, request, relay),

@@ -3,7 +3,8 @@
 //! LogoutRequest, IdP-initiated sign-on), the relying party's registered reply URL, and the
 //! context codec that carries the original request through the sign-in form.
 
-use super::saml;
+use super::params::Params;
+use super::saml::{self, RedirectQuery};
 use super::{refuse, Refusal};
 use crate::app::App;
 use crate::config::{RelyingParty, TokenType};
@@ -47,19 +48,6 @@ pub(super) enum Message {
     },
 }
 
-/// The decoded name/value pairs of a query string or form (at most 64).
-pub(super) fn pairs(s: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(s)
-        .take(64)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// The first value of parameter `k`.
-pub(super) fn get<'a>(p: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-}
-
 fn bounded(v: Option<&str>, protocol: &'static str, rp: &str) -> Result<Option<String>, Refusal> {
     match v {
         Some(s) if s.len() > MAX_STATE => Err(refuse(protocol, rp, "state_too_long")),
@@ -83,15 +71,22 @@ fn reply_url(
     }
 }
 
-/// Reads the protocol message out of the parameters. `raw` is the original urlencoded message
-/// (for Redirect-binding signatures) and `arrival` says how it came.
+/// Reads the protocol message out of the parameters (one decoding, also the one signatures are
+/// verified over); `arrival` says how it came.
 pub(super) fn classify(
     app: &App,
-    params: &[(String, String)],
-    raw: &str,
+    params: &Params<'_>,
     arrival: Arrival,
 ) -> Result<Message, Refusal> {
     let post_binding = arrival == Arrival::Post;
+    let protocol = match arrival {
+        Arrival::IdpInitiated => "idp_initiated",
+        _ if params.get("SAMLRequest").is_some() => "saml",
+        _ => "wsfed",
+    };
+    params
+        .check()
+        .map_err(|e| refuse(protocol, "unknown", e.code()))?;
     let now = (app.clock)();
     let window = time::Duration::try_from(app.config.federation.max_clock_skew)
         .unwrap_or(time::Duration::minutes(5))
@@ -101,7 +96,8 @@ pub(super) fn classify(
         if !app.config.passive.idp_initiated_sign_on {
             return Err(refuse("idp_initiated", "unknown", "idp_initiated_disabled"));
         }
-        let id = get(params, "loginToRp")
+        let id = params
+            .get("loginToRp")
             .ok_or_else(|| refuse("idp_initiated", "unknown", "missing_login_to_rp"))?;
         let rp = app
             .relying_party(id)
@@ -127,10 +123,10 @@ pub(super) fn classify(
             is_passive: false,
         }));
     }
-    if let Some(encoded) = get(params, "SAMLRequest") {
+    if let Some(encoded) = params.get("SAMLRequest") {
         let xml = saml::decode(encoded, !post_binding, max)
-            .map_err(|e| refuse("saml", "unknown", e.reason()))?;
-        let relay = get(params, "RelayState");
+            .map_err(|e| refuse("saml", "unknown", e.code()))?;
+        let relay = params.get("RelayState");
         // A LogoutRequest or an AuthnRequest: try the cheaper check by root element name.
         if let Ok(request) = saml::logout_request(&xml, now, window) {
             return Ok(Message::SamlLogout {
@@ -139,7 +135,7 @@ pub(super) fn classify(
             });
         }
         let req = saml::authn_request(&xml, now, window)
-            .map_err(|e| refuse("saml", "unknown", e.reason()))?;
+            .map_err(|e| refuse("saml", "unknown", e.code()))?;
         let rp = app
             .relying_party(&req.issuer)
             .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party"))?
@@ -154,8 +150,16 @@ pub(super) fn classify(
                 // rather than accept an unverified request.
                 return Err(refuse("saml", &rp.identifier, "saml_signature"));
             }
-            saml::verify_redirect_signature(raw, cert)
-                .map_err(|e| refuse("saml", &rp.identifier, e.reason()))?;
+            // Over the raw values of the very parameters the request was decoded from.
+            let refused = || refuse("saml", &rp.identifier, "saml_signature");
+            let query = RedirectQuery {
+                saml_request: params.raw("SAMLRequest").ok_or_else(refused)?,
+                relay_state: params.raw("RelayState"),
+                sig_alg: params.raw("SigAlg"),
+                signature: params.raw("Signature"),
+            };
+            saml::verify_redirect_signature(&query, cert)
+                .map_err(|e| refuse("saml", &rp.identifier, e.code()))?;
         }
         if app.answered_requests.contains_key(&req.id) {
             return Err(refuse("saml", &rp.identifier, "replayed_request"));
@@ -174,26 +178,27 @@ pub(super) fn classify(
             rp,
         }));
     }
-    match get(params, "wa") {
+    match params.get("wa") {
         Some("wsignin1.0") => {
-            let realm = get(params, "wtrealm")
+            let realm = params
+                .get("wtrealm")
                 .ok_or_else(|| refuse("wsfed", "unknown", "missing_wtrealm"))?;
             let rp = app
                 .relying_party(realm)
                 .ok_or_else(|| refuse("wsfed", "unknown", "unknown_relying_party"))?
                 .clone();
-            let reply = reply_url(&rp, get(params, "wreply"), "wsfed")?;
-            let wctx = bounded(get(params, "wctx"), "wsfed", &rp.identifier)?;
+            let reply = reply_url(&rp, params.get("wreply"), "wsfed")?;
+            let wctx = bounded(params.get("wctx"), "wsfed", &rp.identifier)?;
             Ok(Message::SignIn(Target {
                 protocol: "wsfed",
                 deliver: Deliver::WsFed { reply, wctx },
-                force_authn: get(params, "wfresh") == Some("0"),
+                force_authn: params.get("wfresh") == Some("0"),
                 is_passive: false,
                 rp,
             }))
         }
         Some("wsignout1.0") | Some("wsignoutcleanup1.0") => Ok(Message::WsFedSignOut {
-            wreply: get(params, "wreply").map(str::to_string),
+            wreply: params.get("wreply").map(str::to_string),
         }),
         _ => Err(refuse("wsfed", "unknown", "unknown_message")),
     }

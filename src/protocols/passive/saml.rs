@@ -32,8 +32,9 @@ pub enum SamlError {
 }
 
 impl SamlError {
-    /// Bounded metric label.
-    pub fn reason(&self) -> &'static str {
+    /// Stable code (metric label and audit reason): `saml_decode`, `saml_malformed`,
+    /// `saml_stale`, `saml_signature`.
+    pub fn code(&self) -> &'static str {
         match self {
             SamlError::Decode(_) => "saml_decode",
             SamlError::Malformed(_) => "saml_malformed",
@@ -184,31 +185,40 @@ pub fn logout_request(
     Ok(LogoutRequest { id, issuer })
 }
 
-/// Verifies an HTTP-Redirect binding signature over the raw (still URL-encoded) query string,
-/// with the SP's certificate. Only RSA-SHA256 is accepted.
-pub fn verify_redirect_signature(raw_query: &str, cert_der: &[u8]) -> Result<(), SamlError> {
-    let mut parts: Vec<(&str, &str)> = Vec::new();
-    for pair in raw_query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        parts.push((k, v));
-    }
-    let get = |k: &str| parts.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
-    let decoded = |v: &str| {
-        form_urlencoded::parse(format!("v={v}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    let sig_alg = get("SigAlg").ok_or(SamlError::Signature)?;
-    if decoded(sig_alg) != RSA_SHA256 {
+/// The parameters an HTTP-Redirect binding signature covers, each exactly as it arrived (still
+/// URL-encoded), located by the same decoding of the query that the request is routed on.
+#[derive(Debug, Clone, Copy)]
+pub struct RedirectQuery<'a> {
+    /// The `SAMLRequest` value.
+    pub saml_request: &'a str,
+    /// The `RelayState` value, when the query has one.
+    pub relay_state: Option<&'a str>,
+    /// The `SigAlg` value.
+    pub sig_alg: Option<&'a str>,
+    /// The `Signature` value.
+    pub signature: Option<&'a str>,
+}
+
+fn url_decoded(v: &str) -> String {
+    form_urlencoded::parse(format!("v={v}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Verifies an HTTP-Redirect binding signature with the SP's certificate: over
+/// `SAMLRequest=…[&RelayState=…]&SigAlg=…` built from the raw values. Only RSA-SHA256 is
+/// accepted.
+pub fn verify_redirect_signature(q: &RedirectQuery<'_>, cert_der: &[u8]) -> Result<(), SamlError> {
+    let sig_alg = q.sig_alg.ok_or(SamlError::Signature)?;
+    if url_decoded(sig_alg) != RSA_SHA256 {
         return Err(SamlError::Signature);
     }
     let signature = base64::engine::general_purpose::STANDARD
-        .decode(decoded(get("Signature").ok_or(SamlError::Signature)?))
+        .decode(url_decoded(q.signature.ok_or(SamlError::Signature)?))
         .map_err(|_| SamlError::Signature)?;
-    let message = get("SAMLRequest").ok_or(SamlError::Signature)?;
-    let mut signed = format!("SAMLRequest={message}");
-    if let Some(rs) = get("RelayState") {
+    let mut signed = format!("SAMLRequest={}", q.saml_request);
+    if let Some(rs) = q.relay_state {
         signed.push_str(&format!("&RelayState={rs}"));
     }
     signed.push_str(&format!("&SigAlg={sig_alg}"));
