@@ -160,7 +160,9 @@ async fn route(app: &App, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse,
             form::begin(app, req, lang, target, &encode_ctx(arrival, raw)).await
         }
         Message::WsFedSignOut { wreply } => Ok(signout::wsfed(app, req, lang, wreply)),
-        Message::SamlLogout { request, relay } => signout::saml(app, req, lang, request, relay),
+        Message::SamlLogout { rp, request, relay } => {
+            signout::saml(app, req, lang, &rp, &request, relay).await
+        }
     }
 }
 

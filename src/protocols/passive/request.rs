@@ -1,10 +1,11 @@
-//! Reading a browser request at `/adfs/ls/`: its parameters (bounded in number and length), the
-//! protocol message they carry (WS-Federation sign-in or sign-out, SAML AuthnRequest or
-//! LogoutRequest, IdP-initiated sign-on), the relying party's registered reply URL, and the
-//! context codec that carries the original request through the sign-in form.
+//! Reading a browser request at `/adfs/ls/`: the protocol message its parameters carry
+//! (WS-Federation sign-in or sign-out, SAML AuthnRequest or LogoutRequest, IdP-initiated
+//! sign-on), checked (fresh, signed when the relying party requires it, not yet answered), the
+//! relying party's registered reply URL, bounded echoed state, and the context codec that carries
+//! the original request through the sign-in form.
 
 use super::params::Params;
-use super::saml::{self, RedirectQuery};
+use super::saml::{self, RedirectQuery, Request, Window};
 use super::{refuse, Refusal};
 use crate::app::App;
 use crate::config::{RelyingParty, TokenType};
@@ -43,6 +44,8 @@ pub(super) enum Message {
         wreply: Option<String>,
     },
     SamlLogout {
+        /// The SP that sent it (checked: known, and its signature when it signs requests).
+        rp: RelyingParty,
         request: saml::LogoutRequest,
         relay: Option<String>,
     },
@@ -71,6 +74,43 @@ fn reply_url(
     }
 }
 
+/// The IssueInstant window for SAML requests: no wider than the replay cache remembers answered
+/// IDs (see [`Window::for_replay_cache`]).
+fn saml_window(app: &App) -> Window {
+    let skew = time::Duration::try_from(app.config.federation.max_clock_skew)
+        .unwrap_or(time::Duration::minutes(5));
+    let ttl = app
+        .answered_requests
+        .policy()
+        .time_to_live()
+        .and_then(|d| time::Duration::try_from(d).ok());
+    Window::for_replay_cache(skew, ttl)
+}
+
+/// Checks the signature of a SAML request from `rp`, which requires signed requests: over the
+/// raw values of the very parameters the request was decoded from.
+fn verify_signed(
+    params: &Params<'_>,
+    rp: &RelyingParty,
+    post_binding: bool,
+) -> Result<(), Refusal> {
+    let refused = || refuse("saml", &rp.identifier, "saml_signature");
+    let cert = rp.signing_cert_der.as_deref().ok_or_else(refused)?;
+    if post_binding {
+        // Enveloped signatures on POST-binding requests are not verified yet: refuse rather than
+        // accept an unverified request.
+        return Err(refused());
+    }
+    let query = RedirectQuery {
+        saml_request: params.raw("SAMLRequest").ok_or_else(refused)?,
+        relay_state: params.raw("RelayState"),
+        sig_alg: params.raw("SigAlg"),
+        signature: params.raw("Signature"),
+    };
+    saml::verify_redirect_signature(&query, cert)
+        .map_err(|e| refuse("saml", &rp.identifier, e.code()))
+}
+
 /// Reads the protocol message out of the parameters (one decoding, also the one signatures are
 /// verified over); `arrival` says how it came.
 pub(super) fn classify(
@@ -87,10 +127,6 @@ pub(super) fn classify(
     params
         .check()
         .map_err(|e| refuse(protocol, "unknown", e.code()))?;
-    let now = (app.clock)();
-    let window = time::Duration::try_from(app.config.federation.max_clock_skew)
-        .unwrap_or(time::Duration::minutes(5))
-        + time::Duration::minutes(5);
     let max = app.config.server.max_body_bytes;
     if arrival == Arrival::IdpInitiated {
         if !app.config.passive.idp_initiated_sign_on {
@@ -126,46 +162,31 @@ pub(super) fn classify(
     if let Some(encoded) = params.get("SAMLRequest") {
         let xml = saml::decode(encoded, !post_binding, max)
             .map_err(|e| refuse("saml", "unknown", e.code()))?;
-        let relay = params.get("RelayState");
-        // A LogoutRequest or an AuthnRequest: try the cheaper check by root element name.
-        if let Ok(request) = saml::logout_request(&xml, now, window) {
-            return Ok(Message::SamlLogout {
-                request,
-                relay: bounded(relay, "saml", "unknown")?,
-            });
-        }
-        let req = saml::authn_request(&xml, now, window)
+        let request = saml::request(&xml, (app.clock)(), saml_window(app))
             .map_err(|e| refuse("saml", "unknown", e.code()))?;
+        let issuer = match &request {
+            Request::Authn(r) => &r.issuer,
+            Request::Logout(r) => &r.issuer,
+        };
         let rp = app
-            .relying_party(&req.issuer)
+            .relying_party(issuer)
             .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party"))?
             .clone();
         if rp.require_signed_requests {
-            let cert = rp
-                .signing_cert_der
-                .as_deref()
-                .ok_or_else(|| refuse("saml", &rp.identifier, "saml_signature"))?;
-            if post_binding {
-                // Enveloped signatures on POST-binding requests are not verified yet: refuse
-                // rather than accept an unverified request.
-                return Err(refuse("saml", &rp.identifier, "saml_signature"));
-            }
-            // Over the raw values of the very parameters the request was decoded from.
-            let refused = || refuse("saml", &rp.identifier, "saml_signature");
-            let query = RedirectQuery {
-                saml_request: params.raw("SAMLRequest").ok_or_else(refused)?,
-                relay_state: params.raw("RelayState"),
-                sig_alg: params.raw("SigAlg"),
-                signature: params.raw("Signature"),
-            };
-            saml::verify_redirect_signature(&query, cert)
-                .map_err(|e| refuse("saml", &rp.identifier, e.code()))?;
+            verify_signed(params, &rp, post_binding)?;
         }
+        let relay = bounded(params.get("RelayState"), "saml", &rp.identifier)?;
+        let req = match request {
+            // Answered (and remembered, when signed) once at sign-out.
+            Request::Logout(request) => {
+                return Ok(Message::SamlLogout { rp, request, relay });
+            }
+            Request::Authn(req) => req,
+        };
         if app.answered_requests.contains_key(&req.id) {
             return Err(refuse("saml", &rp.identifier, "replayed_request"));
         }
         let acs = reply_url(&rp, req.acs_url.as_deref(), "saml")?;
-        let relay = bounded(relay, "saml", &rp.identifier)?;
         return Ok(Message::SignIn(Target {
             protocol: "saml",
             deliver: Deliver::Saml {

@@ -1,12 +1,14 @@
 //! Signing out at `/adfs/ls/`: WS-Federation `wsignout1.0` (back to a registered reply URL or the
 //! signed-out page) and SAML LogoutRequest (a signed LogoutResponse posted to the SP's logout
-//! URL). Both clear the SSO cookie and are audited.
+//! URL; answered once when the SP signs its requests). Both clear the SSO cookie and are
+//! audited.
 
 use super::delivery::post_saml;
 use super::page::{self, Lang};
 use super::saml::LogoutRequest;
 use super::{refuse, sso, LsRequest, LsResponse, Refusal};
 use crate::app::App;
+use crate::config::RelyingParty;
 use crate::events::SignedOut;
 use crate::session::clear_session_cookie;
 use crate::tokens::saml::{logout_response, LogoutResponseSpec};
@@ -47,18 +49,29 @@ pub(super) fn wsfed(
     r
 }
 
-/// SAML single logout: answers the SP's LogoutRequest at its registered logout URL.
-pub(super) fn saml(
+/// SAML single logout: answers the LogoutRequest of `rp` (known, and its signature verified when
+/// it signs requests) at the SP's registered logout URL.
+pub(super) async fn saml(
     app: &App,
     req: &LsRequest<'_>,
     lang: Lang,
-    request: LogoutRequest,
+    rp: &RelyingParty,
+    request: &LogoutRequest,
     relay: Option<String>,
 ) -> Result<LsResponse, Refusal> {
-    let rp = app
-        .relying_party(&request.issuer)
-        .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party"))?
-        .clone();
+    if rp.require_signed_requests {
+        // A signed request is answered once: an atomic check-and-insert into the cache that
+        // remembers answered AuthnRequests. (Anyone can mint a fresh ID for an SP that does not
+        // sign, so its requests are not remembered.)
+        let entry = app
+            .answered_requests
+            .entry(request.id.clone())
+            .or_insert(())
+            .await;
+        if !entry.is_fresh() {
+            return Err(refuse("saml", &rp.identifier, "replayed_request"));
+        }
+    }
     let login = sso::login(app, req);
     app.events.emit(&SignedOut {
         protocol: "saml",

@@ -512,3 +512,120 @@ async fn duplicate_protocol_parameters_are_refused() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(!r.body.contains("wresult"));
 }
+
+#[tokio::test]
+async fn logout_requests_from_signing_sps_are_verified_and_answered_once() {
+    let app = signing_app();
+    let sso = {
+        let q = format!("wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+        let (r, _) = sign_in_with(&app, &q, "jdoe@contoso.com", DEMO_PW).await;
+        cookie_pair(&r, COOKIE)
+    };
+
+    // Unsigned: refused, and the session survives.
+    let unsigned = format!(
+        "SAMLRequest={}&RelayState=lo",
+        redirect_value(&saml_xml("LogoutRequest", "_lo0", SIGNED_RP, now()))
+    );
+    assert_refused(&get(&app, &unsigned, &sso).await, "unsigned LogoutRequest");
+    // POST binding (enveloped signatures are not verified): refused like AuthnRequests.
+    let xml = saml_xml("LogoutRequest", "_lo0", SIGNED_RP, now());
+    let posted = form(&[(
+        "SAMLRequest",
+        &base64::engine::general_purpose::STANDARD.encode(&xml),
+    )]);
+    assert_refused(
+        &post(&app, &posted, &sso).await,
+        "POST-binding LogoutRequest",
+    );
+    assert!(refused_for(&app, "saml_signature"));
+
+    // Properly signed: the SP gets a signed LogoutResponse, the session cookie is cleared.
+    let signed = signed_query(&saml_xml("LogoutRequest", "_lo1", SIGNED_RP, now()), "lo");
+    let r = get(&app, &signed, &sso).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.form_target.as_deref(),
+        Some("https://signed.example.test/slo")
+    );
+    assert_eq!(hidden(&r.body, "RelayState"), "lo");
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(hidden(&r.body, "SAMLResponse"))
+            .expect("b64"),
+    )
+    .expect("utf-8");
+    assert!(xml.starts_with("<samlp:LogoutResponse"), "{xml}");
+    assert!(xml.contains("InResponseTo=\"_lo1\""), "{xml}");
+    assert!(xml.contains("Destination=\"https://signed.example.test/slo\""));
+    assert!(xml.contains("<ds:SignatureValue>"), "{xml}");
+    assert!(r
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with(&format!("{COOKIE}=;"))));
+
+    // The same signed request again: refused (same cache as AuthnRequests).
+    assert_refused(&get(&app, &signed, &sso).await, "replayed LogoutRequest");
+    assert!(refused_for(&app, "replayed_request"));
+    assert!(app.answered_requests.contains_key("_lo1"));
+
+    // An SP that does not sign is answered as before.
+    let plain = format!(
+        "SAMLRequest={}",
+        redirect_value(&saml_xml("LogoutRequest", "_lo2", SAML_RP, now()))
+    );
+    let r = get(&app, &plain, "").await;
+    assert_eq!(
+        r.form_target.as_deref(),
+        Some("https://sp.example.test/slo")
+    );
+}
+
+#[tokio::test]
+async fn requests_are_not_accepted_longer_than_their_ids_are_remembered() {
+    let app = signing_app();
+    let ttl = app
+        .answered_requests
+        .policy()
+        .time_to_live()
+        .expect("the replay cache has a TTL");
+    let ttl = time::Duration::try_from(ttl).expect("ttl");
+    let skew = time::Duration::try_from(app.config.federation.max_clock_skew).expect("skew");
+    let at = |id: &str, t: time::OffsetDateTime| {
+        signed_query(&saml_xml("AuthnRequest", id, SIGNED_RP, t), "r")
+    };
+    let t = now();
+    // As far ahead as the skew: accepted; further: refused.
+    assert_eq!(
+        get(&app, &at("_f1", t + skew - time::Duration::seconds(5)), "")
+            .await
+            .status,
+        200
+    );
+    assert_refused(
+        &get(&app, &at("_f2", t + skew + time::Duration::seconds(5)), "").await,
+        "future",
+    );
+    // Old: accepted only while its whole acceptance span still fits in the cache's TTL.
+    let oldest = ttl - skew - crate::protocols::passive::saml::REPLAY_MARGIN;
+    assert_eq!(
+        get(
+            &app,
+            &at("_p1", t - oldest + time::Duration::seconds(5)),
+            ""
+        )
+        .await
+        .status,
+        200
+    );
+    assert_refused(
+        &get(
+            &app,
+            &at("_p2", t - oldest - time::Duration::seconds(5)),
+            "",
+        )
+        .await,
+        "old",
+    );
+    assert!(refused_for(&app, "saml_stale"));
+}
