@@ -163,6 +163,24 @@ impl App {
         crate::protocols::relying_party(&self.config.relying_parties, applies_to)
     }
 
+    /// The browser sign-in endpoints' view of the application.
+    pub fn passive(&self) -> crate::protocols::passive::Passive<'_> {
+        crate::protocols::passive::Passive {
+            settings: &self.config.passive,
+            federation: &self.config.federation,
+            relying_parties: &self.config.relying_parties,
+            max_body_bytes: self.config.server.max_body_bytes,
+            sign_in: &self.sign_in,
+            resolver: &self.resolver,
+            tokens: &self.tokens,
+            sessions: &self.sessions,
+            answered_requests: &self.answered_requests,
+            events: &self.events,
+            metrics: &self.metrics.passive,
+            token_metrics: &self.metrics.tokens,
+        }
+    }
+
     /// The WS-Trust endpoints' view of the application.
     pub fn wstrust(&self) -> crate::protocols::wstrust::WsTrust<'_> {
         crate::protocols::wstrust::WsTrust {

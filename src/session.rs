@@ -1,7 +1,8 @@
 //! The SSO session: an encrypted, integrity-protected cookie (AES-256-GCM) bound to the account
 //! that typed its password, with an absolute lifetime and an idle timeout. The key comes from
 //! configuration so every node of a farm accepts every other node's cookies; nothing is stored
-//! server-side.
+//! server-side. Also the `Set-Cookie` values of the session and CSRF cookies, and reading a
+//! cookie out of a `Cookie` header.
 
 use crate::secret::Secret;
 use base64::Engine;
@@ -134,6 +135,32 @@ impl SessionKeys {
     }
 }
 
+/// The `Set-Cookie` value storing a sealed session for `max_age` seconds. `SameSite=None`: relying
+/// parties send the browser back to altgate from other sites and the session must come along.
+pub fn session_cookie(value: &str, max_age: u64) -> String {
+    format!("{COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age={max_age}")
+}
+
+/// The `Set-Cookie` value deleting the session cookie.
+pub fn clear_session_cookie() -> String {
+    format!("{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=0")
+}
+
+/// The `Set-Cookie` value carrying the sign-in form's CSRF token (`SameSite=Strict`: only a form
+/// altgate served itself can post it back).
+pub fn csrf_cookie(token: &str) -> String {
+    format!("{CSRF_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict")
+}
+
+/// The value of cookie `name` in a `Cookie` header, if present.
+pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    header?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// Constant-time string comparison.
 pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -180,6 +207,24 @@ mod tests {
         assert_eq!(k.open("garbage"), None);
         assert_eq!(k.open(""), None);
         assert_eq!(k.open(&"A".repeat(5000)), None);
+    }
+
+    #[test]
+    fn cookies_are_read_by_name_and_written_secure() {
+        let header = Some("a=1; __Host-altgate-sso=v=x ;b=");
+        assert_eq!(cookie(header, COOKIE), Some("v=x"));
+        assert_eq!(cookie(header, "b"), Some(""));
+        assert_eq!(cookie(header, CSRF_COOKIE), None);
+        assert_eq!(cookie(None, COOKIE), None);
+        for c in [
+            session_cookie("v", 60),
+            clear_session_cookie(),
+            csrf_cookie("t"),
+        ] {
+            assert!(c.contains("; Path=/; Secure; HttpOnly; SameSite="), "{c}");
+        }
+        assert!(clear_session_cookie().ends_with("Max-Age=0"));
+        assert!(csrf_cookie("t").ends_with("SameSite=Strict"));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn method_not_allowed() -> Reply {
 
 /// Browser pages: HTML with a strict Content-Security-Policy, never cached, never framed.
 pub fn page(r: crate::protocols::passive::LsResponse, tls: bool) -> Reply {
-    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = r.status;
     let mut res = respond(status, "text/html; charset=utf-8", r.body);
     let h = res.headers_mut();
     let csp = crate::protocols::passive::page::csp(r.form_target.as_deref());

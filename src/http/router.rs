@@ -130,23 +130,11 @@ async fn ls_endpoint(
             Ok(b) if is_form => b,
             Ok(_) => Bytes::new(),
             Err(e) => {
-                let lang = crate::protocols::passive::page::Lang::from_accept_language(
-                    accept_language.as_deref(),
-                );
-                let body = crate::protocols::passive::page::error(
-                    lang,
-                    crate::protocols::passive::page::ErrorKind::BadRequest,
-                );
-                let r = crate::protocols::passive::LsResponse {
-                    status: match e {
-                        BodyError::TooLarge => 413,
-                        BodyError::Timeout => 408,
-                    },
-                    body,
-                    set_cookies: Vec::new(),
-                    form_target: None,
-                    location: None,
+                let status = match e {
+                    BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
                 };
+                let r = crate::protocols::passive::unreadable(accept_language.as_deref(), status);
                 return response::page(r, tls);
             }
         }
@@ -162,7 +150,10 @@ async fn ls_endpoint(
         client_ip: ip,
         idp_initiated,
     };
-    response::page(crate::protocols::passive::handle(app, &ls).await, tls)
+    response::page(
+        crate::protocols::passive::handle(&app.passive(), &ls).await,
+        tls,
+    )
 }
 
 /// Routes one public request from `peer`. Endpoint labels are fixed strings, never the

@@ -8,6 +8,7 @@
 pub mod claims;
 pub mod issue;
 pub mod keys;
+pub mod rstr;
 pub mod saml;
 
 use crate::xml::{Element, Node};

@@ -233,6 +233,47 @@ pub struct ResponseSpec<'a> {
     pub now: time::OffsetDateTime,
 }
 
+/// A `samlp:LogoutResponse` answering a LogoutRequest.
+#[derive(Debug, Clone)]
+pub struct LogoutResponseSpec<'a> {
+    /// IdP issuer.
+    pub issuer: &'a str,
+    /// The SP's single logout URL.
+    pub destination: &'a str,
+    /// The LogoutRequest ID.
+    pub in_response_to: &'a str,
+    /// IssueInstant.
+    pub now: time::OffsetDateTime,
+}
+
+/// A signed `samlp:LogoutResponse` with status Success.
+pub fn logout_response(
+    spec: &LogoutResponseSpec<'_>,
+    key: &SigningKey,
+) -> Result<String, KeyError> {
+    let id = new_id();
+    let mut r = Element::new("samlp:LogoutResponse")
+        .xmlns("samlp", SAMLP)
+        .attr("Destination", spec.destination)
+        .attr("ID", id.clone())
+        .attr("InResponseTo", spec.in_response_to)
+        .attr("IssueInstant", instant(spec.now))
+        .attr("Version", "2.0")
+        .child(
+            Element::new("saml:Issuer")
+                .xmlns("saml", SAML2)
+                .text(spec.issuer),
+        )
+        .child(
+            Element::new("samlp:Status").child(
+                Element::new("samlp:StatusCode")
+                    .attr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success"),
+            ),
+        );
+    sign_enveloped(&mut r, &id, 1, key)?;
+    Ok(r.to_document())
+}
+
 /// A `samlp:Response` carrying `assertion` (if any), signed when `sign`.
 pub fn response(
     spec: &ResponseSpec<'_>,

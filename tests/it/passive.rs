@@ -526,3 +526,96 @@ async fn headless_chromium_signs_in_through_one_sp_and_into_another_without_the_
         1.0
     );
 }
+
+const SIGNED_SP: &str = "https://signed-sp.altgate.test/metadata";
+const SIGNED_ACS: &str = "https://signed-sp.altgate.test/acs";
+
+/// A deflated, base64'd, URL-encoded AuthnRequest from the signing SP (HTTP-Redirect binding).
+fn signed_sp_request(id: &str) -> String {
+    use std::io::Write;
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{SIGNED_ACS}\"><saml:Issuer>{SIGNED_SP}</saml:Issuer></samlp:AuthnRequest>"
+    );
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(xml.as_bytes()).expect("deflate");
+    enc(&base64::engine::general_purpose::STANDARD.encode(e.finish().expect("deflate")))
+}
+
+/// Signs a Redirect-binding query the way an SP does, with OpenSSL (RSA-SHA256 over
+/// `SAMLRequest=…&RelayState=…&SigAlg=…`), and appends the Signature.
+fn openssl_signed_query(saml_request: &str, key: &std::path::Path) -> String {
+    use std::io::Write;
+    let signed = format!(
+        "SAMLRequest={saml_request}&RelayState=rs&SigAlg={}",
+        enc("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    let mut child = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run openssl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(signed.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("openssl");
+    assert!(out.status.success());
+    format!(
+        "{signed}&Signature={}",
+        enc(&base64::engine::general_purpose::STANDARD.encode(out.stdout))
+    )
+}
+
+#[tokio::test]
+async fn an_encoded_parameter_name_cannot_ride_on_a_captured_signed_request() {
+    let _g = harness::shared().await;
+    // The SP signs with the harness's (OpenSSL-made) pair; altgate holds its certificate.
+    let (cert, key) = harness::signing_pair();
+    let rps = format!(
+        "{}  - {{ identifier: '{SIGNED_SP}', token_type: saml20, reply_urls: ['{SIGNED_ACS}'], require_signed_requests: true, signing_cert_file: '{}' }}\n",
+        passive_yaml(),
+        cert.display()
+    );
+    let s = TestServer::start_with_relying_parties(&rps).await;
+    let captured = openssl_signed_query(&signed_sp_request("_captured-1"), key);
+    let (status, _, page) = s
+        .browse("GET", &format!("/adfs/ls/?{captured}"), "", None)
+        .await;
+    assert_eq!(status, 200, "the genuine signed request: {page}");
+    assert!(page.contains("userNameInput"));
+
+    // The attacker's own request, under a percent-encoded name, next to the captured one.
+    let forged = signed_sp_request("_forged-1");
+    for path in [
+        format!("/adfs/ls/?SAML%52equest={forged}&{captured}"),
+        format!("/adfs/ls/?{captured}&SAML%52equest={forged}"),
+        format!("/adfs/ls/?SAMLRequest={forged}&{captured}"),
+    ] {
+        let (status, headers, page) = s.browse("GET", &path, "", None).await;
+        assert_eq!(status, 400, "{path}: {page}");
+        assert!(page.contains("id=\"errorText\""), "{path}");
+        assert!(!page.contains("userNameInput") && !page.contains("SAMLResponse"));
+        assert!(!headers.iter().any(|(k, _)| k == "location"));
+    }
+    assert_eq!(
+        metric(
+            &s.app.metrics,
+            "altgate_token_failures_total{protocol=\"saml\",reason=\"encoded_parameter_name\",relying_party=\"unknown\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &s.app.metrics,
+            "altgate_token_failures_total{protocol=\"saml\",reason=\"duplicate_parameter\",relying_party=\"unknown\"}"
+        ),
+        1.0
+    );
+}

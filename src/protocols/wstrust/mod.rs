@@ -10,9 +10,10 @@ use crate::config::{RelyingParty, TokenType};
 use crate::metrics::TokenMetrics;
 use crate::signin::{SignIn, SignInContext};
 use crate::tokens::issue::{Delivery, Tokens};
+use crate::tokens::rstr::Version;
 use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
 use hyper::StatusCode;
-use request::{parse_rst, Version};
+use request::parse_rst;
 use response::{fault, rstr, Fault};
 use std::net::IpAddr;
 

@@ -2,80 +2,18 @@
 //! Action, WS-Security Timestamp and UsernameToken, AppliesTo.
 
 use crate::secret::Secret;
+use crate::tokens::rstr::{WSSE, WSU};
 use crate::xml::parse::{parse, Limits, XmlError, XmlNode};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// The WS-Trust versions (they live with the RSTR in [`crate::tokens::rstr`]).
+pub use crate::tokens::rstr::Version;
+
 /// SOAP 1.2 envelope namespace.
 pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
-/// WS-Security extensions.
-pub const WSSE: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
-/// WS-Security utility.
-pub const WSU: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
 /// The only password type accepted.
 pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
-
-/// WS-Trust version, chosen by the endpoint path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    /// WS-Trust 1.3 (`/adfs/services/trust/13/usernamemixed`).
-    Trust13,
-    /// WS-Trust February 2005 (`/adfs/services/trust/2005/usernamemixed`).
-    Trust2005,
-}
-
-impl Version {
-    /// The wst namespace.
-    pub fn ns(self) -> &'static str {
-        match self {
-            Version::Trust13 => "http://docs.oasis-open.org/ws-sx/ws-trust/200512",
-            Version::Trust2005 => "http://schemas.xmlsoap.org/ws/2005/02/trust",
-        }
-    }
-    /// The request's wsa:Action.
-    pub fn request_action(self) -> &'static str {
-        match self {
-            Version::Trust13 => "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue",
-            Version::Trust2005 => "http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue",
-        }
-    }
-    /// The response's wsa:Action.
-    pub fn response_action(self) -> &'static str {
-        match self {
-            Version::Trust13 => "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTRC/IssueFinal",
-            Version::Trust2005 => "http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Issue",
-        }
-    }
-    /// The bearer KeyType.
-    pub fn key_type(self) -> &'static str {
-        match self {
-            Version::Trust13 => "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer",
-            Version::Trust2005 => "http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey",
-        }
-    }
-    /// The Issue RequestType.
-    pub fn request_type(self) -> &'static str {
-        match self {
-            Version::Trust13 => "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue",
-            Version::Trust2005 => "http://schemas.xmlsoap.org/ws/2005/02/trust/Issue",
-        }
-    }
-    /// Metric/audit label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Version::Trust13 => "wstrust_13",
-            Version::Trust2005 => "wstrust_2005",
-        }
-    }
-    fn other(self) -> Version {
-        match self {
-            Version::Trust13 => Version::Trust2005,
-            Version::Trust2005 => Version::Trust13,
-        }
-    }
-}
 
 /// A parsed request.
 #[derive(Debug)]

@@ -1,16 +1,12 @@
 //! WS-Trust responses: the RequestSecurityTokenResponse carrying the signed assertion, and SOAP
 //! 1.2 faults in the shape AD FS sends and clients parse (Reason/Text and Subcode).
 
-use super::request::{Version, SOAP12, WSSE, WSU};
+use super::request::SOAP12;
 use crate::tokens::instant;
-use crate::tokens::saml::{SignedAssertion, TOKEN_TYPE_SAML11};
-use crate::xml::{escape_attr, escape_text};
+use crate::tokens::rstr::{rstr_body, Version, WSA, WSSE, WSU};
+use crate::tokens::saml::SignedAssertion;
+use crate::xml::escape_text;
 use time::OffsetDateTime;
-
-/// WS-Addressing 1.0.
-pub const WSA: &str = "http://www.w3.org/2005/08/addressing";
-/// WS-Policy 2004/09.
-pub const WSP: &str = "http://schemas.xmlsoap.org/ws/2004/09/policy";
 
 /// The fault a client gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,71 +58,6 @@ pub fn fault(version: Version, fault: Fault, relates_to: Option<&str>) -> String
     )
 }
 
-/// The RSTR element alone (1.3: inside an RSTR collection) carrying `assertion`: the body of a
-/// WS-Trust response, and the `wresult` of a WS-Federation sign-in. The assertion's bytes are
-/// inserted verbatim: clients extract them with a regular expression, and the signature covers
-/// exactly these bytes' canonical form (which they already are).
-pub fn rstr_body(
-    version: Version,
-    assertion: &SignedAssertion,
-    token_type: &str,
-    applies_to: &str,
-) -> String {
-    let t = match version {
-        Version::Trust13 => "trust",
-        Version::Trust2005 => "t",
-    };
-    let (profile, value_type) = if token_type == TOKEN_TYPE_SAML11 {
-        (
-            "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1",
-            "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID",
-        )
-    } else {
-        (
-            "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0",
-            "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID",
-        )
-    };
-    let reference = format!(
-        "<o:SecurityTokenReference xmlns:o=\"{WSSE}\" xmlns:k=\"http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd\" k:TokenType=\"{profile}\">\
-         <o:KeyIdentifier ValueType=\"{value_type}\">{}</o:KeyIdentifier></o:SecurityTokenReference>",
-        escape_text(&assertion.id)
-    );
-    let open = match version {
-        Version::Trust13 => "<trust:RequestSecurityTokenResponse>".to_string(),
-        Version::Trust2005 => format!(
-            "<t:RequestSecurityTokenResponse xmlns:t=\"{}\">",
-            escape_attr(version.ns())
-        ),
-    };
-    let response = format!(
-        "{open}\
-         <{t}:Lifetime><wsu:Created xmlns:wsu=\"{WSU}\">{created}</wsu:Created><wsu:Expires xmlns:wsu=\"{WSU}\">{expires}</wsu:Expires></{t}:Lifetime>\
-         <wsp:AppliesTo xmlns:wsp=\"{WSP}\"><wsa:EndpointReference xmlns:wsa=\"{WSA}\"><wsa:Address>{applies}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>\
-         <{t}:RequestedSecurityToken>{token}</{t}:RequestedSecurityToken>\
-         <{t}:RequestedAttachedReference>{reference}</{t}:RequestedAttachedReference>\
-         <{t}:RequestedUnattachedReference>{reference}</{t}:RequestedUnattachedReference>\
-         <{t}:TokenType>{token_type}</{t}:TokenType>\
-         <{t}:RequestType>{request_type}</{t}:RequestType>\
-         <{t}:KeyType>{key_type}</{t}:KeyType>\
-         </{t}:RequestSecurityTokenResponse>",
-        created = instant(assertion.not_before),
-        expires = instant(assertion.not_on_or_after),
-        applies = escape_text(applies_to),
-        token = assertion.xml,
-        token_type = escape_text(token_type),
-        request_type = version.request_type(),
-        key_type = version.key_type(),
-    );
-    match version {
-        Version::Trust13 => format!(
-            "<trust:RequestSecurityTokenResponseCollection xmlns:trust=\"{}\">{response}</trust:RequestSecurityTokenResponseCollection>",
-            version.ns()
-        ),
-        Version::Trust2005 => response,
-    }
-}
-
 /// The whole SOAP response carrying `assertion`.
 pub fn rstr(
     version: Version,
@@ -155,6 +86,7 @@ pub fn rstr(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::saml::TOKEN_TYPE_SAML11;
     use crate::xml::parse::{parse, Limits};
 
     fn assertion() -> SignedAssertion {

@@ -1,0 +1,160 @@
+//! Delivering a token to the relying party through the browser: a WS-Federation form post of
+//! `wresult` (a SAML 1.1 assertion in a WS-Trust 2005 RSTR) to the reply URL, or a SAML 2.0
+//! HTTP-POST of the signed Response (answered once per AuthnRequest) to the ACS URL.
+
+use super::page::{self, ErrorKind, Lang};
+use super::request::{Deliver, Target};
+use super::Passive;
+use super::{refuse, LsRequest, LsResponse, Refusal};
+use crate::config::TokenType;
+use crate::signin::SignedIn;
+use crate::tokens::issue::Delivery;
+use crate::tokens::rstr::{rstr_body, Version};
+use crate::tokens::saml::{response, ResponseSpec, Status};
+use base64::Engine;
+use hyper::StatusCode;
+
+const WSFED_TOKEN_TYPE: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+
+/// The page that posts a SAML message (`xml`) to `acs` with the HTTP-POST binding.
+pub(super) fn post_saml(
+    lang: Lang,
+    acs: &str,
+    xml: &str,
+    relay: Option<&str>,
+    cookies: Vec<String>,
+) -> LsResponse {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+    let mut fields = vec![("SAMLResponse", encoded.as_str())];
+    if let Some(r) = relay {
+        fields.push(("RelayState", r));
+    }
+    LsResponse {
+        status: StatusCode::OK,
+        body: page::auto_post(lang, acs, &fields),
+        set_cookies: cookies,
+        form_target: Some(acs.to_string()),
+        location: None,
+    }
+}
+
+/// For a SAML `IsPassive` request without a session: the NoPassive response (with `cookies`).
+/// `None` for other protocols.
+pub(super) fn no_passive(
+    app: &Passive<'_>,
+    lang: Lang,
+    target: &Target,
+    cookies: &mut Vec<String>,
+) -> Result<Option<LsResponse>, Refusal> {
+    let Deliver::Saml {
+        acs,
+        request_id,
+        relay,
+    } = &target.deliver
+    else {
+        return Ok(None);
+    };
+    let signing = app
+        .tokens
+        .signing()
+        .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_signing_key"))?;
+    let xml = response(
+        &ResponseSpec {
+            issuer: &app.federation.issuer,
+            destination: acs,
+            in_response_to: request_id.as_deref(),
+            status: Status::NoPassive,
+            now: app.tokens.now(),
+        },
+        None,
+        &signing.key,
+        true,
+    )
+    .map_err(|_| refuse(target.protocol, &target.rp.identifier, "signing_failed"))?;
+    app.metrics
+        .requests
+        .with_label_values(&[target.protocol, "no_passive"])
+        .inc();
+    Ok(Some(post_saml(
+        lang,
+        acs,
+        &xml,
+        relay.as_deref(),
+        std::mem::take(cookies),
+    )))
+}
+
+/// Issues the token and builds the page that posts it to the relying party.
+pub(super) async fn deliver(
+    app: &Passive<'_>,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    target: &Target,
+    signed_in: &SignedIn,
+    outcome: &'static str,
+) -> Result<LsResponse, Refusal> {
+    let rp = &target.rp;
+    let failed = |reason: &'static str| Refusal {
+        kind: ErrorKind::Unavailable,
+        ..refuse(target.protocol, &rp.identifier, reason)
+    };
+    let page = match &target.deliver {
+        Deliver::WsFed { reply, wctx } => {
+            let assertion = app
+                .tokens
+                .issue(
+                    rp,
+                    TokenType::Saml11,
+                    signed_in,
+                    req.client_ip,
+                    &Delivery::default(),
+                )
+                .map_err(|_| failed("signing_failed"))?;
+            let wresult = rstr_body(
+                Version::Trust2005,
+                &assertion,
+                WSFED_TOKEN_TYPE,
+                &rp.identifier,
+            );
+            let mut fields = vec![("wa", "wsignin1.0"), ("wresult", wresult.as_str())];
+            if let Some(c) = wctx {
+                fields.push(("wctx", c.as_str()));
+            }
+            LsResponse {
+                status: StatusCode::OK,
+                body: page::auto_post(lang, reply, &fields),
+                set_cookies: Vec::new(),
+                form_target: Some(reply.clone()),
+                location: None,
+            }
+        }
+        Deliver::Saml {
+            acs,
+            request_id,
+            relay,
+        } => {
+            if let Some(id) = request_id {
+                // Answered once: an atomic check-and-insert, so even two concurrent copies of
+                // one AuthnRequest never both get a response.
+                let entry = app.answered_requests.entry(id.clone()).or_insert(()).await;
+                if !entry.is_fresh() {
+                    return Err(refuse(target.protocol, &rp.identifier, "replayed_request"));
+                }
+            }
+            let xml = app
+                .tokens
+                .saml_response(rp, signed_in, req.client_ip, acs, request_id.as_deref())
+                .map_err(|_| failed("signing_failed"))?;
+            post_saml(lang, acs, &xml, relay.as_deref(), Vec::new())
+        }
+    };
+    app.token_metrics
+        .issued
+        .with_label_values(&[target.protocol, &rp.identifier])
+        .inc();
+    app.metrics
+        .requests
+        .with_label_values(&[target.protocol, outcome])
+        .inc();
+    Ok(page)
+}

@@ -1,0 +1,124 @@
+//! The sign-in page flow: a sign-in request is answered from the SSO session when it can be,
+//! with a SAML NoPassive response when the SP forbids UI, and otherwise with the sign-in form
+//! (and its CSRF cookie); the posted form is checked (context, CSRF) and its credentials signed in.
+
+use super::delivery::{deliver, no_passive};
+use super::page::{self, ErrorKind, Lang, SignInPage};
+use super::params::Params;
+use super::request::{classify, decode_ctx, Message, Target};
+use super::Passive;
+use super::{refuse, sso, LsRequest, LsResponse, Refusal};
+use crate::secret::Secret;
+use crate::session::{cookie, csrf_cookie, same, CSRF_COOKIE};
+use crate::signin::SignInContext;
+use hyper::StatusCode;
+
+/// A sign-in request: the SSO session if there is a good one, else the form.
+pub(super) async fn begin(
+    app: &Passive<'_>,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    target: Target,
+    ctx: &str,
+) -> Result<LsResponse, Refusal> {
+    let mut cookies = Vec::new();
+    if !target.force_authn {
+        if let Some(r) = sso::reuse(app, req, lang, &target, &mut cookies).await? {
+            return Ok(r);
+        }
+    }
+    if target.is_passive {
+        if let Some(r) = no_passive(app, lang, &target, &mut cookies)? {
+            return Ok(r);
+        }
+    }
+    let csrf = app
+        .sessions
+        .random_token()
+        .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_randomness"))?;
+    cookies.push(csrf_cookie(&csrf));
+    app.metrics
+        .requests
+        .with_label_values(&[target.protocol, "sign_in_page"])
+        .inc();
+    let mut r = LsResponse::html(
+        StatusCode::OK,
+        sign_in_page(app, lang, ctx, &csrf, false, ""),
+    );
+    r.set_cookies = cookies;
+    Ok(r)
+}
+
+fn sign_in_page(
+    app: &Passive<'_>,
+    lang: Lang,
+    ctx: &str,
+    csrf: &str,
+    error: bool,
+    username: &str,
+) -> String {
+    page::sign_in(&SignInPage {
+        lang,
+        organization: &app.settings.organization_name,
+        hint: &app.settings.sign_in_hint,
+        ctx,
+        csrf,
+        error,
+        username,
+    })
+}
+
+/// The sign-in form was posted.
+pub(super) async fn submit(
+    app: &Passive<'_>,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    form: &Params<'_>,
+) -> Result<LsResponse, Refusal> {
+    let ctx = form.get("ctx").unwrap_or("");
+    let (arrival, raw) =
+        decode_ctx(ctx).ok_or_else(|| refuse("wsfed", "unknown", "bad_form_context"))?;
+    let params = Params::parse(&raw);
+    let target = match classify(app, &params, arrival)? {
+        Message::SignIn(t) => t,
+        _ => return Err(refuse("wsfed", "unknown", "bad_form_context")),
+    };
+    let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
+    let given = form.get("csrf").unwrap_or("");
+    if expected.is_empty() || !same(expected, given) {
+        return Err(Refusal {
+            kind: ErrorKind::FormExpired,
+            ..refuse(target.protocol, &target.rp.identifier, "csrf")
+        });
+    }
+    let username = form.get("UserName").unwrap_or("");
+    let password = Secret::new(form.get("Password").unwrap_or("").to_string());
+    let sctx = SignInContext {
+        protocol: target.protocol,
+        relying_party: &target.rp.identifier,
+        client_ip: req.client_ip,
+    };
+    match app.sign_in.sign_in(username, &password, &sctx).await {
+        Err(f) => {
+            app.token_metrics
+                .failed
+                .with_label_values(&[target.protocol, &target.rp.identifier, f.code()])
+                .inc();
+            app.metrics
+                .requests
+                .with_label_values(&[target.protocol, "sign_in_page"])
+                .inc();
+            // Same generic message for every reason; the user name is echoed back (escaped).
+            let shown: String = username.chars().take(320).collect();
+            Ok(LsResponse::html(
+                StatusCode::OK,
+                sign_in_page(app, lang, ctx, expected, true, &shown),
+            ))
+        }
+        Ok(signed_in) => {
+            let mut r = deliver(app, req, lang, &target, &signed_in, "token").await?;
+            sso::start(app, &signed_in, &mut r);
+            Ok(r)
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Reading a browser request at `/adfs/ls/`: the protocol message its parameters carry
+//! (WS-Federation sign-in or sign-out, SAML AuthnRequest or LogoutRequest, IdP-initiated
+//! sign-on), checked (fresh, signed when the relying party requires it, not yet answered), the
+//! relying party's registered reply URL, bounded echoed state, and the context codec that carries
+//! the original request through the sign-in form.
+
+use super::params::Params;
+use super::saml::{self, RedirectQuery, Request, Window};
+use super::Passive;
+use super::{refuse, Refusal};
+use crate::config::{RelyingParty, TokenType};
+use base64::Engine;
+
+/// Longest query string or form accepted at `/adfs/ls/` beyond the body limit (bytes).
+pub const MAX_QUERY: usize = 16 * 1024;
+/// Longest RelayState / wctx echoed back.
+pub const MAX_STATE: usize = 1024;
+
+/// Where and how the token goes once the user is signed in.
+pub(super) enum Deliver {
+    /// A WS-Federation form post of `wresult` to the reply URL.
+    WsFed { reply: String, wctx: Option<String> },
+    /// A SAML 2.0 HTTP-POST of the Response to the ACS URL.
+    Saml {
+        acs: String,
+        request_id: Option<String>,
+        relay: Option<String>,
+    },
+}
+
+/// A sign-in request: for whom, where the token goes, and how the user may be asked.
+pub(super) struct Target {
+    pub(super) protocol: &'static str,
+    pub(super) rp: RelyingParty,
+    pub(super) deliver: Deliver,
+    pub(super) force_authn: bool,
+    pub(super) is_passive: bool,
+}
+
+/// The protocol message a request carries.
+pub(super) enum Message {
+    SignIn(Target),
+    WsFedSignOut {
+        wreply: Option<String>,
+    },
+    SamlLogout {
+        /// The SP that sent it (checked: known, and its signature when it signs requests).
+        rp: RelyingParty,
+        request: saml::LogoutRequest,
+        relay: Option<String>,
+    },
+}
+
+fn bounded(v: Option<&str>, protocol: &'static str, rp: &str) -> Result<Option<String>, Refusal> {
+    match v {
+        Some(s) if s.len() > MAX_STATE => Err(refuse(protocol, rp, "state_too_long")),
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+fn reply_url(
+    rp: &RelyingParty,
+    asked: Option<&str>,
+    protocol: &'static str,
+) -> Result<String, Refusal> {
+    match asked {
+        Some(u) if rp.reply_urls.iter().any(|r| r == u) => Ok(u.to_string()),
+        Some(_) => Err(refuse(protocol, &rp.identifier, "unregistered_reply_url")),
+        None => rp
+            .reply_urls
+            .first()
+            .cloned()
+            .ok_or_else(|| refuse(protocol, &rp.identifier, "no_reply_url")),
+    }
+}
+
+/// The IssueInstant window for SAML requests: no wider than the replay cache remembers answered
+/// IDs (see [`Window::for_replay_cache`]).
+fn saml_window(app: &Passive<'_>) -> Window {
+    let skew = time::Duration::try_from(app.federation.max_clock_skew)
+        .unwrap_or(time::Duration::minutes(5));
+    let ttl = app
+        .answered_requests
+        .policy()
+        .time_to_live()
+        .and_then(|d| time::Duration::try_from(d).ok());
+    Window::for_replay_cache(skew, ttl)
+}
+
+/// Checks the signature of a SAML request from `rp`, which requires signed requests: over the
+/// raw values of the very parameters the request was decoded from.
+fn verify_signed(
+    params: &Params<'_>,
+    rp: &RelyingParty,
+    post_binding: bool,
+) -> Result<(), Refusal> {
+    let refused = || refuse("saml", &rp.identifier, "saml_signature");
+    let cert = rp.signing_cert_der.as_deref().ok_or_else(refused)?;
+    if post_binding {
+        // Enveloped signatures on POST-binding requests are not verified yet: refuse rather than
+        // accept an unverified request.
+        return Err(refused());
+    }
+    let query = RedirectQuery {
+        saml_request: params.raw("SAMLRequest").ok_or_else(refused)?,
+        relay_state: params.raw("RelayState"),
+        sig_alg: params.raw("SigAlg"),
+        signature: params.raw("Signature"),
+    };
+    saml::verify_redirect_signature(&query, cert)
+        .map_err(|e| refuse("saml", &rp.identifier, e.code()))
+}
+
+/// Reads the protocol message out of the parameters (one decoding, also the one signatures are
+/// verified over); `arrival` says how it came.
+pub(super) fn classify(
+    app: &Passive<'_>,
+    params: &Params<'_>,
+    arrival: Arrival,
+) -> Result<Message, Refusal> {
+    let post_binding = arrival == Arrival::Post;
+    let protocol = match arrival {
+        Arrival::IdpInitiated => "idp_initiated",
+        _ if params.get("SAMLRequest").is_some() => "saml",
+        _ => "wsfed",
+    };
+    params
+        .check()
+        .map_err(|e| refuse(protocol, "unknown", e.code()))?;
+    let max = app.max_body_bytes;
+    if arrival == Arrival::IdpInitiated {
+        if !app.settings.idp_initiated_sign_on {
+            return Err(refuse("idp_initiated", "unknown", "idp_initiated_disabled"));
+        }
+        let id = params
+            .get("loginToRp")
+            .ok_or_else(|| refuse("idp_initiated", "unknown", "missing_login_to_rp"))?;
+        let rp = app
+            .relying_party(id)
+            .ok_or_else(|| refuse("idp_initiated", "unknown", "unknown_relying_party"))?
+            .clone();
+        let target = reply_url(&rp, None, "idp_initiated")?;
+        let deliver = match rp.token_type {
+            TokenType::Saml20 => Deliver::Saml {
+                acs: target,
+                request_id: None,
+                relay: None,
+            },
+            TokenType::Saml11 => Deliver::WsFed {
+                reply: target,
+                wctx: None,
+            },
+        };
+        return Ok(Message::SignIn(Target {
+            protocol: "idp_initiated",
+            rp,
+            deliver,
+            force_authn: false,
+            is_passive: false,
+        }));
+    }
+    if let Some(encoded) = params.get("SAMLRequest") {
+        let xml = saml::decode(encoded, !post_binding, max)
+            .map_err(|e| refuse("saml", "unknown", e.code()))?;
+        let request = saml::request(&xml, app.tokens.now(), saml_window(app))
+            .map_err(|e| refuse("saml", "unknown", e.code()))?;
+        let issuer = match &request {
+            Request::Authn(r) => &r.issuer,
+            Request::Logout(r) => &r.issuer,
+        };
+        let rp = app
+            .relying_party(issuer)
+            .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party"))?
+            .clone();
+        if rp.require_signed_requests {
+            verify_signed(params, &rp, post_binding)?;
+        }
+        let relay = bounded(params.get("RelayState"), "saml", &rp.identifier)?;
+        let req = match request {
+            // Answered (and remembered, when signed) once at sign-out.
+            Request::Logout(request) => {
+                return Ok(Message::SamlLogout { rp, request, relay });
+            }
+            Request::Authn(req) => req,
+        };
+        if app.answered_requests.contains_key(&req.id) {
+            return Err(refuse("saml", &rp.identifier, "replayed_request"));
+        }
+        let acs = reply_url(&rp, req.acs_url.as_deref(), "saml")?;
+        return Ok(Message::SignIn(Target {
+            protocol: "saml",
+            deliver: Deliver::Saml {
+                acs,
+                request_id: Some(req.id),
+                relay,
+            },
+            force_authn: req.force_authn,
+            is_passive: req.is_passive,
+            rp,
+        }));
+    }
+    match params.get("wa") {
+        Some("wsignin1.0") => {
+            let realm = params
+                .get("wtrealm")
+                .ok_or_else(|| refuse("wsfed", "unknown", "missing_wtrealm"))?;
+            let rp = app
+                .relying_party(realm)
+                .ok_or_else(|| refuse("wsfed", "unknown", "unknown_relying_party"))?
+                .clone();
+            let reply = reply_url(&rp, params.get("wreply"), "wsfed")?;
+            let wctx = bounded(params.get("wctx"), "wsfed", &rp.identifier)?;
+            Ok(Message::SignIn(Target {
+                protocol: "wsfed",
+                deliver: Deliver::WsFed { reply, wctx },
+                force_authn: params.get("wfresh") == Some("0"),
+                is_passive: false,
+                rp,
+            }))
+        }
+        Some("wsignout1.0") | Some("wsignoutcleanup1.0") => Ok(Message::WsFedSignOut {
+            wreply: params.get("wreply").map(str::to_string),
+        }),
+        _ => Err(refuse("wsfed", "unknown", "unknown_message")),
+    }
+}
+
+fn b64url() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+}
+
+/// How the original request arrived: the form carries it on so the sign-in can finish it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arrival {
+    /// Query string (WS-Fed, SAML HTTP-Redirect).
+    Get,
+    /// Form body (SAML HTTP-POST).
+    Post,
+    /// IdP-initiated sign-on.
+    IdpInitiated,
+}
+
+/// The sign-in form's `ctx`: how the original request arrived and its raw parameters.
+pub(super) fn encode_ctx(arrival: Arrival, raw: &str) -> String {
+    let tag = match arrival {
+        Arrival::Get => "get",
+        Arrival::Post => "post",
+        Arrival::IdpInitiated => "idp",
+    };
+    b64url().encode(format!("{tag}\n{raw}"))
+}
+
+/// Reads back a `ctx` made by [`encode_ctx`].
+pub(super) fn decode_ctx(ctx: &str) -> Option<(Arrival, String)> {
+    let s = String::from_utf8(b64url().decode(ctx).ok()?).ok()?;
+    let (tag, raw) = s.split_once('\n')?;
+    let arrival = match tag {
+        "get" => Arrival::Get,
+        "post" => Arrival::Post,
+        "idp" => Arrival::IdpInitiated,
+        _ => return None,
+    };
+    Some((arrival, raw.to_string()))
+}

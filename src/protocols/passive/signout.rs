@@ -1,0 +1,106 @@
+//! Signing out at `/adfs/ls/`: WS-Federation `wsignout1.0` (back to a registered reply URL or the
+//! signed-out page) and SAML LogoutRequest (a signed LogoutResponse posted to the SP's logout
+//! URL; answered once when the SP signs its requests). Both clear the SSO cookie and are
+//! audited.
+
+use super::delivery::post_saml;
+use super::page::{self, Lang};
+use super::saml::LogoutRequest;
+use super::Passive;
+use super::{refuse, sso, LsRequest, LsResponse, Refusal};
+use crate::config::RelyingParty;
+use crate::events::SignedOut;
+use crate::session::clear_session_cookie;
+use crate::tokens::saml::{logout_response, LogoutResponseSpec};
+use hyper::StatusCode;
+
+/// WS-Federation sign-out; redirects only to a URL some relying party registered.
+pub(super) fn wsfed(
+    app: &Passive<'_>,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    wreply: Option<String>,
+) -> LsResponse {
+    let login = sso::login(app, req);
+    app.events.emit(&SignedOut {
+        protocol: "wsfed",
+        login: &login,
+        client_ip: req.client_ip,
+    });
+    app.metrics
+        .requests
+        .with_label_values(&["wsfed", "signed_out"])
+        .inc();
+    let registered = wreply.filter(|w| {
+        app.relying_parties
+            .iter()
+            .any(|rp| rp.reply_urls.iter().any(|r| r == w))
+    });
+    let mut r = match registered {
+        Some(url) => LsResponse {
+            status: StatusCode::FOUND,
+            location: Some(url),
+            ..LsResponse::html(StatusCode::FOUND, String::new())
+        },
+        None => LsResponse::html(StatusCode::OK, page::signed_out(lang)),
+    };
+    r.set_cookies.push(clear_session_cookie());
+    r
+}
+
+/// SAML single logout: answers the LogoutRequest of `rp` (known, and its signature verified when
+/// it signs requests) at the SP's registered logout URL.
+pub(super) async fn saml(
+    app: &Passive<'_>,
+    req: &LsRequest<'_>,
+    lang: Lang,
+    rp: &RelyingParty,
+    request: &LogoutRequest,
+    relay: Option<String>,
+) -> Result<LsResponse, Refusal> {
+    if rp.require_signed_requests {
+        // A signed request is answered once: an atomic check-and-insert into the cache that
+        // remembers answered AuthnRequests. (Anyone can mint a fresh ID for an SP that does not
+        // sign, so its requests are not remembered.)
+        let entry = app
+            .answered_requests
+            .entry(request.id.clone())
+            .or_insert(())
+            .await;
+        if !entry.is_fresh() {
+            return Err(refuse("saml", &rp.identifier, "replayed_request"));
+        }
+    }
+    let login = sso::login(app, req);
+    app.events.emit(&SignedOut {
+        protocol: "saml",
+        login: &login,
+        client_ip: req.client_ip,
+    });
+    app.metrics
+        .requests
+        .with_label_values(&["saml", "signed_out"])
+        .inc();
+    let mut r = match &rp.logout_url {
+        Some(url) => {
+            let signing = app
+                .tokens
+                .signing()
+                .ok_or_else(|| refuse("saml", &rp.identifier, "no_signing_key"))?;
+            let xml = logout_response(
+                &LogoutResponseSpec {
+                    issuer: &app.federation.issuer,
+                    destination: url,
+                    in_response_to: &request.id,
+                    now: app.tokens.now(),
+                },
+                &signing.key,
+            )
+            .map_err(|_| refuse("saml", &rp.identifier, "signing_failed"))?;
+            post_saml(lang, url, &xml, relay.as_deref(), Vec::new())
+        }
+        None => LsResponse::html(StatusCode::OK, page::signed_out(lang)),
+    };
+    r.set_cookies.push(clear_session_cookie());
+    Ok(r)
+}
