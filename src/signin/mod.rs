@@ -4,6 +4,8 @@
 //! events 1202/1203). Clients only ever learn "failed"; the reason goes to the audit log and a
 //! bounded metric label.
 
+pub mod timing;
+
 use crate::clock::Clock;
 use crate::directory::{BindRejection, Directory};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
@@ -39,6 +41,9 @@ pub enum SignInFailure {
     EmptyPassword,
     /// Password longer than [`MAX_PASSWORD_BYTES`].
     PasswordTooLong,
+    /// A control character (NUL, newline...) in the password: refused before any bind (a DC
+    /// would cut the password at a NUL and accept a prefix).
+    PasswordControlCharacter,
     /// The login did not resolve (outcome and stable code).
     Unresolved {
         /// not_found, ambiguous or error.
@@ -53,11 +58,17 @@ pub enum SignInFailure {
 }
 
 impl SignInFailure {
+    /// True when the attempt reached a domain controller's bind.
+    fn bound(&self) -> bool {
+        matches!(self, SignInFailure::Rejected(_))
+    }
+
     /// Stable code: the bounded metric label and audit reason.
     pub fn code(&self) -> &'static str {
         match self {
             SignInFailure::EmptyPassword => "empty_password",
             SignInFailure::PasswordTooLong => "password_too_long",
+            SignInFailure::PasswordControlCharacter => "password_control_character",
             SignInFailure::Unresolved {
                 outcome: Outcome::NotFound,
                 ..
@@ -96,6 +107,7 @@ pub struct SignIn {
     events: Events,
     alternate_login_id_authentications: IntCounter,
     clock: Clock,
+    timing: Arc<timing::Equalizer>,
 }
 
 impl SignIn {
@@ -114,17 +126,26 @@ impl SignIn {
             events,
             alternate_login_id_authentications,
             clock,
+            timing: Arc::new(timing::Equalizer::default()),
         }
     }
 
-    /// Verifies `login` + `password`. Emits the audit event and counts the outcome.
+    /// Verifies `login` + `password`. Emits the audit event and counts the outcome. A failure
+    /// that did not reach a bind is answered no sooner than a failed bind would be
+    /// ([`timing`]).
     pub async fn sign_in(
         &self,
         login: &str,
         password: &Secret,
         ctx: &SignInContext<'_>,
     ) -> Result<SignedIn, SignInFailure> {
+        let start = std::time::Instant::now();
         let result = self.verify(login, password).await;
+        match &result {
+            Err(f) if f.bound() => self.timing.record(start.elapsed()),
+            Err(_) => timing::Equalizer::hold_until(start, self.timing.draw()).await,
+            Ok(_) => {}
+        }
         match &result {
             Ok(s) => {
                 let account = s.resolution.account.as_ref();
@@ -163,6 +184,9 @@ impl SignIn {
         }
         if password.expose().len() > MAX_PASSWORD_BYTES {
             return Err(SignInFailure::PasswordTooLong);
+        }
+        if password.expose().chars().any(char::is_control) {
+            return Err(SignInFailure::PasswordControlCharacter);
         }
         let resolution = self.resolver.resolve(login).await;
         let Some(account) = resolution.account.as_ref() else {

@@ -1,0 +1,107 @@
+//! No account enumeration by timing. A failed sign-in that never reached a domain controller
+//! (unknown or ambiguous login, bad input, an account refused by extranet lockout) would answer
+//! faster than a wrong password, which costs a bind: the difference tells an attacker that the
+//! account exists. So such failures are held until a duration drawn from the recent real
+//! failed sign-ins that did bind: the client sees one distribution whatever the cause. Drawing
+//! a sample (not a fixed floor or the mean) keeps the whole distribution, median and tails
+//! alike, and follows the directory as it gets slower or faster.
+//!
+//! Tokio's timer has millisecond granularity, so the last millisecond is waited by yielding.
+
+use ring::rand::{SecureRandom, SystemRandom};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failed binds remembered.
+const SAMPLES: usize = 256;
+/// Used until the first failed bind has been seen.
+const INITIAL: Duration = Duration::from_millis(5);
+/// No failure is held longer than this, whatever the directory did.
+const MAX_HOLD: Duration = Duration::from_secs(3);
+
+/// Recent failed-bind sign-in durations, and the padding drawn from them.
+pub struct Equalizer {
+    samples: Mutex<VecDeque<Duration>>,
+    rng: SystemRandom,
+}
+
+impl Default for Equalizer {
+    fn default() -> Self {
+        Equalizer {
+            samples: Mutex::new(VecDeque::with_capacity(SAMPLES)),
+            rng: SystemRandom::new(),
+        }
+    }
+}
+
+impl Equalizer {
+    /// Remembers how long a sign-in that failed at the bind took, end to end.
+    pub fn record(&self, took: Duration) {
+        if let Ok(mut s) = self.samples.lock() {
+            if s.len() == SAMPLES {
+                s.pop_front();
+            }
+            s.push_back(took.min(MAX_HOLD));
+        }
+    }
+
+    /// A duration drawn at random from the remembered ones.
+    pub fn draw(&self) -> Duration {
+        let mut b = [0u8; 4];
+        let r = self
+            .rng
+            .fill(&mut b)
+            .map(|_| u32::from_le_bytes(b) as usize)
+            .unwrap_or(0);
+        match self.samples.lock() {
+            Ok(s) if !s.is_empty() => s.get(r % s.len()).copied().unwrap_or(INITIAL),
+            _ => INITIAL,
+        }
+    }
+
+    /// Waits until `start + hold` (returns at once if that has passed).
+    pub async fn hold_until(start: Instant, hold: Duration) {
+        let deadline = start + hold.min(MAX_HOLD);
+        let now = Instant::now();
+        if deadline > now + Duration::from_millis(2) {
+            tokio::time::sleep(deadline - now - Duration::from_millis(1)).await;
+        }
+        while Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_come_from_what_was_recorded_and_old_samples_age_out() {
+        let e = Equalizer::default();
+        assert_eq!(e.draw(), INITIAL);
+        e.record(Duration::from_micros(1300));
+        assert_eq!(e.draw(), Duration::from_micros(1300));
+        for _ in 0..SAMPLES {
+            e.record(Duration::from_millis(2));
+        }
+        for _ in 0..100 {
+            assert_eq!(e.draw(), Duration::from_millis(2));
+        }
+        e.record(Duration::from_secs(60));
+        let drawn: Vec<Duration> = (0..2000).map(|_| e.draw()).collect();
+        assert!(drawn.contains(&MAX_HOLD), "a slow bind is capped, not dropped");
+    }
+
+    #[tokio::test]
+    async fn holding_reaches_the_deadline_below_the_timer_granularity() {
+        let start = Instant::now();
+        Equalizer::hold_until(start, Duration::from_micros(1500)).await;
+        assert!(start.elapsed() >= Duration::from_micros(1500));
+        let start = Instant::now() - Duration::from_secs(1);
+        let t = Instant::now();
+        Equalizer::hold_until(start, Duration::from_millis(5)).await;
+        assert!(t.elapsed() < Duration::from_millis(50), "a passed deadline does not wait");
+    }
+}
