@@ -4,7 +4,9 @@
 //!
 //! Relative file paths are taken from the working directory altgate is started in.
 
+pub mod lockout;
 pub mod raw;
+pub mod state;
 
 use crate::secret::Secret;
 use crate::tokens::claims::{ClaimKind, NameOrder};
