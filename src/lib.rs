@@ -9,6 +9,8 @@
 //!   that drives it against a directory through the [`cache`].
 //! - [`directory`]: the [`directory::Directory`] trait with two implementations: pooled LDAPS
 //!   global-catalog clients for real Active Directory forests, and the embedded demo directory.
+//! - [`state`]: the farm-wide state store (lockout counts, replay cache, revoked sessions), in
+//!   process or in Redis/Valkey.
 //! - [`config`]: raw serde structures validated into typed configuration.
 //! - [`events`] and [`metrics`]: every notable occurrence logs and counts in one place.
 #![forbid(unsafe_code)]
@@ -35,6 +37,7 @@ pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod signin;
+pub mod state;
 pub mod tls;
 pub mod tokens;
 pub mod xml;
