@@ -9,6 +9,10 @@
 //!   that drives it against a directory through the [`cache`].
 //! - [`directory`]: the [`directory::Directory`] trait with two implementations: pooled LDAPS
 //!   global-catalog clients for real Active Directory forests, and the embedded demo directory.
+//! - [`lockout`]: AD FS Extranet Smart Lockout around password binds, and the per-IP failure
+//!   budget.
+//! - [`state`]: the farm-wide state store (lockout counts, replay cache, revoked sessions), in
+//!   process or in Redis/Valkey.
 //! - [`config`]: raw serde structures validated into typed configuration.
 //! - [`events`] and [`metrics`]: every notable occurrence logs and counts in one place.
 #![forbid(unsafe_code)]
@@ -30,12 +34,14 @@ pub mod config;
 pub mod directory;
 pub mod events;
 pub mod http;
+pub mod lockout;
 pub mod metrics;
 pub mod protocols;
 pub mod resolve;
 pub mod secret;
 pub mod session;
 pub mod signin;
+pub mod state;
 pub mod tls;
 pub mod tokens;
 pub mod xml;

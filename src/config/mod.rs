@@ -5,7 +5,9 @@
 //! Relative file paths are taken from the working directory altgate is started in.
 
 pub mod edge;
+pub mod lockout;
 pub mod raw;
+pub mod state;
 
 use crate::secret::Secret;
 use crate::tokens::claims::{ClaimKind, NameOrder};

@@ -145,3 +145,70 @@ event! {
         peer: IpAddr => %,
     }
 }
+
+event! {
+    /// AD FS event 1210: a sign-in was refused without contacting AD because the account is
+    /// locked out for its location class (in log-only mode: would have been).
+    ExtranetLockoutRefused<'a>: audit, warn, "extranet_lockout_refused" [event_id = 1210] {
+        /// The user as typed.
+        user: &'a str,
+        /// The request's client addresses.
+        client_ips: &'a [IpAddr] => ?,
+        /// `familiar` or `unfamiliar`.
+        location: &'static str,
+        /// Bad passwords counted for that class.
+        bad_password_count: u32,
+        /// The class's threshold.
+        threshold: u32,
+        /// Last bad password (Unix seconds).
+        last_bad_password: Option<u64>,
+        /// When the lockout ends (Unix seconds).
+        locked_until: Option<u64>,
+        /// False in log-only mode.
+        enforced: bool,
+        /// What happened.
+        message: &'static str,
+    }
+}
+
+event! {
+    /// AD FS event 516: a bad password brought the account's count for a location class to its
+    /// threshold (or the one attempt per window failed again): the account is locked out there.
+    ExtranetAccountLockedOut<'a>: audit, warn, "extranet_account_locked_out" [event_id = 516] "the account is locked out for this location class" {
+        /// The user as typed.
+        user: &'a str,
+        /// The request's client addresses.
+        client_ips: &'a [IpAddr] => ?,
+        /// `familiar` or `unfamiliar`.
+        location: &'static str,
+        /// Bad passwords counted for that class.
+        bad_password_count: u32,
+        /// The class's threshold.
+        threshold: u32,
+        /// Last bad password (Unix seconds).
+        last_bad_password: Option<u64>,
+        /// When the lockout ends (Unix seconds).
+        locked_until: Option<u64>,
+        /// False in log-only mode.
+        enforced: bool,
+    }
+}
+
+event! {
+    /// AD FS event 515: an account locked out for a location class presented the correct
+    /// password (its one attempt per window, or a log-only attempt); its count is reset.
+    ExtranetLockedAccountCorrectPassword<'a>: audit, warn, "extranet_locked_account_correct_password" [event_id = 515] "a locked-out account presented the correct password; its count is reset" {
+        /// The user as typed.
+        user: &'a str,
+        /// The request's client addresses.
+        client_ips: &'a [IpAddr] => ?,
+        /// `familiar` or `unfamiliar`.
+        location: &'static str,
+        /// Bad passwords counted for that class before the reset.
+        bad_password_count: u32,
+        /// The class's threshold.
+        threshold: u32,
+        /// False in log-only mode.
+        enforced: bool,
+    }
+}

@@ -35,3 +35,20 @@ event! {
         to: &'a str,
     }
 }
+
+event! {
+    /// The farm state store (Redis) did not answer; extranet lockout let the sign-in through
+    /// unprotected (`fail_open`) or refused it (`fail_closed`).
+    StateStoreUnavailable<'a>: ops, error, "state_store_unavailable" {
+        /// The operation: attempt, succeeded or not_counted.
+        op: &'static str,
+        /// The store error's code.
+        code: &'static str,
+        /// The user as typed.
+        user: &'a str,
+        /// True when the sign-in was refused for it.
+        refused: bool,
+        /// What happened.
+        message: &'static str,
+    }
+}

@@ -108,8 +108,14 @@ async fn every_failure_has_its_own_code_and_is_audited() {
         let f = attempt(&s, login, password).await.expect_err(login);
         assert_eq!(f.code(), *code, "{login}");
     }
-    for bad in ["Demo-Passw0rd!\0junk", "Demo-Passw0rd!\n", "\u{7f}Demo-Passw0rd!"] {
-        let f = attempt(&s, "jdoe@contoso.com", bad).await.expect_err("control");
+    for bad in [
+        "Demo-Passw0rd!\0junk",
+        "Demo-Passw0rd!\n",
+        "\u{7f}Demo-Passw0rd!",
+    ] {
+        let f = attempt(&s, "jdoe@contoso.com", bad)
+            .await
+            .expect_err("control");
         assert_eq!(f, SignInFailure::PasswordControlCharacter);
     }
     let too_long = "x".repeat(MAX_PASSWORD_BYTES + 1);

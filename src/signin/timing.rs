@@ -91,7 +91,10 @@ mod tests {
         }
         e.record(Duration::from_secs(60));
         let drawn: Vec<Duration> = (0..2000).map(|_| e.draw()).collect();
-        assert!(drawn.contains(&MAX_HOLD), "a slow bind is capped, not dropped");
+        assert!(
+            drawn.contains(&MAX_HOLD),
+            "a slow bind is capped, not dropped"
+        );
     }
 
     #[tokio::test]
@@ -102,6 +105,9 @@ mod tests {
         let start = Instant::now() - Duration::from_secs(1);
         let t = Instant::now();
         Equalizer::hold_until(start, Duration::from_millis(5)).await;
-        assert!(t.elapsed() < Duration::from_millis(50), "a passed deadline does not wait");
+        assert!(
+            t.elapsed() < Duration::from_millis(50),
+            "a passed deadline does not wait"
+        );
     }
 }

@@ -1,0 +1,326 @@
+//! Extranet smart lockout (AD FS semantics) around a password bind: [`ExtranetLockout`] asks the
+//! state store before the bind ([`ExtranetLockout::before_bind`]) and settles the advance count
+//! after it ([`ExtranetLockout::after_bind`]), in the configured mode (off, log-only, enforce),
+//! failing open or closed when the store cannot answer. It also holds the per-source-IP failure
+//! budget ([`budget::IpBudget`]). Results are typed ([`Gate`], [`LockoutReport`]); the caller
+//! turns reports into events with [`LockoutReport::event`].
+//!
+//! Sign-in flow:
+//!
+//! ```text
+//! if !lockout.ip_budget_allows(source_ip) { refuse }
+//! resolve the login to an account (stable key: forest + objectGUID)
+//! match lockout.before_bind(&key, &client_ips).await {
+//!     Gate::Refuse(r)  => emit r.report, refuse without contacting AD
+//!     Gate::Proceed(t) => emit t.report() if any; bind; for each report of
+//!                         lockout.after_bind(t, outcome).await: emit it;
+//!                         on failure lockout.charge_failure(source_ip)
+//! }
+//! ```
+
+pub mod budget;
+pub mod events;
+
+pub use events::LockoutReport;
+
+use crate::config::lockout::{ExtranetLockoutConfig, LockoutMode};
+use crate::config::state::OnUnavailable;
+use crate::metrics::LockoutMetrics;
+use crate::state::{
+    AccountActivity, AttemptDecision, LocationClass, ResetScope, StateError, StateStore, Verdict,
+};
+use budget::IpBudget;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// How the bind ended, as far as lockout is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// AD accepted the password.
+    Success,
+    /// AD said the password is wrong.
+    BadPassword,
+    /// Anything that says nothing about the password: the directory was unavailable, AD refused
+    /// for another reason (disabled, expired, locked out by AD itself), the bind never ran.
+    NotCounted,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Settle {
+    /// Mode off, or the store failed: nothing to settle.
+    Nothing,
+    /// The attempt was counted in advance.
+    Counted(AttemptDecision),
+    /// Log-only: the attempt would have been refused, so it was not counted.
+    WouldRefuse(AttemptDecision),
+}
+
+/// A bind allowed to proceed; hand it back to [`ExtranetLockout::after_bind`].
+#[derive(Debug, Clone)]
+#[must_use = "settle the attempt with ExtranetLockout::after_bind"]
+pub struct Ticket {
+    account: String,
+    client_ips: Vec<IpAddr>,
+    settle: Settle,
+    report: Option<LockoutReport>,
+}
+
+impl Ticket {
+    /// Something to log before the bind: a log-only "would refuse" (1210, `enforced: false`) or
+    /// a state store failure the sign-in went through despite (`fail_open`).
+    pub fn report(&self) -> Option<&LockoutReport> {
+        self.report.as_ref()
+    }
+
+    /// The attempt's location class, when the store answered.
+    pub fn class(&self) -> Option<LocationClass> {
+        match self.settle {
+            Settle::Nothing => None,
+            Settle::Counted(d) | Settle::WouldRefuse(d) => Some(d.class),
+        }
+    }
+}
+
+/// Why a bind must not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// What to log: [`LockoutReport::Refused`] (1210) or [`LockoutReport::StateUnavailable`]
+    /// (`fail_closed`).
+    pub report: LockoutReport,
+}
+
+impl Refusal {
+    /// `extranet_lockout` (the account is locked out for this location class) or
+    /// `state_unavailable` (the store did not answer and `on_unavailable` is `fail_closed`).
+    pub fn code(&self) -> &'static str {
+        match self.report {
+            LockoutReport::StateUnavailable { .. } => "state_unavailable",
+            _ => "extranet_lockout",
+        }
+    }
+}
+
+/// The answer of [`ExtranetLockout::before_bind`].
+#[derive(Debug, Clone)]
+pub enum Gate {
+    /// Bind, then call [`ExtranetLockout::after_bind`] with the ticket.
+    Proceed(Ticket),
+    /// Do not contact AD; the sign-in fails.
+    Refuse(Refusal),
+}
+
+/// Extranet smart lockout for one node, over the farm-wide state store.
+pub struct ExtranetLockout {
+    config: ExtranetLockoutConfig,
+    on_unavailable: OnUnavailable,
+    store: Arc<dyn StateStore>,
+    metrics: LockoutMetrics,
+    budget: IpBudget,
+}
+
+impl ExtranetLockout {
+    /// Lockout per `config` over `store` (see [`crate::state::open`]), failing per
+    /// `on_unavailable` (`state.on_unavailable`) when the store cannot answer.
+    pub fn new(
+        config: ExtranetLockoutConfig,
+        on_unavailable: OnUnavailable,
+        store: Arc<dyn StateStore>,
+        metrics: LockoutMetrics,
+    ) -> Self {
+        let per_minute = match config.mode {
+            LockoutMode::Off => 0,
+            _ => config.ip_failures_per_minute,
+        };
+        ExtranetLockout {
+            budget: IpBudget::new(per_minute, budget::DEFAULT_TRACKED),
+            config,
+            on_unavailable,
+            store,
+            metrics,
+        }
+    }
+
+    /// Off, log-only or enforce.
+    pub fn mode(&self) -> LockoutMode {
+        self.config.mode
+    }
+
+    fn enforced(&self) -> bool {
+        self.config.mode == LockoutMode::Enforce
+    }
+
+    fn count(&self, class: &str, decision: &str) {
+        self.metrics
+            .decisions
+            .with_label_values(&[self.config.mode.as_str(), class, decision])
+            .inc();
+    }
+
+    /// Before a password bind for `account` (a stable key of the resolved account) from
+    /// `client_ips` (every address the request carries beyond the trusted proxies).
+    pub async fn before_bind(&self, account: &str, client_ips: &[IpAddr]) -> Gate {
+        self.before_bind_at(account, client_ips, SystemTime::now())
+            .await
+    }
+
+    /// [`ExtranetLockout::before_bind`] at an explicit time.
+    pub async fn before_bind_at(
+        &self,
+        account: &str,
+        client_ips: &[IpAddr],
+        now: SystemTime,
+    ) -> Gate {
+        let ticket = |settle, report| Ticket {
+            account: account.to_string(),
+            client_ips: client_ips.to_vec(),
+            settle,
+            report,
+        };
+        if self.config.mode == LockoutMode::Off {
+            return Gate::Proceed(ticket(Settle::Nothing, None));
+        }
+        let decision = match self
+            .store
+            .attempt(account, client_ips, now, &self.config.policy)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                let refuse = self.enforced() && self.on_unavailable == OnUnavailable::FailClosed;
+                let report = LockoutReport::state_unavailable("attempt", &e, refuse);
+                if refuse {
+                    self.count("unknown", "fail_closed");
+                    return Gate::Refuse(Refusal { report });
+                }
+                self.count("unknown", "fail_open");
+                return Gate::Proceed(ticket(Settle::Nothing, Some(report)));
+            }
+        };
+        let class = decision.class.as_str();
+        match decision.verdict {
+            Verdict::Allowed => {
+                self.count(class, "allow");
+                Gate::Proceed(ticket(Settle::Counted(decision), None))
+            }
+            Verdict::Probe => {
+                self.count(class, "probe");
+                Gate::Proceed(ticket(Settle::Counted(decision), None))
+            }
+            Verdict::Refused if self.enforced() => {
+                self.count(class, "refuse");
+                Gate::Refuse(Refusal {
+                    report: LockoutReport::Refused {
+                        decision,
+                        enforced: true,
+                    },
+                })
+            }
+            Verdict::Refused => {
+                self.count(class, "would_refuse");
+                let report = LockoutReport::Refused {
+                    decision,
+                    enforced: false,
+                };
+                Gate::Proceed(ticket(Settle::WouldRefuse(decision), Some(report)))
+            }
+        }
+    }
+
+    /// After the bind: settles the advance count and returns what to log (516, 515, store
+    /// failures).
+    pub async fn after_bind(&self, ticket: Ticket, outcome: Outcome) -> Vec<LockoutReport> {
+        self.after_bind_at(ticket, outcome, SystemTime::now()).await
+    }
+
+    /// [`ExtranetLockout::after_bind`] at an explicit time.
+    pub async fn after_bind_at(
+        &self,
+        ticket: Ticket,
+        outcome: Outcome,
+        now: SystemTime,
+    ) -> Vec<LockoutReport> {
+        let enforced = self.enforced();
+        let mut reports = Vec::new();
+        match (ticket.settle, outcome) {
+            (Settle::Nothing, _) => {}
+            (Settle::Counted(decision), Outcome::BadPassword) => {
+                if decision.count >= decision.threshold {
+                    reports.push(LockoutReport::LockedOut { decision, enforced });
+                }
+            }
+            (Settle::Counted(decision), Outcome::NotCounted) => {
+                if let Some(counted) = &decision.counted {
+                    if let Err(e) = self.store.not_counted(&ticket.account, counted).await {
+                        reports.push(LockoutReport::state_unavailable("not_counted", &e, false));
+                    }
+                }
+            }
+            (Settle::Counted(decision), Outcome::Success)
+            | (Settle::WouldRefuse(decision), Outcome::Success) => {
+                if decision.verdict != Verdict::Allowed {
+                    reports
+                        .push(LockoutReport::LockedAccountCorrectPassword { decision, enforced });
+                }
+                if let Err(e) = self
+                    .store
+                    .succeeded(
+                        &ticket.account,
+                        decision.class,
+                        &ticket.client_ips,
+                        now,
+                        &self.config.policy,
+                    )
+                    .await
+                {
+                    reports.push(LockoutReport::state_unavailable("succeeded", &e, false));
+                }
+            }
+            // Not counted in advance: enforce mode would not have let it reach AD.
+            (Settle::WouldRefuse(_), Outcome::BadPassword | Outcome::NotCounted) => {}
+        }
+        reports
+    }
+
+    /// True while the source `ip` may still fail a sign-in (the per-IP failure budget). Always
+    /// true in log-only mode (a would-be refusal is counted) and when the budget is off.
+    pub fn ip_budget_allows(&self, ip: IpAddr) -> bool {
+        if self.budget.allows(ip) {
+            return true;
+        }
+        if self.enforced() {
+            self.count("source_ip", "refuse");
+            false
+        } else {
+            self.count("source_ip", "would_refuse");
+            true
+        }
+    }
+
+    /// Charges one failed sign-in (any failure: bad password, unknown user) to source `ip`.
+    pub fn charge_failure(&self, ip: IpAddr) {
+        self.budget.charge(ip);
+    }
+
+    /// The account's lockout state (AD FS `Get-AdfsAccountActivity`).
+    pub async fn activity(&self, account: &str) -> Result<AccountActivity, StateError> {
+        self.activity_at(account, SystemTime::now()).await
+    }
+
+    /// [`ExtranetLockout::activity`] as of `now`.
+    pub async fn activity_at(
+        &self,
+        account: &str,
+        now: SystemTime,
+    ) -> Result<AccountActivity, StateError> {
+        self.store.status(account, now, &self.config.policy).await
+    }
+
+    /// Operator reset (AD FS `Reset-AdfsAccountLockout`).
+    pub async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError> {
+        self.store.reset(account, scope).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+//! A [`StateStore`] wrapper that times every operation and counts failures
+//! (`altgate_state_operation_duration_seconds{op}`, `altgate_state_errors_total{op}`).
+
+use super::{
+    AccountActivity, AttemptDecision, Counted, LocationClass, LockoutPolicy, ResetScope,
+    StateError, StateStore,
+};
+use crate::metrics::StateMetrics;
+use async_trait::async_trait;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Times and counts every operation of the store it wraps.
+pub struct Metered {
+    inner: Arc<dyn StateStore>,
+    metrics: StateMetrics,
+}
+
+impl Metered {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn StateStore>, metrics: StateMetrics) -> Self {
+        Metered { inner, metrics }
+    }
+
+    async fn observe<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T, StateError>>,
+    ) -> Result<T, StateError> {
+        let started = tokio::time::Instant::now();
+        let result = call.await;
+        self.metrics
+            .duration
+            .with_label_values(&[op])
+            .observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            self.metrics.errors.with_label_values(&[op]).inc();
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl StateStore for Metered {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn attempt(
+        &self,
+        account: &str,
+        client_ips: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<AttemptDecision, StateError> {
+        self.observe(
+            "attempt",
+            self.inner.attempt(account, client_ips, now, policy),
+        )
+        .await
+    }
+
+    async fn succeeded(
+        &self,
+        account: &str,
+        class: LocationClass,
+        client_ips: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError> {
+        self.observe(
+            "succeeded",
+            self.inner
+                .succeeded(account, class, client_ips, now, policy),
+        )
+        .await
+    }
+
+    async fn not_counted(&self, account: &str, counted: &Counted) -> Result<(), StateError> {
+        self.observe("not_counted", self.inner.not_counted(account, counted))
+            .await
+    }
+
+    async fn status(
+        &self,
+        account: &str,
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<AccountActivity, StateError> {
+        self.observe("status", self.inner.status(account, now, policy))
+            .await
+    }
+
+    async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError> {
+        self.observe("reset", self.inner.reset(account, scope))
+            .await
+    }
+
+    async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {
+        self.observe("first_use", self.inner.first_use(id, ttl))
+            .await
+    }
+
+    async fn revoke(&self, session_id: &str, ttl: Duration) -> Result<(), StateError> {
+        self.observe("revoke", self.inner.revoke(session_id, ttl))
+            .await
+    }
+
+    async fn is_revoked(&self, session_id: &str) -> Result<bool, StateError> {
+        self.observe("is_revoked", self.inner.is_revoked(session_id))
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StateError> {
+        self.observe("ping", self.inner.ping()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::state::memory::MemoryStore;
+
+    #[tokio::test]
+    async fn operations_are_timed() {
+        let m = Metrics::standalone().expect("metrics");
+        let s = Metered::new(Arc::new(MemoryStore::new()), m.state.clone());
+        assert_eq!(s.backend(), "memory");
+        s.first_use("x", Duration::from_secs(1))
+            .await
+            .expect("first_use");
+        s.ping().await.expect("ping");
+        let text = m.render();
+        assert!(
+            text.contains("altgate_state_operation_duration_seconds_count{op=\"first_use\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("altgate_state_errors_total{"));
+    }
+}
