@@ -7,6 +7,7 @@ use crate::directory::embedded::EmbeddedDirectory;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::Directory;
 use crate::events::Events;
+use crate::lockout::ExtranetLockout;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
 use crate::signin::SignIn;
@@ -26,6 +27,10 @@ pub struct App {
     pub resolver: Arc<Resolver>,
     /// The directory (searches and password binds).
     pub directory: Arc<dyn Directory>,
+    /// State shared by the farm (in-process without `state.url`).
+    pub state: Arc<dyn crate::state::StateStore>,
+    /// Extranet smart lockout.
+    pub lockout: Arc<ExtranetLockout>,
     /// Password sign-in (resolution, bind, audit).
     pub sign_in: SignIn,
     /// Token issuance (signing keys, federation settings, clock); without a signing key the
@@ -65,6 +70,9 @@ pub enum StartError {
     /// The session key is unusable.
     #[error(transparent)]
     Session(#[from] crate::session::SessionKeyError),
+    /// The state store could not be set up (bad URL, unreadable CA or password).
+    #[error("state store: {0}")]
+    State(#[from] crate::state::StateError),
     /// A configured forest is missing from the demo directory.
     #[error("forest {0} is configured but not in the demo directory")]
     DemoForestMissing(String),
@@ -130,13 +138,21 @@ impl App {
             metrics.resolve.clone(),
             events.clone(),
         ));
+        let state = crate::state::open(&config.state, metrics.state.clone())?;
+        let lockout = Arc::new(ExtranetLockout::new(
+            config.extranet_lockout.clone(),
+            config.state.on_unavailable,
+            state.clone(),
+            metrics.lockout.clone(),
+        ));
         let sign_in = SignIn::new(
             resolver.clone(),
             directory.clone(),
             events.clone(),
             metrics.tokens.alternate_login_id_authentications.clone(),
             clock.clone(),
-        );
+        )
+        .with_lockout(lockout.clone());
         let tokens = Tokens::new(
             config.federation.clone(),
             signing,
@@ -149,6 +165,8 @@ impl App {
             events,
             resolver,
             directory,
+            state,
+            lockout,
             sign_in,
             tokens,
             clock,
@@ -175,6 +193,8 @@ impl App {
             tokens: &self.tokens,
             sessions: &self.sessions,
             answered_requests: &self.answered_requests,
+            state: &*self.state,
+            on_unavailable: self.config.state.on_unavailable,
             events: &self.events,
             metrics: &self.metrics.passive,
             token_metrics: &self.metrics.tokens,

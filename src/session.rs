@@ -20,6 +20,10 @@ const AAD: &[u8] = b"altgate-sso-v1";
 /// What the cookie remembers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// Random identifier: what sign-out revokes farm-wide (empty in cookies from before it
+    /// existed, which then cannot be revoked server-side and simply expire).
+    #[serde(default)]
+    pub id: String,
     /// The login as typed (re-resolved on reuse).
     pub login: String,
     /// The account's DN: the session is bound to it.
@@ -127,6 +131,15 @@ impl SessionKeys {
         serde_json::from_slice(plain).ok()
     }
 
+    /// A fresh random session identifier (128 bits).
+    pub fn session_id(&self) -> String {
+        let mut b = [0u8; 16];
+        if self.rng.fill(&mut b).is_err() {
+            return String::new();
+        }
+        b64().encode(b)
+    }
+
     /// A random token (CSRF).
     pub fn random_token(&self) -> Option<String> {
         let mut b = [0u8; 32];
@@ -176,6 +189,7 @@ mod tests {
 
     fn session() -> Session {
         Session {
+            id: "c2Vzc2lvbi1pZA".into(),
             login: "jdoe@contoso.com".into(),
             dn: "CN=John Doe,CN=Users,DC=contoso,DC=com".into(),
             auth_instant: 1_000,

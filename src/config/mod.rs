@@ -79,6 +79,10 @@ pub struct Config {
     pub passive: Passive,
     /// The operators' listener (`/metrics`); absent: no admin listener.
     pub admin: Option<edge::AdminListener>,
+    /// Extranet smart lockout.
+    pub extranet_lockout: lockout::ExtranetLockoutConfig,
+    /// Where state shared by a farm lives (lockout counters, replay cache, revoked sessions).
+    pub state: state::StateConfig,
 }
 
 /// `token_signing:`.
@@ -400,6 +404,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "federation",
     "passive",
     "admin",
+    "extranet_lockout",
+    "state",
 ];
 
 impl Validator {
@@ -519,6 +525,12 @@ impl Validator {
             .unwrap_or_default();
         let raw_admin: Option<edge::RawAdmin> =
             take("admin").and_then(|v| self.section("admin", v));
+        let raw_lockout: lockout::RawExtranetLockout = take("extranet_lockout")
+            .and_then(|v| self.section("extranet_lockout", v))
+            .unwrap_or_default();
+        let raw_state: state::RawState = take("state")
+            .and_then(|v| self.section("state", v))
+            .unwrap_or_default();
 
         let demo_directory = demo.map(PathBuf::from);
         if let Some(p) = &demo_directory {
@@ -537,6 +549,8 @@ impl Validator {
         let federation = self.federation(raw_fed, server.as_ref());
         let passive = self.passive(raw_passive);
         let admin = raw_admin.and_then(|a| self.admin(a));
+        let extranet_lockout = lockout::validate(raw_lockout, &mut self.issues);
+        let state = state::validate(raw_state, &mut self.issues);
         Some(Config {
             server: server?,
             alternate_login_id,
@@ -550,6 +564,8 @@ impl Validator {
             federation,
             passive,
             admin,
+            extranet_lockout,
+            state,
         })
     }
 

@@ -50,6 +50,7 @@ async fn wstrust_endpoint(
     req: Request<Incoming>,
     version: Version,
     ip: IpAddr,
+    all: &[IpAddr],
 ) -> Reply {
     let is_soap = req
         .headers()
@@ -74,7 +75,7 @@ async fn wstrust_endpoint(
     if !is_soap {
         return response::soap(wstrust.refuse(version, Refusal::ContentType));
     }
-    response::soap(wstrust.handle(version, &body, ip).await)
+    response::soap(wstrust.handle(version, &body, ip, all).await)
 }
 
 fn metadata(app: &App) -> Reply {
@@ -98,6 +99,7 @@ async fn ls_endpoint(
     app: &App,
     req: Request<Incoming>,
     ip: IpAddr,
+    all: &[IpAddr],
     tls: bool,
     idp_initiated: bool,
 ) -> Reply {
@@ -148,6 +150,7 @@ async fn ls_endpoint(
         cookie_header: cookie_header.as_deref(),
         accept_language: accept_language.as_deref(),
         client_ip: ip,
+        client_addresses: all,
         idp_initiated,
     };
     response::page(
@@ -172,23 +175,25 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) 
         return res;
     }
     let ip = addresses.client;
+    let all = addresses.all.as_slice();
     let path = req.uri().path().to_ascii_lowercase();
     let method = req.method().clone();
     let (endpoint, res) = match (method, path.as_str()) {
         (Method::POST, "/adfs/services/trust/13/usernamemixed") => (
             "wstrust_13",
-            wstrust_endpoint(app, req, Version::Trust13, ip).await,
+            wstrust_endpoint(app, req, Version::Trust13, ip, all).await,
         ),
         (Method::POST, "/adfs/services/trust/2005/usernamemixed") => (
             "wstrust_2005",
-            wstrust_endpoint(app, req, Version::Trust2005, ip).await,
+            wstrust_endpoint(app, req, Version::Trust2005, ip, all).await,
         ),
         (Method::GET | Method::POST, "/adfs/ls/" | "/adfs/ls") => {
-            ("ls", ls_endpoint(app, req, ip, tls, false).await)
+            ("ls", ls_endpoint(app, req, ip, all, tls, false).await)
         }
-        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => {
-            ("idp_initiated", ls_endpoint(app, req, ip, tls, true).await)
-        }
+        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => (
+            "idp_initiated",
+            ls_endpoint(app, req, ip, all, tls, true).await,
+        ),
         (Method::GET, "/adfs/services/trust/mex") => (
             "mex",
             response::xml(wstrust::mex::document(&app.config.server.public_url)),

@@ -9,7 +9,8 @@ pub mod timing;
 use crate::clock::Clock;
 use crate::directory::{BindRejection, Directory};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
-use crate::resolve::{FailureCode, Outcome, Resolution, Resolver, Via};
+use crate::lockout::{self, ExtranetLockout, Gate};
+use crate::resolve::{FailureCode, Outcome, Resolution, ResolvedAccount, Resolver, Via};
 use crate::secret::Secret;
 use prometheus::IntCounter;
 use std::net::IpAddr;
@@ -23,6 +24,20 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// here, so an attacker cannot make each failed attempt write kilobytes of log.
 pub const LOGGED_LOGIN_MAX_BYTES: usize = 256;
 
+/// The key extranet lockout counts an account under: its forest and its ImmutableID (stable
+/// across renames and moves), else its distinguished name. Every way of typing the login
+/// (alternate ID, UPN, `DOMAIN\sam`) reaches the same key.
+pub fn lockout_key(account: &ResolvedAccount) -> String {
+    match &account.immutable_id {
+        Some(id) => format!("{}/{}", account.forest, id),
+        None => format!(
+            "{}/{}",
+            account.forest,
+            account.distinguished_name.to_lowercase()
+        ),
+    }
+}
+
 /// Where a sign-in came from, for audit and claims.
 #[derive(Debug, Clone)]
 pub struct SignInContext<'a> {
@@ -30,8 +45,22 @@ pub struct SignInContext<'a> {
     pub protocol: &'static str,
     /// Relying party identifier (or `unknown`).
     pub relying_party: &'a str,
-    /// Client address.
+    /// Client address (claims, audit, the per-address failure budget).
     pub client_ip: IpAddr,
+    /// Every address the request carries beyond the trusted proxies (extranet lockout's
+    /// familiar-location check needs all of them to be familiar). Never empty in practice;
+    /// when empty, `client_ip` stands for it.
+    pub client_addresses: &'a [IpAddr],
+}
+
+impl SignInContext<'_> {
+    fn addresses(&self) -> Vec<IpAddr> {
+        if self.client_addresses.is_empty() {
+            vec![self.client_ip]
+        } else {
+            self.client_addresses.to_vec()
+        }
+    }
 }
 
 /// Why a sign-in failed. Never shown to the client.
@@ -55,6 +84,11 @@ pub enum SignInFailure {
     Rejected(BindRejection),
     /// No domain controller of the account's domain answered, or none is configured.
     DirectoryUnavailable(String),
+    /// Extranet lockout refused the attempt without contacting AD (or, with `fail_closed`, the
+    /// state store could not answer): the stable code says which.
+    ExtranetLockout(&'static str),
+    /// The client address has used up its failure budget.
+    AddressBudgetExhausted,
 }
 
 impl SignInFailure {
@@ -80,6 +114,8 @@ impl SignInFailure {
             SignInFailure::Unresolved { .. } => "unresolved",
             SignInFailure::Rejected(r) => r.code(),
             SignInFailure::DirectoryUnavailable(_) => "directory_unavailable",
+            SignInFailure::ExtranetLockout(code) => code,
+            SignInFailure::AddressBudgetExhausted => "address_failure_budget",
         }
     }
 }
@@ -108,6 +144,7 @@ pub struct SignIn {
     alternate_login_id_authentications: IntCounter,
     clock: Clock,
     timing: Arc<timing::Equalizer>,
+    lockout: Option<Arc<ExtranetLockout>>,
 }
 
 impl SignIn {
@@ -127,7 +164,14 @@ impl SignIn {
             alternate_login_id_authentications,
             clock,
             timing: Arc::new(timing::Equalizer::default()),
+            lockout: None,
         }
+    }
+
+    /// The same service with extranet lockout in front of every bind.
+    pub fn with_lockout(mut self, lockout: Arc<ExtranetLockout>) -> Self {
+        self.lockout = Some(lockout);
+        self
     }
 
     /// Verifies `login` + `password`. Emits the audit event and counts the outcome. A failure
@@ -140,11 +184,14 @@ impl SignIn {
         ctx: &SignInContext<'_>,
     ) -> Result<SignedIn, SignInFailure> {
         let start = std::time::Instant::now();
-        let result = self.verify(login, password).await;
+        let result = self.verify(login, password, ctx).await;
         match &result {
             Err(f) if f.bound() => self.timing.record(start.elapsed()),
             Err(_) => timing::Equalizer::hold_until(start, self.timing.draw()).await,
             Ok(_) => {}
+        }
+        if let (Err(_), Some(l)) = (&result, &self.lockout) {
+            l.charge_failure(ctx.client_ip);
         }
         match &result {
             Ok(s) => {
@@ -178,7 +225,12 @@ impl SignIn {
         result
     }
 
-    async fn verify(&self, login: &str, password: &Secret) -> Result<SignedIn, SignInFailure> {
+    async fn verify(
+        &self,
+        login: &str,
+        password: &Secret,
+        ctx: &SignInContext<'_>,
+    ) -> Result<SignedIn, SignInFailure> {
         if password.is_empty() {
             return Err(SignInFailure::EmptyPassword);
         }
@@ -187,6 +239,11 @@ impl SignIn {
         }
         if password.expose().chars().any(char::is_control) {
             return Err(SignInFailure::PasswordControlCharacter);
+        }
+        if let Some(l) = &self.lockout {
+            if !l.ip_budget_allows(ctx.client_ip) {
+                return Err(SignInFailure::AddressBudgetExhausted);
+            }
         }
         let resolution = self.resolver.resolve(login).await;
         let Some(account) = resolution.account.as_ref() else {
@@ -198,7 +255,25 @@ impl SignIn {
                     .map_or(FailureCode::NotFound, |f| f.code),
             });
         };
-        match self
+        let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
+        let addresses = ctx.addresses();
+        let key = lockout_key(account);
+        let ticket = match &self.lockout {
+            None => None,
+            Some(l) => match l.before_bind(&key, &addresses).await {
+                Gate::Refuse(refusal) => {
+                    refusal.report.emit(&self.events, user, &addresses);
+                    return Err(SignInFailure::ExtranetLockout(refusal.code()));
+                }
+                Gate::Proceed(ticket) => {
+                    if let Some(report) = ticket.report() {
+                        report.emit(&self.events, user, &addresses);
+                    }
+                    Some(ticket)
+                }
+            },
+        };
+        let result = match self
             .directory
             .bind(
                 &account.forest,
@@ -215,7 +290,20 @@ impl SignIn {
             }),
             Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
             Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),
+        };
+        if let (Some(l), Some(ticket)) = (&self.lockout, ticket) {
+            let outcome = match &result {
+                Ok(_) => lockout::Outcome::Success,
+                Err(SignInFailure::Rejected(BindRejection::WrongPassword)) => {
+                    lockout::Outcome::BadPassword
+                }
+                Err(_) => lockout::Outcome::NotCounted,
+            };
+            for report in l.after_bind(ticket, outcome).await {
+                report.emit(&self.events, user, &addresses);
+            }
         }
+        result
     }
 }
 

@@ -49,6 +49,7 @@ fn ctx() -> SignInContext<'static> {
         protocol: "test",
         relying_party: "urn:test",
         client_ip: IpAddr::from([192, 0, 2, 1]),
+        client_addresses: &[],
     }
 }
 

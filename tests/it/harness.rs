@@ -544,6 +544,7 @@ pub async fn sign_in(
         protocol: "test",
         relying_party: "test",
         client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        client_addresses: &[],
     };
     app.sign_in
         .sign_in(

@@ -136,8 +136,7 @@ pub(super) async fn deliver(
             if let Some(id) = request_id {
                 // Answered once: an atomic check-and-insert, so even two concurrent copies of
                 // one AuthnRequest never both get a response.
-                let entry = app.answered_requests.entry(id.clone()).or_insert(()).await;
-                if !entry.is_fresh() {
+                if !app.first_answer(id).await {
                     return Err(refuse(target.protocol, &rp.identifier, "replayed_request"));
                 }
             }

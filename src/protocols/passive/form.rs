@@ -97,6 +97,7 @@ pub(super) async fn submit(
         protocol: target.protocol,
         relying_party: &target.rp.identifier,
         client_ip: req.client_ip,
+        client_addresses: req.client_addresses,
     };
     match app.sign_in.sign_in(username, &password, &sctx).await {
         Err(f) => {

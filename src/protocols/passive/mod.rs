@@ -23,12 +23,14 @@ pub mod saml;
 mod signout;
 mod sso;
 
+use crate::config::state::OnUnavailable;
 use crate::config::{Federation, RelyingParty};
 use crate::events::{Events, PassiveRequestRefused};
 use crate::metrics::{PassiveMetrics, TokenMetrics};
 use crate::resolve::Resolver;
 use crate::session::SessionKeys;
 use crate::signin::SignIn;
+use crate::state::StateStore;
 use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
 use page::{ErrorKind, Lang};
@@ -56,8 +58,12 @@ pub struct Passive<'a> {
     pub tokens: &'a Tokens,
     /// SSO session cookie keys.
     pub sessions: &'a SessionKeys,
-    /// SAML request IDs already answered.
+    /// SAML request IDs already answered on this node (a fast first check).
     pub answered_requests: &'a moka::future::Cache<String, ()>,
+    /// State shared by the farm: answered request IDs, revoked sessions.
+    pub state: &'a dyn StateStore,
+    /// What to do when `state` cannot answer.
+    pub on_unavailable: OnUnavailable,
     /// Event sink.
     pub events: &'a Events,
     /// Browser sign-in counters.
@@ -70,6 +76,34 @@ impl Passive<'_> {
     /// The relying party `applies_to` names, if configured.
     fn relying_party(&self, applies_to: &str) -> Option<&RelyingParty> {
         super::relying_party(self.relying_parties, applies_to)
+    }
+
+    /// True the first time any node of the farm answers SAML request `id`: an atomic
+    /// check-and-insert here and in the farm's state store, kept as long as the request could
+    /// still be accepted. If the store cannot answer, this node's own memory decides.
+    async fn first_answer(&self, id: &str) -> bool {
+        let here = self
+            .answered_requests
+            .entry(id.to_string())
+            .or_insert(())
+            .await
+            .is_fresh();
+        let ttl = self
+            .answered_requests
+            .policy()
+            .time_to_live()
+            .unwrap_or(std::time::Duration::from_secs(900));
+        match self
+            .state
+            .first_use(&format!("saml-request:{id}"), ttl)
+            .await
+        {
+            Ok(farm) => here && farm,
+            Err(e) => {
+                tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; this node's memory decided");
+                here
+            }
+        }
     }
 }
 
@@ -88,6 +122,8 @@ pub struct LsRequest<'a> {
     pub accept_language: Option<&'a str>,
     /// Client address.
     pub client_ip: IpAddr,
+    /// Every address the request carries beyond trusted proxies (extranet lockout).
+    pub client_addresses: &'a [IpAddr],
     /// The request came to `IdpInitiatedSignOn.aspx`.
     pub idp_initiated: bool,
 }
@@ -206,7 +242,7 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
         Message::SignIn(target) => {
             form::begin(app, req, lang, target, &encode_ctx(arrival, raw)).await
         }
-        Message::WsFedSignOut { wreply } => Ok(signout::wsfed(app, req, lang, wreply)),
+        Message::WsFedSignOut { wreply } => Ok(signout::wsfed(app, req, lang, wreply).await),
         Message::SamlLogout { rp, request, relay } => {
             signout::saml(app, req, lang, &rp, &request, relay).await
         }

@@ -15,13 +15,13 @@ use crate::tokens::saml::{logout_response, LogoutResponseSpec};
 use hyper::StatusCode;
 
 /// WS-Federation sign-out; redirects only to a URL some relying party registered.
-pub(super) fn wsfed(
+pub(super) async fn wsfed(
     app: &Passive<'_>,
     req: &LsRequest<'_>,
     lang: Lang,
     wreply: Option<String>,
 ) -> LsResponse {
-    let login = sso::login(app, req);
+    let login = sso::end(app, req).await;
     app.events.emit(&SignedOut {
         protocol: "wsfed",
         login: &login,
@@ -62,16 +62,11 @@ pub(super) async fn saml(
         // A signed request is answered once: an atomic check-and-insert into the cache that
         // remembers answered AuthnRequests. (Anyone can mint a fresh ID for an SP that does not
         // sign, so its requests are not remembered.)
-        let entry = app
-            .answered_requests
-            .entry(request.id.clone())
-            .or_insert(())
-            .await;
-        if !entry.is_fresh() {
+        if !app.first_answer(&request.id).await {
             return Err(refuse("saml", &rp.identifier, "replayed_request"));
         }
     }
-    let login = sso::login(app, req);
+    let login = sso::end(app, req).await;
     app.events.emit(&SignedOut {
         protocol: "saml",
         login: &login,

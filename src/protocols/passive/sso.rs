@@ -7,6 +7,7 @@ use super::page::Lang;
 use super::request::Target;
 use super::Passive;
 use super::{LsRequest, LsResponse, Refusal};
+use crate::config::state::OnUnavailable;
 use crate::events::SsoSessionUsed;
 use crate::session::{clear_session_cookie, cookie, session_cookie, Session, COOKIE};
 use crate::signin::SignedIn;
@@ -56,6 +57,14 @@ async fn open(app: &Passive<'_>, value: &str) -> Result<(SignedIn, String), &'st
     if !session.is_live(now, p.session_lifetime, p.session_idle_timeout) {
         return Err("expired");
     }
+    if !session.id.is_empty() {
+        match app.state.is_revoked(&session.id).await {
+            Ok(false) => {}
+            Ok(true) => return Err("revoked"),
+            Err(_) if app.on_unavailable == OnUnavailable::FailOpen => {}
+            Err(_) => return Err("state_unavailable"),
+        }
+    }
     let resolution = app.resolver.resolve(&session.login).await;
     let account = resolution.account.as_ref().ok_or("mismatch")?;
     if !account.distinguished_name.eq_ignore_ascii_case(&session.dn) || !account.enabled {
@@ -85,7 +94,8 @@ pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, r: &mut LsResponse)
     let account = signed_in.resolution.account.as_ref();
     let now = app.tokens.now().unix_timestamp();
     let session = Session {
-        login: signed_in.resolution.login.clone(),
+        id: app.sessions.session_id(),
+        login: signed_in.login.clone(),
         dn: account.map_or_else(String::new, |a| a.distinguished_name.clone()),
         auth_instant: signed_in.auth_instant.unix_timestamp(),
         last_used: now,
@@ -97,10 +107,21 @@ pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, r: &mut LsResponse)
     }
 }
 
-/// The login of the browser's session (for the sign-out event), empty when there is none.
-pub(super) fn login(app: &Passive<'_>, req: &LsRequest<'_>) -> String {
-    cookie(req.cookie_header, COOKIE)
-        .and_then(|v| app.sessions.open(v))
-        .map(|s| s.login)
-        .unwrap_or_default()
+/// Ends the browser's session on every node (its id goes on the farm's revocation list for the
+/// rest of its lifetime, so a copied cookie stops working too) and returns its login for the
+/// sign-out event; empty when there was none.
+pub(super) async fn end(app: &Passive<'_>, req: &LsRequest<'_>) -> String {
+    let Some(session) = cookie(req.cookie_header, COOKIE).and_then(|v| app.sessions.open(v)) else {
+        return String::new();
+    };
+    if !session.id.is_empty() {
+        if let Err(e) = app
+            .state
+            .revoke(&session.id, app.settings.session_lifetime)
+            .await
+        {
+            tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable: the signed-out session could not be revoked farm-wide");
+        }
+    }
+    session.login
 }

@@ -43,6 +43,7 @@ async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
             cookie_header: Some(cookies),
             accept_language: None,
             client_ip: ip(),
+            client_addresses: &[],
             idp_initiated: false,
         },
     )
@@ -59,6 +60,7 @@ async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
             cookie_header: Some(cookies),
             accept_language: Some("ja"),
             client_ip: ip(),
+            client_addresses: &[],
             idp_initiated: false,
         },
     )
@@ -292,6 +294,7 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             cookie_header: None,
             accept_language: None,
             client_ip: ip(),
+            client_addresses: &[],
             idp_initiated: true,
         },
     )
@@ -320,6 +323,7 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             cookie_header: None,
             accept_language: None,
             client_ip: ip(),
+            client_addresses: &[],
             idp_initiated: true,
         },
     )

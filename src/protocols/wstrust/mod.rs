@@ -97,8 +97,15 @@ impl WsTrust<'_> {
         }
     }
 
-    /// Answers one RST posted to the `version` endpoint from `client_ip`.
-    pub async fn handle(&self, version: Version, body: &[u8], client_ip: IpAddr) -> Answer {
+    /// Answers one RST posted to the `version` endpoint from `client_ip` (with every address
+    /// the request carries beyond trusted proxies in `client_addresses`).
+    pub async fn handle(
+        &self,
+        version: Version,
+        body: &[u8],
+        client_ip: IpAddr,
+        client_addresses: &[IpAddr],
+    ) -> Answer {
         let now = self.tokens.now();
         let skew = time::Duration::try_from(self.tokens.federation().max_clock_skew)
             .unwrap_or(time::Duration::minutes(5));
@@ -132,6 +139,7 @@ impl WsTrust<'_> {
             protocol: version.label(),
             relying_party: &rp.identifier,
             client_ip,
+            client_addresses,
         };
         let signed_in = match self
             .sign_in
