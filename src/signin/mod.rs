@@ -29,9 +29,9 @@ pub const LOGGED_LOGIN_MAX_BYTES: usize = 256;
 /// (alternate ID, UPN, `DOMAIN\sam`) reaches the same key.
 pub fn lockout_key(account: &ResolvedAccount) -> String {
     match &account.immutable_id {
-        Some(id) => format!("{}/{}", account.forest, id),
+        Some(id) => format!("{}:{}", account.forest, id),
         None => format!(
-            "{}/{}",
+            "{}:{}",
             account.forest,
             account.distinguished_name.to_lowercase()
         ),

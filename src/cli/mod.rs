@@ -1,5 +1,7 @@
-//! The command line: `serve`, `check-config` (like `nginx -t`) and `resolve`. `main.rs` only
-//! calls [`main`].
+//! The command line: `serve`, `check-config` (like `nginx -t`), `resolve` and `lockout`.
+//! `main.rs` only calls [`main`].
+
+pub mod lockout;
 
 use crate::config::{Config, LogFormat};
 use crate::resolve::{Outcome, Resolution};
@@ -44,6 +46,43 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// The login as a user would type it.
+        login: String,
+    },
+    /// Extranet lockout: an account's counts and familiar locations, or a reset, against the
+    /// configured state store (AD FS Get-AdfsAccountActivity / Reset-AdfsAccountLockout).
+    Lockout {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG, global = true)]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        action: LockoutAction,
+    },
+}
+
+/// `altgate lockout ...`.
+#[derive(Debug, Subcommand)]
+pub enum LockoutAction {
+    /// Show bad-password counts, lockout state and familiar locations.
+    Status {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Any login of the account (alternate ID, UPN or DOMAIN\name).
+        login: String,
+    },
+    /// Reset the counts (both, unless one location class is named).
+    Reset {
+        /// Reset only the familiar-location count.
+        #[arg(long, conflicts_with = "unfamiliar")]
+        familiar: bool,
+        /// Reset only the unfamiliar-location count.
+        #[arg(long)]
+        unfamiliar: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Any login of the account.
         login: String,
     },
 }
@@ -92,6 +131,7 @@ pub fn main() -> ExitCode {
             json,
             login,
         } => resolve(&config, json, &login),
+        Command::Lockout { config, action } => lockout_command(&config, action),
     };
     result.unwrap_or_else(|code| code)
 }
@@ -191,6 +231,53 @@ fn resolve(path: &Path, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn lockout_command(path: &Path, action: LockoutAction) -> Result<ExitCode, ExitCode> {
+    use crate::state::ResetScope;
+    let config = load(path)?;
+    init_tracing(config.logging.format, "warn");
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let app = App::new(config).map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::from(EXIT_CONFIG)
+        })?;
+        let (login, json, result) = match action {
+            LockoutAction::Status { json, login } => {
+                let r = lockout::status(&app, &login).await;
+                (login, json, r)
+            }
+            LockoutAction::Reset {
+                familiar,
+                unfamiliar,
+                json,
+                login,
+            } => {
+                let scope = match (familiar, unfamiliar) {
+                    (true, _) => ResetScope::Familiar,
+                    (_, true) => ResetScope::Unfamiliar,
+                    _ => ResetScope::Both,
+                };
+                let r = lockout::reset(&app, &login, scope).await;
+                (login, json, r)
+            }
+        };
+        match result {
+            Ok((key, activity)) => {
+                if json {
+                    println!("{}", lockout::activity_json(&login, &key, &activity));
+                } else {
+                    print!("{}", lockout::activity_text(&login, &key, &activity));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("altgate: {e}");
+                Err(ExitCode::FAILURE)
+            }
+        }
     })
 }
 
