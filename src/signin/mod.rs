@@ -92,9 +92,10 @@ pub enum SignInFailure {
 }
 
 impl SignInFailure {
-    /// True when the attempt reached a domain controller's bind.
-    fn bound(&self) -> bool {
-        matches!(self, SignInFailure::Rejected(_))
+    /// True when a domain controller said the password is wrong: the failure every other
+    /// failure is made to look like.
+    fn wrong_password(&self) -> bool {
+        matches!(self, SignInFailure::Rejected(BindRejection::WrongPassword))
     }
 
     /// Stable code: the bounded metric label and audit reason.
@@ -174,8 +175,9 @@ impl SignIn {
         self
     }
 
-    /// Verifies `login` + `password`. Emits the audit event and counts the outcome. A failure
-    /// that did not reach a bind is answered no sooner than a failed bind would be
+    /// Verifies `login` + `password`. Emits the audit event and counts the outcome. Every
+    /// failure other than a wrong password (unknown or ambiguous login, bad input, disabled,
+    /// expired, locked out...) is answered no sooner than a wrong password would be
     /// ([`timing`]).
     pub async fn sign_in(
         &self,
@@ -186,7 +188,7 @@ impl SignIn {
         let start = std::time::Instant::now();
         let result = self.verify(login, password, ctx).await;
         match &result {
-            Err(f) if f.bound() => self.timing.record(start.elapsed()),
+            Err(f) if f.wrong_password() => self.timing.record(start.elapsed()),
             Err(_) => timing::Equalizer::hold_until(start, self.timing.draw()).await,
             Ok(_) => {}
         }

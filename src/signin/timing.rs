@@ -1,10 +1,12 @@
 //! No account enumeration by timing. A failed sign-in that never reached a domain controller
 //! (unknown or ambiguous login, bad input, an account refused by extranet lockout) would answer
-//! faster than a wrong password, which costs a bind: the difference tells an attacker that the
-//! account exists. So such failures are held until a duration drawn from the recent real
-//! failed sign-ins that did bind: the client sees one distribution whatever the cause. Drawing
-//! a sample (not a fixed floor or the mean) keeps the whole distribution, median and tails
-//! alike, and follows the directory as it gets slower or faster.
+//! faster than a wrong password, which costs a bind, and AD answers some refusals (disabled,
+//! expired) faster than a password check: the difference tells an attacker that the account
+//! exists, or that a guessed password was right. So every failure other than a wrong password
+//! is held until a duration drawn from recent real wrong-password sign-ins: the client sees one
+//! distribution whatever the cause. Drawing a sample (not a fixed floor or the mean) keeps the
+//! whole distribution, median and tails alike, and follows the directory as it gets slower or
+//! faster.
 //!
 //! Tokio's timer has millisecond granularity, so the last millisecond is waited by yielding.
 
@@ -36,7 +38,7 @@ impl Default for Equalizer {
 }
 
 impl Equalizer {
-    /// Remembers how long a sign-in that failed at the bind took, end to end.
+    /// Remembers how long a wrong-password sign-in took, end to end.
     pub fn record(&self, took: Duration) {
         if let Ok(mut s) = self.samples.lock() {
             if s.len() == SAMPLES {

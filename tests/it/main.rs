@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod directory_faults;
+mod enumeration;
 mod passive;
 mod prometheus;
 mod resolve_ad;
