@@ -1,20 +1,23 @@
 //! altgate: an AD FS-style authentication front end.
 //!
-//! The library holds everything; `main.rs` only parses the command line. The layers, from the
-//! wire inwards:
+//! The library holds everything; `main.rs` only calls [`cli::main`]. [`run`] (in [`http`]) is
+//! the one entry point the binary, the tests and the benches share. The modules, bottom layer
+//! first (a module uses only lower layers; `layering.rs` checks it):
 //!
-//! - [`http`]: the HTTPS listener (`/metrics`, `/adfs/probe`) and [`run`], the one entry point
-//!   tests, benches and the binary share.
-//! - [`resolve`]: pure alternate-login-ID decision logic (AD FS semantics) and the [`resolve::Resolver`]
-//!   that drives it against a directory through the [`cache`].
-//! - [`directory`]: the [`directory::Directory`] trait with two implementations: pooled LDAPS
-//!   global-catalog clients for real Active Directory forests, and the embedded demo directory.
-//! - [`lockout`]: AD FS Extranet Smart Lockout around password binds, and the per-IP failure
-//!   budget.
-//! - [`state`]: the farm-wide state store (lockout counts, replay cache, revoked sessions), in
-//!   process or in Redis/Valkey.
-//! - [`config`]: raw serde structures validated into typed configuration.
-//! - [`events`] and [`metrics`]: every notable occurrence logs and counts in one place.
+//! - [`secret`], [`xml`], [`tls`], [`clock`]: secrets that never print, the safe XML parser and
+//!   canonicalisation, certificates and CA bundles, the injectable wall clock.
+//! - [`config`]: raw serde structures validated into typed configuration, with its vocabulary.
+//! - [`metrics`] and [`events`]: every notable occurrence logs and counts in one place.
+//! - [`directory`], [`cache`], [`state`], [`session`]: the [`directory::Directory`] trait (pooled
+//!   LDAPS clients for real forests, the embedded demo directory), the resolution cache, state
+//!   shared by a farm (in-process or Redis), the SSO cookie.
+//! - [`resolve`] and [`lockout`]: the AD FS alternate-login-ID rules and the
+//!   [`resolve::Resolver`]; extranet smart lockout over the state store.
+//! - [`signin`]: the password sign-in service every protocol uses.
+//! - [`tokens`]: claims, assertions, signatures, and the token service.
+//! - [`protocols`]: WS-Trust, federation metadata, and browser sign-in (WS-Fed, SAML 2.0).
+//! - `app`: wiring ([`App`]); [`http`]: listeners, connection discipline, routing and the one
+//!   response boundary; [`cli`]: the command line.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),

@@ -1,5 +1,5 @@
 //! The configuration file as written: serde structures with `deny_unknown_fields`, no meaning yet.
-//! [`super::validate`] turns them into the typed [`super::Config`].
+//! The validator in [`super`] turns them into the typed [`super::Config`].
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

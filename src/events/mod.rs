@@ -3,7 +3,7 @@
 //! [`audit`]) are kept apart from operational ones (`target: "altgate::ops"`, [`ops`]), so they
 //! can be routed to different sinks with a `tracing` filter. No event ever carries a password.
 //!
-//! Each event is declared once with the [`event!`] macro, which writes the struct, its log record
+//! Each event is declared once with the `event!` macro, which writes the struct, its log record
 //! and its name and category; counting beyond `altgate_events_total` is the event's own
 //! `count`.
 

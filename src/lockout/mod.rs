@@ -3,7 +3,7 @@
 //! after it ([`ExtranetLockout::after_bind`]), in the configured mode (off, log-only, enforce),
 //! failing open or closed when the store cannot answer. It also holds the per-source-IP failure
 //! budget ([`budget::IpBudget`]). Results are typed ([`Gate`], [`LockoutReport`]); the caller
-//! turns reports into events with [`LockoutReport::event`].
+//! turns reports into events with [`LockoutReport::emit`].
 //!
 //! Sign-in flow:
 //!
