@@ -268,6 +268,13 @@ pub struct CacheMetrics {
 }
 
 impl CacheMetrics {
+    /// Counts one lookup, hit or miss.
+    pub fn count_request(&self, hit: bool) {
+        self.requests
+            .with_label_values(&[if hit { "hit" } else { "miss" }])
+            .inc();
+    }
+
     /// Registers the cache metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         let entries = IntGauge::new(
@@ -413,11 +420,22 @@ pub struct PassiveMetrics {
     /// `altgate_passive_requests_total{protocol,outcome}`: protocol wsfed, saml or
     /// idp_initiated; outcome token, sso_token, sign_in_page, no_passive, refused, signed_out.
     pub requests: IntCounterVec,
-    /// `altgate_sso_sessions_total{result}`: created, reused, expired, invalid, mismatch.
+    /// `altgate_sso_sessions_total{result}`: created, reused, expired, invalid, mismatch,
+    /// revoked, state_unavailable.
     pub sessions: IntCounterVec,
 }
 
 impl PassiveMetrics {
+    /// Counts one `/adfs/ls/` request of `protocol` by how it ended.
+    pub fn count_request(&self, protocol: &str, outcome: &str) {
+        self.requests.with_label_values(&[protocol, outcome]).inc();
+    }
+
+    /// Counts an SSO session event (created, reused, or why one was not used).
+    pub fn count_session(&self, result: &str) {
+        self.sessions.with_label_values(&[result]).inc();
+    }
+
     /// Registers the passive metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(PassiveMetrics {

@@ -87,17 +87,17 @@ impl<V: Send + Sync + 'static> ResolutionCache<V> {
         Fut: Future<Output = V>,
     {
         let Some(cache) = &self.inner else {
-            self.metrics.requests.with_label_values(&["miss"]).inc();
+            self.metrics.count_request(false);
             return (Arc::new(load.await), false);
         };
         if let Some(e) = cache.get(&key).await {
             if Instant::now() < e.expires_at {
-                self.metrics.requests.with_label_values(&["hit"]).inc();
+                self.metrics.count_request(true);
                 return (e.value, true);
             }
             cache.invalidate(&key).await;
         }
-        self.metrics.requests.with_label_values(&["miss"]).inc();
+        self.metrics.count_request(false);
         let ran = AtomicBool::new(false);
         let loaded = cache
             .try_get_with(key, async {

@@ -71,10 +71,7 @@ pub(super) fn no_passive(
         true,
     )
     .map_err(|_| refuse(target.protocol, &target.rp.identifier, "signing_failed"))?;
-    app.metrics
-        .requests
-        .with_label_values(&[target.protocol, "no_passive"])
-        .inc();
+    app.metrics.count_request(target.protocol, "no_passive");
     Ok(Some(post_saml(
         lang,
         acs,
@@ -148,12 +145,7 @@ pub(super) async fn deliver(
         }
     };
     app.token_metrics
-        .issued
-        .with_label_values(&[target.protocol, &rp.identifier])
-        .inc();
-    app.metrics
-        .requests
-        .with_label_values(&[target.protocol, outcome])
-        .inc();
+        .count_issued(target.protocol, &rp.identifier);
+    app.metrics.count_request(target.protocol, outcome);
     Ok(page)
 }

@@ -37,10 +37,7 @@ pub(super) async fn begin(
         .random_token()
         .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_randomness"))?;
     cookies.push(csrf_cookie(&csrf));
-    app.metrics
-        .requests
-        .with_label_values(&[target.protocol, "sign_in_page"])
-        .inc();
+    app.metrics.count_request(target.protocol, "sign_in_page");
     let mut r = LsResponse::html(
         StatusCode::OK,
         sign_in_page(app, lang, ctx, &csrf, false, ""),
@@ -102,13 +99,8 @@ pub(super) async fn submit(
     match app.sign_in.sign_in(username, &password, &sctx).await {
         Err(f) => {
             app.token_metrics
-                .failed
-                .with_label_values(&[target.protocol, &target.rp.identifier, f.code()])
-                .inc();
-            app.metrics
-                .requests
-                .with_label_values(&[target.protocol, "sign_in_page"])
-                .inc();
+                .count_failed(target.protocol, &target.rp.identifier, f.code());
+            app.metrics.count_request(target.protocol, "sign_in_page");
             // Same generic message for every reason; the user name is echoed back (escaped).
             let shown: String = username.chars().take(320).collect();
             Ok(LsResponse::html(

@@ -192,19 +192,14 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
                 reason: refusal.reason,
                 client_ip: req.client_ip,
             });
-            app.metrics
-                .requests
-                .with_label_values(&[refusal.protocol, "refused"])
-                .inc();
+            app.metrics.count_request(refusal.protocol, "refused");
             let rp_label = if app.relying_party(&refusal.relying_party).is_some() {
                 refusal.relying_party.as_str()
             } else {
                 "unknown"
             };
             app.token_metrics
-                .failed
-                .with_label_values(&[refusal.protocol, rp_label, refusal.reason])
-                .inc();
+                .count_failed(refusal.protocol, rp_label, refusal.reason);
             let status = match refusal.kind {
                 ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,

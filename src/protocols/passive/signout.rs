@@ -27,10 +27,7 @@ pub(super) async fn wsfed(
         login: &login,
         client_ip: req.client_ip,
     });
-    app.metrics
-        .requests
-        .with_label_values(&["wsfed", "signed_out"])
-        .inc();
+    app.metrics.count_request("wsfed", "signed_out");
     let registered = wreply.filter(|w| {
         app.relying_parties
             .iter()
@@ -72,10 +69,7 @@ pub(super) async fn saml(
         login: &login,
         client_ip: req.client_ip,
     });
-    app.metrics
-        .requests
-        .with_label_values(&["saml", "signed_out"])
-        .inc();
+    app.metrics.count_request("saml", "signed_out");
     let mut r = match &rp.logout_url {
         Some(url) => {
             let signing = app

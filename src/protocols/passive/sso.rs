@@ -27,7 +27,7 @@ pub(super) async fn reuse(
     };
     match open(app, value).await {
         Ok((signed_in, refreshed)) => {
-            app.metrics.sessions.with_label_values(&["reused"]).inc();
+            app.metrics.count_session("reused");
             let account = signed_in.resolution.account.as_ref();
             app.events.emit(&SsoSessionUsed {
                 login: &signed_in.resolution.login,
@@ -41,7 +41,7 @@ pub(super) async fn reuse(
             Ok(Some(r))
         }
         Err(result) => {
-            app.metrics.sessions.with_label_values(&[result]).inc();
+            app.metrics.count_session(result);
             cookies.push(clear_session_cookie());
             Ok(None)
         }
@@ -101,7 +101,7 @@ pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, r: &mut LsResponse)
         last_used: now,
     };
     if let Some(v) = app.sessions.seal(&session) {
-        app.metrics.sessions.with_label_values(&["created"]).inc();
+        app.metrics.count_session("created");
         r.set_cookies
             .push(session_cookie(&v, app.settings.session_lifetime.as_secs()));
     }
