@@ -2,6 +2,7 @@
 //! treats the internet (deadlines, caps, which peers may name the client) and where operators
 //! reach it.
 
+use super::{Document, Validator};
 use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -133,50 +134,8 @@ pub struct RawAdminTls {
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 
-impl super::Validator {
-    /// A duration within `min..=max` (both documented on the key).
-    pub(super) fn bounded_duration(
-        &mut self,
-        path: &str,
-        raw: Option<&str>,
-        default: Duration,
-        min: Duration,
-        max: Duration,
-    ) -> Duration {
-        let d = self.duration(path, raw, default);
-        if d < min || d > max {
-            self.err(
-                path,
-                format!(
-                    "must be between {} and {}",
-                    humantime::format_duration(min),
-                    humantime::format_duration(max)
-                ),
-            );
-            return default;
-        }
-        d
-    }
-
-    /// A count within `min..=max`.
-    pub(super) fn bounded_count(
-        &mut self,
-        path: &str,
-        raw: Option<u64>,
-        default: u64,
-        min: u64,
-        max: u64,
-    ) -> u64 {
-        match raw {
-            None => default,
-            Some(n) if (min..=max).contains(&n) => n,
-            Some(_) => {
-                self.err(path, format!("must be between {min} and {max}"));
-                default
-            }
-        }
-    }
-
+impl Validator {
+    /// `server.limits:`.
     pub(super) fn limits(&mut self, raw: RawLimits) -> Limits {
         let d = Limits::default();
         let p = |k: &str| format!("server.limits.{k}");
@@ -282,7 +241,9 @@ impl super::Validator {
         out
     }
 
-    pub(super) fn admin(&mut self, raw: RawAdmin) -> Option<AdminListener> {
+    /// `admin:`; `None` when absent or when its listener is unusable.
+    pub(super) fn admin(&mut self, doc: &mut Document) -> Option<AdminListener> {
+        let raw: RawAdmin = self.take(doc, "admin")?;
         let listen = match raw.listen.as_deref().map(str::parse::<SocketAddr>) {
             None => {
                 self.err("admin.listen", "required, e.g. 127.0.0.1:9464");

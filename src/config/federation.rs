@@ -1,0 +1,108 @@
+//! `federation:`: how altgate presents itself as an identity provider (issuer, federated
+//! domains, internal networks, the `name` claim's order, clock skew).
+
+use super::{is_dns_name, Document, ServerConfig, Validator};
+use crate::tokens::claims::NameOrder;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `federation:` as written.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederation {
+    /// Issuer URI for users outside `federated_domains`; default
+    /// `http://{public host}/adfs/services/trust`.
+    pub issuer: Option<String>,
+    /// Domains federated with Entra ID; a user's issuer is `http://{domain}/adfs/services/trust/`
+    /// of the domain their UPN claim falls under (sub-domains take their parent's).
+    pub federated_domains: Option<Vec<String>>,
+    /// CIDR blocks whose clients get `insidecorporatenetwork = true`.
+    pub internal_networks: Option<Vec<String>>,
+    /// `given_family` (default) or `family_given` for the `name` claim.
+    pub display_name_order: Option<String>,
+    /// Tolerated clock difference for WS-Security timestamps (`5m`).
+    pub max_clock_skew: Option<String>,
+}
+
+/// `federation:`.
+#[derive(Debug, Clone)]
+pub struct Federation {
+    /// Default issuer.
+    pub issuer: String,
+    /// Federated domains, lower case.
+    pub federated_domains: Vec<String>,
+    /// Internal networks.
+    pub internal_networks: Vec<ipnet::IpNet>,
+    /// `name` claim order.
+    pub display_name_order: NameOrder,
+    /// WS-Security timestamp tolerance.
+    pub max_clock_skew: Duration,
+}
+
+impl Validator {
+    /// `federation:`; the issuer defaults to one on the public URL's host.
+    pub(super) fn federation(
+        &mut self,
+        doc: &mut Document,
+        server: Option<&ServerConfig>,
+    ) -> Federation {
+        let raw: RawFederation = self.take(doc, "federation").unwrap_or_default();
+        let host = server
+            .map(|s| {
+                s.public_url
+                    .trim_start_matches("https://")
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("localhost")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "localhost".into());
+        let issuer = raw
+            .issuer
+            .unwrap_or_else(|| format!("http://{host}/adfs/services/trust"));
+        let mut federated_domains = Vec::new();
+        for (i, d) in raw.federated_domains.unwrap_or_default().iter().enumerate() {
+            let d = d.trim().to_ascii_lowercase();
+            if is_dns_name(&d) {
+                federated_domains.push(d);
+            } else {
+                self.err(
+                    format!("federation.federated_domains[{i}]"),
+                    format!("{d:?} is not a DNS name"),
+                );
+            }
+        }
+        let mut internal_networks = Vec::new();
+        for (i, n) in raw.internal_networks.unwrap_or_default().iter().enumerate() {
+            match n.trim().parse::<ipnet::IpNet>() {
+                Ok(net) => internal_networks.push(net),
+                Err(_) => self.err(
+                    format!("federation.internal_networks[{i}]"),
+                    format!("{n:?} is not a CIDR block such as 10.0.0.0/8"),
+                ),
+            }
+        }
+        let display_name_order = match raw.display_name_order.as_deref() {
+            None | Some("given_family") => NameOrder::GivenFamily,
+            Some("family_given") => NameOrder::FamilyGiven,
+            Some(other) => {
+                self.err(
+                    "federation.display_name_order",
+                    format!("{other:?}: expected given_family or family_given"),
+                );
+                NameOrder::GivenFamily
+            }
+        };
+        Federation {
+            issuer,
+            federated_domains,
+            internal_networks,
+            display_name_order,
+            max_clock_skew: self.duration(
+                "federation.max_clock_skew",
+                raw.max_clock_skew.as_deref(),
+                Duration::from_secs(300),
+            ),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `logging:`: log output format and filter.
+
+use super::{Document, Validator};
+use serde::Deserialize;
+
+/// `logging:` as written.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    /// `text` (default) or `json`.
+    pub format: Option<String>,
+    /// A `tracing` filter such as `info` or `altgate=debug` (`RUST_LOG` wins when set).
+    pub level: Option<String>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `logging:`.
+#[derive(Debug, Clone)]
+pub struct LoggingConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// Filter directive.
+    pub level: String,
+}
+
+impl Validator {
+    /// `logging:`; text at `info` when absent.
+    pub(super) fn logging(&mut self, doc: &mut Document) -> LoggingConfig {
+        let raw: RawLogging = self.take(doc, "logging").unwrap_or_default();
+        let format = match raw.format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                self.err(
+                    "logging.format",
+                    format!("{other:?}: expected text or json"),
+                );
+                LogFormat::Text
+            }
+        };
+        LoggingConfig {
+            format,
+            level: raw.level.unwrap_or_else(|| "info".into()),
+        }
+    }
+}

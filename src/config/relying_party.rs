@@ -1,0 +1,281 @@
+//! `relying_parties:`: who tokens may be issued to, in which flavour, with which claims, and
+//! the only URLs they are ever posted to (from the list or from SAML SP metadata).
+
+use super::sp_metadata::sp_metadata;
+use super::{Document, Validator};
+use crate::tokens::claims::ClaimKind;
+use serde::Deserialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// One entry of `relying_parties:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelyingParty {
+    /// Identifier matched against WS-Trust AppliesTo (case-insensitively, trailing `/` ignored).
+    pub identifier: String,
+    /// `saml11` (default; what Microsoft 365 expects) or `saml20`.
+    pub token_type: Option<String>,
+    /// Assertion lifetime (`1h`).
+    pub token_lifetime: Option<String>,
+    /// Claims to issue: upn, immutable_id, alternate_login_id, name, given_name, surname,
+    /// inside_corporate_network, issuer_id. Default: upn, immutable_id, alternate_login_id,
+    /// inside_corporate_network.
+    pub claims: Option<Vec<String>>,
+    /// The only URLs tokens are ever posted to (SAML ACS / WS-Fed wreply); the first is the default.
+    pub reply_urls: Option<Vec<String>>,
+    /// SAML SP metadata file: entityID, ACS and logout URLs and signing certificate come from it.
+    pub metadata_file: Option<String>,
+    /// SAML NameID format: `persistent` (ImmutableID, default), `email` (the cloud UPN) or
+    /// `unspecified` (ImmutableID).
+    pub name_id_format: Option<String>,
+    /// What to sign in SAML responses: `assertion` (default), `response` or `both`.
+    pub sign: Option<String>,
+    /// Where SAML LogoutResponses go (from metadata when there is one).
+    pub logout_url: Option<String>,
+    /// Refuse AuthnRequests that are not signed by the SP (HTTP-Redirect binding signatures).
+    #[serde(default)]
+    pub require_signed_requests: bool,
+    /// PEM certificate that signs the SP's requests (from metadata when there is one).
+    pub signing_cert_file: Option<String>,
+    /// Issue tokens with the per-domain issuer of `federation.federated_domains` (what Entra ID
+    /// needs for several federated domains). Default: true for `urn:federation:MicrosoftOnline`,
+    /// false otherwise (other relying parties know altgate by its metadata entityID).
+    pub per_domain_issuer: Option<bool>,
+}
+
+/// One relying party.
+#[derive(Debug, Clone)]
+pub struct RelyingParty {
+    /// Identifier (AppliesTo / realm / entityID).
+    pub identifier: String,
+    /// Token flavour.
+    pub token_type: TokenType,
+    /// Assertion lifetime.
+    pub token_lifetime: Duration,
+    /// Claims issued.
+    pub claims: Vec<ClaimKind>,
+    /// The only URLs tokens are posted to; the first is the default.
+    pub reply_urls: Vec<String>,
+    /// SAML NameID format.
+    pub name_id_format: NameIdFormat,
+    /// What SAML responses sign.
+    pub sign: SamlSigning,
+    /// Where SAML LogoutResponses go.
+    pub logout_url: Option<String>,
+    /// Refuse unsigned AuthnRequests.
+    pub require_signed_requests: bool,
+    /// DER certificate that signs the SP's requests.
+    pub signing_cert_der: Option<Vec<u8>>,
+    /// Use the per-domain issuer (Entra ID).
+    pub per_domain_issuer: bool,
+}
+
+impl RelyingParty {
+    /// True when `applies_to` names this relying party (case-insensitive, trailing `/` ignored).
+    pub fn matches(&self, applies_to: &str) -> bool {
+        self.identifier
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(applies_to.trim().trim_end_matches('/'))
+    }
+}
+
+/// Token flavour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// SAML 1.1 assertion.
+    Saml11,
+    /// SAML 2.0 assertion.
+    Saml20,
+}
+
+/// SAML NameID format a relying party gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameIdFormat {
+    /// `persistent`: the ImmutableID.
+    Persistent,
+    /// `emailAddress`: the cloud UPN.
+    Email,
+    /// `unspecified`: the ImmutableID.
+    Unspecified,
+}
+
+/// What a SAML response signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamlSigning {
+    /// The assertion only (AD FS's default).
+    Assertion,
+    /// The Response only.
+    Response,
+    /// Both.
+    Both,
+}
+
+impl Validator {
+    /// `relying_parties:`; none when absent.
+    pub(super) fn relying_parties(&mut self, doc: &mut Document) -> Vec<RelyingParty> {
+        let raws = self
+            .take_list::<RawRelyingParty>(doc, "relying_parties", "relying parties")
+            .unwrap_or_default();
+        let mut out: Vec<RelyingParty> = Vec::new();
+        for (i, raw) in raws.into_iter().enumerate() {
+            let Some(raw) = raw else { continue };
+            let p = format!("relying_parties[{i}]");
+            let identifier = raw.identifier.trim().to_string();
+            if identifier.is_empty() {
+                self.err(format!("{p}.identifier"), "must not be empty");
+            } else if out.iter().any(|r| r.matches(&identifier)) {
+                self.err(
+                    format!("{p}.identifier"),
+                    format!("{identifier} is listed twice"),
+                );
+            }
+            let token_type = match raw.token_type.as_deref() {
+                None | Some("saml11") => TokenType::Saml11,
+                Some("saml20") => TokenType::Saml20,
+                Some(other) => {
+                    self.err(
+                        format!("{p}.token_type"),
+                        format!("{other:?}: expected saml11 or saml20"),
+                    );
+                    TokenType::Saml11
+                }
+            };
+            let token_lifetime = self.duration(
+                &format!("{p}.token_lifetime"),
+                raw.token_lifetime.as_deref(),
+                Duration::from_secs(3600),
+            );
+            let claims = match raw.claims {
+                None => ClaimKind::microsoft_online_defaults(),
+                Some(names) => names
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, n)| {
+                        match serde_yaml::from_value::<ClaimKind>(serde_yaml::Value::String(
+                            n.clone(),
+                        )) {
+                            Ok(k) => Some(k),
+                            Err(_) => {
+                                self.err(
+                                    format!("{p}.claims[{j}]"),
+                                    format!("unknown claim {n:?}"),
+                                );
+                                None
+                            }
+                        }
+                    })
+                    .collect(),
+            };
+            let mut reply_urls = Vec::new();
+            let mut logout_url = raw.logout_url.clone();
+            let mut signing_cert_der = None;
+            if let Some(file) = &raw.metadata_file {
+                match sp_metadata(Path::new(file)) {
+                    Ok(md) => {
+                        if !md.entity_id.eq_ignore_ascii_case(&identifier) {
+                            self.err(
+                                format!("{p}.metadata_file"),
+                                format!(
+                                    "entityID {} does not match identifier {identifier}",
+                                    md.entity_id
+                                ),
+                            );
+                        }
+                        reply_urls.extend(md.acs);
+                        logout_url = logout_url.or(md.logout);
+                        signing_cert_der = md.signing_cert;
+                    }
+                    Err(e) => self.err(format!("{p}.metadata_file"), format!("{file}: {e}")),
+                }
+            }
+            for (j, u) in raw.reply_urls.iter().flatten().enumerate() {
+                if is_reply_url(u) {
+                    reply_urls.push(u.clone());
+                } else {
+                    self.err(
+                        format!("{p}.reply_urls[{j}]"),
+                        format!(
+                            "{u:?} must be an absolute https:// URL (http:// only for localhost)"
+                        ),
+                    );
+                }
+            }
+            if let Some(u) = &logout_url {
+                if !is_reply_url(u) {
+                    self.err(
+                        format!("{p}.logout_url"),
+                        format!("{u:?} must be an absolute https:// URL"),
+                    );
+                }
+            }
+            if let Some(file) = &raw.signing_cert_file {
+                match crate::tokens::keys::read_cert_der(Path::new(file)) {
+                    Ok(der) => signing_cert_der = Some(der),
+                    Err(e) => self.err(format!("{p}.signing_cert_file"), e.to_string()),
+                }
+            }
+            if raw.require_signed_requests && signing_cert_der.is_none() {
+                self.err(
+                    format!("{p}.require_signed_requests"),
+                    "needs signing_cert_file or a metadata_file with a signing certificate",
+                );
+            }
+            let name_id_format = match raw.name_id_format.as_deref() {
+                None | Some("persistent") => NameIdFormat::Persistent,
+                Some("email") => NameIdFormat::Email,
+                Some("unspecified") => NameIdFormat::Unspecified,
+                Some(other) => {
+                    self.err(
+                        format!("{p}.name_id_format"),
+                        format!("{other:?}: expected persistent, email or unspecified"),
+                    );
+                    NameIdFormat::Persistent
+                }
+            };
+            let sign = match raw.sign.as_deref() {
+                None | Some("assertion") => SamlSigning::Assertion,
+                Some("response") => SamlSigning::Response,
+                Some("both") => SamlSigning::Both,
+                Some(other) => {
+                    self.err(
+                        format!("{p}.sign"),
+                        format!("{other:?}: expected assertion, response or both"),
+                    );
+                    SamlSigning::Assertion
+                }
+            };
+            out.push(RelyingParty {
+                token_type,
+                token_lifetime,
+                claims,
+                reply_urls,
+                name_id_format,
+                sign,
+                logout_url,
+                require_signed_requests: raw.require_signed_requests,
+                signing_cert_der,
+                per_domain_issuer: raw
+                    .per_domain_issuer
+                    .unwrap_or(identifier.eq_ignore_ascii_case("urn:federation:MicrosoftOnline")),
+                identifier,
+            });
+        }
+        out
+    }
+}
+
+/// An absolute URL tokens may be posted to: https, or http on a loopback host (tests, demos).
+pub(super) fn is_reply_url(u: &str) -> bool {
+    let host_of = |rest: &str| rest.split(['/', '?', '#']).next().unwrap_or("").to_string();
+    if let Some(rest) = u.strip_prefix("https://") {
+        let host = host_of(rest);
+        return !host.is_empty() && !host.contains('@');
+    }
+    if let Some(rest) = u.strip_prefix("http://") {
+        let host = host_of(rest);
+        let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+        return matches!(name, "localhost" | "127.0.0.1" | "[::1]");
+    }
+    false
+}

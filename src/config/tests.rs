@@ -1,0 +1,209 @@
+//! Configuration tests: defaults, every problem at once with its key path, each section's
+//! checks, SP metadata and secrets kept out of `Debug`.
+
+use super::relying_party::is_reply_url;
+use super::sp_metadata::sp_metadata;
+use super::*;
+
+const MINIMAL: &str = "
+server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }
+demo_directory: config/demo-directory.yaml
+forests:
+  - name: contoso.com
+";
+
+fn issues(text: &str) -> Vec<String> {
+    match Config::parse(text, "test.yaml") {
+        Ok(_) => Vec::new(),
+        Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),
+    }
+}
+
+#[test]
+fn minimal_demo_config_parses_with_defaults() {
+    let c = Config::parse(MINIMAL, "t").expect("valid");
+    assert_eq!(c.cache.positive_ttl, Duration::from_secs(300));
+    assert_eq!(c.cache.negative_ttl, Duration::from_secs(30));
+    assert_eq!(c.directory.pool_size, 4);
+    assert!(c.alternate_login_id.is_none());
+    assert_eq!(c.server.public_url, "https://sts.example.test");
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_path() {
+    let text = "
+server: { listen: nowhere, public_url: http://plain }
+bogus: 1
+alternate_login_id: { attribute: 'mail)(x=*' , lookup_forests: [contoso.com, nowhere.com] }
+forests:
+  - name: contoso.com
+    global_catalogs: [ldap://dc1.contoso.com:3268, 'ldaps://:99999']
+    service_account: { user: svc, password_env: ALTGATE_TEST_SURELY_UNSET_VAR }
+  - name: fabrikam.com
+    global_catalogs: [ldaps://dc1.fabrikam.com]
+    unknown_key: true
+cache: { positive_ttl: 5 parsecs, max_entries: 10 }
+directory: { pool_size: 0 }
+";
+    let found = issues(text);
+    let expect = [
+            "bogus: unknown section",
+            "server.listen:",
+            "server.public_url:",
+            "forests[0].global_catalogs[0]: \"ldap://dc1.contoso.com:3268\" must be an ldaps:// URL",
+            "forests[0].global_catalogs[1]:",
+            "forests[0].service_account.password_env: environment variable ALTGATE_TEST_SURELY_UNSET_VAR",
+            "forests[1].unknown_key: unknown field `unknown_key`",
+            "alternate_login_id.attribute:",
+            "alternate_login_id.lookup_forests[1]: nowhere.com is not listed under forests",
+            "cache.positive_ttl:",
+            "directory.pool_size:",
+        ];
+    for e in expect {
+        assert!(
+            found.iter().any(|f| f.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+}
+
+#[test]
+fn both_alternate_keys_are_required() {
+    let text = format!("{MINIMAL}alternate_login_id: {{ attribute: mail }}\n");
+    assert_eq!(
+            issues(&text),
+            vec!["alternate_login_id.lookup_forests: required with attribute: both keys enable the feature"]
+        );
+}
+
+#[test]
+fn structural_errors_carry_nested_paths() {
+    let text = format!("{MINIMAL}cache: {{ max_entries: lots }}\n");
+    let found = issues(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("cache.max_entries:"), "{found:?}");
+}
+
+#[test]
+fn ldap_urls_default_to_636_and_keep_ipv6_hosts() {
+    let mut v = Validator::default();
+    let u = v.ldap_url("p", "ldaps://dc1.contoso.com").expect("valid");
+    assert_eq!((u.host.as_str(), u.port), ("dc1.contoso.com", 636));
+    let u = v.ldap_url("p", "ldaps://[::1]:3269").expect("valid");
+    assert_eq!((u.host.as_str(), u.port), ("::1", 3269));
+    assert!(v.ldap_url("p", "ldaps://host:0").is_none());
+    assert!(v.issues.len() == 1);
+}
+
+#[test]
+fn attribute_names_that_could_inject_a_filter_are_refused() {
+    assert!(is_ldap_attribute_name("mail"));
+    assert!(is_ldap_attribute_name("extensionAttribute10"));
+    assert!(is_ldap_attribute_name("msDS-cloudExtensionAttribute1"));
+    for bad in ["", "1mail", "mail)(objectClass=*", "ma il", "mail*"] {
+        assert!(!is_ldap_attribute_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn reply_urls_must_be_https_or_loopback_http() {
+    for ok in [
+        "https://sp.example.org/acs",
+        "http://localhost:8301/acs",
+        "http://127.0.0.1/acs",
+    ] {
+        assert!(is_reply_url(ok), "{ok}");
+    }
+    for bad in [
+        "http://sp.example.org/acs",
+        "https://",
+        "javascript:alert(1)",
+        "//evil.example/",
+        "https://user@evil.example/",
+        "/relative",
+        "http://localhost.evil.example/acs",
+    ] {
+        assert!(!is_reply_url(bad), "{bad}");
+    }
+}
+
+#[test]
+fn sp_metadata_gives_acs_logout_and_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = std::fs::read_to_string("tests/fixtures/test-token-signing.crt").expect("cert");
+    let b64: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+    let md = format!(
+            "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://sp.example.org/metadata\">\
+             <md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+             <md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\
+             <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://sp.example.org/slo\"/>\
+             <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact\" Location=\"https://sp.example.org/artifact\" index=\"0\"/>\
+             <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://sp.example.org/acs\" index=\"1\"/>\
+             </md:SPSSODescriptor></md:EntityDescriptor>"
+        );
+    let path = dir.path().join("sp.xml");
+    std::fs::write(&path, md).expect("write");
+    let parsed = sp_metadata(&path).expect("parse");
+    assert_eq!(parsed.entity_id, "https://sp.example.org/metadata");
+    assert_eq!(parsed.acs, vec!["https://sp.example.org/acs".to_string()]);
+    assert_eq!(parsed.logout.as_deref(), Some("https://sp.example.org/slo"));
+    assert!(parsed.signing_cert.is_some());
+    let text = format!(
+            "{MINIMAL}relying_parties:\n  - {{ identifier: 'https://other.example/metadata', token_type: saml20, metadata_file: '{}' }}\n",
+            path.display()
+        );
+    let found = issues(&text);
+    assert!(
+        found
+            .iter()
+            .any(|i| i.contains("does not match identifier")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn secrets_do_not_appear_in_debug_output() {
+    std::env::set_var("ALTGATE_TEST_DEBUG_PW", "do-not-print-me");
+    let text = "
+server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }
+forests:
+  - name: contoso.com
+    global_catalogs: [ldaps://127.0.0.1:3269]
+    service_account: { user: svc@contoso.com, password_env: ALTGATE_TEST_DEBUG_PW }
+";
+    let c = Config::parse(text, "t").expect("valid");
+    assert!(!format!("{c:?}").contains("do-not-print-me"));
+}
+
+#[test]
+fn bind_limits_default_to_the_pool_size_and_are_validated() {
+    let c =
+        Config::parse(&format!("{MINIMAL}directory: {{ pool_size: 8 }}\n"), "t").expect("valid");
+    assert_eq!(c.directory.max_concurrent_binds_per_dc, 8);
+    assert_eq!(c.directory.bind_queue_timeout, Duration::from_secs(2));
+    let c = Config::parse(
+            &format!(
+                "{MINIMAL}directory: {{ max_concurrent_binds_per_dc: 16, bind_queue_timeout: 500ms }}\n"
+            ),
+            "t",
+        )
+        .expect("valid");
+    assert_eq!(c.directory.max_concurrent_binds_per_dc, 16);
+    assert_eq!(c.directory.bind_queue_timeout, Duration::from_millis(500));
+    let found = issues(&format!(
+        "{MINIMAL}directory: {{ max_concurrent_binds_per_dc: 0, bind_queue_timeout: 0s }}\n"
+    ));
+    assert!(
+        found
+            .iter()
+            .any(|i| i.starts_with("directory.max_concurrent_binds_per_dc:")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|i| i.starts_with("directory.bind_queue_timeout:")),
+        "{found:?}"
+    );
+}

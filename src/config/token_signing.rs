@@ -1,0 +1,72 @@
+//! `token_signing:`: the key that signs assertions and metadata, and the next certificate
+//! published during a rollover. The files are loaded here so that check-config finds an
+//! unusable key.
+
+use super::{Document, Validator};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// `token_signing:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenSigning {
+    /// PEM certificate published in federation metadata.
+    pub cert_file: String,
+    /// PEM RSA private key (PKCS#1 or PKCS#8, 2048 bits or more).
+    pub key_file: String,
+    /// The next certificate, published during a rollover (Entra picks it up from metadata).
+    pub next_cert_file: Option<String>,
+    /// Demo/dev only: generate a self-signed RSA-2048 pair into these files when missing.
+    #[serde(default)]
+    pub generate_dev_certificate: bool,
+}
+
+/// `token_signing:`.
+#[derive(Debug, Clone)]
+pub struct TokenSigning {
+    /// PEM certificate.
+    pub cert_file: PathBuf,
+    /// PEM RSA key.
+    pub key_file: PathBuf,
+    /// Rollover certificate.
+    pub next_cert_file: Option<PathBuf>,
+    /// Generate a dev pair when missing.
+    pub generate_dev_certificate: bool,
+}
+
+impl Validator {
+    /// `token_signing:`; `None` (token endpoints off) when absent.
+    pub(super) fn token_signing(&mut self, doc: &mut Document) -> Option<TokenSigning> {
+        let raw: RawTokenSigning = self.take(doc, "token_signing")?;
+        let t = TokenSigning {
+            cert_file: PathBuf::from(&raw.cert_file),
+            key_file: PathBuf::from(&raw.key_file),
+            next_cert_file: raw.next_cert_file.map(PathBuf::from),
+            generate_dev_certificate: raw.generate_dev_certificate,
+        };
+        let missing: Vec<(&str, &PathBuf)> =
+            [("cert_file", &t.cert_file), ("key_file", &t.key_file)]
+                .into_iter()
+                .filter(|(_, p)| !p.is_file())
+                .collect();
+        if !t.generate_dev_certificate {
+            for (key, p) in &missing {
+                self.err(
+                    format!("token_signing.{key}"),
+                    format!("file not found: {}", p.display()),
+                );
+            }
+        }
+        if missing.is_empty() {
+            if let Err(e) = crate::tokens::keys::SigningKey::load(&t.cert_file, &t.key_file) {
+                self.err("token_signing", e.to_string());
+            }
+        }
+        if let Some(next) = &t.next_cert_file {
+            if let Err(e) = crate::tokens::keys::read_cert_der(next) {
+                self.err("token_signing.next_cert_file", e.to_string());
+            }
+        }
+        Some(t)
+    }
+}
