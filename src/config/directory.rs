@@ -1,7 +1,7 @@
 //! How lookups against the forests are tuned: `directory:` (LDAP connection deadlines, pool
 //! sizes, backoff, bind slots per domain controller) and `cache:` (the resolution cache).
 
-use super::{Document, Validator};
+use super::{Checked, Document, HumanDuration, Validator};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -10,9 +10,9 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct RawCache {
     /// How long a resolved account is remembered (`5m`).
-    pub positive_ttl: Option<String>,
+    pub positive_ttl: Option<Checked<HumanDuration>>,
     /// How long "no such account" and ambiguity are remembered (`30s`).
-    pub negative_ttl: Option<String>,
+    pub negative_ttl: Option<Checked<HumanDuration>>,
     /// Upper bound on cached logins; `0` disables the cache.
     pub max_entries: Option<u64>,
 }
@@ -22,18 +22,18 @@ pub struct RawCache {
 #[serde(deny_unknown_fields)]
 pub struct RawDirectory {
     /// TCP + TLS + service bind must finish within this (`3s`).
-    pub connect_timeout: Option<String>,
+    pub connect_timeout: Option<Checked<HumanDuration>>,
     /// One LDAP operation must answer within this (`5s`).
-    pub operation_timeout: Option<String>,
+    pub operation_timeout: Option<Checked<HumanDuration>>,
     /// Long-lived connections per global catalog (`4`).
     pub pool_size: Option<usize>,
     /// After a server fails, skip it for this long before trying again (`2s`).
-    pub retry_backoff: Option<String>,
+    pub retry_backoff: Option<Checked<HumanDuration>>,
     /// Password binds in flight per domain controller, and its pooled bind connections
     /// (`pool_size`).
     pub max_concurrent_binds_per_dc: Option<usize>,
     /// Longest a password bind waits for a free slot on its domain controller (`2s`).
-    pub bind_queue_timeout: Option<String>,
+    pub bind_queue_timeout: Option<Checked<HumanDuration>>,
 }
 
 /// `cache:`.
@@ -93,16 +93,8 @@ impl Validator {
         let raw: RawCache = self.take(doc, "cache").unwrap_or_default();
         let d = CacheConfig::default();
         CacheConfig {
-            positive_ttl: self.duration(
-                "cache.positive_ttl",
-                raw.positive_ttl.as_deref(),
-                d.positive_ttl,
-            ),
-            negative_ttl: self.duration(
-                "cache.negative_ttl",
-                raw.negative_ttl.as_deref(),
-                d.negative_ttl,
-            ),
+            positive_ttl: self.duration("cache.positive_ttl", raw.positive_ttl, d.positive_ttl),
+            negative_ttl: self.duration("cache.negative_ttl", raw.negative_ttl, d.negative_ttl),
             max_entries: raw.max_entries.unwrap_or(d.max_entries),
         }
     }
@@ -127,24 +119,24 @@ impl Validator {
         DirectoryConfig {
             connect_timeout: self.duration(
                 "directory.connect_timeout",
-                raw.connect_timeout.as_deref(),
+                raw.connect_timeout,
                 d.connect_timeout,
             ),
             operation_timeout: self.duration(
                 "directory.operation_timeout",
-                raw.operation_timeout.as_deref(),
+                raw.operation_timeout,
                 d.operation_timeout,
             ),
             pool_size: pool_size.clamp(1, 64),
             retry_backoff: self.duration(
                 "directory.retry_backoff",
-                raw.retry_backoff.as_deref(),
+                raw.retry_backoff,
                 d.retry_backoff,
             ),
             max_concurrent_binds_per_dc: max_binds.clamp(1, 256),
             bind_queue_timeout: self.duration(
                 "directory.bind_queue_timeout",
-                raw.bind_queue_timeout.as_deref(),
+                raw.bind_queue_timeout,
                 d.bind_queue_timeout,
             ),
         }

@@ -2,7 +2,7 @@
 //! treats the internet (deadlines, caps, which peers may name the client) and where operators
 //! reach it.
 
-use super::{Document, Validator};
+use super::{Checked, Document, HumanDuration, Validator};
 use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,15 +86,15 @@ pub struct AdminTls {
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     /// See [`Limits::tls_handshake_timeout`].
-    pub tls_handshake_timeout: Option<String>,
+    pub tls_handshake_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::header_read_timeout`].
-    pub header_read_timeout: Option<String>,
+    pub header_read_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::body_read_timeout`].
-    pub body_read_timeout: Option<String>,
+    pub body_read_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::idle_timeout`].
-    pub idle_timeout: Option<String>,
+    pub idle_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::request_timeout`].
-    pub request_timeout: Option<String>,
+    pub request_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::max_connections`].
     pub max_connections: Option<u64>,
     /// See [`Limits::max_connections_per_ip`].
@@ -144,35 +144,35 @@ impl Validator {
         Limits {
             tls_handshake_timeout: self.bounded_duration(
                 &p("tls_handshake_timeout"),
-                raw.tls_handshake_timeout.as_deref(),
+                raw.tls_handshake_timeout,
                 d.tls_handshake_timeout,
                 SECOND,
                 MINUTE,
             ),
             header_read_timeout: self.bounded_duration(
                 &p("header_read_timeout"),
-                raw.header_read_timeout.as_deref(),
+                raw.header_read_timeout,
                 d.header_read_timeout,
                 SECOND,
                 MINUTE,
             ),
             body_read_timeout: self.bounded_duration(
                 &p("body_read_timeout"),
-                raw.body_read_timeout.as_deref(),
+                raw.body_read_timeout,
                 d.body_read_timeout,
                 SECOND,
                 5 * MINUTE,
             ),
             idle_timeout: self.bounded_duration(
                 &p("idle_timeout"),
-                raw.idle_timeout.as_deref(),
+                raw.idle_timeout,
                 d.idle_timeout,
                 SECOND,
                 60 * MINUTE,
             ),
             request_timeout: self.bounded_duration(
                 &p("request_timeout"),
-                raw.request_timeout.as_deref(),
+                raw.request_timeout,
                 d.request_timeout,
                 SECOND,
                 5 * MINUTE,

@@ -1,7 +1,7 @@
 //! `federation:`: how altgate presents itself as an identity provider (issuer, federated
 //! domains, internal networks, the `name` claim's order, clock skew).
 
-use super::{is_dns_name, Document, ServerConfig, Validator};
+use super::{is_dns_name, Checked, Document, HumanDuration, ServerConfig, Validator};
 use crate::tokens::claims::NameOrder;
 use serde::Deserialize;
 use std::time::Duration;
@@ -19,9 +19,9 @@ pub struct RawFederation {
     /// CIDR blocks whose clients get `insidecorporatenetwork = true`.
     pub internal_networks: Option<Vec<String>>,
     /// `given_family` (default) or `family_given` for the `name` claim.
-    pub display_name_order: Option<String>,
+    pub display_name_order: Option<Checked<NameOrder>>,
     /// Tolerated clock difference for WS-Security timestamps (`5m`).
-    pub max_clock_skew: Option<String>,
+    pub max_clock_skew: Option<Checked<HumanDuration>>,
 }
 
 /// `federation:`.
@@ -82,17 +82,9 @@ impl Validator {
                 ),
             }
         }
-        let display_name_order = match raw.display_name_order.as_deref() {
-            None | Some("given_family") => NameOrder::GivenFamily,
-            Some("family_given") => NameOrder::FamilyGiven,
-            Some(other) => {
-                self.err(
-                    "federation.display_name_order",
-                    format!("{other:?}: expected given_family or family_given"),
-                );
-                NameOrder::GivenFamily
-            }
-        };
+        let display_name_order = self
+            .checked("federation.display_name_order", raw.display_name_order)
+            .unwrap_or_default();
         Federation {
             issuer,
             federated_domains,
@@ -100,7 +92,7 @@ impl Validator {
             display_name_order,
             max_clock_skew: self.duration(
                 "federation.max_clock_skew",
-                raw.max_clock_skew.as_deref(),
+                raw.max_clock_skew,
                 Duration::from_secs(300),
             ),
         }

@@ -1,6 +1,6 @@
 //! `logging:`: log output format and filter.
 
-use super::{Document, Validator};
+use super::{Checked, Document, Validator};
 use serde::Deserialize;
 
 /// `logging:` as written.
@@ -8,15 +8,17 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct RawLogging {
     /// `text` (default) or `json`.
-    pub format: Option<String>,
+    pub format: Option<Checked<LogFormat>>,
     /// A `tracing` filter such as `info` or `altgate=debug` (`RUST_LOG` wins when set).
     pub level: Option<String>,
 }
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// Human-readable lines.
+    #[default]
     Text,
     /// One JSON object per line.
     Json,
@@ -35,17 +37,9 @@ impl Validator {
     /// `logging:`; text at `info` when absent.
     pub(super) fn logging(&mut self, doc: &mut Document) -> LoggingConfig {
         let raw: RawLogging = self.take(doc, "logging").unwrap_or_default();
-        let format = match raw.format.as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                self.err(
-                    "logging.format",
-                    format!("{other:?}: expected text or json"),
-                );
-                LogFormat::Text
-            }
-        };
+        let format = self
+            .checked("logging.format", raw.format)
+            .unwrap_or_default();
         LoggingConfig {
             format,
             level: raw.level.unwrap_or_else(|| "info".into()),

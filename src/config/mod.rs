@@ -30,6 +30,7 @@ mod server;
 mod sp_metadata;
 pub mod state;
 mod token_signing;
+mod value;
 
 pub use directory::{CacheConfig, DirectoryConfig};
 pub use error::{ConfigError, ConfigIssue};
@@ -42,6 +43,7 @@ pub use passive::Passive;
 pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
+pub use value::{parse_duration, Checked, HumanDuration};
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -110,11 +112,6 @@ impl Config {
     pub fn forest(&self, name: &str) -> Option<&ForestConfig> {
         self.forests.iter().find(|f| f.name == name)
     }
-}
-
-/// Parses `30s`, `5m`, `1h 30m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 
 /// When a problem was found; the report lists unknown sections first, then structural problems
@@ -320,11 +317,28 @@ impl Validator {
         }
     }
 
+    /// A value that deserialized on its own; `None` when absent or when it did not (the
+    /// problem is recorded at `path`).
+    fn checked<T>(&mut self, path: &str, raw: Option<Checked<T>>) -> Option<T> {
+        match raw?.into_result() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.err(path, e);
+                None
+            }
+        }
+    }
+
     /// A duration longer than zero; `default` when absent.
-    fn duration(&mut self, path: &str, raw: Option<&str>, default: Duration) -> Duration {
-        match raw.map(parse_duration) {
+    fn duration(
+        &mut self,
+        path: &str,
+        raw: Option<Checked<HumanDuration>>,
+        default: Duration,
+    ) -> Duration {
+        match raw.map(Checked::into_result) {
             None => default,
-            Some(Ok(d)) if !d.is_zero() => d,
+            Some(Ok(HumanDuration(d))) if !d.is_zero() => d,
             Some(Ok(_)) => {
                 self.err(path, "must be longer than zero");
                 default
@@ -340,7 +354,7 @@ impl Validator {
     fn bounded_duration(
         &mut self,
         path: &str,
-        raw: Option<&str>,
+        raw: Option<Checked<HumanDuration>>,
         default: Duration,
         min: Duration,
         max: Duration,

@@ -1,7 +1,7 @@
 //! `passive:`: browser sign-in at `/adfs/ls/` (WS-Federation and SAML 2.0) and the SSO session
 //! (lifetimes, the shared session key, IdP-initiated sign-on).
 
-use super::{Document, Validator};
+use super::{Checked, Document, HumanDuration, Validator};
 use crate::secret::Secret;
 use base64::Engine;
 use serde::Deserialize;
@@ -17,9 +17,9 @@ pub struct RawPassive {
     /// (AD FS: "sign in with your e-mail address").
     pub sign_in_hint: Option<String>,
     /// Longest an SSO session lives after the password was typed (`8h`).
-    pub session_lifetime: Option<String>,
+    pub session_lifetime: Option<Checked<HumanDuration>>,
     /// A session unused this long ends (`1h`).
-    pub session_idle_timeout: Option<String>,
+    pub session_idle_timeout: Option<Checked<HumanDuration>>,
     /// File holding the session key (32 bytes or more, base64); every node of a farm uses the
     /// same one. Without it a single node generates one at start (and warns).
     pub session_key_file: Option<String>,
@@ -101,12 +101,12 @@ impl Validator {
                 .unwrap_or_else(|| "someone@example.com".into()),
             session_lifetime: self.duration(
                 "passive.session_lifetime",
-                raw.session_lifetime.as_deref(),
+                raw.session_lifetime,
                 Duration::from_secs(8 * 3600),
             ),
             session_idle_timeout: self.duration(
                 "passive.session_idle_timeout",
-                raw.session_idle_timeout.as_deref(),
+                raw.session_idle_timeout,
                 Duration::from_secs(3600),
             ),
             session_key,

@@ -2,7 +2,7 @@
 //! the only URLs they are ever posted to (from the list or from SAML SP metadata).
 
 use super::sp_metadata::sp_metadata;
-use super::{Document, Validator};
+use super::{Checked, Document, HumanDuration, Validator};
 use crate::tokens::claims::ClaimKind;
 use serde::Deserialize;
 use std::path::Path;
@@ -15,22 +15,22 @@ pub struct RawRelyingParty {
     /// Identifier matched against WS-Trust AppliesTo (case-insensitively, trailing `/` ignored).
     pub identifier: String,
     /// `saml11` (default; what Microsoft 365 expects) or `saml20`.
-    pub token_type: Option<String>,
+    pub token_type: Option<Checked<TokenType>>,
     /// Assertion lifetime (`1h`).
-    pub token_lifetime: Option<String>,
+    pub token_lifetime: Option<Checked<HumanDuration>>,
     /// Claims to issue: upn, immutable_id, alternate_login_id, name, given_name, surname,
     /// inside_corporate_network, issuer_id. Default: upn, immutable_id, alternate_login_id,
     /// inside_corporate_network.
-    pub claims: Option<Vec<String>>,
+    pub claims: Option<Vec<Checked<ClaimKind>>>,
     /// The only URLs tokens are ever posted to (SAML ACS / WS-Fed wreply); the first is the default.
     pub reply_urls: Option<Vec<String>>,
     /// SAML SP metadata file: entityID, ACS and logout URLs and signing certificate come from it.
     pub metadata_file: Option<String>,
     /// SAML NameID format: `persistent` (ImmutableID, default), `email` (the cloud UPN) or
     /// `unspecified` (ImmutableID).
-    pub name_id_format: Option<String>,
+    pub name_id_format: Option<Checked<NameIdFormat>>,
     /// What to sign in SAML responses: `assertion` (default), `response` or `both`.
-    pub sign: Option<String>,
+    pub sign: Option<Checked<SamlSigning>>,
     /// Where SAML LogoutResponses go (from metadata when there is one).
     pub logout_url: Option<String>,
     /// Refuse AuthnRequests that are not signed by the SP (HTTP-Redirect binding signatures).
@@ -80,19 +80,23 @@ impl RelyingParty {
     }
 }
 
-/// Token flavour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Token flavour: `saml11` or `saml20`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TokenType {
-    /// SAML 1.1 assertion.
+    /// SAML 1.1 assertion (what Microsoft 365 expects).
+    #[default]
     Saml11,
     /// SAML 2.0 assertion.
     Saml20,
 }
 
-/// SAML NameID format a relying party gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// SAML NameID format a relying party gets: `persistent`, `email` or `unspecified`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NameIdFormat {
     /// `persistent`: the ImmutableID.
+    #[default]
     Persistent,
     /// `emailAddress`: the cloud UPN.
     Email,
@@ -100,10 +104,12 @@ pub enum NameIdFormat {
     Unspecified,
 }
 
-/// What a SAML response signs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a SAML response signs: `assertion`, `response` or `both`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SamlSigning {
     /// The assertion only (AD FS's default).
+    #[default]
     Assertion,
     /// The Response only.
     Response,
@@ -130,41 +136,20 @@ impl Validator {
                     format!("{identifier} is listed twice"),
                 );
             }
-            let token_type = match raw.token_type.as_deref() {
-                None | Some("saml11") => TokenType::Saml11,
-                Some("saml20") => TokenType::Saml20,
-                Some(other) => {
-                    self.err(
-                        format!("{p}.token_type"),
-                        format!("{other:?}: expected saml11 or saml20"),
-                    );
-                    TokenType::Saml11
-                }
-            };
+            let token_type = self
+                .checked(&format!("{p}.token_type"), raw.token_type)
+                .unwrap_or_default();
             let token_lifetime = self.duration(
                 &format!("{p}.token_lifetime"),
-                raw.token_lifetime.as_deref(),
+                raw.token_lifetime,
                 Duration::from_secs(3600),
             );
             let claims = match raw.claims {
                 None => ClaimKind::microsoft_online_defaults(),
-                Some(names) => names
-                    .iter()
+                Some(kinds) => kinds
+                    .into_iter()
                     .enumerate()
-                    .filter_map(|(j, n)| {
-                        match serde_yaml::from_value::<ClaimKind>(serde_yaml::Value::String(
-                            n.clone(),
-                        )) {
-                            Ok(k) => Some(k),
-                            Err(_) => {
-                                self.err(
-                                    format!("{p}.claims[{j}]"),
-                                    format!("unknown claim {n:?}"),
-                                );
-                                None
-                            }
-                        }
-                    })
+                    .filter_map(|(j, k)| self.checked(&format!("{p}.claims[{j}]"), Some(k)))
                     .collect(),
             };
             let mut reply_urls = Vec::new();
@@ -221,30 +206,12 @@ impl Validator {
                     "needs signing_cert_file or a metadata_file with a signing certificate",
                 );
             }
-            let name_id_format = match raw.name_id_format.as_deref() {
-                None | Some("persistent") => NameIdFormat::Persistent,
-                Some("email") => NameIdFormat::Email,
-                Some("unspecified") => NameIdFormat::Unspecified,
-                Some(other) => {
-                    self.err(
-                        format!("{p}.name_id_format"),
-                        format!("{other:?}: expected persistent, email or unspecified"),
-                    );
-                    NameIdFormat::Persistent
-                }
-            };
-            let sign = match raw.sign.as_deref() {
-                None | Some("assertion") => SamlSigning::Assertion,
-                Some("response") => SamlSigning::Response,
-                Some("both") => SamlSigning::Both,
-                Some(other) => {
-                    self.err(
-                        format!("{p}.sign"),
-                        format!("{other:?}: expected assertion, response or both"),
-                    );
-                    SamlSigning::Assertion
-                }
-            };
+            let name_id_format = self
+                .checked(&format!("{p}.name_id_format"), raw.name_id_format)
+                .unwrap_or_default();
+            let sign = self
+                .checked(&format!("{p}.sign"), raw.sign)
+                .unwrap_or_default();
             out.push(RelyingParty {
                 token_type,
                 token_lifetime,

@@ -207,3 +207,31 @@ fn bind_limits_default_to_the_pool_size_and_are_validated() {
         "{found:?}"
     );
 }
+
+#[test]
+fn bad_enum_values_name_the_key_and_the_allowed_values_and_the_rest_is_still_checked() {
+    let text = format!(
+        "{MINIMAL}logging: {{ format: xml }}\n\
+         federation: {{ display_name_order: surname_first, max_clock_skew: 300 }}\n\
+         relying_parties:\n  - {{ identifier: 'urn:a', token_type: saml3, name_id_format: guid, sign: nothing, claims: [upn, shoe_size], reply_urls: ['http://evil.example/'], token_lifetime: 5 parsecs }}\n"
+    );
+    let found = issues(&text);
+    let expect = [
+        "logging.format: unknown variant `xml`, expected `text` or `json`",
+        "federation.display_name_order: unknown variant `surname_first`, expected `given_family` or `family_given`",
+        "federation.max_clock_skew: invalid type: integer `300`, expected a duration such as `30s`, `5m` or `1h 30m`",
+        "relying_parties[0].token_type: unknown variant `saml3`, expected `saml11` or `saml20`",
+        "relying_parties[0].token_lifetime: invalid duration \"5 parsecs\": unknown time unit \"parsecs\"",
+        "relying_parties[0].claims[1]: unknown variant `shoe_size`, expected one of `upn`, `immutable_id`, `alternate_login_id`, `name`, `given_name`, `surname`, `inside_corporate_network`, `issuer_id`",
+        "relying_parties[0].reply_urls[0]:",
+        "relying_parties[0].name_id_format: unknown variant `guid`, expected one of `persistent`, `email`, `unspecified`",
+        "relying_parties[0].sign: unknown variant `nothing`, expected one of `assertion`, `response`, `both`",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|f| f.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+}
