@@ -102,8 +102,8 @@ fn benches(c: &mut Criterion) {
 /// The CPU-only part of a WS-Trust sign-in: parse the RST, build and sign a SAML 1.1 assertion,
 /// wrap it in the RSTR. Compared with one bare RSA signature with the same key.
 fn token_pipeline(c: &mut Criterion) {
+    use altgate::keys::SigningKey;
     use altgate::protocols::wstrust::request::{parse_rst, Version};
-    use altgate::tokens::keys::SigningKey;
     use altgate::tokens::saml::{saml11, AssertionSpec, TOKEN_TYPE_SAML11};
     let (crt, key) = common::signing_pair();
     let key = SigningKey::load(&crt, &key).expect("key");

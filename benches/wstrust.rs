@@ -467,7 +467,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // RSA-2048 signature cost with the same key, single thread.
-        let key = altgate::tokens::keys::SigningKey::load(&sign_crt, &sign_key).expect("key");
+        let key = altgate::keys::SigningKey::load(&sign_crt, &sign_key).expect("key");
         let n = 2000;
         let s = Instant::now();
         for i in 0..n {

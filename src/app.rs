@@ -7,12 +7,12 @@ use crate::directory::embedded::EmbeddedDirectory;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::Directory;
 use crate::events::Events;
+use crate::keys::{self, KeyError, SigningKey};
 use crate::lockout::ExtranetLockout;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
 use crate::signin::SignIn;
 use crate::tokens::issue::{Signing, Tokens};
-use crate::tokens::keys::{self, KeyError, SigningKey};
 use std::sync::Arc;
 
 /// The running application's shared state.

@@ -5,7 +5,8 @@
 
 /// Top-level modules by layer, bottom first. A module may import from lower layers only.
 pub const LAYERS: &[&[&str]] = &[
-    &["secret", "xml", "tls", "clock", "keys"],
+    &["secret", "xml", "tls", "clock"],
+    &["keys"],
     &["config"],
     &["metrics"],
     &["events"],

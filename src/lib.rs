@@ -6,6 +6,8 @@
 //!
 //! - [`secret`], [`xml`], [`tls`], [`clock`]: secrets that never print, the safe XML parser and
 //!   canonicalisation, certificates and CA bundles, the injectable wall clock.
+//! - [`keys`]: the token-signing key and certificates, below [`config`] (which checks them) and
+//!   [`tokens`] (which signs with them).
 //! - [`config`]: raw serde structures validated into typed configuration, with its vocabulary.
 //! - [`metrics`] and [`events`]: every notable occurrence logs and counts in one place.
 //! - [`directory`], [`cache`], [`state`], [`session`]: the [`directory::Directory`] trait (pooled
@@ -37,6 +39,7 @@ pub mod config;
 pub mod directory;
 pub mod events;
 pub mod http;
+pub mod keys;
 pub mod lockout;
 pub mod metrics;
 pub mod protocols;

@@ -1,8 +1,7 @@
 //! `federation:`: how altgate presents itself as an identity provider (issuer, federated
 //! domains, internal networks, the `name` claim's order, clock skew).
 
-use super::{is_dns_name, Checked, Document, HumanDuration, ServerConfig, Validator};
-use crate::tokens::claims::NameOrder;
+use super::{is_dns_name, Checked, Document, HumanDuration, NameOrder, ServerConfig, Validator};
 use serde::Deserialize;
 use std::time::Duration;
 

@@ -31,6 +31,7 @@ mod sp_metadata;
 pub mod state;
 mod token_signing;
 mod value;
+mod vocabulary;
 
 pub use directory::{CacheConfig, DirectoryConfig};
 pub use error::{ConfigError, ConfigIssue};
@@ -44,6 +45,7 @@ pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
 pub use value::{parse_duration, Checked, HumanDuration};
+pub use vocabulary::{ClaimKind, NameOrder};
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,7 @@
 //! the only URLs they are ever posted to (from the list or from SAML SP metadata).
 
 use super::sp_metadata::sp_metadata;
-use super::{Checked, Document, HumanDuration, Validator};
-use crate::tokens::claims::ClaimKind;
+use super::{Checked, ClaimKind, Document, HumanDuration, Validator};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -195,7 +194,7 @@ impl Validator {
                 }
             }
             if let Some(file) = &raw.signing_cert_file {
-                match crate::tokens::keys::read_cert_der(Path::new(file)) {
+                match crate::keys::read_cert_der(Path::new(file)) {
                     Ok(der) => signing_cert_der = Some(der),
                     Err(e) => self.err(format!("{p}.signing_cert_file"), e.to_string()),
                 }

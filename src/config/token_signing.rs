@@ -58,12 +58,12 @@ impl Validator {
             }
         }
         if missing.is_empty() {
-            if let Err(e) = crate::tokens::keys::SigningKey::load(&t.cert_file, &t.key_file) {
+            if let Err(e) = crate::keys::SigningKey::load(&t.cert_file, &t.key_file) {
                 self.err("token_signing", e.to_string());
             }
         }
         if let Some(next) = &t.next_cert_file {
-            if let Err(e) = crate::tokens::keys::read_cert_der(next) {
+            if let Err(e) = crate::keys::read_cert_der(next) {
                 self.err("token_signing.next_cert_file", e.to_string());
             }
         }

@@ -3,9 +3,9 @@
 //! `IDPSSODescriptor`, carrying the token-signing certificate (and the next one during a
 //! rollover) and the endpoints, so Entra ID and relying parties can read altgate's settings.
 
-use crate::tokens::claims::ClaimKind;
+use crate::config::ClaimKind;
+use crate::keys::KeyError;
 use crate::tokens::issue::Signing;
-use crate::tokens::keys::KeyError;
 use crate::tokens::{new_id, sign_enveloped, DSIG};
 use crate::xml::Element;
 use base64::Engine;

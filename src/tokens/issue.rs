@@ -2,13 +2,13 @@
 //! configuration, the issuer per federated domain, and a signed SAML 1.1 or 2.0 assertion.
 
 use super::claims::{attribute_claims, issuer_for_upn, Subject};
-use super::keys::SigningKey;
 use super::saml::{
     response, saml11, saml20, saml20_element, AssertionSpec, ResponseSpec, SignedAssertion, Status,
 };
 use super::KeyError;
 use crate::clock::Clock;
 use crate::config::{Federation, NameIdFormat, RelyingParty, SamlSigning, TokenType};
+use crate::keys::SigningKey;
 use crate::signin::SignedIn;
 use prometheus::Histogram;
 use std::net::IpAddr;

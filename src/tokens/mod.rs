@@ -7,13 +7,12 @@
 
 pub mod claims;
 pub mod issue;
-pub mod keys;
 pub mod rstr;
 pub mod saml;
 
+use crate::keys::{KeyError, SigningKey};
 use crate::xml::{Element, Node};
 use base64::Engine;
-use keys::{KeyError, SigningKey};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 

@@ -4,9 +4,9 @@
 //! with the certificate's public key), which tampering breaks.
 
 use super::issue::{issue, saml_response, Delivery, Issuance};
-use super::keys::SigningKey;
 use super::*;
 use crate::config::{Config, TokenType};
+use crate::keys::SigningKey;
 use crate::resolve::{Outcome, Resolution, ResolvedAccount, Via};
 use crate::signin::SignedIn;
 use crate::xml::parse::{parse, Limits};

@@ -407,7 +407,7 @@ fn redirect_value(xml: &str) -> String {
 /// A Redirect-binding query for `xml`, signed as the SP signs it (RSA-SHA256 over
 /// `SAMLRequest=…&RelayState=…&SigAlg=…`, with the fixture key).
 fn signed_query(xml: &str, relay: &str) -> String {
-    let key = crate::tokens::keys::SigningKey::load(
+    let key = crate::keys::SigningKey::load(
         std::path::Path::new(FIXTURE_CRT),
         std::path::Path::new(FIXTURE_KEY),
     )

@@ -1,5 +1,6 @@
 //! The token-signing key: an RSA key and its certificate from PEM files, RSA-SHA256 signing
-//! with ring, and the development pair demo mode generates.
+//! with ring, and the development pair demo mode generates. It sits below both `config` (which
+//! loads the files so check-config reports an unusable key) and `tokens` (which signs with it).
 
 use rustls::pki_types::PrivateKeyDer;
 use std::path::Path;
