@@ -123,7 +123,11 @@ impl App {
                 "no passive.session_key_file: this node generated its own SSO session key; a farm must share one"
             );
         }
-        let window = config.federation.max_clock_skew * 2 + std::time::Duration::from_secs(300);
+        let window = config
+            .federation
+            .max_clock_skew
+            .saturating_mul(2)
+            .saturating_add(std::time::Duration::from_secs(300));
         let answered_requests = moka::future::Cache::builder()
             .max_capacity(1_000_000)
             .time_to_live(window)

@@ -52,7 +52,12 @@ impl<V: Send + Sync + 'static> ResolutionCache<V> {
             let evictions = metrics.evictions.clone();
             moka::future::Cache::builder()
                 .max_capacity(config.max_entries)
-                .time_to_live(config.positive_ttl.max(config.negative_ttl) + Duration::from_secs(1))
+                .time_to_live(
+                    config
+                        .positive_ttl
+                        .max(config.negative_ttl)
+                        .saturating_add(Duration::from_secs(1)),
+                )
                 .eviction_listener(move |_k, _v, cause| {
                     let label = match cause {
                         RemovalCause::Size => "size",

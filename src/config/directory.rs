@@ -1,7 +1,7 @@
 //! How lookups against the forests are tuned: `directory:` (LDAP connection deadlines, pool
 //! sizes, backoff, bind slots per domain controller) and `cache:` (the resolution cache).
 
-use super::{Checked, Document, HumanDuration, Validator};
+use super::{usize_of, Checked, Document, HumanDuration, Validator, DAY, MINUTE};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ pub struct RawCache {
     /// How long "no such account" and ambiguity are remembered (`30s`).
     pub negative_ttl: Option<Checked<HumanDuration>>,
     /// Upper bound on cached logins; `0` disables the cache.
-    pub max_entries: Option<u64>,
+    pub max_entries: Option<Checked<u64>>,
 }
 
 /// `directory:` as written: LDAP connection tuning shared by every forest.
@@ -26,41 +26,60 @@ pub struct RawDirectory {
     /// One LDAP operation must answer within this (`5s`).
     pub operation_timeout: Option<Checked<HumanDuration>>,
     /// Long-lived connections per global catalog (`4`).
-    pub pool_size: Option<usize>,
+    pub pool_size: Option<Checked<u64>>,
     /// After a server fails, skip it for this long before trying again (`2s`).
     pub retry_backoff: Option<Checked<HumanDuration>>,
     /// Password binds in flight per domain controller, and its pooled bind connections
     /// (`pool_size`).
-    pub max_concurrent_binds_per_dc: Option<usize>,
+    pub max_concurrent_binds_per_dc: Option<Checked<u64>>,
     /// Longest a password bind waits for a free slot on its domain controller (`2s`).
     pub bind_queue_timeout: Option<Checked<HumanDuration>>,
 }
 
-/// `cache:`.
+/// `cache:`. The bounds keep the cache following the directory within a day and its memory
+/// within reason.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheConfig {
-    /// Lifetime of resolved accounts.
+    /// `positive_ttl` (default 5m, at most [`MAX_TTL`], 1 day): lifetime of resolved accounts.
     pub positive_ttl: Duration,
-    /// Lifetime of not-found and ambiguous outcomes.
+    /// `negative_ttl` (default 30s, at most [`MAX_TTL`], 1 day): lifetime of not-found and
+    /// ambiguous outcomes.
     pub negative_ttl: Duration,
-    /// Capacity; 0 disables caching.
+    /// `max_entries` (default 100000, at most [`MAX_CACHE_ENTRIES`], 10,000,000): capacity;
+    /// 0 disables caching.
     pub max_entries: u64,
 }
+
+/// Longest `cache.positive_ttl` and `cache.negative_ttl`: 1 day.
+pub const MAX_TTL: Duration = DAY;
+/// Largest `cache.max_entries`: 10,000,000 logins (a few GB at most).
+pub const MAX_CACHE_ENTRIES: u64 = 10_000_000;
+/// Longest `directory.connect_timeout` and `directory.bind_queue_timeout`: 1 minute.
+pub const MAX_CONNECT_TIMEOUT: Duration = MINUTE;
+/// Longest `directory.operation_timeout`: 5 minutes.
+pub const MAX_OPERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// Longest `directory.retry_backoff`: 10 minutes.
+pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10 * 60);
 
 /// `directory:`.
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryConfig {
-    /// Connect + TLS + service bind deadline.
+    /// `connect_timeout` (default 3s, at most [`MAX_CONNECT_TIMEOUT`], 1m): connect + TLS +
+    /// service bind deadline.
     pub connect_timeout: Duration,
-    /// Per-operation deadline.
+    /// `operation_timeout` (default 5s, at most [`MAX_OPERATION_TIMEOUT`], 5m): per-operation
+    /// deadline.
     pub operation_timeout: Duration,
-    /// Connections per global catalog.
+    /// `pool_size` (default 4, 1..=64): connections per global catalog.
     pub pool_size: usize,
-    /// How long a failed server is skipped.
+    /// `retry_backoff` (default 2s, at most [`MAX_RETRY_BACKOFF`], 10m): how long a failed
+    /// server is skipped.
     pub retry_backoff: Duration,
-    /// Password binds in flight per domain controller (and its pooled bind connections).
+    /// `max_concurrent_binds_per_dc` (default `pool_size`, 1..=256): password binds in flight
+    /// per domain controller (and its pooled bind connections).
     pub max_concurrent_binds_per_dc: usize,
-    /// Longest a password bind waits for one of those slots before failing.
+    /// `bind_queue_timeout` (default 2s, at most [`MAX_CONNECT_TIMEOUT`], 1m): longest a
+    /// password bind waits for one of those slots before failing.
     pub bind_queue_timeout: Duration,
 }
 
@@ -93,9 +112,25 @@ impl Validator {
         let raw: RawCache = self.take(doc, "cache").unwrap_or_default();
         let d = CacheConfig::default();
         CacheConfig {
-            positive_ttl: self.duration("cache.positive_ttl", raw.positive_ttl, d.positive_ttl),
-            negative_ttl: self.duration("cache.negative_ttl", raw.negative_ttl, d.negative_ttl),
-            max_entries: raw.max_entries.unwrap_or(d.max_entries),
+            positive_ttl: self.duration(
+                "cache.positive_ttl",
+                raw.positive_ttl,
+                d.positive_ttl,
+                MAX_TTL,
+            ),
+            negative_ttl: self.duration(
+                "cache.negative_ttl",
+                raw.negative_ttl,
+                d.negative_ttl,
+                MAX_TTL,
+            ),
+            max_entries: self.bounded_count(
+                "cache.max_entries",
+                raw.max_entries,
+                d.max_entries,
+                0,
+                MAX_CACHE_ENTRIES,
+            ),
         }
     }
 
@@ -103,41 +138,40 @@ impl Validator {
     pub(super) fn directory(&mut self, doc: &mut Document) -> DirectoryConfig {
         let raw: RawDirectory = self.take(doc, "directory").unwrap_or_default();
         let d = DirectoryConfig::default();
-        let pool_size = raw.pool_size.unwrap_or(d.pool_size);
-        if !(1..=64).contains(&pool_size) {
-            self.err("directory.pool_size", "must be between 1 and 64");
-        }
-        let max_binds = raw
-            .max_concurrent_binds_per_dc
-            .unwrap_or(pool_size.clamp(1, 64));
-        if !(1..=256).contains(&max_binds) {
-            self.err(
-                "directory.max_concurrent_binds_per_dc",
-                "must be between 1 and 256",
-            );
-        }
+        let pool_size = self.bounded_count("directory.pool_size", raw.pool_size, 4, 1, 64);
+        let max_binds = self.bounded_count(
+            "directory.max_concurrent_binds_per_dc",
+            raw.max_concurrent_binds_per_dc,
+            pool_size,
+            1,
+            256,
+        );
         DirectoryConfig {
             connect_timeout: self.duration(
                 "directory.connect_timeout",
                 raw.connect_timeout,
                 d.connect_timeout,
+                MAX_CONNECT_TIMEOUT,
             ),
             operation_timeout: self.duration(
                 "directory.operation_timeout",
                 raw.operation_timeout,
                 d.operation_timeout,
+                MAX_OPERATION_TIMEOUT,
             ),
-            pool_size: pool_size.clamp(1, 64),
+            pool_size: usize_of(pool_size),
             retry_backoff: self.duration(
                 "directory.retry_backoff",
                 raw.retry_backoff,
                 d.retry_backoff,
+                MAX_RETRY_BACKOFF,
             ),
-            max_concurrent_binds_per_dc: max_binds.clamp(1, 256),
+            max_concurrent_binds_per_dc: usize_of(max_binds),
             bind_queue_timeout: self.duration(
                 "directory.bind_queue_timeout",
                 raw.bind_queue_timeout,
                 d.bind_queue_timeout,
+                MAX_CONNECT_TIMEOUT,
             ),
         }
     }

@@ -96,17 +96,17 @@ pub struct RawLimits {
     /// See [`Limits::request_timeout`].
     pub request_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::max_connections`].
-    pub max_connections: Option<u64>,
+    pub max_connections: Option<Checked<u64>>,
     /// See [`Limits::max_connections_per_ip`].
-    pub max_connections_per_ip: Option<u64>,
+    pub max_connections_per_ip: Option<Checked<u64>>,
     /// See [`Limits::http2_max_concurrent_streams`].
-    pub http2_max_concurrent_streams: Option<u64>,
+    pub http2_max_concurrent_streams: Option<Checked<u64>>,
     /// See [`Limits::http2_stream_window_bytes`].
-    pub http2_stream_window_bytes: Option<u64>,
+    pub http2_stream_window_bytes: Option<Checked<u64>>,
     /// See [`Limits::http2_connection_window_bytes`].
-    pub http2_connection_window_bytes: Option<u64>,
+    pub http2_connection_window_bytes: Option<Checked<u64>>,
     /// See [`Limits::max_header_bytes`].
-    pub max_header_bytes: Option<u64>,
+    pub max_header_bytes: Option<Checked<u64>>,
 }
 
 /// `admin:` as written.

@@ -1,7 +1,9 @@
 //! `federation:`: how altgate presents itself as an identity provider (issuer, federated
 //! domains, internal networks, the `name` claim's order, clock skew).
 
-use super::{is_dns_name, Checked, Document, HumanDuration, NameOrder, ServerConfig, Validator};
+use super::{
+    is_dns_name, Checked, Document, HumanDuration, NameOrder, ServerConfig, Validator, HOUR,
+};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -34,9 +36,15 @@ pub struct Federation {
     pub internal_networks: Vec<ipnet::IpNet>,
     /// `name` claim order.
     pub display_name_order: NameOrder,
-    /// WS-Security timestamp tolerance.
+    /// `max_clock_skew` (default 5m, at most [`MAX_CLOCK_SKEW`], 1h): tolerance for
+    /// WS-Security timestamps and SAML IssueInstants; the SAML replay window is twice it plus
+    /// five minutes.
     pub max_clock_skew: Duration,
 }
+
+/// Longest `federation.max_clock_skew`: 1 hour (clocks further apart are broken, and a
+/// longer window lets captured requests be replayed for longer).
+pub const MAX_CLOCK_SKEW: Duration = HOUR;
 
 impl Validator {
     /// `federation:`; the issuer defaults to one on the public URL's host.
@@ -93,6 +101,7 @@ impl Validator {
                 "federation.max_clock_skew",
                 raw.max_clock_skew,
                 Duration::from_secs(300),
+                MAX_CLOCK_SKEW,
             ),
         }
     }

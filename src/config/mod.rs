@@ -15,6 +15,11 @@
 //! [`Config`] field here, and one call in `Validator::config`. A key nobody takes is reported as
 //! an unknown section, so there is no list of section names to keep in step.
 //!
+//! Every duration and size has a documented upper bound (on its typed field), enforced here
+//! with a message naming the key and the bound, and durations parse without panicking. The
+//! bounds keep every sum of a configured duration with an instant or another duration far from
+//! overflow, so code holding a validated [`Config`] may add them freely.
+//!
 //! Relative file paths are taken from the working directory altgate is started in.
 
 mod directory;
@@ -33,15 +38,18 @@ mod token_signing;
 mod value;
 mod vocabulary;
 
-pub use directory::{CacheConfig, DirectoryConfig};
+pub use directory::{
+    CacheConfig, DirectoryConfig, MAX_CACHE_ENTRIES, MAX_CONNECT_TIMEOUT, MAX_OPERATION_TIMEOUT,
+    MAX_RETRY_BACKOFF, MAX_TTL,
+};
 pub use error::{ConfigError, ConfigIssue};
-pub use federation::Federation;
+pub use federation::{Federation, MAX_CLOCK_SKEW};
 pub use forests::{
     is_ldap_attribute_name, AlternateLoginId, ForestConfig, LdapUrl, ServiceAccount,
 };
 pub use logging::{LogFormat, LoggingConfig};
-pub use passive::Passive;
-pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType};
+pub use passive::{Passive, MAX_SESSION};
+pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_TOKEN_LIFETIME};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
 pub use value::{parse_duration, Checked, HumanDuration};
@@ -115,6 +123,13 @@ impl Config {
         self.forests.iter().find(|f| f.name == name)
     }
 }
+
+/// A minute, for the bounds sections declare.
+const MINUTE: Duration = Duration::from_secs(60);
+/// An hour.
+const HOUR: Duration = Duration::from_secs(3600);
+/// A day.
+const DAY: Duration = Duration::from_secs(86_400);
 
 /// When a problem was found; the report lists unknown sections first, then structural problems
 /// (wrong types, unknown keys), then the rest, each group in the order found.
@@ -331,28 +346,30 @@ impl Validator {
         }
     }
 
-    /// A duration longer than zero; `default` when absent.
+    /// A duration longer than zero and at most `max` (the bound documented on the key);
+    /// `default` when absent or refused.
     fn duration(
         &mut self,
         path: &str,
         raw: Option<Checked<HumanDuration>>,
         default: Duration,
+        max: Duration,
     ) -> Duration {
-        match raw.map(Checked::into_result) {
+        match self.positive_duration(path, raw) {
+            Some(d) if d > max => {
+                self.err(
+                    path,
+                    format!("must be at most {}", humantime::format_duration(max)),
+                );
+                default
+            }
+            Some(d) => d,
             None => default,
-            Some(Ok(HumanDuration(d))) if !d.is_zero() => d,
-            Some(Ok(_)) => {
-                self.err(path, "must be longer than zero");
-                default
-            }
-            Some(Err(e)) => {
-                self.err(path, e);
-                default
-            }
         }
     }
 
-    /// A duration within `min..=max` (both documented on the key).
+    /// A duration within `min..=max` (both documented on the key); `default` when absent or
+    /// refused.
     fn bounded_duration(
         &mut self,
         path: &str,
@@ -361,31 +378,53 @@ impl Validator {
         min: Duration,
         max: Duration,
     ) -> Duration {
-        let d = self.duration(path, raw, default);
-        if d < min || d > max {
-            self.err(
-                path,
-                format!(
-                    "must be between {} and {}",
-                    humantime::format_duration(min),
-                    humantime::format_duration(max)
-                ),
-            );
-            return default;
+        match self.positive_duration(path, raw) {
+            Some(d) if d < min || d > max => {
+                self.err(
+                    path,
+                    format!(
+                        "must be between {} and {}",
+                        humantime::format_duration(min),
+                        humantime::format_duration(max)
+                    ),
+                );
+                default
+            }
+            Some(d) => d,
+            None => default,
         }
-        d
     }
 
-    /// A count within `min..=max`.
+    /// A duration that parsed and is longer than zero; `None` when absent or refused.
+    fn positive_duration(
+        &mut self,
+        path: &str,
+        raw: Option<Checked<HumanDuration>>,
+    ) -> Option<Duration> {
+        match raw?.into_result() {
+            Ok(HumanDuration(d)) if !d.is_zero() => Some(d),
+            Ok(_) => {
+                self.err(path, "must be longer than zero");
+                None
+            }
+            Err(e) => {
+                self.err(path, e);
+                None
+            }
+        }
+    }
+
+    /// A count or size within `min..=max` (both documented on the key); `default` when absent
+    /// or refused.
     fn bounded_count(
         &mut self,
         path: &str,
-        raw: Option<u64>,
+        raw: Option<Checked<u64>>,
         default: u64,
         min: u64,
         max: u64,
     ) -> u64 {
-        match raw {
+        match self.checked(path, raw) {
             None => default,
             Some(n) if (min..=max).contains(&n) => n,
             Some(_) => {
@@ -394,6 +433,11 @@ impl Validator {
             }
         }
     }
+}
+
+/// A bounded count as a `usize` (every bound fits one).
+fn usize_of(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// A DNS name: dot-separated labels of letters, digits and hyphens.

@@ -1,7 +1,7 @@
 //! `passive:`: browser sign-in at `/adfs/ls/` (WS-Federation and SAML 2.0) and the SSO session
 //! (lifetimes, the shared session key, IdP-initiated sign-on).
 
-use super::{Checked, Document, HumanDuration, Validator};
+use super::{Checked, Document, HumanDuration, Validator, DAY};
 use crate::secret::Secret;
 use base64::Engine;
 use serde::Deserialize;
@@ -37,15 +37,20 @@ pub struct Passive {
     pub organization_name: String,
     /// Which identifier to type.
     pub sign_in_hint: String,
-    /// Absolute SSO session lifetime.
+    /// `session_lifetime` (default 8h, at most [`MAX_SESSION`], 30 days): absolute SSO session
+    /// lifetime.
     pub session_lifetime: Duration,
-    /// Idle timeout.
+    /// `session_idle_timeout` (default 1h, at most [`MAX_SESSION`], 30 days): idle timeout.
     pub session_idle_timeout: Duration,
     /// Shared session key (32+ bytes); `None`: generate per process.
     pub session_key: Option<Secret>,
     /// IdP-initiated sign-on enabled.
     pub idp_initiated_sign_on: bool,
 }
+
+/// Longest `passive.session_lifetime` and `passive.session_idle_timeout`: 30 days (a password
+/// typed once a month at least).
+pub const MAX_SESSION: Duration = Duration::from_secs(30 * DAY.as_secs());
 
 impl Validator {
     /// `passive:`; defaults when absent. The session key, when configured, must be base64 of
@@ -103,11 +108,13 @@ impl Validator {
                 "passive.session_lifetime",
                 raw.session_lifetime,
                 Duration::from_secs(8 * 3600),
+                MAX_SESSION,
             ),
             session_idle_timeout: self.duration(
                 "passive.session_idle_timeout",
                 raw.session_idle_timeout,
                 Duration::from_secs(3600),
+                MAX_SESSION,
             ),
             session_key,
             idp_initiated_sign_on: raw.idp_initiated_sign_on,

@@ -2,7 +2,7 @@
 //! the only URLs they are ever posted to (from the list or from SAML SP metadata).
 
 use super::sp_metadata::sp_metadata;
-use super::{Checked, ClaimKind, Document, HumanDuration, Validator};
+use super::{Checked, ClaimKind, Document, HumanDuration, Validator, DAY};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -43,6 +43,10 @@ pub struct RawRelyingParty {
     pub per_domain_issuer: Option<bool>,
 }
 
+/// Longest `relying_parties[].token_lifetime`: 7 days (a stolen token is good for as long as
+/// it lives).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(7 * DAY.as_secs());
+
 /// One relying party.
 #[derive(Debug, Clone)]
 pub struct RelyingParty {
@@ -50,7 +54,8 @@ pub struct RelyingParty {
     pub identifier: String,
     /// Token flavour.
     pub token_type: TokenType,
-    /// Assertion lifetime.
+    /// `token_lifetime` (default 1h, at most [`MAX_TOKEN_LIFETIME`], 7 days): assertion
+    /// lifetime (NotOnOrAfter = issue instant + this).
     pub token_lifetime: Duration,
     /// Claims issued.
     pub claims: Vec<ClaimKind>,
@@ -142,6 +147,7 @@ impl Validator {
                 &format!("{p}.token_lifetime"),
                 raw.token_lifetime,
                 Duration::from_secs(3600),
+                MAX_TOKEN_LIFETIME,
             );
             let claims = match raw.claims {
                 None => ClaimKind::microsoft_online_defaults(),

@@ -2,7 +2,7 @@
 //! `limits`, `trusted_proxies` and `banned_ips` are validated in [`super::edge`].
 
 use super::edge::{Limits, RawLimits};
-use super::{Document, Validator};
+use super::{usize_of, Checked, Document, Validator};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ pub struct RawServer {
     /// proxy in front); `check-config` warns.
     pub tls: Option<RawTls>,
     /// Largest request body accepted, in bytes (65536); larger bodies get 413.
-    pub max_body_bytes: Option<usize>,
+    pub max_body_bytes: Option<Checked<u64>>,
     /// Connection deadlines and caps.
     pub limits: Option<RawLimits>,
     /// Proxies allowed to name the client (CIDR list).
@@ -50,7 +50,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL, without a trailing slash.
     pub public_url: String,
-    /// Largest request body accepted.
+    /// `max_body_bytes` (default 65536, 1024..=16777216, 16 MiB): largest request body
+    /// accepted.
     pub max_body_bytes: usize,
     /// TLS files; plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
@@ -138,10 +139,13 @@ impl Validator {
         let limits = self.limits(raw.limits.unwrap_or_default());
         let trusted_proxies = self.networks("server.trusted_proxies", &raw.trusted_proxies);
         let banned_ips = self.networks("server.banned_ips", &raw.banned_ips);
-        let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
-        if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
-            self.err("server.max_body_bytes", "must be between 1024 and 16777216");
-        }
+        let max_body_bytes = usize_of(self.bounded_count(
+            "server.max_body_bytes",
+            raw.max_body_bytes,
+            64 * 1024,
+            1024,
+            16 * 1024 * 1024,
+        ));
         Some(ServerConfig {
             listen: listen?,
             public_url: public_url?,
