@@ -189,7 +189,7 @@ impl SignIn {
         let result = self.verify(login, password, ctx).await;
         match &result {
             Err(f) if f.wrong_password() => self.timing.record(start.elapsed()),
-            Err(_) => timing::Equalizer::hold_until(start, self.timing.draw()).await,
+            Err(_) => self.timing.hold_until(start, self.timing.draw()).await,
             Ok(_) => {}
         }
         if let (Err(_), Some(l)) = (&result, &self.lockout) {

@@ -8,10 +8,17 @@
 //! whole distribution, median and tails alike, and follows the directory as it gets slower or
 //! faster.
 //!
-//! Tokio's timer has millisecond granularity, so the last millisecond is waited by yielding.
+//! AD answers some refusals (a disabled account) faster than a wrong password, which also
+//! updates `badPwdCount`, so those are held too.
+//!
+//! Tokio's timer has millisecond granularity and a sleeping task wakes late when the machine is
+//! busy, while the samples already include that lateness once (the wrong-password sign-in waited
+//! for the DC's answer). So the sleep aims short by the lateness recently observed, and the
+//! rest is waited by yielding.
 
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,6 +33,8 @@ const MAX_HOLD: Duration = Duration::from_secs(3);
 pub struct Equalizer {
     samples: Mutex<VecDeque<Duration>>,
     rng: SystemRandom,
+    /// How late sleeps have woken recently (microseconds, moving average).
+    lateness_us: AtomicU64,
 }
 
 impl Default for Equalizer {
@@ -33,6 +42,7 @@ impl Default for Equalizer {
         Equalizer {
             samples: Mutex::new(VecDeque::with_capacity(SAMPLES)),
             rng: SystemRandom::new(),
+            lateness_us: AtomicU64::new(1000),
         }
     }
 }
@@ -63,11 +73,21 @@ impl Equalizer {
     }
 
     /// Waits until `start + hold` (returns at once if that has passed).
-    pub async fn hold_until(start: Instant, hold: Duration) {
+    pub async fn hold_until(&self, start: Instant, hold: Duration) {
         let deadline = start + hold.min(MAX_HOLD);
+        let lateness = Duration::from_micros(self.lateness_us.load(Ordering::Relaxed));
         let now = Instant::now();
-        if deadline > now + Duration::from_millis(2) {
-            tokio::time::sleep(deadline - now - Duration::from_millis(1)).await;
+        if let Some(wake) = deadline.checked_sub(lateness) {
+            if wake > now {
+                tokio::time::sleep(wake - now).await;
+                let late = Instant::now().saturating_duration_since(wake);
+                let late_us = u64::try_from(late.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .min(50_000);
+                let old = self.lateness_us.load(Ordering::Relaxed);
+                self.lateness_us
+                    .store(old - old / 8 + late_us / 8, Ordering::Relaxed);
+            }
         }
         while Instant::now() < deadline {
             tokio::task::yield_now().await;
@@ -101,12 +121,18 @@ mod tests {
 
     #[tokio::test]
     async fn holding_reaches_the_deadline_below_the_timer_granularity() {
+        let e = Equalizer::default();
         let start = Instant::now();
-        Equalizer::hold_until(start, Duration::from_micros(1500)).await;
+        e.hold_until(start, Duration::from_micros(1500)).await;
         assert!(start.elapsed() >= Duration::from_micros(1500));
+        for _ in 0..5 {
+            let start = Instant::now();
+            e.hold_until(start, Duration::from_millis(4)).await;
+            assert!(start.elapsed() >= Duration::from_millis(4));
+        }
         let start = Instant::now() - Duration::from_secs(1);
         let t = Instant::now();
-        Equalizer::hold_until(start, Duration::from_millis(5)).await;
+        e.hold_until(start, Duration::from_millis(5)).await;
         assert!(
             t.elapsed() < Duration::from_millis(50),
             "a passed deadline does not wait"

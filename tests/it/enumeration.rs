@@ -36,7 +36,8 @@ fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
 
 #[tokio::test]
 async fn every_credential_failure_takes_the_time_of_a_wrong_password() {
-    let _g = harness::shared().await;
+    // Alone: other tests' load would only add noise to both sides.
+    let _g = harness::exclusive().await;
     let server = TestServer::start("").await;
     let pw = harness::forests().user_password.clone();
     let mut sender = harness::tls_sender(server.addr, &server.ca).await;
