@@ -23,7 +23,8 @@ STOP_TIMEOUT="${ALTGATE_AD_STOP_TIMEOUT:-10}"   # seconds, for stop/down
 FORESTS=(contoso fabrikam)
 USER_PASSWORD='Altgate-Test-Pw1!'
 SVC_PASSWORD='Svc-Altgate-Pw1!'
-# Domain Administrator password (provisioning only; never used by the tests).
+# Domain Administrator password: provisioning, and the integration tests that reset, disable
+# and delete their own throwaway users (never the provisioned ones, never altgate itself).
 ADMIN_PASSWORD='Admin-Altgate-Pw1!'
 
 log() { printf 'ad-forests: %s\n' "$*" >&2; }
@@ -319,12 +320,14 @@ write_json() {
                 "$DNSDOMAIN" "$NETBIOS" "$IP" "$BASE_DN"
             printf '"gc_url":"ldaps://%s:3269","dc_url":"ldaps://%s:636","ca_file":"%s",' \
                 "$IP" "$IP" "$DIR/ca.pem"
-            printf '"service_user":"svc-altgate@%s","service_password":"%s"}' \
+            printf '"service_user":"svc-altgate@%s","service_password":"%s",' \
                 "$DNSDOMAIN" "$SVC_PASSWORD"
+            printf '"admin_dn":"CN=Administrator,CN=Users,%s","admin_password":"%s"}' \
+                "$BASE_DN" "$ADMIN_PASSWORD"
         done
         printf '],\n "user_password":"%s"}\n' "$USER_PASSWORD"
     } >"$tmp"
-    chmod 644 "$tmp"
+    chmod 600 "$tmp"   # passwords of the test forests: owner only
     mv -f "$tmp" "$out"
 }
 
@@ -409,6 +412,7 @@ need_tools() {
 
 lock_state() {
     mkdir -p "$STATE"
+    chmod 700 "$STATE"
     exec 9>"$STATE/.lock"
     flock -w 120 9 || die "timed out waiting for the lock $STATE/.lock (another ad-forests.sh running?)"
 }

@@ -241,6 +241,16 @@ class Run:
         pw.clear()
         pw.send_keys(password)
         btn.click()
+        # The click posts the form: wait until the old page is gone, so what follows never reads
+        # the previous page (its #errorText) as the answer.
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            try:
+                btn.is_displayed()
+            except WebDriverException:
+                return
+            time.sleep(0.05)
+        raise StepFailed(self.step, "the sign-in form never left the page after submitting")
 
     # --- the flow -------------------------------------------------------------------------
     def flow(self):

@@ -194,6 +194,7 @@ impl App {
             max_body_bytes: self.config.server.max_body_bytes,
             sign_in: &self.sign_in,
             resolver: &self.resolver,
+            directory: &*self.directory,
             tokens: &self.tokens,
             sessions: &self.sessions,
             answered_requests: &self.answered_requests,

@@ -88,9 +88,11 @@ fn histogram_vec(
 #[derive(Clone)]
 pub struct DirectoryMetrics {
     /// `altgate_directory_search_duration_seconds{forest,query}`: one forest's answer to one
-    /// query, failover included ("Average Search Latency for Alternate Login ID").
+    /// query, failover included ("Average Search Latency for Alternate Login ID");
+    /// `query="account_state"` is the SSO session's fresh read on a domain controller.
     pub search_duration: HistogramVec,
-    /// `altgate_directory_searches_total{forest,query,result}`: result is ok, unreachable or failed.
+    /// `altgate_directory_searches_total{forest,query,result}`: result is ok, not_found (account
+    /// state only) or the directory error's code.
     pub searches: IntCounterVec,
     /// `altgate_forest_up{forest}`: 1 when the forest's last search was answered.
     pub forest_up: IntGaugeVec,
@@ -421,7 +423,8 @@ pub struct PassiveMetrics {
     /// idp_initiated; outcome token, sso_token, sign_in_page, no_passive, refused, signed_out.
     pub requests: IntCounterVec,
     /// `altgate_sso_sessions_total{result}`: created, reused, expired, invalid, mismatch,
-    /// revoked, state_unavailable.
+    /// revoked, state_unavailable, account_disabled, password_changed, account_missing,
+    /// directory_unavailable.
     pub sessions: IntCounterVec,
 }
 

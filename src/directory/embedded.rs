@@ -4,8 +4,8 @@
 //! behaviour: the integration tests talk to real domain controllers.
 
 use super::{
-    BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
-    UAC_ACCOUNTDISABLE,
+    datetime_to_filetime, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
+    DomainInfo, UserQuery, UAC_ACCOUNTDISABLE,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -77,6 +77,10 @@ pub struct EmbeddedUser {
     pub canonical_name: Option<String>,
     /// Demo password (demo mode only; real directories never hand out passwords).
     pub password: Option<String>,
+    /// When the password was last set (`pwdLastSet`): an RFC 3339 time, or a raw FILETIME
+    /// integer as AD stores it (`0`: must change the password at next logon). Absent: the demo
+    /// keeps no such time, and SSO sessions are not compared with it.
+    pub pwd_last_set: Option<DemoPwdLastSet>,
     /// Any other attribute (an alternate login ID other than mail, say).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
@@ -86,10 +90,44 @@ fn yes() -> bool {
     true
 }
 
+/// `pwd_last_set` of a demo user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DemoPwdLastSet {
+    /// A raw FILETIME (100 ns intervals since 1601-01-01 UTC); `0`: must change at next logon.
+    Filetime(i64),
+    /// An RFC 3339 time (`2024-01-15T09:30:00Z`).
+    Time(String),
+}
+
+impl DemoPwdLastSet {
+    /// As a FILETIME.
+    fn filetime(&self) -> Result<i64, String> {
+        match self {
+            DemoPwdLastSet::Filetime(v) if *v >= 0 => Ok(*v),
+            DemoPwdLastSet::Filetime(v) => Err(format!("{v} is negative")),
+            DemoPwdLastSet::Time(t) => {
+                let at =
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))?;
+                datetime_to_filetime(at).ok_or_else(|| format!("{t:?} is before 1601"))
+            }
+        }
+    }
+}
+
+/// A demo user's state beside its entry: domain, extra attributes, `pwdLastSet`.
+struct User {
+    entry: DirectoryEntry,
+    domain: String,
+    extra: BTreeMap<String, String>,
+    pwd_last_set: Option<i64>,
+}
+
 struct Forest {
     unreachable: bool,
     domains: Arc<Vec<DomainInfo>>,
-    users: Vec<(DirectoryEntry, String, BTreeMap<String, String>)>,
+    users: Vec<User>,
     passwords: HashMap<String, String>,
 }
 
@@ -187,6 +225,13 @@ impl EmbeddedDirectory {
                     ),
                     None => None,
                 };
+                let pwd_last_set = match &u.pwd_last_set {
+                    Some(p) => Some(
+                        p.filetime()
+                            .map_err(|e| format!("user {}: pwd_last_set: {e}", u.display_name))?,
+                    ),
+                    None => None,
+                };
                 let dn = format!("CN={},CN=Users,{}", u.display_name, domain_dn(&domain));
                 if let Some(pw) = &u.password {
                     passwords.insert(dn.to_lowercase(), pw.clone());
@@ -211,7 +256,12 @@ impl EmbeddedDirectory {
                     surname: u.surname,
                     mail: u.mail,
                 };
-                users.push((entry, domain, u.attributes));
+                users.push(User {
+                    entry,
+                    domain,
+                    extra: u.attributes,
+                    pwd_last_set,
+                });
             }
             forests.insert(
                 name,
@@ -250,6 +300,15 @@ impl EmbeddedDirectory {
     }
 }
 
+impl Forest {
+    /// The user at `dn`, compared as AD compares DNs here (case-insensitively).
+    fn user(&self, dn: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.entry.dn.eq_ignore_ascii_case(dn))
+    }
+}
+
 fn eq_ci(a: &str, b: &str) -> bool {
     a == b || a.to_lowercase() == b.to_lowercase()
 }
@@ -282,20 +341,20 @@ impl Directory for EmbeddedDirectory {
         query: &UserQuery,
     ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
         let f = self.forest(forest)?;
-        let found = f.users.iter().filter(|(entry, domain, extra)| match query {
+        let found = f.users.iter().filter(|u| match query {
             UserQuery::AttributeEquals {
                 attribute: a,
                 value,
-            } => attribute(entry, extra, a).is_some_and(|v| eq_ci(v, value)),
+            } => attribute(&u.entry, &u.extra, a).is_some_and(|v| eq_ci(v, value)),
             UserQuery::SamAccountName { domain_dn: dn, sam } => {
-                eq_ci(&domain_dn(domain), dn)
-                    && entry
+                eq_ci(&domain_dn(&u.domain), dn)
+                    && u.entry
                         .sam_account_name
                         .as_deref()
                         .is_some_and(|s| eq_ci(s, sam))
             }
         });
-        Ok(found.map(|(e, _, _)| e.clone()).collect())
+        Ok(found.map(|u| u.entry.clone()).collect())
     }
 
     async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
@@ -326,17 +385,32 @@ impl Directory for EmbeddedDirectory {
         if !ok {
             return Ok(Err(BindRejection::WrongPassword));
         }
-        let disabled = f
-            .users
-            .iter()
-            .find(|(e, _, _)| e.dn.eq_ignore_ascii_case(dn))
-            .and_then(|(e, _, _)| e.user_account_control)
+        let user = f.user(dn);
+        let disabled = user
+            .and_then(|u| u.entry.user_account_control)
             .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE != 0);
         Ok(if disabled {
             Err(BindRejection::Disabled)
+        } else if user.is_some_and(|u| u.pwd_last_set == Some(0)) {
+            Err(BindRejection::MustChangePassword)
         } else {
             Ok(())
         })
+    }
+
+    async fn account_state(
+        &self,
+        forest: &str,
+        _domain: &str,
+        dn: &str,
+    ) -> Result<Option<AccountState>, DirectoryError> {
+        Ok(self.forest(forest)?.user(dn).map(|u| AccountState {
+            enabled: u
+                .entry
+                .user_account_control
+                .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
+            pwd_last_set: u.pwd_last_set,
+        }))
     }
 }
 
@@ -368,5 +442,74 @@ mod tests {
         let found = d.search_users("contoso.com", &q).await.expect("search");
         assert_eq!(found.len(), 1);
         assert!(d.search_users("nowhere.example", &q).await.is_err());
+    }
+
+    fn one_user(pwd_last_set: &str) -> Result<EmbeddedDirectory, String> {
+        let yaml = format!(
+            "forests:\n- name: contoso.com\n  domains: [{{ dns: contoso.com, netbios: CONTOSO }}]\n  users:\n  - {{ display_name: Pat, object_guid: 6f9619ff-8b86-d011-b42d-00c04fc964ff, password: pw{pwd_last_set} }}\n"
+        );
+        EmbeddedDirectory::from_file(serde_yaml::from_str(&yaml).map_err(|e| e.to_string())?)
+    }
+
+    #[tokio::test]
+    async fn demo_users_have_an_account_state_with_an_optional_pwd_last_set() {
+        const DN: &str = "CN=Pat,CN=Users,DC=contoso,DC=com";
+        async fn state(d: &EmbeddedDirectory) -> AccountState {
+            d.account_state("contoso.com", "contoso.com", DN)
+                .await
+                .expect("state")
+                .expect("user")
+        }
+        // Without pwd_last_set (every existing demo file): enabled, no time kept.
+        let d = one_user("").expect("load");
+        assert_eq!(
+            state(&d).await,
+            AccountState {
+                enabled: true,
+                pwd_last_set: None
+            }
+        );
+        let d = one_user(", pwd_last_set: '2024-01-15T09:30:00Z'").expect("load");
+        assert_eq!(state(&d).await.pwd_last_set, Some(133_497_846_000_000_000));
+        let d = one_user(", pwd_last_set: 133497846000000000").expect("load");
+        assert_eq!(state(&d).await.pwd_last_set, Some(133_497_846_000_000_000));
+        // 0: must change at next logon, and the password bind says so.
+        let d = one_user(", pwd_last_set: 0").expect("load");
+        assert_eq!(state(&d).await.pwd_last_set, Some(0));
+        assert_eq!(
+            d.bind("contoso.com", "contoso.com", DN, "pw")
+                .await
+                .expect("bind"),
+            Err(BindRejection::MustChangePassword)
+        );
+        for bad in [
+            ", pwd_last_set: -5",
+            ", pwd_last_set: yesterday",
+            ", pwd_last_set: '1600-01-01T00:00:00Z'",
+        ] {
+            assert!(one_user(bad).is_err(), "{bad}");
+        }
+        // Unknown DN: no account; unknown forest: an error.
+        let d = one_user("").expect("load");
+        assert_eq!(
+            d.account_state("contoso.com", "contoso.com", "CN=Nobody,DC=contoso,DC=com")
+                .await
+                .expect("answer"),
+            None
+        );
+        assert!(d.account_state("nowhere.example", "x", DN).await.is_err());
+        // Case-insensitive DN, disabled demo users are reported disabled.
+        let shipped =
+            EmbeddedDirectory::load(Path::new("config/demo-directory.yaml")).expect("load");
+        let dee = shipped
+            .account_state(
+                "contoso.com",
+                "contoso.com",
+                "cn=dee disabled,cn=users,dc=contoso,dc=com",
+            )
+            .await
+            .expect("answer")
+            .expect("user");
+        assert!(!dee.enabled);
     }
 }

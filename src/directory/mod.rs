@@ -1,12 +1,17 @@
 //! The directory: where accounts are looked up. One trait, [`Directory`], with two
 //! implementations: [`ldap::LdapDirectory`] (pooled LDAPS connections to each forest's global
 //! catalogs) and [`embedded::EmbeddedDirectory`] (the in-memory demo directory, also used by
-//! unit tests). The resolver only ever sees the trait.
+//! unit tests). The resolver only ever sees the trait. An account's live state (enabled,
+//! password last set) is [`AccountState`], read fresh from a domain controller.
 
+mod account_state;
 pub mod embedded;
 pub mod filter;
 pub mod ldap;
 
+pub use account_state::{
+    datetime_to_filetime, filetime_to_datetime, AccountState, STATE_ATTRIBUTES,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -256,6 +261,22 @@ pub trait Directory: Send + Sync + 'static {
         dn: &str,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError>;
+
+    /// The current state of the account at `dn` in `domain` of `forest`: a base-scope read of
+    /// the DN, never cached, so that every node sees a disable or a password reset at its next
+    /// check. `Ok(None)` when no user object is at `dn` any more (deleted, moved or renamed).
+    ///
+    /// Active Directory answers it from a domain controller of the account's domain (the
+    /// configured `domain_controllers`, in failover order, bound as the service account), not
+    /// from a global catalog: `pwdLastSet` is not in the global catalog's partial attribute set.
+    /// A DC knows a change made on another DC of the domain once it has replicated there
+    /// (seconds within a site; the PDC emulator learns password changes first).
+    async fn account_state(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+    ) -> Result<Option<AccountState>, DirectoryError>;
 }
 
 #[cfg(test)]

@@ -109,6 +109,25 @@ event! {
 }
 
 event! {
+    /// An SSO session was ended because of its account: disabled, password set since the
+    /// session's sign-in, or no longer at the session's DN. The cookie is cleared; the browser
+    /// gets the sign-in form.
+    SsoSessionEnded<'a>: audit, info, "sso_session_ended" "SSO session ended by the account's state" {
+        /// The login of the session.
+        login: &'a str,
+        /// Account DN the session is bound to.
+        account: &'a str,
+        /// `account_disabled`, `password_changed` or `account_missing`.
+        reason: &'static str,
+        /// When the password was last set (RFC 3339), for `password_changed`; empty when the
+        /// directory says "must change at next logon" or keeps no time.
+        password_last_set: &'a str,
+        /// Client address.
+        client_ip: IpAddr => %,
+    }
+}
+
+event! {
     /// A browser request at `/adfs/ls/` was refused (bad message, unregistered reply URL, failed
     /// CSRF check, replay...). The request itself is never logged.
     PassiveRequestRefused<'a>: audit, warn, "passive_request_refused" "browser sign-in request refused" {

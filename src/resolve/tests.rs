@@ -76,6 +76,15 @@ impl Directory for Scripted {
         self.check(forest)?;
         self.inner.bind(forest, domain, dn, password).await
     }
+    async fn account_state(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+    ) -> Result<Option<crate::directory::AccountState>, DirectoryError> {
+        self.check(forest)?;
+        self.inner.account_state(forest, domain, dn).await
+    }
 }
 
 fn resolver_with(dir: Arc<Scripted>, alternate: bool, max_entries: u64) -> (Resolver, Metrics) {

@@ -189,6 +189,12 @@ impl SignIn {
         let result = self.verify(login, password, ctx).await;
         match &result {
             Err(f) if f.wrong_password() => self.timing.record(start.elapsed()),
+            Err(SignInFailure::Rejected(_)) => {
+                let took = start.elapsed();
+                self.timing.record_other_bind(took);
+                let offset = self.timing.other_bind_offset();
+                self.timing.hold_until(start, took + offset).await;
+            }
             Err(_) => self.timing.hold_until(start, self.timing.draw()).await,
             Ok(_) => {}
         }

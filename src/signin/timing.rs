@@ -9,7 +9,10 @@
 //! faster.
 //!
 //! AD answers some refusals (a disabled account) faster than a wrong password, which also
-//! updates `badPwdCount`, so those are held too.
+//! updates `badPwdCount`. Those did wait for a DC, so their own time varies like a wrong
+//! password's; holding them to an independent draw would make them slower instead. They are
+//! held by the difference between the two medians, which moves their median onto the
+//! wrong-password one.
 //!
 //! Tokio's timer has millisecond granularity and a sleeping task wakes late when the machine is
 //! busy, while the samples already include that lateness once (the wrong-password sign-in waited
@@ -29,9 +32,26 @@ const INITIAL: Duration = Duration::from_millis(5);
 /// No failure is held longer than this, whatever the directory did.
 const MAX_HOLD: Duration = Duration::from_secs(3);
 
+fn push(ring: &Mutex<VecDeque<Duration>>, took: Duration) {
+    if let Ok(mut s) = ring.lock() {
+        if s.len() == SAMPLES {
+            s.pop_front();
+        }
+        s.push_back(took.min(MAX_HOLD));
+    }
+}
+
+fn median(ring: &Mutex<VecDeque<Duration>>) -> Option<Duration> {
+    let mut v: Vec<Duration> = ring.lock().ok()?.iter().copied().collect();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
 /// Recent failed-bind sign-in durations, and the padding drawn from them.
 pub struct Equalizer {
     samples: Mutex<VecDeque<Duration>>,
+    /// Recent binds AD refused for another reason than the password.
+    other_binds: Mutex<VecDeque<Duration>>,
     rng: SystemRandom,
     /// How late sleeps have woken recently (microseconds, moving average).
     lateness_us: AtomicU64,
@@ -41,6 +61,7 @@ impl Default for Equalizer {
     fn default() -> Self {
         Equalizer {
             samples: Mutex::new(VecDeque::with_capacity(SAMPLES)),
+            other_binds: Mutex::new(VecDeque::with_capacity(SAMPLES)),
             rng: SystemRandom::new(),
             lateness_us: AtomicU64::new(1000),
         }
@@ -50,11 +71,21 @@ impl Default for Equalizer {
 impl Equalizer {
     /// Remembers how long a wrong-password sign-in took, end to end.
     pub fn record(&self, took: Duration) {
-        if let Ok(mut s) = self.samples.lock() {
-            if s.len() == SAMPLES {
-                s.pop_front();
-            }
-            s.push_back(took.min(MAX_HOLD));
+        push(&self.samples, took);
+    }
+
+    /// Remembers how long a sign-in took whose bind AD refused for another reason (disabled,
+    /// expired...).
+    pub fn record_other_bind(&self, took: Duration) {
+        push(&self.other_binds, took);
+    }
+
+    /// How much longer a wrong password takes than another refused bind, by their medians
+    /// (zero until both have been seen, or when the other refusals are the slower ones).
+    pub fn other_bind_offset(&self) -> Duration {
+        match (median(&self.samples), median(&self.other_binds)) {
+            (Some(wrong), Some(other)) => wrong.saturating_sub(other),
+            _ => Duration::ZERO,
         }
     }
 
@@ -117,6 +148,21 @@ mod tests {
             drawn.contains(&MAX_HOLD),
             "a slow bind is capped, not dropped"
         );
+    }
+
+    #[test]
+    fn other_refusals_are_offset_by_the_difference_of_medians() {
+        let e = Equalizer::default();
+        assert_eq!(e.other_bind_offset(), Duration::ZERO);
+        for ms in [3, 4, 5] {
+            e.record(Duration::from_millis(ms));
+            e.record_other_bind(Duration::from_millis(ms - 2));
+        }
+        assert_eq!(e.other_bind_offset(), Duration::from_millis(2));
+        for _ in 0..10 {
+            e.record_other_bind(Duration::from_millis(9));
+        }
+        assert_eq!(e.other_bind_offset(), Duration::ZERO, "never negative");
     }
 
     #[tokio::test]

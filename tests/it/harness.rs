@@ -24,6 +24,12 @@ pub struct Forest {
     pub ca_file: String,
     pub service_user: String,
     pub service_password: String,
+    /// The domain Administrator, for tests that manage their own throwaway users
+    /// (`ad_users`); empty in a `forests.json` written before it was added.
+    #[serde(default)]
+    pub admin_dn: String,
+    #[serde(default)]
+    pub admin_password: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

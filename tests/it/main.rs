@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod ad_users;
 mod cli;
 mod directory_faults;
 mod enumeration;

@@ -1,7 +1,9 @@
 //! Browser sign-in against the real forests: WS-Federation round trips whose `wresult` token
 //! xmlsec1 verifies, SAML 2.0 through a real SP library (pysaml2) and through a real headless
-//! browser (Chromium), SSO across relying parties, and hostile requests.
+//! browser (Chromium), SSO across relying parties, SSO sessions ended by their account (a
+//! password reset, a disable, on throwaway users), and hostile requests.
 
+use crate::ad_users;
 use crate::harness::{self, metric, TestServer};
 use base64::Engine;
 
@@ -618,4 +620,138 @@ async fn an_encoded_parameter_name_cannot_ride_on_a_captured_signed_request() {
         ),
         1.0
     );
+}
+
+/// The browser sign-in form for `login` at `start`: returns the SSO cookie (`name=value`).
+async fn form_sign_in(s: &TestServer, start: &str, login: &str, password: &str) -> String {
+    let (status, headers, page) = s.browse("GET", start, "", None).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf_cookie = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf cookie");
+    let body = form(&[
+        ("UserName", login),
+        ("Password", password),
+        ("AuthMethod", "FormsAuthentication"),
+        ("csrf", &hidden(&page, "csrf").expect("csrf")),
+        ("ctx", &hidden(&page, "ctx").expect("ctx")),
+    ]);
+    let (status, headers, done) = s
+        .browse("POST", "/adfs/ls/", &csrf_cookie, Some(body))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        hidden(&done, "wresult").is_some(),
+        "{login} signed in: {done}"
+    );
+    harness::set_cookie(&headers, "__Host-altgate-sso").expect("session cookie")
+}
+
+/// Uses the SSO cookie at `start`: true when it gave a token without the form. Checks that a
+/// refusal shows the form and says whether it cleared the cookie.
+async fn sso(s: &TestServer, start: &str, cookie: &str) -> (bool, bool) {
+    let (status, headers, page) = s.browse("GET", start, cookie, None).await;
+    assert_eq!(status, 200, "{page}");
+    let token = hidden(&page, "wresult").is_some_and(|w| w.contains("Assertion"));
+    assert_eq!(
+        token,
+        !page.contains("userNameInput"),
+        "a token or the form"
+    );
+    let cleared = headers
+        .iter()
+        .any(|(k, v)| k == "set-cookie" && v.starts_with("__Host-altgate-sso=;"));
+    (token, cleared)
+}
+
+/// The session keeps whole seconds and a password set during the sign-in's own second counts
+/// as newer: a test signs in a second after it last set the password.
+async fn next_second() {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_the_sso_session_at_its_next_use() {
+    let _g = harness::shared().await;
+    let pw = harness::forests().user_password.clone();
+    ad_users::with_user("contoso.com", "sso-reset", &pw.clone(), |user| async move {
+        let s = server().await;
+        let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+        next_second().await;
+        let cookie = form_sign_in(&s, &start, &user.mail, &pw).await;
+        assert_eq!(sso(&s, &start, &cookie).await, (true, false), "SSO before the reset");
+
+        // The domain administrator resets the password: the very next use ends the session.
+        let new_pw = "Reset-Altgate-Pw2!";
+        ad_users::reset_password(&user, new_pw).await;
+        assert_eq!(sso(&s, &start, &cookie).await, (false, true), "after the reset");
+        let m = &s.app.metrics;
+        assert_eq!(
+            metric(m, "altgate_sso_sessions_total{result=\"password_changed\"}"),
+            1.0
+        );
+        assert_eq!(metric(m, "altgate_sso_sessions_total{result=\"reused\"}"), 1.0);
+        assert_eq!(
+            metric(
+                m,
+                "altgate_events_total{category=\"audit\",event=\"sso_session_ended\"}"
+            ),
+            1.0
+        );
+        // Read on the account's DC, not the global catalog.
+        assert!(
+            metric(
+                m,
+                "altgate_directory_searches_total{forest=\"contoso.com\",query=\"account_state\",result=\"ok\"}"
+            ) >= 2.0
+        );
+
+        // The new password starts a session that lives on.
+        next_second().await;
+        let renewed = form_sign_in(&s, &start, &user.mail, new_pw).await;
+        assert_eq!(sso(&s, &start, &renewed).await, (true, false), "new session");
+        assert_eq!(sso(&s, &start, &cookie).await, (false, true), "the old one stays over");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn disabling_the_account_ends_the_sso_session_at_its_next_use() {
+    let _g = harness::shared().await;
+    let pw = harness::forests().user_password.clone();
+    ad_users::with_user(
+        "contoso.com",
+        "sso-disable",
+        &pw.clone(),
+        |user| async move {
+            let s = server().await;
+            let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+            next_second().await;
+            let cookie = form_sign_in(&s, &start, &user.mail, &pw).await;
+            assert_eq!(
+                sso(&s, &start, &cookie).await,
+                (true, false),
+                "SSO while enabled"
+            );
+
+            // Disabled (the resolution cache still holds the login, enabled): ended at once.
+            ad_users::set_enabled(&user, false).await;
+            assert_eq!(
+                sso(&s, &start, &cookie).await,
+                (false, true),
+                "while disabled"
+            );
+            assert_eq!(
+                metric(
+                    &s.app.metrics,
+                    "altgate_sso_sessions_total{result=\"account_disabled\"}"
+                ),
+                1.0
+            );
+
+            // Enabled again: the password signs in as before.
+            ad_users::set_enabled(&user, true).await;
+            let renewed = form_sign_in(&s, &start, &user.mail, &pw).await;
+            assert_eq!(sso(&s, &start, &renewed).await, (true, false), "re-enabled");
+        },
+    )
+    .await;
 }

@@ -10,6 +10,7 @@
 
 use super::server::{describe, GaugeGuard, Server};
 use ldap3::{Ldap, LdapError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::{timeout, Instant};
@@ -29,7 +30,8 @@ pub(super) enum BindFailure {
 
 /// One domain controller's bind connections.
 pub(super) struct BindPool {
-    pub(super) server: Server,
+    /// The DC, shared with its account-state search pool (one health state).
+    pub(super) server: Arc<Server>,
     idle: std::sync::Mutex<Vec<Ldap>>,
     permits: Semaphore,
     capacity: usize,
@@ -38,7 +40,8 @@ pub(super) struct BindPool {
 impl BindPool {
     /// An empty pool: connections open on demand, at most `max_concurrent_binds_per_dc` binds
     /// at once.
-    pub(super) fn new(server: Server) -> BindPool {
+    pub(super) fn new(server: impl Into<Arc<Server>>) -> BindPool {
+        let server = server.into();
         let capacity = server.tuning.max_concurrent_binds_per_dc.max(1);
         BindPool {
             server,

@@ -82,7 +82,7 @@ impl ForestClient {
                     failed.get_or_insert(url.url.as_str());
                     last_reason = format!("{}: {reason}", url);
                 }
-                Err(ServerError::Refused(reason)) => {
+                Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
                     pool.server.mark_up();
                     self.metrics
                         .forest_up

@@ -2,11 +2,13 @@
 //! forest. Each forest has its global catalogs in failover order (`forest`), each global
 //! catalog a small pool of multiplexed connections bound as the service account
 //! (`search_pool`); each domain has its domain controllers in failover order, each with a
-//! pool of connections for password binds, bounded per DC (`bind_pool`). Both pools share one
-//! notion of a server (`server`): a server that fails is skipped for `retry_backoff` so an
-//! outage costs one timeout, not one per request, and its going down or up is announced once,
-//! whichever path saw it.
+//! pool of connections for password binds, bounded per DC (`bind_pool`), and a search pool bound
+//! as the service account for fresh account-state reads (`account`). Every pool shares one
+//! notion of a server (`server`; a DC's two pools share the same one): a server that fails is
+//! skipped for `retry_backoff` so an outage costs one timeout, not one per request, and its
+//! going down or up is announced once, whichever path saw it.
 
+mod account;
 mod bind_pool;
 mod entry;
 mod forest;
@@ -14,8 +16,8 @@ mod search_pool;
 mod server;
 
 use super::{
-    filter, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
-    ACCOUNT_ATTRIBUTES,
+    filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
+    UserQuery, ACCOUNT_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig};
 use crate::events::Events;
@@ -47,6 +49,9 @@ pub struct LdapDirectory {
     forests: HashMap<String, ForestClient>,
     /// (forest, domain) → its domain controllers in failover order.
     binders: HashMap<(String, String), Vec<BindPool>>,
+    /// (forest, domain) → the same domain controllers' service-account search pools (account
+    /// state), in the same order and over the same servers.
+    readers: HashMap<(String, String), Vec<SearchPool>>,
     metrics: DirectoryMetrics,
 }
 
@@ -59,6 +64,7 @@ impl LdapDirectory {
     ) -> Result<Self, LdapSetupError> {
         let mut forests = HashMap::new();
         let mut binders = HashMap::new();
+        let mut readers = HashMap::new();
         for f in &config.forests {
             // One verifying TLS configuration per forest, for its GCs and its DCs.
             let tls =
@@ -71,26 +77,32 @@ impl LdapDirectory {
                 Self::forest(f, &tls, config.directory, &metrics, &events)?,
             );
             for (domain, urls) in &f.domain_controllers {
-                let pools = urls
-                    .iter()
-                    .map(|url| {
-                        BindPool::new(Server::new(
-                            &f.name,
-                            url,
-                            &tls,
-                            config.directory,
-                            config.directory.max_concurrent_binds_per_dc,
-                            &metrics,
-                            &events,
-                        ))
-                    })
-                    .collect();
-                binders.insert((f.name.clone(), domain.clone()), pools);
+                let tuning = config.directory;
+                let (mut binds, mut reads) = (Vec::new(), Vec::new());
+                for url in urls {
+                    // One server per DC: its bind slots and its service-account connections.
+                    let server = Arc::new(Server::new(
+                        &f.name,
+                        url,
+                        &tls,
+                        tuning,
+                        tuning.max_concurrent_binds_per_dc + tuning.pool_size,
+                        &metrics,
+                        &events,
+                    ));
+                    binds.push(BindPool::new(server.clone()));
+                    if let Some(account) = &f.service_account {
+                        reads.push(SearchPool::new(server, account.clone()));
+                    }
+                }
+                binders.insert((f.name.clone(), domain.clone()), binds);
+                readers.insert((f.name.clone(), domain.clone()), reads);
             }
         }
         Ok(LdapDirectory {
             forests,
             binders,
+            readers,
             metrics,
         })
     }
@@ -266,6 +278,37 @@ impl Directory for LdapDirectory {
                 reason: last,
             }),
         }
+    }
+    async fn account_state(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+    ) -> Result<Option<AccountState>, DirectoryError> {
+        let pools = self
+            .readers
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| DirectoryError::NoDomainController {
+                forest: forest.to_string(),
+                domain: domain.to_string(),
+            })?;
+        let start = Instant::now();
+        let result = account::read(pools, forest, dn).await;
+        self.metrics
+            .search_duration
+            .with_label_values(&[forest, "account_state"])
+            .observe(start.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(Some(_)) => "ok",
+            Ok(None) => "not_found",
+            Err(e) => e.code(),
+        };
+        self.metrics
+            .searches
+            .with_label_values(&[forest, "account_state", outcome])
+            .inc();
+        result
     }
 }
 

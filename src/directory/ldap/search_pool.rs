@@ -1,11 +1,13 @@
-//! One global catalog's search pool: a few long-lived connections bound as the service account.
-//! ldap3 multiplexes concurrent operations over one connection, so a slot is shared, not checked
-//! out; a slot whose connection died (DC restart) is reconnected on next use.
+//! One server's search pool: a few long-lived connections bound as the service account, on a
+//! global catalog (account searches) or on a domain controller (account-state reads). ldap3
+//! multiplexes concurrent operations over one connection, so a slot is shared, not checked out;
+//! a slot whose connection died (DC restart) is reconnected on next use.
 
 use super::server::{describe, GaugeGuard, Server};
 use crate::config::ServiceAccount;
 use ldap3::{Ldap, LdapError, Scope, SearchEntry};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// Why one server did not answer.
@@ -15,11 +17,14 @@ pub(super) enum ServerError {
     Unavailable(String),
     /// The server answered with an error result: the forest's answer is unknown.
     Refused(String),
+    /// The server answered that the search base does not exist (LDAP result 32).
+    NoSuchObject(String),
 }
 
-/// One global catalog with its pooled, multiplexed connections.
+/// One server with its pooled, multiplexed connections.
 pub(super) struct SearchPool {
-    pub(super) server: Server,
+    /// The server, shared with its bind pool when it is a domain controller (one health state).
+    pub(super) server: Arc<Server>,
     account: ServiceAccount,
     slots: Vec<Mutex<Option<Ldap>>>,
     next: AtomicUsize,
@@ -27,7 +32,8 @@ pub(super) struct SearchPool {
 
 impl SearchPool {
     /// A pool of `server.tuning.pool_size` slots, connected lazily as `account`.
-    pub(super) fn new(server: Server, account: ServiceAccount) -> SearchPool {
+    pub(super) fn new(server: impl Into<Arc<Server>>, account: ServiceAccount) -> SearchPool {
+        let server = server.into();
         let slots = (0..server.tuning.pool_size)
             .map(|_| Mutex::new(None))
             .collect();
@@ -107,6 +113,7 @@ impl SearchPool {
                     if rc != 0 && rc != 10 {
                         let msg = format!("LDAP result {rc} {}", res.1.text.trim_end_matches('\0'));
                         return Err(match rc {
+                            32 => ServerError::NoSuchObject(msg),
                             51..=53 | 80 => ServerError::Unavailable(msg),
                             _ => ServerError::Refused(msg),
                         });

@@ -1,5 +1,6 @@
 //! Unit tests of the LDAP client against loopback servers: a closed port (a domain controller
-//! that is down) and a minimal plain-LDAP responder that answers binds (one that is up).
+//! that is down) and a minimal plain-LDAP responder that answers binds and base-scope searches
+//! (one that is up).
 
 use super::*;
 use crate::config::LdapUrl;
@@ -41,7 +42,7 @@ fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
     let metrics = Metrics::standalone().expect("metrics");
     let events = Events::new(metrics.events.clone());
     let tls = crate::tls::client_config(None).expect("tls");
-    let server = Server::new(
+    let server = Arc::new(Server::new(
         FOREST,
         &url(port),
         &tls,
@@ -49,15 +50,20 @@ fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
         tuning.max_concurrent_binds_per_dc,
         &metrics.directory,
         &events,
-    );
+    ));
+    let key = (FOREST.to_string(), FOREST.to_string());
     let mut binders = HashMap::new();
-    binders.insert(
-        (FOREST.to_string(), FOREST.to_string()),
-        vec![BindPool::new(server)],
-    );
+    binders.insert(key.clone(), vec![BindPool::new(server.clone())]);
+    let account = crate::config::ServiceAccount {
+        user: "svc@contoso.com".into(),
+        password: crate::secret::Secret::new("svc-pw".into()),
+    };
+    let mut readers = HashMap::new();
+    readers.insert(key, vec![SearchPool::new(server, account)]);
     let directory = LdapDirectory {
         forests: HashMap::new(),
         binders,
+        readers,
         metrics: metrics.directory.clone(),
     };
     (directory, metrics)
@@ -131,6 +137,182 @@ async fn answer_binds(listener: TcpListener, rc: u8) {
             }
         });
     }
+}
+
+/// One BER element: tag, definite length, content.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// An LDAPMessage answering message `id` with `op`.
+fn ldap_message(id: &[u8], op: Vec<u8>) -> Vec<u8> {
+    let mut content = tlv(0x02, id);
+    content.extend(op);
+    tlv(0x30, &content)
+}
+
+/// An LDAPResult-shaped response (`tag`: 0x61 BindResponse, 0x65 SearchResultDone).
+fn result_op(tag: u8, rc: u8) -> Vec<u8> {
+    let mut content = tlv(0x0a, &[rc]);
+    content.extend(tlv(0x04, b""));
+    content.extend(tlv(0x04, b""));
+    tlv(tag, &content)
+}
+
+/// A SearchResultEntry for `dn` with single-valued `attrs`.
+fn entry_op(dn: &str, attrs: &[(&str, &str)]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for (name, value) in attrs {
+        let mut a = tlv(0x04, name.as_bytes());
+        a.extend(tlv(0x31, &tlv(0x04, value.as_bytes())));
+        list.extend(tlv(0x30, &a));
+    }
+    let mut content = tlv(0x04, dn.as_bytes());
+    content.extend(tlv(0x30, &list));
+    tlv(0x64, &content)
+}
+
+/// How the test DC answers a search.
+#[derive(Clone)]
+enum SearchAnswer {
+    /// One entry with these attributes, then success.
+    Entry(Vec<(&'static str, &'static str)>),
+    /// No entry, this result code.
+    Done(u8),
+}
+
+/// Answers every bind with success and every search with `answer`, on every connection.
+async fn answer_searches(listener: TcpListener, dn: &'static str, answer: SearchAnswer) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let answer = answer.clone();
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            loop {
+                while let Some((id, op, used)) = message(&buf) {
+                    buf.drain(..used);
+                    let mut reply = Vec::new();
+                    match (op, &answer) {
+                        (0x60, _) => reply.extend(ldap_message(&id, result_op(0x61, 0))),
+                        (0x63, SearchAnswer::Entry(attrs)) => {
+                            reply.extend(ldap_message(&id, entry_op(dn, attrs)));
+                            reply.extend(ldap_message(&id, result_op(0x65, 0)));
+                        }
+                        (0x63, SearchAnswer::Done(rc)) => {
+                            reply.extend(ldap_message(&id, result_op(0x65, *rc)))
+                        }
+                        _ => {}
+                    }
+                    if stream.write_all(&reply).await.is_err() {
+                        return;
+                    }
+                }
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test]
+async fn account_state_is_read_fresh_from_the_accounts_domain_controller() {
+    const DN: &str = "CN=John Doe,CN=Users,DC=contoso,DC=com";
+    let cases: Vec<(SearchAnswer, Result<Option<AccountState>, &str>)> = vec![
+        (
+            SearchAnswer::Entry(vec![
+                ("userAccountControl", "514"),
+                ("pwdLastSet", "133497846000000000"),
+            ]),
+            Ok(Some(AccountState {
+                enabled: false,
+                pwd_last_set: Some(133_497_846_000_000_000),
+            })),
+        ),
+        (
+            SearchAnswer::Entry(vec![("pwdLastSet", "0"), ("userAccountControl", "66048")]),
+            Ok(Some(AccountState {
+                enabled: true,
+                pwd_last_set: Some(0),
+            })),
+        ),
+        // Attributes the service account may not read: an error, never a guess.
+        (
+            SearchAnswer::Entry(vec![("userAccountControl", "512")]),
+            Err("search_failed"),
+        ),
+        (
+            SearchAnswer::Entry(vec![("userAccountControl", "512"), ("pwdLastSet", "soon")]),
+            Err("search_failed"),
+        ),
+        // The DN is gone (deleted, moved, renamed), or holds no user.
+        (SearchAnswer::Done(32), Ok(None)),
+        (SearchAnswer::Done(0), Ok(None)),
+        // insufficientAccessRights: the DC answered, the answer is unknown.
+        (SearchAnswer::Done(50), Err("search_failed")),
+    ];
+    for (answer, expected) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("listen");
+        let port = listener.local_addr().expect("addr").port();
+        let dc = tokio::spawn(answer_searches(listener, DN, answer));
+        let (dir, m) = directory(port, tuning());
+        let r = dir.account_state(FOREST, "Contoso.COM", DN).await;
+        match expected {
+            Ok(state) => assert_eq!(r.expect("state"), state),
+            Err(code) => assert_eq!(r.map_err(|e| e.code()), Err(code)),
+        }
+        assert_eq!(server_up(&m, port), 1, "the DC answered");
+        assert_eq!(events(&m, "directory_server_down"), 0);
+        dc.abort();
+    }
+}
+
+#[tokio::test]
+async fn account_state_reads_share_the_domain_controllers_health_with_binds() {
+    let port = closed_port();
+    let (dir, m) = directory(port, tuning());
+    let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
+    let r = dir.account_state(FOREST, FOREST, dn).await;
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    // The bind path skips the DC the read found down: one connect attempt, one event.
+    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    assert!(
+        matches!(r, Err(DirectoryError::Unreachable { .. })),
+        "{r:?}"
+    );
+    assert_eq!(events(&m, "directory_server_down"), 1);
+    assert_eq!(
+        m.directory
+            .connects
+            .with_label_values(&[FOREST, &url(port).url, "error"])
+            .get(),
+        1
+    );
+    assert_eq!(
+        m.directory
+            .searches
+            .with_label_values(&[FOREST, "account_state", "unreachable"])
+            .get(),
+        1
+    );
+    // A domain without configured DCs cannot be read at all.
+    let r = dir.account_state(FOREST, "child.contoso.com", dn).await;
+    assert_eq!(r.map_err(|e| e.code()), Err("no_domain_controller"));
 }
 
 #[tokio::test]

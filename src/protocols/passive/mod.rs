@@ -5,8 +5,9 @@
 //! Every message names a relying party whose registered reply URLs are the only places a token
 //! is ever posted (no open redirect). The sign-in form carries the original request (`ctx`) and a
 //! CSRF token that must match a `SameSite=Strict` cookie. A valid SSO cookie (bound to the
-//! account's DN, re-checked against the directory) signs the browser in without the form unless
-//! `ForceAuthn` asks otherwise. Credentials and SAML messages are never logged.
+//! account's DN; the account's state is read fresh from the directory at every use) signs the
+//! browser in without the form unless `ForceAuthn` asks otherwise. Credentials and SAML
+//! messages are never logged.
 //!
 //! This module is the entry point ([`handle`]) and its types; the roles live in submodules:
 //! `params` decodes the parameters once, `request` reads and checks the protocol message they
@@ -25,6 +26,7 @@ mod sso;
 
 use crate::config::state::OnUnavailable;
 use crate::config::{Federation, RelyingParty};
+use crate::directory::Directory;
 use crate::events::{Events, PassiveRequestRefused};
 use crate::metrics::{PassiveMetrics, TokenMetrics};
 use crate::resolve::Resolver;
@@ -54,6 +56,8 @@ pub struct Passive<'a> {
     pub sign_in: &'a SignIn,
     /// Login resolution (the SSO session's account check).
     pub resolver: &'a Resolver,
+    /// The directory (the SSO session's fresh account-state read).
+    pub directory: &'a dyn Directory,
     /// Token issuance.
     pub tokens: &'a Tokens,
     /// SSO session cookie keys.

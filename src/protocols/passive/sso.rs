@@ -1,6 +1,22 @@
-//! The SSO session at `/adfs/ls/`: a good session cookie signs the browser in without the form
-//! (its login re-resolved to the same enabled account), a successful form sign-in starts one,
-//! and sign-out reads whose it was.
+//! The SSO session at `/adfs/ls/`: a good session cookie signs the browser in without the form,
+//! a successful form sign-in starts one, and sign-out reads whose it was.
+//!
+//! A session ends with its account. On every reuse, after the cookie's own checks (seal,
+//! lifetime, idle timeout) and the login's re-resolution to the session's DN (through the
+//! resolution cache), the account's state is read fresh from a domain controller of its domain
+//! ([`crate::directory::Directory::account_state`], never cached), so every node of a farm sees
+//! the change at the session's next use:
+//! - disabled (`userAccountControl` ACCOUNTDISABLE): `account_disabled`;
+//! - password set after the session's sign-in (`pwdLastSet` newer than `auth_instant`, a reset
+//!   or a change, or `pwdLastSet = 0`, "must change at next logon"): `password_changed`. The
+//!   session keeps whole seconds, so a password set during the sign-in's own second counts as
+//!   newer (see [`crate::directory::AccountState::password_set_after`]);
+//! - no user at the DN any more (deleted, moved, renamed): `account_missing`.
+//!
+//! Those end the session: the cookie is cleared, `sso_session_ended` is audited and the browser
+//! gets the sign-in form. When the state cannot be read (no DC answered), SSO fails closed: the
+//! form is shown and the password sign-in decides, but the cookie is kept, since nothing says
+//! the session is over (`directory_unavailable`).
 
 use super::delivery::deliver;
 use super::page::Lang;
@@ -8,10 +24,29 @@ use super::request::Target;
 use super::Passive;
 use super::{LsRequest, LsResponse, Refusal};
 use crate::config::state::OnUnavailable;
-use crate::events::SsoSessionUsed;
+use crate::events::{SsoSessionEnded, SsoSessionUsed};
+use crate::resolve::ResolvedAccount;
 use crate::session::{clear_session_cookie, cookie, session_cookie, Session, COOKIE};
 use crate::signin::SignedIn;
+use std::net::IpAddr;
 use std::sync::Arc;
+
+/// Why a session cookie signed nobody in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NotReused {
+    /// The `altgate_sso_sessions_total` result.
+    result: &'static str,
+    /// The session is over: clear the cookie. False when the check could not be made.
+    clear: bool,
+}
+
+/// The session is over, for `result`.
+const fn ended(result: &'static str) -> NotReused {
+    NotReused {
+        result,
+        clear: true,
+    }
+}
 
 /// Answers `target` from the browser's SSO cookie when it holds a good session. A bad one is
 /// counted and its clearing cookie added to `cookies`; `None` then (the form follows).
@@ -25,7 +60,7 @@ pub(super) async fn reuse(
     let Some(value) = cookie(req.cookie_header, COOKIE) else {
         return Ok(None);
     };
-    match open(app, value).await {
+    match open(app, value, req.client_ip).await {
         Ok((signed_in, refreshed)) => {
             app.metrics.count_session("reused");
             let account = signed_in.resolution.account.as_ref();
@@ -40,44 +75,58 @@ pub(super) async fn reuse(
             r.set_cookies.push(refreshed);
             Ok(Some(r))
         }
-        Err(result) => {
-            app.metrics.count_session(result);
-            cookies.push(clear_session_cookie());
+        Err(not) => {
+            app.metrics.count_session(not.result);
+            if not.clear {
+                cookies.push(clear_session_cookie());
+            }
             Ok(None)
         }
     }
 }
 
-/// Opens and checks the SSO cookie: alive, its login still resolves to the same enabled account.
-/// Returns the sign-in and the refreshed cookie, or the metric label for why not.
-async fn open(app: &Passive<'_>, value: &str) -> Result<(SignedIn, String), &'static str> {
-    let session = app.sessions.open(value).ok_or("invalid")?;
+/// Opens and checks the SSO cookie: alive, its login still resolves to the session's account,
+/// and that account is enabled with no password set since the sign-in (read fresh). Returns the
+/// sign-in and the refreshed cookie, or why not.
+async fn open(
+    app: &Passive<'_>,
+    value: &str,
+    client_ip: IpAddr,
+) -> Result<(SignedIn, String), NotReused> {
+    let session = app.sessions.open(value).ok_or(ended("invalid"))?;
     let now = app.tokens.now().unix_timestamp();
     let p = &app.settings;
     if !session.is_live(now, p.session_lifetime, p.session_idle_timeout) {
-        return Err("expired");
+        return Err(ended("expired"));
     }
     if !session.id.is_empty() {
         match app.state.is_revoked(&session.id).await {
             Ok(false) => {}
-            Ok(true) => return Err("revoked"),
+            Ok(true) => return Err(ended("revoked")),
             Err(_) if app.on_unavailable == OnUnavailable::FailOpen => {}
-            Err(_) => return Err("state_unavailable"),
+            // Nothing says the session is over: keep the cookie, show the form.
+            Err(_) => {
+                return Err(NotReused {
+                    result: "state_unavailable",
+                    clear: false,
+                })
+            }
         }
     }
+    let auth_instant = time::OffsetDateTime::from_unix_timestamp(session.auth_instant)
+        .map_err(|_| ended("invalid"))?;
     let resolution = app.resolver.resolve(&session.login).await;
-    let account = resolution.account.as_ref().ok_or("mismatch")?;
-    if !account.distinguished_name.eq_ignore_ascii_case(&session.dn) || !account.enabled {
-        return Err("mismatch");
+    let account = resolution.account.as_ref().ok_or(ended("mismatch"))?;
+    if !account.distinguished_name.eq_ignore_ascii_case(&session.dn) {
+        return Err(ended("mismatch"));
     }
-    let auth_instant =
-        time::OffsetDateTime::from_unix_timestamp(session.auth_instant).map_err(|_| "invalid")?;
+    check_account(app, account, &session, client_ip).await?;
     let login = session.login.clone();
     let refreshed = Session {
         last_used: now,
         ..session
     };
-    let cookie = app.sessions.seal(&refreshed).ok_or("invalid")?;
+    let cookie = app.sessions.seal(&refreshed).ok_or(ended("invalid"))?;
     let max_age = p.session_lifetime.as_secs();
     Ok((
         SignedIn {
@@ -87,6 +136,54 @@ async fn open(app: &Passive<'_>, value: &str) -> Result<(SignedIn, String), &'st
         },
         session_cookie(&cookie, max_age),
     ))
+}
+
+/// The account's state now (never cached): the session ends when the account is disabled, its
+/// password was set after the session's sign-in, or no user is at the DN any more. A directory
+/// that cannot answer refuses SSO without ending the session.
+async fn check_account(
+    app: &Passive<'_>,
+    account: &ResolvedAccount,
+    session: &Session,
+    client_ip: IpAddr,
+) -> Result<(), NotReused> {
+    let state = match app
+        .directory
+        .account_state(&account.forest, &account.domain, &session.dn)
+        .await
+    {
+        Ok(state) => state,
+        Err(e) => {
+            // The directory's own events announce the outage once; this is per request.
+            tracing::debug!(target: "altgate::ops", code = e.code(), error = %e, "SSO refused: account state unreadable");
+            return Err(NotReused {
+                result: "directory_unavailable",
+                clear: false,
+            });
+        }
+    };
+    let reason = match state {
+        None => "account_missing",
+        Some(s) if !s.enabled => "account_disabled",
+        Some(s) if s.password_set_after(session.auth_instant) => "password_changed",
+        Some(_) => return Ok(()),
+    };
+    let set_at = state
+        .filter(|_| reason == "password_changed")
+        .and_then(|s| s.password_set_at())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    app.events.emit(&SsoSessionEnded {
+        login: &session.login,
+        account: &session.dn,
+        reason,
+        password_last_set: &set_at,
+        client_ip,
+    });
+    Err(ended(reason))
 }
 
 /// Starts a session for a form sign-in: its cookie goes out with the token page `r`.
