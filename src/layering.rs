@@ -16,7 +16,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["protocols"],
     &["app"],
     &["http"],
-    &["cli"],
+    &["cli", "fuzzing"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

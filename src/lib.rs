@@ -29,6 +29,8 @@ pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod metrics;
 pub mod protocols;
