@@ -17,7 +17,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["protocols"],
     &["app"],
     &["http"],
-    &["cli"],
+    &["cli", "fuzzing"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

@@ -38,6 +38,8 @@ pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod keys;
 pub mod lockout;

@@ -181,14 +181,13 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
                     None => root = Some(node),
                 }
             }
-            Event::Text(t) => {
-                let s = t.unescape().map_err(syntax)?;
-                match stack.last_mut() {
-                    Some(n) => n.text.push_str(&s),
-                    None if s.trim().is_empty() => {}
-                    None => return Err(XmlError::Root),
-                }
-            }
+            Event::Text(t) => match stack.last_mut() {
+                Some(n) => n.text.push_str(&t.unescape().map_err(syntax)?),
+                // Outside the root element only XML white space may stand, as written: not
+                // other Unicode spaces, not character references.
+                None if t.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) => {}
+                None => return Err(XmlError::Root),
+            },
             Event::CData(c) => {
                 let s = String::from_utf8_lossy(c.as_ref()).into_owned();
                 match stack.last_mut() {
@@ -266,5 +265,27 @@ mod tests {
             parse(&[0xff, 0xfe, 0x3c], Limits::default()),
             Err(XmlError::NotUtf8)
         );
+    }
+
+    #[test]
+    fn only_xml_white_space_stands_outside_the_root() {
+        // Found probing the reader for tests/parsers.rs: Unicode spaces and character
+        // references around the root were taken for white space.
+        for bad in [
+            "\u{a0}<a/>",
+            "<a/>\u{3000}",
+            "&#32;<a/>",
+            "<a/>&#x20;",
+            "<a/>\u{85}",
+        ] {
+            assert_eq!(p(bad), Err(XmlError::Root), "{bad:?}");
+        }
+        for good in [
+            "\u{feff}<a/>",
+            " \t\r\n<a/>\r\n ",
+            "<?xml version=\"1.0\"?>\n<a/>\n",
+        ] {
+            assert!(p(good).is_ok(), "{good:?}");
+        }
     }
 }

@@ -17,6 +17,8 @@
 
 mod delivery;
 mod form;
+#[doc(hidden)]
+pub(crate) mod fuzz;
 pub mod page;
 mod params;
 mod request;
