@@ -2,8 +2,8 @@
 //! MSAL sends, SAML AuthnRequest and LogoutRequest, their HTTP-Redirect encoding, signed with
 //! the unit tests' fixture key.
 
+use altgate::keys::SigningKey;
 use altgate::protocols::wstrust::request::Version;
-use altgate::tokens::keys::SigningKey;
 use altgate::tokens::rstr::{WSSE, WSU};
 use altgate::tokens::saml::{SAML2, SAMLP};
 use base64::Engine;

@@ -53,6 +53,7 @@ const TEXT: &[&str] = &[
 
 fn session(rng: &mut Rng) -> Session {
     Session {
+        id: rng.string_of(TEXT, 22),
         login: rng.string_of(TEXT, 20),
         dn: rng.string_of(TEXT, 40),
         auth_instant: rng.next() as i64,
