@@ -58,6 +58,7 @@ fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
     let directory = LdapDirectory {
         forests: HashMap::new(),
         binders,
+        service_accounts: HashMap::new(),
         metrics: metrics.directory.clone(),
     };
     (directory, metrics)
