@@ -3,10 +3,12 @@
 //! verified LDAPS. The server under test listens on port 0.
 
 mod harness;
+mod procs;
 
 mod cli;
 mod directory_faults;
 mod enumeration;
+mod lockout;
 mod passive;
 mod prometheus;
 mod resolve_ad;
