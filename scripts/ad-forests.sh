@@ -10,7 +10,7 @@
 #   scripts/ad-forests.sh lockout-policy NAME THRESHOLD [MINUTES]
 #                                          set the domain's account lockout policy (threshold,
 #                                          observation window = lockout duration = MINUTES, 30 by
-#                                          default); THRESHOLD 0 also unlocks the lock-* test users
+#                                          default); THRESHOLD 0 also unlocks lock-ad and lock-adc
 #   scripts/ad-forests.sh reset           stop both and delete the state directory
 #
 # State lives in ${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}/<forest>; $STATE/forests.json describes
@@ -314,18 +314,21 @@ provision() {
 # ---------------------------------------------------------------------------------------------
 # Extranet lockout fixtures (contoso): dedicated users, so lockout tests never disturb others.
 # AD only counts bad passwords (badPwdCount) when a lockout threshold applies, and the domain's
-# is 0; the users whose badPwdCount the tests read get one from a fine-grained password policy
-# (PSO) that never locks in practice. lock-ad* follow the domain policy, which the AD lockout test
-# sets and restores (`lockout-policy`); lock-atk* are the benchmark's spray targets.
-# Bump LOCKOUT_FIXTURES to re-seed a provisioned forest (each step is skipped if already done).
-LOCKOUT_FIXTURES=1
+# is 0. Fine-grained password policies (PSOs) give the test users one: the lock-* users whose
+# badPwdCount the tests read get a threshold that never locks in practice (999); lock-ad and
+# lock-adc get a real one (10 bad passwords, 30 minutes), so AD's own lockout is exercised
+# without a domain-wide policy that could lock other tests' users. lock-atk* are the benchmark's
+# spray targets (no PSO). Bump LOCKOUT_FIXTURES to re-seed a provisioned forest (each step is
+# skipped if already done).
+LOCKOUT_FIXTURES=2
 LOCKOUT_COUNTED=(lock-spray lock-alias lock-logonly lock-cli lock-farm lock-store lock-xff lock-prom)
-LOCKOUT_DOMAIN_POLICY=(lock-ad lock-adc)
+LOCKOUT_AD_LOCKS=(lock-ad lock-adc)
 LOCKOUT_PSO=altgate-lockout-counted
+LOCKOUT_AD_PSO=altgate-lockout-ad
 
 lockout_users() {
     local n
-    printf '%s\n' "${LOCKOUT_COUNTED[@]}" "${LOCKOUT_DOMAIN_POLICY[@]}"
+    printf '%s\n' "${LOCKOUT_COUNTED[@]}" "${LOCKOUT_AD_LOCKS[@]}"
     for n in $(seq -w 1 16); do printf 'lock-atk%s\n' "$n"; done
 }
 
@@ -349,19 +352,25 @@ seed_lockout_fixtures() {
     fi
     # samba-tool takes its options after the subcommand
     st() { samba-tool "$@" -s "$conf" -H "$sam"; }
-    st group show "$LOCKOUT_PSO" >/dev/null 2>&1 ||
-        st group add "$LOCKOUT_PSO" >>"$DIR/provision.log" 2>&1 ||
-        die "$name: creating group $LOCKOUT_PSO failed (see $DIR/provision.log)"
-    st group addmembers "$LOCKOUT_PSO" "$(IFS=,; echo "${LOCKOUT_COUNTED[*]}")" >>"$DIR/provision.log" 2>&1 || true
-    if ! st domain passwordsettings pso show "$LOCKOUT_PSO" >/dev/null 2>&1; then
-        st domain passwordsettings pso create "$LOCKOUT_PSO" 1 \
-            --complexity=off --history-length=0 --min-pwd-age=0 --max-pwd-age=0 --min-pwd-length=0 \
-            --account-lockout-threshold=999 --account-lockout-duration=30 \
-            --reset-account-lockout-after=30 >>"$DIR/provision.log" 2>&1 ||
-            die "$name: creating PSO $LOCKOUT_PSO failed (see $DIR/provision.log)"
-        st domain passwordsettings pso apply "$LOCKOUT_PSO" "$LOCKOUT_PSO" >>"$DIR/provision.log" 2>&1 ||
-            die "$name: applying PSO $LOCKOUT_PSO failed (see $DIR/provision.log)"
-    fi
+    # pso GROUP THRESHOLD MEMBERS...: a group, its members, and a PSO of that name applied to it
+    pso() {
+        local group="$1" threshold="$2"; shift 2
+        st group show "$group" >/dev/null 2>&1 ||
+            st group add "$group" >>"$DIR/provision.log" 2>&1 ||
+            die "$name: creating group $group failed (see $DIR/provision.log)"
+        st group addmembers "$group" "$(IFS=,; echo "$*")" >>"$DIR/provision.log" 2>&1 || true
+        if ! st domain passwordsettings pso show "$group" >/dev/null 2>&1; then
+            st domain passwordsettings pso create "$group" 1 \
+                --complexity=off --history-length=0 --min-pwd-age=0 --max-pwd-age=0 --min-pwd-length=0 \
+                --account-lockout-threshold="$threshold" --account-lockout-duration=30 \
+                --reset-account-lockout-after=30 >>"$DIR/provision.log" 2>&1 ||
+                die "$name: creating PSO $group failed (see $DIR/provision.log)"
+            st domain passwordsettings pso apply "$group" "$group" >>"$DIR/provision.log" 2>&1 ||
+                die "$name: applying PSO $group failed (see $DIR/provision.log)"
+        fi
+    }
+    pso "$LOCKOUT_PSO" 999 "${LOCKOUT_COUNTED[@]}"
+    pso "$LOCKOUT_AD_PSO" 10 "${LOCKOUT_AD_LOCKS[@]}"
     touch "$marker"
     log "$name: lockout fixtures seeded in $(( $(now_ms) - t0 )) ms"
 }
@@ -378,7 +387,7 @@ lockout_policy() {
         --reset-account-lockout-after="$minutes" >>"$DIR/provision.log" 2>&1 ||
         die "$name: setting the lockout policy failed (see $DIR/provision.log)"
     if [[ "$threshold" == 0 && "$name" == contoso ]]; then
-        for u in "${LOCKOUT_DOMAIN_POLICY[@]}"; do
+        for u in "${LOCKOUT_AD_LOCKS[@]}"; do
             samba-tool user unlock "$u" -s "$conf" -H "$sam" >>"$DIR/provision.log" 2>&1 || true
         done
     fi

@@ -842,8 +842,9 @@ async fn untrusted_peers_cannot_choose_their_client_address() {
     assert_eq!(wstrust(&proxied, login, &pw(), Some(HOME)).await.0, 200);
 }
 
-/// `scripts/ad-forests.sh lockout-policy contoso THRESHOLD`; restores AD's "never lock" (and
-/// unlocks the lock-ad* users) when dropped, whatever the test's outcome.
+/// `scripts/ad-forests.sh lockout-policy contoso THRESHOLD`: contoso's domain-wide lockout
+/// policy. Dropping it restores AD's "never lock" and unlocks lock-ad and lock-adc, whatever the
+/// test's outcome.
 struct ContosoLockoutPolicy;
 
 impl ContosoLockoutPolicy {
@@ -872,10 +873,13 @@ impl Drop for ContosoLockoutPolicy {
     }
 }
 
+/// AD's own lockout is a fine-grained password policy on lock-ad and lock-adc (10 bad passwords,
+/// 30 minutes; `scripts/ad-forests.sh`), so no other test's user can be locked by it.
 #[tokio::test]
 async fn a_spray_absorbed_by_altgate_never_locks_the_ad_account() {
     let _g = harness::exclusive().await;
-    let _policy = ContosoLockoutPolicy::set(10);
+    // Unlocked, whatever an earlier run left.
+    let _restore = ContosoLockoutPolicy::set(0);
 
     // Without altgate's lockout, ten wrong passwords lock the AD account (the policy is live).
     let off = TestServer::start_with_server(TRUSTED, "", "").await;
@@ -913,14 +917,36 @@ async fn a_spray_absorbed_by_altgate_never_locks_the_ad_account() {
     // With extranet lockout at half AD's threshold, fifty wrong passwords never get there.
     let yaml = "extranet_lockout: { mode: enforce, threshold: 5, familiar_threshold: 8, observation_window: 30m, ip_failures_per_minute: 0 }\n";
     let on = TestServer::start_with_server(TRUSTED, "", yaml).await;
+    let (login, sam) = ("lock-ad@contoso.com", "lock-ad");
+    assert_eq!(wstrust(&on, login, &pw(), Some(HOME)).await.0, 200);
+    for _ in 0..50 {
+        assert_eq!(wstrust(&on, login, WRONG, Some(ATTACKER)).await.0, 500);
+    }
+    assert_eq!(
+        ad_counts(sam).await,
+        (5, 0),
+        "AD saw five bad passwords (its threshold is 10) and never locked"
+    );
+    assert_eq!(wstrust(&on, login, &pw(), Some(HOME)).await.0, 200);
+}
+
+#[tokio::test]
+async fn each_domains_own_lockout_threshold_is_checked_at_start_up_and_by_check_config() {
+    let _g = harness::exclusive().await;
+    // A domain-wide threshold no test's spray reaches in one window (the exclusive lock keeps
+    // this binary's other tests away; other processes' tests stay far below it).
+    let _policy = ContosoLockoutPolicy::set(999);
+
+    let yaml = "extranet_lockout: { mode: enforce, threshold: 5, familiar_threshold: 8, observation_window: 30m }\n";
+    let fits = TestServer::start_with_server(TRUSTED, "", yaml).await;
     // The start-up check read both domains: contoso fits, fabrikam never locks.
     eventually(
         "the start-up check reports fabrikam",
         Duration::from_secs(15),
-        || async { events(&on.app, "operational", "ad_lockout_policy_warning") >= 1.0 },
+        || async { events(&fits.app, "operational", "ad_lockout_policy_warning") >= 1.0 },
     )
     .await;
-    let checks = on.app.check_ad_lockout_policies().await;
+    let checks = fits.app.check_ad_lockout_policies().await;
     let contoso = checks
         .iter()
         .find(|c| c.domain == "contoso.com")
@@ -929,7 +955,7 @@ async fn a_spray_absorbed_by_altgate_never_locks_the_ad_account() {
     assert_eq!(
         (p.threshold, p.observation_window, p.lockout_duration),
         (
-            10,
+            999,
             Duration::from_secs(1800),
             Some(Duration::from_secs(1800))
         )
@@ -944,27 +970,15 @@ async fn a_spray_absorbed_by_altgate_never_locks_the_ad_account() {
         [altgate::lockout::ad_policy::Finding::AdNeverLocks]
     );
 
-    let (login, sam) = ("lock-ad@contoso.com", "lock-ad");
-    assert_eq!(wstrust(&on, login, &pw(), Some(HOME)).await.0, 200);
-    for _ in 0..50 {
-        assert_eq!(wstrust(&on, login, WRONG, Some(ATTACKER)).await.0, 500);
-    }
-    assert_eq!(
-        ad_counts(sam).await,
-        (5, 0),
-        "AD saw five bad passwords (its threshold is 10) and never locked"
-    );
-    assert_eq!(wstrust(&on, login, &pw(), Some(HOME)).await.0, 200);
-
     // A threshold not below AD's is reported by check-config and by a starting server.
-    let yaml = "extranet_lockout: { mode: enforce, threshold: 10 }\n";
+    let yaml = "extranet_lockout: { mode: enforce, threshold: 999 }\n";
     let cfg = harness::write_config("ad-policy.yaml", &harness::both_forests_yaml(yaml));
     let out = altgate_cli(&["check-config", "--config", cfg.to_str().expect("path")]).await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     for line in [
-        "warning: extranet_lockout.threshold 10 is not below the lockoutThreshold 10 of domain contoso.com: a password spray locks the AD account before altgate does; set it below 10 (about half: 5)",
-        "warning: extranet_lockout.familiar_threshold 10 is not below the lockoutThreshold 10 of domain contoso.com",
+        "warning: extranet_lockout.threshold 999 is not below the lockoutThreshold 999 of domain contoso.com: a password spray locks the AD account before altgate does; set it below 999 (about half: 499)",
+        "warning: extranet_lockout.familiar_threshold 999 is not below the lockoutThreshold 999 of domain contoso.com",
         "warning: domain fabrikam.com has no account lockout (lockoutThreshold 0): altgate's extranet lockout is the only lockout protecting its accounts",
     ] {
         assert!(text.contains(line), "{line}\nnot in:\n{text}");
@@ -976,4 +990,16 @@ async fn a_spray_absorbed_by_altgate_never_locks_the_ad_account() {
         || async { events(&loose.app, "operational", "ad_lockout_policy_warning") >= 3.0 },
     )
     .await;
+    drop(_policy);
+
+    // Restored: contoso never locks again, and the check says so.
+    let checks = fits.app.check_ad_lockout_policies().await;
+    let contoso = checks
+        .iter()
+        .find(|c| c.domain == "contoso.com")
+        .expect("contoso checked");
+    assert_eq!(
+        contoso.findings,
+        [altgate::lockout::ad_policy::Finding::AdNeverLocks]
+    );
 }
