@@ -7,6 +7,10 @@
 #   scripts/ad-forests.sh stop  NAME      stop one forest (NAME = contoso | fabrikam)
 #   scripts/ad-forests.sh start NAME      start one forest and wait until it is ready
 #   scripts/ad-forests.sh status          print running/stopped per forest
+#   scripts/ad-forests.sh lockout-policy NAME THRESHOLD [MINUTES]
+#                                          set the domain's account lockout policy (threshold,
+#                                          observation window = lockout duration = MINUTES, 30 by
+#                                          default); THRESHOLD 0 also unlocks lock-ad and lock-adc
 #   scripts/ad-forests.sh reset           stop both and delete the state directory
 #
 # State lives in ${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}/<forest>; $STATE/forests.json describes
@@ -303,8 +307,92 @@ provision() {
     ldbadd --configfile="$conf" -H "$sam" "$DIR/users.ldif" >>"$DIR/provision.log" 2>&1 ||
         die "$name: seeding users failed (see $DIR/provision.log)"
 
+    seed_lockout_fixtures "$name"
     touch "$DIR/.provisioned"
     log "$name: provisioned in $(( $(now_ms) - t0 )) ms"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Extranet lockout fixtures (contoso): dedicated users, so lockout tests never disturb others.
+# AD only counts bad passwords (badPwdCount) when a lockout threshold applies, and the domain's
+# is 0. Fine-grained password policies (PSOs) give the test users one: the lock-* users whose
+# badPwdCount the tests read get a threshold that never locks in practice (999); lock-ad and
+# lock-adc get a real one (10 bad passwords, 30 minutes), so AD's own lockout is exercised
+# without a domain-wide policy that could lock other tests' users. lock-atk* are the benchmark's
+# spray targets (no PSO). Bump LOCKOUT_FIXTURES to re-seed a provisioned forest (each step is
+# skipped if already done).
+LOCKOUT_FIXTURES=2
+LOCKOUT_COUNTED=(lock-spray lock-alias lock-logonly lock-cli lock-farm lock-store lock-xff lock-prom)
+LOCKOUT_AD_LOCKS=(lock-ad lock-adc)
+LOCKOUT_PSO=altgate-lockout-counted
+LOCKOUT_AD_PSO=altgate-lockout-ad
+
+lockout_users() {
+    local n
+    printf '%s\n' "${LOCKOUT_COUNTED[@]}" "${LOCKOUT_AD_LOCKS[@]}"
+    for n in $(seq -w 1 16); do printf 'lock-atk%s\n' "$n"; done
+}
+
+# seed_lockout_fixtures NAME: idempotent; a marker file makes the common case a stat.
+seed_lockout_fixtures() {
+    local name="$1" conf="$DIR/etc/smb.conf" sam="$DIR/private/sam.ldb" marker t0 existing u
+    [[ "$name" == contoso ]] || return 0
+    marker="$DIR/.lockout-fixtures-$LOCKOUT_FIXTURES"
+    [[ -f "$marker" ]] && return 0
+    t0=$(now_ms)
+    existing="$(ldbsearch --configfile="$conf" -H "$sam" -b "$BASE_DN" '(sAMAccountName=lock-*)' \
+        sAMAccountName 2>/dev/null | sed -n 's/^sAMAccountName: //p')"
+    for u in $(lockout_users); do
+        grep -qx -- "$u" <<<"$existing" ||
+            user_ldif "$u" Lockout "${u#lock-}" "$u@$UPN_SUFFIX" "$u@$DNSDOMAIN" 512 "$USER_PASSWORD"
+    done >"$DIR/lockout-users.ldif"
+    chmod 600 "$DIR/lockout-users.ldif"
+    if [[ -s "$DIR/lockout-users.ldif" ]]; then
+        ldbadd --configfile="$conf" -H "$sam" "$DIR/lockout-users.ldif" >>"$DIR/provision.log" 2>&1 ||
+            die "$name: seeding lockout users failed (see $DIR/provision.log)"
+    fi
+    # samba-tool takes its options after the subcommand
+    st() { samba-tool "$@" -s "$conf" -H "$sam"; }
+    # pso GROUP THRESHOLD MEMBERS...: a group, its members, and a PSO of that name applied to it
+    pso() {
+        local group="$1" threshold="$2"; shift 2
+        st group show "$group" >/dev/null 2>&1 ||
+            st group add "$group" >>"$DIR/provision.log" 2>&1 ||
+            die "$name: creating group $group failed (see $DIR/provision.log)"
+        st group addmembers "$group" "$(IFS=,; echo "$*")" >>"$DIR/provision.log" 2>&1 || true
+        if ! st domain passwordsettings pso show "$group" >/dev/null 2>&1; then
+            st domain passwordsettings pso create "$group" 1 \
+                --complexity=off --history-length=0 --min-pwd-age=0 --max-pwd-age=0 --min-pwd-length=0 \
+                --account-lockout-threshold="$threshold" --account-lockout-duration=30 \
+                --reset-account-lockout-after=30 >>"$DIR/provision.log" 2>&1 ||
+                die "$name: creating PSO $group failed (see $DIR/provision.log)"
+            st domain passwordsettings pso apply "$group" "$group" >>"$DIR/provision.log" 2>&1 ||
+                die "$name: applying PSO $group failed (see $DIR/provision.log)"
+        fi
+    }
+    pso "$LOCKOUT_PSO" 999 "${LOCKOUT_COUNTED[@]}"
+    pso "$LOCKOUT_AD_PSO" 10 "${LOCKOUT_AD_LOCKS[@]}"
+    touch "$marker"
+    log "$name: lockout fixtures seeded in $(( $(now_ms) - t0 )) ms"
+}
+
+# lockout_policy NAME THRESHOLD [MINUTES]: the domain's own lockout policy.
+lockout_policy() {
+    local name="$1" threshold="$2" minutes="${3:-30}" conf sam u
+    forest_vars "$name"
+    [[ -f "$DIR/.provisioned" ]] || die "$name: not provisioned (run: $0 up)"
+    [[ "$threshold" =~ ^[0-9]+$ && "$minutes" =~ ^[0-9]+$ ]] || die "lockout-policy: THRESHOLD and MINUTES are integers"
+    conf="$DIR/etc/smb.conf" sam="$DIR/private/sam.ldb"
+    samba-tool domain passwordsettings set -s "$conf" -H "$sam" -q \
+        --account-lockout-threshold="$threshold" --account-lockout-duration="$minutes" \
+        --reset-account-lockout-after="$minutes" >>"$DIR/provision.log" 2>&1 ||
+        die "$name: setting the lockout policy failed (see $DIR/provision.log)"
+    if [[ "$threshold" == 0 && "$name" == contoso ]]; then
+        for u in "${LOCKOUT_AD_LOCKS[@]}"; do
+            samba-tool user unlock "$u" -s "$conf" -H "$sam" >>"$DIR/provision.log" 2>&1 || true
+        done
+    fi
+    log "$name: lockoutThreshold $threshold, observation window and duration $minutes min"
 }
 
 write_json() {
@@ -403,7 +491,7 @@ stop_forest() {
 # ---------------------------------------------------------------------------------------------
 need_tools() {
     local t missing=()
-    for t in samba samba-tool ldbadd ldbmodify ldapsearch openssl ip ss iconv base64 flock; do
+    for t in samba samba-tool ldbadd ldbmodify ldbsearch ldapsearch openssl ip ss iconv base64 flock; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     [[ ${#missing[@]} -eq 0 ]] || die "missing tools: ${missing[*]} (apt-get install samba samba-ad-dc ldb-tools ldap-utils openssl iproute2)"
@@ -444,6 +532,8 @@ cmd_up() {
     for name in "${FORESTS[@]}"; do
         forest_vars "$name"
         wait_ready "$name"
+        # forests provisioned before the lockout fixtures existed get them now (once)
+        seed_lockout_fixtures "$name"
         log "$name: ready on $IP (pid $(master_pid || echo '?'))"
     done
     log "forests described in $STATE/forests.json"
@@ -465,7 +555,7 @@ cmd_status() {
 }
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -479,6 +569,8 @@ main() {
     start)  [[ $# -eq 1 ]] || usage; need_tools; forest_vars "$1"; lock_state; start_forest "$1" ;;
     stop)   [[ $# -eq 1 ]] || usage; need_tools; forest_vars "$1"; lock_state; stop_forest "$1" ;;
     status) [[ $# -eq 0 ]] || usage; cmd_status ;;
+    lockout-policy) [[ $# -eq 2 || $# -eq 3 ]] || usage; need_tools; forest_vars "$1"; lock_state
+            lockout_policy "$@" ;;
     reset)  [[ $# -eq 0 ]] || usage; need_tools; lock_state
             for n in "${FORESTS[@]}"; do stop_forest "$n"; done
             for n in "${FORESTS[@]}"; do rm -rf -- "${STATE:?}/$n"; done

@@ -40,5 +40,16 @@ cd "$REPO_ROOT"
 # directory (mode 0700) that is removed when the run ends, whatever its outcome.
 TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/altgate-test.XXXXXX")"
 export TMPDIR
-trap 'rm -rf -- "$TMPDIR"' EXIT
+# The processes the tests start (redis-server, altgate nodes) stop by themselves within a second
+# of the test binary's exit; their pid files are here too, so nothing outlives the run.
+cleanup() {
+    local f pid
+    for f in "$TMPDIR"/altgate-it-*/*/*.pid; do
+        [[ -f "$f" ]] || continue
+        pid="$(tr -dc '0-9' <"$f")"
+        [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+    done
+    rm -rf -- "$TMPDIR"
+}
+trap cleanup EXIT
 cargo test --locked "$@"

@@ -180,6 +180,18 @@ impl App {
         }))
     }
 
+    /// Compares extranet lockout with the own lockout policy of every domain altgate binds to,
+    /// reporting each mismatch as an event and a log line ([`crate::lockout::ad_policy`]).
+    /// Nothing is read while extranet lockout is off.
+    pub async fn check_ad_lockout_policies(&self) -> Vec<crate::lockout::ad_policy::DomainCheck> {
+        use crate::lockout::ad_policy;
+        let domains = ad_policy::domains_of(&self.config);
+        let checks =
+            ad_policy::check(&*self.directory, &self.config.extranet_lockout, &domains).await;
+        ad_policy::report(&checks, &self.events);
+        checks
+    }
+
     /// The relying party `applies_to` names, if configured.
     pub fn relying_party(&self, applies_to: &str) -> Option<&crate::config::RelyingParty> {
         crate::protocols::relying_party(&self.config.relying_parties, applies_to)

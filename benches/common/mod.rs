@@ -62,3 +62,30 @@ impl Stats {
         self.latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
     }
 }
+
+/// (user, system) CPU seconds a process has used, from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: u32) -> (f64, f64) {
+    // Linux reports utime/stime in clock ticks; 100 per second on every mainstream kernel config.
+    const TICKS: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
+    let after_comm = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // After the command name, utime and stime (fields 14 and 15 of stat) are at 11 and 12.
+    let utime: f64 = fields[11].parse().expect("utime");
+    let stime: f64 = fields[12].parse().expect("stime");
+    (utime / TICKS, stime / TICKS)
+}
+
+/// A verifying TLS client configuration trusting `ca`.
+pub fn client_config(ca: &std::path::Path) -> std::sync::Arc<rustls::ClientConfig> {
+    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
+    std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}

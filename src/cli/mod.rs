@@ -175,34 +175,69 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
 
 fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
-    // Building the application loads the demo directory, CA bundles and service accounts
-    // without contacting any server.
-    let app = App::new(config).map_err(|e| {
-        eprintln!(
-            "altgate: configuration file {} is invalid: {e}",
+    let rt = runtime()?;
+    rt.block_on(async move {
+        // Building the application loads the demo directory, CA bundles and service accounts
+        // without contacting any server.
+        let app = App::new(config).map_err(|e| {
+            eprintln!(
+                "altgate: configuration file {} is invalid: {e}",
+                path.display()
+            );
+            ExitCode::from(EXIT_CONFIG)
+        })?;
+        let c = &app.config;
+        if c.server.tls.is_none() {
+            println!(
+                "warning: server.tls is not set; altgate will serve plain HTTP behind a TLS proxy"
+            );
+        }
+        if c.demo_directory.is_some() {
+            println!("note: demo mode: the embedded directory stands in for every forest");
+        }
+        if c.alternate_login_id.is_none() {
+            println!(
+                "note: alternate_login_id is not configured; logins resolve by UPN or DOMAIN\\name"
+            );
+        }
+        ad_lockout_policies(&app).await;
+        println!(
+            "altgate: configuration file {} test is successful",
             path.display()
         );
-        ExitCode::from(EXIT_CONFIG)
-    })?;
-    let c = &app.config;
-    if c.server.tls.is_none() {
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// How long `check-config` waits for the domains' lockout policies.
+const AD_POLICY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Extranet lockout against each domain's own lockout policy, when the forests answer: a
+/// warning per mismatch, a note per domain that could not be read.
+async fn ad_lockout_policies(app: &App) {
+    let Ok(checks) = tokio::time::timeout(AD_POLICY_TIMEOUT, app.check_ad_lockout_policies()).await
+    else {
         println!(
-            "warning: server.tls is not set; altgate will serve plain HTTP behind a TLS proxy"
+            "note: the domains' lockout policies could not be read within {AD_POLICY_TIMEOUT:?}; extranet lockout thresholds not compared with AD's"
         );
+        return;
+    };
+    for c in checks {
+        match &c.policy {
+            Err(e) => println!(
+                "note: could not read the lockout policy of domain {} (forest {}): {e}; extranet lockout thresholds not compared with AD's",
+                c.domain, c.forest
+            ),
+            Ok(Some(p)) if c.findings.is_empty() => println!(
+                "ok: extranet lockout locks before domain {} does (AD lockoutThreshold {})",
+                c.domain, p.threshold
+            ),
+            _ => {}
+        }
+        for f in &c.findings {
+            println!("warning: {}", f.message(&c.domain));
+        }
     }
-    if c.demo_directory.is_some() {
-        println!("note: demo mode: the embedded directory stands in for every forest");
-    }
-    if c.alternate_login_id.is_none() {
-        println!(
-            "note: alternate_login_id is not configured; logins resolve by UPN or DOMAIN\\name"
-        );
-    }
-    println!(
-        "altgate: configuration file {} test is successful",
-        path.display()
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn resolve(path: &Path, json: bool, login: &str) -> Result<ExitCode, ExitCode> {

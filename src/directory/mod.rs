@@ -104,6 +104,43 @@ pub struct DomainInfo {
     pub dn: String,
 }
 
+/// A domain's own account lockout policy, as its domain head object (`DC=contoso,DC=com`) holds
+/// it. Extranet lockout must lock before AD does, so its thresholds are compared with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainLockoutPolicy {
+    /// `lockoutThreshold`: bad passwords before AD locks the account; 0 means AD never locks.
+    pub threshold: u32,
+    /// `lockOutObservationWindow`: how long after the last bad password AD resets
+    /// `badPwdCount` ("Reset account lockout counter after").
+    pub observation_window: std::time::Duration,
+    /// `lockoutDuration`; `None` when an administrator must unlock the account.
+    pub lockout_duration: Option<std::time::Duration>,
+}
+
+impl DomainLockoutPolicy {
+    /// Reads the three attributes as LDAP returns them: `lockoutThreshold` an integer, the two
+    /// durations negative counts of 100 ns (`-18000000000` is 30 minutes; the most negative
+    /// value is "forever"). `None` when the threshold is missing or malformed; a missing or
+    /// malformed duration reads as zero (window) or forever (duration).
+    pub fn from_attributes(
+        threshold: Option<&str>,
+        observation_window: Option<&str>,
+        lockout_duration: Option<&str>,
+    ) -> Option<Self> {
+        let threshold = threshold?.trim().parse::<u32>().ok()?;
+        let interval = |v: Option<&str>| -> Option<std::time::Duration> {
+            let ticks = v?.trim().parse::<i64>().ok()?;
+            (ticks != i64::MIN)
+                .then(|| std::time::Duration::from_nanos(ticks.unsigned_abs().saturating_mul(100)))
+        };
+        Some(DomainLockoutPolicy {
+            threshold,
+            observation_window: interval(observation_window).unwrap_or_default(),
+            lockout_duration: interval(lockout_duration),
+        })
+    }
+}
+
 /// A directory operation failed. Wrong passwords are not errors of this layer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DirectoryError {
@@ -277,11 +314,57 @@ pub trait Directory: Send + Sync + 'static {
         domain: &str,
         dn: &str,
     ) -> Result<Option<AccountState>, DirectoryError>;
+
+    /// `domain`'s own lockout policy, read from its domain head object on one of its domain
+    /// controllers (the global catalog does not carry it). `Ok(None)` when this directory has
+    /// no such policy (the demo directory) or no domain controller is configured for `domain`.
+    async fn lockout_policy(
+        &self,
+        _forest: &str,
+        _domain: &str,
+    ) -> Result<Option<DomainLockoutPolicy>, DirectoryError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domain_lockout_policies_read_as_ad_writes_them() {
+        let p = DomainLockoutPolicy::from_attributes(
+            Some("10"),
+            Some("-18000000000"),
+            Some("-9223372036854775808"),
+        )
+        .expect("policy");
+        assert_eq!(p.threshold, 10);
+        assert_eq!(p.observation_window, std::time::Duration::from_secs(1800));
+        assert_eq!(
+            p.lockout_duration, None,
+            "the most negative value is forever"
+        );
+        let p = DomainLockoutPolicy::from_attributes(Some("0"), Some("-600000000"), Some("0"))
+            .expect("policy");
+        assert_eq!(
+            (p.threshold, p.observation_window, p.lockout_duration),
+            (
+                0,
+                std::time::Duration::from_secs(60),
+                Some(std::time::Duration::ZERO)
+            )
+        );
+        assert_eq!(DomainLockoutPolicy::from_attributes(None, None, None), None);
+        assert_eq!(
+            DomainLockoutPolicy::from_attributes(Some("ten"), None, None),
+            None
+        );
+        let p =
+            DomainLockoutPolicy::from_attributes(Some(" 5 "), Some("junk"), None).expect("policy");
+        assert_eq!(p.observation_window, std::time::Duration::ZERO);
+        assert_eq!(p.lockout_duration, None);
+    }
 
     #[test]
     fn ad_bind_diagnostics_map_to_reasons() {

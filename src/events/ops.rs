@@ -52,3 +52,20 @@ event! {
         message: &'static str,
     }
 }
+
+event! {
+    /// Extranet lockout does not fit a domain's own lockout policy (read at start-up): AD would
+    /// lock an account before altgate does, AD never locks (altgate is the only lockout), or
+    /// altgate's observation window is shorter than AD's.
+    AdLockoutPolicyWarning<'a>: ops, warn, "ad_lockout_policy_warning" {
+        /// The forest.
+        forest: &'a str,
+        /// The domain.
+        domain: &'a str,
+        /// What does not fit: `ad_never_locks`, `threshold_not_below_ad`,
+        /// `familiar_threshold_not_below_ad`, `window_shorter_than_ad`.
+        finding: &'static str,
+        /// What to do about it.
+        message: &'a str,
+    }
+}

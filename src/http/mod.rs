@@ -132,6 +132,11 @@ pub async fn serve_with_admin(
         max_connections = limits.max_connections,
         "altgate listening"
     );
+    // Extranet lockout against AD's own lockout policy, without delaying start-up.
+    let checked = app.clone();
+    tokio::spawn(async move {
+        checked.check_ad_lockout_policies().await;
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let public_admission = Admission::new(
         limits.max_connections,

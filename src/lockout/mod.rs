@@ -18,6 +18,7 @@
 //! }
 //! ```
 
+pub mod ad_policy;
 pub mod budget;
 pub mod events;
 

@@ -111,12 +111,14 @@ impl Equalizer {
     /// machine and with the timer's millisecond granularity.
     pub async fn hold_until(&self, start: Instant, hold: Duration) {
         let deadline = start + hold.min(MAX_HOLD);
-        let aim_early = Duration::from_micros(self.lateness_us.load(Ordering::Relaxed));
-        let wake = deadline.checked_sub(aim_early).unwrap_or(deadline);
         let now = Instant::now();
-        if wake <= now {
+        if deadline <= now {
             return;
         }
+        // Never aim earlier than half the time left: a short hold still waits.
+        let aim_early = Duration::from_micros(self.lateness_us.load(Ordering::Relaxed))
+            .min((deadline - now) / 2);
+        let wake = deadline - aim_early;
         tokio::time::sleep(wake - now).await;
         let woke = Instant::now();
         // Positive: woke after the deadline (aim earlier); negative: before it (aim later).

@@ -357,10 +357,35 @@ impl TestServer {
 
     /// A server over the given forest variants (alternate ID in both forests).
     pub async fn start_with(specs: &[ForestSpec], extra: &str) -> TestServer {
-        TestServer::start_with_token_yaml(specs, &token_yaml(), extra).await
+        TestServer::start_with_token_yaml(specs, &token_yaml(), "", extra).await
     }
 
-    async fn start_with_token_yaml(specs: &[ForestSpec], tokens: &str, extra: &str) -> TestServer {
+    /// A server with more `server:` keys (`server_keys` is flow-mapping entries, e.g.
+    /// `trusted_proxies: ['127.0.0.1/32']`) and relying parties `rp_yaml` added to the usual
+    /// ones (list items, indented two spaces).
+    pub async fn start_with_server(server_keys: &str, rp_yaml: &str, extra: &str) -> TestServer {
+        TestServer::start_with_token_yaml(
+            &[
+                ForestSpec::real("contoso.com"),
+                ForestSpec::real("fabrikam.com"),
+            ],
+            &token_yaml().replacen(
+                "relying_parties:\n",
+                &format!("relying_parties:\n{rp_yaml}"),
+                1,
+            ),
+            server_keys,
+            extra,
+        )
+        .await
+    }
+
+    async fn start_with_token_yaml(
+        specs: &[ForestSpec],
+        tokens: &str,
+        server_keys: &str,
+        extra: &str,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -380,9 +405,10 @@ impl TestServer {
         let yaml = config_yaml(specs, &["contoso.com", "fabrikam.com"], &format!("{tokens}{extra}")).replace(
             "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
             &format!(
-                "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",
+                "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }}{}{server_keys} }}",
                 cert.display(),
-                key.display()
+                key.display(),
+                if server_keys.is_empty() { "" } else { ", " }
             ),
         );
         let app = app(&yaml);
@@ -425,6 +451,7 @@ impl TestServer {
                 &format!("relying_parties:\n{rp_yaml}"),
                 1,
             ),
+            "",
             "",
         )
         .await

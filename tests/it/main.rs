@@ -3,11 +3,13 @@
 //! verified LDAPS. The server under test listens on port 0.
 
 mod harness;
+mod procs;
 
 mod ad_users;
 mod cli;
 mod directory_faults;
 mod enumeration;
+mod lockout;
 mod passive;
 mod prometheus;
 mod resolve_ad;

@@ -213,7 +213,8 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         .insert(0, "ldaps://127.0.0.2:1".into());
     let server = TestServer::start_with(
         &[contoso, ForestSpec::real("fabrikam.com")],
-        "cache: { max_entries: 3 }\ndirectory: { pool_size: 1, connect_timeout: 1s, retry_backoff: 300ms, bind_queue_timeout: 10s }\n",
+        "cache: { max_entries: 3 }\ndirectory: { pool_size: 1, connect_timeout: 1s, retry_backoff: 300ms, bind_queue_timeout: 10s }\n\
+         extranet_lockout: { mode: enforce, threshold: 3, ip_failures_per_minute: 0 }\n",
     )
     .await;
     let pw = harness::forests().user_password.clone();
@@ -273,6 +274,17 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         ] {
             let (got, body) = post(u, p, rp).await;
             assert_eq!(got, status, "{u}: {body}");
+        }
+        // A small spray: extranet lockout locks lock-prom out at 3 (event 516) and refuses the
+        // fourth attempt without a bind (event 1210).
+        for _ in 0..4 {
+            let (got, body) = post(
+                "lock-prom@contoso.com",
+                "Wrong-Password-3",
+                "urn:federation:MicrosoftOnline",
+            )
+            .await;
+            assert_eq!(got, 500, "{body}");
         }
         // Concurrent sign-ins queue for the single bind connection.
         let burst: Vec<_> = (0..6)

@@ -9,7 +9,7 @@
 //! bounded.
 
 use super::server::{describe, GaugeGuard, Server};
-use ldap3::{Ldap, LdapError};
+use ldap3::{Ldap, LdapError, Scope, SearchEntry};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -142,5 +142,56 @@ impl BindPool {
                 Err(e) => return Err(BindFailure::Unavailable(describe(&e))),
             }
         }
+    }
+
+    /// Reads one object (`base`, scope base) as `user` on a fresh connection to this DC, under
+    /// the same admission as password binds. The outer error is the DC not answering; the inner
+    /// one its refusal (the bind or the search), which says nothing about the DC's health.
+    pub(super) async fn read_as(
+        &self,
+        user: &str,
+        password: &str,
+        base: &str,
+        attrs: &[&str],
+    ) -> Result<Result<Option<SearchEntry>, String>, BindFailure> {
+        let _permit = self.admit().await?;
+        let mut ldap = self.connect().await.map_err(BindFailure::Unavailable)?;
+        let timeout = self.server.tuning.operation_timeout;
+        let unavailable = |e: LdapError| match e {
+            LdapError::Timeout { .. } => {
+                BindFailure::Unavailable(format!("operation timed out after {timeout:?}"))
+            }
+            other => BindFailure::Unavailable(describe(&other)),
+        };
+        let bind = ldap
+            .with_timeout(timeout)
+            .simple_bind(user, password)
+            .await
+            .map_err(unavailable)?;
+        if bind.rc != 0 {
+            return Ok(Err(format!(
+                "service account bind refused: LDAP result {} {}",
+                bind.rc,
+                bind.text.trim_end_matches('\0')
+            )));
+        }
+        let ldap3::SearchResult(entries, result) = ldap
+            .with_timeout(timeout)
+            .search(base, Scope::Base, "(objectClass=*)", attrs.to_vec())
+            .await
+            .map_err(unavailable)?;
+        let _ = ldap.unbind().await;
+        if result.rc != 0 {
+            return Ok(Err(format!(
+                "LDAP result {} {}",
+                result.rc,
+                result.text.trim_end_matches('\0')
+            )));
+        }
+        Ok(Ok(entries
+            .into_iter()
+            .filter(|e| !e.is_ref() && !e.is_intermediate())
+            .map(SearchEntry::construct)
+            .next()))
     }
 }

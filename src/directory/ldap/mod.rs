@@ -17,14 +17,14 @@ mod server;
 
 use super::{
     filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
-    UserQuery, ACCOUNT_ATTRIBUTES,
+    DomainLockoutPolicy, UserQuery, ACCOUNT_ATTRIBUTES,
 };
-use crate::config::{Config, DirectoryConfig, ForestConfig};
+use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
 use crate::events::Events;
 use crate::metrics::DirectoryMetrics;
 use async_trait::async_trait;
 use bind_pool::{BindFailure, BindPool};
-use entry::to_entry;
+use entry::{attr, to_entry};
 use forest::ForestClient;
 use ldap3::Scope;
 use rustls::ClientConfig;
@@ -52,6 +52,8 @@ pub struct LdapDirectory {
     /// (forest, domain) → the same domain controllers' service-account search pools (account
     /// state), in the same order and over the same servers.
     readers: HashMap<(String, String), Vec<SearchPool>>,
+    /// forest → its service account (reads the domains' lockout policies on their DCs).
+    service_accounts: HashMap<String, ServiceAccount>,
     metrics: DirectoryMetrics,
 }
 
@@ -65,7 +67,11 @@ impl LdapDirectory {
         let mut forests = HashMap::new();
         let mut binders = HashMap::new();
         let mut readers = HashMap::new();
+        let mut service_accounts = HashMap::new();
         for f in &config.forests {
+            if let Some(account) = &f.service_account {
+                service_accounts.insert(f.name.clone(), account.clone());
+            }
             // One verifying TLS configuration per forest, for its GCs and its DCs.
             let tls =
                 crate::tls::client_config(f.ca_file.as_deref()).map_err(|e| LdapSetupError {
@@ -103,6 +109,7 @@ impl LdapDirectory {
             forests,
             binders,
             readers,
+            service_accounts,
             metrics,
         })
     }
@@ -309,6 +316,85 @@ impl Directory for LdapDirectory {
             .with_label_values(&[forest, "account_state", outcome])
             .inc();
         result
+    }
+
+    async fn lockout_policy(
+        &self,
+        forest: &str,
+        domain: &str,
+    ) -> Result<Option<DomainLockoutPolicy>, DirectoryError> {
+        let Some(pools) = self
+            .binders
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+        else {
+            return Ok(None);
+        };
+        let account =
+            self.service_accounts
+                .get(forest)
+                .ok_or_else(|| DirectoryError::UnknownForest {
+                    forest: forest.to_string(),
+                })?;
+        let dn = self
+            .domains(forest)
+            .await?
+            .iter()
+            .find(|d| d.dns_name.eq_ignore_ascii_case(domain))
+            .map(|d| d.dn.clone())
+            .unwrap_or_else(|| {
+                format!("DC={}", domain.split('.').collect::<Vec<_>>().join(",DC="))
+            });
+        let attrs = [
+            "lockoutThreshold",
+            "lockOutObservationWindow",
+            "lockoutDuration",
+        ];
+        let mut last = String::from("every domain controller failed recently");
+        for pool in pools {
+            if pool.server.backing_off() {
+                continue;
+            }
+            match pool
+                .read_as(&account.user, account.password.expose(), &dn, &attrs)
+                .await
+            {
+                Ok(Ok(entry)) => {
+                    pool.server.mark_up();
+                    let read = |name| entry.as_ref().and_then(|e| attr(e, name));
+                    return DomainLockoutPolicy::from_attributes(
+                        read("lockoutThreshold").as_deref(),
+                        read("lockOutObservationWindow").as_deref(),
+                        read("lockoutDuration").as_deref(),
+                    )
+                    .map(Some)
+                    .ok_or_else(|| DirectoryError::SearchFailed {
+                        forest: forest.to_string(),
+                        reason: format!(
+                            "{dn} on {} has no readable lockoutThreshold",
+                            pool.server.url
+                        ),
+                    });
+                }
+                Ok(Err(reason)) => {
+                    return Err(DirectoryError::SearchFailed {
+                        forest: forest.to_string(),
+                        reason: format!("{}: {reason}", pool.server.url),
+                    })
+                }
+                Err(BindFailure::Unavailable(reason)) => {
+                    pool.server.mark_down(&reason);
+                    last = format!("{}: {reason}", pool.server.url);
+                }
+                Err(BindFailure::QueueFull { waited }) => {
+                    last = format!("{}: no bind slot within {waited:?}", pool.server.url);
+                }
+            }
+        }
+        Err(DirectoryError::Unreachable {
+            forest: forest.to_string(),
+            reason: last,
+        })
     }
 }
 

@@ -64,6 +64,7 @@ fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
         forests: HashMap::new(),
         binders,
         readers,
+        service_accounts: HashMap::new(),
         metrics: metrics.directory.clone(),
     };
     (directory, metrics)
