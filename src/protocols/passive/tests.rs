@@ -45,6 +45,7 @@ async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: false,
+            activity_id: "test-activity",
         },
     )
     .await
@@ -62,6 +63,7 @@ async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: false,
+            activity_id: "test-activity",
         },
     )
     .await
@@ -296,6 +298,7 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: true,
+            activity_id: "test-activity",
         },
     )
     .await;
@@ -325,6 +328,7 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: true,
+            activity_id: "test-activity",
         },
     )
     .await;
