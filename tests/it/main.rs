@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod demo;
 mod directory_faults;
 mod enumeration;
 mod passive;
