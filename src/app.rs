@@ -44,6 +44,11 @@ pub struct App {
     pub sessions: crate::session::SessionKeys,
     /// SAML AuthnRequest IDs already answered (replay protection), kept for the request window.
     pub answered_requests: moka::future::Cache<String, ()>,
+    /// The browser pages with the configured branding.
+    pub pages: crate::protocols::passive::page::Pages,
+    /// True when no session key is configured and this process generated its own (`serve`
+    /// says so; one-off commands do not care).
+    pub session_key_generated: bool,
 }
 
 /// The application could not be built.
@@ -90,7 +95,9 @@ impl App {
         let events = Events::new(metrics.events.clone());
         let directory: Arc<dyn Directory> = match &config.demo_directory {
             Some(path) => {
-                let d = EmbeddedDirectory::load(path)?;
+                // The demo directory counts its searches and binds like the LDAP one, so the
+                // dashboard and alerts can be tried in demo mode.
+                let d = EmbeddedDirectory::load(path)?.with_metrics(metrics.directory.clone());
                 let known = d.forest_names();
                 if let Some(missing) = config.forests.iter().find(|f| !known.contains(&f.name)) {
                     return Err(StartError::DemoForestMissing(missing.name.clone()));
@@ -115,14 +122,9 @@ impl App {
         signing: Option<Signing>,
         clock: Clock,
     ) -> Result<Arc<App>, StartError> {
-        let (sessions, generated) =
+        let (sessions, session_key_generated) =
             crate::session::SessionKeys::new(config.passive.session_key.as_ref())?;
-        if generated {
-            tracing::warn!(
-                target: "altgate::ops",
-                "no passive.session_key_file: this node generated its own SSO session key; a farm must share one"
-            );
-        }
+        let pages = crate::protocols::passive::page::Pages::new(&config.passive);
         let window = config
             .federation
             .max_clock_skew
@@ -177,6 +179,8 @@ impl App {
             metadata: std::sync::OnceLock::new(),
             sessions,
             answered_requests,
+            pages,
+            session_key_generated,
         }))
     }
 
@@ -201,6 +205,7 @@ impl App {
     pub fn passive(&self) -> crate::protocols::passive::Passive<'_> {
         crate::protocols::passive::Passive {
             settings: &self.config.passive,
+            pages: &self.pages,
             federation: &self.config.federation,
             relying_parties: &self.config.relying_parties,
             max_body_bytes: self.config.server.max_body_bytes,
@@ -215,6 +220,15 @@ impl App {
             events: &self.events,
             metrics: &self.metrics.passive,
             token_metrics: &self.metrics.tokens,
+        }
+    }
+
+    /// The demo relying party's view of the application (served only when
+    /// `passive.demo_relying_party` is on, which needs demo mode).
+    pub fn demo_rp(&self) -> crate::protocols::demo_rp::DemoRp<'_> {
+        crate::protocols::demo_rp::DemoRp {
+            passive: self.passive(),
+            public_url: &self.config.server.public_url,
         }
     }
 
@@ -241,11 +255,20 @@ fn load_signing(config: &Config, metrics: &Metrics) -> Result<Option<Signing>, S
             "altgate development token signing",
         )?
     {
-        tracing::warn!(
-            target: "altgate::ops",
-            cert = %ts.cert_file.display(),
-            "generated a self-signed development token-signing certificate"
-        );
+        // Expected on a demo's first start; outside demo mode a generated key is worth a warning.
+        if config.demo_directory.is_some() {
+            tracing::info!(
+                target: "altgate::ops",
+                cert = %ts.cert_file.display(),
+                "demo mode: generated a self-signed token-signing certificate"
+            );
+        } else {
+            tracing::warn!(
+                target: "altgate::ops",
+                cert = %ts.cert_file.display(),
+                "generated a self-signed development token-signing certificate; use a real one in production"
+            );
+        }
     }
     let key = SigningKey::load(&ts.cert_file, &ts.key_file)?;
     let expiry = &metrics.tokens.certificate_expiry;

@@ -114,8 +114,14 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
     Ok(Arc::new(config))
 }
 
-/// Writes a self-signed certificate for `host` (and localhost) unless both files exist.
-/// Returns true when it generated them.
+/// Validity of the development certificate: one year from its creation.
+pub const DEV_CERTIFICATE_DAYS: i64 = 365;
+
+/// Writes a self-signed development certificate for `host` (and `localhost`, `127.0.0.1`,
+/// `::1`, each named once) unless both files exist: subject `CN=altgate development certificate
+/// (host)`, valid for a year from now (a day of slack before, for clocks behind), the
+/// certificate world-readable (0644, it is public) and the key private (0600). Returns true when
+/// it generated them.
 pub fn ensure_dev_certificate(
     cert_file: &Path,
     key_file: &Path,
@@ -124,23 +130,44 @@ pub fn ensure_dev_certificate(
     if cert_file.exists() && key_file.exists() {
         return Ok(false);
     }
-    let names = vec![
-        host.to_string(),
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-    ];
-    let generated =
-        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-    for (path, contents) in [
-        (cert_file, generated.cert.pem()),
-        (key_file, generated.key_pair.serialize_pem()),
-    ] {
-        write_private_file(path, contents.as_bytes()).map_err(|source| TlsError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+    let mut names: Vec<String> = Vec::new();
+    for name in [host, "localhost", "127.0.0.1", "::1"] {
+        let name = name.trim().to_ascii_lowercase();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
     }
+    let generate = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let mut params = rcgen::CertificateParams::new(names).map_err(generate)?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("altgate development certificate ({host})"),
+    );
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "altgate (demo)");
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(DEV_CERTIFICATE_DAYS);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let key = rcgen::KeyPair::generate().map_err(generate)?;
+    let cert = params.self_signed(&key).map_err(generate)?;
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| TlsError::Read { path, source }
+    };
+    write_public_file(cert_file, cert.pem().as_bytes()).map_err(io(cert_file))?;
+    write_private_file(key_file, key.serialize_pem().as_bytes()).map_err(io(key_file))?;
     Ok(true)
+}
+
+/// Writes a file anyone may read (mode 644: certificates), creating its directory.
+pub fn write_public_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_with_mode(path, bytes, 0o644)
 }
 
 /// Writes a file readable by its owner only (mode 600), creating its directory.
@@ -148,24 +175,26 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    write_private(path, bytes)
+    write_with_mode(path, bytes, 0o600)
 }
 
+/// Writes `bytes` to `path` created with `mode` (an existing file gets `mode` too).
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
     f.write_all(bytes)
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_with_mode(path: &Path, bytes: &[u8], _mode: u32) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
@@ -182,6 +211,46 @@ mod tests {
         assert!(!ensure_dev_certificate(&cert, &key, "sts.example.test").expect("again"));
         server_config(&cert, &key).expect("server config");
         load_ca_bundle(&cert).expect("a self-signed cert is its own CA");
+    }
+
+    #[test]
+    fn dev_certificate_names_altgate_and_its_host_once_for_a_year_and_only_the_key_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        use x509_parser::extensions::GeneralName;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+        ensure_dev_certificate(&cert, &key, "localhost").expect("gen");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&cert), 0o644);
+        assert_eq!(mode(&key), 0o600);
+        let der = certs(&cert).expect("pem").remove(0);
+        let (_, c) = x509_parser::parse_x509_certificate(&der).expect("x509");
+        let cn = c
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|a| a.as_str().ok());
+        assert_eq!(cn, Some("altgate development certificate (localhost)"));
+        let days =
+            (c.validity().not_after.timestamp() - c.validity().not_before.timestamp()) / 86_400;
+        assert_eq!(
+            days,
+            DEV_CERTIFICATE_DAYS + 1,
+            "a year, plus a day of slack before"
+        );
+        let san = c.subject_alternative_name().expect("ext").expect("san");
+        let names: Vec<String> = san
+            .value
+            .general_names
+            .iter()
+            .map(|n| match n {
+                GeneralName::DNSName(d) => d.to_string(),
+                GeneralName::IPAddress(ip) => format!("ip:{ip:?}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names.len(), 3, "localhost once, 127.0.0.1, ::1: {names:?}");
+        assert_eq!(names.iter().filter(|n| *n == "localhost").count(), 1);
     }
 
     #[test]

@@ -90,22 +90,44 @@ pub enum LockoutAction {
 /// Exit status for configuration problems.
 const EXIT_CONFIG: u8 = 2;
 
+/// Sets up logging to stderr: `level` unless `RUST_LOG` says otherwise, colour only when stderr
+/// is a terminal (and `NO_COLOR` is not set), so files and pipes get plain text; JSON events
+/// carry their request's activity ID in `span`.
 fn init_tracing(format: LogFormat, level: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
 
+/// The log filter of one-off commands (`resolve`, `lockout`): warnings, without the audit events
+/// of the lookup itself (the command prints its outcome).
+const ONE_OFF_LOG_FILTER: &str = "warn,altgate::audit=off";
+
 fn load(path: &Path) -> Result<Config, ExitCode> {
     Config::load(path).map_err(|e| {
         eprintln!("altgate: {e}");
+        if !path.is_file() {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "the working directory".into());
+            eprintln!(
+                "hint: relative paths are taken from the working directory ({cwd}); run altgate from the repository root, or name the file with --config FILE"
+            );
+        }
         ExitCode::from(EXIT_CONFIG)
     })
 }
@@ -163,7 +185,32 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
                 eprintln!("altgate: cannot listen on {}: {e}", config.server.listen);
                 ExitCode::FAILURE
             })?;
-        crate::run(config, listener, shutdown_signal())
+        dev_certificate(&config)?;
+        let app = App::new(config).map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::FAILURE
+        })?;
+        let demo = app.config.demo_directory.is_some();
+        if app.session_key_generated && !demo {
+            tracing::warn!(
+                target: "altgate::ops",
+                "no passive.session_key_file: this node generated its own SSO session key; a farm must share one"
+            );
+        }
+        if demo {
+            let url = &app.config.server.public_url;
+            let open = if app.config.passive.demo_relying_party {
+                format!("{url}{}", crate::config::demo::HOME)
+            } else {
+                format!("{url}/adfs/ls/")
+            };
+            tracing::info!(
+                target: "altgate::ops",
+                open = %open,
+                "demo mode: the embedded directory answers for every forest; open the demo application in a browser"
+            );
+        }
+        crate::http::serve(app, listener, shutdown_signal())
             .await
             .map_err(|e| {
                 eprintln!("altgate: {e}");
@@ -171,6 +218,46 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
             })?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Generates the development certificate `server.tls.generate_dev_certificate` asks for
+/// before serving, saying so at the level it deserves: expected on a demo's first start, a
+/// warning anywhere else.
+fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
+    let Some(tls) = config
+        .server
+        .tls
+        .as_ref()
+        .filter(|t| t.generate_dev_certificate)
+    else {
+        return Ok(());
+    };
+    let host = config
+        .server
+        .public_url
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("localhost");
+    let generated = crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host)
+        .map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::FAILURE
+        })?;
+    if generated && config.demo_directory.is_some() {
+        tracing::info!(
+            target: "altgate::ops",
+            cert = %tls.cert_file.display(),
+            "demo mode: generated a self-signed certificate for {host}; browsers will ask you to trust it"
+        );
+    } else if generated {
+        tracing::warn!(
+            target: "altgate::ops",
+            cert = %tls.cert_file.display(),
+            "generated a self-signed development certificate; use a real one in production"
+        );
+    }
+    Ok(())
 }
 
 fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
@@ -194,6 +281,10 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
         }
         if c.demo_directory.is_some() {
             println!("note: demo mode: the embedded directory stands in for every forest");
+        } else if c.passive.session_key.is_none() {
+            println!(
+                "warning: passive.session_key_file is not set: each node generates its own SSO session key, so a farm's nodes will not accept each other's sessions"
+            );
         }
         if c.alternate_login_id.is_none() {
             println!(
@@ -242,7 +333,7 @@ async fn ad_lockout_policies(app: &App) {
 
 fn resolve(path: &Path, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
-    init_tracing(config.logging.format, "warn");
+    init_tracing(config.logging.format, ONE_OFF_LOG_FILTER);
     let rt = runtime()?;
     let resolution = rt.block_on(async move {
         let app = App::new(config).map_err(|e| {
@@ -272,7 +363,7 @@ fn resolve(path: &Path, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
 fn lockout_command(path: &Path, action: LockoutAction) -> Result<ExitCode, ExitCode> {
     use crate::state::ResetScope;
     let config = load(path)?;
-    init_tracing(config.logging.format, "warn");
+    init_tracing(config.logging.format, ONE_OFF_LOG_FILTER);
     let rt = runtime()?;
     rt.block_on(async move {
         let app = App::new(config).map_err(|e| {

@@ -22,6 +22,7 @@
 //!
 //! Relative file paths are taken from the working directory altgate is started in.
 
+pub mod branding;
 mod directory;
 pub mod edge;
 mod error;
@@ -48,7 +49,7 @@ pub use forests::{
     is_ldap_attribute_name, AlternateLoginId, ForestConfig, LdapUrl, ServiceAccount,
 };
 pub use logging::{LogFormat, LoggingConfig};
-pub use passive::{Passive, MAX_SESSION};
+pub use passive::{demo, Passive, MAX_SESSION};
 pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_TOKEN_LIFETIME};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
@@ -170,9 +171,12 @@ impl Validator {
         let directory = self.directory(&mut doc);
         let logging = self.logging(&mut doc);
         let token_signing = self.token_signing(&mut doc);
-        let relying_parties = self.relying_parties(&mut doc);
+        let mut relying_parties = self.relying_parties(&mut doc);
         let federation = self.federation(&mut doc, server.as_ref());
-        let passive = self.passive(&mut doc);
+        let passive = self.passive(&mut doc, demo_directory.is_some());
+        if let (true, Some(s)) = (passive.demo_relying_party, &server) {
+            self.demo_relying_party(&mut relying_parties, &s.public_url);
+        }
         let admin = self.admin(&mut doc);
         let extranet_lockout = self.validated(&mut doc, "extranet_lockout", lockout::validate);
         let state = self.validated(&mut doc, "state", state::validate);

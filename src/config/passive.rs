@@ -1,6 +1,8 @@
-//! `passive:`: browser sign-in at `/adfs/ls/` (WS-Federation and SAML 2.0) and the SSO session
-//! (lifetimes, the shared session key, IdP-initiated sign-on).
+//! `passive:`: browser sign-in at `/adfs/ls/` (WS-Federation and SAML 2.0), the SSO session
+//! (lifetimes, the shared session key, IdP-initiated sign-on), the sign-in page's branding
+//! ([`super::branding`]) and, in demo mode only, the built-in demo relying party ([`demo`]).
 
+use super::branding::{Branding, PageTexts, RawBranding};
 use super::{Checked, Document, HumanDuration, Validator, DAY};
 use crate::secret::Secret;
 use base64::Engine;
@@ -28,6 +30,17 @@ pub struct RawPassive {
     /// Allow `/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=...` (off, as on AD FS 2016+).
     #[serde(default)]
     pub idp_initiated_sign_on: bool,
+    /// Logo file shown on the pages (PNG, JPEG, GIF, WebP or SVG).
+    pub logo_file: Option<String>,
+    /// Accent colour, `#rrggbb`.
+    pub accent_color: Option<String>,
+    /// Where the help-desk link goes.
+    pub help_desk_url: Option<String>,
+    /// Per-language overrides of the pages' strings: language tag → key → text.
+    pub texts: Option<std::collections::BTreeMap<String, PageTexts>>,
+    /// Demo mode only: the built-in demo relying party at `/demo/`.
+    #[serde(default)]
+    pub demo_relying_party: bool,
 }
 
 /// `passive:`.
@@ -46,6 +59,56 @@ pub struct Passive {
     pub session_key: Option<Secret>,
     /// IdP-initiated sign-on enabled.
     pub idp_initiated_sign_on: bool,
+    /// Logo, accent colour, help desk and texts of the pages.
+    pub branding: Branding,
+    /// `demo_relying_party`: the built-in demo relying party ([`demo`]) is served; only
+    /// allowed in demo mode (`demo_directory`).
+    pub demo_relying_party: bool,
+}
+
+/// The built-in demo relying party: an application inside altgate that receives tokens at
+/// [`demo::WSFED`] and [`demo::SAML`], verifies them as a service provider would and shows
+/// who signed in. It exists only in demo mode (`demo_directory` set and
+/// `passive.demo_relying_party: true`); check-config refuses it otherwise.
+pub mod demo {
+    use crate::config::{ClaimKind, NameIdFormat, RelyingParty, SamlSigning, TokenType};
+
+    /// Its identifier (WS-Fed realm, SAML entityID).
+    pub const IDENTIFIER: &str = "urn:altgate:demo";
+    /// Its start page.
+    pub const HOME: &str = "/demo/";
+    /// Where WS-Federation tokens are posted (and where its WS-Fed sign-in starts).
+    pub const WSFED: &str = "/demo/wsfed";
+    /// Its SAML assertion consumer service (and where its SAML sign-in starts).
+    pub const SAML: &str = "/demo/saml";
+
+    /// The relying party registration, with reply URLs under `public_url`.
+    pub fn relying_party(public_url: &str) -> RelyingParty {
+        RelyingParty {
+            identifier: IDENTIFIER.to_string(),
+            token_type: TokenType::Saml11,
+            token_lifetime: std::time::Duration::from_secs(3600),
+            claims: vec![
+                ClaimKind::Upn,
+                ClaimKind::ImmutableId,
+                ClaimKind::AlternateLoginId,
+                ClaimKind::Name,
+                ClaimKind::GivenName,
+                ClaimKind::Surname,
+                ClaimKind::InsideCorporateNetwork,
+            ],
+            reply_urls: [WSFED, SAML, HOME]
+                .iter()
+                .map(|p| format!("{public_url}{p}"))
+                .collect(),
+            name_id_format: NameIdFormat::Persistent,
+            sign: SamlSigning::Assertion,
+            logout_url: None,
+            require_signed_requests: false,
+            signing_cert_der: None,
+            per_domain_issuer: false,
+        }
+    }
 }
 
 /// Longest `passive.session_lifetime` and `passive.session_idle_timeout`: 30 days (a password
@@ -54,9 +117,21 @@ pub const MAX_SESSION: Duration = Duration::from_secs(30 * DAY.as_secs());
 
 impl Validator {
     /// `passive:`; defaults when absent. The session key, when configured, must be base64 of
-    /// 32 bytes or more.
-    pub(super) fn passive(&mut self, doc: &mut Document) -> Passive {
+    /// 32 bytes or more; the demo relying party needs `demo` mode.
+    pub(super) fn passive(&mut self, doc: &mut Document, demo: bool) -> Passive {
         let raw: RawPassive = self.take(doc, "passive").unwrap_or_default();
+        if raw.demo_relying_party && !demo {
+            self.err(
+                "passive.demo_relying_party",
+                "only allowed in demo mode (demo_directory): the demo relying party is a test application, never part of a deployment",
+            );
+        }
+        let branding = self.branding(RawBranding {
+            logo_file: raw.logo_file,
+            accent_color: raw.accent_color,
+            help_desk_url: raw.help_desk_url,
+            texts: raw.texts,
+        });
         let session_key = match (&raw.session_key_file, &raw.session_key_env) {
             (Some(_), Some(_)) => {
                 self.err(
@@ -118,6 +193,108 @@ impl Validator {
             ),
             session_key,
             idp_initiated_sign_on: raw.idp_initiated_sign_on,
+            branding,
+            demo_relying_party: raw.demo_relying_party && demo,
         }
+    }
+}
+
+impl Validator {
+    /// Registers the demo relying party (demo mode, `passive.demo_relying_party`), unless a
+    /// configured relying party already uses its identifier.
+    pub(super) fn demo_relying_party(
+        &mut self,
+        relying_parties: &mut Vec<super::RelyingParty>,
+        public_url: &str,
+    ) {
+        if relying_parties.iter().any(|r| r.matches(demo::IDENTIFIER)) {
+            self.err(
+                "passive.demo_relying_party",
+                format!(
+                    "a configured relying party already uses {}, the demo relying party's identifier",
+                    demo::IDENTIFIER
+                ),
+            );
+            return;
+        }
+        relying_parties.push(demo::relying_party(public_url));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{demo, Config};
+
+    const BASE: &str = "server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }\n\
+                        forests: [{ name: contoso.com }]\n";
+
+    fn issues(text: &str) -> Vec<String> {
+        match Config::parse(text, "t.yaml") {
+            Ok(_) => Vec::new(),
+            Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_demo_relying_party_exists_only_in_demo_mode() {
+        let demo_mode = format!(
+            "{BASE}demo_directory: config/demo-directory.yaml\npassive: {{ demo_relying_party: true }}\n"
+        );
+        let c = Config::parse(&demo_mode, "t").expect("demo mode allows it");
+        let rp = c
+            .relying_parties
+            .iter()
+            .find(|r| r.identifier == demo::IDENTIFIER)
+            .expect("registered");
+        assert_eq!(
+            rp.reply_urls.first().map(String::as_str),
+            Some("https://sts.example.test/demo/wsfed")
+        );
+        let real = BASE.replace(
+            "{ name: contoso.com }",
+            "{ name: contoso.com, global_catalogs: ['ldaps://dc1.contoso.com'], service_account: { user: svc, password_file: Cargo.toml } }",
+        ) + "passive: { demo_relying_party: true }\n";
+        let found = issues(&real);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("passive.demo_relying_party: only allowed in demo mode"),
+            "{found:?}"
+        );
+        let taken = format!(
+            "{demo_mode}relying_parties: [{{ identifier: '{}', reply_urls: ['https://rp.example.test/'] }}]\n",
+            demo::IDENTIFIER
+        );
+        assert!(issues(&taken)
+            .iter()
+            .any(|i| i.contains("already uses urn:altgate:demo")));
+    }
+
+    #[test]
+    fn branding_problems_name_their_keys() {
+        let text = format!(
+            "{BASE}demo_directory: config/demo-directory.yaml\n\
+             passive:\n  logo_file: Cargo.toml\n  accent_color: '#ffcc00'\n  help_desk_url: 'javascript:alert(1)'\n\
+             \x20 texts:\n    de: {{ heading: Anmelden }}\n    EN: {{ heading: x }}\n    ja: {{ heading: '{}' }}\n",
+            "x".repeat(1001)
+        );
+        let found = issues(&text);
+        for key in [
+            "passive.logo_file: Cargo.toml is not a PNG, JPEG, GIF, WebP or SVG image",
+            "passive.accent_color: #ffcc00 has a contrast of 1.5:1 against white",
+            "passive.help_desk_url:",
+            "passive.texts.de: altgate does not ship this language, so every string must be given; missing: user_name,",
+            "passive.texts.EN: not a language tag",
+            "passive.texts.ja.heading: longer than 1000 characters",
+        ] {
+            assert!(found.iter().any(|i| i.starts_with(key)), "{key} in {found:#?}");
+        }
+        let typo = format!("{BASE}demo_directory: config/demo-directory.yaml\npassive: {{ texts: {{ en: {{ heding: x }} }} }}\n");
+        assert!(
+            issues(&typo)
+                .iter()
+                .any(|i| i.starts_with("passive.texts.en.heding: unknown field")),
+            "{:?}",
+            issues(&typo)
+        );
     }
 }

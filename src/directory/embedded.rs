@@ -134,6 +134,8 @@ struct Forest {
 /// The embedded directory.
 pub struct EmbeddedDirectory {
     forests: HashMap<String, Forest>,
+    /// Counted like the LDAP directory's (searches, binds, forest up) when set.
+    metrics: Option<crate::metrics::DirectoryMetrics>,
 }
 
 /// The embedded directory file is unusable.
@@ -273,7 +275,24 @@ impl EmbeddedDirectory {
                 },
             );
         }
-        Ok(EmbeddedDirectory { forests })
+        Ok(EmbeddedDirectory {
+            forests,
+            metrics: None,
+        })
+    }
+
+    /// Counts searches, binds and forest reachability into `metrics`, as the LDAP directory
+    /// does (so the dashboard and alerts work in demo mode); every forest's `forest_up` is set
+    /// now.
+    pub fn with_metrics(mut self, metrics: crate::metrics::DirectoryMetrics) -> Self {
+        for (name, f) in &self.forests {
+            metrics
+                .forest_up
+                .with_label_values(&[name])
+                .set(i64::from(!f.unreachable));
+        }
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Names of the forests in the file.
@@ -340,6 +359,69 @@ impl Directory for EmbeddedDirectory {
         forest: &str,
         query: &UserQuery,
     ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
+        let start = std::time::Instant::now();
+        let result = self.search(forest, query);
+        if let Some(m) = &self.metrics {
+            let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
+            m.search_duration
+                .with_label_values(&[forest, query.kind()])
+                .observe(start.elapsed().as_secs_f64());
+            m.searches
+                .with_label_values(&[forest, query.kind(), outcome])
+                .inc();
+        }
+        result
+    }
+
+    async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
+        Ok(self.forest(forest)?.domains.clone())
+    }
+
+    async fn bind(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        password: &str,
+    ) -> Result<Result<(), BindRejection>, DirectoryError> {
+        let start = std::time::Instant::now();
+        let result = self.check_password(forest, dn, password);
+        if let Some(m) = &self.metrics {
+            let label = match &result {
+                Ok(Ok(())) => "ok",
+                Ok(Err(r)) => r.code(),
+                Err(e) => e.code(),
+            };
+            m.bind_duration
+                .with_label_values(&[domain])
+                .observe(start.elapsed().as_secs_f64());
+            m.binds.with_label_values(&[domain, label]).inc();
+        }
+        result
+    }
+
+    async fn account_state(
+        &self,
+        forest: &str,
+        _domain: &str,
+        dn: &str,
+    ) -> Result<Option<AccountState>, DirectoryError> {
+        Ok(self.forest(forest)?.user(dn).map(|u| AccountState {
+            enabled: u
+                .entry
+                .user_account_control
+                .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
+            pwd_last_set: u.pwd_last_set,
+        }))
+    }
+}
+
+impl EmbeddedDirectory {
+    fn search(
+        &self,
+        forest: &str,
+        query: &UserQuery,
+    ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
         let f = self.forest(forest)?;
         let found = f.users.iter().filter(|u| match query {
             UserQuery::AttributeEquals {
@@ -357,14 +439,9 @@ impl Directory for EmbeddedDirectory {
         Ok(found.map(|u| u.entry.clone()).collect())
     }
 
-    async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
-        Ok(self.forest(forest)?.domains.clone())
-    }
-
-    async fn bind(
+    fn check_password(
         &self,
         forest: &str,
-        _domain: &str,
         dn: &str,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError> {
@@ -396,21 +473,6 @@ impl Directory for EmbeddedDirectory {
         } else {
             Ok(())
         })
-    }
-
-    async fn account_state(
-        &self,
-        forest: &str,
-        _domain: &str,
-        dn: &str,
-    ) -> Result<Option<AccountState>, DirectoryError> {
-        Ok(self.forest(forest)?.user(dn).map(|u| AccountState {
-            enabled: u
-                .entry
-                .user_account_control
-                .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
-            pwd_last_set: u.pwd_last_set,
-        }))
     }
 }
 

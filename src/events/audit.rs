@@ -17,9 +17,9 @@ event! {
         /// The MSIS code where AD FS has one.
         msis: Option<&'a str>,
         /// Forests searched.
-        forests: &'a [String] => ?,
+        forests: &'a [String] => list,
         /// Forests that could not be reached.
-        unreachable_forests: &'a [String] => ?,
+        unreachable_forests: &'a [String] => list,
         /// Set when the UPN fallback ran, with its reason.
         upn_fallback: Option<&'static str>,
         /// The message (the exact AD FS text for MSIS codes).
@@ -44,7 +44,7 @@ event! {
         /// Distinguished name of the account.
         dn: &'a str,
         /// Forests that could not be reached (the result was not cached).
-        unreachable_forests: &'a [String] => ?,
+        unreachable_forests: &'a [String] => list,
         /// Set when the UPN fallback ran, with its reason.
         upn_fallback: Option<&'static str>,
     }
@@ -137,6 +137,10 @@ event! {
         relying_party: &'a str,
         /// Bounded reason.
         reason: &'static str,
+        /// What the request asked for, when that is the problem (the unknown realm or issuer,
+        /// the unregistered reply URL, the unknown `wa`): at most 256 bytes, escaped by the log
+        /// format like every string.
+        requested: Option<&'a str>,
         /// Client address.
         client_ip: IpAddr => %,
     }

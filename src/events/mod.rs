@@ -82,9 +82,17 @@ pub fn clip(s: &str, max: usize) -> &str {
     s.get(..end).unwrap_or("")
 }
 
+/// A list logged with `Debug`, or nothing when it is empty (no `field=[]` in every record).
+pub fn nonempty<'a, T: std::fmt::Debug>(
+    list: &&'a [T],
+) -> Option<tracing::field::DebugValue<&'a [T]>> {
+    (!list.is_empty()).then(|| tracing::field::debug(*list))
+}
+
 /// Declares an event: the struct (with its documented fields) and its [`Event`] impl. Each field
-/// is logged under its own name; `%` logs it with `Display`, `?` with `Debug`, nothing as a
-/// value; constant fields go in `[...]`. A field named `message` becomes the record's message; otherwise the literal after
+/// is logged under its own name; `%` logs it with `Display`, `?` with `Debug`, `list` a slice
+/// with `Debug` unless it is empty, nothing as a value (an `Option` that is `None` is left
+/// out); constant fields go in `[...]`. A field named `message` becomes the record's message; otherwise the literal after
 /// the level is.
 ///
 /// ```ignore
@@ -108,6 +116,10 @@ macro_rules! event {
     (@level error) => { tracing::Level::ERROR };
     (@level warn) => { tracing::Level::WARN };
     (@level info) => { tracing::Level::INFO };
+    (@value [?] $e:expr) => { tracing::field::debug(&$e) };
+    (@value [%] $e:expr) => { tracing::field::display(&$e) };
+    (@value [list] $e:expr) => { $crate::events::nonempty(&$e) };
+    (@value [] $e:expr) => { $e };
     (
         $(#[$meta:meta])*
         $ty:ident $(<$lt:lifetime>)?: $cat:ident, $level:ident, $name:literal
@@ -131,7 +143,7 @@ macro_rules! event {
                     $crate::event!(@level $level),
                     event = $name,
                     $($( $ckey = $cval, )*)?
-                    $( $field = $($fmt)? self.$field, )*
+                    $( $field = $crate::event!(@value [$($fmt)?] self.$field), )*
                     $( $msg )?
                 );
             }

@@ -12,6 +12,7 @@
 //! login without a password: it would enumerate accounts. Paths match case-insensitively, as on
 //! AD FS (IIS).
 
+pub mod activity;
 pub mod admin;
 pub mod client_ip;
 pub mod conn;

@@ -1,6 +1,7 @@
 //! The one response boundary: every reply altgate sends is rendered here, from a protocol's
 //! typed answer (status, body, cookies, form target) or one of the HTTP-level refusals this
-//! layer owns (404, 405, 413). Security headers are set in one place.
+//! layer owns (404, 405, 413). Security headers are set in one place, and so is the activity ID
+//! every reply carries (`X-Request-Id`).
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -57,11 +58,15 @@ pub fn method_not_allowed() -> Reply {
 }
 
 /// Browser pages: HTML with a strict Content-Security-Policy, never cached, never framed.
-pub fn page(r: crate::protocols::passive::LsResponse, tls: bool) -> Reply {
+pub fn page(
+    r: crate::protocols::passive::LsResponse,
+    tls: bool,
+    pages: &crate::protocols::passive::page::Pages,
+) -> Reply {
     let status = r.status;
     let mut res = respond(status, "text/html; charset=utf-8", r.body);
     let h = res.headers_mut();
-    let csp = crate::protocols::passive::page::csp(r.form_target.as_deref());
+    let csp = pages.csp(r.form_target.as_deref());
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert("content-security-policy", v);
     }
@@ -87,4 +92,27 @@ pub fn page(r: crate::protocols::passive::LsResponse, tls: bool) -> Reply {
         h.insert(hyper::header::LOCATION, loc);
     }
     res
+}
+
+/// The organisation's logo (`passive.logo_file`), cacheable for a day. An SVG gets its own
+/// sandboxing policy, so opening it directly runs nothing.
+pub fn image(logo: &crate::config::branding::Logo) -> Reply {
+    let mut res = respond(StatusCode::OK, logo.content_type, logo.bytes.clone());
+    let h = res.headers_mut();
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    res
+}
+
+/// Returns the request's activity ID in the `X-Request-Id` header (see [`super::activity`]).
+pub fn set_activity_id(res: &mut Reply, activity_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(activity_id) {
+        res.headers_mut().insert(super::activity::HEADER, v);
+    }
 }

@@ -1,10 +1,13 @@
 //! The public router: which path goes to which protocol, request bodies read under their size
-//! and time limits, banned client addresses refused before any work. Operators' endpoints are
-//! not here: they live on the admin listener ([`super::admin`]).
+//! and time limits, banned client addresses refused before any work. Every request runs in a
+//! span carrying its activity ID ([`super::activity`]), which its reply returns. Operators'
+//! endpoints are not here: they live on the admin listener ([`super::admin`]).
 
+use super::activity;
 use super::client_ip::{client_addresses, is_banned};
 use super::response::{self, Reply};
 use crate::app::App;
+use crate::config::demo;
 use crate::events::BannedAddressRefused;
 use crate::protocols::wstrust::{self, request::Version, Refusal};
 use bytes::Bytes;
@@ -14,6 +17,7 @@ use hyper::{Method, Request, StatusCode};
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Why a request body was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,12 +99,18 @@ fn metadata(app: &App) -> Reply {
     }
 }
 
+/// Where a browser request came from and what identifies it.
+struct Origin<'a> {
+    ip: IpAddr,
+    all: &'a [IpAddr],
+    tls: bool,
+    activity_id: &'a str,
+}
+
 async fn ls_endpoint(
     app: &App,
     req: Request<Incoming>,
-    ip: IpAddr,
-    all: &[IpAddr],
-    tls: bool,
+    origin: &Origin<'_>,
     idp_initiated: bool,
 ) -> Reply {
     let header = |name: hyper::header::HeaderName| {
@@ -136,8 +146,17 @@ async fn ls_endpoint(
                     BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                     BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
                 };
-                let r = crate::protocols::passive::unreadable(accept_language.as_deref(), status);
-                return response::page(r, tls);
+                let trace = crate::protocols::passive::page::Trace {
+                    activity_id: origin.activity_id,
+                    time: app.tokens.now(),
+                };
+                let r = crate::protocols::passive::unreadable(
+                    &app.pages,
+                    accept_language.as_deref(),
+                    status,
+                    &trace,
+                );
+                return response::page(r, origin.tls, &app.pages);
             }
         }
     } else {
@@ -149,19 +168,76 @@ async fn ls_endpoint(
         body: &body,
         cookie_header: cookie_header.as_deref(),
         accept_language: accept_language.as_deref(),
-        client_ip: ip,
-        client_addresses: all,
+        client_ip: origin.ip,
+        client_addresses: origin.all,
         idp_initiated,
+        activity_id: origin.activity_id,
     };
     response::page(
         crate::protocols::passive::handle(&app.passive(), &ls).await,
-        tls,
+        origin.tls,
+        &app.pages,
     )
 }
 
-/// Routes one public request from `peer`. Endpoint labels are fixed strings, never the
-/// request path.
+/// The demo relying party (demo mode with `passive.demo_relying_party` only).
+async fn demo_endpoint(app: &App, req: Request<Incoming>, path: &str, tls: bool) -> Reply {
+    let cookie_header = {
+        let all: Vec<&str> = req
+            .headers()
+            .get_all(hyper::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    };
+    let post = req.method() == Method::POST;
+    let body = if post {
+        let server = &app.config.server;
+        match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                return response::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
+            }
+            Err(BodyError::Timeout) => {
+                return response::text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n")
+            }
+        }
+    } else {
+        Bytes::new()
+    };
+    let demo_req = crate::protocols::demo_rp::DemoRequest {
+        path,
+        post,
+        body: &body,
+        cookie_header: cookie_header.as_deref(),
+    };
+    response::page(
+        crate::protocols::demo_rp::handle(&app.demo_rp(), &demo_req).await,
+        tls,
+        &app.pages,
+    )
+}
+
+/// Routes one public request from `peer` inside the span of its activity ID, which the reply
+/// carries back in `X-Request-Id`.
 pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) -> Reply {
+    let id = activity::activity_id(peer, req.headers(), &app.config.server.trusted_proxies);
+    let mut res = route(app, req, peer, tls, &id)
+        .instrument(activity::span(&id))
+        .await;
+    response::set_activity_id(&mut res, &id);
+    res
+}
+
+/// Routes one public request. Endpoint labels are fixed strings, never the request path.
+async fn route(
+    app: &App,
+    req: Request<Incoming>,
+    peer: IpAddr,
+    tls: bool,
+    activity_id: &str,
+) -> Reply {
     let start = Instant::now();
     let server = &app.config.server;
     let addresses = client_addresses(peer, req.headers(), &server.trusted_proxies);
@@ -176,8 +252,15 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) 
     }
     let ip = addresses.client;
     let all = addresses.all.as_slice();
+    let origin = Origin {
+        ip,
+        all,
+        tls,
+        activity_id,
+    };
     let path = req.uri().path().to_ascii_lowercase();
     let method = req.method().clone();
+    let demo = app.config.passive.demo_relying_party;
     let (endpoint, res) = match (method, path.as_str()) {
         (Method::POST, "/adfs/services/trust/13/usernamemixed") => (
             "wstrust_13",
@@ -188,12 +271,29 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) 
             wstrust_endpoint(app, req, Version::Trust2005, ip, all).await,
         ),
         (Method::GET | Method::POST, "/adfs/ls/" | "/adfs/ls") => {
-            ("ls", ls_endpoint(app, req, ip, all, tls, false).await)
+            ("ls", ls_endpoint(app, req, &origin, false).await)
         }
-        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => (
-            "idp_initiated",
-            ls_endpoint(app, req, ip, all, tls, true).await,
+        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => {
+            ("idp_initiated", ls_endpoint(app, req, &origin, true).await)
+        }
+        (Method::GET, crate::protocols::passive::page::LOGO_PATH) => (
+            "logo",
+            match &app.config.passive.branding.logo {
+                Some(logo) => response::image(logo),
+                None => response::not_found(),
+            },
         ),
+        (Method::GET, demo::HOME | "/demo") if demo => {
+            ("demo", demo_endpoint(app, req, demo::HOME, tls).await)
+        }
+        (Method::GET | Method::POST, demo::WSFED | demo::SAML) if demo => {
+            let p = if path == demo::WSFED {
+                demo::WSFED
+            } else {
+                demo::SAML
+            };
+            ("demo", demo_endpoint(app, req, p, tls).await)
+        }
         (Method::GET, "/adfs/services/trust/mex") => (
             "mex",
             response::xml(wstrust::mex::document(&app.config.server.public_url)),

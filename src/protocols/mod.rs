@@ -1,7 +1,9 @@
 //! The federation protocols altgate speaks. Each parses its requests with [`crate::xml::parse`]
 //! under strict limits, signs users in through [`crate::signin`], issues tokens through
-//! [`crate::tokens`], and maps its failures to the responses its clients expect.
+//! [`crate::tokens`], and maps its failures to the responses its clients expect. [`demo_rp`] is
+//! the other side: the demo mode's built-in relying party.
 
+pub mod demo_rp;
 pub mod metadata;
 pub mod passive;
 pub mod wstrust;

@@ -7,6 +7,7 @@ mod procs;
 
 mod ad_users;
 mod cli;
+mod demo;
 mod directory_faults;
 mod enumeration;
 mod lockout;

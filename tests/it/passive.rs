@@ -236,6 +236,16 @@ async fn hostile_browser_requests_get_an_error_page_an_event_and_no_token() {
             "{path}: no redirect"
         );
         assert!(page.contains("id=\"errorText\""), "{path}");
+        // The activity ID the page shows is the response's X-Request-Id.
+        let id = headers
+            .iter()
+            .find(|(k, _)| k == "x-request-id")
+            .map(|(_, v)| v.as_str())
+            .expect("x-request-id");
+        assert!(
+            page.contains(&format!("<dd id=\"activityId\">{id}</dd>")),
+            "{path}: {page}"
+        );
     }
     assert!(
         metric(

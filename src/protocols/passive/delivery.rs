@@ -18,6 +18,7 @@ const WSFED_TOKEN_TYPE: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
 
 /// The page that posts a SAML message (`xml`) to `acs` with the HTTP-POST binding.
 pub(super) fn post_saml(
+    pages: &page::Pages,
     lang: Lang,
     acs: &str,
     xml: &str,
@@ -31,7 +32,7 @@ pub(super) fn post_saml(
     }
     LsResponse {
         status: StatusCode::OK,
-        body: page::auto_post(lang, acs, &fields),
+        body: pages.auto_post(lang, acs, &fields),
         set_cookies: cookies,
         form_target: Some(acs.to_string()),
         location: None,
@@ -73,6 +74,7 @@ pub(super) fn no_passive(
     .map_err(|_| refuse(target.protocol, &target.rp.identifier, "signing_failed"))?;
     app.metrics.count_request(target.protocol, "no_passive");
     Ok(Some(post_saml(
+        app.pages,
         lang,
         acs,
         &xml,
@@ -119,7 +121,7 @@ pub(super) async fn deliver(
             }
             LsResponse {
                 status: StatusCode::OK,
-                body: page::auto_post(lang, reply, &fields),
+                body: app.pages.auto_post(lang, reply, &fields),
                 set_cookies: Vec::new(),
                 form_target: Some(reply.clone()),
                 location: None,
@@ -134,14 +136,16 @@ pub(super) async fn deliver(
                 // Answered once: an atomic check-and-insert, so even two concurrent copies of
                 // one AuthnRequest never both get a response.
                 if !app.first_answer(id).await {
-                    return Err(refuse(target.protocol, &rp.identifier, "replayed_request"));
+                    return Err(
+                        refuse(target.protocol, &rp.identifier, "replayed_request").asked(id)
+                    );
                 }
             }
             let xml = app
                 .tokens
                 .saml_response(rp, signed_in, req.client_ip, acs, request_id.as_deref())
                 .map_err(|_| failed("signing_failed"))?;
-            post_saml(lang, acs, &xml, relay.as_deref(), Vec::new())
+            post_saml(app.pages, lang, acs, &xml, relay.as_deref(), Vec::new())
         }
     };
     app.token_metrics

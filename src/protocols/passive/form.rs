@@ -3,7 +3,7 @@
 //! (and its CSRF cookie); the posted form is checked (context, CSRF) and its credentials signed in.
 
 use super::delivery::{deliver, no_passive};
-use super::page::{self, ErrorKind, Lang, SignInPage};
+use super::page::{ErrorKind, Lang, SignInPage};
 use super::params::Params;
 use super::request::{classify, decode_ctx, Message, Target};
 use super::Passive;
@@ -54,10 +54,8 @@ fn sign_in_page(
     error: bool,
     username: &str,
 ) -> String {
-    page::sign_in(&SignInPage {
+    app.pages.sign_in(&SignInPage {
         lang,
-        organization: &app.settings.organization_name,
-        hint: &app.settings.sign_in_hint,
         ctx,
         csrf,
         error,

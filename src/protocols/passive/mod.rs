@@ -12,8 +12,8 @@
 //! This module is the entry point ([`handle`]) and its types; the roles live in submodules:
 //! `params` decodes the parameters once, `request` reads and checks the protocol message they
 //! carry, `form` runs the sign-in page, `sso` reuses the SSO session, `delivery` posts the token
-//! to the relying party, `signout` ends the session; [`page`] renders HTML and [`saml`] decodes
-//! and checks SAML requests.
+//! to the relying party, `signout` ends the session; [`page`] renders HTML (built-in strings in
+//! `texts`) and [`saml`] decodes and checks SAML requests.
 
 mod delivery;
 mod form;
@@ -25,11 +25,12 @@ mod request;
 pub mod saml;
 mod signout;
 mod sso;
+mod texts;
 
 use crate::config::state::OnUnavailable;
 use crate::config::{Federation, RelyingParty};
 use crate::directory::Directory;
-use crate::events::{Events, PassiveRequestRefused};
+use crate::events::{clip, Events, PassiveRequestRefused};
 use crate::metrics::{PassiveMetrics, TokenMetrics};
 use crate::resolve::Resolver;
 use crate::session::SessionKeys;
@@ -37,7 +38,7 @@ use crate::signin::SignIn;
 use crate::state::StateStore;
 use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
-use page::{ErrorKind, Lang};
+use page::{ErrorKind, Lang, Pages, Trace};
 use params::Params;
 use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
@@ -48,6 +49,8 @@ use std::net::IpAddr;
 pub struct Passive<'a> {
     /// `passive:` settings (session lifetimes, page texts, IdP-initiated sign-on).
     pub settings: &'a crate::config::Passive,
+    /// The pages, rendered with the configured branding.
+    pub pages: &'a Pages,
     /// Issuer, federated domains, clock skew.
     pub federation: &'a Federation,
     /// Configured relying parties.
@@ -132,6 +135,8 @@ pub struct LsRequest<'a> {
     pub client_addresses: &'a [IpAddr],
     /// The request came to `IdpInitiatedSignOn.aspx`.
     pub idp_initiated: bool,
+    /// The request's activity ID (shown on error pages; every event of the request carries it).
+    pub activity_id: &'a str,
 }
 
 /// What to send back.
@@ -163,10 +168,18 @@ impl LsResponse {
 
 /// The error page for a form body the HTTP layer could not read (`status` says why: 413 too
 /// large, 408 too slow), in the browser's language.
-pub fn unreadable(accept_language: Option<&str>, status: StatusCode) -> LsResponse {
-    let lang = Lang::from_accept_language(accept_language);
-    LsResponse::html(status, page::error(lang, ErrorKind::BadRequest))
+pub fn unreadable(
+    pages: &Pages,
+    accept_language: Option<&str>,
+    status: StatusCode,
+    trace: &Trace<'_>,
+) -> LsResponse {
+    let lang = pages.lang(accept_language);
+    LsResponse::html(status, pages.error(lang, ErrorKind::BadRequest, trace))
 }
+
+/// Longest value a refusal event quotes from the request (bytes).
+const MAX_ASKED: usize = 256;
 
 /// A refused request: what the user sees and what is counted.
 struct Refusal {
@@ -174,6 +187,17 @@ struct Refusal {
     relying_party: String,
     reason: &'static str,
     kind: ErrorKind,
+    /// What the request asked for (the unknown realm, the unregistered reply URL, ...),
+    /// bounded; empty when nothing in particular.
+    asked: String,
+}
+
+impl Refusal {
+    /// Records what the request asked for (at most [`MAX_ASKED`] bytes of it).
+    fn asked(mut self, what: &str) -> Refusal {
+        self.asked = clip(what, MAX_ASKED).to_string();
+        self
+    }
 }
 
 fn refuse(protocol: &'static str, rp: &str, reason: &'static str) -> Refusal {
@@ -182,12 +206,13 @@ fn refuse(protocol: &'static str, rp: &str, reason: &'static str) -> Refusal {
         relying_party: rp.to_string(),
         reason,
         kind: ErrorKind::BadRequest,
+        asked: String::new(),
     }
 }
 
 /// Handles one browser request at `/adfs/ls/` (or IdP-initiated sign-on).
 pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
-    let lang = Lang::from_accept_language(req.accept_language);
+    let lang = app.pages.lang(req.accept_language);
     let outcome = route(app, req, lang).await;
     match outcome {
         Ok(r) => r,
@@ -196,6 +221,7 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
                 protocol: refusal.protocol,
                 relying_party: &refusal.relying_party,
                 reason: refusal.reason,
+                requested: Some(refusal.asked.as_str()).filter(|a| !a.is_empty()),
                 client_ip: req.client_ip,
             });
             app.metrics.count_request(refusal.protocol, "refused");
@@ -210,7 +236,11 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
                 ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::BAD_REQUEST,
             };
-            LsResponse::html(status, page::error(lang, refusal.kind))
+            let trace = Trace {
+                activity_id: req.activity_id,
+                time: app.tokens.now(),
+            };
+            LsResponse::html(status, app.pages.error(lang, refusal.kind, &trace))
         }
     }
 }

@@ -65,7 +65,7 @@ fn reply_url(
 ) -> Result<String, Refusal> {
     match asked {
         Some(u) if rp.reply_urls.iter().any(|r| r == u) => Ok(u.to_string()),
-        Some(_) => Err(refuse(protocol, &rp.identifier, "unregistered_reply_url")),
+        Some(u) => Err(refuse(protocol, &rp.identifier, "unregistered_reply_url").asked(u)),
         None => rp
             .reply_urls
             .first()
@@ -137,7 +137,7 @@ pub(super) fn classify(
             .ok_or_else(|| refuse("idp_initiated", "unknown", "missing_login_to_rp"))?;
         let rp = app
             .relying_party(id)
-            .ok_or_else(|| refuse("idp_initiated", "unknown", "unknown_relying_party"))?
+            .ok_or_else(|| refuse("idp_initiated", "unknown", "unknown_relying_party").asked(id))?
             .clone();
         let target = reply_url(&rp, None, "idp_initiated")?;
         let deliver = match rp.token_type {
@@ -170,7 +170,7 @@ pub(super) fn classify(
         };
         let rp = app
             .relying_party(issuer)
-            .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party"))?
+            .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party").asked(issuer))?
             .clone();
         if rp.require_signed_requests {
             verify_signed(params, &rp, post_binding)?;
@@ -184,7 +184,7 @@ pub(super) fn classify(
             Request::Authn(req) => req,
         };
         if app.answered_requests.contains_key(&req.id) {
-            return Err(refuse("saml", &rp.identifier, "replayed_request"));
+            return Err(refuse("saml", &rp.identifier, "replayed_request").asked(&req.id));
         }
         let acs = reply_url(&rp, req.acs_url.as_deref(), "saml")?;
         return Ok(Message::SignIn(Target {
@@ -206,7 +206,7 @@ pub(super) fn classify(
                 .ok_or_else(|| refuse("wsfed", "unknown", "missing_wtrealm"))?;
             let rp = app
                 .relying_party(realm)
-                .ok_or_else(|| refuse("wsfed", "unknown", "unknown_relying_party"))?
+                .ok_or_else(|| refuse("wsfed", "unknown", "unknown_relying_party").asked(realm))?
                 .clone();
             let reply = reply_url(&rp, params.get("wreply"), "wsfed")?;
             let wctx = bounded(params.get("wctx"), "wsfed", &rp.identifier)?;
@@ -221,7 +221,7 @@ pub(super) fn classify(
         Some("wsignout1.0") | Some("wsignoutcleanup1.0") => Ok(Message::WsFedSignOut {
             wreply: params.get("wreply").map(str::to_string),
         }),
-        _ => Err(refuse("wsfed", "unknown", "unknown_message")),
+        other => Err(refuse("wsfed", "unknown", "unknown_message").asked(other.unwrap_or(""))),
     }
 }
 

@@ -4,7 +4,7 @@
 //! audited.
 
 use super::delivery::post_saml;
-use super::page::{self, Lang};
+use super::page::Lang;
 use super::saml::LogoutRequest;
 use super::Passive;
 use super::{refuse, sso, LsRequest, LsResponse, Refusal};
@@ -39,7 +39,7 @@ pub(super) async fn wsfed(
             location: Some(url),
             ..LsResponse::html(StatusCode::FOUND, String::new())
         },
-        None => LsResponse::html(StatusCode::OK, page::signed_out(lang)),
+        None => LsResponse::html(StatusCode::OK, app.pages.signed_out(lang)),
     };
     r.set_cookies.push(clear_session_cookie());
     r
@@ -86,9 +86,9 @@ pub(super) async fn saml(
                 &signing.key,
             )
             .map_err(|_| refuse("saml", &rp.identifier, "signing_failed"))?;
-            post_saml(lang, url, &xml, relay.as_deref(), Vec::new())
+            post_saml(app.pages, lang, url, &xml, relay.as_deref(), Vec::new())
         }
-        None => LsResponse::html(StatusCode::OK, page::signed_out(lang)),
+        None => LsResponse::html(StatusCode::OK, app.pages.signed_out(lang)),
     };
     r.set_cookies.push(clear_session_cookie());
     Ok(r)

@@ -46,6 +46,7 @@ async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: false,
+            activity_id: "test-activity",
         },
     )
     .await
@@ -63,6 +64,7 @@ async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: false,
+            activity_id: "test-activity",
         },
     )
     .await
@@ -297,6 +299,7 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: true,
+            activity_id: "test-activity",
         },
     )
     .await;
@@ -326,6 +329,7 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: true,
+            activity_id: "test-activity",
         },
     )
     .await;
@@ -698,6 +702,7 @@ async fn get_via(view: &Passive<'_>, query: &str, cookies: &str) -> LsResponse {
             client_ip: ip(),
             client_addresses: &[],
             idp_initiated: false,
+            activity_id: "test",
         },
     )
     .await
