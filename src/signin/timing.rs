@@ -16,7 +16,8 @@
 //!
 //! Tokio's timer has millisecond granularity and a sleeping task wakes late when the machine is
 //! busy, while the samples already include that lateness once (the wrong-password sign-in waited
-//! for the DC's answer). So the sleep aims early by the lateness recently observed.
+//! for the DC's answer). So the sleep aims early by the lateness recently observed, and the last
+//! moments are waited by yielding.
 
 use ring::rand::{SecureRandom, SystemRandom};
 use std::collections::VecDeque;
@@ -25,11 +26,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Failed binds remembered.
-const SAMPLES: usize = 256;
+const SAMPLES: usize = 128;
 /// Used until the first failed bind has been seen.
 const INITIAL: Duration = Duration::from_millis(5);
 /// The most the sleep aims early by (microseconds).
-const MAX_LATENESS_US: i64 = 20_000;
+const MAX_LATENESS_US: i64 = 5_000;
 /// No failure is held longer than this, whatever the directory did.
 const MAX_HOLD: Duration = Duration::from_secs(3);
 
@@ -104,33 +105,35 @@ impl Equalizer {
         }
     }
 
-    /// Waits until about `start + hold` (returns at once if that has passed). Only sleeps:
-    /// spinning would burn a core per held failure, which an attacker could multiply. The
-    /// sleep aims early by the lateness recently observed, corrected after every wake (a small
-    /// integrating controller), so wake-ups land on the deadline on average even on a busy
-    /// machine and with the timer's millisecond granularity.
+    /// Waits until `start + hold` (returns at once if that has passed). Mostly sleeps, aiming
+    /// early by the lateness recently observed (a small integrating controller corrects it
+    /// after every wake), then yields until the deadline: the yielding is bounded by about that
+    /// lateness, so a held failure never spins a core for long, and short holds are still exact.
     pub async fn hold_until(&self, start: Instant, hold: Duration) {
         let deadline = start + hold.min(MAX_HOLD);
         let now = Instant::now();
         if deadline <= now {
             return;
         }
-        // Never aim earlier than half the time left: a short hold still waits.
-        let aim_early = Duration::from_micros(self.lateness_us.load(Ordering::Relaxed))
-            .min((deadline - now) / 2);
-        let wake = deadline - aim_early;
-        tokio::time::sleep(wake - now).await;
-        let woke = Instant::now();
-        // Positive: woke after the deadline (aim earlier); negative: before it (aim later).
-        let error_us = if woke >= deadline {
-            i64::try_from((woke - deadline).as_micros()).unwrap_or(i64::MAX)
-        } else {
-            -i64::try_from((deadline - woke).as_micros()).unwrap_or(i64::MAX)
-        };
-        let old = i64::try_from(self.lateness_us.load(Ordering::Relaxed)).unwrap_or(0);
-        let new = old.saturating_add(error_us / 8).clamp(0, MAX_LATENESS_US);
-        self.lateness_us
-            .store(u64::try_from(new).unwrap_or(0), Ordering::Relaxed);
+        let aim_early = Duration::from_micros(self.lateness_us.load(Ordering::Relaxed));
+        if deadline - now > aim_early + Duration::from_millis(1) {
+            let wake = deadline - aim_early;
+            tokio::time::sleep(wake - now).await;
+            let woke = Instant::now();
+            // Positive: woke after the deadline (aim earlier); negative: before it (aim later).
+            let error_us = if woke >= deadline {
+                i64::try_from((woke - deadline).as_micros()).unwrap_or(i64::MAX)
+            } else {
+                -i64::try_from((deadline - woke).as_micros()).unwrap_or(i64::MAX)
+            };
+            let old = i64::try_from(self.lateness_us.load(Ordering::Relaxed)).unwrap_or(0);
+            let new = old.saturating_add(error_us / 8).clamp(0, MAX_LATENESS_US);
+            self.lateness_us
+                .store(u64::try_from(new).unwrap_or(0), Ordering::Relaxed);
+        }
+        while Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
