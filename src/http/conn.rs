@@ -5,14 +5,23 @@
 //! it has moved no bytes for the idle timeout, or has begun no request for the header-read
 //! deadline (before its first request) or the longer of the two (between requests), whatever
 //! bytes it moves meanwhile: a dribbled HTTP/2 preface or partial frame, or keep-alive pings,
-//! hold nothing. A connection asked to close gets a grace period. With the body-read and
-//! request deadlines in the router, nothing a slow or stalled client does keeps memory or a
-//! file descriptor beyond these bounds.
+//! hold nothing. A connection asked to close gets a grace period.
+//!
+//! Request bodies are read through [`Body`], under a per-connection budget of
+//! `server.max_body_bytes`: a body is not polled until its declared length (or the maximum)
+//! fits in the budget, and hyper returns HTTP/2 flow-control credit only for polled data. So an
+//! HTTP/2 connection makes altgate hold at most one budget of bodies being read plus one
+//! connection window of unread data, however many streams it opens; without the budget every
+//! stream could push `max_body_bytes`. With the body-read and request deadlines in the router,
+//! nothing a slow or stalled client does keeps memory or a file descriptor beyond these bounds.
 
 use crate::config::edge::Limits;
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -20,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// How long a connection asked to close (idle, or shutting down) may take to finish.
@@ -293,6 +302,94 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+/// A connection's budget of request-body bytes being read (`server.max_body_bytes`).
+pub fn body_budget(max_body_bytes: usize) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(max_body_bytes))
+}
+
+/// A pending share of the budget. In a `Mutex` only so that [`Body`] is `Sync` (handlers
+/// hold `&Request` across awaits); it is only ever reached through `&mut`, never locked.
+type Acquiring =
+    Mutex<Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>>;
+
+/// A request body read under its connection's budget: it is not polled (so an HTTP/2 client
+/// gets no flow-control credit for it) until its share of the budget is granted, and the
+/// share is returned once the body is read or dropped.
+pub struct Body {
+    inner: Incoming,
+    budget: Arc<Semaphore>,
+    want: u32,
+    acquiring: Option<Acquiring>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Body {
+    /// Wraps `inner`, which will need its declared length (at most `max_body_bytes`, the
+    /// budget's size; the maximum when undeclared) from `budget`.
+    pub fn new(inner: Incoming, budget: Arc<Semaphore>, max_body_bytes: usize) -> Self {
+        let want = if hyper::body::Body::is_end_stream(&inner) {
+            0
+        } else {
+            let hint = hyper::body::Body::size_hint(&inner);
+            let declared = hint
+                .exact()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(max_body_bytes);
+            declared.min(max_body_bytes)
+        };
+        Body {
+            inner,
+            budget,
+            want: u32::try_from(want).unwrap_or(u32::MAX),
+            acquiring: None,
+            permit: None,
+        }
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        if this.permit.is_none() && this.want > 0 {
+            let (budget, want) = (this.budget.clone(), this.want);
+            let acquiring = this
+                .acquiring
+                .get_or_insert_with(|| Mutex::new(Box::pin(budget.acquire_many_owned(want))))
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match acquiring.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                // The budget is never closed; were it, reading on unbudgeted is still bounded
+                // by the router's size limit.
+                Poll::Ready(permit) => {
+                    this.permit = permit.ok();
+                    this.acquiring = None;
+                    this.want = 0;
+                }
+            }
+        }
+        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) {
+            this.permit = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

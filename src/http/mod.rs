@@ -296,13 +296,19 @@ impl Connection {
         let side = self.side;
         let request_timeout = self.limits.request_timeout;
         let act = activity.clone();
+        let max_body = app.config.server.max_body_bytes;
+        let budget = conn::body_budget(max_body);
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let app = app.clone();
             let in_flight = act.request();
+            let budget = budget.clone();
             async move {
                 let reply = tokio::time::timeout(request_timeout, async {
                     match side {
-                        Side::Public => router::handle(&app, req, peer, is_tls).await,
+                        Side::Public => {
+                            let req = req.map(|b| conn::Body::new(b, budget, max_body));
+                            router::handle(&app, req, peer, is_tls).await
+                        }
                         Side::Admin => admin::handle(&app, req).await,
                     }
                 })

@@ -3,13 +3,13 @@
 //! not here: they live on the admin listener ([`super::admin`]).
 
 use super::client_ip::{client_addresses, is_banned};
+use super::conn::Body;
 use super::response::{self, Reply};
 use crate::app::App;
 use crate::events::BannedAddressRefused;
 use crate::protocols::wstrust::{self, request::Version, Refusal};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -26,7 +26,7 @@ enum BodyError {
 
 /// Reads a body of at most `limit` bytes within `deadline`.
 async fn read_body(
-    req: Request<Incoming>,
+    req: Request<Body>,
     limit: usize,
     deadline: Duration,
 ) -> Result<Bytes, BodyError> {
@@ -45,12 +45,7 @@ async fn read_body(
     }
 }
 
-async fn wstrust_endpoint(
-    app: &App,
-    req: Request<Incoming>,
-    version: Version,
-    ip: IpAddr,
-) -> Reply {
+async fn wstrust_endpoint(app: &App, req: Request<Body>, version: Version, ip: IpAddr) -> Reply {
     let is_soap = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
@@ -96,7 +91,7 @@ fn metadata(app: &App) -> Reply {
 
 async fn ls_endpoint(
     app: &App,
-    req: Request<Incoming>,
+    req: Request<Body>,
     ip: IpAddr,
     tls: bool,
     idp_initiated: bool,
@@ -158,7 +153,7 @@ async fn ls_endpoint(
 
 /// Routes one public request from `peer`. Endpoint labels are fixed strings, never the
 /// request path.
-pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) -> Reply {
+pub async fn handle(app: &App, req: Request<Body>, peer: IpAddr, tls: bool) -> Reply {
     let start = Instant::now();
     let server = &app.config.server;
     let addresses = client_addresses(peer, req.headers(), &server.trusted_proxies);
