@@ -355,6 +355,17 @@ impl TestServer {
     }
 
     async fn start_with_token_yaml(specs: &[ForestSpec], tokens: &str, extra: &str) -> TestServer {
+        TestServer::start_with_server_yaml(specs, "", tokens, extra).await
+    }
+
+    /// A server whose inline `server:` mapping also gets `server_extra` (e.g.
+    /// `, limits: { idle_timeout: 3s }`), with `tokens` as the token sections.
+    pub async fn start_with_server_yaml(
+        specs: &[ForestSpec],
+        server_extra: &str,
+        tokens: &str,
+        extra: &str,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -374,7 +385,7 @@ impl TestServer {
         let yaml = config_yaml(specs, &["contoso.com", "fabrikam.com"], &format!("{tokens}{extra}")).replace(
             "server: { listen: 127.0.0.1:0, public_url: https://sts.altgate.test }",
             &format!(
-                "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}",
+                "server: {{ listen: 127.0.0.1:0, public_url: '{base}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }}{server_extra} }}",
                 cert.display(),
                 key.display()
             ),

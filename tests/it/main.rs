@@ -4,8 +4,10 @@
 
 mod harness;
 
+mod attack;
 mod cli;
 mod directory_faults;
+mod edge;
 mod passive;
 mod prometheus;
 mod resolve_ad;
