@@ -1,15 +1,27 @@
 //! Connection discipline: what one client connection may cost altgate. Every connection holds
 //! a permit of the global cap and of its address's cap (trusted proxies excepted); TLS must
-//! finish within its deadline; hyper enforces the header-read deadline and the HTTP/2 stream
-//! and window limits; and a watchdog closes a connection once it has had no request in flight
-//! and no bytes moving for the idle timeout, or, after asking it to close, once a grace period
-//! has passed. With the body-read and request deadlines in the router, nothing a slow or
-//! stalled client does keeps memory or a file descriptor beyond these bounds.
+//! finish within its deadline; hyper enforces the HTTP/1 header-read deadline and the HTTP/2
+//! stream and window limits; and a watchdog closes a connection with no request in flight once
+//! it has moved no bytes for the idle timeout, or has begun no request for the header-read
+//! deadline (before its first request) or the longer of the two (between requests), whatever
+//! bytes it moves meanwhile: a dribbled HTTP/2 preface or partial frame, or keep-alive pings,
+//! hold nothing. A connection asked to close gets a grace period.
+//!
+//! Request bodies are read through [`Body`], under a per-connection budget of
+//! `server.max_body_bytes`: a body is not polled until its declared length (or the maximum)
+//! fits in the budget, and hyper returns HTTP/2 flow-control credit only for polled data. So an
+//! HTTP/2 connection makes altgate hold at most one budget of bodies being read plus one
+//! connection window of unread data, however many streams it opens; without the budget every
+//! stream could push `max_body_bytes`. With the body-read and request deadlines in the router,
+//! nothing a slow or stalled client does keeps memory or a file descriptor beyond these bounds.
 
 use crate::config::edge::Limits;
+use bytes::Bytes;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -17,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// How long a connection asked to close (idle, or shutting down) may take to finish.
@@ -148,11 +160,14 @@ impl Admission {
     }
 }
 
-/// When a connection last moved bytes, and how many requests it has in flight.
+/// When a connection last moved bytes, when a request last began or ended on it, and how many
+/// requests it has in flight.
 #[derive(Debug)]
 pub struct Activity {
     origin: Instant,
     last_ms: AtomicU64,
+    request_ms: AtomicU64,
+    requests: AtomicU64,
     in_flight: AtomicUsize,
 }
 
@@ -162,18 +177,46 @@ impl Activity {
         Arc::new(Activity {
             origin: Instant::now(),
             last_ms: AtomicU64::new(0),
+            request_ms: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
         })
     }
 
-    fn touch(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(ms, Ordering::Relaxed);
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// When the connection last moved bytes or finished a request.
+    fn touch(&self) {
+        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn touch_request(&self) {
+        let ms = self.now_ms();
+        self.last_ms.store(ms, Ordering::Relaxed);
+        self.request_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the connection last moved bytes or began or finished a request.
     pub fn last(&self) -> Instant {
         self.origin + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+
+    /// When a request last began or finished (the connection's start before any).
+    pub fn last_request(&self) -> Instant {
+        self.origin + Duration::from_millis(self.request_ms.load(Ordering::Relaxed))
+    }
+
+    /// When the connection is due to close unless a request is then in flight: `idle` after
+    /// its last byte, and in any case `header_read` after it started when it has begun no
+    /// request yet, or the longer of the two after its last request began or ended.
+    pub fn idle_deadline(&self, idle: Duration, header_read: Duration) -> Instant {
+        let gap = if self.requests.load(Ordering::Relaxed) == 0 {
+            header_read
+        } else {
+            idle.max(header_read)
+        };
+        (self.last() + idle).min(self.last_request() + gap)
     }
 
     /// True while a request is being handled.
@@ -184,7 +227,8 @@ impl Activity {
     /// Marks a request in flight until the guard drops.
     pub fn request(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.touch();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.touch_request();
         InFlight(self.clone())
     }
 }
@@ -195,7 +239,7 @@ pub struct InFlight(Arc<Activity>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.0.touch();
+        self.0.touch_request();
     }
 }
 
@@ -261,6 +305,94 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     }
 }
 
+/// A connection's budget of request-body bytes being read (`server.max_body_bytes`).
+pub fn body_budget(max_body_bytes: usize) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(max_body_bytes))
+}
+
+/// A pending share of the budget. In a `Mutex` only so that [`Body`] is `Sync` (handlers
+/// hold `&Request` across awaits); it is only ever reached through `&mut`, never locked.
+type Acquiring =
+    Mutex<Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>>;
+
+/// A request body read under its connection's budget: it is not polled (so an HTTP/2 client
+/// gets no flow-control credit for it) until its share of the budget is granted, and the
+/// share is returned once the body is read or dropped.
+pub struct Body {
+    inner: Incoming,
+    budget: Arc<Semaphore>,
+    want: u32,
+    acquiring: Option<Acquiring>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Body {
+    /// Wraps `inner`, which will need its declared length (at most `max_body_bytes`, the
+    /// budget's size; the maximum when undeclared) from `budget`.
+    pub fn new(inner: Incoming, budget: Arc<Semaphore>, max_body_bytes: usize) -> Self {
+        let want = if hyper::body::Body::is_end_stream(&inner) {
+            0
+        } else {
+            let hint = hyper::body::Body::size_hint(&inner);
+            let declared = hint
+                .exact()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(max_body_bytes);
+            declared.min(max_body_bytes)
+        };
+        Body {
+            inner,
+            budget,
+            want: u32::try_from(want).unwrap_or(u32::MAX),
+            acquiring: None,
+            permit: None,
+        }
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        if this.permit.is_none() && this.want > 0 {
+            let (budget, want) = (this.budget.clone(), this.want);
+            let acquiring = this
+                .acquiring
+                .get_or_insert_with(|| Mutex::new(Box::pin(budget.acquire_many_owned(want))))
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match acquiring.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                // The budget is never closed; were it, reading on unbudgeted is still bounded
+                // by the router's size limit.
+                Poll::Ready(permit) => {
+                    this.permit = permit.ok();
+                    this.acquiring = None;
+                    this.want = 0;
+                }
+            }
+        }
+        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) {
+            this.permit = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Raises the soft file-descriptor limit to the hard limit and returns what it is now, so the
 /// connection cap can be checked against it.
 pub fn raise_fd_limit() -> Option<u64> {
@@ -287,6 +419,35 @@ mod tests {
         let _c4 = a.admit(ip1, true).expect("a released permit is reusable");
         // Trusted proxies skip the per-address cap, never the global one.
         assert_eq!(a.admit(ip1, false).err(), Some(Refused::MaxConnections));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_without_a_request_do_not_keep_a_connection_open() {
+        let (idle, header) = (Duration::from_secs(60), Duration::from_secs(10));
+        let act = Activity::new();
+        let t0 = act.last();
+        // Bytes dribble in every second (a slow preface, pings): the first request is still
+        // due `header` after the start.
+        for _ in 0..30 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            act.touch();
+        }
+        assert_eq!(act.idle_deadline(idle, header), t0 + header);
+        // A silent connection closes `idle` after its last byte if that comes first.
+        let quiet = Activity::new();
+        assert_eq!(
+            quiet.idle_deadline(Duration::from_secs(3), header),
+            quiet.last() + Duration::from_secs(3)
+        );
+        // After a request, the gap allowed until the next one is the longer deadline.
+        let r = act.request();
+        drop(r);
+        let end = act.last_request();
+        for _ in 0..30 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            act.touch();
+        }
+        assert_eq!(act.idle_deadline(idle, header), end + idle);
     }
 
     #[tokio::test(start_paused = true)]

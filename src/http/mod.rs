@@ -44,6 +44,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const FD_RESERVE: u64 = 256;
 /// Connections the admin listener accepts at once.
 const ADMIN_MAX_CONNECTIONS: usize = 64;
+/// How often the idle watchdog looks again at a connection whose deadline passed while a
+/// request was in flight.
+const BUSY_RECHECK: Duration = Duration::from_secs(1);
 
 /// Builds the application from `config` and serves it on `listener` (and on `admin.listen`
 /// when configured) until `shutdown` resolves. The binary, the tests and the benches all start
@@ -299,13 +302,19 @@ impl Connection {
         let side = self.side;
         let request_timeout = self.limits.request_timeout;
         let act = activity.clone();
+        let max_body = app.config.server.max_body_bytes;
+        let budget = conn::body_budget(max_body);
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let app = app.clone();
             let in_flight = act.request();
+            let budget = budget.clone();
             async move {
                 let reply = tokio::time::timeout(request_timeout, async {
                     match side {
-                        Side::Public => router::handle(&app, req, peer, is_tls).await,
+                        Side::Public => {
+                            let req = req.map(|b| conn::Body::new(b, budget, max_body));
+                            router::handle(&app, req, peer, is_tls).await
+                        }
                         Side::Admin => admin::handle(&app, req).await,
                     }
                 })
@@ -325,16 +334,19 @@ impl Connection {
             .serve_connection(TokioIo::new(Tracked::new(io, activity.clone())), service);
         tokio::pin!(conn);
         let mut stop = self.stop.clone();
-        let idle = self.limits.idle_timeout;
+        let (idle, header_read) = (self.limits.idle_timeout, self.limits.header_read_timeout);
         let closing = loop {
-            let idle_at = activity.last() + idle;
+            let due = activity.idle_deadline(idle, header_read);
+            let now = tokio::time::Instant::now();
+            if due <= now && !activity.busy() {
+                break "idle";
+            }
+            // A request in flight past the deadline has its own (body, request) deadlines;
+            // look again later rather than spin.
+            let wake = if due > now { due } else { now + BUSY_RECHECK };
             tokio::select! {
                 _ = conn.as_mut() => return,
-                _ = tokio::time::sleep_until(idle_at) => {
-                    if !activity.busy() && activity.last() + idle <= tokio::time::Instant::now() {
-                        break "idle";
-                    }
-                }
+                _ = tokio::time::sleep_until(wake) => {}
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
                         break "shutdown";

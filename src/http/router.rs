@@ -5,6 +5,7 @@
 
 use super::activity;
 use super::client_ip::{client_addresses, is_banned};
+use super::conn::Body;
 use super::response::{self, Reply};
 use crate::app::App;
 use crate::config::demo;
@@ -12,7 +13,6 @@ use crate::events::BannedAddressRefused;
 use crate::protocols::wstrust::{self, request::Version, Refusal};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -30,7 +30,7 @@ enum BodyError {
 
 /// Reads a body of at most `limit` bytes within `deadline`.
 async fn read_body(
-    req: Request<Incoming>,
+    req: Request<Body>,
     limit: usize,
     deadline: Duration,
 ) -> Result<Bytes, BodyError> {
@@ -51,7 +51,7 @@ async fn read_body(
 
 async fn wstrust_endpoint(
     app: &App,
-    req: Request<Incoming>,
+    req: Request<Body>,
     version: Version,
     ip: IpAddr,
     all: &[IpAddr],
@@ -109,7 +109,7 @@ struct Origin<'a> {
 
 async fn ls_endpoint(
     app: &App,
-    req: Request<Incoming>,
+    req: Request<Body>,
     origin: &Origin<'_>,
     idp_initiated: bool,
 ) -> Reply {
@@ -181,7 +181,7 @@ async fn ls_endpoint(
 }
 
 /// The demo relying party (demo mode with `passive.demo_relying_party` only).
-async fn demo_endpoint(app: &App, req: Request<Incoming>, path: &str, tls: bool) -> Reply {
+async fn demo_endpoint(app: &App, req: Request<Body>, path: &str, tls: bool) -> Reply {
     let cookie_header = {
         let all: Vec<&str> = req
             .headers()
@@ -221,7 +221,7 @@ async fn demo_endpoint(app: &App, req: Request<Incoming>, path: &str, tls: bool)
 
 /// Routes one public request from `peer` inside the span of its activity ID, which the reply
 /// carries back in `X-Request-Id`.
-pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) -> Reply {
+pub async fn handle(app: &App, req: Request<Body>, peer: IpAddr, tls: bool) -> Reply {
     let id = activity::activity_id(peer, req.headers(), &app.config.server.trusted_proxies);
     let mut res = route(app, req, peer, tls, &id)
         .instrument(activity::span(&id))
@@ -231,13 +231,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr, tls: bool) 
 }
 
 /// Routes one public request. Endpoint labels are fixed strings, never the request path.
-async fn route(
-    app: &App,
-    req: Request<Incoming>,
-    peer: IpAddr,
-    tls: bool,
-    activity_id: &str,
-) -> Reply {
+async fn route(app: &App, req: Request<Body>, peer: IpAddr, tls: bool, activity_id: &str) -> Reply {
     let start = Instant::now();
     let server = &app.config.server;
     let addresses = client_addresses(peer, req.headers(), &server.trusted_proxies);

@@ -360,6 +360,21 @@ impl TestServer {
         TestServer::start_with_token_yaml(specs, &token_yaml(), "", extra).await
     }
 
+    /// A server whose inline `server:` mapping also gets `server_extra` (e.g.
+    /// `, limits: { idle_timeout: 3s }`), with `tokens` as the token sections.
+    pub async fn start_with_server_yaml(
+        specs: &[ForestSpec],
+        server_extra: &str,
+        tokens: &str,
+        extra: &str,
+    ) -> TestServer {
+        let keys = server_extra
+            .trim_start()
+            .trim_start_matches(',')
+            .trim_start();
+        TestServer::start_with_token_yaml(specs, tokens, keys, extra).await
+    }
+
     /// A server with more `server:` keys (`server_keys` is flow-mapping entries, e.g.
     /// `trusted_proxies: ['127.0.0.1/32']`) and relying parties `rp_yaml` added to the usual
     /// ones (list items, indented two spaces).

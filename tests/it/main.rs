@@ -6,9 +6,11 @@ mod harness;
 mod procs;
 
 mod ad_users;
+mod attack;
 mod cli;
 mod demo;
 mod directory_faults;
+mod edge;
 mod enumeration;
 mod lockout;
 mod passive;
