@@ -19,10 +19,11 @@ async fn half_body_h1(
     let head = format!(
         "POST {path} HTTP/1.1\r\nhost: localhost\r\naccept-language: en-US\r\ncontent-type: {content_type}\r\ncontent-length: {declared}\r\n\r\n"
     );
+    // Timed from before the first byte leaves: the server's deadline cannot start earlier.
+    let sent = Instant::now();
     tls.write_all(head.as_bytes()).await.expect("head");
     tls.write_all(part).await.expect("part");
     tls.flush().await.expect("flush");
-    let sent = Instant::now();
     let mut buf = Vec::new();
     let read = async {
         let mut chunk = [0u8; 8192];
@@ -97,7 +98,7 @@ async fn a_half_sent_body_is_answered_408_once_body_read_timeout_passes() {
         body.contains(":Fault>") && body.contains("Envelope"),
         "{body}"
     );
-    assert!(took >= deadline - Duration::from_millis(50), "{took:?}");
+    assert!(took >= deadline, "{took:?}");
 
     // A browser form post at /adfs/ls: the error page with status 408.
     let form = format!(
@@ -118,7 +119,7 @@ async fn a_half_sent_body_is_answered_408_once_body_read_timeout_passes() {
     assert_eq!(status, 408, "{head}\n{body}");
     assert!(head.contains("content-type: text/html"), "{head}");
     assert!(body.contains("<html"), "{body}");
-    assert!(took >= deadline - Duration::from_millis(50), "{took:?}");
+    assert!(took >= deadline, "{took:?}");
 
     // WS-Trust over HTTP/2: the same fault on the stream.
     let tls = attack::tls_from(LOCALHOST, addr, attack::client_tls(&ca, &[b"h2"]))
@@ -132,17 +133,17 @@ async fn a_half_sent_body_is_answered_408_once_body_read_timeout_passes() {
         .header("content-length", envelope.len().to_string())
         .body(())
         .expect("request");
+    let t = Instant::now();
     let (response, mut send) = client.send_request(req, false).expect("stream");
     let half = envelope.get(..envelope.len() / 2).expect("half");
     send.send_data(Bytes::copy_from_slice(half), false)
         .expect("data");
-    let t = Instant::now();
     let res = tokio::time::timeout(Duration::from_secs(20), response)
         .await
         .expect("an answer within 20 s")
         .expect("response");
     assert_eq!(res.status(), 408);
-    assert!(t.elapsed() >= deadline - Duration::from_millis(50));
+    assert!(t.elapsed() >= deadline);
     let mut body = res.into_body();
     let mut fault = Vec::new();
     while let Some(chunk) = body.data().await {

@@ -14,7 +14,7 @@ async fn slowloris_is_capped_per_address_closed_by_its_deadlines_and_never_starv
     let addresses =
         (usize::try_from(fd_limit.saturating_sub(1024) / 2).unwrap_or(0) / PER_IP).clamp(1, 10);
     let server = start(
-        ", limits: { tls_handshake_timeout: 2s, header_read_timeout: 2s, idle_timeout: 3s, max_connections_per_ip: 100, max_connections: 4000 }",
+        ", limits: { tls_handshake_timeout: 4s, header_read_timeout: 2s, idle_timeout: 3s, max_connections_per_ip: 100, max_connections: 4000 }",
         &harness::token_yaml(),
     )
     .await;
@@ -80,6 +80,24 @@ async fn slowloris_is_capped_per_address_closed_by_its_deadlines_and_never_starv
             ));
         }
     }
+    // Meanwhile, connections that never start TLS are closed by its deadline.
+    let no_tls: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut tcp = attack::tcp_from(IpAddr::from([127, 0, 0, 49]), addr)
+                    .await
+                    .expect("connect");
+                let t = Instant::now();
+                let mut buf = [0u8; 64];
+                let closed = tokio::time::timeout(give_up, tcp.read(&mut buf)).await;
+                assert!(
+                    matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+                    "a connection without TLS was not closed within {give_up:?}: {closed:?}"
+                );
+                t.elapsed()
+            })
+        })
+        .collect();
     let gauge = {
         let app = server.app.clone();
         tokio::spawn(async move {
@@ -105,6 +123,18 @@ async fn slowloris_is_capped_per_address_closed_by_its_deadlines_and_never_starv
             .extend(slot.await.expect("join"));
     }
     let open_peak = gauge.await.expect("join");
+    let mut no_tls_closed = Vec::new();
+    for t in no_tls {
+        no_tls_closed.push(t.await.expect("join"));
+    }
+    eprintln!(
+        "  without TLS: {} connections closed after {:?} to {:?}",
+        no_tls_closed.len(),
+        no_tls_closed.iter().min(),
+        no_tls_closed.iter().max()
+    );
+    // Not before the TLS deadline (timers never fire early): it, not another, closed them.
+    assert!(no_tls_closed.iter().all(|d| *d >= Duration::from_secs(4)));
     eprintln!(
         "slowloris: {} slots from {addresses} addresses; peak open {open_peak}; sign-in quiet {quiet:?}, under attack {under_attack:?}",
         addresses * PER_IP
