@@ -34,6 +34,22 @@ const MAX_LATENESS_US: i64 = 5_000;
 /// No failure is held longer than this, whatever the directory did.
 const MAX_HOLD: Duration = Duration::from_secs(3);
 
+/// `at - reference` in microseconds: positive when `at` is later.
+fn signed_us(at: Instant, reference: Instant) -> i64 {
+    if at >= reference {
+        i64::try_from((at - reference).as_micros()).unwrap_or(i64::MAX)
+    } else {
+        -i64::try_from((reference - at).as_micros()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Moves a correction by an eighth of the latest error (clamped to `0..=MAX_LATENESS_US`).
+fn update(correction: &AtomicU64, error_us: i64) {
+    let old = i64::try_from(correction.load(Ordering::Relaxed)).unwrap_or(0);
+    let new = old.saturating_add(error_us / 8).clamp(0, MAX_LATENESS_US);
+    correction.store(u64::try_from(new).unwrap_or(0), Ordering::Relaxed);
+}
+
 fn push(ring: &Mutex<VecDeque<Duration>>, took: Duration) {
     if let Ok(mut s) = ring.lock() {
         if s.len() == SAMPLES {
@@ -57,6 +73,10 @@ pub struct Equalizer {
     rng: SystemRandom,
     /// How late sleeps have woken recently (microseconds, moving average).
     lateness_us: AtomicU64,
+    /// How late holds have ended recently (microseconds, moving average): a wake before the
+    /// deadline is finished exactly by yielding, one after it is not, so holds end late on
+    /// average by part of the wake-up noise; later holds end earlier by as much.
+    overshoot_us: AtomicU64,
 }
 
 impl Default for Equalizer {
@@ -66,6 +86,7 @@ impl Default for Equalizer {
             other_binds: Mutex::new(VecDeque::with_capacity(SAMPLES)),
             rng: SystemRandom::new(),
             lateness_us: AtomicU64::new(500),
+            overshoot_us: AtomicU64::new(0),
         }
     }
 }
@@ -110,30 +131,32 @@ impl Equalizer {
     /// after every wake), then yields until the deadline: the yielding is bounded by about that
     /// lateness, so a held failure never spins a core for long, and short holds are still exact.
     pub async fn hold_until(&self, start: Instant, hold: Duration) {
-        let deadline = start + hold.min(MAX_HOLD);
+        let target = start + hold.min(MAX_HOLD);
         let now = Instant::now();
-        if deadline <= now {
+        if target <= now {
             return;
         }
         let aim_early = Duration::from_micros(self.lateness_us.load(Ordering::Relaxed));
-        if deadline - now > aim_early + Duration::from_millis(1) {
-            let wake = deadline - aim_early;
-            tokio::time::sleep(wake - now).await;
-            let woke = Instant::now();
-            // Positive: woke after the deadline (aim earlier); negative: before it (aim later).
-            let error_us = if woke >= deadline {
-                i64::try_from((woke - deadline).as_micros()).unwrap_or(i64::MAX)
-            } else {
-                -i64::try_from((deadline - woke).as_micros()).unwrap_or(i64::MAX)
-            };
-            let old = i64::try_from(self.lateness_us.load(Ordering::Relaxed)).unwrap_or(0);
-            let new = old.saturating_add(error_us / 8).clamp(0, MAX_LATENESS_US);
-            self.lateness_us
-                .store(u64::try_from(new).unwrap_or(0), Ordering::Relaxed);
+        if target - now <= aim_early + Duration::from_millis(1) {
+            // Too short to sleep: yield until the target.
+            while Instant::now() < target {
+                tokio::task::yield_now().await;
+            }
+            return;
         }
+        let overshoot = Duration::from_micros(self.overshoot_us.load(Ordering::Relaxed));
+        let deadline = target
+            .checked_sub(overshoot)
+            .unwrap_or(target)
+            .max(now + aim_early);
+        let wake = deadline - aim_early;
+        tokio::time::sleep(wake.saturating_duration_since(now)).await;
+        let woke = Instant::now();
+        update(&self.lateness_us, signed_us(woke, deadline));
         while Instant::now() < deadline {
             tokio::task::yield_now().await;
         }
+        update(&self.overshoot_us, signed_us(Instant::now(), target));
     }
 }
 
