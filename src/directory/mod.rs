@@ -88,6 +88,33 @@ pub struct DirectoryEntry {
     pub mail: Option<String>,
 }
 
+/// One user object read by a directory scan (`altgate audit`): the account attributes a sign-in
+/// search returns, and every value of each further attribute the scan asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScannedUser {
+    /// The account attributes (only `dn` is set by [`Directory::scan_domain`]).
+    pub entry: DirectoryEntry,
+    /// The further attributes asked for that the object has, named as asked, with all values.
+    pub attributes: Vec<(String, Vec<String>)>,
+}
+
+impl ScannedUser {
+    /// Every value of `name` (matched case-insensitively), empty when the object has none.
+    pub fn values(&self, name: &str) -> &[String] {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+}
+
+/// Told the number of objects a scan has read so far (cumulative for this scan; it may start
+/// over from zero when the scan fails over to another server).
+pub type ScanProgress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
+/// Objects per page of a directory scan (Active Directory's default `MaxPageSize`).
+pub const SCAN_PAGE_SIZE: i32 = 1000;
+
 /// A domain of a forest, from the forest's partitions container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainInfo {
@@ -256,6 +283,42 @@ pub trait Directory: Send + Sync + 'static {
         dn: &str,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError>;
+
+    /// Reads every user object of `forest` as sign-in searches see it: the global catalog
+    /// under the forest's search base, in pages of [`SCAN_PAGE_SIZE`], with
+    /// [`ACCOUNT_ATTRIBUTES`] and every value of each attribute in `extra`. A forest that
+    /// cannot be read completely is an error, never a shorter list. Directories that cannot
+    /// scan (test doubles) keep this default, which refuses.
+    async fn scan_users(
+        &self,
+        forest: &str,
+        extra: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let _ = (extra, progress);
+        Err(DirectoryError::SearchFailed {
+            forest: forest.to_string(),
+            reason: "this directory cannot be scanned".into(),
+        })
+    }
+
+    /// Reads `attributes` (all values) of every user object under `base` from a domain
+    /// controller of `domain` (DNS name): the attributes outside the global catalog's partial
+    /// attribute set, such as `proxyAddresses`. Only `entry.dn` and `attributes` are set.
+    async fn scan_domain(
+        &self,
+        forest: &str,
+        domain: &str,
+        base: &str,
+        attributes: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let _ = (base, attributes, progress);
+        Err(DirectoryError::SearchFailed {
+            forest: forest.to_string(),
+            reason: format!("domain {domain} of this directory cannot be scanned"),
+        })
+    }
 }
 
 #[cfg(test)]
