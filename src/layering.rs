@@ -13,6 +13,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["resolve", "lockout"],
     &["signin"],
     &["tokens"],
+    &["audit"],
     &["protocols"],
     &["app"],
     &["http"],
