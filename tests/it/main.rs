@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod audit;
 mod cli;
 mod directory_faults;
 mod enumeration;
