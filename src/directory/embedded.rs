@@ -313,12 +313,11 @@ fn scanned(
     extra: &BTreeMap<String, String>,
     names: &[&str],
 ) -> ScannedUser {
-    let attributes = names
+    let values = names
         .iter()
-        .map(|n| (n.to_string(), scanned_values(forest, &entry, extra, n)))
-        .filter(|(_, v)| !v.is_empty())
+        .map(|n| scanned_values(forest, &entry, extra, n))
         .collect();
-    ScannedUser { entry, attributes }
+    ScannedUser { entry, values }
 }
 
 #[async_trait]

@@ -88,23 +88,34 @@ pub struct DirectoryEntry {
     pub mail: Option<String>,
 }
 
-/// One user object read by a directory scan (`altgate audit`): the account attributes a sign-in
-/// search returns, and every value of each further attribute the scan asked for.
+/// Account attributes a directory scan reads: what sign-in's resolution and the audit's checks
+/// use ([`ACCOUNT_ATTRIBUTES`] without the GUIDs and `sn`, which only tokens need).
+pub const SCAN_ATTRIBUTES: &[&str] = &[
+    "sAMAccountName",
+    "userPrincipalName",
+    "canonicalName",
+    "userAccountControl",
+    "displayName",
+    "givenName",
+    "mail",
+];
+
+/// One user object read by a directory scan (`altgate audit`): the account attributes, and
+/// every value of each further attribute the scan asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScannedUser {
-    /// The account attributes (only `dn` is set by [`Directory::scan_domain`]).
+    /// The account attributes of [`SCAN_ATTRIBUTES`] (only `dn` is set by
+    /// [`Directory::scan_domain`]).
     pub entry: DirectoryEntry,
-    /// The further attributes asked for that the object has, named as asked, with all values.
-    pub attributes: Vec<(String, Vec<String>)>,
+    /// Every value of each further attribute, in the order asked (empty when the object has
+    /// none).
+    pub values: Vec<Vec<String>>,
 }
 
 impl ScannedUser {
-    /// Every value of `name` (matched case-insensitively), empty when the object has none.
-    pub fn values(&self, name: &str) -> &[String] {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map_or(&[], |(_, v)| v.as_slice())
+    /// Every value of the `i`th attribute asked for (empty when the object has none).
+    pub fn values(&self, i: usize) -> &[String] {
+        self.values.get(i).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -159,6 +170,16 @@ pub enum DirectoryError {
         /// The domain.
         domain: String,
     },
+    /// No domain controller of a domain could be read completely (a directory scan).
+    #[error("no domain controller of domain {domain} (forest {forest}) answered: {reason}")]
+    DomainUnreachable {
+        /// The forest.
+        forest: String,
+        /// The domain.
+        domain: String,
+        /// The last server's failure.
+        reason: String,
+    },
     /// An empty password was about to be sent (refused: it would be an anonymous bind).
     #[error("empty password refused before any bind")]
     EmptyPassword,
@@ -180,13 +201,14 @@ pub enum DirectoryError {
 
 impl DirectoryError {
     /// Stable code for logs and metrics: `unknown_forest`, `unreachable`, `search_failed`,
-    /// `no_domain_controller`, `empty_password`, `bind_queue_full`.
+    /// `no_domain_controller`, `domain_unreachable`, `empty_password`, `bind_queue_full`.
     pub fn code(&self) -> &'static str {
         match self {
             DirectoryError::UnknownForest { .. } => "unknown_forest",
             DirectoryError::Unreachable { .. } => "unreachable",
             DirectoryError::SearchFailed { .. } => "search_failed",
             DirectoryError::NoDomainController { .. } => "no_domain_controller",
+            DirectoryError::DomainUnreachable { .. } => "domain_unreachable",
             DirectoryError::EmptyPassword => "empty_password",
             DirectoryError::BindQueueFull { .. } => "bind_queue_full",
         }
@@ -286,7 +308,7 @@ pub trait Directory: Send + Sync + 'static {
 
     /// Reads every user object of `forest` as sign-in searches see it: the global catalog
     /// under the forest's search base, in pages of [`SCAN_PAGE_SIZE`], with
-    /// [`ACCOUNT_ATTRIBUTES`] and every value of each attribute in `extra`. A forest that
+    /// [`SCAN_ATTRIBUTES`] and every value of each attribute in `extra`. A forest that
     /// cannot be read completely is an error, never a shorter list. Directories that cannot
     /// scan (test doubles) keep this default, which refuses.
     async fn scan_users(

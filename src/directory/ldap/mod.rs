@@ -16,7 +16,7 @@ mod server;
 
 use super::{
     filter, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, ScanProgress,
-    ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES,
+    ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig};
 use crate::events::Events;
@@ -276,8 +276,8 @@ impl Directory for LdapDirectory {
         progress: ScanProgress<'_>,
     ) -> Result<Vec<ScannedUser>, DirectoryError> {
         let client = self.client(forest)?;
-        let mut attrs: Vec<&str> = ACCOUNT_ATTRIBUTES.to_vec();
-        attrs.extend(extra.iter().filter(|a| !ACCOUNT_ATTRIBUTES.contains(a)));
+        let mut attrs: Vec<&str> = SCAN_ATTRIBUTES.to_vec();
+        attrs.extend(extra.iter().filter(|a| !SCAN_ATTRIBUTES.contains(a)));
         scan::scan_servers(
             forest,
             &client.servers,
@@ -323,9 +323,10 @@ impl Directory for LdapDirectory {
         )
         .await
         .map_err(|e| match e {
-            DirectoryError::Unreachable { forest, reason } => DirectoryError::Unreachable {
+            DirectoryError::Unreachable { forest, reason } => DirectoryError::DomainUnreachable {
                 forest,
-                reason: format!("no domain controller of {domain} answered: {reason}"),
+                domain: domain.to_string(),
+                reason,
             },
             other => other,
         })

@@ -13,9 +13,15 @@ use crate::directory::{DirectoryError, ScanProgress, ScannedUser, SCAN_PAGE_SIZE
 use ldap3::adapters::PagedResults;
 use ldap3::{LdapError, Scope, SearchEntry};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Report progress every this many objects (and at the end).
 const PROGRESS_EVERY: u64 = 500;
+
+/// The longest wait for the next entry of a scan (at least `directory.operation_timeout`): a
+/// server evaluates the whole filter before it sends the first page of a paged search, which
+/// takes seconds for 100,000 objects on a busy domain controller.
+pub(super) const SCAN_WAIT: Duration = Duration::from_secs(120);
 
 /// What a scan keeps of each entry.
 #[derive(Clone, Copy)]
@@ -38,18 +44,17 @@ impl Keep<'_> {
                 names,
             ),
         };
-        let attributes = names
+        let values = names
             .iter()
-            .filter_map(|n| {
-                let values = e
-                    .attrs
+            .map(|n| {
+                e.attrs
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                    .map(|(_, v)| v.clone())?;
-                Some((n.to_string(), values))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
             })
             .collect();
-        ScannedUser { entry, attributes }
+        ScannedUser { entry, values }
     }
 }
 
@@ -67,7 +72,7 @@ impl SearchPool {
         let mut last = String::new();
         for fresh in [false, true] {
             let mut ldap = self.connection(0, fresh).await?;
-            let timeout = self.server.tuning.operation_timeout;
+            let timeout = self.server.tuning.operation_timeout.max(SCAN_WAIT);
             let started = ldap
                 .with_timeout(timeout)
                 .streaming_search_with(
