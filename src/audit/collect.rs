@@ -54,7 +54,7 @@ pub struct Object {
     /// Its forest.
     pub forest: Arc<str>,
     /// Its domain's DNS name, from the `DC=` components of its DN.
-    pub domain: String,
+    pub domain: Arc<str>,
     /// The account attributes as the global catalog returned them.
     pub entry: DirectoryEntry,
     /// Every value of the alternate-ID attribute (empty without alternate login ID).
@@ -191,15 +191,27 @@ pub fn domains_in_scope(domains: &[DomainInfo], search_base: &str) -> Vec<(Domai
         .collect()
 }
 
-fn object(forest: &Arc<str>, alternate: Option<&str>, u: ScannedUser) -> Object {
-    let alternate_ids = match alternate {
-        Some(a) => u.values(a).to_vec(),
-        None => Vec::new(),
-    };
+/// One shared copy of each domain name.
+#[derive(Default)]
+struct Names(HashMap<String, Arc<str>>);
+
+impl Names {
+    fn get(&mut self, name: String) -> Arc<str> {
+        self.0
+            .entry(name)
+            .or_insert_with_key(|k| Arc::from(k.as_str()))
+            .clone()
+    }
+}
+
+fn object(forest: &Arc<str>, names: &mut Names, u: ScannedUser) -> Object {
+    let ScannedUser { entry, mut values } = u;
+    // The alternate ID, when asked for, is the only extra attribute.
+    let alternate_ids = values.pop().unwrap_or_default();
     Object {
         forest: forest.clone(),
-        domain: domain_of(&u.entry.dn),
-        entry: u.entry,
+        domain: names.get(domain_of(&entry.dn)),
+        entry,
         alternate_ids,
         ..Default::default()
     }
@@ -219,11 +231,13 @@ fn join(objects: &mut [Object], from_dcs: Vec<ScannedUser>) {
         else {
             continue;
         };
-        o.proxy_addresses = u.values("proxyAddresses").to_vec();
-        o.mail_nickname = u.values("mailNickname").first().cloned();
-        o.target_address = u.values("targetAddress").first().cloned();
-        o.critical_system_object = u
-            .values("isCriticalSystemObject")
+        // In the order of DC_ATTRIBUTES.
+        let mut values = u.values.into_iter();
+        let mut next = || values.next().unwrap_or_default();
+        o.proxy_addresses = next();
+        o.mail_nickname = next().into_iter().next();
+        o.target_address = next().into_iter().next();
+        o.critical_system_object = next()
             .first()
             .is_some_and(|v| v.eq_ignore_ascii_case("TRUE"));
     }
@@ -261,9 +275,10 @@ async fn read_forest(
         }));
     let (gc, dcs) = futures::join!(gc, dcs);
     let forest_name: Arc<str> = Arc::from(name);
+    let mut names = Names::default();
     let mut objects: Vec<Object> = gc?
         .into_iter()
-        .map(|u| object(&forest_name, alternate, u))
+        .map(|u| object(&forest_name, &mut names, u))
         .collect();
     for from_dcs in dcs {
         join(&mut objects, from_dcs?);

@@ -38,7 +38,7 @@ impl Finding {
             rule,
             severity: rule.severity(),
             forest: object.forest.to_string(),
-            domain: object.domain.clone(),
+            domain: object.domain.to_string(),
             sam_account_name: object.entry.sam_account_name.clone().unwrap_or_default(),
             distinguished_name: object.entry.dn.clone(),
             attribute: attribute.to_string(),

@@ -11,6 +11,7 @@
 pub mod collect;
 pub mod finding;
 pub mod hygiene;
+pub mod keys;
 pub mod progress;
 pub mod report;
 pub mod rules;
@@ -46,17 +47,12 @@ pub enum AuditError {
 }
 
 impl AuditError {
-    /// Stable code: `unknown_forest`, `directory_<the directory error's code>`, `setup`.
+    /// Stable code: `unknown_forest`, `setup`, or the directory error's code (`unreachable`,
+    /// `domain_unreachable`, `search_failed`, `no_domain_controller`...).
     pub fn code(&self) -> &'static str {
         match self {
             AuditError::UnknownForest(_) => "unknown_forest",
-            AuditError::Directory(e) => match e.code() {
-                "unknown_forest" => "directory_unknown_forest",
-                "unreachable" => "directory_unreachable",
-                "search_failed" => "directory_search_failed",
-                "no_domain_controller" => "directory_no_domain_controller",
-                _ => "directory_error",
-            },
+            AuditError::Directory(e) => e.code(),
             AuditError::Setup(_) => "setup",
         }
     }

@@ -15,6 +15,7 @@
 use super::collect::{Object, Snapshot as Read};
 use super::finding::Finding;
 use super::hygiene::checks;
+use super::keys::{fold_hash, same, Index};
 use super::rules::{Rule, Severity};
 use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::{
@@ -30,14 +31,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One forest's lookups.
+/// One forest's lookups: positions of its objects by value (see [`keys`]).
 #[derive(Default)]
 struct ForestIndex {
     domains: Arc<Vec<DomainInfo>>,
-    alternate: HashMap<String, Vec<usize>>,
-    upn: HashMap<String, Vec<usize>>,
-    /// (domain DN, sAMAccountName), both lower case.
-    sam: HashMap<(String, String), Vec<usize>>,
+    alternate: Index<u32>,
+    upn: Index<u32>,
+    /// By domain DN and `sAMAccountName`.
+    sam: Index<u32>,
 }
 
 /// What was read, searchable like the directory: the simulation's [`Directory`].
@@ -54,6 +55,43 @@ fn domain_dn(dns: &str) -> String {
         .join(",")
 }
 
+/// Which lookup.
+#[derive(Clone, Copy)]
+enum By<'a> {
+    Alternate(&'a str),
+    Upn(&'a str),
+    Sam { domain_dn: &'a str, sam: &'a str },
+}
+
+impl By<'_> {
+    fn hash(self) -> u64 {
+        match self {
+            By::Alternate(v) => fold_hash("alternate", v),
+            By::Upn(v) => fold_hash("upn", v),
+            By::Sam { domain_dn, sam } => fold_hash(&domain_dn.to_lowercase(), sam),
+        }
+    }
+
+    /// The object really holds the value (not just its hash).
+    fn holds(self, o: &Object) -> bool {
+        match self {
+            By::Alternate(v) => o.alternate_ids.iter().any(|a| same(a, v)),
+            By::Upn(v) => o
+                .entry
+                .user_principal_name
+                .as_deref()
+                .is_some_and(|u| same(u, v)),
+            By::Sam { domain_dn: dn, sam } => {
+                domain_dn(&o.domain).eq_ignore_ascii_case(dn)
+                    && o.entry
+                        .sam_account_name
+                        .as_deref()
+                        .is_some_and(|s| same(s, sam))
+            }
+        }
+    }
+}
+
 impl Snapshot {
     /// Indexes `objects` by alternate ID (`alternate` names the attribute), UPN and
     /// `sAMAccountName`, per forest.
@@ -62,6 +100,29 @@ impl Snapshot {
         domains: &HashMap<String, Arc<Vec<DomainInfo>>>,
         alternate: Option<&str>,
     ) -> Snapshot {
+        type Lists = (Vec<(u64, u32)>, Vec<(u64, u32)>, Vec<(u64, u32)>);
+        let mut lists: HashMap<&str, Lists> = HashMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            let (alt, upn, sam) = lists.entry(&*o.forest).or_default();
+            for v in &o.alternate_ids {
+                alt.push((By::Alternate(v).hash(), i));
+            }
+            if let Some(v) = &o.entry.user_principal_name {
+                upn.push((By::Upn(v).hash(), i));
+            }
+            if let Some(v) = &o.entry.sam_account_name {
+                let dn = domain_dn(&o.domain);
+                sam.push((
+                    By::Sam {
+                        domain_dn: &dn,
+                        sam: v,
+                    }
+                    .hash(),
+                    i,
+                ));
+            }
+        }
         let mut forests: HashMap<String, ForestIndex> = domains
             .iter()
             .map(|(f, d)| {
@@ -74,20 +135,11 @@ impl Snapshot {
                 )
             })
             .collect();
-        for (i, o) in objects.iter().enumerate() {
-            let f = forests.entry(o.forest.to_string()).or_default();
-            for v in &o.alternate_ids {
-                f.alternate.entry(v.to_lowercase()).or_default().push(i);
-            }
-            if let Some(v) = &o.entry.user_principal_name {
-                f.upn.entry(v.to_lowercase()).or_default().push(i);
-            }
-            if let Some(v) = &o.entry.sam_account_name {
-                f.sam
-                    .entry((domain_dn(&o.domain), v.to_lowercase()))
-                    .or_default()
-                    .push(i);
-            }
+        for (f, (alt, upn, sam)) in lists {
+            let ix = forests.entry(f.to_string()).or_default();
+            ix.alternate = Index::new(alt);
+            ix.upn = Index::new(upn);
+            ix.sam = Index::new(sam);
         }
         Snapshot {
             objects,
@@ -96,24 +148,34 @@ impl Snapshot {
         }
     }
 
-    fn hits(&self, forest: &str, query: &UserQuery) -> Result<&[usize], DirectoryError> {
-        let f = self
-            .forests
-            .get(forest)
-            .ok_or_else(|| DirectoryError::UnknownForest {
-                forest: forest.to_string(),
-            })?;
-        let found = match query {
+    /// The objects of `forest` found by `by`.
+    fn find(&self, forest: &str, by: By<'_>) -> Option<Vec<usize>> {
+        let f = self.forests.get(forest)?;
+        let index = match by {
+            By::Alternate(_) => &f.alternate,
+            By::Upn(_) => &f.upn,
+            By::Sam { .. } => &f.sam,
+        };
+        Some(
+            index
+                .get(by.hash())
+                .map(|i| i as usize)
+                .filter(|i| self.objects.get(*i).is_some_and(|o| by.holds(o)))
+                .collect(),
+        )
+    }
+
+    fn hits(&self, forest: &str, query: &UserQuery) -> Result<Vec<usize>, DirectoryError> {
+        let by = match query {
             UserQuery::AttributeEquals { attribute, value } => {
-                let key = value.to_lowercase();
                 if self
                     .alternate
                     .as_deref()
                     .is_some_and(|a| a.eq_ignore_ascii_case(attribute))
                 {
-                    f.alternate.get(&key)
+                    By::Alternate(value)
                 } else if attribute.eq_ignore_ascii_case("userPrincipalName") {
-                    f.upn.get(&key)
+                    By::Upn(value)
                 } else {
                     return Err(DirectoryError::SearchFailed {
                         forest: forest.to_string(),
@@ -121,32 +183,29 @@ impl Snapshot {
                     });
                 }
             }
-            UserQuery::SamAccountName { domain_dn, sam } => {
-                f.sam.get(&(domain_dn.to_lowercase(), sam.to_lowercase()))
-            }
+            UserQuery::SamAccountName { domain_dn, sam } => By::Sam { domain_dn, sam },
         };
-        Ok(found.map_or(&[], Vec::as_slice))
+        self.find(forest, by)
+            .ok_or_else(|| DirectoryError::UnknownForest {
+                forest: forest.to_string(),
+            })
     }
 
     /// The objects of `forests` holding `value` as their alternate ID.
     fn alternate_holders(&self, forests: &[String], value: &str) -> Vec<usize> {
-        let key = value.to_lowercase();
         forests
             .iter()
-            .filter_map(|f| self.forests.get(f)?.alternate.get(&key))
+            .filter_map(|f| self.find(f, By::Alternate(value)))
             .flatten()
-            .copied()
             .collect()
     }
 
     /// The objects of `forests` holding `value` as their UPN.
     fn upn_holders(&self, forests: &[String], value: &str) -> Vec<usize> {
-        let key = value.to_lowercase();
         forests
             .iter()
-            .filter_map(|f| self.forests.get(f)?.upn.get(&key))
+            .filter_map(|f| self.find(f, By::Upn(value)))
             .flatten()
-            .copied()
             .collect()
     }
 }
@@ -160,8 +219,8 @@ impl Directory for Snapshot {
     ) -> Result<Vec<DirectoryEntry>, DirectoryError> {
         Ok(self
             .hits(forest, query)?
-            .iter()
-            .filter_map(|i| self.objects.get(*i))
+            .into_iter()
+            .filter_map(|i| self.objects.get(i))
             .map(|o| o.entry.clone())
             .collect())
     }
@@ -257,6 +316,13 @@ pub struct Simulation<'a> {
 #[error("cannot set up the sign-in simulation: {0}")]
 pub struct SetupError(#[from] prometheus::Error);
 
+impl SetupError {
+    /// Stable code: `setup`.
+    pub fn code(&self) -> &'static str {
+        "setup"
+    }
+}
+
 impl<'a> Simulation<'a> {
     /// A simulation over `read` (its objects move into the shared snapshot).
     pub fn new(read: Read, settings: &'a Settings<'a>) -> Result<Simulation<'a>, SetupError> {
@@ -325,7 +391,9 @@ impl<'a> Simulation<'a> {
         }) {
             out.push((Identifier::Upn, "userPrincipalName".into(), v.clone()));
         }
-        let netbios = self.netbios.get(&(o.forest.to_string(), o.domain.clone()));
+        let netbios = self
+            .netbios
+            .get(&(o.forest.to_string(), o.domain.to_string()));
         if let (Some(nb), Some(sam)) = (netbios, &o.entry.sam_account_name) {
             out.push((
                 Identifier::DownLevel,
@@ -354,7 +422,7 @@ impl<'a> Simulation<'a> {
         };
         if let Some(account) = &r.account {
             if account.distinguished_name.eq_ignore_ascii_case(&o.entry.dn) {
-                if kind == Identifier::Alternate && !self.settings.federated_domains.is_empty() {
+                if kind == Identifier::Alternate {
                     let subject = Subject {
                         account,
                         via: r.via.unwrap_or(Via::AlternateLoginId),

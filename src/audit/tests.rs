@@ -188,7 +188,7 @@ async fn an_unreachable_forest_fails_the_audit() {
     let err = audit(&config, &directory, &Options::default(), &Silent)
         .await
         .expect_err("no report from half the directory");
-    assert_eq!(err.code(), "directory_unreachable");
+    assert_eq!(err.code(), "unreachable");
 }
 
 #[tokio::test]

@@ -11,8 +11,8 @@ pub mod tld;
 
 use super::collect::Object;
 use super::finding::Finding;
+use super::keys::{equal_groups, fold_hash, Index};
 use super::rules::{Rule, Severity};
-use std::collections::HashMap;
 
 /// IdFix's well-known exclusions: objects whose name starts with one of these are skipped.
 pub const WELL_KNOWN_EXCLUSIONS: &[&str] = &[
@@ -139,154 +139,221 @@ fn value_findings(i: usize, o: &Object, scope: &Scope<'_>, out: &mut Vec<Finding
     }
 }
 
-/// Values by key, each with the objects holding it and their spelling.
-type Holders<'a> = HashMap<String, Vec<(usize, &'a str)>>;
+/// Which value of which object: (object, value number).
+type At = (u32, u16);
 
-fn hold<'a>(map: &mut Holders<'a>, key: String, i: usize, value: &'a str) {
-    let list = map.entry(key).or_default();
-    if !list.iter().any(|(j, _)| *j == i) {
-        list.push((i, value));
-    }
+fn at(i: usize, k: usize) -> At {
+    (
+        u32::try_from(i).unwrap_or(u32::MAX),
+        u16::try_from(k).unwrap_or(u16::MAX),
+    )
 }
 
 /// `smtp:` values compare by address (any case of the type), others as a whole.
 fn proxy_key(v: &str) -> String {
     match v.split_once(':') {
-        Some((t, a)) if t.eq_ignore_ascii_case("smtp") => format!("smtp:{}", a.to_lowercase()),
-        _ => v.to_lowercase(),
+        Some((t, a)) if t.eq_ignore_ascii_case("smtp") => format!("smtp:{a}"),
+        _ => v.to_string(),
     }
 }
 
-fn duplicates(
-    objects: &[Object],
-    scope: &Scope<'_>,
+/// One attribute's uniqueness rule.
+struct Unique {
     rule: Rule,
-    attribute: &str,
-    map: Holders<'_>,
-    out: &mut Vec<Finding>,
-) {
-    for holders in map.values().filter(|h| h.len() > 1) {
-        for (i, value) in holders {
-            let Some(o) = objects.get(*i).filter(|_| flag(scope.reported, *i)) else {
-                continue;
-            };
-            let related = holders
+    attribute: &'static str,
+    /// The values of an object (blank ones are not compared).
+    values: fn(&Object) -> Vec<&str>,
+    /// What is compared (case-insensitively): the value, or a normalised form.
+    key: fn(&Object, &str) -> String,
+}
+
+fn single(v: &Option<String>) -> Vec<&str> {
+    v.as_deref()
+        .filter(|v| !checks::is_blank(v))
+        .into_iter()
+        .collect()
+}
+
+const UNIQUE: &[Unique] = &[
+    Unique {
+        rule: Rule::UpnDuplicate,
+        attribute: "userPrincipalName",
+        values: |o| single(&o.entry.user_principal_name),
+        key: |_, v| v.to_string(),
+    },
+    Unique {
+        rule: Rule::MailDuplicate,
+        attribute: "mail",
+        values: |o| single(&o.entry.mail),
+        key: |_, v| v.to_string(),
+    },
+    Unique {
+        rule: Rule::ProxyAddressDuplicate,
+        attribute: "proxyAddresses",
+        values: |o| {
+            o.proxy_addresses
                 .iter()
-                .filter(|(j, _)| j != i)
-                .filter_map(|(j, _)| objects.get(*j).map(|o| o.entry.dn.clone()))
-                .collect();
-            out.push(Finding::new(rule, o, attribute, value).related(related));
+                .map(String::as_str)
+                .filter(|v| !checks::is_blank(v))
+                .collect()
+        },
+        key: |_, v| proxy_key(v),
+    },
+    Unique {
+        rule: Rule::MailNicknameDuplicate,
+        attribute: "mailNickname",
+        values: |o| single(&o.mail_nickname),
+        key: |_, v| v.to_string(),
+    },
+    Unique {
+        rule: Rule::TargetAddressDuplicate,
+        attribute: "targetAddress",
+        values: |o| single(&o.target_address),
+        key: |_, v| v.to_string(),
+    },
+    Unique {
+        rule: Rule::SamAccountNameDuplicate,
+        attribute: "sAMAccountName",
+        values: |o| single(&o.entry.sam_account_name),
+        // Unique per domain.
+        key: |o, v| format!("{}\n{}\n{v}", o.forest, o.domain),
+    },
+];
+
+fn value_at<'a>(objects: &'a [Object], (i, k): At, u: &Unique) -> Option<(&'a Object, String)> {
+    let o = objects.get(i as usize)?;
+    let v = (u.values)(o).get(usize::from(k))?.to_string();
+    Some((o, v))
+}
+
+fn duplicates(objects: &[Object], scope: &Scope<'_>, u: &Unique, out: &mut Vec<Finding>) {
+    let mut entries = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        if flag(scope.skipped, i) {
+            continue;
+        }
+        for (k, v) in (u.values)(o).into_iter().enumerate() {
+            entries.push((fold_hash(u.attribute, &(u.key)(o, v)), at(i, k)));
+        }
+    }
+    let index = Index::new(entries);
+    for run in index.shared() {
+        let key = |a: At| {
+            value_at(objects, a, u)
+                .map_or(String::new(), |(o, v): (&Object, String)| (u.key)(o, &v))
+        };
+        for mut group in equal_groups(&run, key) {
+            // Several values of one object are not a duplicate.
+            group.dedup_by_key(|(i, _)| *i);
+            if group.len() < 2 {
+                continue;
+            }
+            for a in &group {
+                let Some((o, value)) = value_at(objects, *a, u) else {
+                    continue;
+                };
+                if !flag(scope.reported, a.0 as usize) {
+                    continue;
+                }
+                let related = group
+                    .iter()
+                    .filter(|b| b.0 != a.0)
+                    .filter_map(|b| objects.get(b.0 as usize).map(|o| o.entry.dn.clone()))
+                    .collect();
+                out.push(Finding::new(u.rule, o, u.attribute, &value).related(related));
+            }
+        }
+    }
+}
+
+/// The attributes holding addresses, for the cross-attribute check.
+const ADDRESS_ATTRIBUTES: [&str; 3] = ["userPrincipalName", "mail", "proxyAddresses"];
+
+/// The addresses of an object: (attribute number, value number, address).
+fn addresses(o: &Object) -> Vec<(u8, u16, &str)> {
+    let mut out = Vec::new();
+    if let Some(v) = single(&o.entry.user_principal_name).first() {
+        out.push((0, 0, *v));
+    }
+    if let Some(v) = single(&o.entry.mail).first() {
+        out.push((1, 0, *v));
+    }
+    for (k, v) in o.proxy_addresses.iter().enumerate() {
+        if let Some((t, a)) = v.split_once(':') {
+            if t.eq_ignore_ascii_case("smtp") && !checks::is_blank(a) {
+                out.push((2, u16::try_from(k).unwrap_or(u16::MAX), a));
+            }
+        }
+    }
+    out
+}
+
+/// An address used by one object in one attribute and by another in another attribute.
+fn address_conflicts(objects: &[Object], scope: &Scope<'_>, out: &mut Vec<Finding>) {
+    let mut entries = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        if flag(scope.skipped, i) {
+            continue;
+        }
+        for (attr, k, a) in addresses(o) {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            entries.push((fold_hash("address", a), (i, attr, k)));
+        }
+    }
+    let index = Index::new(entries);
+    let address = |(i, attr, k): (u32, u8, u16)| {
+        objects
+            .get(i as usize)
+            .and_then(|o| {
+                addresses(o)
+                    .into_iter()
+                    .find(|(a, n, _)| *a == attr && *n == k)
+                    .map(|(_, _, v)| v.to_string())
+            })
+            .unwrap_or_default()
+    };
+    for run in index.shared() {
+        for group in equal_groups(&run, address) {
+            for &(i, attr, k) in &group {
+                let related: Vec<String> = group
+                    .iter()
+                    .filter(|(j, a, _)| *j != i && *a != attr)
+                    .filter_map(|(j, _, _)| objects.get(*j as usize).map(|o| o.entry.dn.clone()))
+                    .collect();
+                let Some(o) = objects
+                    .get(i as usize)
+                    .filter(|_| flag(scope.reported, i as usize))
+                else {
+                    continue;
+                };
+                if related.is_empty() {
+                    continue;
+                }
+                let attribute = ADDRESS_ATTRIBUTES
+                    .get(usize::from(attr))
+                    .copied()
+                    .unwrap_or("");
+                let value = match attr {
+                    2 => o
+                        .proxy_addresses
+                        .get(usize::from(k))
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => address((i, attr, k)),
+                };
+                out.push(
+                    Finding::new(Rule::AddressConflict, o, attribute, &value).related(related),
+                );
+            }
         }
     }
 }
 
 fn uniqueness(objects: &[Object], scope: &Scope<'_>, out: &mut Vec<Finding>) {
-    let mut upn = Holders::new();
-    let mut mail = Holders::new();
-    let mut proxy = Holders::new();
-    let mut nick = Holders::new();
-    let mut target = Holders::new();
-    let mut sam = Holders::new();
-    // address → (object, attribute, spelling): the cross-attribute view.
-    let mut addresses: HashMap<String, Vec<(usize, &'static str, &str)>> = HashMap::new();
-    fn present(v: &Option<String>) -> Option<&str> {
-        v.as_deref().filter(|v| !checks::is_blank(v))
+    for u in UNIQUE {
+        duplicates(objects, scope, u, out);
     }
-    for (i, o) in objects.iter().enumerate() {
-        if flag(scope.skipped, i) {
-            continue;
-        }
-        let e = &o.entry;
-        if let Some(v) = present(&e.user_principal_name) {
-            hold(&mut upn, v.to_lowercase(), i, v);
-            addresses
-                .entry(v.to_lowercase())
-                .or_default()
-                .push((i, "userPrincipalName", v));
-        }
-        if let Some(v) = present(&e.mail) {
-            hold(&mut mail, v.to_lowercase(), i, v);
-            addresses
-                .entry(v.to_lowercase())
-                .or_default()
-                .push((i, "mail", v));
-        }
-        for v in o.proxy_addresses.iter().filter(|v| !checks::is_blank(v)) {
-            hold(&mut proxy, proxy_key(v), i, v);
-            if let Some(a) = proxy_key(v).strip_prefix("smtp:") {
-                addresses
-                    .entry(a.to_string())
-                    .or_default()
-                    .push((i, "proxyAddresses", v));
-            }
-        }
-        if let Some(v) = present(&o.mail_nickname) {
-            hold(&mut nick, v.to_lowercase(), i, v);
-        }
-        if let Some(v) = present(&o.target_address) {
-            hold(&mut target, v.to_lowercase(), i, v);
-        }
-        if let Some(v) = present(&e.sam_account_name) {
-            let key = format!("{}\n{}\n{}", o.forest, o.domain, v.to_lowercase());
-            hold(&mut sam, key, i, v);
-        }
-    }
-    duplicates(
-        objects,
-        scope,
-        Rule::UpnDuplicate,
-        "userPrincipalName",
-        upn,
-        out,
-    );
-    duplicates(objects, scope, Rule::MailDuplicate, "mail", mail, out);
-    duplicates(
-        objects,
-        scope,
-        Rule::ProxyAddressDuplicate,
-        "proxyAddresses",
-        proxy,
-        out,
-    );
-    duplicates(
-        objects,
-        scope,
-        Rule::MailNicknameDuplicate,
-        "mailNickname",
-        nick,
-        out,
-    );
-    duplicates(
-        objects,
-        scope,
-        Rule::TargetAddressDuplicate,
-        "targetAddress",
-        target,
-        out,
-    );
-    duplicates(
-        objects,
-        scope,
-        Rule::SamAccountNameDuplicate,
-        "sAMAccountName",
-        sam,
-        out,
-    );
-    for holders in addresses.values().filter(|h| h.len() > 1) {
-        for (i, attribute, value) in holders {
-            let related: Vec<String> = holders
-                .iter()
-                .filter(|(j, a, _)| j != i && a != attribute)
-                .filter_map(|(j, _, _)| objects.get(*j).map(|o| o.entry.dn.clone()))
-                .collect();
-            let Some(o) = objects.get(*i).filter(|_| flag(scope.reported, *i)) else {
-                continue;
-            };
-            if !related.is_empty() {
-                out.push(Finding::new(Rule::AddressConflict, o, attribute, value).related(related));
-            }
-        }
-    }
+    address_conflicts(objects, scope, out);
 }
 
 /// Every hygiene finding about the reported, audited objects.
