@@ -387,7 +387,7 @@ impl<'a> Simulation<'a> {
             !checks::is_blank(v)
                 && !out
                     .iter()
-                    .any(|(_, _, alt): &(Identifier, String, String)| alt.eq_ignore_ascii_case(v))
+                    .any(|(_, _, alt): &(Identifier, String, String)| same(alt, v))
         }) {
             out.push((Identifier::Upn, "userPrincipalName".into(), v.clone()));
         }
