@@ -12,9 +12,15 @@
 #                                          observation window = lockout duration = MINUTES, 30 by
 #                                          default); THRESHOLD 0 also unlocks lock-ad and lock-adc
 #   scripts/ad-forests.sh reset           stop both and delete the state directory
+#   scripts/ad-forests.sh seed-bulk N     benchmark forest (northwind.com on 127.0.0.4, never
+#                                         started by up): provision, seed N users, start
+#   scripts/ad-forests.sh bench-down      stop the benchmark forest and delete it
 #
 # State lives in ${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}/<forest>; $STATE/forests.json describes
 # the forests for the Rust test harness. Every TLS check verifies the forest's own CA.
+# Each forest also holds the accounts `altgate audit`'s integration test expects (OU=Audit,
+# versioned) and the Exchange attributes mailNickname and targetAddress in its schema; `up`
+# adds them to forests provisioned before they existed.
 # `status` exits 0 only if both forests are running. Commands are serialised by a lock file.
 # Optional: ALTGATE_AD_READY_TIMEOUT (default 60 s), ALTGATE_AD_STOP_TIMEOUT (default 10 s).
 # Needs root (loopback aliases, Samba) and: samba samba-ad-dc ldb-tools ldap-utils openssl iproute2.
@@ -41,6 +47,8 @@ forest_vars() {
         REALM=CONTOSO.COM NETBIOS=CONTOSO IP=127.0.0.2 UPN_SUFFIX=corp.contoso.local ;;
     fabrikam)
         REALM=FABRIKAM.COM NETBIOS=FABRIKAM IP=127.0.0.3 UPN_SUFFIX=fabrikam.local ;;
+    northwind) # the benchmark forest (seed-bulk); never started by `up`
+        REALM=NORTHWIND.COM NETBIOS=NORTHWIND IP=127.0.0.4 UPN_SUFFIX=corp.northwind.local ;;
     *) die "unknown forest '$1' (expected one of: ${FORESTS[*]})" ;;
     esac
     DNSDOMAIN="${REALM,,}"
@@ -253,6 +261,9 @@ users_ldif() {
         user_ldif upnonly  UPN    Only      'upnonly@fabrikam.com' ''                      512 "$P"
         user_ldif svc-altgate Altgate Service 'svc-altgate@fabrikam.com' ''                512 "$SVC_PASSWORD"
         ;;
+    northwind)
+        user_ldif svc-altgate Altgate Service 'svc-altgate@northwind.com' ''               512 "$SVC_PASSWORD"
+        ;;
     esac
 }
 
@@ -269,6 +280,7 @@ provision() {
     # --configfile=/dev/null: do not inherit settings or shares from the host's /etc/samba/smb.conf
     if ! samba-tool domain provision --configfile=/dev/null --targetdir="$DIR" \
         --realm="$REALM" --domain="$NETBIOS" --server-role=dc --dns-backend=NONE \
+        --backend-store="${BACKEND_STORE:-tdb}" \
         --adminpass="$ADMIN_PASSWORD" \
         --host-name=dc1 --host-ip="$IP" \
         --option="interfaces = $IP" \
@@ -306,6 +318,7 @@ provision() {
     chmod 600 "$DIR/users.ldif"
     ldbadd --configfile="$conf" -H "$sam" "$DIR/users.ldif" >>"$DIR/provision.log" 2>&1 ||
         die "$name: seeding users failed (see $DIR/provision.log)"
+    ensure_audit_fixtures "$name"
 
     seed_lockout_fixtures "$name"
     touch "$DIR/.provisioned"
@@ -393,6 +406,264 @@ lockout_policy() {
         done
     fi
     log "$name: lockoutThreshold $threshold, observation window and duration $minutes min"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Audit fixtures (`altgate audit`, tests/it/audit.rs): the Exchange attributes mailNickname and
+# targetAddress in the schema (same OIDs and ranges as Exchange's schema extension, on
+# mailRecipient, in the partial attribute set), and in OU=Audit one account per audit rule a
+# real AD can hold. The OU's description carries the fixture version: a forest holding another
+# version gets the OU rebuilt; existing users elsewhere are never touched.
+AUDIT_FIXTURES="altgate audit fixtures v2"
+
+ldb() { # TOOL [ARGS...]: an ldb tool on this forest's sam.ldb (works while Samba runs)
+    local tool="$1"; shift
+    "$tool" --configfile="$DIR/etc/smb.conf" -H "$DIR/private/sam.ldb" "$@"
+}
+
+extend_schema() {
+    local schema="CN=Schema,CN=Configuration,$BASE_DN"
+    if ldb ldbsearch -b "$schema" -s one '(lDAPDisplayName=mailNickname)' dn 2>/dev/null |
+        grep -q '^dn:'; then
+        return 0
+    fi
+    log "$1: adding mailNickname and targetAddress to the schema"
+    cat >"$DIR/audit-schema.ldif" <<EOF
+dn: CN=ms-Exch-Mail-Nickname,$schema
+objectClass: top
+objectClass: attributeSchema
+cn: ms-Exch-Mail-Nickname
+attributeID: 1.2.840.113556.1.2.447
+attributeSyntax: 2.5.5.12
+oMSyntax: 64
+isSingleValued: TRUE
+rangeLower: 1
+rangeUpper: 64
+lDAPDisplayName: mailNickname
+adminDisplayName: ms-Exch-Mail-Nickname
+isMemberOfPartialAttributeSet: TRUE
+searchFlags: 1
+
+dn: CN=ms-Exch-Target-Address,$schema
+objectClass: top
+objectClass: attributeSchema
+cn: ms-Exch-Target-Address
+attributeID: 1.2.840.113556.1.2.352
+attributeSyntax: 2.5.5.12
+oMSyntax: 64
+isSingleValued: TRUE
+rangeLower: 1
+rangeUpper: 1123
+lDAPDisplayName: targetAddress
+adminDisplayName: ms-Exch-Target-Address
+isMemberOfPartialAttributeSet: TRUE
+searchFlags: 0
+
+EOF
+    printf 'dn: CN=Mail-Recipient,%s\nchangetype: modify\nadd: mayContain\nmayContain: mailNickname\nmayContain: targetAddress\n\n' \
+        "$schema" >"$DIR/audit-schema-mod.ldif"
+    ldb ldbadd --option="dsdb:schema update allowed=true" "$DIR/audit-schema.ldif" \
+        >>"$DIR/provision.log" 2>&1 &&
+        ldb ldbmodify --option="dsdb:schema update allowed=true" "$DIR/audit-schema-mod.ldif" \
+            >>"$DIR/provision.log" 2>&1 ||
+        die "$1: extending the schema failed (see $DIR/provision.log)"
+}
+
+# av ATTR VALUE: one LDIF attribute line, the value base64-encoded (any character goes)
+av() { printf '%s:: %s\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }
+
+# audit_user TAG UAC [ATTR=VALUE...]: CN "Audit TAG" in OU=Audit with sAMAccountName aud-<tag>,
+# displayName "Audit TAG", givenName Audit and sn TAG unless given, and the given attributes
+# (a repeated ATTR makes a multi-valued attribute).
+audit_user() {
+    local tag="$1" uac="$2" kv k
+    shift 2
+    declare -A dflt=([sAMAccountName]="aud-${tag,,}" [displayName]="Audit $tag"
+        [givenName]=Audit [sn]="$tag")
+    for kv in "$@"; do unset "dflt[${kv%%=*}]"; done
+    printf 'dn: CN=Audit %s,OU=Audit,%s\nobjectClass: user\n' "$tag" "$BASE_DN"
+    for k in sAMAccountName displayName givenName sn; do
+        if [[ -n "${dflt[$k]:-}" ]]; then av "$k" "${dflt[$k]}"; fi
+    done
+    for kv in "$@"; do av "${kv%%=*}" "${kv#*=}"; done
+    printf 'userAccountControl: %s\n\n' "$uac"
+}
+
+audit_ldif() {
+    local P240 T240 L65 D256 G64
+    P240="$(printf 'p%.0s' {1..240})" T240="$(printf 't%.0s' {1..240})"
+    L65="$(printf 'l%.0s' {1..65})" D256="$(printf 'd%.0s' {1..256})" G64="$(printf 'g%.0s' {1..64})"
+    printf 'dn: OU=Audit,%s\nobjectClass: organizationalUnit\ndescription: %s\n\n' \
+        "$BASE_DN" "$AUDIT_FIXTURES"
+    case "$1" in
+    contoso)
+        audit_user Clean 512 userPrincipalName=aud.clean@contoso.com mail=aud.clean@contoso.com
+        # alt_id_ambiguous_in_forest, mail_duplicate
+        audit_user Dup1 512 userPrincipalName=aud.dup1@contoso.com mail=aud.dup@contoso.com
+        audit_user Dup2 512 userPrincipalName=aud.dup2@contoso.com mail=aud.dup@contoso.com
+        # a disabled account that still blocks an enabled one (info)
+        audit_user Helpdesk 512 userPrincipalName=aud.helpdesk@contoso.com mail=aud.helpdesk@contoso.com
+        audit_user Oldhelp 514 userPrincipalName=aud.oldhelp@contoso.com mail=aud.helpdesk@contoso.com
+        # alt_id_ambiguous_across_forests (with fabrikam's Audit Xf)
+        audit_user Xf 512 userPrincipalName=aud.xfc@contoso.com mail=aud.cross@contoso.com
+        # alt_id_shadows_upn
+        audit_user Victim 512 userPrincipalName=aud.victim@contoso.com mail=aud.victim.mail@contoso.com
+        audit_user Shadow 512 userPrincipalName=aud.shadow@contoso.com mail=aud.victim@contoso.com
+        # upn_ambiguous, upn_duplicate (with fabrikam's Audit Twin)
+        audit_user Twin 512 userPrincipalName=aud.twin@contoso.com mail=aud.twin.c@contoso.com
+        # no_alt_id_nonroutable_upn, upn_top_level_domain
+        audit_user Nomail 512 "userPrincipalName=aud.nomail@$UPN_SUFFIX"
+        # alt_id_domain_not_federated
+        audit_user Partner 512 userPrincipalName=aud.partner@contoso.com mail=aud.partner@partner.example
+        # identifier_rejected, upn_format (a tab in the UPN)
+        audit_user Ctl 512 "userPrincipalName=aud.ctl	x@contoso.com" mail=aud.ctl@contoso.com
+        # upn_blank
+        audit_user Noupn 512 mail=aud.noupn@contoso.com
+        # upn_too_long (65 characters before @)
+        audit_user Longupn 512 "userPrincipalName=$L65@contoso.com" mail=aud.longupn@contoso.com
+        # upn_invalid_characters
+        audit_user Badchar 512 'userPrincipalName=aud.bad%char@contoso.com' mail=aud.badchar@contoso.com
+        audit_user Umlaut 512 userPrincipalName=aud.jürgen@contoso.com mail=aud.juergen@contoso.com
+        # upn_unicode_characters
+        audit_user Unicode 512 userPrincipalName=aud.josé@contoso.com mail=aud.jose@contoso.com
+        # upn_format
+        audit_user Dot 512 userPrincipalName=aud.dot.@contoso.com mail=aud.dot@contoso.com
+        # mail_format, alt_id_domain_not_federated
+        audit_user Badmail 512 userPrincipalName=aud.badmail@contoso.com mail=aud-broken-mail
+        # proxy_address_* and address_conflict (with Audit Partner's UPN)
+        audit_user Proxy 512 userPrincipalName=aud.proxy@contoso.com mail=aud.proxy@contoso.com \
+            proxyAddresses=SMTP:aud.proxy@contoso.com "proxyAddresses=smtp:$P240@contoso.com" \
+            'proxyAddresses=smtp:aud.bad(paren)@contoso.com' proxyAddresses=aud.noprefix@contoso.com \
+            proxyAddresses=smtp:aud.proxy@contoso.local proxyAddresses=smtp:aud.shared.proxy@contoso.com \
+            proxyAddresses=smtp:aud.partner@contoso.com
+        audit_user Proxytwin 512 userPrincipalName=aud.proxytwin@contoso.com \
+            mail=aud.proxytwin@contoso.com proxyAddresses=smtp:aud.shared.proxy@contoso.com
+        # mailNickname and targetAddress rules
+        audit_user Nick 512 userPrincipalName=aud.nick@contoso.com mail=aud.nick@contoso.com \
+            mailNickname=.aud.nick 'targetAddress=SMTP:aud.nick(fwd)@partner.example'
+        audit_user Nicktwin1 512 userPrincipalName=aud.nicktwin1@contoso.com \
+            mail=aud.nicktwin1@contoso.com mailNickname=aud.samenick \
+            targetAddress=SMTP:aud.same.target@partner.example
+        audit_user Nicktwin2 512 userPrincipalName=aud.nicktwin2@contoso.com \
+            mail=aud.nicktwin2@contoso.com mailNickname=aud.samenick \
+            targetAddress=SMTP:aud.same.target@partner.example
+        audit_user Blanknick 512 userPrincipalName=aud.blanknick@contoso.com \
+            mail=aud.blanknick@contoso.com "mailNickname= " targetAddress=SMTP:not-an-address
+        audit_user Longtarget 512 userPrincipalName=aud.longtarget@contoso.com \
+            mail=aud.longtarget@contoso.com "targetAddress=SMTP:$T240@partner.example"
+        audit_user Blanktarget 512 userPrincipalName=aud.blanktarget@contoso.com \
+            mail=aud.blanktarget@contoso.com "targetAddress=  "
+        # sam_account_name_too_long (21 characters)
+        audit_user Longsam 512 sAMAccountName=aud-longsam-abcdefghi \
+            userPrincipalName=aud.longsam@contoso.com mail=aud.longsam@contoso.com
+        # display_name_blank; display_name_too_long and given_name_too_long
+        audit_user Blankdisplay 512 "displayName= " userPrincipalName=aud.blankdisplay@contoso.com \
+            mail=aud.blankdisplay@contoso.com
+        audit_user Longdisplay 512 "displayName=$D256" "givenName=$G64" \
+            userPrincipalName=aud.longdisplay@contoso.com mail=aud.longdisplay@contoso.com
+        # left out as IdFix does (a HealthMailbox): no findings despite its values
+        printf 'dn: CN=HealthMailboxaud01,OU=Audit,%s\nobjectClass: user\n' "$BASE_DN"
+        av sAMAccountName aud-health
+        av userPrincipalName 'bad%health@contoso.local'
+        printf 'userAccountControl: 512\n\n'
+        ;;
+    fabrikam)
+        audit_user Fclean 512 userPrincipalName=aud.fclean@fabrikam.com mail=aud.fclean@fabrikam.com
+        audit_user Xf 512 userPrincipalName=aud.xff@fabrikam.com mail=aud.cross@contoso.com
+        audit_user Twin 512 userPrincipalName=aud.twin@contoso.com mail=aud.twin.f@fabrikam.com
+        ;;
+    esac
+}
+
+ensure_audit_fixtures() {
+    local name="$1" have
+    extend_schema "$name"
+    have="$(ldb ldbsearch -b "OU=Audit,$BASE_DN" -s base description 2>/dev/null |
+        sed -n 's/^description: //p' || true)"
+    [[ "$have" == "$AUDIT_FIXTURES" ]] && return 0
+    if ldb ldbsearch -b "$BASE_DN" -s one '(ou=Audit)' dn 2>/dev/null | grep -q '^dn:'; then
+        log "$name: replacing the audit fixtures (${have:-no version}) with $AUDIT_FIXTURES"
+        ldb ldbdel -r "OU=Audit,$BASE_DN" >>"$DIR/provision.log" 2>&1 ||
+            die "$name: removing the old audit fixtures failed (see $DIR/provision.log)"
+    fi
+    audit_ldif "$name" >"$DIR/audit.ldif"
+    ldb ldbadd "$DIR/audit.ldif" >>"$DIR/provision.log" 2>&1 ||
+        die "$name: seeding the audit fixtures failed (see $DIR/provision.log)"
+    log "$name: audit fixtures in OU=Audit,$BASE_DN"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Benchmark forest: N synthetic users in OU=AuditBulk of northwind.com, its own forest on
+# 127.0.0.4 (the test forests are never blocked by the seeding transaction), with the mix of a
+# real directory: 2 % in pairs sharing a mail, 1 % whose routable UPN is another user's mail,
+# 5 % with one hygiene error each. Seeded before Samba starts, in ldb's batch mode with a large
+# index cache (entry by entry, ldb's index updates make a 100,000-user load take hours).
+bulk_ldif() {
+    awk -v n="$1" -v base="OU=AuditBulk,$BASE_DN" -v suffix="$UPN_SUFFIX" -v dom="$DNSDOMAIN" '
+    function id(i) { return sprintf("%06d", i) }
+    BEGIN {
+        printf "dn: %s\nobjectClass: organizationalUnit\n\n", base
+        long = sprintf("%0256d", 0); gsub(/0/, "d", long)
+        given = sprintf("%064d", 0); gsub(/0/, "g", given)
+        for (i = 1; i <= n; i++) {
+            u = id(i); sam = "bulk" u; upn = sam "@" suffix; mail = sam "@" dom
+            nick = sam; disp = "Bulk User " u; gn = "Bulk"; proxy = "SMTP:" mail
+            r = i % 100
+            if (r == 2) mail = "bulk" id(i - 1) "@" dom            # 2 %: pairs sharing a mail
+            if (r == 50 && i < n) mail = "j.bulk" id(i + 1) "@" dom # 1 %: shadows the next UPN
+            if (r == 51) upn = "j.bulk" u "@" dom
+            if (i % 20 == 7) {                                    # 5 %: one hygiene error
+                k = int(i / 20) % 5
+                if (k == 0) upn = "bulk%" u "@" suffix
+                if (k == 1) proxy = "SMTP:bulk(" u ")@" dom
+                if (k == 2) disp = long
+                if (k == 3) nick = "." sam
+                if (k == 4) gn = given
+            }
+            printf "dn: CN=Bulk User %s,%s\nobjectClass: user\nsAMAccountName: %s\n", u, base, sam
+            printf "userPrincipalName: %s\nmail: %s\nproxyAddresses: %s\nmailNickname: %s\n", upn, mail, proxy, nick
+            printf "displayName: %s\ngivenName: %s\nsn: User %s\nuserAccountControl: 512\n\n", disp, gn, u
+        }
+    }'
+}
+
+write_bench_config() {
+    (umask 077; printf '%s' "$SVC_PASSWORD" >"$DIR/svc.pw")
+    cat >"$DIR/audit-bench.yaml" <<EOF
+# altgate configuration for the audit benchmark (scripts/ad-forests.sh seed-bulk).
+server: { listen: 127.0.0.1:0, public_url: https://sts.northwind.test }
+alternate_login_id: { attribute: mail, lookup_forests: [$DNSDOMAIN] }
+federation: { federated_domains: [$DNSDOMAIN] }
+forests:
+  - name: $DNSDOMAIN
+    global_catalogs: [ldaps://$IP:3269]
+    domain_controllers: { $DNSDOMAIN: [ldaps://$IP:636] }
+    service_account: { user: svc-altgate@$DNSDOMAIN, password_file: $DIR/svc.pw }
+    ca_file: $DIR/ca.pem
+    search_base: OU=AuditBulk,$BASE_DN
+EOF
+}
+
+cmd_seed_bulk() {
+    local n="$1" t0
+    [[ "$n" =~ ^[0-9]+$ && "$n" -ge 1 ]] || die "seed-bulk needs a positive number of users"
+    forest_vars northwind
+    ensure_ip "$IP"
+    if is_running; then stop_forest northwind; forest_vars northwind; fi
+    if [[ -e "$DIR" ]]; then rm -rf -- "$DIR"; fi
+    BACKEND_STORE=mdb provision northwind
+    t0=$(now_ms)
+    log "northwind: seeding $n users into OU=AuditBulk,$BASE_DN"
+    bulk_ldif "$n" >"$DIR/bulk.ldif"
+    ldb ldbadd -o batch_mode -o "transaction_index_cache_size=$(( n * 20 + 100000 ))" \
+        "$DIR/bulk.ldif" >>"$DIR/provision.log" 2>&1 ||
+        die "northwind: seeding the bulk users failed (see $DIR/provision.log)"
+    rm -f "$DIR/bulk.ldif"
+    log "northwind: $n users seeded in $(( $(now_ms) - t0 )) ms"
+    write_bench_config
+    launch_samba northwind
+    wait_ready northwind
+    log "northwind: running on $IP; audit it with: altgate audit --config $DIR/audit-bench.yaml"
 }
 
 write_json() {
@@ -519,6 +790,11 @@ cmd_up() {
     done
     for i in "${pids[@]}"; do wait "$i" || failed=1; done
     [[ $failed -eq 0 ]] || die "provisioning failed"
+    # forests provisioned before the audit fixtures existed get them now (idempotent)
+    for name in "${FORESTS[@]}"; do
+        forest_vars "$name"
+        ensure_audit_fixtures "$name"
+    done
     write_json
     # start both first, then wait, so the two start-ups overlap
     for name in "${FORESTS[@]}"; do
@@ -571,6 +847,10 @@ main() {
     status) [[ $# -eq 0 ]] || usage; cmd_status ;;
     lockout-policy) [[ $# -eq 2 || $# -eq 3 ]] || usage; need_tools; forest_vars "$1"; lock_state
             lockout_policy "$@" ;;
+    seed-bulk) [[ $# -eq 1 ]] || usage; need_tools; lock_state; cmd_seed_bulk "$1" ;;
+    bench-down) [[ $# -eq 0 ]] || usage; need_tools; forest_vars northwind; lock_state
+            stop_forest northwind; forest_vars northwind; rm -rf -- "$DIR"
+            log "northwind: benchmark forest removed" ;;
     reset)  [[ $# -eq 0 ]] || usage; need_tools; lock_state
             for n in "${FORESTS[@]}"; do stop_forest "$n"; done
             for n in "${FORESTS[@]}"; do rm -rf -- "${STATE:?}/$n"; done

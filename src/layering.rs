@@ -14,6 +14,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["resolve", "lockout"],
     &["signin"],
     &["tokens"],
+    &["audit"],
     &["protocols"],
     &["app"],
     &["http"],

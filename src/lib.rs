@@ -17,6 +17,8 @@
 //!   [`resolve::Resolver`]; extranet smart lockout over the state store.
 //! - [`signin`]: the password sign-in service every protocol uses.
 //! - [`tokens`]: claims, assertions, signatures, and the token service.
+//! - [`audit`]: the directory pre-flight (`altgate audit`): every identifier of every account
+//!   through the resolution rules, and the sync preparation rules, before go-live.
 //! - [`protocols`]: WS-Trust, federation metadata, and browser sign-in (WS-Fed, SAML 2.0).
 //! - `app`: wiring ([`App`]); [`http`]: listeners, connection discipline, routing and the one
 //!   response boundary; [`cli`]: the command line.
@@ -32,6 +34,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod cache;
 pub mod cli;
 pub mod clock;

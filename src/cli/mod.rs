@@ -1,6 +1,7 @@
-//! The command line: `serve`, `check-config` (like `nginx -t`), `resolve` and `lockout`.
-//! `main.rs` only calls [`main`].
+//! The command line: `serve`, `check-config` (like `nginx -t`), `resolve`, `lockout` and
+//! `audit`. `main.rs` only calls [`main`].
 
+pub mod audit;
 pub mod lockout;
 
 use crate::config::{Config, LogFormat};
@@ -57,6 +58,23 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: LockoutAction,
+    },
+    /// Before go-live: read every forest and report who will fail to sign in and why (the
+    /// sign-in simulated for every identifier of every account, plus the sync preparation
+    /// rules). Exit 0 without error findings, 1 with some, 2 if the audit could not run.
+    Audit {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: audit::AuditFormat,
+        /// Write the report to this file instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Report only this forest (every forest is still read).
+        #[arg(long)]
+        forest: Option<String>,
     },
 }
 
@@ -154,6 +172,12 @@ pub fn main() -> ExitCode {
             login,
         } => resolve(&config, json, &login),
         Command::Lockout { config, action } => lockout_command(&config, action),
+        Command::Audit {
+            config,
+            format,
+            output,
+            forest,
+        } => Ok(audit::run(&config, format, output, forest)),
     };
     result.unwrap_or_else(|code| code)
 }

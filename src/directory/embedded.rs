@@ -5,7 +5,7 @@
 
 use super::{
     datetime_to_filetime, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
-    DomainInfo, UserQuery, UAC_ACCOUNTDISABLE,
+    DomainInfo, ScanProgress, ScannedUser, UserQuery, UAC_ACCOUNTDISABLE,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -58,8 +58,10 @@ pub struct EmbeddedUser {
     pub user_principal_name: Option<String>,
     /// `mail`.
     pub mail: Option<String>,
-    /// `displayName`, also the CN.
+    /// `displayName`, also the CN (unless `cn` is given).
     pub display_name: String,
+    /// The CN, when it differs from `displayName`.
+    pub cn: Option<String>,
     /// `givenName`.
     pub given_name: Option<String>,
     /// `sn`.
@@ -84,6 +86,9 @@ pub struct EmbeddedUser {
     /// Any other attribute (an alternate login ID other than mail, say).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// `proxyAddresses` (multi-valued; read by `altgate audit` as from a domain controller).
+    #[serde(default)]
+    pub proxy_addresses: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -129,6 +134,8 @@ struct Forest {
     domains: Arc<Vec<DomainInfo>>,
     users: Vec<User>,
     passwords: HashMap<String, String>,
+    /// `proxyAddresses` by lower-case DN.
+    proxies: HashMap<String, Vec<String>>,
 }
 
 /// The embedded directory.
@@ -203,6 +210,7 @@ impl EmbeddedDirectory {
                 .ok_or_else(|| format!("forest {name} has no domains"))?;
             let mut users = Vec::new();
             let mut passwords = HashMap::new();
+            let mut proxies = HashMap::new();
             for u in f.users {
                 let domain = u
                     .domain
@@ -234,9 +242,13 @@ impl EmbeddedDirectory {
                     ),
                     None => None,
                 };
-                let dn = format!("CN={},CN=Users,{}", u.display_name, domain_dn(&domain));
+                let cn = u.cn.clone().unwrap_or_else(|| u.display_name.clone());
+                let dn = format!("CN={cn},CN=Users,{}", domain_dn(&domain));
                 if let Some(pw) = &u.password {
                     passwords.insert(dn.to_lowercase(), pw.clone());
+                }
+                if !u.proxy_addresses.is_empty() {
+                    proxies.insert(dn.to_lowercase(), u.proxy_addresses);
                 }
                 let entry = DirectoryEntry {
                     dn,
@@ -244,7 +256,7 @@ impl EmbeddedDirectory {
                     user_principal_name: u.user_principal_name,
                     canonical_name: Some(
                         u.canonical_name
-                            .unwrap_or_else(|| format!("{domain}/Users/{}", u.display_name)),
+                            .unwrap_or_else(|| format!("{domain}/Users/{cn}")),
                     ),
                     object_guid: Some(object_guid),
                     consistency_guid,
@@ -272,6 +284,7 @@ impl EmbeddedDirectory {
                     domains: Arc::new(domains),
                     users,
                     passwords,
+                    proxies,
                 },
             );
         }
@@ -352,6 +365,39 @@ fn attribute<'a>(
     })
 }
 
+/// Every value of `name` for one demo user: `proxyAddresses` from its list, anything else
+/// from the account attributes or the free-form ones.
+fn scanned_values(
+    forest: &Forest,
+    entry: &DirectoryEntry,
+    extra: &BTreeMap<String, String>,
+    name: &str,
+) -> Vec<String> {
+    if name.eq_ignore_ascii_case("proxyAddresses") {
+        return forest
+            .proxies
+            .get(&entry.dn.to_lowercase())
+            .cloned()
+            .unwrap_or_default();
+    }
+    attribute(entry, extra, name)
+        .map(|v| vec![v.to_string()])
+        .unwrap_or_default()
+}
+
+fn scanned(
+    forest: &Forest,
+    entry: DirectoryEntry,
+    extra: &BTreeMap<String, String>,
+    names: &[&str],
+) -> ScannedUser {
+    let values = names
+        .iter()
+        .map(|n| scanned_values(forest, &entry, extra, n))
+        .collect();
+    ScannedUser { entry, values }
+}
+
 #[async_trait]
 impl Directory for EmbeddedDirectory {
     async fn search_users(
@@ -413,6 +459,51 @@ impl Directory for EmbeddedDirectory {
                 .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
             pwd_last_set: u.pwd_last_set,
         }))
+    }
+
+    async fn scan_users(
+        &self,
+        forest: &str,
+        extra: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let f = self.forest(forest)?;
+        let users: Vec<ScannedUser> = f
+            .users
+            .iter()
+            .map(|u| scanned(f, u.entry.clone(), &u.extra, extra))
+            .collect();
+        progress(users.len() as u64);
+        Ok(users)
+    }
+
+    async fn scan_domain(
+        &self,
+        forest: &str,
+        domain: &str,
+        base: &str,
+        attributes: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let f = self.forest(forest)?;
+        let base = base.to_lowercase();
+        let users: Vec<ScannedUser> = f
+            .users
+            .iter()
+            .filter(|u| {
+                u.domain.eq_ignore_ascii_case(domain) && u.entry.dn.to_lowercase().ends_with(&base)
+            })
+            .map(|user| {
+                let mut u = scanned(f, user.entry.clone(), &user.extra, attributes);
+                u.entry = DirectoryEntry {
+                    dn: u.entry.dn,
+                    ..Default::default()
+                };
+                u
+            })
+            .collect();
+        progress(users.len() as u64);
+        Ok(users)
     }
 }
 

@@ -21,7 +21,7 @@ pub fn escape_value(value: &str) -> String {
 }
 
 /// Only user objects (people), never computers or contacts.
-const USER_CLASS: &str = "(objectCategory=person)(objectClass=user)";
+pub const USER_CLASS: &str = "(objectCategory=person)(objectClass=user)";
 
 /// The filter for a query. Attribute names come from validated configuration, values are escaped.
 pub fn for_query(query: &UserQuery) -> String {
@@ -33,6 +33,11 @@ pub fn for_query(query: &UserQuery) -> String {
             format!("(&{USER_CLASS}(sAMAccountName={}))", escape_value(sam))
         }
     }
+}
+
+/// Every user object (people), as a directory scan reads them.
+pub fn all_users() -> String {
+    format!("(&{USER_CLASS})")
 }
 
 #[cfg(test)]

@@ -93,6 +93,44 @@ pub struct DirectoryEntry {
     pub mail: Option<String>,
 }
 
+/// Account attributes a directory scan reads: what sign-in's resolution and the audit's checks
+/// use ([`ACCOUNT_ATTRIBUTES`] without the GUIDs and `sn`, which only tokens need).
+pub const SCAN_ATTRIBUTES: &[&str] = &[
+    "sAMAccountName",
+    "userPrincipalName",
+    "canonicalName",
+    "userAccountControl",
+    "displayName",
+    "givenName",
+    "mail",
+];
+
+/// One user object read by a directory scan (`altgate audit`): the account attributes, and
+/// every value of each further attribute the scan asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScannedUser {
+    /// The account attributes of [`SCAN_ATTRIBUTES`] (only `dn` is set by
+    /// [`Directory::scan_domain`]).
+    pub entry: DirectoryEntry,
+    /// Every value of each further attribute, in the order asked (empty when the object has
+    /// none).
+    pub values: Vec<Vec<String>>,
+}
+
+impl ScannedUser {
+    /// Every value of the `i`th attribute asked for (empty when the object has none).
+    pub fn values(&self, i: usize) -> &[String] {
+        self.values.get(i).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Told the number of objects a scan has read so far (cumulative for this scan; it may start
+/// over from zero when the scan fails over to another server).
+pub type ScanProgress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
+/// Objects per page of a directory scan (Active Directory's default `MaxPageSize`).
+pub const SCAN_PAGE_SIZE: i32 = 1000;
+
 /// A domain of a forest, from the forest's partitions container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainInfo {
@@ -174,6 +212,16 @@ pub enum DirectoryError {
         /// The domain.
         domain: String,
     },
+    /// No domain controller of a domain could be read completely (a directory scan).
+    #[error("no domain controller of domain {domain} (forest {forest}) answered: {reason}")]
+    DomainUnreachable {
+        /// The forest.
+        forest: String,
+        /// The domain.
+        domain: String,
+        /// The last server's failure.
+        reason: String,
+    },
     /// An empty password was about to be sent (refused: it would be an anonymous bind).
     #[error("empty password refused before any bind")]
     EmptyPassword,
@@ -195,13 +243,14 @@ pub enum DirectoryError {
 
 impl DirectoryError {
     /// Stable code for logs and metrics: `unknown_forest`, `unreachable`, `search_failed`,
-    /// `no_domain_controller`, `empty_password`, `bind_queue_full`.
+    /// `no_domain_controller`, `domain_unreachable`, `empty_password`, `bind_queue_full`.
     pub fn code(&self) -> &'static str {
         match self {
             DirectoryError::UnknownForest { .. } => "unknown_forest",
             DirectoryError::Unreachable { .. } => "unreachable",
             DirectoryError::SearchFailed { .. } => "search_failed",
             DirectoryError::NoDomainController { .. } => "no_domain_controller",
+            DirectoryError::DomainUnreachable { .. } => "domain_unreachable",
             DirectoryError::EmptyPassword => "empty_password",
             DirectoryError::BindQueueFull { .. } => "bind_queue_full",
         }
@@ -324,6 +373,42 @@ pub trait Directory: Send + Sync + 'static {
         _domain: &str,
     ) -> Result<Option<DomainLockoutPolicy>, DirectoryError> {
         Ok(None)
+    }
+
+    /// Reads every user object of `forest` as sign-in searches see it: the global catalog
+    /// under the forest's search base, in pages of [`SCAN_PAGE_SIZE`], with
+    /// [`SCAN_ATTRIBUTES`] and every value of each attribute in `extra`. A forest that
+    /// cannot be read completely is an error, never a shorter list. Directories that cannot
+    /// scan (test doubles) keep this default, which refuses.
+    async fn scan_users(
+        &self,
+        forest: &str,
+        extra: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let _ = (extra, progress);
+        Err(DirectoryError::SearchFailed {
+            forest: forest.to_string(),
+            reason: "this directory cannot be scanned".into(),
+        })
+    }
+
+    /// Reads `attributes` (all values) of every user object under `base` from a domain
+    /// controller of `domain` (DNS name): the attributes outside the global catalog's partial
+    /// attribute set, such as `proxyAddresses`. Only `entry.dn` and `attributes` are set.
+    async fn scan_domain(
+        &self,
+        forest: &str,
+        domain: &str,
+        base: &str,
+        attributes: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let _ = (base, attributes, progress);
+        Err(DirectoryError::SearchFailed {
+            forest: forest.to_string(),
+            reason: format!("domain {domain} of this directory cannot be scanned"),
+        })
     }
 }
 

@@ -7,6 +7,7 @@ mod procs;
 
 mod ad_users;
 mod attack;
+mod audit;
 mod cli;
 mod demo;
 mod directory_faults;

@@ -15,7 +15,7 @@ use tokio::sync::RwLock;
 pub(super) struct ForestClient {
     pub(super) name: String,
     pub(super) base: String,
-    servers: Vec<Arc<SearchPool>>,
+    pub(super) servers: Vec<Arc<SearchPool>>,
     pub(super) domains: RwLock<Option<Arc<Vec<DomainInfo>>>>,
     pub(super) metrics: DirectoryMetrics,
     events: Events,

@@ -12,12 +12,13 @@ mod account;
 mod bind_pool;
 mod entry;
 mod forest;
+mod scan;
 mod search_pool;
 mod server;
 
 use super::{
     filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
-    DomainLockoutPolicy, UserQuery, ACCOUNT_ATTRIBUTES,
+    DomainLockoutPolicy, ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
 use crate::events::Events;
@@ -394,6 +395,69 @@ impl Directory for LdapDirectory {
         Err(DirectoryError::Unreachable {
             forest: forest.to_string(),
             reason: last,
+        })
+    }
+
+    async fn scan_users(
+        &self,
+        forest: &str,
+        extra: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let client = self.client(forest)?;
+        let mut attrs: Vec<&str> = SCAN_ATTRIBUTES.to_vec();
+        attrs.extend(extra.iter().filter(|a| !SCAN_ATTRIBUTES.contains(a)));
+        scan::scan_servers(
+            forest,
+            &client.servers,
+            &client.base,
+            &attrs,
+            scan::Keep::Account(extra),
+            progress,
+        )
+        .await
+    }
+
+    async fn scan_domain(
+        &self,
+        forest: &str,
+        domain: &str,
+        base: &str,
+        attributes: &[&str],
+        progress: ScanProgress<'_>,
+    ) -> Result<Vec<ScannedUser>, DirectoryError> {
+        let client = self.client(forest)?;
+        let no_dc = || DirectoryError::NoDomainController {
+            forest: forest.to_string(),
+            domain: domain.to_string(),
+        };
+        // The domain's DCs in failover order, reached like its global catalogs: same TLS
+        // configuration and service account, one connection each, for this scan only.
+        let template = client.servers.first().ok_or_else(no_dc)?;
+        let pools: Vec<Arc<SearchPool>> = self
+            .binders
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(no_dc)?
+            .iter()
+            .map(|dc| Arc::new(template.on(template.server.sibling(&dc.server.url, 1))))
+            .collect();
+        scan::scan_servers(
+            forest,
+            &pools,
+            base,
+            attributes,
+            scan::Keep::Only(attributes),
+            progress,
+        )
+        .await
+        .map_err(|e| match e {
+            DirectoryError::Unreachable { forest, reason } => DirectoryError::DomainUnreachable {
+                forest,
+                domain: domain.to_string(),
+                reason,
+            },
+            other => other,
         })
     }
 }

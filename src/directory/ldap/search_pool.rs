@@ -67,8 +67,13 @@ impl SearchPool {
             .map_err(ServerError::Unavailable)
     }
 
+    /// A pool of the same account on another server (a domain controller, for scans).
+    pub(super) fn on(&self, server: Server) -> SearchPool {
+        SearchPool::new(server, self.account.clone())
+    }
+
     /// A live connection from the next slot, connecting if the slot is empty or dead.
-    async fn connection(&self, slot: usize, fresh: bool) -> Result<Ldap, ServerError> {
+    pub(super) async fn connection(&self, slot: usize, fresh: bool) -> Result<Ldap, ServerError> {
         let Some(cell) = self.slots.get(slot % self.slots.len().max(1)) else {
             return Err(ServerError::Unavailable("empty connection pool".into()));
         };

@@ -77,6 +77,20 @@ impl Server {
         }
     }
 
+    /// Another server of the same forest (same TLS configuration, tuning, metrics and events)
+    /// whose pool holds at most `connections` connections.
+    pub(super) fn sibling(&self, url: &LdapUrl, connections: usize) -> Server {
+        Server::new(
+            &self.forest,
+            url,
+            &self.tls,
+            self.tuning,
+            connections,
+            &self.metrics,
+            &self.events,
+        )
+    }
+
     /// Metric labels: forest, server URL.
     pub(super) fn labels(&self) -> [&str; 2] {
         [self.forest.as_str(), self.url.url.as_str()]
