@@ -133,8 +133,11 @@ async fn slowloris_is_capped_per_address_closed_by_its_deadlines_and_never_starv
         no_tls_closed.iter().min(),
         no_tls_closed.iter().max()
     );
-    // Not before the TLS deadline (timers never fire early): it, not another, closed them.
-    assert!(no_tls_closed.iter().all(|d| *d >= Duration::from_secs(4)));
+    // The TLS deadline (4 s), not another one, closed them: the other deadlines are 3 s at most.
+    // The client starts its clock a moment after altgate accepted, so allow a little under 4 s.
+    assert!(no_tls_closed
+        .iter()
+        .all(|d| *d >= Duration::from_millis(3_700)));
     eprintln!(
         "slowloris: {} slots from {addresses} addresses; peak open {open_peak}; sign-in quiet {quiet:?}, under attack {under_attack:?}",
         addresses * PER_IP
