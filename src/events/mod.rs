@@ -95,7 +95,7 @@ pub fn nonempty<'a, T: std::fmt::Debug>(
 /// out); constant fields go in `[...]`. A field named `message` becomes the record's message; otherwise the literal after
 /// the level is.
 ///
-/// ```ignore
+/// ```text
 /// event! {
 ///     /// AD FS event 1203.
 ///     SignInFailed<'a>: audit, warn, "sign_in_failed" [event_id = 1203] "fresh credentials refused" {
