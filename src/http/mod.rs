@@ -309,21 +309,30 @@ impl Connection {
             let in_flight = act.request();
             let budget = budget.clone();
             async move {
+                // Known before the deadline starts, so even the timeout reply carries it.
+                let id = (side == Side::Public).then(|| {
+                    activity::activity_id(peer, req.headers(), &app.config.server.trusted_proxies)
+                });
                 let reply = tokio::time::timeout(request_timeout, async {
-                    match side {
-                        Side::Public => {
+                    match (side, &id) {
+                        (Side::Public, Some(id)) => {
                             let req = req.map(|b| conn::Body::new(b, budget, max_body));
-                            router::handle(&app, req, peer, is_tls).await
+                            router::handle(&app, req, peer, is_tls, id).await
                         }
-                        Side::Admin => admin::handle(&app, req).await,
+                        _ => admin::handle(&app, req).await,
                     }
                 })
                 .await
                 .unwrap_or_else(|_| {
-                    response::text(
+                    tracing::warn!(target: "altgate::ops", activity_id = id.as_deref().unwrap_or(""), timeout = ?request_timeout, "request timed out");
+                    let mut res = response::text(
                         hyper::StatusCode::SERVICE_UNAVAILABLE,
                         "request timed out\n",
-                    )
+                    );
+                    if let Some(id) = &id {
+                        response::set_activity_id(&mut res, id);
+                    }
+                    res
                 });
                 drop(in_flight);
                 Ok::<Reply, Infallible>(reply)

@@ -219,14 +219,13 @@ async fn demo_endpoint(app: &App, req: Request<Body>, path: &str, tls: bool) -> 
     )
 }
 
-/// Routes one public request from `peer` inside the span of its activity ID, which the reply
-/// carries back in `X-Request-Id`.
-pub async fn handle(app: &App, req: Request<Body>, peer: IpAddr, tls: bool) -> Reply {
-    let id = activity::activity_id(peer, req.headers(), &app.config.server.trusted_proxies);
-    let mut res = route(app, req, peer, tls, &id)
-        .instrument(activity::span(&id))
+/// Routes one public request from `peer` inside the span of its activity ID `id` (from
+/// [`activity::activity_id`]), which the reply carries back in `X-Request-Id`.
+pub async fn handle(app: &App, req: Request<Body>, peer: IpAddr, tls: bool, id: &str) -> Reply {
+    let mut res = route(app, req, peer, tls, id)
+        .instrument(activity::span(id))
         .await;
-    response::set_activity_id(&mut res, &id);
+    response::set_activity_id(&mut res, id);
     res
 }
 

@@ -221,3 +221,31 @@ async fn connections_waiting_for_a_stalled_body_cost_no_cpu_and_get_408() {
         assert_eq!(status, 408, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_request_past_request_timeout_gets_503_with_its_activity_id() {
+    let _g = harness::shared().await;
+    // The body deadline is far away, so the whole-request deadline is what answers.
+    let server = start(
+        ", limits: { body_read_timeout: 60s, request_timeout: 1s }",
+        &harness::token_yaml(),
+    )
+    .await;
+    let (code, head, body, _) = half_body_h1(
+        server.addr,
+        &server.ca,
+        "/adfs/services/trust/13/usernamemixed",
+        "application/soap+xml; charset=utf-8",
+        1000,
+        b"<s:Envelope",
+    )
+    .await;
+    assert_eq!(code, 503, "{head}\n{body}");
+    assert_eq!(body, "request timed out\n");
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id:"))
+        .map(str::trim)
+        .expect("the timeout reply carries X-Request-Id");
+    assert_eq!(id.len(), 36, "a fresh activity id (GUID form): {id}");
+}
