@@ -79,7 +79,25 @@ impl Validator {
     /// `server:` (required); `None` when the listener or public URL is unusable.
     pub(super) fn server(&mut self, doc: &mut Document) -> Option<ServerConfig> {
         let raw: RawServer = match self.take_value(doc, "server") {
-            Some(v) => self.subtree("server", v).unwrap_or_default(),
+            Some(mut v) => {
+                // `limits` is read on its own, so a mistake inside it is reported at its path
+                // without making the rest of `server:` look missing.
+                let limits = v
+                    .as_mapping_mut()
+                    .and_then(|m| m.remove("limits"))
+                    .and_then(|l| self.subtree::<RawLimits>("server.limits", l));
+                match self.subtree::<RawServer>("server", v) {
+                    Some(raw) => RawServer {
+                        limits: limits.or(raw.limits),
+                        ..raw
+                    },
+                    None => {
+                        // Reported where it is; checking `limits` still finds its problems.
+                        self.limits(limits.unwrap_or_default());
+                        return None;
+                    }
+                }
+            }
             None => {
                 self.missing("server", "missing section");
                 RawServer::default()

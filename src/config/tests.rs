@@ -86,6 +86,37 @@ fn structural_errors_carry_nested_paths() {
 }
 
 #[test]
+fn a_mistake_inside_server_limits_is_reported_only_where_it_is() {
+    let text = MINIMAL.replace(
+        "public_url: https://sts.example.test }",
+        "public_url: https://sts.example.test, limits: { max_conections: 5 } }",
+    );
+    let found = issues(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("server.limits"), "{found:?}");
+    assert!(found[0].contains("max_conections"), "{found:?}");
+    // A mistake elsewhere in `server:` is still reported beside one inside `limits`.
+    let text = MINIMAL.replace(
+        "public_url: https://sts.example.test }",
+        "public_url: https://sts.example.test, max_body_bytes: huge, limits: { idle_timeout: 5m, max_connections: many } }",
+    );
+    let found = issues(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("server.max_body_bytes:")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("server.limits.max_connections:")),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn ldap_urls_default_to_636_and_keep_ipv6_hosts() {
     let mut v = Validator::default();
     let u = v.ldap_url("p", "ldaps://dc1.contoso.com").expect("valid");
