@@ -1003,3 +1003,97 @@ async fn each_domains_own_lockout_threshold_is_checked_at_start_up_and_by_check_
         [altgate::lockout::ad_policy::Finding::AdNeverLocks]
     );
 }
+
+const SAML_SP: &str = "https://replay-sp.altgate.test/metadata";
+const SAML_ACS: &str = "https://replay-sp.altgate.test/acs";
+
+/// An unsigned, deflated, base64'd and URL-encoded AuthnRequest (HTTP-Redirect binding).
+fn authn_request(id: &str) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{SAML_ACS}\"><saml:Issuer>{SAML_SP}</saml:Issuer></samlp:AuthnRequest>"
+    );
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(xml.as_bytes()).expect("deflate");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(e.finish().expect("deflate"));
+    form_urlencoded::byte_serialize(b64.as_bytes()).collect()
+}
+
+/// Answers AuthnRequest `id` through the sign-in form: the status and page of the form's POST.
+async fn saml_sign_in(s: &TestServer, id: &str) -> (u16, String) {
+    let start = format!("/adfs/ls/?SAMLRequest={}", authn_request(id));
+    let (status, headers, page) = s.browse("GET", &start, "", None).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf cookie");
+    let hidden = |name: &str| crate::passive::hidden(&page, name).expect("hidden field");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("UserName", "jdoe@contoso.com"),
+            ("Password", pw().as_str()),
+            ("AuthMethod", "FormsAuthentication"),
+            ("csrf", hidden("csrf").as_str()),
+            ("ctx", hidden("ctx").as_str()),
+        ])
+        .finish()
+        .into_bytes();
+    let (status, _, page) = s.browse("POST", "/adfs/ls/", &csrf, Some(body)).await;
+    (status, page)
+}
+
+#[tokio::test]
+async fn the_saml_replay_check_follows_on_unavailable_when_the_state_store_is_down() {
+    let _g = harness::shared().await;
+    let redis = tokio::task::spawn_blocking(|| Redis::start("replay-outage"))
+        .await
+        .expect("redis");
+    let rps = format!(
+        "  - {{ identifier: '{SAML_SP}', token_type: saml20, reply_urls: ['{SAML_ACS}'] }}\n"
+    );
+    let server = |prefix: &str, mode: &str| {
+        // No extranet lockout: the sign-in itself never asks the store, only the replay check.
+        let state = redis_state(
+            &redis,
+            &procs::key_prefix(prefix),
+            &format!(", timeout: 200ms, on_unavailable: {mode}"),
+        );
+        let rps = rps.clone();
+        async move { TestServer::start_with_server(TRUSTED, &rps, &state).await }
+    };
+    let open = server("replay-open", "fail_open").await;
+    let closed = server("replay-closed", "fail_closed").await;
+    let pid = std::process::id();
+    for (s, name) in [(&open, "open"), (&closed, "closed")] {
+        let (status, page) = saml_sign_in(s, &format!("_up-{name}-{pid}")).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("SAMLResponse"), "answered while Redis is up");
+    }
+
+    let redis = std::sync::Arc::new(redis);
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.stop())
+        .await
+        .expect("stop");
+    // fail_open: this node's memory decides, so a fresh request is answered.
+    let (status, page) = saml_sign_in(&open, &format!("_down-open-{pid}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("SAMLResponse"));
+    // fail_closed: no node can vouch the request was not answered elsewhere: refused.
+    let (status, page) = saml_sign_in(&closed, &format!("_down-closed-{pid}")).await;
+    assert_eq!(status, 503, "{page}");
+    assert!(!page.contains("SAMLResponse"));
+    assert_eq!(
+        metric(
+            &closed.app.metrics,
+            &format!("altgate_token_failures_total{{protocol=\"saml\",reason=\"state_unavailable\",relying_party=\"{SAML_SP}\"}}")
+        ),
+        1.0
+    );
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.restart())
+        .await
+        .expect("restart");
+}

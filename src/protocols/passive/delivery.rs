@@ -135,11 +135,10 @@ pub(super) async fn deliver(
             if let Some(id) = request_id {
                 // Answered once: an atomic check-and-insert, so even two concurrent copies of
                 // one AuthnRequest never both get a response.
-                if !app.first_answer(id).await {
-                    return Err(
-                        refuse(target.protocol, &rp.identifier, "replayed_request").asked(id)
-                    );
-                }
+                app.first_answer(id)
+                    .await
+                    .check(target.protocol, &rp.identifier)
+                    .map_err(|r| r.asked(id))?;
             }
             let xml = app
                 .tokens

@@ -87,10 +87,12 @@ impl Passive<'_> {
         super::relying_party(self.relying_parties, applies_to)
     }
 
-    /// True the first time any node of the farm answers SAML request `id`: an atomic
-    /// check-and-insert here and in the farm's state store, kept as long as the request could
-    /// still be accepted. If the store cannot answer, this node's own memory decides.
-    async fn first_answer(&self, id: &str) -> bool {
+    /// Whether SAML request `id` may be answered: the first time any node of the farm answers
+    /// it (an atomic check-and-insert here and in the farm's state store, kept as long as the
+    /// request could still be accepted). If the store cannot answer, `state.on_unavailable`
+    /// decides: `fail_open` lets this node's own memory decide, `fail_closed` refuses (no node
+    /// can then vouch that another has not answered it).
+    async fn first_answer(&self, id: &str) -> Answer {
         let here = self
             .answered_requests
             .entry(id.to_string())
@@ -107,11 +109,45 @@ impl Passive<'_> {
             .first_use(&format!("saml-request:{id}"), ttl)
             .await
         {
-            Ok(farm) => here && farm,
-            Err(e) => {
-                tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; this node's memory decided");
-                here
+            Ok(farm) if here && farm => Answer::First,
+            Ok(_) => Answer::Replayed,
+            Err(e) if self.on_unavailable == OnUnavailable::FailOpen => {
+                tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; this node's memory decided (fail_open)");
+                if here {
+                    Answer::First
+                } else {
+                    Answer::Replayed
+                }
             }
+            Err(e) => {
+                tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; refused (fail_closed)");
+                Answer::Unavailable
+            }
+        }
+    }
+}
+
+/// What the farm-wide replay check says about a SAML request ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Never answered before: answer it.
+    First,
+    /// Already answered (here or on another node).
+    Replayed,
+    /// The state store did not answer and `state.on_unavailable` is `fail_closed`.
+    Unavailable,
+}
+
+impl Answer {
+    /// `Err(refusal)` unless this is the first answer.
+    fn check(self, protocol: &'static str, rp: &str) -> Result<(), Refusal> {
+        match self {
+            Answer::First => Ok(()),
+            Answer::Replayed => Err(refuse(protocol, rp, "replayed_request")),
+            Answer::Unavailable => Err(Refusal {
+                kind: ErrorKind::Unavailable,
+                ..refuse(protocol, rp, "state_unavailable")
+            }),
         }
     }
 }

@@ -59,9 +59,9 @@ pub(super) async fn saml(
         // A signed request is answered once: an atomic check-and-insert into the cache that
         // remembers answered AuthnRequests. (Anyone can mint a fresh ID for an SP that does not
         // sign, so its requests are not remembered.)
-        if !app.first_answer(&request.id).await {
-            return Err(refuse("saml", &rp.identifier, "replayed_request"));
-        }
+        app.first_answer(&request.id)
+            .await
+            .check("saml", &rp.identifier)?;
     }
     let login = sso::end(app, req).await;
     app.events.emit(&SignedOut {
