@@ -28,6 +28,18 @@ pub enum KeyError {
     Sign,
 }
 
+impl KeyError {
+    /// Stable code: `key_file`, `key_invalid`, `certificate_invalid`, `signing_failed`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyError::File { .. } => "key_file",
+            KeyError::Key(_) => "key_invalid",
+            KeyError::Certificate(_) => "certificate_invalid",
+            KeyError::Sign => "signing_failed",
+        }
+    }
+}
+
 /// An RSA token-signing key with its certificate.
 pub struct SigningKey {
     key: ring::signature::RsaKeyPair,
