@@ -1,7 +1,10 @@
 //! Reading untrusted XML (SOAP requests, SAML messages) into a namespace-resolved tree, with
 //! limits enforced while reading: a DOCTYPE (and with it every DTD, external entity and entity
 //! expansion attack) is refused outright, only the five predefined entities and character
-//! references are understood, and depth, element count and attribute count are bounded.
+//! references are understood, and depth, element count and attribute count are bounded. What the
+//! reader itself lets through is checked here: every character must be an XML 1.0 `Char` (no NUL
+//! or other control character, written or as a character reference) and every element and
+//! attribute name an XML `Name`, so what a signature is later verified over is well-formed XML.
 
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -121,9 +124,59 @@ fn resolved_ns(r: &ResolveResult) -> Result<String, XmlError> {
     }
 }
 
+/// XML 1.0 `Char`: tab, line feed, carriage return, and everything from U+0020 except the
+/// non-characters U+FFFE and U+FFFF (a Rust `char` is never a surrogate).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Refuses text holding a character XML does not allow.
+fn chars_ok(s: &str, what: &str) -> Result<(), XmlError> {
+    match s.chars().find(|c| !is_xml_char(*c)) {
+        None => Ok(()),
+        Some(c) => Err(XmlError::Syntax(format!(
+            "character U+{:04X} is not allowed in {what}",
+            u32::from(c)
+        ))),
+    }
+}
+
+/// XML 1.0 `NameStartChar`.
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `NameChar`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// Refuses an element or attribute name that is not an XML `Name`.
+fn name_ok(raw: &[u8]) -> Result<(), XmlError> {
+    let name = std::str::from_utf8(raw).map_err(|_| XmlError::NotUtf8)?;
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(is_name_start) && chars.all(is_name_char);
+    if valid {
+        Ok(())
+    } else {
+        Err(XmlError::Syntax(format!(
+            "{:?} is not an XML name",
+            name.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
 /// Parses a document under `limits`.
 pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
     let text = std::str::from_utf8(input).map_err(|_| XmlError::NotUtf8)?;
+    // Written characters; character references are checked once unescaped.
+    chars_ok(text, "XML")?;
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<XmlNode> = Vec::new();
@@ -144,6 +197,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
                 if stack.len() >= limits.max_depth {
                     return Err(XmlError::TooDeep(limits.max_depth));
                 }
+                name_ok(e.name().as_ref())?;
                 let mut node = XmlNode {
                     ns: resolved_ns(&resolve)?,
                     local: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
@@ -152,6 +206,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
                 for a in e.attributes() {
                     let a = a.map_err(|e| XmlError::Syntax(e.to_string()))?;
                     let key = a.key.as_ref();
+                    name_ok(key)?;
                     if key == b"xmlns" || key.starts_with(b"xmlns:") {
                         continue;
                     }
@@ -159,10 +214,12 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
                         return Err(XmlError::TooManyAttributes(limits.max_attributes));
                     }
                     let (r, local) = reader.resolve_attribute(a.key);
+                    let value = a.unescape_value().map_err(syntax)?.into_owned();
+                    chars_ok(&value, "an attribute value")?;
                     node.attrs.push(XmlAttr {
                         ns: resolved_ns(&r)?,
                         local: String::from_utf8_lossy(local.as_ref()).into_owned(),
-                        value: a.unescape_value().map_err(syntax)?.into_owned(),
+                        value,
                     });
                 }
                 if matches!(event, Event::Start(_)) {
@@ -182,7 +239,11 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<XmlNode, XmlError> {
                 }
             }
             Event::Text(t) => match stack.last_mut() {
-                Some(n) => n.text.push_str(&t.unescape().map_err(syntax)?),
+                Some(n) => {
+                    let text = t.unescape().map_err(syntax)?;
+                    chars_ok(&text, "text")?;
+                    n.text.push_str(&text);
+                }
                 // Outside the root element only XML white space may stand, as written: not
                 // other Unicode spaces, not character references.
                 None if t.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) => {}
@@ -265,6 +326,41 @@ mod tests {
             parse(&[0xff, 0xfe, 0x3c], Limits::default()),
             Err(XmlError::NotUtf8)
         );
+    }
+
+    #[test]
+    fn refuses_characters_and_names_xml_does_not_allow() {
+        for bad in [
+            "<a>\u{0}</a>",
+            "<a>x\u{1}y</a>",
+            "<a>&#0;</a>",
+            "<a>&#x1B;</a>",
+            "<a b=\"&#x0;\"/>",
+            "<a b=\"\u{7}\"/>",
+            "<a>\u{FFFE}</a>",
+            "<a>&#xFFFF;</a>",
+            "<1a/>",
+            "<-a/>",
+            "<.a/>",
+            "<a 1b=\"x\"/>",
+            "<a b\u{7}=\"x\"/>",
+            "<a\u{FFFE}/>",
+        ] {
+            assert!(
+                matches!(p(bad), Err(XmlError::Syntax(_))),
+                "{bad:?}: {:?}",
+                p(bad)
+            );
+        }
+        for good in [
+            "<a>\t\r\n</a>",
+            "<a>&#x9;&#xA;&#xD;&#x10FFFF;</a>",
+            "<日本 語=\"値\">テキスト</日本>",
+            "<_a.b-c1 x_1.y-z=\"\u{E000}\"/>",
+            "<p:a xmlns:p=\"urn:p\" p:b=\"1\"/>",
+        ] {
+            assert!(p(good).is_ok(), "{good:?}: {:?}", p(good));
+        }
     }
 
     #[test]
