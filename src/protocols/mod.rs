@@ -4,6 +4,8 @@
 //! the other side: the demo mode's built-in relying party.
 
 pub mod demo_rp;
+pub mod endpoints;
+pub mod m365;
 pub mod metadata;
 pub mod passive;
 pub mod wstrust;
