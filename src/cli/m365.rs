@@ -32,7 +32,11 @@ pub struct FederationSettingsArgs {
     #[arg(long, value_enum, default_value = "wsfed")]
     pub protocol: ProtocolArg,
     /// Entra's promptLoginBehavior.
-    #[arg(long, value_enum, default_value = "translateToFreshPasswordAuthentication")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "translateToFreshPasswordAuthentication"
+    )]
     pub prompt_login_behavior: PromptLoginArg,
 }
 

@@ -148,7 +148,7 @@ pub enum Refusal {
         listed: String,
     },
     /// A domain asked for is an unlisted sub-domain of a federated one.
-    #[error("{domain} is not in federation.federated_domains but is a sub-domain of {parent}: in Entra ID it inherits {parent}'s federation and altgate issues its users {parent}'s issuer {issuer}; configure {parent} only")]
+    #[error("{domain} is not in federation.federated_domains but is a sub-domain of {parent}: in Entra ID it inherits {parent}'s federation and altgate issues its users {parent}'s issuer {issuer}; apply {parent}'s settings, {domain} needs none of its own")]
     SubDomain {
         /// The domain.
         domain: String,
