@@ -1,8 +1,9 @@
-//! The command line: `serve`, `check-config` (like `nginx -t`), `resolve`, `lockout` and
-//! `audit`. `main.rs` only calls [`main`].
+//! The command line: `serve`, `check-config` (like `nginx -t`), `resolve`, `lockout`,
+//! `audit` and `m365`. `main.rs` only calls [`main`].
 
 pub mod audit;
 pub mod lockout;
+pub mod m365;
 
 use crate::config::{Config, LogFormat};
 use crate::resolve::{Outcome, Resolution};
@@ -75,6 +76,15 @@ pub enum Command {
         /// Report only this forest (every forest is still read).
         #[arg(long)]
         forest: Option<String>,
+    },
+    /// Microsoft 365 / Entra ID: the federation settings to apply for each federated domain.
+    M365 {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG, global = true)]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        action: m365::M365Action,
     },
 }
 
@@ -178,6 +188,7 @@ pub fn main() -> ExitCode {
             output,
             forest,
         } => Ok(audit::run(&config, format, output, forest)),
+        Command::M365 { config, action } => m365::run(&config, action),
     };
     result.unwrap_or_else(|code| code)
 }

@@ -3,6 +3,7 @@
 //! `IDPSSODescriptor`, carrying the token-signing certificate (and the next one during a
 //! rollover) and the endpoints, so Entra ID and relying parties can read altgate's settings.
 
+use super::endpoints::PublicEndpoints;
 use crate::config::ClaimKind;
 use crate::keys::KeyError;
 use crate::tokens::issue::Signing;
@@ -36,6 +37,7 @@ fn endpoint(name: &str, address: &str) -> Element {
 /// `issuer`.
 pub fn document(base: &str, issuer: &str, signing: Option<&Signing>) -> Result<String, KeyError> {
     let signing = signing.ok_or(KeyError::Sign)?;
+    let urls = PublicEndpoints::new(base);
     let mut keys = vec![key_descriptor(signing.key.cert_der())];
     if let Some(next) = &signing.next_cert_der {
         keys.push(key_descriptor(next));
@@ -72,13 +74,10 @@ pub fn document(base: &str, issuer: &str, signing: Option<&Signing>) -> Result<S
         .child(offered)
         .child(endpoint(
             "fed:SecurityTokenServiceEndpoint",
-            &format!("{base}/adfs/services/trust/2005/usernamemixed"),
+            urls.active_sign_in(),
         ))
-        .child(endpoint(
-            "fed:PassiveRequestorEndpoint",
-            &format!("{base}/adfs/ls/"),
-        ));
-    let ls = format!("{base}/adfs/ls/");
+        .child(endpoint("fed:PassiveRequestorEndpoint", &urls.passive));
+    let ls = urls.passive.clone();
     let binding = |b: &str| format!("urn:oasis:names:tc:SAML:2.0:bindings:{b}");
     let service = |name: &str, b: &str| {
         Element::new(name)

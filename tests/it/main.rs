@@ -14,6 +14,7 @@ mod directory_faults;
 mod edge;
 mod enumeration;
 mod lockout;
+mod m365;
 mod passive;
 mod prometheus;
 mod resolve_ad;
