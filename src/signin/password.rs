@@ -259,6 +259,14 @@ impl SignIn {
             }
             Err(e) => return Err(F::Directory(e)),
         }
+        // The SSO session keeps whole seconds and treats a password set during its sign-in's
+        // second as newer than the sign-in: start the sign-in in the next second.
+        let into_second = (self.clock)().nanosecond();
+        let wait = 1_000_000_000u32.saturating_sub(into_second);
+        tokio::time::sleep(std::time::Duration::from_nanos(
+            u64::from(wait) + 20_000_000,
+        ))
+        .await;
         // The new password must work now: it is what signs the user in.
         match self.directory.bind(forest, domain, dn, new.expose()).await {
             Ok(Ok(())) => Ok(SignedIn {
