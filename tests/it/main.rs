@@ -15,6 +15,7 @@ mod edge;
 mod enumeration;
 mod lockout;
 mod passive;
+mod password_change;
 mod prometheus;
 mod resolve_ad;
 mod server;
