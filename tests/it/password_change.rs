@@ -428,8 +428,11 @@ async fn start_sp(port: u16, idp_metadata: &Path) -> tokio::process::Child {
         .spawn()
         .expect("start saml_sp.py");
     for _ in 0..100 {
-        let (status, _, _) = harness::http_plain(port, "GET", "/health", None).await;
-        if status == 200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+            && harness::http_plain(port, "GET", "/health", None).await.0 == 200
+        {
             return child;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
