@@ -225,7 +225,7 @@ impl SessionKeys {
         let mut data = zeroize::Zeroizing::new(rest.to_vec());
         let len = self
             .key
-            .open_in_place(nonce, Aad::from(purpose), &mut *data)
+            .open_in_place(nonce, Aad::from(purpose), &mut data)
             .ok()?
             .len();
         data.truncate(len);
