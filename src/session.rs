@@ -183,6 +183,56 @@ pub fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Sealing other short-lived browser state with the session key (the password-change form's
+/// state): the same AES-256-GCM key, told apart from the SSO cookie and from each other by the
+/// associated data `purpose`, which the opener must give again.
+impl SessionKeys {
+    /// Encrypts `data` for `purpose` (nonce ‖ ciphertext ‖ tag, base64url).
+    pub fn seal_bytes(&self, purpose: &[u8], data: &[u8]) -> Option<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng.fill(&mut nonce).ok()?;
+        let mut buf = zeroize::Zeroizing::new(data.to_vec());
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(purpose),
+                &mut *buf,
+            )
+            .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        Some(b64().encode(out))
+    }
+
+    /// Decrypts a value made by [`SessionKeys::seal_bytes`] for the same `purpose`; `None` for
+    /// anything forged, truncated, longer than `max_len` characters or sealed for another
+    /// purpose. The plaintext is wiped when dropped.
+    pub fn open_bytes(
+        &self,
+        purpose: &[u8],
+        value: &str,
+        max_len: usize,
+    ) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        if value.len() > max_len {
+            return None;
+        }
+        let raw = b64().decode(value).ok()?;
+        if raw.len() < NONCE_LEN + 16 {
+            return None;
+        }
+        let (nonce, rest) = raw.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut data = zeroize::Zeroizing::new(rest.to_vec());
+        let len = self
+            .key
+            .open_in_place(nonce, Aad::from(purpose), &mut data)
+            .ok()?
+            .len();
+        data.truncate(len);
+        Some(data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

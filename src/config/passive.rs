@@ -41,6 +41,10 @@ pub struct RawPassive {
     /// Demo mode only: the built-in demo relying party at `/demo/`.
     #[serde(default)]
     pub demo_relying_party: bool,
+    /// Serve the voluntary password-change page at `/adfs/portal/updatepassword/` (off, as on
+    /// AD FS).
+    #[serde(default)]
+    pub update_password_page: bool,
 }
 
 /// `passive:`.
@@ -64,6 +68,11 @@ pub struct Passive {
     /// `demo_relying_party`: the built-in demo relying party ([`demo`]) is served; only
     /// allowed in demo mode (`demo_directory`).
     pub demo_relying_party: bool,
+    /// `update_password_page` (default false, as AD FS's "Update Password Page" endpoint): the
+    /// voluntary password-change page at `/adfs/portal/updatepassword/` is served; when off
+    /// that URL answers 404. Expired and must-change passwords are changed at sign-in either
+    /// way.
+    pub update_password_page: bool,
 }
 
 /// The built-in demo relying party: an application inside altgate that receives tokens at
@@ -195,6 +204,7 @@ impl Validator {
             idp_initiated_sign_on: raw.idp_initiated_sign_on,
             branding,
             demo_relying_party: raw.demo_relying_party && demo,
+            update_password_page: raw.update_password_page,
         }
     }
 }
@@ -295,6 +305,29 @@ mod tests {
                 .any(|i| i.starts_with("passive.texts.en.heding: unknown field")),
             "{:?}",
             issues(&typo)
+        );
+    }
+
+    #[test]
+    fn the_update_password_page_is_off_unless_asked_for() {
+        let demo_mode = format!("{BASE}demo_directory: config/demo-directory.yaml\n");
+        let c = Config::parse(&demo_mode, "t").expect("parses");
+        assert!(
+            !c.passive.update_password_page,
+            "off by default, as in AD FS"
+        );
+        let on = format!("{demo_mode}passive: {{ update_password_page: true }}\n");
+        assert!(
+            Config::parse(&on, "t")
+                .expect("parses")
+                .passive
+                .update_password_page
+        );
+        let bad = format!("{demo_mode}passive: {{ update_password_page: maybe }}\n");
+        assert!(
+            issues(&bad).iter().any(|i| i.contains("passive")),
+            "{:?}",
+            issues(&bad)
         );
     }
 }

@@ -143,6 +143,9 @@ pub struct EmbeddedDirectory {
     forests: HashMap<String, Forest>,
     /// Counted like the LDAP directory's (searches, binds, forest up) when set.
     metrics: Option<crate::metrics::DirectoryMetrics>,
+    /// Passwords changed since loading (in memory only): `forest\ndn` (lower case) → the new
+    /// password and when it was set (FILETIME).
+    changed: std::sync::Mutex<HashMap<String, (String, i64)>>,
 }
 
 /// The embedded directory file is unusable.
@@ -291,6 +294,7 @@ impl EmbeddedDirectory {
         Ok(EmbeddedDirectory {
             forests,
             metrics: None,
+            changed: std::sync::Mutex::default(),
         })
     }
 
@@ -452,13 +456,49 @@ impl Directory for EmbeddedDirectory {
         _domain: &str,
         dn: &str,
     ) -> Result<Option<AccountState>, DirectoryError> {
+        let changed = self.changed_password(forest, dn).map(|(_, at)| at);
         Ok(self.forest(forest)?.user(dn).map(|u| AccountState {
             enabled: u
                 .entry
                 .user_account_control
                 .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
-            pwd_last_set: u.pwd_last_set,
+            pwd_last_set: changed.or(u.pwd_last_set),
         }))
+    }
+
+    async fn change_password(
+        &self,
+        forest: &str,
+        _domain: &str,
+        dn: &str,
+        old: &crate::secret::Secret,
+        new: &crate::secret::Secret,
+    ) -> Result<(), super::PasswordChangeError> {
+        use super::PasswordChangeError as E;
+        match self.check_password(forest, dn, old.expose()) {
+            Ok(Ok(()))
+            | Ok(Err(BindRejection::MustChangePassword | BindRejection::PasswordExpired)) => {}
+            Ok(Err(BindRejection::WrongPassword)) => return Err(E::WrongOldPassword),
+            Ok(Err(other)) => return Err(E::Refused(other.code().to_string())),
+            Err(e) => return Err(E::Unavailable(e.to_string())),
+        }
+        // The demo's policy: AD's default minimum length, and not the same password again.
+        if new.expose().chars().count() < 7 {
+            return Err(E::PolicyRefused("shorter than 7 characters".into()));
+        }
+        if new.expose() == old.expose() {
+            return Err(E::PolicyRefused("the same as the current password".into()));
+        }
+        let Some(now) = super::datetime_to_filetime(time::OffsetDateTime::now_utc()) else {
+            return Err(E::Unavailable("the clock is out of range".into()));
+        };
+        if let Ok(mut changed) = self.changed.lock() {
+            changed.insert(
+                Self::changed_key(forest, dn),
+                (new.expose().to_string(), now),
+            );
+        }
+        Ok(())
     }
 
     async fn scan_users(
@@ -508,6 +548,16 @@ impl Directory for EmbeddedDirectory {
 }
 
 impl EmbeddedDirectory {
+    fn changed_key(forest: &str, dn: &str) -> String {
+        format!("{}\n{}", forest.to_lowercase(), dn.to_lowercase())
+    }
+
+    /// The password changed since loading, if any, and when.
+    fn changed_password(&self, forest: &str, dn: &str) -> Option<(String, i64)> {
+        let changed = self.changed.lock().ok()?;
+        changed.get(&Self::changed_key(forest, dn)).cloned()
+    }
+
     fn search(
         &self,
         forest: &str,
@@ -540,7 +590,12 @@ impl EmbeddedDirectory {
             return Err(DirectoryError::EmptyPassword);
         }
         let f = self.forest(forest)?;
-        let Some(expected) = f.passwords.get(&dn.to_lowercase()) else {
+        let changed = self.changed_password(forest, dn);
+        let Some(expected) = changed
+            .as_ref()
+            .map(|(p, _)| p)
+            .or_else(|| f.passwords.get(&dn.to_lowercase()))
+        else {
             return Ok(Err(BindRejection::WrongPassword));
         };
         // Constant-time comparison: the demo should not teach timing leaks.
@@ -559,7 +614,7 @@ impl EmbeddedDirectory {
             .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE != 0);
         Ok(if disabled {
             Err(BindRejection::Disabled)
-        } else if user.is_some_and(|u| u.pwd_last_set == Some(0)) {
+        } else if changed.is_none() && user.is_some_and(|u| u.pwd_last_set == Some(0)) {
             Err(BindRejection::MustChangePassword)
         } else {
             Ok(())
@@ -602,6 +657,44 @@ mod tests {
             "forests:\n- name: contoso.com\n  domains: [{{ dns: contoso.com, netbios: CONTOSO }}]\n  users:\n  - {{ display_name: Pat, object_guid: 6f9619ff-8b86-d011-b42d-00c04fc964ff, password: pw{pwd_last_set} }}\n"
         );
         EmbeddedDirectory::from_file(serde_yaml::from_str(&yaml).map_err(|e| e.to_string())?)
+    }
+
+    #[tokio::test]
+    async fn a_must_change_demo_password_is_changed_in_memory_as_ad_would() {
+        use crate::directory::PasswordChangeError as E;
+        use crate::secret::Secret;
+        const DN: &str = "CN=Pat,CN=Users,DC=contoso,DC=com";
+        let s = |v: &str| Secret::new(v.to_string());
+        let d = one_user(", pwd_last_set: 0").expect("load");
+        let change = |old: &str, new: &str| {
+            let (old, new) = (s(old), s(new));
+            let d = &d;
+            async move {
+                d.change_password("contoso.com", "contoso.com", DN, &old, &new)
+                    .await
+            }
+        };
+        assert_eq!(
+            change("nope", "Longer-Pw-1").await,
+            Err(E::WrongOldPassword)
+        );
+        assert_eq!(
+            change("pw", "short").await.map_err(|e| e.code()),
+            Err("policy_refused")
+        );
+        assert_eq!(change("pw", "Longer-Pw-1").await, Ok(()));
+        let bind = |p: &'static str| d.bind("contoso.com", "contoso.com", DN, p);
+        assert_eq!(bind("Longer-Pw-1").await.expect("bind"), Ok(()));
+        assert_eq!(
+            bind("pw").await.expect("bind"),
+            Err(BindRejection::WrongPassword)
+        );
+        let state = d
+            .account_state("contoso.com", "contoso.com", DN)
+            .await
+            .expect("state")
+            .expect("user");
+        assert!(state.pwd_last_set.is_some_and(|t| t > 0), "{state:?}");
     }
 
     #[tokio::test]

@@ -8,11 +8,13 @@ mod account_state;
 pub mod embedded;
 pub mod filter;
 pub mod ldap;
+mod password_change;
 
 pub use account_state::{
     datetime_to_filetime, filetime_to_datetime, AccountState, STATE_ATTRIBUTES,
 };
 use async_trait::async_trait;
+pub use password_change::{unicode_pwd, PasswordChangeError};
 use std::sync::Arc;
 
 /// Attributes read for every candidate account.
@@ -363,6 +365,26 @@ pub trait Directory: Send + Sync + 'static {
         domain: &str,
         dn: &str,
     ) -> Result<Option<AccountState>, DirectoryError>;
+
+    /// Changes the password of the account at `dn` in `domain` of `forest` from `old` to `new`:
+    /// an AD *password change* (one modify deleting the old `unicodePwd` and adding the new
+    /// one) on a domain controller of `domain`, over the service account's connection, so it
+    /// works for an expired or must-change password that cannot bind. AD checks `old` itself
+    /// (a wrong one counts as a bad password). Directories that cannot change passwords keep
+    /// this default, which answers [`PasswordChangeError::Unavailable`].
+    async fn change_password(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        old: &crate::secret::Secret,
+        new: &crate::secret::Secret,
+    ) -> Result<(), PasswordChangeError> {
+        let _ = (forest, dn, old, new);
+        Err(PasswordChangeError::Unavailable(format!(
+            "domain {domain} of this directory cannot change passwords"
+        )))
+    }
 
     /// `domain`'s own lockout policy, read from its domain head object on one of its domain
     /// controllers (the global catalog does not carry it). `Ok(None)` when this directory has

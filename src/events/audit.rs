@@ -235,3 +235,41 @@ event! {
         enforced: bool,
     }
 }
+
+event! {
+    /// AD FS event 1204: a user changed the password (an expired or must-change password at
+    /// sign-in, or the voluntary change page).
+    PasswordChangeSucceeded<'a>: audit, info, "password_change_succeeded" [event_id = 1204, outcome = "success"] "password change succeeded" {
+        /// The login as typed (bounded).
+        login: &'a str,
+        /// Distinguished name of the account.
+        account: &'a str,
+        /// Its forest.
+        forest: &'a str,
+        /// Why the password was changed: `password_expired`, `must_change_password` or
+        /// `voluntary`.
+        trigger: &'static str,
+        /// Client address.
+        client_ip: IpAddr => %,
+        /// Relying party of the sign-in in flight (`none` on the voluntary page).
+        relying_party: &'a str,
+    }
+}
+
+event! {
+    /// AD FS event 1205: a password change failed. The reason stays in the log.
+    PasswordChangeFailed<'a>: audit, warn, "password_change_failed" [event_id = 1205, outcome = "failure"] "password change failed" {
+        /// The login as typed (bounded).
+        login: &'a str,
+        /// Bounded reason (`wrong_old_password`, `policy_refused`, `not_found`, ...).
+        reason: &'static str,
+        /// `password_expired`, `must_change_password` or `voluntary`.
+        trigger: &'static str,
+        /// Client address.
+        client_ip: IpAddr => %,
+        /// Relying party of the sign-in in flight (`none` on the voluntary page).
+        relying_party: &'a str,
+        /// More detail (AD's diagnostic, the unavailable DC), never a password.
+        detail: Option<&'a str>,
+    }
+}

@@ -107,11 +107,26 @@ struct Origin<'a> {
     activity_id: &'a str,
 }
 
+/// The voluntary password-change page (`passive.update_password_page`): read like `/adfs/ls/`.
+async fn update_password_endpoint(app: &App, req: Request<Body>, origin: &Origin<'_>) -> Reply {
+    ls_or_update_password(app, req, origin, false, true).await
+}
+
 async fn ls_endpoint(
     app: &App,
     req: Request<Body>,
     origin: &Origin<'_>,
     idp_initiated: bool,
+) -> Reply {
+    ls_or_update_password(app, req, origin, idp_initiated, false).await
+}
+
+async fn ls_or_update_password(
+    app: &App,
+    req: Request<Body>,
+    origin: &Origin<'_>,
+    idp_initiated: bool,
+    update_password: bool,
 ) -> Reply {
     let header = |name: hyper::header::HeaderName| {
         req.headers()
@@ -173,11 +188,12 @@ async fn ls_endpoint(
         idp_initiated,
         activity_id: origin.activity_id,
     };
-    response::page(
-        crate::protocols::passive::handle(&app.passive(), &ls).await,
-        origin.tls,
-        &app.pages,
-    )
+    let r = if update_password {
+        crate::protocols::passive::update_password(&app.passive(), &ls).await
+    } else {
+        crate::protocols::passive::handle(&app.passive(), &ls).await
+    };
+    response::page(r, origin.tls, &app.pages)
 }
 
 /// The demo relying party (demo mode with `passive.demo_relying_party` only).
@@ -269,6 +285,13 @@ async fn route(app: &App, req: Request<Body>, peer: IpAddr, tls: bool, activity_
         (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => {
             ("idp_initiated", ls_endpoint(app, req, &origin, true).await)
         }
+        (
+            Method::GET | Method::POST,
+            "/adfs/portal/updatepassword/" | "/adfs/portal/updatepassword",
+        ) if app.config.passive.update_password_page => (
+            "update_password",
+            update_password_endpoint(app, req, &origin).await,
+        ),
         (Method::GET, crate::protocols::passive::page::LOGO_PATH) => (
             "logo",
             match &app.config.passive.branding.logo {

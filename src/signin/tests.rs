@@ -152,3 +152,73 @@ async fn unresolved_logins_carry_their_typed_resolution_code() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_password_change_checks_the_old_password_like_a_sign_in_then_signs_in_with_the_new() {
+    use super::password::{ChangeTrigger, PasswordChangeFailure as F};
+    let (s, m) = service();
+    let change = |login: &'static str, old: &'static str, new: &'static str| {
+        let s = s.clone();
+        async move {
+            s.change_password(
+                login,
+                &Secret::new(old.to_string()),
+                &Secret::new(new.to_string()),
+                ChangeTrigger::Voluntary,
+                &ctx(),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        change("jdoe@contoso.com", "wrong-one", "Brand-New-Pw-1")
+            .await
+            .map(|_| ()),
+        Err(F::SignIn(SignInFailure::Rejected(
+            BindRejection::WrongPassword
+        )))
+    );
+    assert!(matches!(
+        change("nobody@contoso.com", PASSWORD, "Brand-New-Pw-1").await,
+        Err(F::SignIn(SignInFailure::Unresolved { .. }))
+    ));
+    assert_eq!(
+        change("jdoe@contoso.com", PASSWORD, "short")
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("policy_refused")
+    );
+    assert_eq!(
+        change("jdoe@contoso.com", PASSWORD, "bad\nnew")
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Err("policy_refused"),
+        "a control character in the new password never reaches AD"
+    );
+    let signed_in = change("jdoe@contoso.com", PASSWORD, "Brand-New-Pw-1")
+        .await
+        .expect("changed");
+    assert_eq!(signed_in.login, "jdoe@contoso.com");
+    assert!(attempt(&s, "jdoe@contoso.com", "Brand-New-Pw-1")
+        .await
+        .is_ok());
+    assert_eq!(
+        attempt(&s, "jdoe@contoso.com", PASSWORD).await.map(|_| ()),
+        Err(SignInFailure::Rejected(BindRejection::WrongPassword))
+    );
+    let events = |name: &str| {
+        counter(
+            &m,
+            &format!("altgate_events_total{{category=\"audit\",event=\"{name}\"}}"),
+        )
+    };
+    assert_eq!(events("password_change_succeeded"), 1.0);
+    assert_eq!(events("password_change_failed"), 4.0);
+    assert_eq!(
+        events("sign_in_succeeded"),
+        1.0,
+        "the voluntary change is no sign-in"
+    );
+}

@@ -16,6 +16,7 @@ mod enumeration;
 mod lockout;
 mod m365;
 mod passive;
+mod password_change;
 mod prometheus;
 mod resolve_ad;
 mod server;

@@ -12,13 +12,15 @@ mod account;
 mod bind_pool;
 mod entry;
 mod forest;
+mod password;
 mod scan;
 mod search_pool;
 mod server;
 
 use super::{
     filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
-    DomainLockoutPolicy, ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
+    DomainLockoutPolicy, PasswordChangeError, ScanProgress, ScannedUser, UserQuery,
+    ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
 use crate::events::Events;
@@ -317,6 +319,26 @@ impl Directory for LdapDirectory {
             .with_label_values(&[forest, "account_state", outcome])
             .inc();
         result
+    }
+
+    async fn change_password(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+        old: &crate::secret::Secret,
+        new: &crate::secret::Secret,
+    ) -> Result<(), PasswordChangeError> {
+        let Some(pools) = self
+            .readers
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+        else {
+            return Err(PasswordChangeError::Unavailable(format!(
+                "no domain controller configured for domain {domain} of forest {forest}"
+            )));
+        };
+        password::change(pools, dn, old, new).await
     }
 
     async fn lockout_policy(

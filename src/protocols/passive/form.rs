@@ -98,6 +98,11 @@ pub(super) async fn submit(
         Err(f) => {
             app.token_metrics
                 .count_failed(target.protocol, &target.rp.identifier, f.code());
+            if let Some(trigger) = super::password::trigger_for(&f) {
+                return super::password::offer(
+                    app, lang, &target, ctx, expected, username, &password, trigger,
+                );
+            }
             app.metrics.count_request(target.protocol, "sign_in_page");
             // Same generic message for every reason; the user name is echoed back (escaped).
             let shown: String = username.chars().take(320).collect();

@@ -21,6 +21,7 @@ mod form;
 pub(crate) mod fuzz;
 pub mod page;
 mod params;
+mod password;
 mod request;
 pub mod saml;
 mod signout;
@@ -40,6 +41,7 @@ use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
 use page::{ErrorKind, Lang, Pages, Trace};
 use params::Params;
+pub use password::update_password;
 use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
 use std::net::IpAddr;
@@ -295,6 +297,9 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
     let query = Params::parse(req.raw_query);
     let (params, raw, arrival) = if req.post {
         let mut form = Params::parse(&body);
+        if form.get(password::STATE_FIELD).is_some() {
+            return password::submit(app, req, lang, &form).await;
+        }
         if form.get("UserName").is_some() || form.get("Password").is_some() {
             return form::submit(app, req, lang, &form).await;
         }

@@ -9,10 +9,13 @@
 //! language, and further languages come from the configuration. Everything a page shows that
 //! came from a request or a configuration file is escaped.
 
+mod password;
+
 use super::texts::{english, japanese};
 use crate::config::branding::{Branding, PageTexts, BUILT_IN_LANGUAGES};
 use crate::xml::escape_attr;
 use base64::Engine;
+pub use password::{PasswordMessage, PasswordPage, PasswordPurpose, UPDATE_PASSWORD_PATH};
 use time::OffsetDateTime;
 
 /// Where the configured logo is served (the pages load nothing from elsewhere).

@@ -1,0 +1,286 @@
+//! Password changes, under the same rules as sign-in: the old password is checked like a
+//! sign-in's (input checks, the address failure budget, extranet lockout, a bind as the resolved
+//! account on a DC of its own domain) and only a right one (the bind succeeds, or AD answers
+//! "expired" or "must change", which it only says for the right password) goes on to the change.
+//! Then AD's *password change* ([`crate::directory::Directory::change_password`]) and a bind with
+//! the new password, which proves it works and signs the user in. A wrong old password is a bad
+//! password for extranet lockout and looks exactly like any other failed sign-in (same answer,
+//! same timing); AD FS events 1204 / 1205 record the outcome.
+//!
+//! Checking the old password with a bind first (rather than letting the change check it) keeps
+//! AD's policy answer (which names no account) for callers who proved they know the password:
+//! a weak new password with a wrong old one is just a failed sign-in.
+
+use super::{lockout_key, SignIn, SignInContext, SignInFailure, SignedIn, LOGGED_LOGIN_MAX_BYTES};
+use crate::directory::{BindRejection, PasswordChangeError};
+use crate::events::{PasswordChangeFailed, PasswordChangeSucceeded, SignInSucceeded};
+use crate::lockout::{self, Gate};
+use crate::resolve::{FailureCode, Via};
+use crate::secret::Secret;
+
+/// Why the password is being changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeTrigger {
+    /// AD answered `data 532` at sign-in.
+    PasswordExpired,
+    /// AD answered `data 773` at sign-in (`pwdLastSet` = 0).
+    MustChangePassword,
+    /// The voluntary change page.
+    Voluntary,
+}
+
+impl ChangeTrigger {
+    /// Stable label: `password_expired`, `must_change_password`, `voluntary`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeTrigger::PasswordExpired => "password_expired",
+            ChangeTrigger::MustChangePassword => "must_change_password",
+            ChangeTrigger::Voluntary => "voluntary",
+        }
+    }
+
+    /// The trigger a sign-in refusal asks for, if it asks for a change at all.
+    pub fn from_rejection(r: BindRejection) -> Option<ChangeTrigger> {
+        match r {
+            BindRejection::PasswordExpired => Some(ChangeTrigger::PasswordExpired),
+            BindRejection::MustChangePassword => Some(ChangeTrigger::MustChangePassword),
+            _ => None,
+        }
+    }
+}
+
+/// Why a password change failed. Only [`PasswordChangeFailure::NewPasswordRefused`] tells the
+/// user something specific; everything else reads as a failed sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChangeFailure {
+    /// The old password did not pass sign-in's checks (wrong, unknown login, locked out...).
+    SignIn(SignInFailure),
+    /// The new password was refused: by altgate's input checks (empty, too long, a control
+    /// character) or by AD's policy (history, length, complexity, minimum age). Nothing
+    /// changed; the user may try another one.
+    NewPasswordRefused(String),
+    /// The domain controller refused the change for another reason, or none could be asked.
+    Directory(PasswordChangeError),
+}
+
+impl PasswordChangeFailure {
+    /// Stable code: audit reason and bounded metric label.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PasswordChangeFailure::SignIn(f) => f.code(),
+            PasswordChangeFailure::NewPasswordRefused(_) => "policy_refused",
+            PasswordChangeFailure::Directory(e) => e.code(),
+        }
+    }
+
+    fn detail(&self) -> Option<&str> {
+        match self {
+            PasswordChangeFailure::SignIn(SignInFailure::DirectoryUnavailable(d))
+            | PasswordChangeFailure::NewPasswordRefused(d) => Some(d),
+            PasswordChangeFailure::SignIn(SignInFailure::Unresolved { code, .. }) => {
+                Some(code.as_str())
+            }
+            PasswordChangeFailure::Directory(
+                PasswordChangeError::Refused(d) | PasswordChangeError::Unavailable(d),
+            ) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// Input checks on a password (both the old and the new one): the same as sign-in's.
+fn input_problem(password: &Secret) -> Option<SignInFailure> {
+    if password.is_empty() {
+        Some(SignInFailure::EmptyPassword)
+    } else if password.expose().len() > super::MAX_PASSWORD_BYTES {
+        Some(SignInFailure::PasswordTooLong)
+    } else if password.expose().chars().any(char::is_control) {
+        Some(SignInFailure::PasswordControlCharacter)
+    } else {
+        None
+    }
+}
+
+impl SignIn {
+    /// Changes `login`'s password from `old` to `new` and signs the user in with the new one.
+    /// Emits AD FS event 1204 or 1205 (and 1202 for the sign-in that follows). Failures of the
+    /// old password are answered no sooner than a wrong password would be, as at sign-in.
+    pub async fn change_password(
+        &self,
+        login: &str,
+        old: &Secret,
+        new: &Secret,
+        trigger: ChangeTrigger,
+        ctx: &SignInContext<'_>,
+    ) -> Result<SignedIn, PasswordChangeFailure> {
+        let start = std::time::Instant::now();
+        let result = self.change(login, old, new, ctx).await;
+        match &result {
+            Err(PasswordChangeFailure::SignIn(f)) if f.wrong_password() => {
+                self.timing.record(start.elapsed())
+            }
+            Err(PasswordChangeFailure::SignIn(SignInFailure::Rejected(_))) => {
+                let took = start.elapsed();
+                self.timing
+                    .hold_until(start, took + self.timing.other_bind_offset())
+                    .await;
+            }
+            Err(PasswordChangeFailure::SignIn(_)) => {
+                self.timing.hold_until(start, self.timing.draw()).await
+            }
+            _ => {}
+        }
+        if let (Err(PasswordChangeFailure::SignIn(_)), Some(l)) = (&result, &self.lockout) {
+            l.charge_failure(ctx.client_ip);
+        }
+        let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
+        match &result {
+            Ok(s) => {
+                let account = s.resolution.account.as_ref();
+                let dn = account.map_or("", |a| a.distinguished_name.as_str());
+                let forest = account.map_or("", |a| a.forest.as_str());
+                self.events.emit(&PasswordChangeSucceeded {
+                    login: user,
+                    account: dn,
+                    forest,
+                    trigger: trigger.as_str(),
+                    client_ip: ctx.client_ip,
+                    relying_party: ctx.relying_party,
+                });
+                if trigger != ChangeTrigger::Voluntary {
+                    self.events.emit(&SignInSucceeded {
+                        login: &s.resolution.login,
+                        account: dn,
+                        forest,
+                        via: s.resolution.via.map_or("none", Via::as_str),
+                        client_ip: ctx.client_ip,
+                        relying_party: ctx.relying_party,
+                        protocol: ctx.protocol,
+                    });
+                }
+            }
+            Err(f) => self.events.emit(&PasswordChangeFailed {
+                login: user,
+                reason: f.code(),
+                trigger: trigger.as_str(),
+                client_ip: ctx.client_ip,
+                relying_party: ctx.relying_party,
+                detail: f.detail(),
+            }),
+        }
+        result
+    }
+
+    async fn change(
+        &self,
+        login: &str,
+        old: &Secret,
+        new: &Secret,
+        ctx: &SignInContext<'_>,
+    ) -> Result<SignedIn, PasswordChangeFailure> {
+        use PasswordChangeFailure as F;
+        if let Some(f) = input_problem(old) {
+            return Err(F::SignIn(f));
+        }
+        if let Some(f) = input_problem(new) {
+            return Err(F::NewPasswordRefused(f.code().to_string()));
+        }
+        if let Some(l) = &self.lockout {
+            if !l.ip_budget_allows(ctx.client_ip) {
+                return Err(F::SignIn(SignInFailure::AddressBudgetExhausted));
+            }
+        }
+        let resolution = self.resolver.resolve(login).await;
+        let Some(account) = resolution.account.as_ref() else {
+            return Err(F::SignIn(SignInFailure::Unresolved {
+                outcome: resolution.outcome,
+                code: resolution
+                    .failure
+                    .as_ref()
+                    .map_or(FailureCode::NotFound, |f| f.code),
+            }));
+        };
+        let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
+        let addresses = ctx.addresses();
+        let ticket = match &self.lockout {
+            None => None,
+            Some(l) => match l.before_bind(&lockout_key(account), &addresses).await {
+                Gate::Refuse(refusal) => {
+                    refusal.report.emit(&self.events, user, &addresses);
+                    return Err(F::SignIn(SignInFailure::ExtranetLockout(refusal.code())));
+                }
+                Gate::Proceed(ticket) => {
+                    if let Some(report) = ticket.report() {
+                        report.emit(&self.events, user, &addresses);
+                    }
+                    Some(ticket)
+                }
+            },
+        };
+        let (forest, domain, dn) = (
+            account.forest.as_str(),
+            account.domain.as_str(),
+            account.distinguished_name.as_str(),
+        );
+        // The old password, checked as at sign-in: right means the bind works or AD says the
+        // password must be changed (AD says so only for the right password).
+        let checked = match self.directory.bind(forest, domain, dn, old.expose()).await {
+            Ok(Ok(()))
+            | Ok(Err(BindRejection::PasswordExpired | BindRejection::MustChangePassword)) => Ok(()),
+            Ok(Err(r)) => Err(SignInFailure::Rejected(r)),
+            Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),
+        };
+        if let (Some(l), Some(ticket)) = (&self.lockout, ticket) {
+            let outcome = match &checked {
+                Ok(()) => lockout::Outcome::Success,
+                Err(SignInFailure::Rejected(BindRejection::WrongPassword)) => {
+                    lockout::Outcome::BadPassword
+                }
+                Err(_) => lockout::Outcome::NotCounted,
+            };
+            for report in l.after_bind(ticket, outcome).await {
+                report.emit(&self.events, user, &addresses);
+            }
+        }
+        checked.map_err(F::SignIn)?;
+        match self
+            .directory
+            .change_password(forest, domain, dn, old, new)
+            .await
+        {
+            Ok(()) => {}
+            Err(PasswordChangeError::PolicyRefused(d)) => return Err(F::NewPasswordRefused(d)),
+            // The bind just accepted the old password: a wrong one now means it changed in
+            // between (another change won); report it as the sign-in failure it amounts to.
+            Err(PasswordChangeError::WrongOldPassword) => {
+                return Err(F::SignIn(SignInFailure::Rejected(
+                    BindRejection::WrongPassword,
+                )))
+            }
+            Err(e) => return Err(F::Directory(e)),
+        }
+        // The SSO session keeps whole seconds and treats a password set during its sign-in's
+        // second as newer than the sign-in: start the sign-in in the next second.
+        let into_second = (self.clock)().nanosecond();
+        let wait = 1_000_000_000u32.saturating_sub(into_second);
+        tokio::time::sleep(std::time::Duration::from_nanos(
+            u64::from(wait) + 20_000_000,
+        ))
+        .await;
+        // The new password must work now: it is what signs the user in.
+        match self.directory.bind(forest, domain, dn, new.expose()).await {
+            Ok(Ok(())) => Ok(SignedIn {
+                resolution: resolution.clone(),
+                login: login.trim().to_string(),
+                auth_instant: (self.clock)(),
+            }),
+            Ok(Err(r)) => Err(F::Directory(PasswordChangeError::Refused(format!(
+                "the password was changed but the new one does not bind yet: {}",
+                r.code()
+            )))),
+            Err(e) => Err(F::Directory(PasswordChangeError::Unavailable(format!(
+                "the password was changed but the new one could not be checked: {e}"
+            )))),
+        }
+    }
+}
