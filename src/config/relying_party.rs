@@ -75,7 +75,17 @@ pub struct RelyingParty {
     pub per_domain_issuer: bool,
 }
 
+/// The identifier Microsoft 365 / Entra ID uses as a relying party (WS-Fed realm, WS-Trust
+/// AppliesTo, SAML SP entityID).
+pub const MICROSOFT_ONLINE: &str = "urn:federation:MicrosoftOnline";
+
 impl RelyingParty {
+    /// True for Microsoft 365 / Entra ID ([`MICROSOFT_ONLINE`]): its SAML 2.0 responses carry
+    /// what Entra requires of a SAML 2.0 identity provider (the `IDPEmail` attribute).
+    pub fn is_microsoft_online(&self) -> bool {
+        self.matches(MICROSOFT_ONLINE)
+    }
+
     /// True when `applies_to` names this relying party (case-insensitive, trailing `/` ignored).
     pub fn matches(&self, applies_to: &str) -> bool {
         self.identifier
@@ -229,7 +239,7 @@ impl Validator {
                 signing_cert_der,
                 per_domain_issuer: raw
                     .per_domain_issuer
-                    .unwrap_or(identifier.eq_ignore_ascii_case("urn:federation:MicrosoftOnline")),
+                    .unwrap_or(identifier.eq_ignore_ascii_case(MICROSOFT_ONLINE)),
                 identifier,
             });
         }
