@@ -34,9 +34,8 @@ pub(super) const PASSWORD_METHODS: &[&str] = &[
 /// characters; `None` otherwise.
 pub(super) fn login_hint(raw: Option<&str>) -> Option<String> {
     let hint = raw?.trim();
-    let usable = !hint.is_empty()
-        && hint.chars().count() <= MAX_HINT
-        && !hint.chars().any(char::is_control);
+    let usable =
+        !hint.is_empty() && hint.chars().count() <= MAX_HINT && !hint.chars().any(char::is_control);
     usable.then(|| hint.to_string())
 }
 
@@ -92,7 +91,11 @@ mod tests {
         assert_eq!(login_hint(Some("a\nb")), None);
         let long = "x".repeat(MAX_HINT);
         assert_eq!(login_hint(Some(&long)).as_deref(), Some(long.as_str()));
-        assert_eq!(login_hint(Some(&format!("{long}y"))), None, "dropped, not cut");
+        assert_eq!(
+            login_hint(Some(&format!("{long}y"))),
+            None,
+            "dropped, not cut"
+        );
         // Multi-byte characters count as one.
         let wide = "あ".repeat(MAX_HINT);
         assert!(login_hint(Some(&wide)).is_some());
