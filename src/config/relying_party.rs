@@ -77,11 +77,11 @@ pub struct RelyingParty {
 
 /// The identifier Microsoft 365 / Entra ID uses as a relying party (WS-Fed realm, WS-Trust
 /// AppliesTo, SAML SP entityID).
-pub const MICROSOFT_ONLINE: &str = "urn:federation:MicrosoftOnline";
+const MICROSOFT_ONLINE: &str = "urn:federation:MicrosoftOnline";
 
 impl RelyingParty {
-    /// True for Microsoft 365 / Entra ID ([`MICROSOFT_ONLINE`]): its SAML 2.0 responses carry
-    /// what Entra requires of a SAML 2.0 identity provider (the `IDPEmail` attribute).
+    /// True for Microsoft 365 / Entra ID (`urn:federation:MicrosoftOnline`): its SAML 2.0
+    /// responses carry what Entra requires of a SAML 2.0 identity provider (`IDPEmail`).
     pub fn is_microsoft_online(&self) -> bool {
         self.matches(MICROSOFT_ONLINE)
     }
