@@ -13,7 +13,8 @@ use std::time::Duration;
 pub struct RawRelyingParty {
     /// Identifier matched against WS-Trust AppliesTo (case-insensitively, trailing `/` ignored).
     pub identifier: String,
-    /// `saml11` (default; what Microsoft 365 expects) or `saml20`.
+    /// `saml11` (default; what Microsoft 365 expects) or `saml20`: what WS-Federation and
+    /// WS-Trust carry (SAML-P always carries SAML 2.0).
     pub token_type: Option<Checked<TokenType>>,
     /// Assertion lifetime (`1h`).
     pub token_lifetime: Option<Checked<HumanDuration>>,
