@@ -365,6 +365,9 @@ async fn fresh_password_requests_show_the_form_despite_a_good_session() {
                 .any(|c| c.starts_with(&format!("{COOKIE}=;"))),
             "the session is kept"
         );
+        // The form carries the original request on, fresh-password parameters included.
+        let (_, carried) = super::request::decode_ctx(&hidden(&r.body, "ctx")).expect("ctx");
+        assert!(carried.ends_with(&extra), "{carried}");
         // The form's POST signs in with the password and issues the token.
         let done = submit(&app, &r, "jdoe@contoso.com").await;
         assert!(token(&done), "{extra}: {}", done.body);
