@@ -1,7 +1,7 @@
 //! The import rule, checked: every module may use only modules of a lower layer, so there is no
 //! import circle and no upward arrow. The layers, bottom up, are [`LAYERS`]; a new top-level
 //! module must be placed in one (the test fails until it is). Test code is exempt: this reads
-//! each non-test source file up to its first `#[cfg(test)]`.
+//! each non-test source file up to its first `#[cfg(test)]` (test files: `tests.rs`, `*_tests.rs`).
 
 /// Top-level modules by layer, bottom first. A module may import from lower layers only.
 pub const LAYERS: &[&[&str]] = &[
@@ -51,7 +51,10 @@ fn no_module_imports_from_its_own_layer_or_above() {
             .map(|s| s.trim_end_matches(".rs").to_string())
             .unwrap_or_default();
         if matches!(top.as_str(), "lib" | "main" | "layering")
-            || rel.file_name().is_some_and(|n| n == "tests.rs")
+            || rel
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "tests.rs" || n.ends_with("_tests.rs"))
         {
             continue;
         }

@@ -13,7 +13,8 @@ use std::time::Duration;
 pub struct RawRelyingParty {
     /// Identifier matched against WS-Trust AppliesTo (case-insensitively, trailing `/` ignored).
     pub identifier: String,
-    /// `saml11` (default; what Microsoft 365 expects) or `saml20`.
+    /// `saml11` (default; what Microsoft 365 expects) or `saml20`: what WS-Federation and
+    /// WS-Trust carry (SAML-P always carries SAML 2.0).
     pub token_type: Option<Checked<TokenType>>,
     /// Assertion lifetime (`1h`).
     pub token_lifetime: Option<Checked<HumanDuration>>,
@@ -75,7 +76,17 @@ pub struct RelyingParty {
     pub per_domain_issuer: bool,
 }
 
+/// The identifier Microsoft 365 / Entra ID uses as a relying party (WS-Fed realm, WS-Trust
+/// AppliesTo, SAML SP entityID).
+const MICROSOFT_ONLINE: &str = "urn:federation:MicrosoftOnline";
+
 impl RelyingParty {
+    /// True for Microsoft 365 / Entra ID (`urn:federation:MicrosoftOnline`): its SAML 2.0
+    /// responses carry what Entra requires of a SAML 2.0 identity provider (`IDPEmail`).
+    pub fn is_microsoft_online(&self) -> bool {
+        self.matches(MICROSOFT_ONLINE)
+    }
+
     /// True when `applies_to` names this relying party (case-insensitive, trailing `/` ignored).
     pub fn matches(&self, applies_to: &str) -> bool {
         self.identifier
@@ -229,7 +240,7 @@ impl Validator {
                 signing_cert_der,
                 per_domain_issuer: raw
                     .per_domain_issuer
-                    .unwrap_or(identifier.eq_ignore_ascii_case("urn:federation:MicrosoftOnline")),
+                    .unwrap_or(identifier.eq_ignore_ascii_case(MICROSOFT_ONLINE)),
                 identifier,
             });
         }

@@ -35,6 +35,10 @@ pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:
 /// NameID format of the ImmutableID subject for SAML 2.0.
 pub const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
 
+/// The attribute holding the cloud UPN that Entra ID requires in a SAML 2.0 identity provider's
+/// assertion (Microsoft's "SAML 2.0 identity provider" requirements: `<Attribute Name="IDPEmail">`).
+pub const IDP_EMAIL: &str = "IDPEmail";
+
 /// Where the token goes (SAML 2.0 browser flows set these).
 #[derive(Debug, Clone, Default)]
 pub struct Delivery<'a> {
@@ -48,6 +52,7 @@ pub struct Delivery<'a> {
 struct Prepared {
     issuer: String,
     attributes: Vec<(&'static str, String)>,
+    cloud_upn: String,
     name_id: String,
     name_id_format: &'static str,
     now: time::OffsetDateTime,
@@ -114,6 +119,7 @@ fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
     Ok(Prepared {
         issuer,
         attributes,
+        cloud_upn: subject.cloud_upn(),
         name_id,
         name_id_format,
         now: i.now,
@@ -154,6 +160,9 @@ pub fn issue(i: &Issuance<'_>, delivery: &Delivery<'_>) -> Result<SignedAssertio
 
 /// A SAML 2.0 Response carrying the assertion `i` describes, posted to `acs`, signed per the
 /// relying party's `sign` setting. `i.token_type` is ignored: SAML-P always carries SAML 2.0.
+/// To Microsoft 365 / Entra ID the assertion also carries the `IDPEmail` attribute (the cloud
+/// UPN) first, as Entra requires of a SAML 2.0 identity provider; its NameID and issuer are the
+/// relying party's (persistent ImmutableID and the per-domain issuer by default).
 pub fn saml_response(
     i: &Issuance<'_>,
     acs: &str,
@@ -164,7 +173,12 @@ pub fn saml_response(
         ..*i
     };
     let rp = i.relying_party;
-    let prepared = prepare(&i)?;
+    let mut prepared = prepare(&i)?;
+    if rp.is_microsoft_online() {
+        prepared
+            .attributes
+            .insert(0, (IDP_EMAIL, prepared.cloud_upn.clone()));
+    }
     let delivery = Delivery {
         recipient: Some(acs),
         in_response_to,

@@ -12,6 +12,7 @@ mod cli;
 mod demo;
 mod directory_faults;
 mod edge;
+mod entra;
 mod enumeration;
 mod lockout;
 mod m365;

@@ -177,6 +177,7 @@ fn generate(rng: &mut Rng) -> Generated {
                 acs_url: acs,
                 force_authn: matches!(force, "true" | "1"),
                 is_passive: matches!(passive, "true" | "1"),
+                subject_hint: None,
             })
         })
     };

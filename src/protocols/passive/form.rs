@@ -38,9 +38,11 @@ pub(super) async fn begin(
         .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_randomness"))?;
     cookies.push(csrf_cookie(&csrf));
     app.metrics.count_request(target.protocol, "sign_in_page");
+    // The login hint pre-fills the user name (escaped by the page); the password decides.
+    let hint = target.hint.as_deref().unwrap_or("");
     let mut r = LsResponse::html(
         StatusCode::OK,
-        sign_in_page(app, lang, ctx, &csrf, false, ""),
+        sign_in_page(app, lang, ctx, &csrf, false, hint),
     );
     r.set_cookies = cookies;
     Ok(r)

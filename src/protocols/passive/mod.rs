@@ -11,7 +11,8 @@
 //!
 //! This module is the entry point ([`handle`]) and its types; the roles live in submodules:
 //! `params` decodes the parameters once, `request` reads and checks the protocol message they
-//! carry, `form` runs the sign-in page, `sso` reuses the SSO session, `delivery` posts the token
+//! carry, `hints` reads what Entra ID adds (login hint, fresh-password requests, `wauth`,
+//! `whr`), `form` runs the sign-in page, `sso` reuses the SSO session, `delivery` posts the token
 //! to the relying party, `signout` ends the session; [`page`] renders HTML (built-in strings in
 //! `texts`) and [`saml`] decodes and checks SAML requests.
 
@@ -19,6 +20,7 @@ mod delivery;
 mod form;
 #[doc(hidden)]
 pub(crate) mod fuzz;
+mod hints;
 pub mod page;
 mod params;
 mod password;
@@ -323,3 +325,6 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod entra_tests;

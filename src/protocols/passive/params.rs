@@ -26,6 +26,7 @@ const PROTOCOL: &[&str] = &[
     "wauth",
     "wresult",
     "loginToRp",
+    "prompt",
 ];
 
 /// Why a request's parameters were refused.

@@ -4,6 +4,7 @@
 //! relying party's registered reply URL, bounded echoed state, and the context codec that carries
 //! the original request through the sign-in form.
 
+use super::hints;
 use super::params::Params;
 use super::saml::{self, RedirectQuery, Request, Window};
 use super::Passive;
@@ -35,6 +36,9 @@ pub(super) struct Target {
     pub(super) deliver: Deliver,
     pub(super) force_authn: bool,
     pub(super) is_passive: bool,
+    /// The login hint (WS-Fed `username`, SAML `Subject/NameID`): pre-fills the form, and an
+    /// SSO session of another account is not reused (see [`hints`]).
+    pub(super) hint: Option<String>,
 }
 
 /// The protocol message a request carries.
@@ -157,6 +161,7 @@ pub(super) fn classify(
             deliver,
             force_authn: false,
             is_passive: false,
+            hint: None,
         }));
     }
     if let Some(encoded) = params.get("SAMLRequest") {
@@ -194,8 +199,9 @@ pub(super) fn classify(
                 request_id: Some(req.id),
                 relay,
             },
-            force_authn: req.force_authn,
+            force_authn: req.force_authn || hints::prompt_login(params),
             is_passive: req.is_passive,
+            hint: hints::login_hint(req.subject_hint.as_deref()),
             rp,
         }));
     }
@@ -210,11 +216,19 @@ pub(super) fn classify(
                 .clone();
             let reply = reply_url(&rp, params.get("wreply"), "wsfed")?;
             let wctx = bounded(params.get("wctx"), "wsfed", &rp.identifier)?;
+            // `whr` (home realm) is accepted and ignored: one claims provider.
+            let wauth = params.get("wauth");
+            if !hints::password_method(wauth) {
+                return Err(refuse("wsfed", &rp.identifier, "unsupported_auth_method")
+                    .asked(wauth.unwrap_or("")));
+            }
             Ok(Message::SignIn(Target {
                 protocol: "wsfed",
                 deliver: Deliver::WsFed { reply, wctx },
-                force_authn: params.get("wfresh") == Some("0"),
+                force_authn: params.get("wfresh").map(str::trim) == Some("0")
+                    || hints::prompt_login(params),
                 is_passive: false,
+                hint: hints::login_hint(params.get("username")),
                 rp,
             }))
         }

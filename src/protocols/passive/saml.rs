@@ -99,6 +99,9 @@ pub struct AuthnRequest {
     pub force_authn: bool,
     /// Never show UI.
     pub is_passive: bool,
+    /// `Subject/NameID`: who the SP expects to sign in (a login hint that pre-fills the form,
+    /// never trusted as identity).
+    pub subject_hint: Option<String>,
 }
 
 /// A LogoutRequest.
@@ -241,6 +244,11 @@ fn authn_from(
             .map(str::to_string),
         force_authn: is_true(root.attr("", "ForceAuthn")),
         is_passive: is_true(root.attr("", "IsPassive")),
+        subject_hint: root
+            .child(SAML2, "Subject")
+            .and_then(|s| s.child(SAML2, "NameID"))
+            .map(|n| n.text().trim().to_string())
+            .filter(|n| !n.is_empty()),
     })
 }
 

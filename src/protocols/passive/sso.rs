@@ -1,5 +1,6 @@
 //! The SSO session at `/adfs/ls/`: a good session cookie signs the browser in without the form,
-//! a successful form sign-in starts one, and sign-out reads whose it was.
+//! a successful form sign-in starts one, and sign-out reads whose it was. A login hint naming
+//! another account (see `hints`) shows the form instead and keeps the session (`hint_mismatch`).
 //!
 //! A session ends with its account. On every reuse, after the cookie's own checks (seal,
 //! lifetime, idle timeout) and the login's re-resolution to the session's DN (through the
@@ -19,6 +20,7 @@
 //! the session is over (`directory_unavailable`).
 
 use super::delivery::deliver;
+use super::hints;
 use super::page::Lang;
 use super::request::Target;
 use super::Passive;
@@ -62,8 +64,16 @@ pub(super) async fn reuse(
     };
     match open(app, value, req.client_ip).await {
         Ok((signed_in, refreshed)) => {
-            app.metrics.count_session("reused");
             let account = signed_in.resolution.account.as_ref();
+            if let Some(hint) = target.hint.as_deref() {
+                let dn = account.map_or("", |a| a.distinguished_name.as_str());
+                if !hints::names_session_account(app, hint, &signed_in.login, dn).await {
+                    // Another user is expected: the form, pre-filled; the session stays.
+                    app.metrics.count_session("hint_mismatch");
+                    return Ok(None);
+                }
+            }
+            app.metrics.count_session("reused");
             app.events.emit(&SsoSessionUsed {
                 login: &signed_in.resolution.login,
                 account: account.map_or("", |a| a.distinguished_name.as_str()),
