@@ -158,13 +158,20 @@ impl App {
             metrics.tokens.alternate_login_id_authentications.clone(),
             clock.clone(),
         )
-        .with_lockout(lockout.clone());
+        .with_lockout(lockout.clone())
+        .with_password_expiry_notice(config.federation.password_expiry_notice);
+        // The lead gates this on `passive.update_password_page` at merge.
+        let password_change_url = Some(format!(
+            "{}/adfs/portal/updatepassword/",
+            config.server.public_url.trim_end_matches('/')
+        ));
         let tokens = Tokens::new(
             config.federation.clone(),
             signing,
             clock.clone(),
             metrics.tokens.signing_duration.clone(),
-        );
+        )
+        .with_password_change_url(password_change_url);
         Ok(Arc::new(App {
             config,
             metrics,
