@@ -299,6 +299,7 @@ async fn no_domain_controller_for_the_consistency_guid_fails_closed() {
 // Password-expiry claims.
 
 const EXPIRY_RP: &str = "urn:expiry.altgate.test";
+const EXPIRY_REPLY: &str = "https://expiry.altgate.test/wsfed";
 const DAY_TICKS: i64 = 864_000_000_000;
 
 fn one(name: &str, value: &str) -> (Vec<u8>, HashSet<Vec<u8>>) {
@@ -413,7 +414,7 @@ async fn expiry_claims(user: ad_users::TestUser, pw: &'static str) {
     );
     let expires = filetime(computed);
     let server = TestServer::start_with_relying_parties(&format!(
-        "  - identifier: {EXPIRY_RP}\n    token_type: saml11\n    claims: [upn, immutable_id, password_expiry]\n"
+        "  - identifier: {EXPIRY_RP}\n    token_type: saml11\n    reply_urls: ['{EXPIRY_REPLY}']\n    claims: [upn, immutable_id, password_expiry]\n"
     ))
     .await;
     let (cert, _) = harness::signing_pair();
@@ -456,6 +457,26 @@ async fn expiry_claims(user: ad_users::TestUser, pw: &'static str) {
         format!("{}/adfs/portal/updatepassword/", server.base)
     );
 
+    // The browser (WS-Federation) token carries the same three claims.
+    let wresult = wsfed_sign_in(&server, &user.mail, pw).await;
+    assert!(
+        harness::xmlsec_verify(&wresult, cert, ID11.0, ID11.1),
+        "{wresult}"
+    );
+    assert_eq!(
+        saml11_attribute(&wresult, "passwordexpirationtime").as_deref(),
+        Some(expected_time.as_str())
+    );
+    let left = expires - issue_instant(&wresult);
+    assert_eq!(
+        saml11_attribute(&wresult, "passwordexpirationdays"),
+        Some(left.whole_days().to_string())
+    );
+    assert_eq!(
+        saml11_attribute(&wresult, "passwordchangeurl"),
+        Some(url_claim.clone())
+    );
+
     // A password that never expires (the test domains have no maximum age): no claims.
     let everyone = harness::forests().user_password.clone();
     let (status, body) = request("jdoe@contoso.com", &everyone).await;
@@ -483,4 +504,29 @@ async fn expiry_claims(user: ad_users::TestUser, pw: &'static str) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("passwordexpiration"), "{body}");
+}
+
+/// A WS-Federation browser sign-in of `login` to [`EXPIRY_RP`] through the form; the `wresult`.
+async fn wsfed_sign_in(server: &TestServer, login: &str, password: &str) -> String {
+    let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(EXPIRY_RP));
+    let (status, headers, page) = server.browse("GET", &start, "", None).await;
+    assert_eq!(status, 200, "{page}");
+    let csrf_cookie = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf cookie");
+    let field = |name: &str| crate::passive::hidden(&page, name).unwrap_or_default();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("UserName", login),
+            ("Password", password),
+            ("AuthMethod", "FormsAuthentication"),
+            ("csrf", &field("csrf")),
+            ("ctx", &field("ctx")),
+        ])
+        .finish()
+        .into_bytes();
+    let (status, _, done) = server
+        .browse("POST", "/adfs/ls/", &csrf_cookie, Some(body))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    crate::passive::hidden(&done, "wresult").unwrap_or_else(|| panic!("no wresult: {done}"))
 }
