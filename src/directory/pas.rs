@@ -22,7 +22,11 @@
 //!
 //! Sources: the "In Global Catalog" line of each attribute's page in Microsoft's Active Directory
 //! Schema reference (learn.microsoft.com/windows/win32/adschema/a-*) and the
-//! `isMemberOfPartialAttributeSet` line of [MS-ADA1..3].
+//! `isMemberOfPartialAttributeSet` line of [MS-ADA1..3]. Read for this table: `mail`,
+//! `userPrincipalName`, `objectGUID`, `displayName` (True); `canonicalName`,
+//! `mS-DS-ConsistencyGuid`, `proxyAddresses`, `pwdLastSet`, `msDS-UserPasswordExpiryTimeComputed`
+//! (False). `sAMAccountName`, `userAccountControl`, `givenName` and `sn` are base-schema PAS
+//! members that were not re-read.
 
 use super::account_state::filetime_to_datetime;
 use time::OffsetDateTime;
