@@ -44,7 +44,7 @@ pub struct Federation {
     /// five minutes.
     pub max_clock_skew: Duration,
     /// `password_expiry_notice` (default 14 days as AD FS, `0` disables, at most
-    /// [`MAX_PASSWORD_EXPIRY_NOTICE`], 90 days): a password sign-in whose password expires
+    /// `MAX_PASSWORD_EXPIRY_NOTICE`, 90 days): a password sign-in whose password expires
     /// within it gets the password-expiry claims (relying parties with the `password_expiry`
     /// claim). Zero also skips the domain-controller read at each password sign-in.
     pub password_expiry_notice: Duration,
