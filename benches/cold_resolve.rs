@@ -65,8 +65,8 @@ fn config(forests: &[&Forest], pw_dir: &std::path::Path) -> Config {
         let pw = pw_dir.join(format!("{}.pw", f.name));
         std::fs::write(&pw, &f.service_password).expect("write pw");
         y.push_str(&format!(
-            "  - name: {}\n    global_catalogs: [{}]\n    service_account: {{ user: {}, password_file: {} }}\n    ca_file: {}\n",
-            f.name, f.gc_url, f.service_user, pw.display(), f.ca_file
+            "  - name: {}\n    global_catalogs: [{}]\n    domain_controllers: {{ {}: [{}] }}\n    service_account: {{ user: {}, password_file: {} }}\n    ca_file: {}\n",
+            f.name, f.gc_url, f.name, f.dc_url, f.service_user, pw.display(), f.ca_file
         ));
     }
     Config::parse(&y, "bench").expect("config")

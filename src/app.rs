@@ -158,13 +158,20 @@ impl App {
             metrics.tokens.alternate_login_id_authentications.clone(),
             clock.clone(),
         )
-        .with_lockout(lockout.clone());
+        .with_lockout(lockout.clone())
+        .with_password_expiry_notice(config.federation.password_expiry_notice);
+        // The `passwordchangeurl` claim points at the change page only when it is served.
+        let password_change_url = config.passive.update_password_page.then(|| {
+            crate::protocols::endpoints::PublicEndpoints::new(&config.server.public_url)
+                .update_password
+        });
         let tokens = Tokens::new(
             config.federation.clone(),
             signing,
             clock.clone(),
             metrics.tokens.signing_duration.clone(),
-        );
+        )
+        .with_password_change_url(password_change_url);
         Ok(Arc::new(App {
             config,
             metrics,

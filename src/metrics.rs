@@ -89,7 +89,9 @@ fn histogram_vec(
 pub struct DirectoryMetrics {
     /// `altgate_directory_search_duration_seconds{forest,query}`: one forest's answer to one
     /// query, failover included ("Average Search Latency for Alternate Login ID");
-    /// `query="account_state"` is the SSO session's fresh read on a domain controller.
+    /// `query="account_state"` is the SSO session's fresh read on a domain controller,
+    /// `domain_attributes` the resolution's read of the non-GC attributes (consistency GUID) and
+    /// `password_expiry` the password sign-in's expiry read, both on a DC of the account's domain.
     pub search_duration: HistogramVec,
     /// `altgate_directory_searches_total{forest,query,result}`: result is ok, not_found (account
     /// state only) or the directory error's code.

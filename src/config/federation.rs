@@ -23,6 +23,9 @@ pub struct RawFederation {
     pub display_name_order: Option<Checked<NameOrder>>,
     /// Tolerated clock difference for WS-Security timestamps (`5m`).
     pub max_clock_skew: Option<Checked<HumanDuration>>,
+    /// Issue the password-expiry claims when the password expires within this (`14d`, as AD FS;
+    /// `0` disables them; at most 90d). A bare `0` is accepted as well as durations.
+    pub password_expiry_notice: Option<serde_yaml::Value>,
 }
 
 /// `federation:`.
@@ -40,7 +43,18 @@ pub struct Federation {
     /// WS-Security timestamps and SAML IssueInstants; the SAML replay window is twice it plus
     /// five minutes.
     pub max_clock_skew: Duration,
+    /// `password_expiry_notice` (default 14 days as AD FS, `0` disables, at most
+    /// `MAX_PASSWORD_EXPIRY_NOTICE`, 90 days): a password sign-in whose password expires
+    /// within it gets the password-expiry claims (relying parties with the `password_expiry`
+    /// claim). Zero also skips the domain-controller read at each password sign-in.
+    pub password_expiry_notice: Duration,
 }
+
+/// Default `federation.password_expiry_notice`: AD FS's fixed 14 days.
+pub const DEFAULT_PASSWORD_EXPIRY_NOTICE: Duration = Duration::from_secs(14 * 86_400);
+/// Longest `federation.password_expiry_notice`: 90 days (a notice further out is noise, and
+/// the common maximum password age is 42 to 90 days).
+pub const MAX_PASSWORD_EXPIRY_NOTICE: Duration = Duration::from_secs(90 * 86_400);
 
 /// Longest `federation.max_clock_skew`: 1 hour (clocks further apart are broken, and a
 /// longer window lets captured requests be replayed for longer).
@@ -92,6 +106,7 @@ impl Validator {
         let display_name_order = self
             .checked("federation.display_name_order", raw.display_name_order)
             .unwrap_or_default();
+        let password_expiry_notice = self.password_expiry_notice(raw.password_expiry_notice);
         Federation {
             issuer,
             federated_domains,
@@ -103,6 +118,30 @@ impl Validator {
                 Duration::from_secs(300),
                 MAX_CLOCK_SKEW,
             ),
+            password_expiry_notice,
+        }
+    }
+
+    /// `federation.password_expiry_notice`: zero allowed (disables), at most 90 days.
+    fn password_expiry_notice(&mut self, raw: Option<serde_yaml::Value>) -> Duration {
+        const PATH: &str = "federation.password_expiry_notice";
+        let parsed = match raw {
+            None => return DEFAULT_PASSWORD_EXPIRY_NOTICE,
+            Some(serde_yaml::Value::Number(n)) if n.as_u64() == Some(0) => Ok(Duration::ZERO),
+            Some(v) => serde_yaml::from_value::<HumanDuration>(v)
+                .map(|HumanDuration(d)| d)
+                .map_err(|e| e.to_string()),
+        };
+        match parsed {
+            Ok(d) if d <= MAX_PASSWORD_EXPIRY_NOTICE => d,
+            Ok(_) => {
+                self.err(PATH, "must be at most 90d (0 disables the claims)");
+                DEFAULT_PASSWORD_EXPIRY_NOTICE
+            }
+            Err(e) => {
+                self.err(PATH, e);
+                DEFAULT_PASSWORD_EXPIRY_NOTICE
+            }
         }
     }
 }

@@ -54,7 +54,9 @@ pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
 pub use value::{parse_duration, Checked, HumanDuration};
-pub use vocabulary::{ClaimKind, NameOrder};
+pub use vocabulary::{
+    ClaimKind, NameOrder, PASSWORD_CHANGE_URL, PASSWORD_EXPIRATION_DAYS, PASSWORD_EXPIRATION_TIME,
+};
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};

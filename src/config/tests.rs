@@ -644,3 +644,40 @@ fn every_shipped_configuration_file_parses() {
     }
     assert!(seen >= 2, "config/ holds the default and the example");
 }
+
+#[test]
+fn password_expiry_notice_defaults_to_ad_fs_14_days_zero_disables_and_90_days_at_most() {
+    let day = Duration::from_secs(86_400);
+    let notice = |v: &str| {
+        Config::parse(
+            &format!("{MINIMAL}federation: {{ password_expiry_notice: {v} }}\n"),
+            "t.yaml",
+        )
+        .map(|c| c.federation.password_expiry_notice)
+    };
+    let default = Config::parse(MINIMAL, "t.yaml").expect("minimal");
+    assert_eq!(default.federation.password_expiry_notice, 14 * day);
+    assert_eq!(notice("0").expect("0 disables"), Duration::ZERO);
+    assert_eq!(notice("3d").expect("3d"), 3 * day);
+    assert_eq!(notice("90d").expect("90d"), 90 * day);
+    let too_long = format!("{MINIMAL}federation: {{ password_expiry_notice: 91d }}\n");
+    assert_eq!(
+        issues(&too_long),
+        vec![
+            "federation.password_expiry_notice: must be at most 90d (0 disables the claims)"
+                .to_string()
+        ]
+    );
+    assert!(ClaimKind::microsoft_online_defaults().contains(&ClaimKind::PasswordExpiry));
+}
+
+#[test]
+fn password_expiry_notice_errors_name_the_key() {
+    let text = format!("{MINIMAL}federation: {{ password_expiry_notice: soon }}\n");
+    let found = issues(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("federation.password_expiry_notice: invalid duration"),
+        "{found:?}"
+    );
+}

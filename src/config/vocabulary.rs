@@ -24,7 +24,20 @@ pub enum ClaimKind {
     InsideCorporateNetwork,
     /// The per-domain issuer (`http://{domain}/adfs/services/trust/`).
     IssuerId,
+    /// AD FS's three password-expiry claims (`passwordexpirationtime`,
+    /// `passwordexpirationdays`, `passwordchangeurl`), issued after a password sign-in whose
+    /// password expires within `federation.password_expiry_notice` (Office shows the warning).
+    PasswordExpiry,
 }
+
+/// Claim type of the password's expiry time (UTC, `xs:dateTime`).
+pub const PASSWORD_EXPIRATION_TIME: &str =
+    "http://schemas.microsoft.com/ws/2012/01/passwordexpirationtime";
+/// Claim type of the whole days left before the password expires.
+pub const PASSWORD_EXPIRATION_DAYS: &str =
+    "http://schemas.microsoft.com/ws/2012/01/passwordexpirationdays";
+/// Claim type of the URL where the user can change the password.
+pub const PASSWORD_CHANGE_URL: &str = "http://schemas.microsoft.com/ws/2012/01/passwordchangeurl";
 
 impl ClaimKind {
     /// The claim type URI.
@@ -48,6 +61,7 @@ impl ClaimKind {
             ClaimKind::IssuerId => {
                 "http://schemas.microsoft.com/ws/2008/06/identity/claims/issuerid"
             }
+            ClaimKind::PasswordExpiry => PASSWORD_EXPIRATION_TIME,
         }
     }
 
@@ -58,6 +72,7 @@ impl ClaimKind {
             ClaimKind::ImmutableId,
             ClaimKind::AlternateLoginId,
             ClaimKind::InsideCorporateNetwork,
+            ClaimKind::PasswordExpiry,
         ]
     }
 }

@@ -8,22 +8,31 @@ mod account_state;
 pub mod embedded;
 pub mod filter;
 pub mod ldap;
+pub mod pas;
 mod password_change;
 
 pub use account_state::{
     datetime_to_filetime, filetime_to_datetime, AccountState, STATE_ATTRIBUTES,
 };
 use async_trait::async_trait;
+pub use pas::{
+    DomainAttributes, PasswordExpiry, DOMAIN_ATTRIBUTES, PASSWORD_EXPIRY_ATTRIBUTES,
+    UAC_DONT_EXPIRE_PASSWD,
+};
 pub use password_change::{unicode_pwd, PasswordChangeError};
 use std::sync::Arc;
 
-/// Attributes read for every candidate account.
+/// Attributes read for every candidate account from the global catalog. Each is in the
+/// partial attribute set of Windows AD except `canonicalName`, which is constructed (schema: "In
+/// Global Catalog: False"): it is asked for, but the account's domain comes from the DN, and
+/// only a `canonicalName` that did come back is checked (MSIS8013). `mS-DS-ConsistencyGuid` is
+/// not in the partial attribute set and is never read here: see [`DOMAIN_ATTRIBUTES`] and the
+/// table in [`pas`].
 pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
     "sAMAccountName",
     "userPrincipalName",
     "canonicalName",
     "objectGUID",
-    "mS-DS-ConsistencyGuid",
     "userAccountControl",
     "displayName",
     "givenName",
@@ -394,6 +403,38 @@ pub trait Directory: Send + Sync + 'static {
         _forest: &str,
         _domain: &str,
     ) -> Result<Option<DomainLockoutPolicy>, DirectoryError> {
+        Ok(None)
+    }
+
+    /// The account attributes outside the global catalog's partial attribute set
+    /// ([`DOMAIN_ATTRIBUTES`]), read with one base-object read of `dn` on a domain controller of
+    /// `domain` (the configured `domain_controllers`, in failover order, as the service
+    /// account). The resolver merges them into the account before it is cached, and never
+    /// trusts a global catalog's answer (or silence) about them.
+    ///
+    /// `Ok(None)`: this directory's searches already return them (the demo directory, the
+    /// audit's snapshot): the search answer stands. A directory with a partial attribute set
+    /// answers `Ok(Some(_))` or an error (no user object at `dn` on the DC is an error too: the
+    /// object has not replicated there yet, or was moved).
+    async fn domain_attributes(
+        &self,
+        _forest: &str,
+        _domain: &str,
+        _dn: &str,
+    ) -> Result<Option<DomainAttributes>, DirectoryError> {
+        Ok(None)
+    }
+
+    /// When the password of the account at `dn` expires, read fresh (never cached) with one
+    /// base-object read on a domain controller of `domain`: `msDS-UserPasswordExpiryTimeComputed`
+    /// (constructed; not in the global catalog), else `pwdLastSet` + the domain's `maxPwdAge`.
+    /// `Ok(None)` when this directory keeps no such time (the demo directory).
+    async fn password_expiry(
+        &self,
+        _forest: &str,
+        _domain: &str,
+        _dn: &str,
+    ) -> Result<Option<PasswordExpiry>, DirectoryError> {
         Ok(None)
     }
 

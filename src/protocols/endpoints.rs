@@ -14,6 +14,13 @@ pub const WSTRUST_2005_USERNAMEMIXED: &str = "/adfs/services/trust/2005/username
 pub const MEX: &str = "/adfs/services/trust/mex";
 /// Federation metadata document.
 pub const FEDERATION_METADATA: &str = "/FederationMetadata/2007-06/FederationMetadata.xml";
+/// IdP-initiated sign-on page.
+pub const IDP_INITIATED: &str = "/adfs/ls/idpinitiatedsignon.aspx";
+/// The voluntary password-change page (`passive.update_password_page`), AD FS's URL; also the
+/// `passwordchangeurl` claim.
+pub const UPDATE_PASSWORD: &str = "/adfs/portal/updatepassword/";
+/// The load balancer's health probe.
+pub const PROBE: &str = "/adfs/probe";
 
 /// The absolute public URLs of the endpoints for one `server.public_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +37,8 @@ pub struct PublicEndpoints {
     pub mex: String,
     /// `{public_url}/FederationMetadata/2007-06/FederationMetadata.xml`.
     pub metadata: String,
+    /// `{public_url}/adfs/portal/updatepassword/`: the voluntary password-change page.
+    pub update_password: String,
 }
 
 impl PublicEndpoints {
@@ -44,6 +53,7 @@ impl PublicEndpoints {
             wstrust_2005: at(WSTRUST_2005_USERNAMEMIXED),
             mex: at(MEX),
             metadata: at(FEDERATION_METADATA),
+            update_password: at(UPDATE_PASSWORD),
         }
     }
 
@@ -76,6 +86,10 @@ mod tests {
             assert_eq!(
                 e.metadata,
                 "https://sts.contoso.com/FederationMetadata/2007-06/FederationMetadata.xml"
+            );
+            assert_eq!(
+                e.update_password,
+                "https://sts.contoso.com/adfs/portal/updatepassword/"
             );
         }
     }

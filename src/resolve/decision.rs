@@ -83,6 +83,48 @@ pub fn domain_from_canonical_name(canonical: &str) -> Option<String> {
     (labels_ok && domain.contains('.') && !rest.is_empty()).then_some(domain)
 }
 
+/// The account's domain from its distinguished name: the trailing `DC=` components joined with
+/// dots, lower case (`CN=Doe\, John,OU=Staff,DC=EMEA,DC=contoso,DC=com` → `emea.contoso.com`).
+/// This is what `canonicalName` is constructed from (DsCrackNames, syntactical only), so on
+/// every real directory both give the same domain; unlike `canonicalName` (constructed, not in
+/// the global catalog's partial attribute set), the DN is in every search answer.
+pub fn domain_from_dn(dn: &str) -> Option<String> {
+    let mut rdns = Vec::new();
+    let (mut current, mut escaped) = (String::new(), false);
+    for c in dn.chars() {
+        match (c, escaped) {
+            (_, true) => {
+                current.push(c);
+                escaped = false;
+            }
+            ('\\', false) => {
+                current.push(c);
+                escaped = true;
+            }
+            (',', false) => rdns.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    rdns.push(current);
+    let mut labels: Vec<String> = rdns
+        .iter()
+        .rev()
+        .map_while(|rdn| {
+            let (kind, value) = rdn.trim().split_once('=')?;
+            kind.trim()
+                .eq_ignore_ascii_case("DC")
+                .then(|| value.trim().to_ascii_lowercase())
+        })
+        .collect();
+    labels.reverse();
+    let labels_ok = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    // The object itself must sit below the domain head.
+    (labels_ok && rdns.len() > labels.len()).then(|| labels.join("."))
+}
+
 /// A check of the chosen account failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountDataError {
@@ -92,16 +134,29 @@ pub enum AccountDataError {
     BadCanonicalName(String),
 }
 
-/// The checks AD FS makes on the account it found: returns `(sam, domain)`.
+/// The checks AD FS makes on the account it found: returns `(sam, domain)`. The domain comes
+/// from the DN ([`domain_from_dn`]); a `canonicalName` that came back must still be in AD FS's
+/// `dns.domain/...` format (MSIS8013), but its absence (a Windows global catalog does not
+/// return it) is not an error.
 pub fn check_account(entry: &DirectoryEntry) -> Result<(String, String), AccountDataError> {
     let sam = entry
         .sam_account_name
         .clone()
         .filter(|s| !s.is_empty())
         .ok_or(AccountDataError::MissingSamAccountName)?;
-    let canonical = entry.canonical_name.clone().unwrap_or_default();
-    let domain = domain_from_canonical_name(&canonical)
-        .ok_or(AccountDataError::BadCanonicalName(canonical))?;
+    if let Some(canonical) = &entry.canonical_name {
+        if domain_from_canonical_name(canonical).is_none() {
+            return Err(AccountDataError::BadCanonicalName(canonical.clone()));
+        }
+    }
+    let domain = domain_from_dn(&entry.dn).ok_or_else(|| {
+        AccountDataError::BadCanonicalName(
+            entry
+                .canonical_name
+                .clone()
+                .unwrap_or_else(|| entry.dn.clone()),
+        )
+    })?;
     Ok((sam, domain))
 }
 
@@ -241,18 +296,61 @@ mod tests {
     }
 
     #[test]
+    fn the_dn_gives_the_domain_as_canonical_name_would() {
+        let cases = [
+            (
+                "CN=John Doe,CN=Users,DC=contoso,DC=com",
+                Some("contoso.com"),
+            ),
+            (
+                "cn=Doe\\, John,OU=Staff,dc=EMEA,Dc=Contoso,DC=COM",
+                Some("emea.contoso.com"),
+            ),
+            // A comma escaped inside a DC-looking value is not a component boundary.
+            ("CN=x\\,DC=evil,DC=contoso,DC=com", Some("contoso.com")),
+            ("CN=a, OU=b , DC=contoso , DC=com", Some("contoso.com")),
+            ("DC=contoso,DC=com", None),
+            ("CN=a,DC=com", None),
+            ("CN=a,OU=b", None),
+            ("CN=a,DC=con toso,DC=com", None),
+            ("CN=a,DC=,DC=com", None),
+            ("", None),
+            ("CN=a", None),
+        ];
+        for (dn, domain) in cases {
+            assert_eq!(domain_from_dn(dn).as_deref(), domain, "{dn}");
+        }
+        // Where a canonicalName exists, both rules agree.
+        for (dn, canonical) in [
+            (
+                "CN=John Doe,CN=Users,DC=contoso,DC=com",
+                "contoso.com/Users/John Doe",
+            ),
+            (
+                "CN=x,OU=Staff,DC=emea,DC=contoso,DC=com",
+                "emea.contoso.com/Staff/x",
+            ),
+        ] {
+            assert_eq!(domain_from_dn(dn), domain_from_canonical_name(canonical));
+        }
+    }
+
+    #[test]
     fn account_checks_give_msis8012_and_msis8013() {
-        let mut e = entry("CN=a");
+        let mut e = entry("CN=a,CN=Users,DC=contoso,DC=com");
         assert_eq!(check_account(&e), Ok(("jdoe".into(), "contoso.com".into())));
         e.canonical_name = Some("garbage".into());
         assert_eq!(
             check_account(&e),
             Err(AccountDataError::BadCanonicalName("garbage".into()))
         );
+        // A global catalog that does not return canonicalName: the DN decides.
         e.canonical_name = None;
+        assert_eq!(check_account(&e), Ok(("jdoe".into(), "contoso.com".into())));
+        e.dn = "CN=a,OU=nowhere".into();
         assert_eq!(
             check_account(&e),
-            Err(AccountDataError::BadCanonicalName(String::new()))
+            Err(AccountDataError::BadCanonicalName("CN=a,OU=nowhere".into()))
         );
         e.sam_account_name = None;
         assert_eq!(

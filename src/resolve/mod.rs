@@ -9,7 +9,7 @@ pub mod login;
 
 use crate::cache::{Lifetime, ResolutionCache};
 use crate::config::{AlternateLoginId, CacheConfig};
-use crate::directory::{Directory, DirectoryEntry, UserQuery, UAC_ACCOUNTDISABLE};
+use crate::directory::{Directory, DirectoryEntry, DirectoryError, UserQuery, UAC_ACCOUNTDISABLE};
 use crate::events::{Events, LoginResolutionFailed, LoginResolved};
 use crate::metrics::{CacheMetrics, ResolveMetrics};
 use base64::Engine;
@@ -96,7 +96,8 @@ impl UpnFallback {
 pub struct ResolvedAccount {
     /// Forest DNS name.
     pub forest: String,
-    /// Domain DNS name (from `canonicalName`): where the password bind goes.
+    /// Domain DNS name (from the DN's `DC=` components, as `canonicalName` is constructed):
+    /// where the password bind goes.
     pub domain: String,
     /// NetBIOS name of that domain (from the partitions container), when it could be read.
     pub netbios_domain: Option<String>,
@@ -106,7 +107,8 @@ pub struct ResolvedAccount {
     pub sam_account_name: String,
     /// Distinguished name.
     pub distinguished_name: String,
-    /// Base64 of `mS-DS-ConsistencyGuid` when present, else of `objectGUID`.
+    /// Base64 of `mS-DS-ConsistencyGuid` (read from a DC of the account's domain) when present,
+    /// else of `objectGUID`.
     pub immutable_id: Option<String>,
     /// `displayName`.
     pub display_name: Option<String>,
@@ -489,17 +491,33 @@ impl Resolver {
                     unreachable_forests: Vec::new(),
                     upn_fallback: None,
                 },
-                Err(AccountDataError::MissingSamAccountName) => Resolution::failed(
+                Err(AccountFailure::Data(AccountDataError::MissingSamAccountName)) => {
+                    Resolution::failed(
+                        login.to_string(),
+                        Outcome::Error,
+                        FailureCode::Msis8012,
+                        messages::msis8012(login),
+                    )
+                }
+                Err(AccountFailure::Data(AccountDataError::BadCanonicalName(c))) => {
+                    Resolution::failed(
+                        login.to_string(),
+                        Outcome::Error,
+                        FailureCode::Msis8013,
+                        messages::msis8013(&c, login),
+                    )
+                }
+                // Fail closed: an ImmutableID from objectGUID for an account whose consistency
+                // GUID could not be read would sign the user into the wrong cloud account (or
+                // none). Uncacheable, like every directory_unavailable.
+                Err(AccountFailure::DomainController(e)) => Resolution::failed(
                     login.to_string(),
                     Outcome::Error,
-                    FailureCode::Msis8012,
-                    messages::msis8012(login),
-                ),
-                Err(AccountDataError::BadCanonicalName(c)) => Resolution::failed(
-                    login.to_string(),
-                    Outcome::Error,
-                    FailureCode::Msis8013,
-                    messages::msis8013(&c, login),
+                    FailureCode::DirectoryUnavailable,
+                    format!(
+                        "the account's attributes outside the global catalog could not be read \
+                         from a domain controller of its domain: {e}"
+                    ),
                 ),
             },
             Decision::AmbiguousInForest { forest, identities } => Resolution::failed(
@@ -539,12 +557,25 @@ impl Resolver {
         r
     }
 
+    /// The resolved account: the checks, then the attributes outside the global catalog's
+    /// partial attribute set read from a DC of the account's domain (one base read), merged in
+    /// before the resolution is cached.
     async fn account(
         &self,
         forest: &str,
         entry: &DirectoryEntry,
-    ) -> Result<ResolvedAccount, AccountDataError> {
-        let (sam, domain) = check_account(entry)?;
+    ) -> Result<ResolvedAccount, AccountFailure> {
+        let (sam, domain) = check_account(entry).map_err(AccountFailure::Data)?;
+        let consistency_guid = match self
+            .directory
+            .domain_attributes(forest, &domain, &entry.dn)
+            .await
+        {
+            Ok(Some(read)) => read.consistency_guid,
+            // This directory has no partial attribute set: its search answer stands.
+            Ok(None) => entry.consistency_guid.clone(),
+            Err(e) => return Err(AccountFailure::DomainController(e)),
+        };
         let netbios_domain = match self.directory.domains(forest).await {
             Ok(list) => list
                 .iter()
@@ -553,8 +584,7 @@ impl Resolver {
             Err(_) => None,
         };
         let b64 = base64::engine::general_purpose::STANDARD;
-        let immutable_id = entry
-            .consistency_guid
+        let immutable_id = consistency_guid
             .as_ref()
             .filter(|g| !g.is_empty())
             .or(entry.object_guid.as_ref())
@@ -580,6 +610,14 @@ impl Resolver {
     pub fn clear_cache(&self) {
         self.cache.clear();
     }
+}
+
+/// Why the account a unique match named could not be made a [`ResolvedAccount`].
+enum AccountFailure {
+    /// Its data breaks an AD FS rule (MSIS8012/8013).
+    Data(AccountDataError),
+    /// No domain controller of its domain answered the read of its non-GC attributes.
+    DomainController(DirectoryError),
 }
 
 fn note_forests(

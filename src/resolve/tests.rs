@@ -17,6 +17,9 @@ struct Scripted {
     down: Mutex<HashSet<String>>,
     searches: AtomicUsize,
     latency: Duration,
+    /// What a DC of the account's domain answers for the non-GC attributes (`None`: the
+    /// embedded directory's own answer, i.e. no partial attribute set).
+    dc: Mutex<Option<Result<crate::directory::DomainAttributes, DirectoryError>>>,
 }
 
 impl Scripted {
@@ -26,6 +29,7 @@ impl Scripted {
             down: Mutex::new(HashSet::new()),
             searches: AtomicUsize::new(0),
             latency,
+            dc: Mutex::new(None),
         })
     }
     fn set_down(&self, forest: &str, down: bool) {
@@ -84,6 +88,18 @@ impl Directory for Scripted {
     ) -> Result<Option<crate::directory::AccountState>, DirectoryError> {
         self.check(forest)?;
         self.inner.account_state(forest, domain, dn).await
+    }
+    async fn domain_attributes(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+    ) -> Result<Option<crate::directory::DomainAttributes>, DirectoryError> {
+        let scripted = self.dc.lock().expect("lock").clone();
+        match scripted {
+            None => self.inner.domain_attributes(forest, domain, dn).await,
+            Some(answer) => answer.map(Some),
+        }
     }
 }
 
@@ -146,6 +162,53 @@ async fn alternate_id_resolves_with_every_field() {
 #[tokio::test]
 async fn consistency_guid_wins_over_object_guid() {
     let (r, _, _) = resolver();
+    let res = r.resolve("consist@contoso.com").await;
+    assert_eq!(
+        account(&res).immutable_id.as_deref(),
+        Some("AAECAwQFBgcICQoLDA0ODw==")
+    );
+}
+
+#[tokio::test]
+async fn the_domain_controller_decides_the_consistency_guid_never_the_search_answer() {
+    use crate::directory::DomainAttributes;
+    let (r, d, _) = resolver();
+    // The search answer (embedded: AAECAw...) says one thing, the DC another: the DC wins.
+    *d.dc.lock().expect("lock") = Some(Ok(DomainAttributes {
+        consistency_guid: Some(vec![0xAB; 16]),
+    }));
+    let res = r.resolve("consist@contoso.com").await;
+    assert_eq!(
+        account(&res).immutable_id.as_deref(),
+        Some("q6urq6urq6urq6urq6urqw==")
+    );
+    // The DC has none: objectGUID, even though the search answer carried one.
+    r.clear_cache();
+    *d.dc.lock().expect("lock") = Some(Ok(DomainAttributes::default()));
+    let res = r.resolve("consist@contoso.com").await;
+    let a = account(&res);
+    assert_ne!(a.immutable_id.as_deref(), Some("AAECAwQFBgcICQoLDA0ODw=="));
+    assert!(a.immutable_id.is_some(), "objectGUID");
+}
+
+#[tokio::test]
+async fn an_unreadable_consistency_guid_fails_closed_and_is_not_cached() {
+    let (r, d, _) = resolver();
+    *d.dc.lock().expect("lock") = Some(Err(DirectoryError::Unreachable {
+        forest: "contoso.com".into(),
+        reason: "ldaps://dc1: connection refused".into(),
+    }));
+    let res = r.resolve("consist@contoso.com").await;
+    assert_eq!(res.outcome, Outcome::Error);
+    assert!(res.account.is_none(), "no ImmutableID from objectGUID");
+    let failure = res.failure.as_ref().expect("failure");
+    assert_eq!(failure.code, FailureCode::DirectoryUnavailable);
+    assert!(
+        failure.message.contains("connection refused"),
+        "{failure:?}"
+    );
+    // The DC is back: the next sign-in resolves (the failure was not cached).
+    *d.dc.lock().expect("lock") = None;
     let res = r.resolve("consist@contoso.com").await;
     assert_eq!(
         account(&res).immutable_id.as_deref(),

@@ -133,6 +133,11 @@ pub struct SignedIn {
     pub login: String,
     /// When the password was verified.
     pub auth_instant: OffsetDateTime,
+    /// When the account's password expires, read fresh from a DC right after the bind (only
+    /// when `federation.password_expiry_notice` is on); `None` when it never expires, could not
+    /// be read, or the sign-in reused an SSO session (AD FS issues the expiry claims for a
+    /// password authentication only).
+    pub password_expires_at: Option<OffsetDateTime>,
 }
 
 /// The password sign-in service: what every protocol calls with a login and a password. It
@@ -147,6 +152,7 @@ pub struct SignIn {
     clock: Clock,
     timing: Arc<timing::Equalizer>,
     lockout: Option<Arc<ExtranetLockout>>,
+    password_expiry_notice: std::time::Duration,
 }
 
 impl SignIn {
@@ -167,6 +173,45 @@ impl SignIn {
             clock,
             timing: Arc::new(timing::Equalizer::default()),
             lockout: None,
+            password_expiry_notice: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The same service reading the password's expiry after each successful bind, for the
+    /// password-expiry claims (`federation.password_expiry_notice`; zero reads nothing).
+    pub fn with_password_expiry_notice(mut self, notice: std::time::Duration) -> Self {
+        self.password_expiry_notice = notice;
+        self
+    }
+
+    /// When the password of the account just bound as expires: one base read on a DC of its
+    /// domain, fresh. A failed read costs the user the notice, never the sign-in (the claims
+    /// are advisory); it is logged.
+    async fn password_expires_at(&self, account: &ResolvedAccount) -> Option<OffsetDateTime> {
+        if self.password_expiry_notice.is_zero() {
+            return None;
+        }
+        match self
+            .directory
+            .password_expiry(
+                &account.forest,
+                &account.domain,
+                &account.distinguished_name,
+            )
+            .await
+        {
+            Ok(expiry) => expiry.and_then(|e| e.expires_at()),
+            Err(e) => {
+                tracing::warn!(
+                    target: "altgate::ops",
+                    forest = %account.forest,
+                    domain = %account.domain,
+                    code = e.code(),
+                    error = %e,
+                    "password expiry not read: no password-expiry claims for this sign-in"
+                );
+                None
+            }
         }
     }
 
@@ -296,6 +341,7 @@ impl SignIn {
                 resolution: resolution.clone(),
                 login: login.trim().to_string(),
                 auth_instant: (self.clock)(),
+                password_expires_at: self.password_expires_at(account).await,
             }),
             Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
             Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),

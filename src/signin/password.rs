@@ -270,6 +270,10 @@ impl SignIn {
         // The new password must work now: it is what signs the user in.
         match self.directory.bind(forest, domain, dn, new.expose()).await {
             Ok(Ok(())) => Ok(SignedIn {
+                password_expires_at: match resolution.account.as_ref() {
+                    Some(account) => self.password_expires_at(account).await,
+                    None => None,
+                },
                 resolution: resolution.clone(),
                 login: login.trim().to_string(),
                 auth_instant: (self.clock)(),

@@ -3,8 +3,13 @@
 //! and the `name` claim's order are configuration vocabulary ([`crate::config::ClaimKind`],
 //! [`crate::config::NameOrder`]); this module maps them onto an account.
 
-use crate::config::{ClaimKind, NameOrder};
+use crate::config::{
+    ClaimKind, NameOrder, PASSWORD_CHANGE_URL, PASSWORD_EXPIRATION_DAYS, PASSWORD_EXPIRATION_TIME,
+};
+use crate::directory::pas::expiry_notice;
 use crate::resolve::{ResolvedAccount, Via};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// The facts claims are made from.
 #[derive(Debug, Clone)]
@@ -75,10 +80,46 @@ pub fn attribute_claims(
             ClaimKind::Surname => subject.account.surname.clone(),
             ClaimKind::InsideCorporateNetwork => Some(subject.inside_corporate_network.to_string()),
             ClaimKind::IssuerId => issuer_id.map(str::to_string),
+            // Three claims from the sign-in, not the account: [`password_expiry_claims`].
+            ClaimKind::PasswordExpiry => None,
         };
         if let Some(v) = value {
             out.push((kind.uri(), v));
         }
+    }
+    out
+}
+
+/// AD FS's password-expiry claims for a password that expires at `expires_at`, seen at `now`:
+/// `passwordexpirationtime` (UTC `xs:dateTime`, whole seconds), `passwordexpirationdays` (whole
+/// days left, rounded down) and, when a change page is offered, `passwordchangeurl`. Empty
+/// unless the password expires after `now` and within `horizon` (AD FS: 14 days; zero: never).
+pub fn password_expiry_claims(
+    expires_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    horizon: std::time::Duration,
+    change_url: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let Some(expires_at) = expires_at else {
+        return Vec::new();
+    };
+    let Some(days) = expiry_notice(expires_at, now, horizon) else {
+        return Vec::new();
+    };
+    let Ok(time) = expires_at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .map_err(|_| ())
+        .and_then(|t| t.format(&Rfc3339).map_err(|_| ()))
+    else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        (PASSWORD_EXPIRATION_TIME, time),
+        (PASSWORD_EXPIRATION_DAYS, days.to_string()),
+    ];
+    if let Some(url) = change_url {
+        out.push((PASSWORD_CHANGE_URL, url.to_string()));
     }
     out
 }
@@ -188,5 +229,35 @@ mod tests {
                 "true".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn password_expiry_claims_within_the_horizon_only() {
+        use time::macros::datetime;
+        let now = datetime!(2026-11-24 18:30:00.25 UTC);
+        let day = std::time::Duration::from_secs(86_400);
+        let url = Some("https://sts.contoso.com/adfs/portal/updatepassword/");
+        let expires = now + time::Duration::days(3) - time::Duration::minutes(1);
+        assert_eq!(
+            password_expiry_claims(Some(expires), now, 14 * day, url),
+            vec![
+                (PASSWORD_EXPIRATION_TIME, "2026-11-27T18:29:00Z".to_string()),
+                (PASSWORD_EXPIRATION_DAYS, "2".to_string()),
+                (
+                    PASSWORD_CHANGE_URL,
+                    "https://sts.contoso.com/adfs/portal/updatepassword/".to_string()
+                ),
+            ]
+        );
+        let without_url = password_expiry_claims(Some(expires), now, 14 * day, None);
+        assert_eq!(without_url.len(), 2, "no change page: no passwordchangeurl");
+        assert!(password_expiry_claims(None, now, 14 * day, url).is_empty());
+        assert!(password_expiry_claims(Some(expires), now, 2 * day, url).is_empty());
+        assert!(
+            password_expiry_claims(Some(expires), now, std::time::Duration::ZERO, url).is_empty()
+        );
+        assert!(password_expiry_claims(Some(now), now, 14 * day, url).is_empty());
+        let far = datetime!(9999-12-31 23:59:59 UTC);
+        assert!(password_expiry_claims(Some(far), now, 14 * day, url).is_empty());
     }
 }

@@ -1,13 +1,13 @@
 //! Issuing a token for a signed-in user to a relying party: claims per the relying party's
 //! configuration, the issuer per federated domain, and a signed SAML 1.1 or 2.0 assertion.
 
-use super::claims::{attribute_claims, issuer_for_upn, Subject};
+use super::claims::{attribute_claims, issuer_for_upn, password_expiry_claims, Subject};
 use super::saml::{
     response, saml11, saml20, saml20_element, AssertionSpec, ResponseSpec, SignedAssertion, Status,
 };
 use super::KeyError;
 use crate::clock::Clock;
-use crate::config::{Federation, NameIdFormat, RelyingParty, SamlSigning, TokenType};
+use crate::config::{ClaimKind, Federation, NameIdFormat, RelyingParty, SamlSigning, TokenType};
 use crate::keys::SigningKey;
 use crate::signin::SignedIn;
 use prometheus::Histogram;
@@ -79,6 +79,8 @@ pub struct Issuance<'a> {
     pub now: OffsetDateTime,
     /// The client's address (for `insidecorporatenetwork`).
     pub client_ip: IpAddr,
+    /// Where users change their password (`passwordchangeurl`), when altgate offers the page.
+    pub password_change_url: Option<&'a str>,
 }
 
 fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
@@ -100,12 +102,20 @@ fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
         .then(|| issuer_for_upn(&subject.cloud_upn(), &fed.federated_domains))
         .flatten();
     let issuer = domain_issuer.clone().unwrap_or_else(|| fed.issuer.clone());
-    let attributes = attribute_claims(
+    let mut attributes = attribute_claims(
         &rp.claims,
         &subject,
         fed.display_name_order,
         domain_issuer.as_deref(),
     );
+    if rp.claims.contains(&ClaimKind::PasswordExpiry) {
+        attributes.extend(password_expiry_claims(
+            i.signed_in.password_expires_at,
+            i.now,
+            fed.password_expiry_notice,
+            i.password_change_url,
+        ));
+    }
     let immutable = account
         .immutable_id
         .clone()
@@ -218,9 +228,17 @@ pub struct Tokens {
     signing: Option<Arc<Signing>>,
     clock: Clock,
     signing_duration: Histogram,
+    password_change_url: Option<Arc<str>>,
 }
 
 impl Tokens {
+    /// The same service naming `url` in the `passwordchangeurl` claim (`None`: no change page
+    /// is offered, and the claim is left out).
+    pub fn with_password_change_url(mut self, url: Option<String>) -> Self {
+        self.password_change_url = url.map(Arc::from);
+        self
+    }
+
     /// A token service.
     pub fn new(
         federation: Federation,
@@ -233,6 +251,7 @@ impl Tokens {
             signing: signing.map(Arc::new),
             clock,
             signing_duration,
+            password_change_url: None,
         }
     }
 
@@ -269,6 +288,7 @@ impl Tokens {
             signed_in,
             now: self.now(),
             client_ip,
+            password_change_url: self.password_change_url.as_deref(),
         })?;
         self.signing_duration.observe(start.elapsed().as_secs_f64());
         Ok(out)

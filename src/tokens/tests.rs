@@ -53,6 +53,7 @@ fn signed_in(typed: &str) -> SignedIn {
         }),
         login: typed.into(),
         auth_instant: time::macros::datetime!(2026-11-24 08:59 UTC),
+        password_expires_at: None,
     }
 }
 
@@ -183,6 +184,7 @@ fn microsoft_365_gets_the_per_domain_issuer_immutable_id_and_this_requests_spell
         signed_in: &s,
         now,
         client_ip: IpAddr::from([203, 0, 113, 9]),
+        password_change_url: None,
     };
     let a = issue(&i, &Delivery::default()).expect("issued");
     let doc = parse(a.xml.as_bytes(), Limits::default()).expect("well-formed");
@@ -232,6 +234,7 @@ fn issuance_without_an_account_is_an_error_not_a_panic() {
         signed_in: &s,
         now: time::macros::datetime!(2026-11-24 09:00 UTC),
         client_ip: IpAddr::from([127, 0, 0, 1]),
+        password_change_url: None,
     };
     assert!(matches!(
         issue(&i, &Delivery::default()),

@@ -28,7 +28,7 @@ fn unicode_pwd(password: &str) -> Vec<u8> {
 
 /// A connection to `forest`'s DC bound as its Administrator (verified LDAPS; AD only accepts
 /// `unicodePwd` over an encrypted connection).
-async fn admin(forest: &str) -> Ldap {
+pub(crate) async fn admin(forest: &str) -> Ldap {
     let f = harness::forests().get(forest);
     assert!(
         !f.admin_password.is_empty(),

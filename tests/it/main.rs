@@ -9,6 +9,7 @@ mod ad_users;
 mod attack;
 mod audit;
 mod cli;
+mod dc_attributes;
 mod demo;
 mod directory_faults;
 mod edge;

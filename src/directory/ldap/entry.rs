@@ -13,7 +13,7 @@ pub(super) fn attr(e: &SearchEntry, name: &str) -> Option<String> {
 }
 
 /// First value of a binary attribute, wherever ldap3 put it (valid UTF-8 lands in `attrs`).
-fn bin_attr(e: &SearchEntry, name: &str) -> Option<Vec<u8>> {
+pub(super) fn bin_attr(e: &SearchEntry, name: &str) -> Option<Vec<u8>> {
     e.bin_attrs
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -29,7 +29,9 @@ pub(super) fn to_entry(e: &SearchEntry) -> DirectoryEntry {
         user_principal_name: attr(e, "userPrincipalName"),
         canonical_name: attr(e, "canonicalName"),
         object_guid: bin_attr(e, "objectGUID"),
-        consistency_guid: bin_attr(e, "mS-DS-ConsistencyGuid"),
+        // Not in the global catalog's partial attribute set: read from a DC of the account's
+        // domain (`Directory::domain_attributes`), never from a global catalog answer.
+        consistency_guid: None,
         user_account_control: attr(e, "userAccountControl")
             .and_then(|v| v.parse::<i64>().ok())
             .map(|v| v as u32),

@@ -10,6 +10,7 @@
 
 mod account;
 mod bind_pool;
+mod domain_read;
 mod entry;
 mod forest;
 mod password;
@@ -18,9 +19,9 @@ mod search_pool;
 mod server;
 
 use super::{
-    filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
-    DomainLockoutPolicy, PasswordChangeError, ScanProgress, ScannedUser, UserQuery,
-    ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
+    filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
+    DomainAttributes, DomainInfo, DomainLockoutPolicy, PasswordChangeError, PasswordExpiry,
+    ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
 use crate::events::Events;
@@ -149,6 +150,30 @@ impl LdapDirectory {
             metrics,
             events,
         ))
+    }
+
+    /// The service-account search pools on `domain`'s DCs, in failover order.
+    fn readers_of(&self, forest: &str, domain: &str) -> Result<&[SearchPool], DirectoryError> {
+        self.readers
+            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
+            .filter(|p| !p.is_empty())
+            .map(Vec::as_slice)
+            .ok_or_else(|| DirectoryError::NoDomainController {
+                forest: forest.to_string(),
+                domain: domain.to_string(),
+            })
+    }
+
+    /// Times and counts one DC read (`kind` is a fixed label).
+    fn count(&self, forest: &str, kind: &str, start: Instant, error: Option<&DirectoryError>) {
+        self.metrics
+            .search_duration
+            .with_label_values(&[forest, kind])
+            .observe(start.elapsed().as_secs_f64());
+        self.metrics
+            .searches
+            .with_label_values(&[forest, kind, error.map_or("ok", DirectoryError::code)])
+            .inc();
     }
 
     fn client(&self, forest: &str) -> Result<&ForestClient, DirectoryError> {
@@ -339,6 +364,44 @@ impl Directory for LdapDirectory {
             )));
         };
         password::change(pools, dn, old, new).await
+    }
+
+    async fn domain_attributes(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+    ) -> Result<Option<DomainAttributes>, DirectoryError> {
+        let pools = self.readers_of(forest, domain)?;
+        let start = Instant::now();
+        let result = domain_read::domain_attributes(pools, forest, dn).await;
+        self.count(forest, "domain_attributes", start, result.as_ref().err());
+        result.map(Some)
+    }
+
+    async fn password_expiry(
+        &self,
+        forest: &str,
+        domain: &str,
+        dn: &str,
+    ) -> Result<Option<PasswordExpiry>, DirectoryError> {
+        let pools = self.readers_of(forest, domain)?;
+        let domain_dn = self
+            .domains(forest)
+            .await
+            .ok()
+            .and_then(|list| {
+                list.iter()
+                    .find(|d| d.dns_name.eq_ignore_ascii_case(domain))
+                    .map(|d| d.dn.clone())
+            })
+            .unwrap_or_else(|| {
+                format!("DC={}", domain.split('.').collect::<Vec<_>>().join(",DC="))
+            });
+        let start = Instant::now();
+        let result = domain_read::password_expiry(pools, forest, dn, &domain_dn).await;
+        self.count(forest, "password_expiry", start, result.as_ref().err());
+        result
     }
 
     async fn lockout_policy(

@@ -18,6 +18,7 @@ fn federation(domains: &[&str]) -> Federation {
         internal_networks: Vec::new(),
         display_name_order: NameOrder::default(),
         max_clock_skew: Duration::from_secs(300),
+        password_expiry_notice: Duration::from_secs(14 * 86_400),
     }
 }
 

@@ -143,6 +143,7 @@ async fn open(
             resolution: Arc::clone(&resolution),
             login,
             auth_instant,
+            password_expires_at: None,
         },
         session_cookie(&cookie, max_age),
     ))

@@ -9,7 +9,7 @@ use super::{Lang, Pages};
 use crate::xml::escape_attr;
 
 /// AD FS's voluntary change page (`passive.update_password_page`).
-pub const UPDATE_PASSWORD_PATH: &str = "/adfs/portal/updatepassword/";
+pub const UPDATE_PASSWORD_PATH: &str = crate::protocols::endpoints::UPDATE_PASSWORD;
 
 /// Why the page is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
