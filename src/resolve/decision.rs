@@ -72,6 +72,20 @@ pub fn decide(answers: &[ForestAnswer]) -> Decision<'_> {
     }
 }
 
+/// Keeps only the matches that live in the domain `dns_name` itself. A `DOMAIN\sam` search runs
+/// on a global catalog below the domain's DN, and a global catalog's namespace also puts every
+/// child domain there (`DC=emea,DC=contoso,DC=com` is below `DC=contoso,DC=com`): AD FS signs
+/// `CONTOSO\jdoe` in as the `jdoe` of contoso.com only, never as a child domain's `jdoe`.
+pub fn only_in_domain(answers: &mut [ForestAnswer], dns_name: &str) {
+    for answer in answers {
+        if let Ok(entries) = &mut answer.result {
+            entries.retain(|e| {
+                domain_from_dn(&e.dn).is_some_and(|d| d.eq_ignore_ascii_case(dns_name))
+            });
+        }
+    }
+}
+
 /// The account's domain, as AD FS derives it: the DNS name before the first `/` of
 /// `canonicalName`.
 pub fn domain_from_canonical_name(canonical: &str) -> Option<String> {

@@ -423,13 +423,13 @@ impl Resolver {
                         .iter()
                         .find(|d| d.netbios_name.eq_ignore_ascii_case(netbios))
                     {
-                        target.get_or_insert((forest, d.dn.clone()));
+                        target.get_or_insert((forest, d.dn.clone(), d.dns_name.clone()));
                     }
                 }
                 Err(_) => unreachable.push(forest),
             }
         }
-        let Some((forest, domain_dn)) = target else {
+        let Some((forest, domain_dn, dns_name)) = target else {
             let mut r = if unreachable.len() == self.forests.len() {
                 Resolution::failed(
                     typed,
@@ -453,7 +453,8 @@ impl Resolver {
             domain_dn,
             sam: sam.to_string(),
         };
-        let answers = self.search_all(std::slice::from_ref(&forest), &query).await;
+        let mut answers = self.search_all(std::slice::from_ref(&forest), &query).await;
+        decision::only_in_domain(&mut answers, &dns_name);
         let mut searched = Vec::new();
         note_forests(&answers, &mut searched, &mut unreachable);
         let decision = decide(&answers);

@@ -20,6 +20,9 @@ struct Scripted {
     /// What a DC of the account's domain answers for the non-GC attributes (`None`: the
     /// embedded directory's own answer, i.e. no partial attribute set).
     dc: Mutex<Option<Result<crate::directory::DomainAttributes, DirectoryError>>>,
+    /// Added to every `DOMAIN\\sam` answer, as a global catalog would add a child domain's
+    /// account of the same name.
+    extra_sam_match: Mutex<Option<DirectoryEntry>>,
 }
 
 impl Scripted {
@@ -30,6 +33,7 @@ impl Scripted {
             searches: AtomicUsize::new(0),
             latency,
             dc: Mutex::new(None),
+            extra_sam_match: Mutex::new(None),
         })
     }
     fn set_down(&self, forest: &str, down: bool) {
@@ -64,7 +68,11 @@ impl Directory for Scripted {
         self.searches.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.latency).await;
         self.check(forest)?;
-        self.inner.search_users(forest, q).await
+        let mut found = self.inner.search_users(forest, q).await?;
+        if let UserQuery::SamAccountName { .. } = q {
+            found.extend(self.extra_sam_match.lock().expect("lock").clone());
+        }
+        Ok(found)
     }
     async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError> {
         self.check(forest)?;
@@ -286,6 +294,39 @@ async fn down_level_names_resolve_in_the_right_forest() {
     );
     let res = r.resolve("NOSUCH\\jdoe").await;
     assert_eq!(res.outcome, Outcome::NotFound);
+}
+
+#[tokio::test]
+async fn a_down_level_name_never_matches_a_child_domains_account() {
+    let (r, d, _) = resolver();
+    let parent = r.resolve("CONTOSO\\jdoe").await;
+    let parent = account(&parent).clone();
+    // The global catalog's subtree below DC=contoso,DC=com also holds emea.contoso.com.
+    *d.extra_sam_match.lock().expect("lock") = Some(DirectoryEntry {
+        dn: "CN=jdoe,CN=Users,DC=emea,DC=contoso,DC=com".into(),
+        sam_account_name: Some("jdoe".into()),
+        user_principal_name: Some("jdoe@emea.contoso.com".into()),
+        object_guid: Some(vec![7; 16]),
+        ..DirectoryEntry::default()
+    });
+    r.clear_cache();
+    let res = r.resolve("contoso\\JDOE").await;
+    assert_eq!(res.outcome, Outcome::Resolved, "{res:?}");
+    assert_eq!(
+        account(&res).distinguished_name,
+        parent.distinguished_name,
+        "CONTOSO\\jdoe is contoso.com's jdoe, not emea's"
+    );
+    // Only a child-domain match: not found, never the child's account.
+    *d.extra_sam_match.lock().expect("lock") = Some(DirectoryEntry {
+        dn: "CN=onlyemea,CN=Users,DC=emea,DC=contoso,DC=com".into(),
+        sam_account_name: Some("onlyemea".into()),
+        object_guid: Some(vec![8; 16]),
+        ..DirectoryEntry::default()
+    });
+    r.clear_cache();
+    let res = r.resolve("CONTOSO\\onlyemea").await;
+    assert_eq!(res.outcome, Outcome::NotFound, "{res:?}");
 }
 
 #[tokio::test]
