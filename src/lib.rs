@@ -15,11 +15,12 @@
 //!   shared by a farm (in-process or Redis), the SSO cookie.
 //! - [`resolve`] and [`lockout`]: the AD FS alternate-login-ID rules and the
 //!   [`resolve::Resolver`]; extranet smart lockout over the state store.
-//! - [`signin`]: the password sign-in service every protocol uses.
+//! - [`signin`]: the password sign-in (and password change) service every protocol uses.
 //! - [`tokens`]: claims, assertions, signatures, and the token service.
 //! - [`audit`]: the directory pre-flight (`altgate audit`): every identifier of every account
 //!   through the resolution rules, and the sync preparation rules, before go-live.
-//! - [`protocols`]: WS-Trust, federation metadata, and browser sign-in (WS-Fed, SAML 2.0).
+//! - [`protocols`]: WS-Trust, federation metadata, browser sign-in (WS-Fed, SAML 2.0, the
+//!   password-change pages), and the Entra ID federation settings (`altgate m365`).
 //! - `app`: wiring ([`App`]); [`http`]: listeners, connection discipline, routing and the one
 //!   response boundary; [`cli`]: the command line.
 #![forbid(unsafe_code)]
