@@ -4,7 +4,9 @@
 //! rollover) and the endpoints, so Entra ID and relying parties can read altgate's settings.
 
 use super::endpoints::PublicEndpoints;
-use crate::config::ClaimKind;
+use crate::config::{
+    ClaimKind, PASSWORD_CHANGE_URL, PASSWORD_EXPIRATION_DAYS, PASSWORD_EXPIRATION_TIME,
+};
 use crate::keys::KeyError;
 use crate::tokens::issue::Signing;
 use crate::tokens::{new_id, sign_enveloped, DSIG};
@@ -55,15 +57,25 @@ pub fn document(base: &str, issuer: &str, signing: Option<&Signing>) -> Result<S
         ),
         (ClaimKind::IssuerId, "Issuer ID"),
     ];
-    let offered = Element::new("fed:ClaimTypesOffered").children(claims.iter().map(|(k, name)| {
+    // `password_expiry` is three claims.
+    let expiry = [
+        (PASSWORD_EXPIRATION_TIME, "Password Expiration Time"),
+        (PASSWORD_EXPIRATION_DAYS, "Password Expiration Days"),
+        (PASSWORD_CHANGE_URL, "Update Password URL"),
+    ];
+    let types = claims
+        .iter()
+        .map(|(k, name)| (k.uri(), *name))
+        .chain(expiry);
+    let offered = Element::new("fed:ClaimTypesOffered").children(types.map(|(uri, name)| {
         Element::new("auth:ClaimType")
             .xmlns(
                 "auth",
                 "http://docs.oasis-open.org/wsfed/authorization/200706",
             )
             .attr("Optional", "true")
-            .attr("Uri", k.uri())
-            .leaf("auth:DisplayName", *name)
+            .attr("Uri", uri)
+            .leaf("auth:DisplayName", name)
     }));
     let sts = Element::new("RoleDescriptor")
         .xmlns("fed", FED)

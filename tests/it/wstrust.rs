@@ -750,6 +750,19 @@ async fn mex_and_signed_metadata_point_at_the_live_endpoints() {
         server.base
     )));
     assert!(md.contains(&format!("Location=\"{}/adfs/ls/\"", server.base)));
+    // Every claim type altgate can issue is offered, the three password-expiry ones included.
+    for uri in [
+        "http://schemas.xmlsoap.org/claims/UPN",
+        "http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID",
+        "http://schemas.microsoft.com/ws/2012/01/passwordexpirationtime",
+        "http://schemas.microsoft.com/ws/2012/01/passwordexpirationdays",
+        "http://schemas.microsoft.com/ws/2012/01/passwordchangeurl",
+    ] {
+        assert!(
+            md.contains(&format!("Optional=\"true\" Uri=\"{uri}\"")),
+            "{uri} offered: {md}"
+        );
+    }
     let root = parse(md.as_bytes(), limits()).expect("metadata parses");
     assert!(root.is("urn:oasis:names:tc:SAML:2.0:metadata", "EntityDescriptor"));
     assert_eq!(
