@@ -321,10 +321,18 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
                 "warning: passive.session_key_file is not set: each node generates its own SSO session key, so a farm's nodes will not accept each other's sessions"
             );
         }
-        if c.alternate_login_id.is_none() {
-            println!(
+        match &c.alternate_login_id {
+            None => println!(
                 "note: alternate_login_id is not configured; logins resolve by UPN or DOMAIN\\name"
-            );
+            ),
+            Some(alt) => {
+                if let Some(why) = crate::directory::pas::not_in_global_catalog(&alt.attribute) {
+                    println!(
+                        "warning: alternate_login_id.attribute {} is not in a Windows global catalog ({why}): searches on a real global catalog find nobody unless your schema adds it to the partial attribute set",
+                        alt.attribute
+                    );
+                }
+            }
         }
         ad_lockout_policies(&app).await;
         println!(

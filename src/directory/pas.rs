@@ -42,6 +42,28 @@ pub const PASSWORD_EXPIRY_ATTRIBUTES: &[&str] = &[
     "userAccountControl",
 ];
 
+/// User attributes the table above found outside the partial attribute set of Windows AD's
+/// default schema, each with why: a global catalog search on one of them finds nobody.
+const NOT_IN_GLOBAL_CATALOG: &[(&str, &str)] = &[
+    ("canonicalName", "constructed"),
+    ("mS-DS-ConsistencyGuid", "not in the partial attribute set"),
+    (
+        "proxyAddresses",
+        "not in the partial attribute set of the base schema (Exchange's schema extension adds it)",
+    ),
+    ("pwdLastSet", "not in the partial attribute set"),
+    ("msDS-UserPasswordExpiryTimeComputed", "constructed"),
+];
+
+/// Why a global catalog of a default Windows AD schema cannot be searched on `attribute`, when
+/// the schema documentation says so (`None`: in the partial attribute set, or not known here).
+pub fn not_in_global_catalog(attribute: &str) -> Option<&'static str> {
+    NOT_IN_GLOBAL_CATALOG
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(attribute))
+        .map(|(_, why)| *why)
+}
+
 /// `userAccountControl` bit: the password never expires (DONT_EXPIRE_PASSWD).
 pub const UAC_DONT_EXPIRE_PASSWD: u32 = 0x1_0000;
 
@@ -114,6 +136,17 @@ pub fn expiry_notice(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn attributes_outside_the_partial_attribute_set_are_known() {
+        assert!(not_in_global_catalog("proxyaddresses").is_some());
+        assert_eq!(not_in_global_catalog("canonicalName"), Some("constructed"));
+        assert!(not_in_global_catalog("mS-DS-ConsistencyGuid").is_some());
+        for in_pas in ["mail", "userPrincipalName", "sAMAccountName", "employeeID"] {
+            assert_eq!(not_in_global_catalog(in_pas), None, "{in_pas}");
+        }
+    }
+
     use super::*;
     use crate::clock::Clock;
     use crate::directory::datetime_to_filetime;

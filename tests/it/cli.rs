@@ -161,7 +161,25 @@ fn check_config_accepts_the_default_and_reports_every_problem_with_exit_2() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("test is successful"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("test is successful"));
+    assert!(!text.contains("alternate_login_id.attribute"), "{text}");
+
+    // An alternate-ID attribute a Windows global catalog does not hold is worth a warning.
+    let shipped =
+        std::fs::read_to_string(harness::repo().join("config/altgate.yaml")).expect("config");
+    assert!(shipped.contains("  attribute: mail\n"));
+    let proxy = harness::write_config(
+        "proxy-addresses.yaml",
+        &shipped.replace("  attribute: mail\n", "  attribute: proxyAddresses\n"),
+    );
+    let out = altgate(&["check-config", "--config", proxy.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("warning: alternate_login_id.attribute proxyAddresses is not in a Windows global catalog"),
+        "{text}"
+    );
 
     let bad = harness::write_config(
         "broken.yaml",
