@@ -328,3 +328,6 @@ mod tests;
 
 #[cfg(test)]
 mod entra_tests;
+
+#[cfg(test)]
+mod password_tests;

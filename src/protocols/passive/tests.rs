@@ -11,11 +11,11 @@ use base64::Engine;
 use std::io::Write;
 use std::sync::Arc;
 
-const DEMO_PW: &str = "Demo-Passw0rd!";
-const WSFED_RP: &str = "urn:wsfed:test";
+pub(super) const DEMO_PW: &str = "Demo-Passw0rd!";
+pub(super) const WSFED_RP: &str = "urn:wsfed:test";
 const SAML_RP: &str = "https://sp.example.test/metadata";
 
-fn app() -> Arc<App> {
+pub(super) fn app() -> Arc<App> {
     let yaml = format!(
         "server: {{ listen: 127.0.0.1:0, public_url: https://sts.example.test }}\n\
          alternate_login_id: {{ attribute: mail, lookup_forests: [contoso.com, fabrikam.com] }}\n\
@@ -30,11 +30,11 @@ fn app() -> Arc<App> {
     App::new(config).expect("app")
 }
 
-fn ip() -> IpAddr {
+pub(super) fn ip() -> IpAddr {
     IpAddr::from([192, 0, 2, 1])
 }
 
-async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
+pub(super) async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
     handle(
         &app.passive(),
         &LsRequest {
@@ -52,7 +52,7 @@ async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
     .await
 }
 
-async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
+pub(super) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
     handle(
         &app.passive(),
         &LsRequest {
@@ -70,7 +70,7 @@ async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
     .await
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(super) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -83,7 +83,7 @@ fn hidden(html: &str, name: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn cookie_pair(r: &LsResponse, name: &str) -> String {
+pub(super) fn cookie_pair(r: &LsResponse, name: &str) -> String {
     r.set_cookies
         .iter()
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -92,14 +92,19 @@ fn cookie_pair(r: &LsResponse, name: &str) -> String {
         .to_string()
 }
 
-fn form(fields: &[(&str, &str)]) -> String {
+pub(super) fn form(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
 }
 
 /// Runs the form: GET the request, POST the credentials. Returns (page response, cookies).
-async fn sign_in_with(app: &App, query: &str, user: &str, pw: &str) -> (LsResponse, String) {
+pub(super) async fn sign_in_with(
+    app: &App,
+    query: &str,
+    user: &str,
+    pw: &str,
+) -> (LsResponse, String) {
     let page = get(app, query, "").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("id=\"userNameInput\""));
