@@ -1,7 +1,8 @@
 //! The import rule, checked: every module may use only modules of a lower layer, so there is no
 //! import circle and no upward arrow. The layers, bottom up, are [`LAYERS`]; a new top-level
 //! module must be placed in one (the test fails until it is). Test code is exempt: this reads
-//! each non-test source file up to its first `#[cfg(test)]` (test files: `tests.rs`, `*_tests.rs`).
+//! each non-test source file up to its first `#[cfg(test)]` (test files: `tests.rs`,
+//! `*_tests.rs`, anything in a `tests/` directory).
 
 /// Top-level modules by layer, bottom first. A module may import from lower layers only.
 pub const LAYERS: &[&[&str]] = &[
@@ -55,6 +56,7 @@ fn no_module_imports_from_its_own_layer_or_above() {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n == "tests.rs" || n.ends_with("_tests.rs"))
+            || rel.components().any(|c| c.as_os_str() == "tests")
         {
             continue;
         }
