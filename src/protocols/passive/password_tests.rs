@@ -1,6 +1,6 @@
 //! The change-password flow over the embedded demo directory: the shipped demo's
 //! `newhire@contoso.com` (must change at next logon) signs in through the change page
-//! (tests/it/password_change.rs repeats it against real AD and a real browser).
+//! (tests/it/password_change/ repeats it against real AD and a real browser).
 
 use super::tests::{app, cookie_pair, form, hidden, post, sign_in_with, DEMO_PW, WSFED_RP};
 use crate::session::COOKIE;
