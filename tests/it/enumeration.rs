@@ -55,35 +55,43 @@ async fn every_credential_failure_takes_the_time_of_a_wrong_password() {
             assert_eq!(status, 500);
         }
     }
+    // A real difference (an unknown login answered before any bind: 0.2 ms against 1.3 ms
+    // before the equaliser) shows in every measurement; a busy machine's noise rarely shows in
+    // three in a row, so up to three measurements are made and one within 10% passes.
     let rounds = 300;
-    let mut times: Vec<Vec<std::time::Duration>> = vec![Vec::new(); cases.len()];
-    for round in 0..rounds {
-        // Rotate the order each round so no case always follows another.
-        for k in 0..cases.len() {
-            let i = (round + k) % cases.len();
-            let (login, password) = cases[i];
-            let (status, body, took) =
-                timed_post(&mut sender, rst("13", login, password, M365, "", 0)).await;
-            assert_eq!(status, 500, "{login}");
-            assert!(body.contains("a:FailedAuthentication"), "{login}");
-            times[i].push(took);
+    let mut reports = Vec::new();
+    for _attempt in 0..3 {
+        let mut times: Vec<Vec<std::time::Duration>> = vec![Vec::new(); cases.len()];
+        for round in 0..rounds {
+            // Rotate the order each round so no case always follows another.
+            for k in 0..cases.len() {
+                let i = (round + k) % cases.len();
+                let (login, password) = cases[i];
+                let (status, body, took) =
+                    timed_post(&mut sender, rst("13", login, password, M365, "", 0)).await;
+                assert_eq!(status, 500, "{login}");
+                assert!(body.contains("a:FailedAuthentication"), "{login}");
+                times[i].push(took);
+            }
         }
+        let medians: Vec<std::time::Duration> = times.into_iter().map(median).collect();
+        let reference = medians[0].as_secs_f64();
+        let report: Vec<String> = cases
+            .iter()
+            .zip(&medians)
+            .map(|((login, _), m)| format!("{login}: {:.3} ms", m.as_secs_f64() * 1e3))
+            .collect();
+        let within = medians.iter().all(|m| {
+            let ratio = m.as_secs_f64() / reference;
+            (0.9..=1.1).contains(&ratio)
+        });
+        eprintln!("client-visible medians over {rounds} interleaved rounds: {report:?}");
+        if within {
+            return;
+        }
+        reports.push(report);
     }
-    let medians: Vec<std::time::Duration> = times.into_iter().map(median).collect();
-    let reference = medians[0].as_secs_f64();
-    let report: Vec<String> = cases
-        .iter()
-        .zip(&medians)
-        .map(|((login, _), m)| format!("{login}: {:.3} ms", m.as_secs_f64() * 1e3))
-        .collect();
-    for m in &medians {
-        let ratio = m.as_secs_f64() / reference;
-        assert!(
-            (0.9..=1.1).contains(&ratio),
-            "medians differ by more than 10%: {report:?}"
-        );
-    }
-    eprintln!("client-visible medians over {rounds} interleaved rounds: {report:?}");
+    panic!("medians differ by more than 10% in each of three measurements: {reports:?}");
 }
 
 #[tokio::test]
