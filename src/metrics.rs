@@ -217,6 +217,93 @@ impl DirectoryMetrics {
             )?,
         })
     }
+
+    /// One forest's answer to one `query` (search kind, or `account_state`,
+    /// `domain_attributes`, `password_expiry`) took `secs`.
+    pub fn observe_search(&self, forest: &str, query: &str, secs: f64) {
+        self.search_duration
+            .with_label_values(&[forest, query])
+            .observe(secs);
+    }
+
+    /// One search of `query` in `forest` ended with `result` (ok or an error code).
+    pub fn count_search(&self, forest: &str, query: &str, result: &str) {
+        self.searches
+            .with_label_values(&[forest, query, result])
+            .inc();
+    }
+
+    /// Whether `forest`'s global catalogs answered the last search.
+    pub fn set_forest_up(&self, forest: &str, up: bool) {
+        self.forest_up
+            .with_label_values(&[forest])
+            .set(i64::from(up));
+    }
+
+    /// A search of `forest` was answered by a later server after an earlier one failed.
+    pub fn count_failover(&self, forest: &str) {
+        self.failovers.with_label_values(&[forest]).inc();
+    }
+
+    /// Whether the last attempt on `server` of `forest` succeeded.
+    pub fn set_server_up(&self, forest: &str, server: &str, up: bool) {
+        self.server_up
+            .with_label_values(&[forest, server])
+            .set(i64::from(up));
+    }
+
+    /// A connection attempt to `server` ended with `result` (ok or error).
+    pub fn count_connect(&self, forest: &str, server: &str, result: &str) {
+        self.connects
+            .with_label_values(&[forest, server, result])
+            .inc();
+    }
+
+    /// The gauge of open pooled connections to `server`.
+    pub fn pool_connections(&self, forest: &str, server: &str) -> IntGauge {
+        self.pool_connections.with_label_values(&[forest, server])
+    }
+
+    /// Records `server`'s configured pool size.
+    pub fn set_pool_size(&self, forest: &str, server: &str, size: usize) {
+        self.pool_size
+            .with_label_values(&[forest, server])
+            .set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+
+    /// The gauge of operations awaiting an answer from `server`.
+    pub fn in_flight(&self, forest: &str, server: &str) -> IntGauge {
+        self.in_flight.with_label_values(&[forest, server])
+    }
+
+    /// A password bind on `server` waited for a free connection.
+    pub fn count_pool_wait(&self, forest: &str, server: &str) {
+        self.pool_waits.with_label_values(&[forest, server]).inc();
+    }
+
+    /// The histogram of how long password binds on `server` waited for a slot.
+    pub fn bind_queue_wait(&self, forest: &str, server: &str) -> Histogram {
+        self.bind_queue_wait.with_label_values(&[forest, server])
+    }
+
+    /// A password bind on `server` found no slot within `bind_queue_timeout`.
+    pub fn count_bind_queue_timeout(&self, forest: &str, server: &str) {
+        self.bind_queue_timeouts
+            .with_label_values(&[forest, server])
+            .inc();
+    }
+
+    /// A password bind in `domain` (failover included) took `secs`.
+    pub fn observe_bind(&self, domain: &str, secs: f64) {
+        self.bind_duration
+            .with_label_values(&[domain])
+            .observe(secs);
+    }
+
+    /// A password bind in `domain` ended with `result`.
+    pub fn count_bind(&self, domain: &str, result: &str) {
+        self.binds.with_label_values(&[domain, result]).inc();
+    }
 }
 
 /// Login resolution outcomes.

@@ -303,10 +303,7 @@ impl EmbeddedDirectory {
     /// now.
     pub fn with_metrics(mut self, metrics: crate::metrics::DirectoryMetrics) -> Self {
         for (name, f) in &self.forests {
-            metrics
-                .forest_up
-                .with_label_values(&[name])
-                .set(i64::from(!f.unreachable));
+            metrics.set_forest_up(name, !f.unreachable);
         }
         self.metrics = Some(metrics);
         self
@@ -413,12 +410,8 @@ impl Directory for EmbeddedDirectory {
         let result = self.search(forest, query);
         if let Some(m) = &self.metrics {
             let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
-            m.search_duration
-                .with_label_values(&[forest, query.kind()])
-                .observe(start.elapsed().as_secs_f64());
-            m.searches
-                .with_label_values(&[forest, query.kind(), outcome])
-                .inc();
+            m.observe_search(forest, query.kind(), start.elapsed().as_secs_f64());
+            m.count_search(forest, query.kind(), outcome);
         }
         result
     }
@@ -442,10 +435,8 @@ impl Directory for EmbeddedDirectory {
                 Ok(Err(r)) => r.code(),
                 Err(e) => e.code(),
             };
-            m.bind_duration
-                .with_label_values(&[domain])
-                .observe(start.elapsed().as_secs_f64());
-            m.binds.with_label_values(&[domain, label]).inc();
+            m.observe_bind(domain, start.elapsed().as_secs_f64());
+            m.count_bind(domain, label);
         }
         result
     }

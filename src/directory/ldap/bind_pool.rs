@@ -58,14 +58,14 @@ impl BindPool {
     /// A bind slot, waiting at most `bind_queue_timeout` for one. Every wait is observed (0 when
     /// a slot was free); waits and timeouts are counted.
     pub(super) async fn admit(&self) -> Result<SemaphorePermit<'_>, BindFailure> {
-        let labels = self.server.labels();
+        let [forest, server] = self.server.labels();
         let metrics = &self.server.metrics;
-        let wait = metrics.bind_queue_wait.with_label_values(&labels);
+        let wait = metrics.bind_queue_wait(forest, server);
         if let Ok(permit) = self.permits.try_acquire() {
             wait.observe(0.0);
             return Ok(permit);
         }
-        metrics.pool_waits.with_label_values(&labels).inc();
+        metrics.count_pool_wait(forest, server);
         let start = Instant::now();
         let waited = timeout(
             self.server.tuning.bind_queue_timeout,
@@ -77,7 +77,7 @@ impl BindPool {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(_)) => Err(BindFailure::Unavailable("bind pool closed".into())),
             Err(_) => {
-                metrics.bind_queue_timeouts.with_label_values(&labels).inc();
+                metrics.count_bind_queue_timeout(forest, server);
                 Err(BindFailure::QueueFull {
                     waited: start.elapsed(),
                 })
@@ -99,11 +99,8 @@ impl BindPool {
                 !l.is_closed()
             })
         };
-        let in_flight = self
-            .server
-            .metrics
-            .in_flight
-            .with_label_values(&self.server.labels());
+        let [forest, server] = self.server.labels();
+        let in_flight = self.server.metrics.in_flight(forest, server);
         in_flight.inc();
         let _in_flight = GaugeGuard(in_flight);
         let mut attempt_pooled = pooled.is_some();

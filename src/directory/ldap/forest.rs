@@ -60,15 +60,9 @@ impl ForestClient {
             match pool.search(base, scope, filter, attrs).await {
                 Ok(entries) => {
                     pool.server.mark_up();
-                    self.metrics
-                        .forest_up
-                        .with_label_values(&[&self.name])
-                        .set(1);
+                    self.metrics.set_forest_up(&self.name, true);
                     if let Some(from) = failed {
-                        self.metrics
-                            .failovers
-                            .with_label_values(&[&self.name])
-                            .inc();
+                        self.metrics.count_failover(&self.name);
                         self.events.emit(&GlobalCatalogFailover {
                             forest: &self.name,
                             from,
@@ -84,10 +78,7 @@ impl ForestClient {
                 }
                 Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
                     pool.server.mark_up();
-                    self.metrics
-                        .forest_up
-                        .with_label_values(&[&self.name])
-                        .set(1);
+                    self.metrics.set_forest_up(&self.name, true);
                     return Err(DirectoryError::SearchFailed {
                         forest: self.name.clone(),
                         reason: format!("{}: {reason}", url),
@@ -95,10 +86,7 @@ impl ForestClient {
                 }
             }
         }
-        self.metrics
-            .forest_up
-            .with_label_values(&[&self.name])
-            .set(0);
+        self.metrics.set_forest_up(&self.name, false);
         Err(DirectoryError::Unreachable {
             forest: self.name.clone(),
             reason: last_reason,

@@ -167,13 +167,9 @@ impl LdapDirectory {
     /// Times and counts one DC read (`kind` is a fixed label).
     fn count(&self, forest: &str, kind: &str, start: Instant, error: Option<&DirectoryError>) {
         self.metrics
-            .search_duration
-            .with_label_values(&[forest, kind])
-            .observe(start.elapsed().as_secs_f64());
+            .observe_search(forest, kind, start.elapsed().as_secs_f64());
         self.metrics
-            .searches
-            .with_label_values(&[forest, kind, error.map_or("ok", DirectoryError::code)])
-            .inc();
+            .count_search(forest, kind, error.map_or("ok", DirectoryError::code));
     }
 
     fn client(&self, forest: &str) -> Result<&ForestClient, DirectoryError> {
@@ -206,21 +202,14 @@ impl Directory for LdapDirectory {
         }
         let start = Instant::now();
         let result = client.search(base, Scope::Subtree, &filter, &attrs).await;
-        let labels = [forest, query.kind()];
         client
             .metrics
-            .search_duration
-            .with_label_values(&labels)
-            .observe(start.elapsed().as_secs_f64());
+            .observe_search(forest, query.kind(), start.elapsed().as_secs_f64());
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => e.code(),
         };
-        client
-            .metrics
-            .searches
-            .with_label_values(&[forest, query.kind(), outcome])
-            .inc();
+        client.metrics.count_search(forest, query.kind(), outcome);
         Ok(result?.iter().map(to_entry).collect())
     }
 
@@ -295,16 +284,14 @@ impl Directory for LdapDirectory {
             }
         }
         self.metrics
-            .bind_duration
-            .with_label_values(&[domain])
-            .observe(start.elapsed().as_secs_f64());
+            .observe_bind(domain, start.elapsed().as_secs_f64());
         let label = match (&outcome, &queue_full) {
             (Some(Ok(())), _) => "ok",
             (Some(Err(r)), _) => r.code(),
             (None, Some(e)) => e.code(),
             (None, None) => "unavailable",
         };
-        self.metrics.binds.with_label_values(&[domain, label]).inc();
+        self.metrics.count_bind(domain, label);
         match (outcome, queue_full) {
             (Some(o), _) => Ok(o),
             (None, Some(e)) => Err(e),
@@ -331,18 +318,13 @@ impl Directory for LdapDirectory {
         let start = Instant::now();
         let result = account::read(pools, forest, dn).await;
         self.metrics
-            .search_duration
-            .with_label_values(&[forest, "account_state"])
-            .observe(start.elapsed().as_secs_f64());
+            .observe_search(forest, "account_state", start.elapsed().as_secs_f64());
         let outcome = match &result {
             Ok(Some(_)) => "ok",
             Ok(None) => "not_found",
             Err(e) => e.code(),
         };
-        self.metrics
-            .searches
-            .with_label_values(&[forest, "account_state", outcome])
-            .inc();
+        self.metrics.count_search(forest, "account_state", outcome);
         result
     }
 

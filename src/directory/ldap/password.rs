@@ -49,7 +49,8 @@ pub(super) async fn change(
             Mod::Add(&b"unicodePwd"[..], HashSet::from([new_value.as_slice()])),
         ];
         let server = &pool.server;
-        let in_flight = server.metrics.in_flight.with_label_values(&server.labels());
+        let [forest, url] = server.labels();
+        let in_flight = server.metrics.in_flight(forest, url);
         in_flight.inc();
         let _guard = GaugeGuard(in_flight);
         let result = ldap

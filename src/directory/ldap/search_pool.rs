@@ -104,7 +104,8 @@ impl SearchPool {
         for fresh in [false, true] {
             let mut ldap = self.connection(slot, fresh).await?;
             let server = &self.server;
-            let in_flight = server.metrics.in_flight.with_label_values(&server.labels());
+            let [forest, url] = server.labels();
+            let in_flight = server.metrics.in_flight(forest, url);
             in_flight.inc();
             let _guard = GaugeGuard(in_flight);
             let result = ldap

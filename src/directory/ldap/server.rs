@@ -61,10 +61,7 @@ impl Server {
         metrics: &DirectoryMetrics,
         events: &Events,
     ) -> Server {
-        metrics
-            .pool_size
-            .with_label_values(&[forest, url.url.as_str()])
-            .set(connections as i64);
+        metrics.set_pool_size(forest, &url.url, connections);
         Server {
             forest: forest.to_string(),
             url: url.clone(),
@@ -129,10 +126,7 @@ impl Server {
     fn record(&self, up: bool) -> bool {
         *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
             (!up).then(|| Instant::now() + self.tuning.retry_backoff);
-        self.metrics
-            .server_up
-            .with_label_values(&self.labels())
-            .set(i64::from(up));
+        self.metrics.set_server_up(&self.forest, &self.url.url, up);
         self.up.swap(up, Ordering::Relaxed) != up
     }
 
@@ -144,7 +138,6 @@ impl Server {
         F: FnOnce(Ldap) -> Fut,
         Fut: std::future::Future<Output = Result<Ldap, String>>,
     {
-        let labels = self.labels();
         let settings = LdapConnSettings::new()
             .set_config(self.tls.clone())
             .set_conn_timeout(self.tuning.connect_timeout);
@@ -152,7 +145,7 @@ impl Server {
             let (conn, ldap) = LdapConnAsync::with_settings(settings, &self.url.url)
                 .await
                 .map_err(|e| describe(&e))?;
-            let open = self.metrics.pool_connections.with_label_values(&labels);
+            let open = self.metrics.pool_connections(&self.forest, &self.url.url);
             open.inc();
             let guard = GaugeGuard(open);
             tokio::spawn(async move {
@@ -171,9 +164,7 @@ impl Server {
         };
         let outcome = if result.is_ok() { "ok" } else { "error" };
         self.metrics
-            .connects
-            .with_label_values(&[self.forest.as_str(), self.url.url.as_str(), outcome])
-            .inc();
+            .count_connect(&self.forest, &self.url.url, outcome);
         result
     }
 }
