@@ -8,7 +8,10 @@
 #   - Microsoft's MSAL for Python (WS-Trust client, scripts/wstrust_client.py);
 #   - pysaml2 (SAML 2.0 service provider, scripts/saml_sp.py; shells out to Debian's xmlsec1);
 #   - selenium (drives Debian's headless chromium, scripts/browser_signin.py; the browser itself
-#     comes from scripts/setup-browser.sh).
+#     comes from scripts/setup-browser.sh);
+#   - tree-sitter with its PowerShell grammar (scripts/ps_parse.py parses the script
+#     `altgate m365 federation-settings --format powershell` prints; no PowerShell runtime is
+#     offered by Debian or the registries this machine reaches).
 # Idempotent: does nothing when the venv already has those versions. Installs Debian's python3-venv
 # only if `python3 -m venv` cannot create a venv with pip. Prints the venv's python path on stdout.
 # Exits non-zero on any failure.
@@ -18,6 +21,8 @@ MSAL_VERSION=1.39.0
 PYSAML2_VERSION=7.5.5
 # selenium 4.52.0 requires a certifi newer than any published on PyPI when this was pinned.
 SELENIUM_VERSION=4.51.0
+TREE_SITTER_VERSION=0.26.1
+TREE_SITTER_POWERSHELL_VERSION=0.26.4
 PYENV="${ALTGATE_PYENV:-/var/tmp/altgate-pyenv}"
 PY="$PYENV/bin/python"
 
@@ -25,16 +30,19 @@ log() { printf 'setup-python-clients: %s\n' "$*" >&2; }
 die() { printf 'setup-python-clients: ERROR: %s\n' "$*" >&2; exit 1; }
 
 have_clients() {
-    [[ -x "$PY" ]] && "$PY" - "$MSAL_VERSION" "$PYSAML2_VERSION" "$SELENIUM_VERSION" <<'EOF' >/dev/null 2>&1
+    [[ -x "$PY" ]] && "$PY" - "$MSAL_VERSION" "$PYSAML2_VERSION" "$SELENIUM_VERSION" \
+        "$TREE_SITTER_VERSION" "$TREE_SITTER_POWERSHELL_VERSION" <<'EOF' >/dev/null 2>&1
 import sys, importlib.metadata as md
 import msal, requests, saml2, saml2.client, selenium, selenium.webdriver
-want = dict(zip(("msal", "pysaml2", "selenium"), sys.argv[1:4]))
+import tree_sitter, tree_sitter_powershell
+names = ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell")
+want = dict(zip(names, sys.argv[1:6]))
 sys.exit(0 if all(md.version(name) == ver for name, ver in want.items()) else 1)
 EOF
 }
 
 if have_clients; then
-    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION already installed in $PYENV"
+    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION, tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION already installed in $PYENV"
     printf '%s\n' "$PY"
     exit 0
 fi
@@ -64,10 +72,11 @@ if [[ ! -x "$PYENV/bin/pip" ]] || ! "$PY" -c 'import sys' >/dev/null 2>&1; then
     python3 -m venv "$PYENV"
 fi
 
-log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION into $PYENV"
+log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION tree-sitter==$TREE_SITTER_VERSION tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION into $PYENV"
 "$PYENV/bin/pip" install --disable-pip-version-check --quiet \
-    "msal==$MSAL_VERSION" "pysaml2==$PYSAML2_VERSION" "selenium==$SELENIUM_VERSION"
-have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION not importable from $PY after install"
+    "msal==$MSAL_VERSION" "pysaml2==$PYSAML2_VERSION" "selenium==$SELENIUM_VERSION" \
+    "tree-sitter==$TREE_SITTER_VERSION" "tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION"
+have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION / tree-sitter $TREE_SITTER_VERSION / tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION not importable from $PY after install"
 command -v xmlsec1 >/dev/null || log "warning: xmlsec1 not on PATH; pysaml2 needs it (Debian package xmlsec1)"
-log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium")))')"
+log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell")))')"
 printf '%s\n' "$PY"

@@ -382,3 +382,90 @@ async fn no_token_signing_is_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("refused (no_signing_certificate)"));
 }
+
+/// What tree-sitter's PowerShell grammar reads in `script` (scripts/ps_parse.py): syntax
+/// errors, every `@{...}` literal, every command with its arguments.
+fn ps_parse(script: &str) -> Value {
+    use std::io::Write;
+    let mut child = Command::new(harness::msal_python())
+        .arg(harness::repo().join("scripts/ps_parse.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run scripts/ps_parse.py");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write the script");
+    let out = child.wait_with_output().expect("ps_parse.py");
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("ps_parse.py prints JSON")
+}
+
+#[tokio::test]
+async fn the_powershell_script_parses_and_sets_exactly_what_the_json_says() {
+    let (cert, key) = openssl_cert("m365-ps-current", "365");
+    let (next, _) = openssl_cert("m365-ps-next", "730");
+    let tokens = tokens_yaml(&cert, &key, Some(&next));
+    let cfg = config_file("m365-ps.yaml", "https://sts.contoso.test", &tokens);
+    let run = |format: &str| {
+        let out = altgate(&[
+            "m365",
+            "federation-settings",
+            "--config",
+            &cfg,
+            "--format",
+            format,
+            "--protocol",
+            "saml",
+            "--prompt-login-behavior",
+            "nativeSupport",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let json: Value = serde_json::from_str(&run("json")).expect("JSON");
+    let script = run("powershell");
+    let parsed = ps_parse(&script);
+    assert_eq!(parsed["errors"], serde_json::json!([]), "{script}");
+
+    // One `$body` per domain, parents first, each exactly the Graph body the JSON holds.
+    let bodies = parsed["hashes"].as_array().expect("hashes");
+    let domains = json.as_object().expect("object");
+    assert_eq!(bodies.len(), domains.len(), "{parsed}");
+    for (body, (domain, graph)) in bodies.iter().zip(domains) {
+        assert_eq!(body, graph, "{domain}");
+    }
+    // Each domain is updated in place when federated, else federated anew: by its own id.
+    let commands = parsed["commands"].as_array().expect("commands");
+    for domain in domains.keys() {
+        for verb in ["Get", "Update", "New"] {
+            let name = format!("{verb}-MgDomainFederationConfiguration");
+            assert!(
+                commands.iter().any(|c| c[0] == name.as_str()
+                    && c[1].as_array().is_some_and(|a| a
+                        .windows(2)
+                        .any(|w| w[0] == "-DomainId" && w[1] == domain.as_str()))),
+                "{name} -DomainId {domain}: {parsed}"
+            );
+        }
+    }
+
+    // The check catches a broken script: a lost closing quote, and a value that changed.
+    let broken = script.replacen(
+        "displayName = 'contoso.com'",
+        "displayName = 'contoso.com",
+        1,
+    );
+    assert_ne!(ps_parse(&broken)["errors"], serde_json::json!([]));
+    let changed = script.replacen(
+        "issuerUri = 'http://contoso.com",
+        "issuerUri = 'http://evil.com",
+        1,
+    );
+    let first = &ps_parse(&changed)["hashes"][0];
+    assert_ne!(first, &domains["contoso.com"]);
+}
