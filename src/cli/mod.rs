@@ -321,6 +321,15 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
                 "warning: passive.session_key_file is not set: each node generates its own SSO session key, so a farm's nodes will not accept each other's sessions"
             );
         }
+        let branding = &c.passive.branding;
+        for (tag, _) in &branding.texts {
+            let built_in = crate::config::branding::BUILT_IN_LANGUAGES.contains(&tag.as_str());
+            if !built_in && !branding.password_texts.iter().any(|(t, _)| t == tag) {
+                println!(
+                    "warning: passive.texts.{tag} has no passive.password_texts.{tag}: the password-change pages show English to these users"
+                );
+            }
+        }
         match &c.alternate_login_id {
             None => println!(
                 "note: alternate_login_id is not configured; logins resolve by UPN or DOMAIN\\name"

@@ -23,19 +23,35 @@ pub const DEFAULT_ACCENT: Color = Color {
     b: 0xbd,
 };
 
-/// Declares [`PageTexts`] once: its fields and the list of their keys.
+/// A set of page strings for one language, as the configuration gives it.
+trait LanguageTexts {
+    /// Every key given, with its value.
+    fn given(&self) -> Vec<(&'static str, &str)>;
+    /// The keys left out.
+    fn missing(&self) -> Vec<&'static str>;
+}
+
+/// Declares a set of page strings once ([`PageTexts`], [`PasswordPageTexts`]): its fields and
+/// the list of their keys.
 macro_rules! page_texts {
-    ($( $(#[$meta:meta])* $field:ident ),* $(,)?) => {
-        /// The strings of the pages in one language, as `passive.texts.<language>` gives them;
-        /// each key absent keeps the built-in text (English or Japanese). A language altgate
-        /// does not ship must give every key.
+    ($(#[$smeta:meta])* $name:ident { $( $(#[$meta:meta])* $field:ident ),* $(,)? }) => {
+        $(#[$smeta])*
         #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
         #[serde(deny_unknown_fields)]
-        pub struct PageTexts {
+        pub struct $name {
             $( $(#[$meta])* pub $field: Option<String>, )*
         }
 
-        impl PageTexts {
+        impl LanguageTexts for $name {
+            fn given(&self) -> Vec<(&'static str, &str)> {
+                $name::given(self)
+            }
+            fn missing(&self) -> Vec<&'static str> {
+                $name::missing(self)
+            }
+        }
+
+        impl $name {
             /// Every key, in declaration order.
             pub const KEYS: &'static [&'static str] = &[$(stringify!($field)),*];
 
@@ -47,7 +63,7 @@ macro_rules! page_texts {
             }
 
             /// Takes every key `other` gives.
-            pub fn overlay(&mut self, other: &PageTexts) {
+            pub fn overlay(&mut self, other: &$name) {
                 $( if let Some(v) = &other.$field { self.$field = Some(v.clone()); } )*
             }
 
@@ -62,6 +78,10 @@ macro_rules! page_texts {
 }
 
 page_texts! {
+    /// The strings of the pages in one language, as `passive.texts.<language>` gives them;
+    /// each key absent keeps the built-in text (English or Japanese). A language altgate does
+    /// not ship must give every key.
+    PageTexts {
     /// The sign-in page's heading ("Sign in").
     heading,
     /// The user name field's label.
@@ -97,6 +117,40 @@ page_texts! {
     /// The help-desk text: the link text when `help_desk_url` is set, otherwise shown as is
     /// (a phone number, say) when given.
     help_desk,
+    }
+}
+
+page_texts! {
+    /// The password-change pages' strings in one language, as
+    /// `passive.password_texts.<language>` gives them; each key absent keeps the built-in text
+    /// (English or Japanese). A language altgate does not ship must give every key; without
+    /// any, its users see these pages in English.
+    PasswordPageTexts {
+    /// The heading ("Update password", AD FS's title).
+    heading,
+    /// Shown when AD answered that the password expired.
+    expired,
+    /// Shown when AD answered that the password must be changed at next logon.
+    must_change,
+    /// The voluntary page's introduction.
+    voluntary,
+    /// "Old password".
+    old_password,
+    /// "New password".
+    new_password,
+    /// "Confirm new password".
+    confirm_password,
+    /// The submit button.
+    submit,
+    /// The two new passwords differ.
+    mismatch,
+    /// AD refused the new password (history, length, complexity, minimum age).
+    policy,
+    /// The change could not be made right now.
+    unavailable,
+    /// The voluntary page's success message.
+    changed,
+    }
 }
 
 /// An sRGB colour.
@@ -216,6 +270,8 @@ pub struct Branding {
     /// `texts`: per-language overrides (language tag, lower case, and its strings), by tag.
     /// Every value is at most [`MAX_TEXT_CHARS`] characters.
     pub texts: Vec<(String, PageTexts)>,
+    /// `password_texts`: the same for the password-change pages.
+    pub password_texts: Vec<(String, PasswordPageTexts)>,
 }
 
 impl Default for Branding {
@@ -225,6 +281,7 @@ impl Default for Branding {
             accent_color: DEFAULT_ACCENT,
             help_desk_url: None,
             texts: Vec::new(),
+            password_texts: Vec::new(),
         }
     }
 }
@@ -263,6 +320,7 @@ pub(super) struct RawBranding {
     pub(super) accent_color: Option<String>,
     pub(super) help_desk_url: Option<String>,
     pub(super) texts: Option<std::collections::BTreeMap<String, PageTexts>>,
+    pub(super) password_texts: Option<std::collections::BTreeMap<String, PasswordPageTexts>>,
 }
 
 impl Validator {
@@ -299,8 +357,32 @@ impl Validator {
                 );
             }
         }
-        for (tag, t) in raw.texts.unwrap_or_default() {
-            let path = format!("passive.texts.{tag}");
+        b.texts = self.language_texts("passive.texts", raw.texts);
+        b.password_texts = self.language_texts("passive.password_texts", raw.password_texts);
+        for (tag, _) in &b.password_texts {
+            let spoken =
+                BUILT_IN_LANGUAGES.contains(&tag.as_str()) || b.texts.iter().any(|(t, _)| t == tag);
+            if !spoken {
+                self.err(
+                    format!("passive.password_texts.{tag}"),
+                    format!("the sign-in pages do not speak this language: give passive.texts.{tag} too"),
+                );
+            }
+        }
+        b
+    }
+
+    /// One `<key>.<language>` map of page strings: language tags as browsers send them, no
+    /// value longer than [`MAX_TEXT_CHARS`], and every string for a language altgate does not
+    /// ship.
+    fn language_texts<T: LanguageTexts>(
+        &mut self,
+        key: &str,
+        raw: Option<std::collections::BTreeMap<String, T>>,
+    ) -> Vec<(String, T)> {
+        let mut out = Vec::new();
+        for (tag, t) in raw.unwrap_or_default() {
+            let path = format!("{key}.{tag}");
             if !is_language_tag(&tag) {
                 self.err(
                     &path,
@@ -327,9 +409,9 @@ impl Validator {
                 );
                 continue;
             }
-            b.texts.push((tag, t));
+            out.push((tag, t));
         }
-        b
+        out
     }
 
     fn logo(&mut self, file: &str) -> Option<Logo> {

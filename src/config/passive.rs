@@ -2,7 +2,7 @@
 //! (lifetimes, the shared session key, IdP-initiated sign-on), the sign-in page's branding
 //! ([`super::branding`]) and, in demo mode only, the built-in demo relying party ([`demo`]).
 
-use super::branding::{Branding, PageTexts, RawBranding};
+use super::branding::{Branding, PageTexts, PasswordPageTexts, RawBranding};
 use super::{Checked, Document, HumanDuration, Validator, DAY};
 use crate::secret::Secret;
 use base64::Engine;
@@ -38,6 +38,8 @@ pub struct RawPassive {
     pub help_desk_url: Option<String>,
     /// Per-language overrides of the pages' strings: language tag → key → text.
     pub texts: Option<std::collections::BTreeMap<String, PageTexts>>,
+    /// Per-language overrides of the password-change pages' strings: language tag → key → text.
+    pub password_texts: Option<std::collections::BTreeMap<String, PasswordPageTexts>>,
     /// Demo mode only: the built-in demo relying party at `/demo/`.
     #[serde(default)]
     pub demo_relying_party: bool,
@@ -140,6 +142,7 @@ impl Validator {
             accent_color: raw.accent_color,
             help_desk_url: raw.help_desk_url,
             texts: raw.texts,
+            password_texts: raw.password_texts,
         });
         let session_key = match (&raw.session_key_file, &raw.session_key_env) {
             (Some(_), Some(_)) => {
@@ -233,6 +236,7 @@ impl Validator {
 
 #[cfg(test)]
 mod tests {
+    use crate::config::branding::PasswordPageTexts;
     use crate::config::{demo, Config};
 
     const BASE: &str = "server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }\n\
@@ -306,6 +310,50 @@ mod tests {
             "{:?}",
             issues(&typo)
         );
+    }
+
+    #[test]
+    fn password_change_texts_follow_the_same_rules_and_need_a_language_the_pages_speak() {
+        let text = format!(
+            "{BASE}demo_directory: config/demo-directory.yaml\n\
+             passive:\n  password_texts:\n    ja: {{ submit: 変更 }}\n    fr: {{ heading: Mettre à jour }}\n    EN: {{ heading: x }}\n    en: {{ policy: '{}' }}\n",
+            "x".repeat(1001)
+        );
+        let found = issues(&text);
+        for key in [
+            "passive.password_texts.fr: altgate does not ship this language, so every string must be given; missing: expired,",
+            "passive.password_texts.EN: not a language tag",
+            "passive.password_texts.en.policy: longer than 1000 characters",
+        ] {
+            assert!(found.iter().any(|i| i.starts_with(key)), "{key} in {found:#?}");
+        }
+        assert!(
+            !found
+                .iter()
+                .any(|i| i.starts_with("passive.password_texts.ja")),
+            "{found:#?}"
+        );
+        // Every string of a new language, but the sign-in pages do not speak it.
+        let keys = PasswordPageTexts::KEYS
+            .iter()
+            .map(|k| format!("{k}: x"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!(
+            "{BASE}demo_directory: config/demo-directory.yaml\npassive: {{ password_texts: {{ de: {{ {keys} }} }} }}\n"
+        );
+        let found = issues(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with(
+                "passive.password_texts.de: the sign-in pages do not speak this language"
+            ),
+            "{found:#?}"
+        );
+        let typo = format!("{BASE}demo_directory: config/demo-directory.yaml\npassive: {{ password_texts: {{ en: {{ headin: x }} }} }}\n");
+        assert!(issues(&typo)
+            .iter()
+            .any(|i| i.starts_with("passive.password_texts.en.headin: unknown field")));
     }
 
     #[test]

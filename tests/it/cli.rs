@@ -181,6 +181,40 @@ fn check_config_accepts_the_default_and_reports_every_problem_with_exit_2() {
         "{text}"
     );
 
+    // A language the pages do not ship, without its password-change strings, is worth a
+    // warning: its users would see those pages in English.
+    let all = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| format!("{k}: x"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ja_line = shipped
+        .lines()
+        .find(|l| l.starts_with("    ja: { help_desk:"))
+        .expect("the shipped texts have a Japanese line");
+    let german = format!(
+        "{ja_line}\n    de: {{ {} }}",
+        all(altgate::config::branding::PageTexts::KEYS)
+    );
+    let german_password = format!(
+        "{german}\n  password_texts:\n    de: {{ {} }}",
+        all(altgate::config::branding::PasswordPageTexts::KEYS)
+    );
+    let warning = "warning: passive.texts.de has no passive.password_texts.de";
+    for (texts, warned) in [(german, true), (german_password, false)] {
+        let file = harness::write_config("german.yaml", &shipped.replace(ja_line, &texts));
+        let out = altgate(&["check-config", "--config", file.to_str().expect("utf-8")]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text.contains(warning), warned, "{text}");
+    }
+
     let bad = harness::write_config(
         "broken.yaml",
         "server: { listen: 'x', public_url: https://sts.example.test }\nforests:\n  - name: contoso.com\n    global_catalogs: [ldap://dc1:389]\ncache: { negative_ttl: soon }\nsurprise: true\n",

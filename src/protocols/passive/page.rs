@@ -11,8 +11,8 @@
 
 mod password;
 
-use super::texts::{english, japanese};
-use crate::config::branding::{Branding, PageTexts, BUILT_IN_LANGUAGES};
+use super::texts::{english, english_password, japanese, japanese_password};
+use crate::config::branding::{Branding, PageTexts, PasswordPageTexts, BUILT_IN_LANGUAGES};
 use crate::xml::escape_attr;
 use base64::Engine;
 pub use password::{PasswordMessage, PasswordPage, PasswordPurpose, UPDATE_PASSWORD_PATH};
@@ -38,6 +38,8 @@ struct Language {
     /// Lower-case tag (`en`, `ja`, `de`, `pt-br`).
     tag: String,
     texts: PageTexts,
+    /// The password-change pages' strings.
+    password: PasswordPageTexts,
     /// The configuration gave a help-desk text (shown even without a link).
     help_desk_given: bool,
 }
@@ -105,6 +107,7 @@ fn style(accent: &str) -> String {
          button:hover,.button:hover{{filter:brightness(.88)}}\
          a{{color:var(--accent)}}\
          .error{{color:#a80000;background:#fdf3f4;border-left:4px solid #a80000;padding:.5rem .75rem;margin:1rem 0}}\
+         .done{{color:#0e5c1f;background:#f1faf3;border-left:4px solid #107c10;padding:.5rem .75rem;margin:1rem 0}}\
          .details{{font-size:.9rem;color:#444;border-top:1px solid #ddd;margin-top:1.5rem;padding-top:.75rem}}\
          .details dt{{font-weight:600}}.details dd{{margin:0 0 .5rem;font-family:ui-monospace,Consolas,monospace;overflow-wrap:anywhere}}\
          .help{{margin-top:1.5rem;font-size:.9rem}}\
@@ -167,14 +170,18 @@ impl Pages {
 
     /// The pages for an organisation name, an example identifier and a branding.
     pub fn with_branding(organization: &str, hint_example: &str, branding: &Branding) -> Pages {
-        let mut languages: Vec<Language> = [("en", english()), ("ja", japanese())]
-            .into_iter()
-            .map(|(tag, texts)| Language {
-                tag: tag.to_string(),
-                texts,
-                help_desk_given: false,
-            })
-            .collect();
+        let mut languages: Vec<Language> = [
+            ("en", english(), english_password()),
+            ("ja", japanese(), japanese_password()),
+        ]
+        .into_iter()
+        .map(|(tag, texts, password)| Language {
+            tag: tag.to_string(),
+            texts,
+            password,
+            help_desk_given: false,
+        })
+        .collect();
         for (tag, over) in &branding.texts {
             let given = over.help_desk.is_some();
             match languages.iter_mut().find(|l| &l.tag == tag) {
@@ -190,9 +197,17 @@ impl Pages {
                     languages.push(Language {
                         tag: tag.clone(),
                         texts,
+                        password: english_password(),
                         help_desk_given: given,
                     });
                 }
+            }
+        }
+        // The password-change strings of a language the sign-in page does not speak are never
+        // shown (the page's language comes from the same list), so only known tags take them.
+        for (tag, over) in &branding.password_texts {
+            if let Some(l) = languages.iter_mut().find(|l| &l.tag == tag) {
+                l.password.overlay(over);
             }
         }
         debug_assert!(BUILT_IN_LANGUAGES
@@ -204,6 +219,7 @@ impl Pages {
             fallback: Language {
                 tag: "en".into(),
                 texts: english(),
+                password: english_password(),
                 help_desk_given: false,
             },
             languages,
@@ -530,6 +546,25 @@ mod tests {
                 ),
                 ("de".into(), german),
             ],
+            password_texts: vec![
+                (
+                    "de".into(),
+                    PasswordPageTexts {
+                        heading: Some("Kennwort aktualisieren".into()),
+                        expired: Some(
+                            "Ihr Kennwort ist abgelaufen & muss <neu> gesetzt werden.".into(),
+                        ),
+                        ..PasswordPageTexts::default()
+                    },
+                ),
+                (
+                    "ja".into(),
+                    PasswordPageTexts {
+                        submit: Some("変更".into()),
+                        ..PasswordPageTexts::default()
+                    },
+                ),
+            ],
         };
         let p = Pages::with_branding("Contoso", "jdoe@contoso.com", &branding);
         let en = p.sign_in(&SignInPage {
@@ -561,5 +596,40 @@ mod tests {
         assert!(p
             .signed_out(p.lang(Some("ja")))
             .contains("サインアウトしました。"));
+        // The password-change page takes its strings from the same language, escaped; a key
+        // the configuration leaves out keeps the built-in (English for a new language).
+        let change = |lang| {
+            p.password_change(&PasswordPage {
+                lang,
+                purpose: PasswordPurpose::Expired,
+                csrf: "t",
+                state: "s",
+                username: "jdoe@contoso.com",
+                message: Some(PasswordMessage::Mismatch),
+            })
+        };
+        let de_change = change(de);
+        assert!(
+            de_change.contains("<h1>Kennwort aktualisieren</h1>"),
+            "{de_change}"
+        );
+        assert!(
+            de_change.contains("Ihr Kennwort ist abgelaufen &amp; muss &lt;neu"),
+            "{de_change}"
+        );
+        assert!(
+            de_change.contains("<title>Kennwort aktualisieren - Contoso</title>"),
+            "{de_change}"
+        );
+        assert!(
+            de_change.contains("The new passwords don't match"),
+            "English where the configuration gives nothing: {de_change}"
+        );
+        let ja_change = change(p.lang(Some("ja")));
+        assert!(ja_change.contains(">変更</button>"), "{ja_change}");
+        assert!(
+            ja_change.contains("<h1>パスワードの更新</h1>"),
+            "{ja_change}"
+        );
     }
 }

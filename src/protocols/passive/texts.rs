@@ -1,6 +1,6 @@
 //! The pages' built-in strings, English and Japanese (the same keys `passive.texts` overrides).
 
-use crate::config::branding::PageTexts;
+use crate::config::branding::{PageTexts, PasswordPageTexts};
 
 /// Every string in English.
 pub(super) fn english() -> PageTexts {
@@ -54,64 +54,40 @@ pub(super) fn japanese() -> PageTexts {
     }
 }
 
-/// The password-change page's strings (built in for English and Japanese; a language added
-/// by the configuration shows the English ones).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct PasswordTexts {
-    /// Heading ("Update password", AD FS's title).
-    pub heading: &'static str,
-    /// Shown when AD answered that the password expired.
-    pub expired: &'static str,
-    /// Shown when AD answered that the password must be changed at next logon.
-    pub must_change: &'static str,
-    /// The voluntary page's introduction.
-    pub voluntary: &'static str,
-    /// "Old password".
-    pub old_password: &'static str,
-    /// "New password".
-    pub new_password: &'static str,
-    /// "Confirm new password".
-    pub confirm_password: &'static str,
-    /// The submit button.
-    pub submit: &'static str,
-    /// The two new passwords differ.
-    pub mismatch: &'static str,
-    /// AD refused the new password (history, length, complexity, minimum age).
-    pub policy: &'static str,
-    /// The change could not be made right now.
-    pub unavailable: &'static str,
-    /// The voluntary page's success message.
-    pub changed: &'static str,
+/// The password-change strings in English.
+pub(super) fn english_password() -> PasswordPageTexts {
+    let s = |v: &str| Some(v.to_string());
+    PasswordPageTexts {
+        heading: s("Update password"),
+        expired: s("Your password has expired. Choose a new password to continue signing in."),
+        must_change: s("You must change your password before you can sign in. Choose a new password to continue."),
+        voluntary: s("Type your user name, your current password and a new password."),
+        old_password: s("Old password"),
+        new_password: s("New password"),
+        confirm_password: s("Confirm new password"),
+        submit: s("Submit"),
+        mismatch: s("The new passwords don't match. Type the same new password in both boxes."),
+        policy: s("The new password doesn't meet your organization's password requirements: it may be too short or too simple, one you used before, or your password was changed too recently. Choose a different password."),
+        unavailable: s("Your password cannot be changed right now. Try again later."),
+        changed: s("Your password has been updated."),
+    }
 }
 
-/// The password-change strings in English.
-pub(super) const ENGLISH_PASSWORD: PasswordTexts = PasswordTexts {
-    heading: "Update password",
-    expired: "Your password has expired. Choose a new password to continue signing in.",
-    must_change: "You must change your password before you can sign in. Choose a new password to continue.",
-    voluntary: "Type your user name, your current password and a new password.",
-    old_password: "Old password",
-    new_password: "New password",
-    confirm_password: "Confirm new password",
-    submit: "Submit",
-    mismatch: "The new passwords don't match. Type the same new password in both boxes.",
-    policy: "The new password doesn't meet your organization's password requirements: it may be too short or too simple, one you used before, or your password was changed too recently. Choose a different password.",
-    unavailable: "Your password cannot be changed right now. Try again later.",
-    changed: "Your password has been updated.",
-};
-
 /// The password-change strings in Japanese.
-pub(super) const JAPANESE_PASSWORD: PasswordTexts = PasswordTexts {
-    heading: "パスワードの更新",
-    expired: "パスワードの有効期限が切れています。サインインを続行するには、新しいパスワードを設定してください。",
-    must_change: "サインインする前にパスワードを変更する必要があります。続行するには、新しいパスワードを設定してください。",
-    voluntary: "ユーザー名、現在のパスワード、新しいパスワードを入力してください。",
-    old_password: "現在のパスワード",
-    new_password: "新しいパスワード",
-    confirm_password: "新しいパスワードの確認入力",
-    submit: "送信",
-    mismatch: "新しいパスワードが一致しません。両方のボックスに同じ新しいパスワードを入力してください。",
-    policy: "新しいパスワードが組織のパスワード要件を満たしていません。短すぎる、単純すぎる、以前に使用したパスワードである、またはパスワードの変更から十分な時間が経過していない可能性があります。別のパスワードを選んでください。",
-    unavailable: "現在パスワードを変更できません。しばらくしてからもう一度お試しください。",
-    changed: "パスワードが更新されました。",
-};
+pub(super) fn japanese_password() -> PasswordPageTexts {
+    let s = |v: &str| Some(v.to_string());
+    PasswordPageTexts {
+        heading: s("パスワードの更新"),
+        expired: s("パスワードの有効期限が切れています。サインインを続行するには、新しいパスワードを設定してください。"),
+        must_change: s("サインインする前にパスワードを変更する必要があります。続行するには、新しいパスワードを設定してください。"),
+        voluntary: s("ユーザー名、現在のパスワード、新しいパスワードを入力してください。"),
+        old_password: s("現在のパスワード"),
+        new_password: s("新しいパスワード"),
+        confirm_password: s("新しいパスワードの確認入力"),
+        submit: s("送信"),
+        mismatch: s("新しいパスワードが一致しません。両方のボックスに同じ新しいパスワードを入力してください。"),
+        policy: s("新しいパスワードが組織のパスワード要件を満たしていません。短すぎる、単純すぎる、以前に使用したパスワードである、またはパスワードの変更から十分な時間が経過していない可能性があります。別のパスワードを選んでください。"),
+        unavailable: s("現在パスワードを変更できません。しばらくしてからもう一度お試しください。"),
+        changed: s("パスワードが更新されました。"),
+    }
+}

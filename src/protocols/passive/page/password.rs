@@ -4,8 +4,8 @@
 //! Messages: the generic credentials error, the two new passwords differ, AD's policy refused
 //! the new one, the change is unavailable, and the voluntary page's success.
 
-use super::super::texts::{PasswordTexts, ENGLISH_PASSWORD, JAPANESE_PASSWORD};
 use super::{Lang, Pages};
+use crate::config::branding::PasswordPageTexts;
 use crate::xml::escape_attr;
 
 /// AD FS's voluntary change page (`passive.update_password_page`).
@@ -55,25 +55,21 @@ pub struct PasswordPage<'a> {
 }
 
 impl Pages {
-    fn password_texts(&self, lang: Lang) -> &'static PasswordTexts {
-        match self.tag(lang) {
-            "ja" => &JAPANESE_PASSWORD,
-            _ => &ENGLISH_PASSWORD,
-        }
-    }
-
     /// The password-change page.
     pub fn password_change(&self, p: &PasswordPage<'_>) -> String {
         let l = self.language(p.lang);
-        let t = self.password_texts(p.lang);
+        // One password-change string, HTML-escaped.
+        let pt = |pick: fn(&PasswordPageTexts) -> &Option<String>| {
+            escape_attr(pick(&l.password).as_deref().unwrap_or(""))
+        };
         let e = |s: &str| escape_attr(s);
         let message = p.message.map(|m| {
             let (text, role, class) = match m {
                 PasswordMessage::BadCredentials => (l.t(|t| &t.bad_credentials), "alert", "error"),
-                PasswordMessage::Mismatch => (e(t.mismatch), "alert", "error"),
-                PasswordMessage::Policy => (e(t.policy), "alert", "error"),
-                PasswordMessage::Unavailable => (e(t.unavailable), "alert", "error"),
-                PasswordMessage::Changed => (e(t.changed), "status", "done"),
+                PasswordMessage::Mismatch => (pt(|t| &t.mismatch), "alert", "error"),
+                PasswordMessage::Policy => (pt(|t| &t.policy), "alert", "error"),
+                PasswordMessage::Unavailable => (pt(|t| &t.unavailable), "alert", "error"),
+                PasswordMessage::Changed => (pt(|t| &t.changed), "status", "done"),
             };
             format!(
                 "<p class=\"{class}\" id=\"{}\" role=\"{role}\">{text}</p>",
@@ -85,9 +81,9 @@ impl Pages {
             )
         });
         let intro = match p.purpose {
-            PasswordPurpose::Expired => t.expired,
-            PasswordPurpose::MustChange => t.must_change,
-            PasswordPurpose::Voluntary => t.voluntary,
+            PasswordPurpose::Expired => pt(|t| &t.expired),
+            PasswordPurpose::MustChange => pt(|t| &t.must_change),
+            PasswordPurpose::Voluntary => pt(|t| &t.voluntary),
         };
         let voluntary = p.purpose == PasswordPurpose::Voluntary;
         let invalid_new = matches!(
@@ -113,7 +109,7 @@ impl Pages {
                         user = l.t(|t| &t.user_name),
                         username = e(p.username),
                         focus = if p.username.is_empty() { " autofocus" } else { "" },
-                        old = e(t.old_password),
+                        old = pt(|t| &t.old_password),
                         focus_old = if p.username.is_empty() { "" } else { " autofocus" },
                     ),
                 )
@@ -135,21 +131,27 @@ impl Pages {
                  <input id=\"confirmNewPasswordInput\" name=\"ConfirmNewPassword\" type=\"password\" autocomplete=\"new-password\" required aria-required=\"true\"{new_invalid}>\
                  <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
                  <button type=\"submit\" id=\"submitButton\">{submit}</button></form>",
-                new = e(t.new_password),
-                confirm = e(t.confirm_password),
+                new = pt(|t| &t.new_password),
+                confirm = pt(|t| &t.confirm_password),
                 focus_new = if voluntary { "" } else { " autofocus" },
                 csrf = e(p.csrf),
-                submit = e(t.submit),
+                submit = pt(|t| &t.submit),
             )
         };
         let body = format!(
             "<h1>{heading}</h1><p id=\"passwordIntro\">{intro}</p>{message}{form}{help}",
-            heading = e(t.heading),
-            intro = e(intro),
+            heading = pt(|t| &t.heading),
+            intro = intro,
             message = message.unwrap_or_default(),
             help = self.help(l),
         );
-        self.page(p.lang, &self.title(t.heading), &body, false, false)
+        self.page(
+            p.lang,
+            &self.title(l.password.heading.as_deref().unwrap_or("")),
+            &body,
+            false,
+            false,
+        )
     }
 }
 
