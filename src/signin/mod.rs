@@ -52,6 +52,9 @@ pub struct SignInContext<'a> {
     /// familiar-location check needs all of them to be familiar). Never empty in practice;
     /// when empty, `client_ip` stands for it.
     pub client_addresses: &'a [IpAddr],
+    /// The relying party takes the password-expiry claims: read the password's expiry after a
+    /// successful bind (one DC read, only then).
+    pub password_expiry: bool,
 }
 
 impl SignInContext<'_> {
@@ -187,8 +190,12 @@ impl SignIn {
     /// When the password of the account just bound as expires: one base read on a DC of its
     /// domain, fresh. A failed read costs the user the notice, never the sign-in (the claims
     /// are advisory); it is logged.
-    async fn password_expires_at(&self, account: &ResolvedAccount) -> Option<OffsetDateTime> {
-        if self.password_expiry_notice.is_zero() {
+    async fn password_expires_at(
+        &self,
+        account: &ResolvedAccount,
+        ctx: &SignInContext<'_>,
+    ) -> Option<OffsetDateTime> {
+        if self.password_expiry_notice.is_zero() || !ctx.password_expiry {
             return None;
         }
         match self
@@ -341,7 +348,7 @@ impl SignIn {
                 resolution: resolution.clone(),
                 login: login.trim().to_string(),
                 auth_instant: (self.clock)(),
-                password_expires_at: self.password_expires_at(account).await,
+                password_expires_at: self.password_expires_at(account, ctx).await,
             }),
             Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
             Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),

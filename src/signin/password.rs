@@ -271,7 +271,7 @@ impl SignIn {
         match self.directory.bind(forest, domain, dn, new.expose()).await {
             Ok(Ok(())) => Ok(SignedIn {
                 password_expires_at: match resolution.account.as_ref() {
-                    Some(account) => self.password_expires_at(account).await,
+                    Some(account) => self.password_expires_at(account, ctx).await,
                     None => None,
                 },
                 resolution: resolution.clone(),

@@ -50,6 +50,7 @@ fn ctx() -> SignInContext<'static> {
         relying_party: "urn:test",
         client_ip: IpAddr::from([192, 0, 2, 1]),
         client_addresses: &[],
+        password_expiry: false,
     }
 }
 

@@ -487,7 +487,19 @@ async fn expiry_claims(user: ad_users::TestUser, pw: &'static str) {
     assert!(!body.contains("passwordchangeurl"), "{body}");
 
     // Office's relying party as shipped by these tests lists its claims without
-    // password_expiry: no claims either, even for the expiring user.
+    // password_expiry: no claims either, even for the expiring user, and no expiry read on a
+    // DC for it.
+    let expiry_reads = || {
+        harness::metric(
+            &server.app.metrics,
+            "altgate_directory_searches_total{forest=\"contoso.com\",query=\"password_expiry\",result=\"ok\"}",
+        )
+    };
+    let reads_before = expiry_reads();
+    assert!(
+        reads_before >= 3.0,
+        "every sign-in above read it: {reads_before}"
+    );
     let (status, body) = server
         .request(
             "POST",
@@ -506,6 +518,11 @@ async fn expiry_claims(user: ad_users::TestUser, pw: &'static str) {
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("passwordexpiration"), "{body}");
+    assert_eq!(
+        expiry_reads(),
+        reads_before,
+        "no DC read for a relying party without the claims"
+    );
 
     // Without the change page (AD FS's default) the token still warns, but points nowhere.
     let no_page = TestServer::start_with_relying_parties(&rps).await;

@@ -593,6 +593,7 @@ pub async fn sign_in(
         relying_party: "test",
         client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
         client_addresses: &[],
+        password_expiry: false,
     };
     app.sign_in
         .sign_in(

@@ -95,6 +95,10 @@ pub(super) async fn submit(
         relying_party: &target.rp.identifier,
         client_ip: req.client_ip,
         client_addresses: req.client_addresses,
+        password_expiry: target
+            .rp
+            .claims
+            .contains(&crate::config::ClaimKind::PasswordExpiry),
     };
     match app.sign_in.sign_in(username, &password, &sctx).await {
         Err(f) => {

@@ -206,6 +206,10 @@ pub(super) async fn submit(
         relying_party: &target.rp.identifier,
         client_ip: req.client_ip,
         client_addresses: req.client_addresses,
+        password_expiry: target
+            .rp
+            .claims
+            .contains(&crate::config::ClaimKind::PasswordExpiry),
     };
     let old = Secret::new(state.old.clone());
     match app
@@ -295,6 +299,7 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
         relying_party: "none",
         client_ip: req.client_ip,
         client_addresses: req.client_addresses,
+        password_expiry: false,
     };
     let result = app
         .sign_in

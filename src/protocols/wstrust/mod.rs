@@ -140,6 +140,9 @@ impl WsTrust<'_> {
             relying_party: &rp.identifier,
             client_ip,
             client_addresses,
+            password_expiry: rp
+                .claims
+                .contains(&crate::config::ClaimKind::PasswordExpiry),
         };
         let signed_in = match self
             .sign_in
