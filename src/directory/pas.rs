@@ -21,12 +21,11 @@
 //! | `maxPwdAge`, `lockoutThreshold`, ... | expiry fallback, extranet lockout policy | domain head object (not a user attribute) | DC of the domain |
 //!
 //! Sources: the "In Global Catalog" line of each attribute's page in Microsoft's Active Directory
-//! Schema reference (learn.microsoft.com/windows/win32/adschema/a-*) and the
-//! `isMemberOfPartialAttributeSet` line of [MS-ADA1..3]. Read for this table: `mail`,
-//! `userPrincipalName`, `objectGUID`, `displayName` (True); `canonicalName`,
-//! `mS-DS-ConsistencyGuid`, `proxyAddresses`, `pwdLastSet`, `msDS-UserPasswordExpiryTimeComputed`
-//! (False). `sAMAccountName`, `userAccountControl`, `givenName` and `sn` are base-schema PAS
-//! members that were not re-read.
+//! Schema reference (learn.microsoft.com/windows/win32/adschema/a-*), and the
+//! `isMemberOfPartialAttributeSet` line of Microsoft's published schema ([MS-ADA1..3]), which
+//! Samba ships for provisioning: an integration test (`tests/it/dc_attributes.rs`) checks every
+//! attribute of [`super::ACCOUNT_ATTRIBUTES`], [`DOMAIN_ATTRIBUTES`], [`NOT_IN_GLOBAL_CATALOG`]
+//! and the expiry read against that text.
 
 use super::account_state::filetime_to_datetime;
 use time::OffsetDateTime;
@@ -44,7 +43,7 @@ pub const PASSWORD_EXPIRY_ATTRIBUTES: &[&str] = &[
 
 /// User attributes the table above found outside the partial attribute set of Windows AD's
 /// default schema, each with why: a global catalog search on one of them finds nobody.
-const NOT_IN_GLOBAL_CATALOG: &[(&str, &str)] = &[
+pub const NOT_IN_GLOBAL_CATALOG: &[(&str, &str)] = &[
     ("canonicalName", "constructed"),
     ("mS-DS-ConsistencyGuid", "not in the partial attribute set"),
     (

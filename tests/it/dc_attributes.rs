@@ -564,3 +564,55 @@ async fn wsfed_sign_in(server: &TestServer, login: &str, password: &str) -> Stri
     assert_eq!(status, 200, "{done}");
     crate::passive::hidden(&done, "wresult").unwrap_or_else(|| panic!("no wresult: {done}"))
 }
+
+/// Microsoft's published Active Directory schema ([MS-ADA1..3], the text Samba ships for
+/// provisioning, Debian package samba-ad-provision): each attribute's
+/// `isMemberOfPartialAttributeSet`, by lower-case `ldapDisplayName`.
+fn published_partial_attribute_set() -> std::collections::HashMap<String, bool> {
+    let path = "/usr/share/samba/setup/ad-schema/MS-AD_Schema_2K8_R2_Attributes.txt";
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| harness::unprepared(&format!("{path}: {e}")));
+    text.split("\n\n")
+        .filter_map(|block| {
+            let value = |key: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(str::trim)
+            };
+            let name = value("ldapDisplayName:")?.to_ascii_lowercase();
+            Some((
+                name,
+                value("isMemberOfPartialAttributeSet:") == Some("TRUE"),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn the_attribute_table_matches_microsofts_published_schema() {
+    let pas = published_partial_attribute_set();
+    assert!(pas.len() > 1000, "the whole schema: {}", pas.len());
+    let in_gc = |a: &str| {
+        *pas.get(&a.to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("{a} is not in the published schema"))
+    };
+    // What the global catalog search asks for is in the partial attribute set, except
+    // canonicalName, which is asked for but never needed (the domain comes from the DN).
+    for a in altgate::directory::ACCOUNT_ATTRIBUTES {
+        assert_eq!(in_gc(a), *a != "canonicalName", "{a}");
+    }
+    // What is read from a DC of the account's domain is what a global catalog does not hold.
+    for a in altgate::directory::DOMAIN_ATTRIBUTES {
+        assert!(!in_gc(a), "{a}");
+    }
+    for (a, _) in altgate::directory::pas::NOT_IN_GLOBAL_CATALOG {
+        assert!(!in_gc(a), "{a}");
+    }
+    for a in ["msDS-UserPasswordExpiryTimeComputed", "pwdLastSet"] {
+        assert!(altgate::directory::PASSWORD_EXPIRY_ATTRIBUTES.contains(&a));
+        assert!(!in_gc(a), "{a}");
+    }
+    // The default alternate login ID is searchable on a real global catalog.
+    assert!(in_gc("mail"));
+}
