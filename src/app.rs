@@ -162,8 +162,7 @@ impl App {
         .with_password_expiry_notice(config.federation.password_expiry_notice);
         // The `passwordchangeurl` claim points at the change page only when it is served.
         let password_change_url = config.passive.update_password_page.then(|| {
-            crate::protocols::endpoints::PublicEndpoints::new(&config.server.public_url)
-                .update_password
+            crate::endpoint::PublicEndpoints::new(&config.server.public_url).update_password
         });
         let tokens = Tokens::new(
             config.federation.clone(),

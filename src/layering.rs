@@ -6,8 +6,8 @@
 
 /// Top-level modules by layer, bottom first. A module may import from lower layers only.
 pub const LAYERS: &[&[&str]] = &[
-    &["secret", "xml", "tls", "clock"],
-    &["keys"],
+    &["label", "secret", "xml", "tls", "clock"],
+    &["keys", "endpoint", "request"],
     &["config"],
     &["metrics"],
     &["events"],

@@ -4,10 +4,14 @@
 //! the one entry point the binary, the tests and the benches share. The modules, bottom layer
 //! first (a module uses only lower layers; `layering.rs` checks it):
 //!
-//! - [`secret`], [`xml`], [`tls`], [`clock`]: secrets that never print, the safe XML parser and
-//!   canonicalisation, certificates and CA bundles, the injectable wall clock.
-//! - [`keys`]: the token-signing key and certificates, below [`config`] (which checks them) and
-//!   [`tokens`] (which signs with them).
+//! - [`label`], [`secret`], [`xml`], [`tls`], [`clock`]: the typed vocabulary of every bounded
+//!   label (enums with ids and docs, checked against `docs/metrics.md`), secrets that never
+//!   print, the safe XML parser and canonicalisation, certificates and CA bundles, the
+//!   injectable wall clock.
+//! - [`keys`], [`endpoint`], [`request`]: the token-signing key and certificates (below
+//!   [`config`], which checks them, and [`tokens`], which signs with them); the route table
+//!   (every public path, its methods, label and URL); the request context (client addresses and
+//!   activity ID, built once at the edge and passed whole).
 //! - [`config`]: raw serde structures validated into typed configuration, with its vocabulary.
 //! - [`metrics`] and [`events`]: every notable occurrence logs and counts in one place.
 //! - [`directory`], [`cache`], [`state`], [`session`]: the [`directory::Directory`] trait (pooled
@@ -41,14 +45,17 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod directory;
+pub mod endpoint;
 pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
 pub mod keys;
+pub mod label;
 pub mod lockout;
 pub mod metrics;
 pub mod protocols;
+pub mod request;
 pub mod resolve;
 pub mod secret;
 pub mod session;

@@ -3,6 +3,7 @@
 //! login is resolved exactly as a sign-in would, so every spelling of an account (alternate
 //! ID, UPN, `DOMAIN\sam`) shows and resets the same counts.
 
+use crate::lockout::AccountKey;
 use crate::signin::lockout_key;
 use crate::state::{AccountActivity, ClassActivity, ResetScope};
 use crate::App;
@@ -88,7 +89,7 @@ pub enum LockoutCliError {
 }
 
 /// Resolves `login` and returns its lockout key.
-async fn key(app: &App, login: &str) -> Result<String, LockoutCliError> {
+async fn key(app: &App, login: &str) -> Result<AccountKey, LockoutCliError> {
     let r = app.resolver.resolve(login).await;
     match &r.account {
         Some(a) => Ok(lockout_key(a)),
@@ -103,7 +104,7 @@ async fn key(app: &App, login: &str) -> Result<String, LockoutCliError> {
 pub async fn status(app: &App, login: &str) -> Result<(String, AccountActivity), LockoutCliError> {
     let key = key(app, login).await?;
     let activity = app.lockout.activity(&key).await?;
-    Ok((key, activity))
+    Ok((key.to_string(), activity))
 }
 
 /// `lockout reset`: clears the chosen counts; returns the activity afterwards.
@@ -115,5 +116,5 @@ pub async fn reset(
     let key = key(app, login).await?;
     app.lockout.reset(&key, scope).await?;
     let activity = app.lockout.activity(&key).await?;
-    Ok((key, activity))
+    Ok((key.to_string(), activity))
 }

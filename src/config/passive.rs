@@ -83,15 +83,16 @@ pub struct Passive {
 /// `passive.demo_relying_party: true`); check-config refuses it otherwise.
 pub mod demo {
     use crate::config::{ClaimKind, NameIdFormat, RelyingParty, SamlSigning, TokenType};
+    use crate::endpoint::Endpoint;
 
     /// Its identifier (WS-Fed realm, SAML entityID).
     pub const IDENTIFIER: &str = "urn:altgate:demo";
     /// Its start page.
-    pub const HOME: &str = "/demo/";
+    pub const HOME: &str = Endpoint::DemoHome.path();
     /// Where WS-Federation tokens are posted (and where its WS-Fed sign-in starts).
-    pub const WSFED: &str = "/demo/wsfed";
+    pub const WSFED: &str = Endpoint::DemoWsfed.path();
     /// Its SAML assertion consumer service (and where its SAML sign-in starts).
-    pub const SAML: &str = "/demo/saml";
+    pub const SAML: &str = Endpoint::DemoSaml.path();
 
     /// The relying party registration, with reply URLs under `public_url`.
     pub fn relying_party(public_url: &str) -> RelyingParty {

@@ -2,6 +2,7 @@
 //! was refused. AD FS event ids where AD FS has one.
 
 use crate::event;
+use crate::label::{kinds, Id};
 use std::net::IpAddr;
 
 event! {
@@ -66,7 +67,7 @@ event! {
         /// Relying party.
         relying_party: &'a str,
         /// Protocol.
-        protocol: &'static str,
+        protocol: Id<kinds::Protocol> => %,
     }
 }
 
@@ -83,7 +84,7 @@ event! {
         /// Relying party.
         relying_party: &'a str,
         /// Protocol.
-        protocol: &'static str,
+        protocol: Id<kinds::Protocol> => %,
         /// More detail (the resolution code, the unavailable DC), never a password.
         detail: Option<&'a str>,
     }
@@ -102,7 +103,7 @@ event! {
         /// Relying party.
         relying_party: &'a str,
         /// Protocol.
-        protocol: &'static str,
+        protocol: Id<kinds::Protocol> => %,
         /// Client address.
         client_ip: IpAddr => %,
     }
@@ -132,7 +133,7 @@ event! {
     /// CSRF check, replay...). The request itself is never logged.
     PassiveRequestRefused<'a>: audit, warn, "passive_request_refused" "browser sign-in request refused" {
         /// Protocol.
-        protocol: &'static str,
+        protocol: Id<kinds::Protocol> => %,
         /// Relying party, or `unknown`.
         relying_party: &'a str,
         /// Bounded reason.
@@ -150,7 +151,7 @@ event! {
     /// A browser signed out.
     SignedOut<'a>: audit, info, "signed_out" "signed out" {
         /// Protocol.
-        protocol: &'static str,
+        protocol: Id<kinds::Protocol> => %,
         /// The session's login, when there was one.
         login: &'a str,
         /// Client address.

@@ -218,7 +218,7 @@ mod tests {
                 reason: "wrong_password",
                 client_ip: std::net::IpAddr::from([192, 0, 2, 7]),
                 relying_party: "urn:federation:MicrosoftOnline",
-                protocol: "wstrust_13",
+                protocol: crate::signin::Protocol::Wstrust13.into(),
                 detail: None,
             })
         });

@@ -5,6 +5,7 @@
 
 use super::response::{self, Reply};
 use crate::app::App;
+use crate::endpoint::{AdminEndpoint, Unrouted};
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
@@ -25,7 +26,6 @@ fn authorised(header: Option<&str>, token: &str) -> bool {
 
 /// Routes one admin request.
 pub async fn handle(app: &App, req: Request<Incoming>) -> Reply {
-    let path = req.uri().path().to_ascii_lowercase();
     let token = app
         .config
         .admin
@@ -45,14 +45,19 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Reply {
             return res;
         }
     }
-    match (req.method(), path.as_str()) {
-        (&Method::GET, "/metrics") => response::respond(
+    let res = match AdminEndpoint::route(req.method().as_str(), req.uri().path()) {
+        Ok(AdminEndpoint::Metrics) => response::respond(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
             app.metrics.render(),
         ),
-        (_, "/metrics") => response::method_not_allowed(),
-        _ => response::not_found(),
+        Err(Unrouted::MethodNotAllowed { allow }) => response::method_not_allowed(allow),
+        Err(Unrouted::NotFound) => response::not_found(),
+    };
+    if req.method() == Method::HEAD {
+        response::without_body(res)
+    } else {
+        res
     }
 }
 

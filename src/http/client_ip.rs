@@ -8,23 +8,13 @@
 //! The result feeds extranet lockout (every address must be familiar), `banned_ips`, the
 //! per-address failure budget, `insidecorporatenetwork` and the audit log.
 
+pub use crate::request::ClientAddresses;
 use hyper::header::HeaderMap;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
 /// The most forwarded hops read from one request (the rest is ignored).
 pub const MAX_HOPS: usize = 16;
-
-/// The client's addresses as far as altgate can trust them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientAddresses {
-    /// The client address (claims, audit, budget): the TCP peer or the nearest untrusted
-    /// forwarded hop.
-    pub client: IpAddr,
-    /// Every address the request carries that is not a trusted proxy's own: the client, and
-    /// the end user a trusted Microsoft proxy named. Never empty; deduplicated.
-    pub all: Vec<IpAddr>,
-}
 
 fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
     proxies.iter().any(|n| n.contains(&ip))
@@ -85,10 +75,7 @@ fn forwarded_chain(headers: &HeaderMap) -> Option<Vec<IpAddr>> {
 pub fn client_addresses(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) -> ClientAddresses {
     let peer = normalise(peer);
     if !trusted(peer, proxies) {
-        return ClientAddresses {
-            client: peer,
-            all: vec![peer],
-        };
+        return ClientAddresses::single(peer);
     }
     let chain = forwarded_chain(headers).unwrap_or_default();
     let forwarded_client = chain
@@ -97,7 +84,6 @@ pub fn client_addresses(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) ->
         .take(MAX_HOPS)
         .copied()
         .find(|ip| !trusted(*ip, proxies));
-    let mut all = Vec::new();
     // The end user a trusted Microsoft proxy names for an active client comes first: it is the
     // person signing in; the forwarding hop (e.g. Exchange Online) is also carried.
     let ms: Vec<IpAddr> = headers
@@ -109,23 +95,18 @@ pub fn client_addresses(peer: IpAddr, headers: &HeaderMap, proxies: &[IpNet]) ->
         .filter_map(parse_addr)
         .filter(|ip| !trusted(*ip, proxies))
         .collect();
-    let client = ms.first().copied().or(forwarded_client).unwrap_or(peer);
-    for ip in ms.into_iter().chain(forwarded_client) {
-        if !all.contains(&ip) {
-            all.push(ip);
-        }
-    }
     // A trusted proxy that named no one leaves the peer as the client, but a request entirely
     // made of proxy addresses still has one address to judge.
-    if all.is_empty() {
-        all.push(peer);
+    let mut named = ms.into_iter().chain(forwarded_client);
+    match named.next() {
+        Some(client) => ClientAddresses::new(client, named),
+        None => ClientAddresses::single(peer),
     }
-    ClientAddresses { client, all }
 }
 
 /// True when any of `addresses` is in `banned`.
 pub fn is_banned(addresses: &ClientAddresses, banned: &[IpNet]) -> bool {
-    addresses.all.iter().any(|ip| trusted(*ip, banned))
+    addresses.all().iter().any(|ip| trusted(*ip, banned))
 }
 
 #[cfg(test)]
@@ -159,8 +140,8 @@ mod tests {
             ("x-ms-forwarded-client-ip", "10.1.2.3"),
         ]);
         let a = client_addresses(ip("198.51.100.7"), &h, &nets(&["10.0.0.0/8"]));
-        assert_eq!(a.client, ip("198.51.100.7"));
-        assert_eq!(a.all, vec![ip("198.51.100.7")]);
+        assert_eq!(a.client(), ip("198.51.100.7"));
+        assert_eq!(a.all(), &[ip("198.51.100.7")]);
     }
 
     #[test]
@@ -170,15 +151,15 @@ mod tests {
         // appended the LB.
         let h = headers(&[("x-forwarded-for", "127.0.0.1, 203.0.113.5, 10.0.0.2")]);
         let a = client_addresses(ip("10.0.0.1"), &h, &proxies);
-        assert_eq!(a.client, ip("203.0.113.5"));
-        assert_eq!(a.all, vec![ip("203.0.113.5")]);
+        assert_eq!(a.client(), ip("203.0.113.5"));
+        assert_eq!(a.all(), &[ip("203.0.113.5")]);
         // Split across header fields, with ports and IPv6.
         let h = headers(&[
             ("x-forwarded-for", "1.1.1.1"),
             ("x-forwarded-for", "[2001:db8::7]:4711"),
         ]);
         assert_eq!(
-            client_addresses(ip("10.0.0.1"), &h, &proxies).client,
+            client_addresses(ip("10.0.0.1"), &h, &proxies).client(),
             ip("2001:db8::7")
         );
     }
@@ -194,12 +175,12 @@ mod tests {
             ("x-forwarded-for", "198.51.100.1"),
         ]);
         assert_eq!(
-            client_addresses(ip("10.0.0.1"), &h, &proxies).client,
+            client_addresses(ip("10.0.0.1"), &h, &proxies).client(),
             ip("2001:db8:cafe::17")
         );
         let h = headers(&[("x-forwarded-for", "203.0.113.5, not-an-ip")]);
         assert_eq!(
-            client_addresses(ip("10.0.0.1"), &h, &proxies).client,
+            client_addresses(ip("10.0.0.1"), &h, &proxies).client(),
             ip("10.0.0.1")
         );
     }
@@ -212,21 +193,21 @@ mod tests {
             ("x-ms-forwarded-client-ip", "203.0.113.99, 40.97.1.1"),
         ]);
         let a = client_addresses(ip("10.0.0.1"), &h, &proxies);
-        assert_eq!(a.client, ip("203.0.113.99"));
-        assert_eq!(a.all, vec![ip("203.0.113.99")]);
+        assert_eq!(a.client(), ip("203.0.113.99"));
+        assert_eq!(a.all(), &[ip("203.0.113.99")]);
         // Both named: the end user and the forwarding client must both be familiar.
         let h = headers(&[
             ("x-forwarded-for", "198.51.100.4"),
             ("x-ms-forwarded-client-ip", "203.0.113.99"),
         ]);
         let a = client_addresses(ip("10.0.0.1"), &h, &proxies);
-        assert_eq!(a.all, vec![ip("203.0.113.99"), ip("198.51.100.4")]);
+        assert_eq!(a.all(), &[ip("203.0.113.99"), ip("198.51.100.4")]);
     }
 
     #[test]
     fn mapped_ipv4_and_banned_lists() {
         let a = client_addresses(ip("::ffff:192.0.2.1"), &HeaderMap::new(), &[]);
-        assert_eq!(a.client, ip("192.0.2.1"));
+        assert_eq!(a.client(), ip("192.0.2.1"));
         assert!(is_banned(&a, &nets(&["192.0.2.0/24"])));
         assert!(!is_banned(&a, &nets(&["198.51.100.0/24"])));
     }
@@ -240,7 +221,7 @@ mod tests {
         let h = headers(&[("x-forwarded-for", &format!("203.0.113.1,{many}"))]);
         // The real client is beyond MAX_HOPS proxies: altgate does not walk that far.
         assert_eq!(
-            client_addresses(ip("10.0.0.1"), &h, &proxies).client,
+            client_addresses(ip("10.0.0.1"), &h, &proxies).client(),
             ip("10.0.0.1")
         );
     }

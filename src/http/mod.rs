@@ -309,27 +309,28 @@ impl Connection {
             let in_flight = act.request();
             let budget = budget.clone();
             async move {
-                // Known before the deadline starts, so even the timeout reply carries it.
-                let id = (side == Side::Public).then(|| {
-                    activity::activity_id(peer, req.headers(), &app.config.server.trusted_proxies)
-                });
+                // Known before the deadline starts, so even the timeout reply carries its
+                // activity ID.
+                let ctx = (side == Side::Public)
+                    .then(|| router::request_context(&app, peer, req.headers(), is_tls));
                 let reply = tokio::time::timeout(request_timeout, async {
-                    match (side, &id) {
-                        (Side::Public, Some(id)) => {
+                    match &ctx {
+                        Some(ctx) => {
                             let req = req.map(|b| conn::Body::new(b, budget, max_body));
-                            router::handle(&app, req, peer, is_tls, id).await
+                            router::handle(&app, req, ctx).await
                         }
-                        _ => admin::handle(&app, req).await,
+                        None => admin::handle(&app, req).await,
                     }
                 })
                 .await
                 .unwrap_or_else(|_| {
-                    tracing::warn!(target: "altgate::ops", activity_id = id.as_deref().unwrap_or(""), timeout = ?request_timeout, "request timed out");
+                    let id = ctx.as_ref().map_or("", |c| c.activity_id.as_str());
+                    tracing::warn!(target: "altgate::ops", activity_id = id, timeout = ?request_timeout, "request timed out");
                     let mut res = response::text(
                         hyper::StatusCode::SERVICE_UNAVAILABLE,
                         "request timed out\n",
                     );
-                    if let Some(id) = &id {
+                    if ctx.is_some() {
                         response::set_activity_id(&mut res, id);
                     }
                     res

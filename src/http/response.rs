@@ -52,9 +52,24 @@ pub fn not_found() -> Reply {
     text(StatusCode::NOT_FOUND, "not found\n")
 }
 
-/// 405 for a known path with the wrong method.
-pub fn method_not_allowed() -> Reply {
-    text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+/// 405 for a known path with the wrong method; `allow` lists the methods it answers.
+pub fn method_not_allowed(allow: &'static str) -> Reply {
+    let mut res = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    res.headers_mut()
+        .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
+    res
+}
+
+/// The answer to a HEAD request: `res` (the GET answer) with its headers, its length in
+/// `Content-Length`, and no body.
+pub fn without_body(res: Reply) -> Reply {
+    use hyper::body::Body as _;
+    let (mut parts, body) = res.into_parts();
+    let len = body.size_hint().exact().unwrap_or(0);
+    parts
+        .headers
+        .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));
+    Response::from_parts(parts, Full::new(Bytes::new()))
 }
 
 /// Browser pages: HTML with a strict Content-Security-Policy, never cached, never framed.

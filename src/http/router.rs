@@ -1,23 +1,44 @@
-//! The public router: which path goes to which protocol, request bodies read under their size
-//! and time limits, banned client addresses refused before any work. Every request runs in a
-//! span carrying its activity ID ([`super::activity`]), which its reply returns. Operators'
-//! endpoints are not here: they live on the admin listener ([`super::admin`]).
+//! The public router: the request is matched once against the route table
+//! ([`crate::endpoint::Endpoint`]), so every path, 404 and 405 (with `Allow`) comes from one
+//! place; HEAD is answered as GET without a body. Request bodies are read under their size and
+//! time limits, browser requests by one reader ([`BrowserRequest`]), and banned client addresses
+//! are refused before any work. Every request runs in a span carrying its activity ID
+//! ([`super::activity`]), which its reply returns. Operators' endpoints are not here: they live
+//! on the admin listener ([`super::admin`]).
 
 use super::activity;
 use super::client_ip::{client_addresses, is_banned};
 use super::conn::Body;
 use super::response::{self, Reply};
 use crate::app::App;
-use crate::config::demo;
+use crate::endpoint::{Enabled, Endpoint, Unrouted};
 use crate::events::BannedAddressRefused;
-use crate::protocols::wstrust::{self, request::Version, Refusal};
+use crate::label::{kinds, label_set};
+use crate::protocols::passive::page::Trace;
+use crate::protocols::wstrust::{self, Refusal};
+use crate::request::{ActivityId, RequestContext};
+use crate::tokens::rstr::Version;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
+use hyper::header::HeaderMap;
 use hyper::{Method, Request, StatusCode};
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
+
+label_set! {
+    /// A public request no endpoint answered (the rest of the `endpoint` label's values are
+    /// [`Endpoint`]'s).
+    pub enum Unserved: kinds::Endpoint {
+        /// Refused because an address it carries is in `server.banned_ips`.
+        Banned = "banned",
+        /// A served path with a method it does not answer (405).
+        MethodNotAllowed = "method_not_allowed",
+        /// No endpoint at this path (404).
+        NotFound = "not_found",
+    }
+}
 
 /// Why a request body was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +70,79 @@ async fn read_body(
     }
 }
 
+/// The request context of a public request from `peer`: its client addresses (through
+/// `server.trusted_proxies`) and activity ID, built once here and passed whole.
+pub fn request_context(app: &App, peer: IpAddr, headers: &HeaderMap, tls: bool) -> RequestContext {
+    let proxies = &app.config.server.trusted_proxies;
+    RequestContext {
+        peer: peer.to_canonical(),
+        client: client_addresses(peer, headers, proxies),
+        activity_id: ActivityId::new(activity::activity_id(peer, headers, proxies)),
+        tls,
+    }
+}
+
+/// What a browser endpoint reads from a request: cookies, language, query and (for a POST) the
+/// body, read under `server.max_body_bytes` and `server.limits.body_read_timeout`.
+struct BrowserRequest {
+    post: bool,
+    raw_query: String,
+    cookie_header: Option<String>,
+    accept_language: Option<String>,
+    /// The body was sent as `application/x-www-form-urlencoded`.
+    form: bool,
+    body: Bytes,
+}
+
+impl BrowserRequest {
+    async fn read(app: &App, req: Request<Body>) -> Result<Self, (BodyError, Option<String>)> {
+        let header = |name: hyper::header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        // HTTP/2 clients send each cookie as its own header field: join them all.
+        let cookie_header = {
+            let all: Vec<&str> = req
+                .headers()
+                .get_all(hyper::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            (!all.is_empty()).then(|| all.join("; "))
+        };
+        let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
+        let form = header(hyper::header::CONTENT_TYPE).is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+        let raw_query = req.uri().query().unwrap_or("").to_string();
+        let post = req.method() == Method::POST;
+        let body = if post {
+            let server = &app.config.server;
+            read_body(req, server.max_body_bytes, server.limits.body_read_timeout)
+                .await
+                .map_err(|e| (e, accept_language.clone()))?
+        } else {
+            Bytes::new()
+        };
+        Ok(BrowserRequest {
+            post,
+            raw_query,
+            cookie_header,
+            accept_language,
+            form,
+            body,
+        })
+    }
+}
+
 async fn wstrust_endpoint(
     app: &App,
     req: Request<Body>,
     version: Version,
-    ip: IpAddr,
-    all: &[IpAddr],
+    ctx: &RequestContext,
 ) -> Reply {
     let is_soap = req
         .headers()
@@ -79,7 +167,7 @@ async fn wstrust_endpoint(
     if !is_soap {
         return response::soap(wstrust.refuse(version, Refusal::ContentType));
     }
-    response::soap(wstrust.handle(version, &body, ip, all).await)
+    response::soap(wstrust.handle(version, &body, ctx).await)
 }
 
 fn metadata(app: &App) -> Reply {
@@ -99,238 +187,151 @@ fn metadata(app: &App) -> Reply {
     }
 }
 
-/// Where a browser request came from and what identifies it.
-struct Origin<'a> {
-    ip: IpAddr,
-    all: &'a [IpAddr],
-    tls: bool,
-    activity_id: &'a str,
-}
-
-/// The voluntary password-change page (`passive.update_password_page`): read like `/adfs/ls/`.
-async fn update_password_endpoint(app: &App, req: Request<Body>, origin: &Origin<'_>) -> Reply {
-    ls_or_update_password(app, req, origin, false, true).await
-}
-
-async fn ls_endpoint(
+/// `/adfs/ls/`, IdP-initiated sign-on and the voluntary password-change page.
+async fn browser_endpoint(
     app: &App,
     req: Request<Body>,
-    origin: &Origin<'_>,
-    idp_initiated: bool,
+    ctx: &RequestContext,
+    endpoint: Endpoint,
 ) -> Reply {
-    ls_or_update_password(app, req, origin, idp_initiated, false).await
-}
-
-async fn ls_or_update_password(
-    app: &App,
-    req: Request<Body>,
-    origin: &Origin<'_>,
-    idp_initiated: bool,
-    update_password: bool,
-) -> Reply {
-    let header = |name: hyper::header::HeaderName| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    // HTTP/2 clients send each cookie as its own header field: join them all.
-    let cookie_header = {
-        let all: Vec<&str> = req
-            .headers()
-            .get_all(hyper::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!all.is_empty()).then(|| all.join("; "))
-    };
-    let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
-    let raw_query = req.uri().query().unwrap_or("").to_string();
-    let post = req.method() == Method::POST;
-    let body = if post {
-        let is_form = header(hyper::header::CONTENT_TYPE).is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-        let server = &app.config.server;
-        match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
-            Ok(b) if is_form => b,
-            Ok(_) => Bytes::new(),
-            Err(e) => {
-                let status = match e {
-                    BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                    BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
-                };
-                let trace = crate::protocols::passive::page::Trace {
-                    activity_id: origin.activity_id,
-                    time: app.tokens.now(),
-                };
-                let r = crate::protocols::passive::unreadable(
-                    &app.pages,
-                    accept_language.as_deref(),
-                    status,
-                    &trace,
-                );
-                return response::page(r, origin.tls, &app.pages);
-            }
+    let b = match BrowserRequest::read(app, req).await {
+        Ok(b) => b,
+        Err((e, accept_language)) => {
+            let status = match e {
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            };
+            let trace = Trace {
+                activity_id: ctx.activity_id.as_str(),
+                time: app.tokens.now(),
+            };
+            let r = crate::protocols::passive::unreadable(
+                &app.pages,
+                accept_language.as_deref(),
+                status,
+                &trace,
+            );
+            return response::page(r, ctx.tls, &app.pages);
         }
-    } else {
-        Bytes::new()
     };
+    let body = if b.form { &b.body[..] } else { &[] };
     let ls = crate::protocols::passive::LsRequest {
-        post,
-        raw_query: &raw_query,
-        body: &body,
-        cookie_header: cookie_header.as_deref(),
-        accept_language: accept_language.as_deref(),
-        client_ip: origin.ip,
-        client_addresses: origin.all,
-        idp_initiated,
-        activity_id: origin.activity_id,
+        post: b.post,
+        raw_query: &b.raw_query,
+        body,
+        cookie_header: b.cookie_header.as_deref(),
+        accept_language: b.accept_language.as_deref(),
+        request: ctx,
+        idp_initiated: endpoint == Endpoint::IdpInitiated,
     };
-    let r = if update_password {
+    let r = if endpoint == Endpoint::UpdatePassword {
         crate::protocols::passive::update_password(&app.passive(), &ls).await
     } else {
         crate::protocols::passive::handle(&app.passive(), &ls).await
     };
-    response::page(r, origin.tls, &app.pages)
+    response::page(r, ctx.tls, &app.pages)
 }
 
 /// The demo relying party (demo mode with `passive.demo_relying_party` only).
-async fn demo_endpoint(app: &App, req: Request<Body>, path: &str, tls: bool) -> Reply {
-    let cookie_header = {
-        let all: Vec<&str> = req
-            .headers()
-            .get_all(hyper::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        (!all.is_empty()).then(|| all.join("; "))
-    };
-    let post = req.method() == Method::POST;
-    let body = if post {
-        let server = &app.config.server;
-        match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
-            Ok(b) => b,
-            Err(BodyError::TooLarge) => {
-                return response::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
-            }
-            Err(BodyError::Timeout) => {
-                return response::text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n")
-            }
+async fn demo_endpoint(
+    app: &App,
+    req: Request<Body>,
+    endpoint: Endpoint,
+    ctx: &RequestContext,
+) -> Reply {
+    let b = match BrowserRequest::read(app, req).await {
+        Ok(b) => b,
+        Err((BodyError::TooLarge, _)) => {
+            return response::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
         }
-    } else {
-        Bytes::new()
+        Err((BodyError::Timeout, _)) => {
+            return response::text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n")
+        }
     };
     let demo_req = crate::protocols::demo_rp::DemoRequest {
-        path,
-        post,
-        body: &body,
-        cookie_header: cookie_header.as_deref(),
+        path: endpoint.path(),
+        post: b.post,
+        body: &b.body,
+        cookie_header: b.cookie_header.as_deref(),
     };
     response::page(
         crate::protocols::demo_rp::handle(&app.demo_rp(), &demo_req).await,
-        tls,
+        ctx.tls,
         &app.pages,
     )
 }
 
-/// Routes one public request from `peer` inside the span of its activity ID `id` (from
-/// [`activity::activity_id`]), which the reply carries back in `X-Request-Id`.
-pub async fn handle(app: &App, req: Request<Body>, peer: IpAddr, tls: bool, id: &str) -> Reply {
-    let mut res = route(app, req, peer, tls, id)
-        .instrument(activity::span(id))
+/// Serves one routed request.
+async fn serve(app: &App, endpoint: Endpoint, req: Request<Body>, ctx: &RequestContext) -> Reply {
+    match endpoint {
+        Endpoint::Wstrust13 => wstrust_endpoint(app, req, Version::Trust13, ctx).await,
+        Endpoint::Wstrust2005 => wstrust_endpoint(app, req, Version::Trust2005, ctx).await,
+        Endpoint::Passive | Endpoint::IdpInitiated | Endpoint::UpdatePassword => {
+            browser_endpoint(app, req, ctx, endpoint).await
+        }
+        Endpoint::Logo => match &app.config.passive.branding.logo {
+            Some(logo) => response::image(logo),
+            None => response::not_found(),
+        },
+        Endpoint::DemoHome | Endpoint::DemoWsfed | Endpoint::DemoSaml => {
+            demo_endpoint(app, req, endpoint, ctx).await
+        }
+        Endpoint::Mex => response::xml(wstrust::mex::document(&app.config.server.public_url)),
+        Endpoint::FederationMetadata => metadata(app),
+        Endpoint::Probe => response::text(StatusCode::OK, "OK"),
+    }
+}
+
+/// Routes one public request inside the span of its activity ID, which the reply carries back
+/// in `X-Request-Id`.
+pub async fn handle(app: &App, req: Request<Body>, ctx: &RequestContext) -> Reply {
+    let mut res = route(app, req, ctx)
+        .instrument(activity::span(ctx.activity_id.as_str()))
         .await;
-    response::set_activity_id(&mut res, id);
+    response::set_activity_id(&mut res, ctx.activity_id.as_str());
     res
 }
 
-/// Routes one public request. Endpoint labels are fixed strings, never the request path.
-async fn route(app: &App, req: Request<Body>, peer: IpAddr, tls: bool, activity_id: &str) -> Reply {
+/// Routes one public request. Endpoint labels come from the route table, never the path.
+async fn route(app: &App, req: Request<Body>, ctx: &RequestContext) -> Reply {
     let start = Instant::now();
     let server = &app.config.server;
-    let addresses = client_addresses(peer, req.headers(), &server.trusted_proxies);
-    if is_banned(&addresses, &server.banned_ips) {
+    if is_banned(&ctx.client, &server.banned_ips) {
         app.events.emit(&BannedAddressRefused {
-            client_ip: addresses.client,
-            peer,
+            client_ip: ctx.client_ip(),
+            peer: ctx.peer,
         });
         let res = response::text(StatusCode::FORBIDDEN, "forbidden\n");
-        app.metrics.http.count("banned", &res, start);
+        app.metrics.http.count(Unserved::Banned, &res, start);
         return res;
     }
-    let ip = addresses.client;
-    let all = addresses.all.as_slice();
-    let origin = Origin {
-        ip,
-        all,
-        tls,
-        activity_id,
+    let enabled = Enabled {
+        update_password: app.config.passive.update_password_page,
+        demo: app.config.passive.demo_relying_party,
     };
-    let path = req.uri().path().to_ascii_lowercase();
-    let method = req.method().clone();
-    let demo = app.config.passive.demo_relying_party;
-    let (endpoint, res) = match (method, path.as_str()) {
-        (Method::POST, "/adfs/services/trust/13/usernamemixed") => (
-            "wstrust_13",
-            wstrust_endpoint(app, req, Version::Trust13, ip, all).await,
-        ),
-        (Method::POST, "/adfs/services/trust/2005/usernamemixed") => (
-            "wstrust_2005",
-            wstrust_endpoint(app, req, Version::Trust2005, ip, all).await,
-        ),
-        (Method::GET | Method::POST, "/adfs/ls/" | "/adfs/ls") => {
-            ("ls", ls_endpoint(app, req, &origin, false).await)
+    let head = req.method() == Method::HEAD;
+    let res = match Endpoint::route(req.method().as_str(), req.uri().path(), enabled) {
+        Ok(endpoint) => {
+            let res = serve(app, endpoint, req, ctx).await;
+            app.metrics.http.count(endpoint, &res, start);
+            res
         }
-        (Method::GET | Method::POST, "/adfs/ls/idpinitiatedsignon.aspx") => {
-            ("idp_initiated", ls_endpoint(app, req, &origin, true).await)
+        Err(Unrouted::NotFound) => {
+            let res = response::not_found();
+            app.metrics.http.count(Unserved::NotFound, &res, start);
+            res
         }
-        (
-            Method::GET | Method::POST,
-            "/adfs/portal/updatepassword/" | "/adfs/portal/updatepassword",
-        ) if app.config.passive.update_password_page => (
-            "update_password",
-            update_password_endpoint(app, req, &origin).await,
-        ),
-        (Method::GET, crate::protocols::passive::page::LOGO_PATH) => (
-            "logo",
-            match &app.config.passive.branding.logo {
-                Some(logo) => response::image(logo),
-                None => response::not_found(),
-            },
-        ),
-        (Method::GET, demo::HOME | "/demo") if demo => {
-            ("demo", demo_endpoint(app, req, demo::HOME, tls).await)
+        Err(Unrouted::MethodNotAllowed { allow }) => {
+            let res = response::method_not_allowed(allow);
+            app.metrics
+                .http
+                .count(Unserved::MethodNotAllowed, &res, start);
+            res
         }
-        (Method::GET | Method::POST, demo::WSFED | demo::SAML) if demo => {
-            let p = if path == demo::WSFED {
-                demo::WSFED
-            } else {
-                demo::SAML
-            };
-            ("demo", demo_endpoint(app, req, p, tls).await)
-        }
-        (Method::GET, "/adfs/services/trust/mex") => (
-            "mex",
-            response::xml(wstrust::mex::document(&app.config.server.public_url)),
-        ),
-        (Method::GET, "/federationmetadata/2007-06/federationmetadata.xml") => {
-            ("federation_metadata", metadata(app))
-        }
-        (Method::GET, "/adfs/probe") => ("probe", response::text(StatusCode::OK, "OK")),
-        (
-            _,
-            "/adfs/probe"
-            | "/adfs/ls/"
-            | "/adfs/ls"
-            | "/adfs/ls/idpinitiatedsignon.aspx"
-            | "/adfs/services/trust/mex"
-            | "/adfs/services/trust/13/usernamemixed"
-            | "/adfs/services/trust/2005/usernamemixed"
-            | "/federationmetadata/2007-06/federationmetadata.xml",
-        ) => ("method_not_allowed", response::method_not_allowed()),
-        _ => ("not_found", response::not_found()),
     };
-    app.metrics.http.count(endpoint, &res, start);
-    res
+    if head {
+        response::without_body(res)
+    } else {
+        res
+    }
 }

@@ -10,7 +10,7 @@
 //! ```text
 //! if !lockout.ip_budget_allows(source_ip) { refuse }
 //! resolve the login to an account (stable key: forest + objectGUID)
-//! match lockout.before_bind(&key, &client_ips).await {
+//! match lockout.before_bind(&key, &request.client).await {
 //!     Gate::Refuse(r)  => emit r.report, refuse without contacting AD
 //!     Gate::Proceed(t) => emit t.report() if any; bind; for each report of
 //!                         lockout.after_bind(t, outcome).await: emit it;
@@ -27,6 +27,7 @@ pub use events::LockoutReport;
 use crate::config::lockout::{ExtranetLockoutConfig, LockoutMode};
 use crate::config::state::OnUnavailable;
 use crate::metrics::LockoutMetrics;
+use crate::request::ClientAddresses;
 use crate::state::{
     AccountActivity, AttemptDecision, LocationClass, ResetScope, StateError, StateStore, Verdict,
 };
@@ -34,6 +35,29 @@ use budget::IpBudget;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// The key extranet lockout counts an account under: its forest and a stable identifier of the
+/// account in it (see `signin::lockout_key`), so every spelling of a login counts together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountKey(String);
+
+impl AccountKey {
+    /// The key of the account `id` (ImmutableID, else lower-cased DN) in `forest`.
+    pub fn new(forest: &str, id: &str) -> Self {
+        AccountKey(format!("{forest}:{id}"))
+    }
+
+    /// The key as the state store keeps it (hashed there).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for AccountKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// How the bind ended, as far as lockout is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,20 +184,20 @@ impl ExtranetLockout {
 
     /// Before a password bind for `account` (a stable key of the resolved account) from
     /// `client_ips` (every address the request carries beyond the trusted proxies).
-    pub async fn before_bind(&self, account: &str, client_ips: &[IpAddr]) -> Gate {
-        self.before_bind_at(account, client_ips, SystemTime::now())
+    pub async fn before_bind(&self, account: &AccountKey, client: &ClientAddresses) -> Gate {
+        self.before_bind_at(account, client.all(), SystemTime::now())
             .await
     }
 
-    /// [`ExtranetLockout::before_bind`] at an explicit time.
+    /// [`ExtranetLockout::before_bind`] at an explicit time, from explicit addresses.
     pub async fn before_bind_at(
         &self,
-        account: &str,
+        account: &AccountKey,
         client_ips: &[IpAddr],
         now: SystemTime,
     ) -> Gate {
         let ticket = |settle, report| Ticket {
-            account: account.to_string(),
+            account: account.as_str().to_string(),
             client_ips: client_ips.to_vec(),
             settle,
             report,
@@ -183,7 +207,7 @@ impl ExtranetLockout {
         }
         let decision = match self
             .store
-            .attempt(account, client_ips, now, &self.config.policy)
+            .attempt(account.as_str(), client_ips, now, &self.config.policy)
             .await
         {
             Ok(d) => d,
@@ -304,22 +328,24 @@ impl ExtranetLockout {
     }
 
     /// The account's lockout state (AD FS `Get-AdfsAccountActivity`).
-    pub async fn activity(&self, account: &str) -> Result<AccountActivity, StateError> {
+    pub async fn activity(&self, account: &AccountKey) -> Result<AccountActivity, StateError> {
         self.activity_at(account, SystemTime::now()).await
     }
 
     /// [`ExtranetLockout::activity`] as of `now`.
     pub async fn activity_at(
         &self,
-        account: &str,
+        account: &AccountKey,
         now: SystemTime,
     ) -> Result<AccountActivity, StateError> {
-        self.store.status(account, now, &self.config.policy).await
+        self.store
+            .status(account.as_str(), now, &self.config.policy)
+            .await
     }
 
     /// Operator reset (AD FS `Reset-AdfsAccountLockout`).
-    pub async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError> {
-        self.store.reset(account, scope).await
+    pub async fn reset(&self, account: &AccountKey, scope: ResetScope) -> Result<(), StateError> {
+        self.store.reset(account.as_str(), scope).await
     }
 }
 

@@ -2,6 +2,10 @@
 //! probes, undo, familiar locations, fail open / closed, the IP budget.
 
 use super::*;
+
+fn acct() -> AccountKey {
+    AccountKey::new("f", "acct")
+}
 use crate::config::lockout::LockoutPolicy;
 use crate::metrics::Metrics;
 use crate::state::memory::MemoryStore;
@@ -74,7 +78,7 @@ async fn sign_in(
     now: SystemTime,
     outcome: Outcome,
 ) -> Result<Vec<LockoutReport>, Refusal> {
-    match l.before_bind_at("acct", ips, now).await {
+    match l.before_bind_at(&acct(), ips, now).await {
         Gate::Refuse(r) => Err(r),
         Gate::Proceed(t) => Ok(l.after_bind_at(t, outcome, now).await),
     }
@@ -190,7 +194,7 @@ async fn enforce_locks_out_at_the_threshold_and_refuses_without_binding() {
         let expected = if n == 3 { vec![Some(516)] } else { vec![] };
         assert_eq!(ids(&reports), expected, "attempt {n}");
     }
-    let r = refuse(l.before_bind_at("acct", &[ip(9)], t0() + secs(10)).await);
+    let r = refuse(l.before_bind_at(&acct(), &[ip(9)], t0() + secs(10)).await);
     assert_eq!(r.code(), "extranet_lockout");
     assert_eq!(r.report.event_id(), Some(1210));
     let LockoutReport::Refused { decision, enforced } = r.report else {
@@ -221,12 +225,12 @@ async fn familiar_locations_keep_working_while_unfamiliar_ones_are_locked() {
             .await
             .expect("spray");
     }
-    refuse(l.before_bind_at("acct", &[ip(66)], t0() + secs(5)).await);
+    refuse(l.before_bind_at(&acct(), &[ip(66)], t0() + secs(5)).await);
     refuse(
-        l.before_bind_at("acct", &[ip(1), ip(66)], t0() + secs(5))
+        l.before_bind_at(&acct(), &[ip(1), ip(66)], t0() + secs(5))
             .await,
     );
-    let t = proceed(l.before_bind_at("acct", &home, t0() + secs(6)).await);
+    let t = proceed(l.before_bind_at(&acct(), &home, t0() + secs(6)).await);
     assert_eq!(t.class(), Some(LocationClass::Familiar));
     assert!(t.report().is_none());
     assert!(l
@@ -234,16 +238,16 @@ async fn familiar_locations_keep_working_while_unfamiliar_ones_are_locked() {
         .await
         .is_empty());
     let a = l
-        .activity_at("acct", t0() + secs(6))
+        .activity_at(&acct(), t0() + secs(6))
         .await
         .expect("activity");
     assert_eq!(a.familiar_locations.len(), 1);
     assert_eq!(a.unfamiliar.count, 3);
     // The operator reset clears the unfamiliar lockout.
-    l.reset("acct", ResetScope::Unfamiliar)
+    l.reset(&acct(), ResetScope::Unfamiliar)
         .await
         .expect("reset");
-    let _ = proceed(l.before_bind_at("acct", &[ip(66)], t0() + secs(7)).await);
+    let _ = proceed(l.before_bind_at(&acct(), &[ip(66)], t0() + secs(7)).await);
 }
 
 #[tokio::test]
@@ -260,14 +264,14 @@ async fn one_probe_per_window_and_its_events() {
         .await
         .expect("probe");
     assert_eq!(ids(&reports), [Some(516)]);
-    refuse(l.before_bind_at("acct", &[], next + secs(1)).await);
+    refuse(l.before_bind_at(&acct(), &[], next + secs(1)).await);
     // The next probe presents the correct password: 515, and the account is unlocked.
     let later = next + secs(1800);
     let reports = sign_in(&l, &[], later, Outcome::Success)
         .await
         .expect("probe");
     assert_eq!(ids(&reports), [Some(515)]);
-    let t = proceed(l.before_bind_at("acct", &[], later + secs(1)).await);
+    let t = proceed(l.before_bind_at(&acct(), &[], later + secs(1)).await);
     assert!(t.report().is_none());
     assert!(m
         .render()
@@ -290,7 +294,7 @@ async fn log_only_reports_but_never_refuses() {
     }
     // Would be refused: proceeds with a 1210 "would refuse", and is not counted.
     for n in 0..5 {
-        let t = proceed(l.before_bind_at("acct", &[], t0() + secs(10 + n)).await);
+        let t = proceed(l.before_bind_at(&acct(), &[], t0() + secs(10 + n)).await);
         let Some(LockoutReport::Refused { enforced, .. }) = t.report() else {
             panic!("{t:?}");
         };
@@ -301,16 +305,16 @@ async fn log_only_reports_but_never_refuses() {
             .is_empty());
     }
     let a = l
-        .activity_at("acct", t0() + secs(15))
+        .activity_at(&acct(), t0() + secs(15))
         .await
         .expect("activity");
     assert_eq!(a.unfamiliar.count, 3);
     // The user turns up with the right password: 515, count reset, location learned.
-    let t = proceed(l.before_bind_at("acct", &[ip(1)], t0() + secs(20)).await);
+    let t = proceed(l.before_bind_at(&acct(), &[ip(1)], t0() + secs(20)).await);
     let reports = l.after_bind_at(t, Outcome::Success, t0() + secs(20)).await;
     assert_eq!(ids(&reports), [Some(515)]);
     let a = l
-        .activity_at("acct", t0() + secs(20))
+        .activity_at(&acct(), t0() + secs(20))
         .await
         .expect("activity");
     assert_eq!(a.unfamiliar.count, 0);
@@ -330,7 +334,7 @@ async fn not_counted_outcomes_take_back_the_advance_count() {
         assert!(reports.is_empty());
     }
     let a = l
-        .activity_at("acct", t0() + secs(10))
+        .activity_at(&acct(), t0() + secs(10))
         .await
         .expect("activity");
     assert_eq!(a.unfamiliar.count, 0);
@@ -341,7 +345,7 @@ async fn not_counted_outcomes_take_back_the_advance_count() {
 async fn store_failures_fail_open_or_closed() {
     let store = Arc::new(Failing::default());
     let (l, m) = lockout_over(LockoutMode::Enforce, OnUnavailable::FailOpen, store.clone());
-    let t = proceed(l.before_bind_at("acct", &[], t0()).await);
+    let t = proceed(l.before_bind_at(&acct(), &[], t0()).await);
     assert_eq!(
         t.report(),
         Some(&LockoutReport::StateUnavailable {
@@ -365,7 +369,7 @@ async fn store_failures_fail_open_or_closed() {
         OnUnavailable::FailClosed,
         store.clone(),
     );
-    let r = refuse(l.before_bind_at("acct", &[], t0()).await);
+    let r = refuse(l.before_bind_at(&acct(), &[], t0()).await);
     assert_eq!(r.code(), "state_unavailable");
     assert_eq!(r.report.event_id(), None);
     assert!(m
@@ -374,7 +378,7 @@ async fn store_failures_fail_open_or_closed() {
 
     // Log-only never refuses, even when told to fail closed.
     let (l, _m) = lockout_over(LockoutMode::LogOnly, OnUnavailable::FailClosed, store);
-    let _ = proceed(l.before_bind_at("acct", &[], t0()).await);
+    let _ = proceed(l.before_bind_at(&acct(), &[], t0()).await);
 }
 
 #[tokio::test]
@@ -433,9 +437,12 @@ async fn the_ip_budget_follows_the_mode() {
 #[tokio::test]
 async fn a_real_clock_sign_in_round_trip() {
     let (l, _m) = lockout(LockoutMode::Enforce);
-    let t = proceed(l.before_bind("acct", &[ip(1)]).await);
+    let t = proceed(
+        l.before_bind(&acct(), &ClientAddresses::single(ip(1)))
+            .await,
+    );
     assert!(l.after_bind(t, Outcome::Success).await.is_empty());
-    let a = l.activity("acct").await.expect("activity");
+    let a = l.activity(&acct()).await.expect("activity");
     assert_eq!(a.familiar_locations.first().map(|f| f.ip), Some(ip(1)));
     assert_eq!(l.mode(), LockoutMode::Enforce);
 }

@@ -3,10 +3,10 @@
 //! `IDPSSODescriptor`, carrying the token-signing certificate (and the next one during a
 //! rollover) and the endpoints, so Entra ID and relying parties can read altgate's settings.
 
-use super::endpoints::PublicEndpoints;
 use crate::config::{
     ClaimKind, PASSWORD_CHANGE_URL, PASSWORD_EXPIRATION_DAYS, PASSWORD_EXPIRATION_TIME,
 };
+use crate::endpoint::PublicEndpoints;
 use crate::keys::KeyError;
 use crate::tokens::issue::Signing;
 use crate::tokens::{new_id, sign_enveloped, DSIG};

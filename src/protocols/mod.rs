@@ -1,11 +1,11 @@
 //! The federation protocols altgate speaks. Each parses its requests with [`crate::xml::parse`]
 //! under strict limits, signs users in through [`crate::signin`], issues tokens through
 //! [`crate::tokens`], and maps its failures to the responses its clients expect. [`demo_rp`] is
-//! the other side: the demo mode's built-in relying party. [`endpoints`] holds the public URLs
-//! every document and [`m365`] (the Entra ID federation settings) take from one place.
+//! the other side: the demo mode's built-in relying party. Paths and public URLs come from the
+//! route table, [`crate::endpoint`], as every document and [`m365`] (the Entra ID federation
+//! settings) take them.
 
 pub mod demo_rp;
-pub mod endpoints;
 pub mod m365;
 pub mod metadata;
 pub mod passive;

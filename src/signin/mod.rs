@@ -8,9 +8,12 @@ pub mod password;
 pub mod timing;
 
 use crate::clock::Clock;
+use crate::config::{ClaimKind, RelyingParty};
 use crate::directory::{BindRejection, Directory};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
-use crate::lockout::{self, ExtranetLockout, Gate};
+use crate::label::{kinds, label_set};
+use crate::lockout::{self, AccountKey, ExtranetLockout, Gate};
+use crate::request::RequestContext;
 use crate::resolve::{FailureCode, Outcome, Resolution, ResolvedAccount, Resolver, Via};
 use crate::secret::Secret;
 use prometheus::IntCounter;
@@ -28,42 +31,64 @@ pub const LOGGED_LOGIN_MAX_BYTES: usize = 256;
 /// The key extranet lockout counts an account under: its forest and its ImmutableID (stable
 /// across renames and moves), else its distinguished name. Every way of typing the login
 /// (alternate ID, UPN, `DOMAIN\sam`) reaches the same key.
-pub fn lockout_key(account: &ResolvedAccount) -> String {
+pub fn lockout_key(account: &ResolvedAccount) -> AccountKey {
     match &account.immutable_id {
-        Some(id) => format!("{}:{}", account.forest, id),
-        None => format!(
-            "{}:{}",
-            account.forest,
-            account.distinguished_name.to_lowercase()
-        ),
+        Some(id) => AccountKey::new(&account.forest, id),
+        None => AccountKey::new(&account.forest, &account.distinguished_name.to_lowercase()),
     }
 }
 
-/// Where a sign-in came from, for audit and claims.
+label_set! {
+    /// The protocol a request, a sign-in or a token came through.
+    pub enum Protocol: kinds::Protocol {
+        /// WS-Trust 1.3 usernamemixed.
+        Wstrust13 = "wstrust_13",
+        /// WS-Trust 2005 usernamemixed.
+        Wstrust2005 = "wstrust_2005",
+        /// WS-Federation at `/adfs/ls/`.
+        Wsfed = "wsfed",
+        /// SAML 2.0 at `/adfs/ls/`.
+        Saml = "saml",
+        /// IdP-initiated sign-on.
+        IdpInitiated = "idp_initiated",
+        /// The voluntary password-change page.
+        UpdatePassword = "update_password",
+    }
+}
+
+/// Where a sign-in came from and what it is for, for audit, lockout and claims.
 #[derive(Debug, Clone)]
 pub struct SignInContext<'a> {
-    /// Protocol label (`wstrust_13`, `wstrust_2005`, `wsfed`, `saml`).
-    pub protocol: &'static str,
-    /// Relying party identifier (or `unknown`).
+    /// The protocol.
+    pub protocol: Protocol,
+    /// Relying party identifier (`none` for the password-change page).
     pub relying_party: &'a str,
-    /// Client address (claims, audit, the per-address failure budget).
-    pub client_ip: IpAddr,
-    /// Every address the request carries beyond the trusted proxies (extranet lockout's
-    /// familiar-location check needs all of them to be familiar). Never empty in practice;
-    /// when empty, `client_ip` stands for it.
-    pub client_addresses: &'a [IpAddr],
+    /// Who sent the request (every address beyond the trusted proxies) and its activity.
+    pub request: &'a RequestContext,
     /// The relying party takes the password-expiry claims: read the password's expiry after a
     /// successful bind (one DC read, only then).
     pub password_expiry: bool,
 }
 
-impl SignInContext<'_> {
-    fn addresses(&self) -> Vec<IpAddr> {
-        if self.client_addresses.is_empty() {
-            vec![self.client_ip]
-        } else {
-            self.client_addresses.to_vec()
+impl<'a> SignInContext<'a> {
+    /// A sign-in over `protocol` for `rp` (`None`: no relying party, e.g. the voluntary
+    /// password-change page) from `request`.
+    pub fn new(
+        protocol: Protocol,
+        rp: Option<&'a RelyingParty>,
+        request: &'a RequestContext,
+    ) -> Self {
+        SignInContext {
+            protocol,
+            relying_party: rp.map_or("none", |rp| rp.identifier.as_str()),
+            request,
+            password_expiry: rp.is_some_and(|rp| rp.claims.contains(&ClaimKind::PasswordExpiry)),
         }
+    }
+
+    /// The client address.
+    pub fn client_ip(&self) -> IpAddr {
+        self.request.client_ip()
     }
 }
 
@@ -252,7 +277,7 @@ impl SignIn {
             Ok(_) => {}
         }
         if let (Err(_), Some(l)) = (&result, &self.lockout) {
-            l.charge_failure(ctx.client_ip);
+            l.charge_failure(ctx.client_ip());
         }
         match &result {
             Ok(s) => {
@@ -262,9 +287,9 @@ impl SignIn {
                     account: account.map_or("", |a| a.distinguished_name.as_str()),
                     forest: account.map_or("", |a| a.forest.as_str()),
                     via: s.resolution.via.map_or("none", Via::as_str),
-                    client_ip: ctx.client_ip,
+                    client_ip: ctx.client_ip(),
                     relying_party: ctx.relying_party,
-                    protocol: ctx.protocol,
+                    protocol: ctx.protocol.into(),
                 });
                 if s.resolution.via == Some(Via::AlternateLoginId) {
                     self.alternate_login_id_authentications.inc();
@@ -273,9 +298,9 @@ impl SignIn {
             Err(f) => self.events.emit(&SignInFailed {
                 login: crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES),
                 reason: f.code(),
-                client_ip: ctx.client_ip,
+                client_ip: ctx.client_ip(),
                 relying_party: ctx.relying_party,
-                protocol: ctx.protocol,
+                protocol: ctx.protocol.into(),
                 detail: match f {
                     SignInFailure::Unresolved { code, .. } => Some(code.as_str()),
                     SignInFailure::DirectoryUnavailable(d) => Some(d.as_str()),
@@ -302,7 +327,7 @@ impl SignIn {
             return Err(SignInFailure::PasswordControlCharacter);
         }
         if let Some(l) = &self.lockout {
-            if !l.ip_budget_allows(ctx.client_ip) {
+            if !l.ip_budget_allows(ctx.client_ip()) {
                 return Err(SignInFailure::AddressBudgetExhausted);
             }
         }
@@ -317,18 +342,18 @@ impl SignIn {
             });
         };
         let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
-        let addresses = ctx.addresses();
+        let addresses = ctx.request.client.all();
         let key = lockout_key(account);
         let ticket = match &self.lockout {
             None => None,
-            Some(l) => match l.before_bind(&key, &addresses).await {
+            Some(l) => match l.before_bind(&key, &ctx.request.client).await {
                 Gate::Refuse(refusal) => {
-                    refusal.report.emit(&self.events, user, &addresses);
+                    refusal.report.emit(&self.events, user, addresses);
                     return Err(SignInFailure::ExtranetLockout(refusal.code()));
                 }
                 Gate::Proceed(ticket) => {
                     if let Some(report) = ticket.report() {
-                        report.emit(&self.events, user, &addresses);
+                        report.emit(&self.events, user, addresses);
                     }
                     Some(ticket)
                 }
@@ -362,7 +387,7 @@ impl SignIn {
                 Err(_) => lockout::Outcome::NotCounted,
             };
             for report in l.after_bind(ticket, outcome).await {
-                report.emit(&self.events, user, &addresses);
+                report.emit(&self.events, user, addresses);
             }
         }
         result

@@ -131,7 +131,7 @@ impl SignIn {
             _ => {}
         }
         if let (Err(PasswordChangeFailure::SignIn(_)), Some(l)) = (&result, &self.lockout) {
-            l.charge_failure(ctx.client_ip);
+            l.charge_failure(ctx.client_ip());
         }
         let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
         match &result {
@@ -144,7 +144,7 @@ impl SignIn {
                     account: dn,
                     forest,
                     trigger: trigger.as_str(),
-                    client_ip: ctx.client_ip,
+                    client_ip: ctx.client_ip(),
                     relying_party: ctx.relying_party,
                 });
                 if trigger != ChangeTrigger::Voluntary {
@@ -153,9 +153,9 @@ impl SignIn {
                         account: dn,
                         forest,
                         via: s.resolution.via.map_or("none", Via::as_str),
-                        client_ip: ctx.client_ip,
+                        client_ip: ctx.client_ip(),
                         relying_party: ctx.relying_party,
-                        protocol: ctx.protocol,
+                        protocol: ctx.protocol.into(),
                     });
                 }
             }
@@ -163,7 +163,7 @@ impl SignIn {
                 login: user,
                 reason: f.code(),
                 trigger: trigger.as_str(),
-                client_ip: ctx.client_ip,
+                client_ip: ctx.client_ip(),
                 relying_party: ctx.relying_party,
                 detail: f.detail(),
             }),
@@ -186,7 +186,7 @@ impl SignIn {
             return Err(F::NewPasswordRefused(f.code().to_string()));
         }
         if let Some(l) = &self.lockout {
-            if !l.ip_budget_allows(ctx.client_ip) {
+            if !l.ip_budget_allows(ctx.client_ip()) {
                 return Err(F::SignIn(SignInFailure::AddressBudgetExhausted));
             }
         }
@@ -201,17 +201,20 @@ impl SignIn {
             }));
         };
         let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
-        let addresses = ctx.addresses();
+        let addresses = ctx.request.client.all();
         let ticket = match &self.lockout {
             None => None,
-            Some(l) => match l.before_bind(&lockout_key(account), &addresses).await {
+            Some(l) => match l
+                .before_bind(&lockout_key(account), &ctx.request.client)
+                .await
+            {
                 Gate::Refuse(refusal) => {
-                    refusal.report.emit(&self.events, user, &addresses);
+                    refusal.report.emit(&self.events, user, addresses);
                     return Err(F::SignIn(SignInFailure::ExtranetLockout(refusal.code())));
                 }
                 Gate::Proceed(ticket) => {
                     if let Some(report) = ticket.report() {
-                        report.emit(&self.events, user, &addresses);
+                        report.emit(&self.events, user, addresses);
                     }
                     Some(ticket)
                 }
@@ -239,7 +242,7 @@ impl SignIn {
                 Err(_) => lockout::Outcome::NotCounted,
             };
             for report in l.after_bind(ticket, outcome).await {
-                report.emit(&self.events, user, &addresses);
+                report.emit(&self.events, user, addresses);
             }
         }
         checked.map_err(F::SignIn)?;

@@ -5,6 +5,7 @@ use super::*;
 use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::embedded::EmbeddedDirectory;
 use crate::metrics::Metrics;
+use crate::request::RequestContext;
 use std::path::Path;
 use std::time::Duration;
 
@@ -45,11 +46,12 @@ fn service() -> (SignIn, Metrics) {
 }
 
 fn ctx() -> SignInContext<'static> {
+    static REQUEST: std::sync::LazyLock<RequestContext> =
+        std::sync::LazyLock::new(|| RequestContext::local(IpAddr::from([192, 0, 2, 1]), "test"));
     SignInContext {
-        protocol: "test",
+        protocol: Protocol::Wstrust13,
         relying_party: "urn:test",
-        client_ip: IpAddr::from([192, 0, 2, 1]),
-        client_addresses: &[],
+        request: &REQUEST,
         password_expiry: false,
     }
 }

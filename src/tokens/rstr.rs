@@ -4,6 +4,7 @@
 
 use super::instant;
 use super::saml::{SignedAssertion, TOKEN_TYPE_SAML11};
+use crate::signin::Protocol;
 use crate::xml::{escape_attr, escape_text};
 
 /// WS-Security extensions.
@@ -62,11 +63,11 @@ impl Version {
             Version::Trust2005 => "http://schemas.xmlsoap.org/ws/2005/02/trust/Issue",
         }
     }
-    /// Metric/audit label.
-    pub fn label(self) -> &'static str {
+    /// The protocol label of its endpoint.
+    pub fn protocol(self) -> Protocol {
         match self {
-            Version::Trust13 => "wstrust_13",
-            Version::Trust2005 => "wstrust_2005",
+            Version::Trust13 => Protocol::Wstrust13,
+            Version::Trust2005 => Protocol::Wstrust2005,
         }
     }
     /// The other version (to tell a mismatched request from a malformed one).

@@ -171,7 +171,11 @@ async fn wstrust(app: &App, login: &str, password: &str, rp: &str) -> (u16, Stri
     let body = rst("13", login, password, rp, "", 0);
     let a = app
         .wstrust()
-        .handle(Version::Trust13, body.as_bytes(), ip, &[ip])
+        .handle(
+            Version::Trust13,
+            body.as_bytes(),
+            &altgate::request::RequestContext::local(ip, "test"),
+        )
         .await;
     (a.status.as_u16(), a.body)
 }

@@ -588,13 +588,9 @@ pub async fn sign_in(
     login: &str,
     password: &str,
 ) -> Result<altgate::signin::SignedIn, altgate::signin::SignInFailure> {
-    let ctx = altgate::signin::SignInContext {
-        protocol: "test",
-        relying_party: "test",
-        client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-        client_addresses: &[],
-        password_expiry: false,
-    };
+    let request = altgate::request::RequestContext::local([127, 0, 0, 1].into(), "test");
+    let ctx =
+        altgate::signin::SignInContext::new(altgate::signin::Protocol::Wstrust13, None, &request);
     app.sign_in
         .sign_in(
             login,

@@ -55,10 +55,8 @@ async fn ls_call(app: &App, post: bool, query: &str, body: &str, cookies: &str) 
             body: body.as_bytes(),
             cookie_header: Some(cookies),
             accept_language: None,
-            client_ip: IpAddr::from([127, 0, 0, 1]),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(IpAddr::from([127, 0, 0, 1]), "test"),
             idp_initiated: false,
-            activity_id: "test",
         },
     )
     .await

@@ -9,9 +9,9 @@
 
 pub mod render;
 
-use super::endpoints::PublicEndpoints;
 use crate::clock::Clock;
 use crate::config::Federation;
+use crate::endpoint::PublicEndpoints;
 use crate::tokens::claims::issuer_for_upn;
 use base64::Engine;
 use time::OffsetDateTime;

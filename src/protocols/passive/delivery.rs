@@ -105,7 +105,7 @@ pub(super) async fn deliver(
                     rp,
                     TokenType::Saml11,
                     signed_in,
-                    req.client_ip,
+                    req.request.client_ip(),
                     &Delivery::default(),
                 )
                 .map_err(|_| failed("signing_failed"))?;
@@ -142,7 +142,13 @@ pub(super) async fn deliver(
             }
             let xml = app
                 .tokens
-                .saml_response(rp, signed_in, req.client_ip, acs, request_id.as_deref())
+                .saml_response(
+                    rp,
+                    signed_in,
+                    req.request.client_ip(),
+                    acs,
+                    request_id.as_deref(),
+                )
                 .map_err(|_| failed("signing_failed"))?;
             post_saml(app.pages, lang, acs, &xml, relay.as_deref(), Vec::new())
         }

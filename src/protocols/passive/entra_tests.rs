@@ -11,6 +11,7 @@ use crate::tokens::saml::{SAML2, SAMLP};
 use crate::xml::parse::{parse, Limits, XmlNode};
 use base64::Engine;
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 const DEMO_PW: &str = "Demo-Passw0rd!";
@@ -49,10 +50,8 @@ async fn request(app: &App, post: bool, query: &str, body: &str, cookies: &str) 
             body: body.as_bytes(),
             cookie_header: Some(cookies),
             accept_language: None,
-            client_ip: ip(),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: false,
-            activity_id: "test-activity",
         },
     )
     .await

@@ -10,6 +10,7 @@ use super::Passive;
 use super::{refuse, sso, LsRequest, LsResponse, Refusal};
 use crate::secret::Secret;
 use crate::session::{cookie, csrf_cookie, same, CSRF_COOKIE};
+use crate::signin::Protocol;
 use crate::signin::SignInContext;
 use hyper::StatusCode;
 
@@ -74,11 +75,11 @@ pub(super) async fn submit(
 ) -> Result<LsResponse, Refusal> {
     let ctx = form.get("ctx").unwrap_or("");
     let (arrival, raw) =
-        decode_ctx(ctx).ok_or_else(|| refuse("wsfed", "unknown", "bad_form_context"))?;
+        decode_ctx(ctx).ok_or_else(|| refuse(Protocol::Wsfed, "unknown", "bad_form_context"))?;
     let params = Params::parse(&raw);
     let target = match classify(app, &params, arrival)? {
         Message::SignIn(t) => t,
-        _ => return Err(refuse("wsfed", "unknown", "bad_form_context")),
+        _ => return Err(refuse(Protocol::Wsfed, "unknown", "bad_form_context")),
     };
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
     let given = form.get("csrf").unwrap_or("");
@@ -90,16 +91,7 @@ pub(super) async fn submit(
     }
     let username = form.get("UserName").unwrap_or("");
     let password = Secret::new(form.get("Password").unwrap_or("").to_string());
-    let sctx = SignInContext {
-        protocol: target.protocol,
-        relying_party: &target.rp.identifier,
-        client_ip: req.client_ip,
-        client_addresses: req.client_addresses,
-        password_expiry: target
-            .rp
-            .claims
-            .contains(&crate::config::ClaimKind::PasswordExpiry),
-    };
+    let sctx = SignInContext::new(target.protocol, Some(&target.rp), req.request);
     match app.sign_in.sign_in(username, &password, &sctx).await {
         Err(f) => {
             app.token_metrics

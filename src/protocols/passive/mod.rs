@@ -35,9 +35,10 @@ use crate::config::{Federation, RelyingParty};
 use crate::directory::Directory;
 use crate::events::{clip, Events, PassiveRequestRefused};
 use crate::metrics::{PassiveMetrics, TokenMetrics};
+use crate::request::RequestContext;
 use crate::resolve::Resolver;
 use crate::session::SessionKeys;
-use crate::signin::SignIn;
+use crate::signin::{Protocol, SignIn};
 use crate::state::StateStore;
 use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
@@ -46,7 +47,6 @@ use params::Params;
 pub use password::update_password;
 use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
-use std::net::IpAddr;
 
 /// What browser sign-in needs from the application, and nothing more.
 #[derive(Clone, Copy)]
@@ -144,7 +144,7 @@ enum Answer {
 
 impl Answer {
     /// `Err(refusal)` unless this is the first answer.
-    fn check(self, protocol: &'static str, rp: &str) -> Result<(), Refusal> {
+    fn check(self, protocol: Protocol, rp: &str) -> Result<(), Refusal> {
         match self {
             Answer::First => Ok(()),
             Answer::Replayed => Err(refuse(protocol, rp, "replayed_request")),
@@ -169,14 +169,11 @@ pub struct LsRequest<'a> {
     pub cookie_header: Option<&'a str>,
     /// The `Accept-Language` header.
     pub accept_language: Option<&'a str>,
-    /// Client address.
-    pub client_ip: IpAddr,
-    /// Every address the request carries beyond trusted proxies (extranet lockout).
-    pub client_addresses: &'a [IpAddr],
+    /// Who sent it (addresses beyond the trusted proxies) and its activity ID (shown on error
+    /// pages; every event of the request carries it).
+    pub request: &'a RequestContext,
     /// The request came to `IdpInitiatedSignOn.aspx`.
     pub idp_initiated: bool,
-    /// The request's activity ID (shown on error pages; every event of the request carries it).
-    pub activity_id: &'a str,
 }
 
 /// What to send back.
@@ -223,7 +220,7 @@ const MAX_ASKED: usize = 256;
 
 /// A refused request: what the user sees and what is counted.
 struct Refusal {
-    protocol: &'static str,
+    protocol: Protocol,
     relying_party: String,
     reason: &'static str,
     kind: ErrorKind,
@@ -240,7 +237,7 @@ impl Refusal {
     }
 }
 
-fn refuse(protocol: &'static str, rp: &str, reason: &'static str) -> Refusal {
+fn refuse(protocol: Protocol, rp: &str, reason: &'static str) -> Refusal {
     Refusal {
         protocol,
         relying_party: rp.to_string(),
@@ -258,11 +255,11 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
         Ok(r) => r,
         Err(refusal) => {
             app.events.emit(&PassiveRequestRefused {
-                protocol: refusal.protocol,
+                protocol: refusal.protocol.into(),
                 relying_party: &refusal.relying_party,
                 reason: refusal.reason,
                 requested: Some(refusal.asked.as_str()).filter(|a| !a.is_empty()),
-                client_ip: req.client_ip,
+                client_ip: req.request.client_ip(),
             });
             app.metrics.count_request(refusal.protocol, "refused");
             let rp_label = if app.relying_party(&refusal.relying_party).is_some() {
@@ -277,7 +274,7 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
                 _ => StatusCode::BAD_REQUEST,
             };
             let trace = Trace {
-                activity_id: req.activity_id,
+                activity_id: req.request.activity_id.as_str(),
                 time: app.tokens.now(),
             };
             LsResponse::html(status, app.pages.error(lang, refusal.kind, &trace))
@@ -287,12 +284,12 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
 
 async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse, Refusal> {
     if req.raw_query.len() > MAX_QUERY {
-        return Err(refuse("wsfed", "unknown", "query_too_long"));
+        return Err(refuse(Protocol::Wsfed, "unknown", "query_too_long"));
     }
     if app.tokens.signing().is_none() {
         return Err(Refusal {
             kind: ErrorKind::Unavailable,
-            ..refuse("wsfed", "unknown", "no_signing_key")
+            ..refuse(Protocol::Wsfed, "unknown", "no_signing_key")
         });
     }
     let body = String::from_utf8_lossy(req.body);

@@ -19,7 +19,7 @@ pub use password::{PasswordMessage, PasswordPage, PasswordPurpose, UPDATE_PASSWO
 use time::OffsetDateTime;
 
 /// Where the configured logo is served (the pages load nothing from elsewhere).
-pub const LOGO_PATH: &str = "/adfs/portal/logo";
+pub const LOGO_PATH: &str = crate::endpoint::Endpoint::Logo.path();
 
 /// A page language: an index into the languages [`Pages`] speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ use super::{refuse, sso, LsRequest, LsResponse, Passive, Refusal};
 use crate::secret::Secret;
 use crate::session::{cookie, csrf_cookie, same, SessionKeys, CSRF_COOKIE};
 use crate::signin::password::{ChangeTrigger, PasswordChangeFailure};
+use crate::signin::Protocol;
 use crate::signin::{SignInContext, SignInFailure};
 use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -169,7 +170,7 @@ pub(super) async fn submit(
     let sealed = form.get(STATE_FIELD).unwrap_or("");
     let expired = |reason| Refusal {
         kind: ErrorKind::FormExpired,
-        ..refuse("wsfed", "unknown", reason)
+        ..refuse(Protocol::Wsfed, "unknown", reason)
     };
     if expected.is_empty() || !same(expected, given) {
         return Err(expired("csrf"));
@@ -178,12 +179,12 @@ pub(super) async fn submit(
     let state = open(app.sessions, expected, sealed, now, app.max_body_bytes)
         .ok_or_else(|| expired("password_change_state"))?;
     let (trigger, purpose) = trigger_of(&state).ok_or_else(|| expired("password_change_state"))?;
-    let (arrival, raw) =
-        decode_ctx(&state.ctx).ok_or_else(|| refuse("wsfed", "unknown", "bad_form_context"))?;
+    let (arrival, raw) = decode_ctx(&state.ctx)
+        .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", "bad_form_context"))?;
     let params = Params::parse(&raw);
     let target = match classify(app, &params, arrival)? {
         Message::SignIn(t) => t,
-        _ => return Err(refuse("wsfed", "unknown", "bad_form_context")),
+        _ => return Err(refuse(Protocol::Wsfed, "unknown", "bad_form_context")),
     };
     let new = Secret::new(form.get("NewPassword").unwrap_or("").to_string());
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
@@ -201,16 +202,7 @@ pub(super) async fn submit(
             m,
         ));
     }
-    let sctx = SignInContext {
-        protocol: target.protocol,
-        relying_party: &target.rp.identifier,
-        client_ip: req.client_ip,
-        client_addresses: req.client_addresses,
-        password_expiry: target
-            .rp
-            .claims
-            .contains(&crate::config::ClaimKind::PasswordExpiry),
-    };
+    let sctx = SignInContext::new(target.protocol, Some(&target.rp), req.request);
     let old = Secret::new(state.old.clone());
     match app
         .sign_in
@@ -266,7 +258,7 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
         let Some(csrf) = app.sessions.random_token() else {
             return unavailable(app, req, lang);
         };
-        app.metrics.count_request("update_password", "page");
+        app.metrics.count_request(Protocol::UpdatePassword, "page");
         let mut r = voluntary(&csrf, "", None);
         r.set_cookies.push(csrf_cookie(&csrf));
         return r;
@@ -276,9 +268,10 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
     let given = form.get("csrf").unwrap_or("");
     if expected.is_empty() || !same(expected, given) {
-        app.metrics.count_request("update_password", "refused");
+        app.metrics
+            .count_request(Protocol::UpdatePassword, "refused");
         let trace = Trace {
-            activity_id: req.activity_id,
+            activity_id: req.request.activity_id.as_str(),
             time: app.tokens.now(),
         };
         return LsResponse::html(
@@ -290,17 +283,11 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
     let old = Secret::new(form.get("OldPassword").unwrap_or("").to_string());
     let new = Secret::new(form.get("NewPassword").unwrap_or("").to_string());
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
-    app.metrics.count_request("update_password", "page");
+    app.metrics.count_request(Protocol::UpdatePassword, "page");
     if !same(new.expose(), confirm.expose()) {
         return voluntary(expected, username, Some(PasswordMessage::Mismatch));
     }
-    let sctx = SignInContext {
-        protocol: "update_password",
-        relying_party: "none",
-        client_ip: req.client_ip,
-        client_addresses: req.client_addresses,
-        password_expiry: false,
-    };
+    let sctx = SignInContext::new(Protocol::UpdatePassword, None, req.request);
     let result = app
         .sign_in
         .change_password(username, &old, &new, ChangeTrigger::Voluntary, &sctx)
@@ -314,7 +301,7 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
 
 fn unavailable(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> LsResponse {
     let trace = Trace {
-        activity_id: req.activity_id,
+        activity_id: req.request.activity_id.as_str(),
         time: app.tokens.now(),
     };
     LsResponse::html(

@@ -10,6 +10,7 @@ use super::saml::{self, RedirectQuery, Request, Window};
 use super::Passive;
 use super::{refuse, Refusal};
 use crate::config::{RelyingParty, TokenType};
+use crate::signin::Protocol;
 use base64::Engine;
 
 /// Longest query string or form accepted at `/adfs/ls/` beyond the body limit (bytes).
@@ -31,7 +32,7 @@ pub(super) enum Deliver {
 
 /// A sign-in request: for whom, where the token goes, and how the user may be asked.
 pub(super) struct Target {
-    pub(super) protocol: &'static str,
+    pub(super) protocol: Protocol,
     pub(super) rp: RelyingParty,
     pub(super) deliver: Deliver,
     pub(super) force_authn: bool,
@@ -55,7 +56,7 @@ pub(super) enum Message {
     },
 }
 
-fn bounded(v: Option<&str>, protocol: &'static str, rp: &str) -> Result<Option<String>, Refusal> {
+fn bounded(v: Option<&str>, protocol: Protocol, rp: &str) -> Result<Option<String>, Refusal> {
     match v {
         Some(s) if s.len() > MAX_STATE => Err(refuse(protocol, rp, "state_too_long")),
         other => Ok(other.map(str::to_string)),
@@ -65,7 +66,7 @@ fn bounded(v: Option<&str>, protocol: &'static str, rp: &str) -> Result<Option<S
 fn reply_url(
     rp: &RelyingParty,
     asked: Option<&str>,
-    protocol: &'static str,
+    protocol: Protocol,
 ) -> Result<String, Refusal> {
     match asked {
         Some(u) if rp.reply_urls.iter().any(|r| r == u) => Ok(u.to_string()),
@@ -98,7 +99,7 @@ fn verify_signed(
     rp: &RelyingParty,
     post_binding: bool,
 ) -> Result<(), Refusal> {
-    let refused = || refuse("saml", &rp.identifier, "saml_signature");
+    let refused = || refuse(Protocol::Saml, &rp.identifier, "saml_signature");
     let cert = rp.signing_cert_der.as_deref().ok_or_else(refused)?;
     if post_binding {
         // Enveloped signatures on POST-binding requests are not verified yet: refuse rather than
@@ -112,7 +113,7 @@ fn verify_signed(
         signature: params.raw("Signature"),
     };
     saml::verify_redirect_signature(&query, cert)
-        .map_err(|e| refuse("saml", &rp.identifier, e.code()))
+        .map_err(|e| refuse(Protocol::Saml, &rp.identifier, e.code()))
 }
 
 /// Reads the protocol message out of the parameters (one decoding, also the one signatures are
@@ -124,9 +125,9 @@ pub(super) fn classify(
 ) -> Result<Message, Refusal> {
     let post_binding = arrival == Arrival::Post;
     let protocol = match arrival {
-        Arrival::IdpInitiated => "idp_initiated",
-        _ if params.get("SAMLRequest").is_some() => "saml",
-        _ => "wsfed",
+        Arrival::IdpInitiated => Protocol::IdpInitiated,
+        _ if params.get("SAMLRequest").is_some() => Protocol::Saml,
+        _ => Protocol::Wsfed,
     };
     params
         .check()
@@ -134,16 +135,22 @@ pub(super) fn classify(
     let max = app.max_body_bytes;
     if arrival == Arrival::IdpInitiated {
         if !app.settings.idp_initiated_sign_on {
-            return Err(refuse("idp_initiated", "unknown", "idp_initiated_disabled"));
+            return Err(refuse(
+                Protocol::IdpInitiated,
+                "unknown",
+                "idp_initiated_disabled",
+            ));
         }
         let id = params
             .get("loginToRp")
-            .ok_or_else(|| refuse("idp_initiated", "unknown", "missing_login_to_rp"))?;
+            .ok_or_else(|| refuse(Protocol::IdpInitiated, "unknown", "missing_login_to_rp"))?;
         let rp = app
             .relying_party(id)
-            .ok_or_else(|| refuse("idp_initiated", "unknown", "unknown_relying_party").asked(id))?
+            .ok_or_else(|| {
+                refuse(Protocol::IdpInitiated, "unknown", "unknown_relying_party").asked(id)
+            })?
             .clone();
-        let target = reply_url(&rp, None, "idp_initiated")?;
+        let target = reply_url(&rp, None, Protocol::IdpInitiated)?;
         let deliver = match rp.token_type {
             TokenType::Saml20 => Deliver::Saml {
                 acs: target,
@@ -156,7 +163,7 @@ pub(super) fn classify(
             },
         };
         return Ok(Message::SignIn(Target {
-            protocol: "idp_initiated",
+            protocol: Protocol::IdpInitiated,
             rp,
             deliver,
             force_authn: false,
@@ -166,21 +173,23 @@ pub(super) fn classify(
     }
     if let Some(encoded) = params.get("SAMLRequest") {
         let xml = saml::decode(encoded, !post_binding, max)
-            .map_err(|e| refuse("saml", "unknown", e.code()))?;
+            .map_err(|e| refuse(Protocol::Saml, "unknown", e.code()))?;
         let request = saml::request(&xml, app.tokens.now(), saml_window(app))
-            .map_err(|e| refuse("saml", "unknown", e.code()))?;
+            .map_err(|e| refuse(Protocol::Saml, "unknown", e.code()))?;
         let issuer = match &request {
             Request::Authn(r) => &r.issuer,
             Request::Logout(r) => &r.issuer,
         };
         let rp = app
             .relying_party(issuer)
-            .ok_or_else(|| refuse("saml", "unknown", "unknown_relying_party").asked(issuer))?
+            .ok_or_else(|| {
+                refuse(Protocol::Saml, "unknown", "unknown_relying_party").asked(issuer)
+            })?
             .clone();
         if rp.require_signed_requests {
             verify_signed(params, &rp, post_binding)?;
         }
-        let relay = bounded(params.get("RelayState"), "saml", &rp.identifier)?;
+        let relay = bounded(params.get("RelayState"), Protocol::Saml, &rp.identifier)?;
         let req = match request {
             // Answered (and remembered, when signed) once at sign-out.
             Request::Logout(request) => {
@@ -189,11 +198,11 @@ pub(super) fn classify(
             Request::Authn(req) => req,
         };
         if app.answered_requests.contains_key(&req.id) {
-            return Err(refuse("saml", &rp.identifier, "replayed_request").asked(&req.id));
+            return Err(refuse(Protocol::Saml, &rp.identifier, "replayed_request").asked(&req.id));
         }
-        let acs = reply_url(&rp, req.acs_url.as_deref(), "saml")?;
+        let acs = reply_url(&rp, req.acs_url.as_deref(), Protocol::Saml)?;
         return Ok(Message::SignIn(Target {
-            protocol: "saml",
+            protocol: Protocol::Saml,
             deliver: Deliver::Saml {
                 acs,
                 request_id: Some(req.id),
@@ -209,21 +218,25 @@ pub(super) fn classify(
         Some("wsignin1.0") => {
             let realm = params
                 .get("wtrealm")
-                .ok_or_else(|| refuse("wsfed", "unknown", "missing_wtrealm"))?;
+                .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", "missing_wtrealm"))?;
             let rp = app
                 .relying_party(realm)
-                .ok_or_else(|| refuse("wsfed", "unknown", "unknown_relying_party").asked(realm))?
+                .ok_or_else(|| {
+                    refuse(Protocol::Wsfed, "unknown", "unknown_relying_party").asked(realm)
+                })?
                 .clone();
-            let reply = reply_url(&rp, params.get("wreply"), "wsfed")?;
-            let wctx = bounded(params.get("wctx"), "wsfed", &rp.identifier)?;
+            let reply = reply_url(&rp, params.get("wreply"), Protocol::Wsfed)?;
+            let wctx = bounded(params.get("wctx"), Protocol::Wsfed, &rp.identifier)?;
             // `whr` (home realm) is accepted and ignored: one claims provider.
             let wauth = params.get("wauth");
             if !hints::password_method(wauth) {
-                return Err(refuse("wsfed", &rp.identifier, "unsupported_auth_method")
-                    .asked(wauth.unwrap_or("")));
+                return Err(
+                    refuse(Protocol::Wsfed, &rp.identifier, "unsupported_auth_method")
+                        .asked(wauth.unwrap_or("")),
+                );
             }
             Ok(Message::SignIn(Target {
-                protocol: "wsfed",
+                protocol: Protocol::Wsfed,
                 deliver: Deliver::WsFed { reply, wctx },
                 force_authn: params.get("wfresh").map(str::trim) == Some("0")
                     || hints::prompt_login(params),
@@ -235,7 +248,9 @@ pub(super) fn classify(
         Some("wsignout1.0") | Some("wsignoutcleanup1.0") => Ok(Message::WsFedSignOut {
             wreply: params.get("wreply").map(str::to_string),
         }),
-        other => Err(refuse("wsfed", "unknown", "unknown_message").asked(other.unwrap_or(""))),
+        other => {
+            Err(refuse(Protocol::Wsfed, "unknown", "unknown_message").asked(other.unwrap_or("")))
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use super::{refuse, sso, LsRequest, LsResponse, Refusal};
 use crate::config::RelyingParty;
 use crate::events::SignedOut;
 use crate::session::clear_session_cookie;
+use crate::signin::Protocol;
 use crate::tokens::saml::{logout_response, LogoutResponseSpec};
 use hyper::StatusCode;
 
@@ -23,11 +24,11 @@ pub(super) async fn wsfed(
 ) -> LsResponse {
     let login = sso::end(app, req).await;
     app.events.emit(&SignedOut {
-        protocol: "wsfed",
+        protocol: Protocol::Wsfed.into(),
         login: &login,
-        client_ip: req.client_ip,
+        client_ip: req.request.client_ip(),
     });
-    app.metrics.count_request("wsfed", "signed_out");
+    app.metrics.count_request(Protocol::Wsfed, "signed_out");
     let registered = wreply.filter(|w| {
         app.relying_parties
             .iter()
@@ -61,21 +62,21 @@ pub(super) async fn saml(
         // sign, so its requests are not remembered.)
         app.first_answer(&request.id)
             .await
-            .check("saml", &rp.identifier)?;
+            .check(Protocol::Saml, &rp.identifier)?;
     }
     let login = sso::end(app, req).await;
     app.events.emit(&SignedOut {
-        protocol: "saml",
+        protocol: Protocol::Saml.into(),
         login: &login,
-        client_ip: req.client_ip,
+        client_ip: req.request.client_ip(),
     });
-    app.metrics.count_request("saml", "signed_out");
+    app.metrics.count_request(Protocol::Saml, "signed_out");
     let mut r = match &rp.logout_url {
         Some(url) => {
             let signing = app
                 .tokens
                 .signing()
-                .ok_or_else(|| refuse("saml", &rp.identifier, "no_signing_key"))?;
+                .ok_or_else(|| refuse(Protocol::Saml, &rp.identifier, "no_signing_key"))?;
             let xml = logout_response(
                 &LogoutResponseSpec {
                     issuer: &app.federation.issuer,
@@ -85,7 +86,7 @@ pub(super) async fn saml(
                 },
                 &signing.key,
             )
-            .map_err(|_| refuse("saml", &rp.identifier, "signing_failed"))?;
+            .map_err(|_| refuse(Protocol::Saml, &rp.identifier, "signing_failed"))?;
             post_saml(app.pages, lang, url, &xml, relay.as_deref(), Vec::new())
         }
         None => LsResponse::html(StatusCode::OK, app.pages.signed_out(lang)),

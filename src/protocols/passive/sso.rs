@@ -62,7 +62,7 @@ pub(super) async fn reuse(
     let Some(value) = cookie(req.cookie_header, COOKIE) else {
         return Ok(None);
     };
-    match open(app, value, req.client_ip).await {
+    match open(app, value, req.request.client_ip()).await {
         Ok((signed_in, refreshed)) => {
             let account = signed_in.resolution.account.as_ref();
             if let Some(hint) = target.hint.as_deref() {
@@ -78,8 +78,8 @@ pub(super) async fn reuse(
                 login: &signed_in.resolution.login,
                 account: account.map_or("", |a| a.distinguished_name.as_str()),
                 relying_party: &target.rp.identifier,
-                protocol: target.protocol,
-                client_ip: req.client_ip,
+                protocol: target.protocol.into(),
+                client_ip: req.request.client_ip(),
             });
             let mut r = deliver(app, req, lang, target, &signed_in, "sso_token").await?;
             r.set_cookies.push(refreshed);

@@ -5,7 +5,7 @@
 //! `soap12:binding` with an HTTP transport and a `soapAction` per binding, a
 //! `wsa10:EndpointReference` per port).
 
-use crate::protocols::endpoints::PublicEndpoints;
+use crate::endpoint::PublicEndpoints;
 use crate::xml::escape_attr;
 use crate::xml::escape_text;
 

@@ -8,6 +8,7 @@ pub mod response;
 
 use crate::config::{RelyingParty, TokenType};
 use crate::metrics::TokenMetrics;
+use crate::request::RequestContext;
 use crate::signin::{SignIn, SignInContext};
 use crate::tokens::issue::{Delivery, Tokens};
 use crate::tokens::rstr::Version;
@@ -15,7 +16,6 @@ use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
 use hyper::StatusCode;
 use request::parse_rst;
 use response::{fault, rstr, Fault};
-use std::net::IpAddr;
 
 /// The HTTP status and SOAP body to answer with. AD FS answers every fault with 500.
 #[derive(Debug)]
@@ -90,29 +90,22 @@ impl WsTrust<'_> {
         f: Fault,
         relates: Option<&str>,
     ) -> Answer {
-        self.metrics.count_failed(version.label(), rp, reason);
+        self.metrics.count_failed(version.protocol(), rp, reason);
         Answer {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: fault(version, f, relates),
         }
     }
 
-    /// Answers one RST posted to the `version` endpoint from `client_ip` (with every address
-    /// the request carries beyond trusted proxies in `client_addresses`).
-    pub async fn handle(
-        &self,
-        version: Version,
-        body: &[u8],
-        client_ip: IpAddr,
-        client_addresses: &[IpAddr],
-    ) -> Answer {
+    /// Answers one RST posted to the `version` endpoint by `request`.
+    pub async fn handle(&self, version: Version, body: &[u8], request: &RequestContext) -> Answer {
         let now = self.tokens.now();
         let skew = time::Duration::try_from(self.tokens.federation().max_clock_skew)
             .unwrap_or(time::Duration::minutes(5));
         let rst = match parse_rst(body, version, now, skew) {
             Ok(r) => r,
             Err(e) => {
-                tracing::info!(target: "altgate::ops", protocol = version.label(), reason = e.code(), error = %e, "refused WS-Trust request");
+                tracing::info!(target: "altgate::ops", protocol = %version.protocol(), reason = e.code(), error = %e, "refused WS-Trust request");
                 return self.failed(version, "unknown", e.code(), Fault::Request, None);
             }
         };
@@ -135,15 +128,7 @@ impl WsTrust<'_> {
                 relates,
             );
         }
-        let ctx = SignInContext {
-            protocol: version.label(),
-            relying_party: &rp.identifier,
-            client_ip,
-            client_addresses,
-            password_expiry: rp
-                .claims
-                .contains(&crate::config::ClaimKind::PasswordExpiry),
-        };
+        let ctx = SignInContext::new(version.protocol(), Some(rp), request);
         let signed_in = match self
             .sign_in
             .sign_in(&rst.username, &rst.password, &ctx)
@@ -161,12 +146,16 @@ impl WsTrust<'_> {
             }
         };
         let (type_uri, flavour) = token_type(rst.token_type.as_deref(), rp);
-        match self
-            .tokens
-            .issue(rp, flavour, &signed_in, client_ip, &Delivery::default())
-        {
+        match self.tokens.issue(
+            rp,
+            flavour,
+            &signed_in,
+            request.client_ip(),
+            &Delivery::default(),
+        ) {
             Ok(assertion) => {
-                self.metrics.count_issued(version.label(), &rp.identifier);
+                self.metrics
+                    .count_issued(version.protocol(), &rp.identifier);
                 Answer {
                     status: StatusCode::OK,
                     body: rstr(version, &assertion, type_uri, &rp.identifier, relates, now),

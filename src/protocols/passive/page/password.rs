@@ -9,7 +9,7 @@ use crate::config::branding::PasswordPageTexts;
 use crate::xml::escape_attr;
 
 /// AD FS's voluntary change page (`passive.update_password_page`).
-pub const UPDATE_PASSWORD_PATH: &str = crate::protocols::endpoints::UPDATE_PASSWORD;
+pub const UPDATE_PASSWORD_PATH: &str = crate::endpoint::Endpoint::UpdatePassword.path();
 
 /// Why the page is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use crate::session::{COOKIE, CSRF_COOKIE};
 use crate::tokens::saml::{SAML2, SAMLP};
 use base64::Engine;
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 pub(super) const DEMO_PW: &str = "Demo-Passw0rd!";
@@ -45,10 +46,8 @@ pub(super) async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
             body: b"",
             cookie_header: Some(cookies),
             accept_language: None,
-            client_ip: ip(),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: false,
-            activity_id: "test-activity",
         },
     )
     .await
@@ -63,10 +62,8 @@ pub(super) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
             body: body.as_bytes(),
             cookie_header: Some(cookies),
             accept_language: Some("ja"),
-            client_ip: ip(),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: false,
-            activity_id: "test-activity",
         },
     )
     .await
@@ -303,10 +300,8 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             body: b"",
             cookie_header: None,
             accept_language: None,
-            client_ip: ip(),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: true,
-            activity_id: "test-activity",
         },
     )
     .await;
@@ -333,10 +328,8 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             body: b"",
             cookie_header: None,
             accept_language: None,
-            client_ip: ip(),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: true,
-            activity_id: "test-activity",
         },
     )
     .await;

@@ -62,10 +62,8 @@ async fn get_via(view: &Passive<'_>, query: &str, cookies: &str) -> LsResponse {
             body: b"",
             cookie_header: Some(cookies),
             accept_language: None,
-            client_ip: ip(),
-            client_addresses: &[],
+            request: &crate::request::RequestContext::local(ip(), "test"),
             idp_initiated: false,
-            activity_id: "test",
         },
     )
     .await

@@ -1,0 +1,41 @@
+//! Events by name and category, MSIS codes, sign-in failures by reason.
+
+use super::{counter_vec, Reg};
+use prometheus::IntCounterVec;
+
+/// Events (audit and operational) by kind.
+#[derive(Clone)]
+pub struct EventMetrics {
+    /// `altgate_events_total{event,category}`.
+    pub events: IntCounterVec,
+    /// `altgate_msis_events_total{code}`: AD FS event 364 failures by MSIS code.
+    pub msis: IntCounterVec,
+    /// `altgate_sign_in_failures_total{reason}`: event 1203 by reason.
+    pub sign_in_failures: IntCounterVec,
+}
+
+impl EventMetrics {
+    /// Registers the event metrics.
+    pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
+        Ok(EventMetrics {
+            events: counter_vec(
+                r,
+                "altgate_events_total",
+                "Notable occurrences by event name and category (audit or operational).",
+                &["event", "category"],
+            )?,
+            msis: counter_vec(
+                r,
+                "altgate_msis_events_total",
+                "Sign-in failures logged as AD FS event 364, by MSIS code.",
+                &["code"],
+            )?,
+            sign_in_failures: counter_vec(
+                r,
+                "altgate_sign_in_failures_total",
+                "Password sign-ins refused (AD FS event 1203), by reason.",
+                &["reason"],
+            )?,
+        })
+    }
+}

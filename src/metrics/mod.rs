@@ -1,0 +1,263 @@
+//! Prometheus metrics. One struct per component, each registered into a [`Registry`] passed in,
+//! so tests and benches can build as many independent instances as they like. Every name has the
+//! `altgate_` prefix; label values come from the configuration or from fixed sets, never from
+//! user input.
+
+mod directory;
+mod events;
+mod http;
+mod protocols;
+mod resolve;
+mod state;
+
+pub use directory::DirectoryMetrics;
+pub use events::EventMetrics;
+pub use http::HttpMetrics;
+pub use protocols::{PassiveMetrics, TokenMetrics};
+pub use resolve::{CacheMetrics, ResolveMetrics};
+pub use state::{LockoutMetrics, StateMetrics};
+
+use prometheus::core::Collector;
+use prometheus::{
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+
+/// One metric as the code registers it: the source of the metrics catalogue (docs/metrics.md is
+/// checked against it by a test).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricInfo {
+    /// Full name.
+    pub name: String,
+    /// counter, gauge or histogram.
+    pub kind: &'static str,
+    /// Label names.
+    pub labels: Vec<String>,
+    /// Help text.
+    pub help: String,
+}
+
+/// A registry that also records what is registered into it.
+pub struct Reg<'a> {
+    registry: &'a Registry,
+    catalogue: std::cell::RefCell<Vec<MetricInfo>>,
+}
+
+impl Reg<'_> {
+    pub(crate) fn add(
+        &self,
+        c: impl Collector + 'static,
+        kind: &'static str,
+    ) -> prometheus::Result<()> {
+        for d in c.desc() {
+            self.catalogue.borrow_mut().push(MetricInfo {
+                name: d.fq_name.clone(),
+                kind,
+                labels: d.variable_labels.clone(),
+                help: d.help.clone(),
+            });
+        }
+        self.registry.register(Box::new(c))
+    }
+}
+
+/// Latency buckets from 0.5 ms to ~16 s.
+pub(crate) fn latency_buckets() -> Vec<f64> {
+    exponential_buckets(0.0005, 2.0, 16).unwrap_or_else(|_| vec![0.001, 0.01, 0.1, 1.0, 10.0])
+}
+
+pub(crate) fn counter_vec(
+    r: &Reg<'_>,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    r.add(c.clone(), "counter")?;
+    Ok(c)
+}
+
+pub(crate) fn gauge_vec(
+    r: &Reg<'_>,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntGaugeVec> {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+    r.add(g.clone(), "gauge")?;
+    Ok(g)
+}
+
+pub(crate) fn histogram_vec(
+    r: &Reg<'_>,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<HistogramVec> {
+    let h = HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(latency_buckets()),
+        labels,
+    )?;
+    r.add(h.clone(), "histogram")?;
+    Ok(h)
+}
+
+/// Every component's metrics, registered into one registry.
+#[derive(Clone)]
+pub struct Metrics {
+    /// The registry `/metrics` renders.
+    pub registry: Registry,
+    /// Directory connections and searches.
+    pub directory: DirectoryMetrics,
+    /// Resolution outcomes.
+    pub resolve: ResolveMetrics,
+    /// Resolution cache.
+    pub cache: CacheMetrics,
+    /// Events.
+    pub events: EventMetrics,
+    /// HTTP.
+    pub http: HttpMetrics,
+    /// Tokens.
+    pub tokens: TokenMetrics,
+    /// Browser sign-in.
+    pub passive: PassiveMetrics,
+    /// State store.
+    pub state: StateMetrics,
+    /// Extranet lockout.
+    pub lockout: LockoutMetrics,
+    /// Every metric registered, in registration order.
+    pub catalogue: Vec<MetricInfo>,
+}
+
+impl Metrics {
+    /// Registers every component's metrics and `altgate_build_info` into `registry`.
+    pub fn new(registry: Registry) -> prometheus::Result<Self> {
+        let build = IntGaugeVec::new(
+            Opts::new("altgate_build_info", "Always 1; labels carry the build."),
+            &["version", "commit"],
+        )?;
+        build
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                option_env!("ALTGATE_GIT_COMMIT").unwrap_or("unknown"),
+            ])
+            .set(1);
+        let r = Reg {
+            registry: &registry,
+            catalogue: std::cell::RefCell::new(Vec::new()),
+        };
+        r.add(build, "gauge")?;
+        let directory = DirectoryMetrics::register(&r)?;
+        let resolve = ResolveMetrics::register(&r)?;
+        let cache = CacheMetrics::register(&r)?;
+        let events = EventMetrics::register(&r)?;
+        let http = HttpMetrics::register(&r)?;
+        let tokens = TokenMetrics::register(&r)?;
+        let passive = PassiveMetrics::register(&r)?;
+        let state = StateMetrics::register(&r)?;
+        let lockout = LockoutMetrics::register(&r)?;
+        let catalogue = r.catalogue.into_inner();
+        Ok(Metrics {
+            directory,
+            resolve,
+            cache,
+            events,
+            http,
+            tokens,
+            passive,
+            state,
+            lockout,
+            catalogue,
+            registry,
+        })
+    }
+
+    /// A fresh registry with every metric (tests, benches, the CLI).
+    pub fn standalone() -> prometheus::Result<Self> {
+        Metrics::new(Registry::new())
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let encoder = prometheus::TextEncoder::new();
+        // Encoding into a String only fails on invalid metric families, which registration
+        // already refused; an empty page is the safe answer if it ever did.
+        let _ = encoder.encode_utf8(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_metrics_register_once_and_render() {
+        let m = Metrics::standalone().expect("register");
+        m.cache.requests.with_label_values(&["hit"]).inc();
+        let text = m.render();
+        assert!(text.contains("altgate_build_info{"));
+        assert!(text.contains("altgate_cache_requests_total{result=\"hit\"} 1"));
+        for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
+            let name = line.split_whitespace().nth(2).unwrap_or("");
+            assert!(name.starts_with("altgate_"), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod catalogue_tests {
+    use super::*;
+
+    /// The first three columns of docs/metrics.md: name, type, label names.
+    fn documented() -> Vec<(String, String, Vec<String>)> {
+        let text = std::fs::read_to_string("docs/metrics.md").expect("docs/metrics.md");
+        text.lines()
+            .filter(|l| l.starts_with("| `altgate_"))
+            .map(|l| {
+                let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+                let name = cols.get(1).unwrap_or(&"").trim_matches('`').to_string();
+                let kind = cols.get(2).unwrap_or(&"").to_string();
+                let labels = cols
+                    .get(3)
+                    .unwrap_or(&"")
+                    .split(',')
+                    .map(|s| s.trim().trim_matches('`').to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                (name, kind, labels)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn catalogue_matches_docs() {
+        let m = Metrics::standalone().expect("metrics");
+        let mut code: Vec<(String, String, Vec<String>)> = m
+            .catalogue
+            .iter()
+            .map(|i| (i.name.clone(), i.kind.to_string(), i.labels.clone()))
+            .collect();
+        let mut docs = documented();
+        code.sort();
+        docs.sort();
+        assert_eq!(
+            code, docs,
+            "docs/metrics.md and the registered metrics differ"
+        );
+    }
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        let m = Metrics::standalone().expect("metrics");
+        for i in &m.catalogue {
+            assert!(i.name.starts_with("altgate_"), "{}", i.name);
+            match i.kind {
+                "counter" => assert!(i.name.ends_with("_total"), "{}", i.name),
+                "histogram" => assert!(i.name.ends_with("_seconds"), "{}", i.name),
+                _ => assert!(!i.name.ends_with("_total"), "{}", i.name),
+            }
+            assert!(!i.help.is_empty());
+        }
+    }
+}
