@@ -7,7 +7,7 @@ use crate::directory::embedded::EmbeddedDirectory;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::Directory;
 use crate::events::Events;
-use crate::keys::{self, KeyError, SigningKey};
+use crate::keys::{self, CertificateRole, KeyError, SigningKey};
 use crate::lockout::ExtranetLockout;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
@@ -277,17 +277,16 @@ fn load_signing(config: &Config, metrics: &Metrics) -> Result<Option<Signing>, S
         }
     }
     let key = SigningKey::load(&ts.cert_file, &ts.key_file)?;
-    let expiry = &metrics.tokens.certificate_expiry;
-    expiry
-        .with_label_values(&["current"])
-        .set(key.not_after().unix_timestamp());
+    metrics
+        .tokens
+        .set_certificate_expiry(CertificateRole::Current, key.not_after());
     let next_cert_der = match &ts.next_cert_file {
         Some(p) => {
             let der = keys::read_cert_der(p)?;
             let (_, not_after) = keys::cert_info(&der)?;
-            expiry
-                .with_label_values(&["next"])
-                .set(not_after.unix_timestamp());
+            metrics
+                .tokens
+                .set_certificate_expiry(CertificateRole::Next, not_after);
             Some(der)
         }
         None => None,

@@ -2,9 +2,20 @@
 //! with ring, and the development pair demo mode generates. It sits below both `config` (which
 //! loads the files so check-config reports an unusable key) and `tokens` (which signs with it).
 
+use crate::label::{kinds, label_set};
 use rustls::pki_types::PrivateKeyDer;
 use std::path::Path;
 use time::OffsetDateTime;
+
+label_set! {
+    /// A token-signing certificate's role.
+    pub enum CertificateRole: kinds::SigningCertificate {
+        /// The certificate tokens are signed with.
+        Current = "current",
+        /// The one published for a rollover (`token_signing.next_cert_file`).
+        Next = "next",
+    }
+}
 
 /// A signing key problem.
 #[derive(Debug, thiserror::Error)]

@@ -218,7 +218,7 @@ macro_rules! label_set {
             pub const ALL: &'static [$ty] = &[ $( $ty::$variant, )* ];
 
             /// The stable id.
-            pub fn id(self) -> &'static str {
+            pub const fn id(self) -> &'static str {
                 match self { $( $ty::$variant => $id, )* }
             }
 

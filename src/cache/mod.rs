@@ -4,6 +4,7 @@
 //! is only a backstop that frees memory).
 
 use crate::config::CacheConfig;
+use crate::label::{kinds, label_set};
 use crate::metrics::CacheMetrics;
 use moka::notification::RemovalCause;
 use std::future::Future;
@@ -38,6 +39,37 @@ impl<V> Clone for Entry<V> {
     }
 }
 
+label_set! {
+    /// Whether the resolution cache answered.
+    pub enum CacheResult: kinds::CacheResult {
+        /// The cache held a live answer.
+        Hit = "hit",
+        /// The directory was asked (or another caller's lookup was joined).
+        Miss = "miss",
+    }
+}
+
+impl CacheResult {
+    /// `Hit` when `hit`.
+    pub fn of(hit: bool) -> Self {
+        if hit {
+            CacheResult::Hit
+        } else {
+            CacheResult::Miss
+        }
+    }
+}
+
+label_set! {
+    /// Why the cache removed an entry.
+    pub enum EvictionCause: kinds::EvictionCause {
+        /// Capacity pressure (`cache.max_entries`).
+        Size = "size",
+        /// Its lifetime ended.
+        Expired = "expired",
+    }
+}
+
 /// A bounded, coalescing cache with positive and negative lifetimes.
 pub struct ResolutionCache<V: Send + Sync + 'static> {
     inner: Option<moka::future::Cache<String, Entry<V>>>,
@@ -59,12 +91,12 @@ impl<V: Send + Sync + 'static> ResolutionCache<V> {
                         .saturating_add(Duration::from_secs(1)),
                 )
                 .eviction_listener(move |_k, _v, cause| {
-                    let label = match cause {
-                        RemovalCause::Size => "size",
-                        RemovalCause::Expired => "expired",
+                    let cause = match cause {
+                        RemovalCause::Size => EvictionCause::Size,
+                        RemovalCause::Expired => EvictionCause::Expired,
                         RemovalCause::Explicit | RemovalCause::Replaced => return,
                     };
-                    evictions.with_label_values(&[label]).inc();
+                    evictions.with_label_values(&[cause.id()]).inc();
                 })
                 .build()
         });
@@ -92,17 +124,17 @@ impl<V: Send + Sync + 'static> ResolutionCache<V> {
         Fut: Future<Output = V>,
     {
         let Some(cache) = &self.inner else {
-            self.metrics.count_request(false);
+            self.metrics.count_request(CacheResult::Miss);
             return (Arc::new(load.await), false);
         };
         if let Some(e) = cache.get(&key).await {
             if Instant::now() < e.expires_at {
-                self.metrics.count_request(true);
+                self.metrics.count_request(CacheResult::Hit);
                 return (e.value, true);
             }
             cache.invalidate(&key).await;
         }
-        self.metrics.count_request(false);
+        self.metrics.count_request(CacheResult::Miss);
         let ran = AtomicBool::new(false);
         let loaded = cache
             .try_get_with(key, async {

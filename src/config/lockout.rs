@@ -52,25 +52,15 @@ pub struct RawExtranetLockout {
     pub ip_failures_per_minute: Option<u32>,
 }
 
-/// What extranet lockout does with its decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockoutMode {
-    /// Nothing: no state is read or written.
-    Off,
-    /// Decide and report, but never refuse.
-    LogOnly,
-    /// Refuse locked-out attempts without contacting AD.
-    Enforce,
-}
-
-impl LockoutMode {
-    /// The configuration spelling, also the metric label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LockoutMode::Off => "off",
-            LockoutMode::LogOnly => "log_only",
-            LockoutMode::Enforce => "enforce",
-        }
+crate::label::label_set! {
+    /// What extranet lockout does with its decisions (the configuration spelling is the id).
+    pub enum LockoutMode: crate::label::kinds::LockoutMode {
+        /// Nothing: no state is read or written (no decision is ever counted).
+        Off = "off",
+        /// Decide and report, but never refuse.
+        LogOnly = "log_only",
+        /// Refuse locked-out attempts without contacting AD.
+        Enforce = "enforce",
     }
 }
 

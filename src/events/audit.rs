@@ -8,7 +8,7 @@ use std::net::IpAddr;
 event! {
     /// AD FS event 364: a sign-in failed while resolving the login (MSIS8012–8015, not found,
     /// directory unavailable, invalid input).
-    LoginResolutionFailed<'a>: audit, warn, "login_resolution_failed" [event_id = 364] {
+    LoginResolutionFailed<'a>: audit, warn, LoginResolutionFailed [event_id = 364] {
         /// The login as typed (trimmed, bounded).
         login: &'a str,
         /// `not_found`, `ambiguous` or `error`.
@@ -35,7 +35,7 @@ event! {
 
 event! {
     /// A login was resolved to exactly one account.
-    LoginResolved<'a>: audit, info, "login_resolved" "login resolved" {
+    LoginResolved<'a>: audit, info, LoginResolved "login resolved" {
         /// The login as typed (trimmed).
         login: &'a str,
         /// `alternate_login_id`, `upn` or `sam_account_name`.
@@ -53,7 +53,7 @@ event! {
 
 event! {
     /// AD FS event 1202: fresh credentials validated.
-    SignInSucceeded<'a>: audit, info, "sign_in_succeeded" [event_id = 1202, outcome = "success"] "fresh credentials validated" {
+    SignInSucceeded<'a>: audit, info, SignInSucceeded [event_id = 1202, outcome = "success"] "fresh credentials validated" {
         /// The login as typed.
         login: &'a str,
         /// Distinguished name of the account.
@@ -74,7 +74,7 @@ event! {
 event! {
     /// AD FS event 1203: fresh credentials refused. The reason stays in the log; the client only
     /// ever sees a generic failure.
-    SignInFailed<'a>: audit, warn, "sign_in_failed" [event_id = 1203, outcome = "failure"] "fresh credentials refused" {
+    SignInFailed<'a>: audit, warn, SignInFailed [event_id = 1203, outcome = "failure"] "fresh credentials refused" {
         /// The login as typed (bounded).
         login: &'a str,
         /// Bounded reason (wrong_password, account_disabled, not_found, ...).
@@ -95,7 +95,7 @@ event! {
 
 event! {
     /// A browser signed in to a relying party from its SSO session, without a password.
-    SsoSessionUsed<'a>: audit, info, "sso_session_used" "signed in from the SSO session" {
+    SsoSessionUsed<'a>: audit, info, SsoSessionUsed "signed in from the SSO session" {
         /// The login of the session.
         login: &'a str,
         /// Account DN.
@@ -113,7 +113,7 @@ event! {
     /// An SSO session was ended because of its account: disabled, password set since the
     /// session's sign-in, or no longer at the session's DN. The cookie is cleared; the browser
     /// gets the sign-in form.
-    SsoSessionEnded<'a>: audit, info, "sso_session_ended" "SSO session ended by the account's state" {
+    SsoSessionEnded<'a>: audit, info, SsoSessionEnded "SSO session ended by the account's state" {
         /// The login of the session.
         login: &'a str,
         /// Account DN the session is bound to.
@@ -131,7 +131,7 @@ event! {
 event! {
     /// A browser request at `/adfs/ls/` was refused (bad message, unregistered reply URL, failed
     /// CSRF check, replay...). The request itself is never logged.
-    PassiveRequestRefused<'a>: audit, warn, "passive_request_refused" "browser sign-in request refused" {
+    PassiveRequestRefused<'a>: audit, warn, PassiveRequestRefused "browser sign-in request refused" {
         /// Protocol.
         protocol: Id<kinds::Protocol> => %,
         /// Relying party, or `unknown`.
@@ -149,7 +149,7 @@ event! {
 
 event! {
     /// A browser signed out.
-    SignedOut<'a>: audit, info, "signed_out" "signed out" {
+    SignedOut<'a>: audit, info, SignedOut "signed out" {
         /// Protocol.
         protocol: Id<kinds::Protocol> => %,
         /// The session's login, when there was one.
@@ -162,7 +162,7 @@ event! {
 event! {
     /// A request from an address in `server.banned_ips` was refused before any work (AD FS
     /// `BannedIpList`).
-    BannedAddressRefused: audit, warn, "banned_address_refused" "request from a banned address refused" {
+    BannedAddressRefused: audit, warn, BannedAddressRefused "request from a banned address refused" {
         /// The client address that matched (or the first of them).
         client_ip: IpAddr => %,
         /// The TCP peer (a trusted proxy, or the client itself).
@@ -173,7 +173,7 @@ event! {
 event! {
     /// AD FS event 1210: a sign-in was refused without contacting AD because the account is
     /// locked out for its location class (in log-only mode: would have been).
-    ExtranetLockoutRefused<'a>: audit, warn, "extranet_lockout_refused" [event_id = 1210] {
+    ExtranetLockoutRefused<'a>: audit, warn, ExtranetLockoutRefused [event_id = 1210] {
         /// The user as typed.
         user: &'a str,
         /// The request's client addresses.
@@ -198,7 +198,7 @@ event! {
 event! {
     /// AD FS event 516: a bad password brought the account's count for a location class to its
     /// threshold (or the one attempt per window failed again): the account is locked out there.
-    ExtranetAccountLockedOut<'a>: audit, warn, "extranet_account_locked_out" [event_id = 516] "the account is locked out for this location class" {
+    ExtranetAccountLockedOut<'a>: audit, warn, ExtranetAccountLockedOut [event_id = 516] "the account is locked out for this location class" {
         /// The user as typed.
         user: &'a str,
         /// The request's client addresses.
@@ -221,7 +221,7 @@ event! {
 event! {
     /// AD FS event 515: an account locked out for a location class presented the correct
     /// password (its one attempt per window, or a log-only attempt); its count is reset.
-    ExtranetLockedAccountCorrectPassword<'a>: audit, warn, "extranet_locked_account_correct_password" [event_id = 515] "a locked-out account presented the correct password; its count is reset" {
+    ExtranetLockedAccountCorrectPassword<'a>: audit, warn, ExtranetLockedAccountCorrectPassword [event_id = 515] "a locked-out account presented the correct password; its count is reset" {
         /// The user as typed.
         user: &'a str,
         /// The request's client addresses.
@@ -240,7 +240,7 @@ event! {
 event! {
     /// AD FS event 1204: a user changed the password (an expired or must-change password at
     /// sign-in, or the voluntary change page).
-    PasswordChangeSucceeded<'a>: audit, info, "password_change_succeeded" [event_id = 1204, outcome = "success"] "password change succeeded" {
+    PasswordChangeSucceeded<'a>: audit, info, PasswordChangeSucceeded [event_id = 1204, outcome = "success"] "password change succeeded" {
         /// The login as typed (bounded).
         login: &'a str,
         /// Distinguished name of the account.
@@ -259,7 +259,7 @@ event! {
 
 event! {
     /// AD FS event 1205: a password change failed. The reason stays in the log.
-    PasswordChangeFailed<'a>: audit, warn, "password_change_failed" [event_id = 1205, outcome = "failure"] "password change failed" {
+    PasswordChangeFailed<'a>: audit, warn, PasswordChangeFailed [event_id = 1205, outcome = "failure"] "password change failed" {
         /// The login as typed (bounded).
         login: &'a str,
         /// Bounded reason (`wrong_old_password`, `policy_refused`, `not_found`, ...).

@@ -13,24 +13,60 @@ pub mod ops;
 pub use audit::*;
 pub use ops::*;
 
+use crate::label::{kinds, label_set};
 use crate::metrics::EventMetrics;
 
-/// Audit or operational.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Category {
-    /// Who signed in, who failed and why (the AD FS Security log's role).
-    Audit,
-    /// The health of altgate and its directories (the AD FS Admin log's role).
-    Operational,
+label_set! {
+    /// Audit or operational.
+    pub enum Category: kinds::EventCategory {
+        /// Who signed in, who failed and why (the AD FS Security log's role).
+        Audit = "audit",
+        /// The health of altgate and its directories (the AD FS Admin log's role).
+        Operational = "operational",
+    }
 }
 
-impl Category {
-    /// Metric label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Audit => "audit",
-            Category::Operational => "operational",
-        }
+label_set! {
+    /// Every event's name: each `event!` declaration names one of these.
+    pub enum EventName: kinds::EventName {
+        /// AD FS event 364: a sign-in failed while resolving the login (MSIS8012–8015, not found, directory unavailable, invalid input).
+        LoginResolutionFailed = "login_resolution_failed",
+        /// A login was resolved to exactly one account.
+        LoginResolved = "login_resolved",
+        /// AD FS event 1202: fresh credentials validated.
+        SignInSucceeded = "sign_in_succeeded",
+        /// AD FS event 1203: fresh credentials refused. The reason stays in the log; the client only ever sees a generic failure.
+        SignInFailed = "sign_in_failed",
+        /// A browser signed in to a relying party from its SSO session, without a password.
+        SsoSessionUsed = "sso_session_used",
+        /// An SSO session was ended because of its account: disabled, password set since the session's sign-in, or no longer at the session's DN. The cookie is cleared; the browser gets the sign-in form.
+        SsoSessionEnded = "sso_session_ended",
+        /// A browser request at `/adfs/ls/` was refused (bad message, unregistered reply URL, failed CSRF check, replay...). The request itself is never logged.
+        PassiveRequestRefused = "passive_request_refused",
+        /// A browser signed out.
+        SignedOut = "signed_out",
+        /// A request from an address in `server.banned_ips` was refused before any work (AD FS `BannedIpList`).
+        BannedAddressRefused = "banned_address_refused",
+        /// AD FS event 1210: a sign-in was refused without contacting AD because the account is locked out for its location class (in log-only mode: would have been).
+        ExtranetLockoutRefused = "extranet_lockout_refused",
+        /// AD FS event 516: a bad password brought the account's count for a location class to its threshold (or the one attempt per window failed again): the account is locked out there.
+        ExtranetAccountLockedOut = "extranet_account_locked_out",
+        /// AD FS event 515: an account locked out for a location class presented the correct password (its one attempt per window, or a log-only attempt); its count is reset.
+        ExtranetLockedAccountCorrectPassword = "extranet_locked_account_correct_password",
+        /// AD FS event 1204: a user changed the password (an expired or must-change password at sign-in, or the voluntary change page).
+        PasswordChangeSucceeded = "password_change_succeeded",
+        /// AD FS event 1205: a password change failed. The reason stays in the log.
+        PasswordChangeFailed = "password_change_failed",
+        /// An LDAP server stopped answering (logged on the transition, not on every failure).
+        DirectoryServerDown = "directory_server_down",
+        /// An LDAP server answers again.
+        DirectoryServerUp = "directory_server_up",
+        /// A forest's search moved on from a failed global catalog to the next.
+        GlobalCatalogFailover = "global_catalog_failover",
+        /// The farm state store (Redis) did not answer; extranet lockout let the sign-in through unprotected (`fail_open`) or refused it (`fail_closed`).
+        StateStoreUnavailable = "state_store_unavailable",
+        /// Extranet lockout does not fit a domain's own lockout policy (read at start-up): AD would lock an account before altgate does, AD never locks (altgate is the only lockout), or altgate's observation window is shorter than AD's.
+        AdLockoutPolicyWarning = "ad_lockout_policy_warning",
     }
 }
 
@@ -98,7 +134,7 @@ pub fn nonempty<'a, T: std::fmt::Debug>(
 /// ```text
 /// event! {
 ///     /// AD FS event 1203.
-///     SignInFailed<'a>: audit, warn, "sign_in_failed" [event_id = 1203] "fresh credentials refused" {
+///     SignInFailed<'a>: audit, warn, SignInFailed [event_id = 1203] "fresh credentials refused" {
 ///         /// The login as typed.
 ///         login: &'a str,
 ///         /// Client address.
@@ -122,7 +158,7 @@ macro_rules! event {
     (@value [] $e:expr) => { $e };
     (
         $(#[$meta:meta])*
-        $ty:ident $(<$lt:lifetime>)?: $cat:ident, $level:ident, $name:literal
+        $ty:ident $(<$lt:lifetime>)?: $cat:ident, $level:ident, $name:ident
         $([ $($ckey:ident = $cval:literal),* $(,)? ])? $($msg:literal)? {
             $( $(#[$fmeta:meta])* $field:ident : $fty:ty $(=> $fmt:tt)? ),* $(,)?
         }
@@ -135,13 +171,13 @@ macro_rules! event {
         }
 
         impl $(<$lt>)? $crate::events::Event for $ty $(<$lt>)? {
-            const NAME: &'static str = $name;
+            const NAME: &'static str = $crate::events::EventName::$name.id();
             const CATEGORY: $crate::events::Category = $crate::event!(@category $cat);
             fn log(&self) {
                 tracing::event!(
                     target: $crate::event!(@target $cat),
                     $crate::event!(@level $level),
-                    event = $name,
+                    event = $crate::events::EventName::$name.id(),
                     $($( $ckey = $cval, )*)?
                     $( $field = $crate::event!(@value [$($fmt)?] self.$field), )*
                     $( $msg )?

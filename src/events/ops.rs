@@ -4,7 +4,7 @@ use crate::event;
 
 event! {
     /// An LDAP server stopped answering (logged on the transition, not on every failure).
-    DirectoryServerDown<'a>: ops, error, "directory_server_down" "directory server unreachable" {
+    DirectoryServerDown<'a>: ops, error, DirectoryServerDown "directory server unreachable" {
         /// Forest of the server.
         forest: &'a str,
         /// Server URL.
@@ -16,7 +16,7 @@ event! {
 
 event! {
     /// An LDAP server answers again.
-    DirectoryServerUp<'a>: ops, info, "directory_server_up" "directory server reachable" {
+    DirectoryServerUp<'a>: ops, info, DirectoryServerUp "directory server reachable" {
         /// Forest of the server.
         forest: &'a str,
         /// Server URL.
@@ -26,7 +26,7 @@ event! {
 
 event! {
     /// A forest's search moved on from a failed global catalog to the next.
-    GlobalCatalogFailover<'a>: ops, warn, "global_catalog_failover" "global catalog failover" {
+    GlobalCatalogFailover<'a>: ops, warn, GlobalCatalogFailover "global catalog failover" {
         /// Forest.
         forest: &'a str,
         /// The server that failed or was backing off.
@@ -39,7 +39,7 @@ event! {
 event! {
     /// The farm state store (Redis) did not answer; extranet lockout let the sign-in through
     /// unprotected (`fail_open`) or refused it (`fail_closed`).
-    StateStoreUnavailable<'a>: ops, error, "state_store_unavailable" {
+    StateStoreUnavailable<'a>: ops, error, StateStoreUnavailable {
         /// The operation: attempt, succeeded or not_counted.
         op: &'static str,
         /// The store error's code.
@@ -57,7 +57,7 @@ event! {
     /// Extranet lockout does not fit a domain's own lockout policy (read at start-up): AD would
     /// lock an account before altgate does, AD never locks (altgate is the only lockout), or
     /// altgate's observation window is shorter than AD's.
-    AdLockoutPolicyWarning<'a>: ops, warn, "ad_lockout_policy_warning" {
+    AdLockoutPolicyWarning<'a>: ops, warn, AdLockoutPolicyWarning {
         /// The forest.
         forest: &'a str,
         /// The domain.

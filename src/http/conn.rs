@@ -16,6 +16,7 @@
 //! nothing a slow or stalled client does keeps memory or a file descriptor beyond these bounds.
 
 use crate::config::edge::Limits;
+use crate::label::{kinds, label_set};
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -57,22 +58,20 @@ pub fn builder(limits: &Limits) -> Builder<TokioExecutor> {
     b
 }
 
-/// Why a connection was not admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// `server.limits.max_connections` are open.
-    MaxConnections,
-    /// `server.limits.max_connections_per_ip` are open from this address.
-    PerAddress,
+label_set! {
+    /// Why a connection was not admitted.
+    pub enum Refused: kinds::ConnectionRefusal {
+        /// `server.limits.max_connections` are open.
+        MaxConnections = "max_connections",
+        /// `server.limits.max_connections_per_ip` are open from this address.
+        PerAddress = "max_connections_per_ip",
+    }
 }
 
 impl Refused {
     /// Stable code (metric label).
     pub fn code(self) -> &'static str {
-        match self {
-            Refused::MaxConnections => "max_connections",
-            Refused::PerAddress => "max_connections_per_ip",
-        }
+        self.id()
     }
 }
 

@@ -245,7 +245,7 @@ async fn accept_loop(
             Ok(a) => a,
             Err(refused) => {
                 if side == Side::Public {
-                    app.metrics.http.count_refused_connection(refused.code());
+                    app.metrics.http.count_refused_connection(refused);
                 }
                 drop(stream);
                 continue;

@@ -8,7 +8,7 @@ use crate::events::{
     Events, ExtranetAccountLockedOut, ExtranetLockedAccountCorrectPassword, ExtranetLockoutRefused,
     StateStoreUnavailable,
 };
-use crate::state::{AttemptDecision, StateError};
+use crate::state::{AttemptDecision, Op, StateError};
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,9 +51,9 @@ pub enum LockoutReport {
 }
 
 impl LockoutReport {
-    pub(crate) fn state_unavailable(op: &'static str, e: &StateError, refused: bool) -> Self {
+    pub(crate) fn state_unavailable(op: Op, e: &StateError, refused: bool) -> Self {
         LockoutReport::StateUnavailable {
-            op,
+            op: op.id(),
             code: e.code(),
             refused,
         }

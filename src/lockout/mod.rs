@@ -26,10 +26,12 @@ pub use events::LockoutReport;
 
 use crate::config::lockout::{ExtranetLockoutConfig, LockoutMode};
 use crate::config::state::OnUnavailable;
+use crate::label::{kinds, label_set};
 use crate::metrics::LockoutMetrics;
 use crate::request::ClientAddresses;
 use crate::state::{
-    AccountActivity, AttemptDecision, LocationClass, ResetScope, StateError, StateStore, Verdict,
+    AccountActivity, AttemptDecision, LocationClass, Op, ResetScope, StateError, StateStore,
+    Verdict,
 };
 use budget::IpBudget;
 use std::net::IpAddr;
@@ -56,6 +58,47 @@ impl AccountKey {
 impl std::fmt::Display for AccountKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+label_set! {
+    /// The location class a lockout decision was made in.
+    pub enum Class: kinds::LockoutClass {
+        /// Every client address is familiar to the account.
+        Familiar = "familiar",
+        /// Anything else.
+        Unfamiliar = "unfamiliar",
+        /// The state store did not answer: the class is unknown.
+        Unknown = "unknown",
+        /// The per-source-IP failure budget (counts only refusals).
+        SourceIp = "source_ip",
+    }
+}
+
+impl From<LocationClass> for Class {
+    fn from(c: LocationClass) -> Self {
+        match c {
+            LocationClass::Familiar => Class::Familiar,
+            LocationClass::Unfamiliar => Class::Unfamiliar,
+        }
+    }
+}
+
+label_set! {
+    /// What extranet lockout decided before a password bind.
+    pub enum Decision: kinds::LockoutDecision {
+        /// Under the threshold: bind.
+        Allow = "allow",
+        /// Locked, but the observation window passed since the last bad password: one bind.
+        Probe = "probe",
+        /// Locked: refused without contacting AD (enforce mode).
+        Refuse = "refuse",
+        /// Locked, but log-only mode lets the bind happen.
+        WouldRefuse = "would_refuse",
+        /// The state store did not answer; the bind happened (`on_unavailable: fail_open`).
+        FailOpen = "fail_open",
+        /// The state store did not answer; refused (`on_unavailable: fail_closed`).
+        FailClosed = "fail_closed",
     }
 }
 
@@ -175,11 +218,9 @@ impl ExtranetLockout {
         self.config.mode == LockoutMode::Enforce
     }
 
-    fn count(&self, class: &str, decision: &str) {
+    fn count(&self, class: impl Into<Class>, decision: Decision) {
         self.metrics
-            .decisions
-            .with_label_values(&[self.config.mode.as_str(), class, decision])
-            .inc();
+            .count_decision(self.config.mode, class.into(), decision);
     }
 
     /// Before a password bind for `account` (a stable key of the resolved account) from
@@ -213,27 +254,27 @@ impl ExtranetLockout {
             Ok(d) => d,
             Err(e) => {
                 let refuse = self.enforced() && self.on_unavailable == OnUnavailable::FailClosed;
-                let report = LockoutReport::state_unavailable("attempt", &e, refuse);
+                let report = LockoutReport::state_unavailable(Op::Attempt, &e, refuse);
                 if refuse {
-                    self.count("unknown", "fail_closed");
+                    self.count(Class::Unknown, Decision::FailClosed);
                     return Gate::Refuse(Refusal { report });
                 }
-                self.count("unknown", "fail_open");
+                self.count(Class::Unknown, Decision::FailOpen);
                 return Gate::Proceed(ticket(Settle::Nothing, Some(report)));
             }
         };
-        let class = decision.class.as_str();
+        let class = decision.class;
         match decision.verdict {
             Verdict::Allowed => {
-                self.count(class, "allow");
+                self.count(class, Decision::Allow);
                 Gate::Proceed(ticket(Settle::Counted(decision), None))
             }
             Verdict::Probe => {
-                self.count(class, "probe");
+                self.count(class, Decision::Probe);
                 Gate::Proceed(ticket(Settle::Counted(decision), None))
             }
             Verdict::Refused if self.enforced() => {
-                self.count(class, "refuse");
+                self.count(class, Decision::Refuse);
                 Gate::Refuse(Refusal {
                     report: LockoutReport::Refused {
                         decision,
@@ -242,7 +283,7 @@ impl ExtranetLockout {
                 })
             }
             Verdict::Refused => {
-                self.count(class, "would_refuse");
+                self.count(class, Decision::WouldRefuse);
                 let report = LockoutReport::Refused {
                     decision,
                     enforced: false,
@@ -277,7 +318,7 @@ impl ExtranetLockout {
             (Settle::Counted(decision), Outcome::NotCounted) => {
                 if let Some(counted) = &decision.counted {
                     if let Err(e) = self.store.not_counted(&ticket.account, counted).await {
-                        reports.push(LockoutReport::state_unavailable("not_counted", &e, false));
+                        reports.push(LockoutReport::state_unavailable(Op::NotCounted, &e, false));
                     }
                 }
             }
@@ -298,7 +339,7 @@ impl ExtranetLockout {
                     )
                     .await
                 {
-                    reports.push(LockoutReport::state_unavailable("succeeded", &e, false));
+                    reports.push(LockoutReport::state_unavailable(Op::Succeeded, &e, false));
                 }
             }
             // Not counted in advance: enforce mode would not have let it reach AD.
@@ -314,10 +355,10 @@ impl ExtranetLockout {
             return true;
         }
         if self.enforced() {
-            self.count("source_ip", "refuse");
+            self.count(Class::SourceIp, Decision::Refuse);
             false
         } else {
-            self.count("source_ip", "would_refuse");
+            self.count(Class::SourceIp, Decision::WouldRefuse);
             true
         }
     }

@@ -1,7 +1,8 @@
 //! The directory's metrics: searches, binds, failovers and LDAP connection pools per forest and
 //! server.
 
-use super::{counter_vec, gauge_vec, histogram_vec, Reg};
+use super::{configured, counter_vec, gauge_vec, histogram_vec, vocabulary, Reg};
+use crate::label::kinds;
 use prometheus::{Histogram, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec};
 
 /// Directory (LDAP) connections and searches.
@@ -55,85 +56,126 @@ impl DirectoryMetrics {
                 r,
                 "altgate_directory_search_duration_seconds",
                 "Time for one forest to answer one account search, failover included.",
-                &["forest", "query"],
+                &[
+                    configured("forest", "configured forests"),
+                    vocabulary::<kinds::DirectoryQuery>("query"),
+                ],
             )?,
             searches: counter_vec(
                 r,
                 "altgate_directory_searches_total",
                 "Account searches per forest by query kind and result.",
-                &["forest", "query", "result"],
+                &[
+                    configured("forest", "configured forests"),
+                    vocabulary::<kinds::DirectoryQuery>("query"),
+                    vocabulary::<kinds::SearchResult>("result"),
+                ],
             )?,
             forest_up: gauge_vec(
                 r,
                 "altgate_forest_up",
                 "1 when the forest's global catalogs answered the last search.",
-                &["forest"],
+                &[
+                    configured("forest", "configured forests"),
+                ],
             )?,
             server_up: gauge_vec(
                 r,
                 "altgate_directory_server_up",
                 "1 when the last connection or operation on this LDAP server succeeded.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             failovers: counter_vec(
                 r,
                 "altgate_directory_failovers_total",
                 "Searches that had to move on to the next global catalog of the forest.",
-                &["forest"],
+                &[
+                    configured("forest", "configured forests"),
+                ],
             )?,
             connects: counter_vec(
                 r,
                 "altgate_ldap_connects_total",
                 "LDAPS connection attempts (TCP, TLS, service bind) by result.",
-                &["forest", "server", "result"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                    vocabulary::<kinds::ConnectResult>("result"),
+                ],
             )?,
             pool_connections: gauge_vec(
                 r,
                 "altgate_ldap_pool_connections",
                 "Open pooled LDAPS connections.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             pool_size: gauge_vec(
                 r,
                 "altgate_ldap_pool_size",
                 "Configured pooled connections per LDAP server.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             in_flight: gauge_vec(
                 r,
                 "altgate_ldap_operations_in_flight",
                 "LDAP operations (searches and binds) sent and not yet answered: connections in use.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             pool_waits: counter_vec(
                 r,
                 "altgate_ldap_pool_waits_total",
                 "Password binds that waited for a free pooled connection.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             bind_queue_wait: histogram_vec(
                 r,
                 "altgate_directory_bind_queue_wait_seconds",
                 "Time a password bind waited for a free slot on its domain controller.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             bind_queue_timeouts: counter_vec(
                 r,
                 "altgate_directory_bind_queue_timeouts_total",
                 "Password binds refused because the domain controller's slots stayed busy past bind_queue_timeout.",
-                &["forest", "server"],
+                &[
+                    configured("forest", "configured forests"),
+                    configured("server", "configured LDAP URLs"),
+                ],
             )?,
             bind_duration: histogram_vec(
                 r,
                 "altgate_bind_duration_seconds",
                 "Password bind time per domain, failover included.",
-                &["domain"],
+                &[
+                    configured("domain", "configured domains"),
+                ],
             )?,
             binds: counter_vec(
                 r,
                 "altgate_binds_total",
                 "Password binds per domain by result (ok, AD's refusal reason, unavailable, bind_queue_full).",
-                &["domain", "result"],
+                &[
+                    configured("domain", "configured domains"),
+                    vocabulary::<kinds::BindResult>("result"),
+                ],
             )?,
         })
     }

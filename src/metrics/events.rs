@@ -1,6 +1,7 @@
 //! Events by name and category, MSIS codes, sign-in failures by reason.
 
-use super::{counter_vec, Reg};
+use super::{counter_vec, vocabulary, Reg};
+use crate::label::kinds;
 use prometheus::IntCounterVec;
 
 /// Events (audit and operational) by kind.
@@ -22,19 +23,22 @@ impl EventMetrics {
                 r,
                 "altgate_events_total",
                 "Notable occurrences by event name and category (audit or operational).",
-                &["event", "category"],
+                &[
+                    vocabulary::<kinds::EventName>("event"),
+                    vocabulary::<kinds::EventCategory>("category"),
+                ],
             )?,
             msis: counter_vec(
                 r,
                 "altgate_msis_events_total",
                 "Sign-in failures logged as AD FS event 364, by MSIS code.",
-                &["code"],
+                &[vocabulary::<kinds::MsisCode>("code")],
             )?,
             sign_in_failures: counter_vec(
                 r,
                 "altgate_sign_in_failures_total",
                 "Password sign-ins refused (AD FS event 1203), by reason.",
-                &["reason"],
+                &[vocabulary::<kinds::SignInFailure>("reason")],
             )?,
         })
     }

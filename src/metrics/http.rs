@@ -1,6 +1,6 @@
 //! The public listener: requests by endpoint and status, connections.
 
-use super::{counter_vec, histogram_vec, Reg};
+use super::{counter_vec, histogram_vec, other, vocabulary, Reg};
 use crate::label::{kinds, Id};
 use prometheus::{HistogramVec, IntCounterVec, IntGauge};
 
@@ -36,8 +36,10 @@ impl HttpMetrics {
     }
 
     /// Counts a connection refused at accept (`max_connections`, `max_connections_per_ip`).
-    pub fn count_refused_connection(&self, reason: &str) {
-        self.connections_refused.with_label_values(&[reason]).inc();
+    pub fn count_refused_connection(&self, reason: impl Into<Id<kinds::ConnectionRefusal>>) {
+        self.connections_refused
+            .with_label_values(&[reason.into().as_str()])
+            .inc();
     }
 
     /// Registers the HTTP metrics.
@@ -46,26 +48,29 @@ impl HttpMetrics {
             "altgate_http_open_connections",
             "Client connections open on the public listener.",
         )?;
-        r.add(open_connections.clone(), "gauge")?;
+        r.add(open_connections.clone(), "gauge", &[])?;
         Ok(HttpMetrics {
             open_connections,
             connections_refused: counter_vec(
                 r,
                 "altgate_http_connections_refused_total",
                 "Connections closed at accept because a connection cap was reached.",
-                &["reason"],
+                &[vocabulary::<kinds::ConnectionRefusal>("reason")],
             )?,
             requests: counter_vec(
                 r,
                 "altgate_http_requests_total",
                 "HTTP requests by endpoint and status code.",
-                &["endpoint", "status"],
+                &[
+                    vocabulary::<kinds::Endpoint>("endpoint"),
+                    other("status", "HTTP status codes"),
+                ],
             )?,
             duration: histogram_vec(
                 r,
                 "altgate_http_request_duration_seconds",
                 "HTTP request handling time by endpoint.",
-                &["endpoint"],
+                &[vocabulary::<kinds::Endpoint>("endpoint")],
             )?,
         })
     }

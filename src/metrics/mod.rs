@@ -17,23 +17,86 @@ pub use protocols::{PassiveMetrics, TokenMetrics};
 pub use resolve::{CacheMetrics, ResolveMetrics};
 pub use state::{LockoutMetrics, StateMetrics};
 
+use crate::label::Kind;
 use prometheus::core::Collector;
 use prometheus::{
     exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
+/// Where a label's values come from: the configuration, a typed vocabulary
+/// ([`crate::label`]), or another bounded set. Never user input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    /// Taken from the configuration (forests, servers, domains, relying parties): which.
+    Configured(&'static str),
+    /// The values of one label family ([`crate::label::Kind::NAME`]).
+    Vocabulary(&'static str),
+    /// Another bounded set, in words (HTTP status codes, the build).
+    Other(&'static str),
+}
+
+/// One label of a metric: its name and where its values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelSpec {
+    /// The label's name.
+    pub name: &'static str,
+    /// Its values.
+    pub values: Values,
+}
+
+/// A label whose values come from the configuration (`what`: "configured forests").
+pub const fn configured(name: &'static str, what: &'static str) -> LabelSpec {
+    LabelSpec {
+        name,
+        values: Values::Configured(what),
+    }
+}
+
+/// A label whose values are the vocabulary of family `K`.
+pub const fn vocabulary<K: Kind>(name: &'static str) -> LabelSpec {
+    LabelSpec {
+        name,
+        values: Values::Vocabulary(K::NAME),
+    }
+}
+
+/// A label with another bounded set of values, described by `what`.
+pub const fn other(name: &'static str, what: &'static str) -> LabelSpec {
+    LabelSpec {
+        name,
+        values: Values::Other(what),
+    }
+}
+
 /// One metric as the code registers it: the source of the metrics catalogue (docs/metrics.md is
-/// checked against it by a test).
+/// checked against it by a test, label values included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricInfo {
     /// Full name.
     pub name: String,
     /// counter, gauge or histogram.
     pub kind: &'static str,
-    /// Label names.
-    pub labels: Vec<String>,
+    /// Labels, in order.
+    pub labels: Vec<LabelSpec>,
     /// Help text.
     pub help: String,
+}
+
+impl MetricInfo {
+    /// The label values as `docs/metrics.md` lists them: `` `label`: source `` per label, a
+    /// vocabulary as a link to its table.
+    pub fn values_cell(&self) -> String {
+        self.labels
+            .iter()
+            .map(|l| match l.values {
+                Values::Configured(what) | Values::Other(what) => {
+                    format!("`{}`: {what}", l.name)
+                }
+                Values::Vocabulary(k) => format!("`{}`: [{k}](#{k})", l.name),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// A registry that also records what is registered into it.
@@ -47,17 +110,22 @@ impl Reg<'_> {
         &self,
         c: impl Collector + 'static,
         kind: &'static str,
+        labels: &[LabelSpec],
     ) -> prometheus::Result<()> {
         for d in c.desc() {
             self.catalogue.borrow_mut().push(MetricInfo {
                 name: d.fq_name.clone(),
                 kind,
-                labels: d.variable_labels.clone(),
+                labels: labels.to_vec(),
                 help: d.help.clone(),
             });
         }
         self.registry.register(Box::new(c))
     }
+}
+
+fn names(labels: &[LabelSpec]) -> Vec<&'static str> {
+    labels.iter().map(|l| l.name).collect()
 }
 
 /// Latency buckets from 0.5 ms to ~16 s.
@@ -69,10 +137,10 @@ pub(crate) fn counter_vec(
     r: &Reg<'_>,
     name: &str,
     help: &str,
-    labels: &[&str],
+    labels: &[LabelSpec],
 ) -> prometheus::Result<IntCounterVec> {
-    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-    r.add(c.clone(), "counter")?;
+    let c = IntCounterVec::new(Opts::new(name, help), &names(labels))?;
+    r.add(c.clone(), "counter", labels)?;
     Ok(c)
 }
 
@@ -80,10 +148,10 @@ pub(crate) fn gauge_vec(
     r: &Reg<'_>,
     name: &str,
     help: &str,
-    labels: &[&str],
+    labels: &[LabelSpec],
 ) -> prometheus::Result<IntGaugeVec> {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
-    r.add(g.clone(), "gauge")?;
+    let g = IntGaugeVec::new(Opts::new(name, help), &names(labels))?;
+    r.add(g.clone(), "gauge", labels)?;
     Ok(g)
 }
 
@@ -91,13 +159,13 @@ pub(crate) fn histogram_vec(
     r: &Reg<'_>,
     name: &str,
     help: &str,
-    labels: &[&str],
+    labels: &[LabelSpec],
 ) -> prometheus::Result<HistogramVec> {
     let h = HistogramVec::new(
         HistogramOpts::new(name, help).buckets(latency_buckets()),
-        labels,
+        &names(labels),
     )?;
-    r.add(h.clone(), "histogram")?;
+    r.add(h.clone(), "histogram", labels)?;
     Ok(h)
 }
 
@@ -145,7 +213,14 @@ impl Metrics {
             registry: &registry,
             catalogue: std::cell::RefCell::new(Vec::new()),
         };
-        r.add(build, "gauge")?;
+        r.add(
+            build,
+            "gauge",
+            &[
+                other("version", "crate version"),
+                other("commit", "git commit"),
+            ],
+        )?;
         let directory = DirectoryMetrics::register(&r)?;
         let resolve = ResolveMetrics::register(&r)?;
         let cache = CacheMetrics::register(&r)?;

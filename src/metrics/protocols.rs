@@ -1,6 +1,6 @@
 //! Tokens issued and refused, browser sign-in requests and SSO sessions.
 
-use super::{counter_vec, gauge_vec, latency_buckets, Reg};
+use super::{configured, counter_vec, gauge_vec, latency_buckets, vocabulary, Reg};
 use crate::label::{kinds, Id};
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec};
 
@@ -40,6 +40,17 @@ impl TokenMetrics {
             .inc();
     }
 
+    /// Records the expiry of the token-signing certificate in `role`.
+    pub fn set_certificate_expiry(
+        &self,
+        role: impl Into<Id<kinds::SigningCertificate>>,
+        not_after: time::OffsetDateTime,
+    ) {
+        self.certificate_expiry
+            .with_label_values(&[role.into().as_str()])
+            .set(not_after.unix_timestamp());
+    }
+
     /// Registers the token metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         let signing_duration = Histogram::with_opts(
@@ -49,24 +60,34 @@ impl TokenMetrics {
             )
             .buckets(latency_buckets()),
         )?;
-        r.add(signing_duration.clone(), "histogram")?;
+        r.add(signing_duration.clone(), "histogram", &[])?;
         let alt = IntCounter::new(
             "altgate_alternate_login_id_authentications_total",
             "Password sign-ins that used an alternate login ID (AD FS Alternate Login Id Authentications).",
         )?;
-        r.add(alt.clone(), "counter")?;
+        r.add(alt.clone(), "counter", &[])?;
         Ok(TokenMetrics {
             issued: counter_vec(
                 r,
                 "altgate_tokens_issued_total",
                 "Tokens issued by protocol and relying party.",
-                &["protocol", "relying_party"],
+                &[
+                    vocabulary::<kinds::Protocol>("protocol"),
+                    configured("relying_party", "configured relying party identifiers"),
+                ],
             )?,
             failed: counter_vec(
                 r,
                 "altgate_token_failures_total",
                 "Token requests refused by protocol, relying party and reason.",
-                &["protocol", "relying_party", "reason"],
+                &[
+                    vocabulary::<kinds::Protocol>("protocol"),
+                    configured(
+                        "relying_party",
+                        "configured relying party identifiers, `unknown`",
+                    ),
+                    vocabulary::<kinds::TokenFailure>("reason"),
+                ],
             )?,
             signing_duration,
             alternate_login_id_authentications: alt,
@@ -74,7 +95,7 @@ impl TokenMetrics {
                 r,
                 "altgate_token_signing_certificate_expiry_timestamp_seconds",
                 "Expiry (Unix time) of the token-signing certificates.",
-                &["certificate"],
+                &[vocabulary::<kinds::SigningCertificate>("certificate")],
             )?,
         })
     }
@@ -112,13 +133,16 @@ impl PassiveMetrics {
                 r,
                 "altgate_passive_requests_total",
                 "Browser sign-in requests at /adfs/ls/ by protocol and outcome.",
-                &["protocol", "outcome"],
+                &[
+                    vocabulary::<kinds::Protocol>("protocol"),
+                    vocabulary::<kinds::PassiveOutcome>("outcome"),
+                ],
             )?,
             sessions: counter_vec(
                 r,
                 "altgate_sso_sessions_total",
                 "SSO session cookies by what happened to them.",
-                &["result"],
+                &[vocabulary::<kinds::SsoResult>("result")],
             )?,
         })
     }

@@ -1,6 +1,7 @@
 //! The farm-wide state store and extranet lockout decisions.
 
-use super::{counter_vec, histogram_vec, Reg};
+use super::{counter_vec, histogram_vec, vocabulary, Reg};
+use crate::label::{kinds, Id};
 use prometheus::{HistogramVec, IntCounterVec};
 
 /// The farm-wide state store (`state:`), every backend.
@@ -15,6 +16,15 @@ pub struct StateMetrics {
 }
 
 impl StateMetrics {
+    /// One `op` took `secs`; `failed` counts it as an error too.
+    pub fn observe(&self, op: impl Into<Id<kinds::StateOp>>, secs: f64, failed: bool) {
+        let op = op.into().as_str();
+        self.duration.with_label_values(&[op]).observe(secs);
+        if failed {
+            self.errors.with_label_values(&[op]).inc();
+        }
+    }
+
     /// Registers the state store metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(StateMetrics {
@@ -22,13 +32,13 @@ impl StateMetrics {
                 r,
                 "altgate_state_operation_duration_seconds",
                 "State store operation time by operation, failures included.",
-                &["op"],
+                &[vocabulary::<kinds::StateOp>("op")],
             )?,
             errors: counter_vec(
                 r,
                 "altgate_state_errors_total",
                 "State store operations that failed, by operation.",
-                &["op"],
+                &[vocabulary::<kinds::StateOp>("op")],
             )?,
         })
     }
@@ -44,6 +54,22 @@ pub struct LockoutMetrics {
 }
 
 impl LockoutMetrics {
+    /// Counts one decision made in `mode` for `class`.
+    pub fn count_decision(
+        &self,
+        mode: impl Into<Id<kinds::LockoutMode>>,
+        class: impl Into<Id<kinds::LockoutClass>>,
+        decision: impl Into<Id<kinds::LockoutDecision>>,
+    ) {
+        self.decisions
+            .with_label_values(&[
+                mode.into().as_str(),
+                class.into().as_str(),
+                decision.into().as_str(),
+            ])
+            .inc();
+    }
+
     /// Registers the lockout metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(LockoutMetrics {
@@ -51,7 +77,11 @@ impl LockoutMetrics {
                 r,
                 "altgate_lockout_decisions_total",
                 "Extranet lockout decisions by mode, location class and decision.",
-                &["mode", "class", "decision"],
+                &[
+                    vocabulary::<kinds::LockoutMode>("mode"),
+                    vocabulary::<kinds::LockoutClass>("class"),
+                    vocabulary::<kinds::LockoutDecision>("decision"),
+                ],
             )?,
         })
     }

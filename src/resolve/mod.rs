@@ -7,10 +7,12 @@
 pub mod decision;
 pub mod login;
 
+use crate::cache::CacheResult;
 use crate::cache::{Lifetime, ResolutionCache};
 use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::{Directory, DirectoryEntry, DirectoryError, UserQuery, UAC_ACCOUNTDISABLE};
 use crate::events::{Events, LoginResolutionFailed, LoginResolved};
+use crate::label::{kinds, label_set, Id};
 use crate::metrics::{CacheMetrics, ResolveMetrics};
 use base64::Engine;
 use decision::{check_account, decide, messages, AccountDataError, Decision, ForestAnswer};
@@ -22,72 +24,67 @@ use tokio::time::Instant;
 /// AD FS event id for these failures.
 pub const EVENT_ID: u16 = 364;
 
-/// The outcome of a resolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Exactly one account.
-    Resolved,
-    /// No account has this login.
-    NotFound,
-    /// More than one account has it (MSIS8014/8015).
-    Ambiguous,
-    /// Bad input, unusable account data (MSIS8012/8013) or no directory answered.
-    Error,
-}
-
-impl Outcome {
-    /// Label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Resolved => "resolved",
-            Outcome::NotFound => "not_found",
-            Outcome::Ambiguous => "ambiguous",
-            Outcome::Error => "error",
-        }
+label_set! {
+    /// The outcome of a resolution.
+    #[derive(Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Outcome: kinds::ResolutionOutcome {
+        /// Exactly one account.
+        Resolved = "resolved",
+        /// No account has this login.
+        NotFound = "not_found",
+        /// More than one account has it (MSIS8014/8015).
+        Ambiguous = "ambiguous",
+        /// Bad input, unusable account data (MSIS8012/8013) or no directory answered.
+        Error = "error",
     }
 }
 
-/// Which rule found the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Via {
-    /// The alternate login ID attribute.
-    AlternateLoginId,
-    /// `userPrincipalName` (directly, or as the fallback).
-    Upn,
-    /// `DOMAIN\sam`.
-    SamAccountName,
-}
-
-impl Via {
-    /// Label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Via::AlternateLoginId => "alternate_login_id",
-            Via::Upn => "upn",
-            Via::SamAccountName => "sam_account_name",
-        }
+label_set! {
+    /// Which rule found the account.
+    #[derive(Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Via: kinds::ResolutionVia {
+        /// The alternate login ID attribute.
+        AlternateLoginId = "alternate_login_id",
+        /// `userPrincipalName` (directly, or as the fallback).
+        Upn = "upn",
+        /// `DOMAIN\sam`.
+        SamAccountName = "sam_account_name",
     }
 }
 
-/// Why the UPN lookup ran after the alternate-ID lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpnFallback {
-    /// The forests that answered had no account with this alternate ID.
-    NoMatch,
-    /// No lookup forest answered (AD FS then falls back to the UPN directly).
-    NoForestAnswered,
+label_set! {
+    /// The `via` of a resolution that found no account.
+    pub enum NoVia: kinds::ResolutionVia {
+        /// No rule found an account.
+        None = "none",
+    }
 }
 
-impl UpnFallback {
-    /// Label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UpnFallback::NoMatch => "no_match",
-            UpnFallback::NoForestAnswered => "no_forest_answered",
-        }
+label_set! {
+    /// Why the UPN lookup ran after the alternate-ID lookup.
+    #[derive(Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum UpnFallback: kinds::UpnFallback {
+        /// The forests that answered had no account with this alternate ID.
+        NoMatch = "no_match",
+        /// No lookup forest answered (AD FS then falls back to the UPN directly).
+        NoForestAnswered = "no_forest_answered",
+    }
+}
+
+label_set! {
+    /// The MSIS codes AD FS logs with event 364 for alternate login ID failures.
+    pub enum Msis: kinds::MsisCode {
+        /// The account has no `sAMAccountName`.
+        Msis8012 = "MSIS8012",
+        /// The account's `canonicalName` is not in the expected format.
+        Msis8013 = "MSIS8013",
+        /// Accounts in more than one forest have this login.
+        Msis8014 = "MSIS8014",
+        /// More than one account in one forest has this login.
+        Msis8015 = "MSIS8015",
     }
 }
 
@@ -156,13 +153,14 @@ impl FailureCode {
 
     /// The MSIS code, where AD FS has one.
     pub fn msis(self) -> Option<&'static str> {
-        match self {
-            FailureCode::Msis8012
-            | FailureCode::Msis8013
-            | FailureCode::Msis8014
-            | FailureCode::Msis8015 => Some(self.as_str()),
-            _ => None,
-        }
+        let code = match self {
+            FailureCode::Msis8012 => Msis::Msis8012,
+            FailureCode::Msis8013 => Msis::Msis8013,
+            FailureCode::Msis8014 => Msis::Msis8014,
+            FailureCode::Msis8015 => Msis::Msis8015,
+            _ => return None,
+        };
+        Some(code.id())
     }
 }
 
@@ -309,19 +307,15 @@ impl Resolver {
             }
         };
         self.metrics
-            .duration
-            .with_label_values(&[if hit { "hit" } else { "miss" }])
-            .observe(start.elapsed().as_secs_f64());
+            .observe(CacheResult::of(hit), start.elapsed().as_secs_f64());
         self.record(&resolution);
         resolution
     }
 
     fn record(&self, r: &Resolution) {
-        let via = r.via.map_or("none", Via::as_str);
-        self.metrics
-            .resolutions
-            .with_label_values(&[r.outcome.as_str(), via])
-            .inc();
+        let via = r.via.map_or(NoVia::None.into(), Id::from);
+        self.metrics.count(r.outcome, via);
+        let via = via.as_str();
         match (&r.account, &r.failure) {
             (Some(account), _) => self.events.emit(&LoginResolved {
                 login: &r.login,
@@ -391,10 +385,7 @@ impl Resolver {
                 }
             }
             if let Some(reason) = fallback {
-                self.metrics
-                    .upn_fallbacks
-                    .with_label_values(&[reason.as_str()])
-                    .inc();
+                self.metrics.count_fallback(reason);
             }
         }
         let query = UserQuery::AttributeEquals {

@@ -2,7 +2,7 @@
 //! (`altgate_state_operation_duration_seconds{op}`, `altgate_state_errors_total{op}`).
 
 use super::{
-    AccountActivity, AttemptDecision, Counted, LocationClass, LockoutPolicy, ResetScope,
+    AccountActivity, AttemptDecision, Counted, LocationClass, LockoutPolicy, Op, ResetScope,
     StateError, StateStore,
 };
 use crate::metrics::StateMetrics;
@@ -26,18 +26,13 @@ impl Metered {
 
     async fn observe<T>(
         &self,
-        op: &'static str,
+        op: Op,
         call: impl Future<Output = Result<T, StateError>>,
     ) -> Result<T, StateError> {
         let started = tokio::time::Instant::now();
         let result = call.await;
         self.metrics
-            .duration
-            .with_label_values(&[op])
-            .observe(started.elapsed().as_secs_f64());
-        if result.is_err() {
-            self.metrics.errors.with_label_values(&[op]).inc();
-        }
+            .observe(op, started.elapsed().as_secs_f64(), result.is_err());
         result
     }
 }
@@ -56,7 +51,7 @@ impl StateStore for Metered {
         policy: &LockoutPolicy,
     ) -> Result<AttemptDecision, StateError> {
         self.observe(
-            "attempt",
+            Op::Attempt,
             self.inner.attempt(account, client_ips, now, policy),
         )
         .await
@@ -71,7 +66,7 @@ impl StateStore for Metered {
         policy: &LockoutPolicy,
     ) -> Result<(), StateError> {
         self.observe(
-            "succeeded",
+            Op::Succeeded,
             self.inner
                 .succeeded(account, class, client_ips, now, policy),
         )
@@ -79,7 +74,7 @@ impl StateStore for Metered {
     }
 
     async fn not_counted(&self, account: &str, counted: &Counted) -> Result<(), StateError> {
-        self.observe("not_counted", self.inner.not_counted(account, counted))
+        self.observe(Op::NotCounted, self.inner.not_counted(account, counted))
             .await
     }
 
@@ -89,32 +84,32 @@ impl StateStore for Metered {
         now: SystemTime,
         policy: &LockoutPolicy,
     ) -> Result<AccountActivity, StateError> {
-        self.observe("status", self.inner.status(account, now, policy))
+        self.observe(Op::Status, self.inner.status(account, now, policy))
             .await
     }
 
     async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError> {
-        self.observe("reset", self.inner.reset(account, scope))
+        self.observe(Op::Reset, self.inner.reset(account, scope))
             .await
     }
 
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {
-        self.observe("first_use", self.inner.first_use(id, ttl))
+        self.observe(Op::FirstUse, self.inner.first_use(id, ttl))
             .await
     }
 
     async fn revoke(&self, session_id: &str, ttl: Duration) -> Result<(), StateError> {
-        self.observe("revoke", self.inner.revoke(session_id, ttl))
+        self.observe(Op::Revoke, self.inner.revoke(session_id, ttl))
             .await
     }
 
     async fn is_revoked(&self, session_id: &str) -> Result<bool, StateError> {
-        self.observe("is_revoked", self.inner.is_revoked(session_id))
+        self.observe(Op::IsRevoked, self.inner.is_revoked(session_id))
             .await
     }
 
     async fn ping(&self) -> Result<(), StateError> {
-        self.observe("ping", self.inner.ping()).await
+        self.observe(Op::Ping, self.inner.ping()).await
     }
 }
 

@@ -23,6 +23,7 @@ pub mod redis;
 
 pub use crate::config::lockout::LockoutPolicy;
 use crate::config::state::{StateBackend, StateConfig};
+use crate::label::{kinds, label_set};
 use crate::metrics::StateMetrics;
 use async_trait::async_trait;
 use std::net::IpAddr;
@@ -149,6 +150,30 @@ pub enum ResetScope {
     Unfamiliar,
     /// Both counts.
     Both,
+}
+
+label_set! {
+    /// A state store operation (the `op` label).
+    pub enum Op: kinds::StateOp {
+        /// A sign-in attempt's decision and advance count (before the bind).
+        Attempt = "attempt",
+        /// A successful bind resetting its class's count.
+        Succeeded = "succeeded",
+        /// Taking back an advance count that was not a bad password.
+        NotCounted = "not_counted",
+        /// An account's counts and familiar locations (`altgate lockout status`).
+        Status = "status",
+        /// An operator reset.
+        Reset = "reset",
+        /// The replay cache.
+        FirstUse = "first_use",
+        /// Revoking an SSO session (sign-out).
+        Revoke = "revoke",
+        /// Checking an SSO session's revocation.
+        IsRevoked = "is_revoked",
+        /// A health check.
+        Ping = "ping",
+    }
 }
 
 /// A state operation failed. The caller decides whether to fail open or closed.
