@@ -19,7 +19,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["protocols"],
     &["app"],
     &["http"],
-    &["cli", "fuzzing"],
+    &["cli", "fuzzing", "catalogue"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

@@ -26,7 +26,8 @@
 //! - [`protocols`]: WS-Trust, federation metadata, browser sign-in (WS-Fed, SAML 2.0, the
 //!   password-change pages), and the Entra ID federation settings (`altgate m365`).
 //! - `app`: wiring ([`App`]); [`http`]: listeners, connection discipline, routing and the one
-//!   response boundary; [`cli`]: the command line.
+//!   response boundary; [`cli`]: the command line; [`catalogue`]: every label vocabulary, as
+//!   `docs/metrics.md` documents it.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -41,6 +42,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -284,44 +284,6 @@ mod tests {
 mod catalogue_tests {
     use super::*;
 
-    /// The first three columns of docs/metrics.md: name, type, label names.
-    fn documented() -> Vec<(String, String, Vec<String>)> {
-        let text = std::fs::read_to_string("docs/metrics.md").expect("docs/metrics.md");
-        text.lines()
-            .filter(|l| l.starts_with("| `altgate_"))
-            .map(|l| {
-                let cols: Vec<&str> = l.split('|').map(str::trim).collect();
-                let name = cols.get(1).unwrap_or(&"").trim_matches('`').to_string();
-                let kind = cols.get(2).unwrap_or(&"").to_string();
-                let labels = cols
-                    .get(3)
-                    .unwrap_or(&"")
-                    .split(',')
-                    .map(|s| s.trim().trim_matches('`').to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                (name, kind, labels)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn catalogue_matches_docs() {
-        let m = Metrics::standalone().expect("metrics");
-        let mut code: Vec<(String, String, Vec<String>)> = m
-            .catalogue
-            .iter()
-            .map(|i| (i.name.clone(), i.kind.to_string(), i.labels.clone()))
-            .collect();
-        let mut docs = documented();
-        code.sort();
-        docs.sort();
-        assert_eq!(
-            code, docs,
-            "docs/metrics.md and the registered metrics differ"
-        );
-    }
-
     #[test]
     fn names_follow_prometheus_conventions() {
         let m = Metrics::standalone().expect("metrics");
