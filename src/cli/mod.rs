@@ -235,9 +235,9 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
         if demo {
             let url = &app.config.server.public_url;
             let open = if app.config.passive.demo_relying_party {
-                format!("{url}{}", crate::config::demo::HOME)
+                crate::endpoint::Endpoint::DemoHome.url(url)
             } else {
-                format!("{url}/adfs/ls/")
+                crate::endpoint::Endpoint::Passive.url(url)
             };
             tracing::info!(
                 target: "altgate::ops",

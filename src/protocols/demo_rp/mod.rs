@@ -16,6 +16,7 @@ mod tree;
 pub mod verify;
 
 use crate::config::demo;
+use crate::endpoint::Endpoint;
 use crate::protocols::passive::page::{utc_time, Lang};
 use crate::protocols::passive::{LsResponse, Passive};
 use crate::session::{cookie, same, COOKIE};
@@ -183,7 +184,8 @@ fn random_state(app: &DemoRp<'_>) -> String {
 fn start_wsfed(app: &DemoRp<'_>) -> LsResponse {
     let state = random_state(app);
     let location = format!(
-        "/adfs/ls/?wa=wsignin1.0&wtrealm={}&wreply={}&wctx={}",
+        "{}?wa=wsignin1.0&wtrealm={}&wreply={}&wctx={}",
+        Endpoint::Passive.path(),
         enc(demo::IDENTIFIER),
         enc(&format!("{}{}", app.public_url, demo::WSFED)),
         enc(&state)
@@ -203,7 +205,7 @@ fn start_saml(app: &DemoRp<'_>) -> LsResponse {
             "IssueInstant",
             crate::tokens::instant(app.passive.tokens.now()),
         )
-        .attr("Destination", format!("{}/adfs/ls/", app.public_url))
+        .attr("Destination", Endpoint::Passive.url(app.public_url))
         .attr(
             "AssertionConsumerServiceURL",
             format!("{}{}", app.public_url, demo::SAML),
@@ -222,7 +224,8 @@ fn start_saml(app: &DemoRp<'_>) -> LsResponse {
         .unwrap_or_default();
     let encoded = base64::engine::general_purpose::STANDARD.encode(deflated);
     let location = format!(
-        "/adfs/ls/?SAMLRequest={}&RelayState={}",
+        "{}?SAMLRequest={}&RelayState={}",
+        Endpoint::Passive.path(),
         enc(&encoded),
         enc(&state)
     );
@@ -355,8 +358,9 @@ fn signed_in(app: &DemoRp<'_>, req: &DemoRequest<'_>, protocol: &str, v: &Verifi
          <h2>Token</h2><table id=\"token\"><tr><th>Issuer</th><td id=\"issuer\">{issuer}</td></tr><tr><th>Audience</th><td>{audience}</td></tr>\
          <tr><th>Valid</th><td>{nb} to {noa}</td></tr><tr><th>Password typed</th><td>{authn}</td></tr><tr><th>Assertion ID</th><td>{id}</td></tr></table>\
          <h2>altgate SSO session</h2>{session}\
-         <form method=\"get\" action=\"/adfs/ls/\"><input type=\"hidden\" name=\"wa\" value=\"wsignout1.0\"><input type=\"hidden\" name=\"wreply\" value=\"{home}\"><button type=\"submit\" id=\"signOut\">Sign out</button></form>",
+         <form method=\"get\" action=\"{passive}\"><input type=\"hidden\" name=\"wa\" value=\"wsignout1.0\"><input type=\"hidden\" name=\"wreply\" value=\"{home}\"><button type=\"submit\" id=\"signOut\">Sign out</button></form>",
         who = escape_attr(who),
+        passive = Endpoint::Passive.path(),
         token_type = v.token_type,
         protocol = escape_attr(protocol),
         signer = escape_attr(&v.signer_sha256),

@@ -366,7 +366,7 @@ impl Pages {
         };
         let body = format!(
             "<h1>{heading}</h1>{error}\
-             <form method=\"post\" id=\"loginForm\" action=\"/adfs/ls/\" autocomplete=\"off\" novalidate>\
+             <form method=\"post\" id=\"loginForm\" action=\"{passive}\" autocomplete=\"off\" novalidate>\
              <label for=\"userNameInput\">{user}</label>\
              <input id=\"userNameInput\" name=\"UserName\" type=\"text\" inputmode=\"email\" value=\"{username}\" autocomplete=\"username\" required aria-required=\"true\" aria-describedby=\"{described}\"{invalid} spellcheck=\"false\" autocapitalize=\"off\"{user_focus}>\
              <p class=\"hint\" id=\"userHint\">{hint_text} {hint}</p>\
@@ -377,6 +377,7 @@ impl Pages {
              <input type=\"hidden\" name=\"ctx\" value=\"{ctx}\">\
              <button type=\"submit\" id=\"submitButton\">{submit}</button></form>{help}",
             heading = l.t(|t| &t.heading),
+            passive = crate::endpoint::Endpoint::Passive.path(),
             user = l.t(|t| &t.user_name),
             username = escape_attr(p.username),
             hint_text = l.t(|t| &t.hint),

@@ -115,7 +115,7 @@ impl Pages {
                 )
             } else {
                 (
-                    "/adfs/ls/",
+                    crate::endpoint::Endpoint::Passive.path(),
                     format!(
                         "<p id=\"userName\">{}</p><input type=\"hidden\" name=\"PasswordChangeState\" value=\"{}\">",
                         e(p.username),
