@@ -4,8 +4,8 @@
 //! behaviour: the integration tests talk to real domain controllers.
 
 use super::{
-    datetime_to_filetime, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
-    DomainInfo, ScanProgress, ScannedUser, UserQuery, UAC_ACCOUNTDISABLE,
+    datetime_to_filetime, AccountRef, AccountState, BindRejection, Directory, DirectoryEntry,
+    DirectoryError, DomainInfo, ScanProgress, ScannedUser, UserQuery, UAC_ACCOUNTDISABLE,
 };
 use async_trait::async_trait;
 use base64::Engine;
@@ -422,11 +422,10 @@ impl Directory for EmbeddedDirectory {
 
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError> {
+        let AccountRef { forest, domain, dn } = account;
         let start = std::time::Instant::now();
         let result = self.check_password(forest, dn, password);
         if let Some(m) = &self.metrics {
@@ -443,10 +442,9 @@ impl Directory for EmbeddedDirectory {
 
     async fn account_state(
         &self,
-        forest: &str,
-        _domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError> {
+        let AccountRef { forest, dn, .. } = account;
         let changed = self.changed_password(forest, dn).map(|(_, at)| at);
         Ok(self.forest(forest)?.user(dn).map(|u| AccountState {
             enabled: u
@@ -459,12 +457,11 @@ impl Directory for EmbeddedDirectory {
 
     async fn change_password(
         &self,
-        forest: &str,
-        _domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         old: &crate::secret::Secret,
         new: &crate::secret::Secret,
     ) -> Result<(), super::PasswordChangeError> {
+        let AccountRef { forest, dn, .. } = account;
         use super::PasswordChangeError as E;
         match self.check_password(forest, dn, old.expose()) {
             Ok(Ok(()))
@@ -661,8 +658,12 @@ mod tests {
             let (old, new) = (s(old), s(new));
             let d = &d;
             async move {
-                d.change_password("contoso.com", "contoso.com", DN, &old, &new)
-                    .await
+                d.change_password(
+                    AccountRef::new("contoso.com", "contoso.com", DN),
+                    &old,
+                    &new,
+                )
+                .await
             }
         };
         assert_eq!(
@@ -674,14 +675,14 @@ mod tests {
             Err("policy_refused")
         );
         assert_eq!(change("pw", "Longer-Pw-1").await, Ok(()));
-        let bind = |p: &'static str| d.bind("contoso.com", "contoso.com", DN, p);
+        let bind = |p: &'static str| d.bind(AccountRef::new("contoso.com", "contoso.com", DN), p);
         assert_eq!(bind("Longer-Pw-1").await.expect("bind"), Ok(()));
         assert_eq!(
             bind("pw").await.expect("bind"),
             Err(BindRejection::WrongPassword)
         );
         let state = d
-            .account_state("contoso.com", "contoso.com", DN)
+            .account_state(AccountRef::new("contoso.com", "contoso.com", DN))
             .await
             .expect("state")
             .expect("user");
@@ -692,7 +693,7 @@ mod tests {
     async fn demo_users_have_an_account_state_with_an_optional_pwd_last_set() {
         const DN: &str = "CN=Pat,CN=Users,DC=contoso,DC=com";
         async fn state(d: &EmbeddedDirectory) -> AccountState {
-            d.account_state("contoso.com", "contoso.com", DN)
+            d.account_state(AccountRef::new("contoso.com", "contoso.com", DN))
                 .await
                 .expect("state")
                 .expect("user")
@@ -714,7 +715,7 @@ mod tests {
         let d = one_user(", pwd_last_set: 0").expect("load");
         assert_eq!(state(&d).await.pwd_last_set, Some(0));
         assert_eq!(
-            d.bind("contoso.com", "contoso.com", DN, "pw")
+            d.bind(AccountRef::new("contoso.com", "contoso.com", DN), "pw")
                 .await
                 .expect("bind"),
             Err(BindRejection::MustChangePassword)
@@ -729,21 +730,28 @@ mod tests {
         // Unknown DN: no account; unknown forest: an error.
         let d = one_user("").expect("load");
         assert_eq!(
-            d.account_state("contoso.com", "contoso.com", "CN=Nobody,DC=contoso,DC=com")
-                .await
-                .expect("answer"),
+            d.account_state(AccountRef::new(
+                "contoso.com",
+                "contoso.com",
+                "CN=Nobody,DC=contoso,DC=com"
+            ))
+            .await
+            .expect("answer"),
             None
         );
-        assert!(d.account_state("nowhere.example", "x", DN).await.is_err());
+        assert!(d
+            .account_state(AccountRef::new("nowhere.example", "x", DN))
+            .await
+            .is_err());
         // Case-insensitive DN, disabled demo users are reported disabled.
         let shipped =
             EmbeddedDirectory::load(Path::new("config/demo-directory.yaml")).expect("load");
         let dee = shipped
-            .account_state(
+            .account_state(AccountRef::new(
                 "contoso.com",
                 "contoso.com",
                 "cn=dee disabled,cn=users,dc=contoso,dc=com",
-            )
+            ))
             .await
             .expect("answer")
             .expect("user");

@@ -19,7 +19,7 @@ mod search_pool;
 mod server;
 
 use super::{
-    filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
+    filter, AccountRef, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
     DomainAttributes, DomainInfo, DomainLockoutPolicy, PasswordChangeError, PasswordExpiry,
     ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
@@ -229,11 +229,10 @@ impl Directory for LdapDirectory {
 
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError> {
+        let AccountRef { forest, domain, dn } = account;
         if password.is_empty() {
             return Err(DirectoryError::EmptyPassword);
         }
@@ -303,10 +302,9 @@ impl Directory for LdapDirectory {
     }
     async fn account_state(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError> {
+        let AccountRef { forest, domain, dn } = account;
         let pools = self
             .readers
             .get(&(forest.to_string(), domain.to_ascii_lowercase()))
@@ -330,12 +328,11 @@ impl Directory for LdapDirectory {
 
     async fn change_password(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         old: &crate::secret::Secret,
         new: &crate::secret::Secret,
     ) -> Result<(), PasswordChangeError> {
+        let AccountRef { forest, domain, dn } = account;
         let Some(pools) = self
             .readers
             .get(&(forest.to_string(), domain.to_ascii_lowercase()))
@@ -350,10 +347,9 @@ impl Directory for LdapDirectory {
 
     async fn domain_attributes(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<DomainAttributes>, DirectoryError> {
+        let AccountRef { forest, domain, dn } = account;
         let pools = self.readers_of(forest, domain)?;
         let start = Instant::now();
         let result = domain_read::domain_attributes(pools, forest, dn).await;
@@ -363,10 +359,9 @@ impl Directory for LdapDirectory {
 
     async fn password_expiry(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<PasswordExpiry>, DirectoryError> {
+        let AccountRef { forest, domain, dn } = account;
         let pools = self.readers_of(forest, domain)?;
         let domain_dn = self
             .domains(forest)

@@ -269,7 +269,9 @@ async fn account_state_is_read_fresh_from_the_accounts_domain_controller() {
         let port = listener.local_addr().expect("addr").port();
         let dc = tokio::spawn(answer_searches(listener, DN, answer));
         let (dir, m) = directory(port, tuning());
-        let r = dir.account_state(FOREST, "Contoso.COM", DN).await;
+        let r = dir
+            .account_state(AccountRef::new(FOREST, "Contoso.COM", DN))
+            .await;
         match expected {
             Ok(state) => assert_eq!(r.expect("state"), state),
             Err(code) => assert_eq!(r.map_err(|e| e.code()), Err(code)),
@@ -285,13 +287,13 @@ async fn account_state_reads_share_the_domain_controllers_health_with_binds() {
     let port = closed_port();
     let (dir, m) = directory(port, tuning());
     let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
-    let r = dir.account_state(FOREST, FOREST, dn).await;
+    let r = dir.account_state(AccountRef::new(FOREST, FOREST, dn)).await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
     );
     // The bind path skips the DC the read found down: one connect attempt, one event.
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -312,7 +314,9 @@ async fn account_state_reads_share_the_domain_controllers_health_with_binds() {
         1
     );
     // A domain without configured DCs cannot be read at all.
-    let r = dir.account_state(FOREST, "child.contoso.com", dn).await;
+    let r = dir
+        .account_state(AccountRef::new(FOREST, "child.contoso.com", dn))
+        .await;
     assert_eq!(r.map_err(|e| e.code()), Err("no_domain_controller"));
 }
 
@@ -323,7 +327,7 @@ async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_onc
     let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
 
     // Down: connection refused. One event, the gauge at 0, the sign-in unavailable.
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -331,13 +335,13 @@ async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_onc
     assert_eq!(events(&m, "directory_server_down"), 1);
     assert_eq!(server_up(&m, port), 0);
     // Skipped while backing off, then failing again after it: still one event.
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
     );
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -358,9 +362,9 @@ async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_onc
         .expect("listen");
     let dc = tokio::spawn(answer_binds(listener, 0));
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(matches!(r, Ok(Ok(()))), "{r:?}");
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(matches!(r, Ok(Ok(()))), "{r:?}");
     assert_eq!(events(&m, "directory_server_up"), 1);
     assert_eq!(events(&m, "directory_server_down"), 1);
@@ -378,7 +382,9 @@ async fn a_wrong_password_is_an_answer_not_a_server_failure() {
     let port = listener.local_addr().expect("addr").port();
     let dc = tokio::spawn(answer_binds(listener, 49));
     let (dir, m) = directory(port, tuning());
-    let r = dir.bind(FOREST, FOREST, "CN=x", "wrong").await;
+    let r = dir
+        .bind(AccountRef::new(FOREST, FOREST, "CN=x"), "wrong")
+        .await;
     assert!(
         matches!(r, Ok(Err(BindRejection::InvalidCredentials))),
         "{r:?}"
@@ -409,7 +415,7 @@ async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infras
     // The third waits exactly bind_queue_timeout, then fails: not a wrong password, not a
     // server failure, and the password was never sent.
     let start = Instant::now();
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     let Err(e) = r else {
         panic!("a full queue is an error, not an answer: {r:?}");
@@ -451,7 +457,7 @@ async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infras
         tokio::time::sleep(Duration::from_secs(1)).await;
         drop(first);
     };
-    let (r, ()) = tokio::join!(dir.bind(FOREST, FOREST, dn, "pw"), release);
+    let (r, ()) = tokio::join!(dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw"), release);
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
