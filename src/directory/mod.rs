@@ -3,24 +3,25 @@
 //! catalogs) and [`embedded::EmbeddedDirectory`] (the in-memory demo directory, also used by
 //! unit tests). The resolver only ever sees the trait, and names an account to it with an
 //! [`AccountRef`] (forest, domain, DN). An account's live state (enabled, password last set) is
-//! [`AccountState`], read fresh from a domain controller.
+//! [`AccountState`], read fresh from a domain controller; where each attribute lives (global
+//! catalog or domain controller) is [`partial_attribute_set`]; password expiry is
+//! [`password_expiry`].
 
 mod account_state;
 pub mod embedded;
 pub mod filter;
 pub mod ldap;
-pub mod pas;
+pub mod partial_attribute_set;
 mod password_change;
+pub mod password_expiry;
 
 pub use account_state::{
     datetime_to_filetime, filetime_to_datetime, AccountState, STATE_ATTRIBUTES,
 };
 use async_trait::async_trait;
-pub use pas::{
-    DomainAttributes, PasswordExpiry, DOMAIN_ATTRIBUTES, PASSWORD_EXPIRY_ATTRIBUTES,
-    UAC_DONT_EXPIRE_PASSWD,
-};
+pub use partial_attribute_set::{DomainAttributes, DOMAIN_ATTRIBUTES};
 pub use password_change::{unicode_pwd, PasswordChangeError};
+pub use password_expiry::{PasswordExpiry, PASSWORD_EXPIRY_ATTRIBUTES, UAC_DONT_EXPIRE_PASSWD};
 use std::sync::Arc;
 
 /// Attributes read for every candidate account from the global catalog. Each is in the
@@ -28,7 +29,7 @@ use std::sync::Arc;
 /// Global Catalog: False"): it is asked for, but the account's domain comes from the DN, and
 /// only a `canonicalName` that did come back is checked (MSIS8013). `mS-DS-ConsistencyGuid` is
 /// not in the partial attribute set and is never read here: see [`DOMAIN_ATTRIBUTES`] and the
-/// table in [`pas`].
+/// table in [`partial_attribute_set`].
 pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
     "sAMAccountName",
     "userPrincipalName",

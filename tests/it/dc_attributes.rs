@@ -598,7 +598,7 @@ fn the_attribute_table_matches_microsofts_published_schema() {
     for a in altgate::directory::DOMAIN_ATTRIBUTES {
         assert!(!in_gc(a), "{a}");
     }
-    for (a, _) in altgate::directory::pas::NOT_IN_GLOBAL_CATALOG {
+    for (a, _) in altgate::directory::partial_attribute_set::NOT_IN_GLOBAL_CATALOG {
         assert!(!in_gc(a), "{a}");
     }
     for a in ["msDS-UserPasswordExpiryTimeComputed", "pwdLastSet"] {

@@ -1,5 +1,5 @@
 //! Base-object reads on the domain controllers of one domain, for what the global catalog does
-//! not hold (see [`crate::directory::pas`]): an account's attributes outside
+//! not hold (see [`crate::directory::partial_attribute_set`]): an account's attributes outside
 //! the partial attribute set (`mS-DS-ConsistencyGuid`), merged into the resolution before it is
 //! cached; its password-expiry facts, read fresh at each password sign-in; its state (`account`
 //! reads through [`read_base`]); and the domain head object's lockout policy. Every read goes to
