@@ -19,7 +19,7 @@ use super::keys::{fold_hash, same, Index};
 use super::rules::{Rule, Severity};
 use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::{
-    BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
+    AccountRef, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo, UserQuery,
 };
 use crate::events::Events;
 use crate::metrics::Metrics;
@@ -236,25 +236,21 @@ impl Directory for Snapshot {
 
     async fn bind(
         &self,
-        forest: &str,
-        _: &str,
-        _: &str,
+        account: AccountRef<'_>,
         _: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError> {
         Err(DirectoryError::SearchFailed {
-            forest: forest.to_string(),
+            forest: account.forest.to_string(),
             reason: "the audit never binds".into(),
         })
     }
 
     async fn account_state(
         &self,
-        forest: &str,
-        _: &str,
-        _: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<crate::directory::AccountState>, DirectoryError> {
         Err(DirectoryError::SearchFailed {
-            forest: forest.to_string(),
+            forest: account.forest.to_string(),
             reason: "the audit never reads account state".into(),
         })
     }

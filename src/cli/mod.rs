@@ -335,7 +335,7 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
                 "note: alternate_login_id is not configured; logins resolve by UPN or DOMAIN\\name"
             ),
             Some(alt) => {
-                if let Some(why) = crate::directory::pas::not_in_global_catalog(&alt.attribute) {
+                if let Some(why) = crate::directory::partial_attribute_set::not_in_global_catalog(&alt.attribute) {
                     println!(
                         "warning: alternate_login_id.attribute {} is not in a Windows global catalog ({why}): searches on a real global catalog find nobody unless your schema adds it to the partial attribute set",
                         alt.attribute

@@ -1,25 +1,27 @@
 //! The directory: where accounts are looked up. One trait, [`Directory`], with two
 //! implementations: [`ldap::LdapDirectory`] (pooled LDAPS connections to each forest's global
 //! catalogs) and [`embedded::EmbeddedDirectory`] (the in-memory demo directory, also used by
-//! unit tests). The resolver only ever sees the trait. An account's live state (enabled,
-//! password last set) is [`AccountState`], read fresh from a domain controller.
+//! unit tests). The resolver only ever sees the trait, and names an account to it with an
+//! [`AccountRef`] (forest, domain, DN). An account's live state (enabled, password last set) is
+//! [`AccountState`], read fresh from a domain controller; where each attribute lives (global
+//! catalog or domain controller) is [`partial_attribute_set`]; password expiry is
+//! [`password_expiry`].
 
 mod account_state;
 pub mod embedded;
 pub mod filter;
 pub mod ldap;
-pub mod pas;
+pub mod partial_attribute_set;
 mod password_change;
+pub mod password_expiry;
 
 pub use account_state::{
     datetime_to_filetime, filetime_to_datetime, AccountState, STATE_ATTRIBUTES,
 };
 use async_trait::async_trait;
-pub use pas::{
-    DomainAttributes, PasswordExpiry, DOMAIN_ATTRIBUTES, PASSWORD_EXPIRY_ATTRIBUTES,
-    UAC_DONT_EXPIRE_PASSWD,
-};
+pub use partial_attribute_set::{DomainAttributes, DOMAIN_ATTRIBUTES};
 pub use password_change::{unicode_pwd, PasswordChangeError};
+pub use password_expiry::{PasswordExpiry, PASSWORD_EXPIRY_ATTRIBUTES, UAC_DONT_EXPIRE_PASSWD};
 use std::sync::Arc;
 
 /// Attributes read for every candidate account from the global catalog. Each is in the
@@ -27,7 +29,7 @@ use std::sync::Arc;
 /// Global Catalog: False"): it is asked for, but the account's domain comes from the DN, and
 /// only a `canonicalName` that did come back is checked (MSIS8013). `mS-DS-ConsistencyGuid` is
 /// not in the partial attribute set and is never read here: see [`DOMAIN_ATTRIBUTES`] and the
-/// table in [`pas`].
+/// table in [`partial_attribute_set`].
 pub const ACCOUNT_ATTRIBUTES: &[&str] = &[
     "sAMAccountName",
     "userPrincipalName",
@@ -334,6 +336,25 @@ impl BindRejection {
     }
 }
 
+/// One account of the directory, as every operation on it names it: its forest, the DNS name of
+/// its domain (whose domain controllers are asked), and its distinguished name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountRef<'a> {
+    /// The forest, as configured.
+    pub forest: &'a str,
+    /// DNS name of the account's domain (compared case-insensitively).
+    pub domain: &'a str,
+    /// Distinguished name of the user object.
+    pub dn: &'a str,
+}
+
+impl<'a> AccountRef<'a> {
+    /// The account at `dn` in `domain` of `forest`.
+    pub fn new(forest: &'a str, domain: &'a str, dn: &'a str) -> Self {
+        AccountRef { forest, domain, dn }
+    }
+}
+
 /// Account lookups against one or more forests.
 #[async_trait]
 pub trait Directory: Send + Sync + 'static {
@@ -347,21 +368,19 @@ pub trait Directory: Send + Sync + 'static {
     /// The domains of `forest` with their NetBIOS names.
     async fn domains(&self, forest: &str) -> Result<Arc<Vec<DomainInfo>>, DirectoryError>;
 
-    /// Verifies a password with a simple bind as `dn` on a domain controller of `domain`.
-    /// `Ok(Err(_))` is AD's refusal (result 49); `Err(_)` means no DC could answer (or the DC's
-    /// bind slots stayed busy: [`DirectoryError::BindQueueFull`]). Never called
-    /// with an empty password (that would be an unauthenticated bind, which succeeds).
+    /// Verifies a password with a simple bind as the account's DN on a domain controller of its
+    /// domain. `Ok(Err(_))` is AD's refusal (result 49); `Err(_)` means no DC could answer (or
+    /// the DC's bind slots stayed busy: [`DirectoryError::BindQueueFull`]). Never called with an
+    /// empty password (that would be an unauthenticated bind, which succeeds).
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError>;
 
-    /// The current state of the account at `dn` in `domain` of `forest`: a base-scope read of
-    /// the DN, never cached, so that every node sees a disable or a password reset at its next
-    /// check. `Ok(None)` when no user object is at `dn` any more (deleted, moved or renamed).
+    /// The current state of the account: a base-scope read of its DN, never cached, so that
+    /// every node sees a disable or a password reset at its next check. `Ok(None)` when no user
+    /// object is at the DN any more (deleted, moved or renamed).
     ///
     /// Active Directory answers it from a domain controller of the account's domain (the
     /// configured `domain_controllers`, in failover order, bound as the service account), not
@@ -370,28 +389,25 @@ pub trait Directory: Send + Sync + 'static {
     /// (seconds within a site; the PDC emulator learns password changes first).
     async fn account_state(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError>;
 
-    /// Changes the password of the account at `dn` in `domain` of `forest` from `old` to `new`:
-    /// an AD *password change* (one modify deleting the old `unicodePwd` and adding the new
-    /// one) on a domain controller of `domain`, over the service account's connection, so it
-    /// works for an expired or must-change password that cannot bind. AD checks `old` itself
-    /// (a wrong one counts as a bad password). Directories that cannot change passwords keep
-    /// this default, which answers [`PasswordChangeError::Unavailable`].
+    /// Changes the account's password from `old` to `new`: an AD *password change* (one modify
+    /// deleting the old `unicodePwd` and adding the new one) on a domain controller of its
+    /// domain, over the service account's connection, so it works for an expired or
+    /// must-change password that cannot bind. AD checks `old` itself (a wrong one counts as a
+    /// bad password). Directories that cannot change passwords keep this default, which answers
+    /// [`PasswordChangeError::Unavailable`].
     async fn change_password(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         old: &crate::secret::Secret,
         new: &crate::secret::Secret,
     ) -> Result<(), PasswordChangeError> {
-        let _ = (forest, dn, old, new);
+        let _ = (old, new);
         Err(PasswordChangeError::Unavailable(format!(
-            "domain {domain} of this directory cannot change passwords"
+            "domain {} of this directory cannot change passwords",
+            account.domain
         )))
     }
 
@@ -407,33 +423,29 @@ pub trait Directory: Send + Sync + 'static {
     }
 
     /// The account attributes outside the global catalog's partial attribute set
-    /// ([`DOMAIN_ATTRIBUTES`]), read with one base-object read of `dn` on a domain controller of
-    /// `domain` (the configured `domain_controllers`, in failover order, as the service
-    /// account). The resolver merges them into the account before it is cached, and never
-    /// trusts a global catalog's answer (or silence) about them.
+    /// ([`DOMAIN_ATTRIBUTES`]), read with one base-object read of the account's DN on a domain
+    /// controller of its domain (the configured `domain_controllers`, in failover order, as the
+    /// service account). The resolver merges them into the account before it is cached, and
+    /// never trusts a global catalog's answer (or silence) about them.
     ///
     /// `Ok(None)`: this directory's searches already return them (the demo directory, the
     /// audit's snapshot): the search answer stands. A directory with a partial attribute set
-    /// answers `Ok(Some(_))` or an error (no user object at `dn` on the DC is an error too: the
-    /// object has not replicated there yet, or was moved).
+    /// answers `Ok(Some(_))` or an error (no user object at the DN on the DC is an error too:
+    /// the object has not replicated there yet, or was moved).
     async fn domain_attributes(
         &self,
-        _forest: &str,
-        _domain: &str,
-        _dn: &str,
+        _account: AccountRef<'_>,
     ) -> Result<Option<DomainAttributes>, DirectoryError> {
         Ok(None)
     }
 
-    /// When the password of the account at `dn` expires, read fresh (never cached) with one
-    /// base-object read on a domain controller of `domain`: `msDS-UserPasswordExpiryTimeComputed`
+    /// When the account's password expires, read fresh (never cached) with one base-object read
+    /// on a domain controller of its domain: `msDS-UserPasswordExpiryTimeComputed`
     /// (constructed; not in the global catalog), else `pwdLastSet` + the domain's `maxPwdAge`.
     /// `Ok(None)` when this directory keeps no such time (the demo directory).
     async fn password_expiry(
         &self,
-        _forest: &str,
-        _domain: &str,
-        _dn: &str,
+        _account: AccountRef<'_>,
     ) -> Result<Option<PasswordExpiry>, DirectoryError> {
         Ok(None)
     }

@@ -317,18 +317,14 @@ mod tests {
         }
         async fn bind(
             &self,
-            _: &str,
-            _: &str,
-            _: &str,
+            _: crate::directory::AccountRef<'_>,
             _: &str,
         ) -> Result<Result<(), BindRejection>, DirectoryError> {
             Ok(Ok(()))
         }
         async fn account_state(
             &self,
-            _: &str,
-            _: &str,
-            _: &str,
+            _: crate::directory::AccountRef<'_>,
         ) -> Result<Option<crate::directory::AccountState>, DirectoryError> {
             Ok(None)
         }

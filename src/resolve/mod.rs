@@ -10,7 +10,9 @@ pub mod login;
 use crate::cache::CacheResult;
 use crate::cache::{Lifetime, ResolutionCache};
 use crate::config::{AlternateLoginId, CacheConfig};
-use crate::directory::{Directory, DirectoryEntry, DirectoryError, UserQuery, UAC_ACCOUNTDISABLE};
+use crate::directory::{
+    AccountRef, Directory, DirectoryEntry, DirectoryError, UserQuery, UAC_ACCOUNTDISABLE,
+};
 use crate::events::{Events, LoginResolutionFailed, LoginResolved};
 use crate::label::{kinds, label_set, Id};
 use crate::metrics::{CacheMetrics, ResolveMetrics};
@@ -115,6 +117,13 @@ pub struct ResolvedAccount {
     pub surname: Option<String>,
     /// False when `userAccountControl` has ACCOUNTDISABLE.
     pub enabled: bool,
+}
+
+impl ResolvedAccount {
+    /// The account as the directory names it (forest, domain, DN).
+    pub fn account_ref(&self) -> AccountRef<'_> {
+        AccountRef::new(&self.forest, &self.domain, &self.distinguished_name)
+    }
 }
 
 /// Why a resolution failed: the stable code of every way a login can fail to resolve.
@@ -560,7 +569,7 @@ impl Resolver {
         let (sam, domain) = check_account(entry).map_err(AccountFailure::Data)?;
         let consistency_guid = match self
             .directory
-            .domain_attributes(forest, &domain, &entry.dn)
+            .domain_attributes(AccountRef::new(forest, &domain, &entry.dn))
             .await
         {
             Ok(Some(read)) => read.consistency_guid,

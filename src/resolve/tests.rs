@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::directory::embedded::EmbeddedDirectory;
-use crate::directory::{DirectoryError, DomainInfo};
+use crate::directory::{AccountRef, DirectoryError, DomainInfo};
 use crate::metrics::Metrics;
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -80,32 +80,26 @@ impl Directory for Scripted {
     }
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), crate::directory::BindRejection>, DirectoryError> {
-        self.check(forest)?;
-        self.inner.bind(forest, domain, dn, password).await
+        self.check(account.forest)?;
+        self.inner.bind(account, password).await
     }
     async fn account_state(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<crate::directory::AccountState>, DirectoryError> {
-        self.check(forest)?;
-        self.inner.account_state(forest, domain, dn).await
+        self.check(account.forest)?;
+        self.inner.account_state(account).await
     }
     async fn domain_attributes(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<crate::directory::DomainAttributes>, DirectoryError> {
         let scripted = self.dc.lock().expect("lock").clone();
         match scripted {
-            None => self.inner.domain_attributes(forest, domain, dn).await,
+            None => self.inner.domain_attributes(account).await,
             Some(answer) => answer.map(Some),
         }
     }

@@ -223,15 +223,7 @@ impl SignIn {
         if self.password_expiry_notice.is_zero() || !ctx.password_expiry {
             return None;
         }
-        match self
-            .directory
-            .password_expiry(
-                &account.forest,
-                &account.domain,
-                &account.distinguished_name,
-            )
-            .await
-        {
+        match self.directory.password_expiry(account.account_ref()).await {
             Ok(expiry) => expiry.and_then(|e| e.expires_at()),
             Err(e) => {
                 tracing::warn!(
@@ -361,12 +353,7 @@ impl SignIn {
         };
         let result = match self
             .directory
-            .bind(
-                &account.forest,
-                &account.domain,
-                &account.distinguished_name,
-                password.expose(),
-            )
+            .bind(account.account_ref(), password.expose())
             .await
         {
             Ok(Ok(())) => Ok(SignedIn {

@@ -220,14 +220,10 @@ impl SignIn {
                 }
             },
         };
-        let (forest, domain, dn) = (
-            account.forest.as_str(),
-            account.domain.as_str(),
-            account.distinguished_name.as_str(),
-        );
+        let target = account.account_ref();
         // The old password, checked as at sign-in: right means the bind works or AD says the
         // password must be changed (AD says so only for the right password).
-        let checked = match self.directory.bind(forest, domain, dn, old.expose()).await {
+        let checked = match self.directory.bind(target, old.expose()).await {
             Ok(Ok(()))
             | Ok(Err(BindRejection::PasswordExpired | BindRejection::MustChangePassword)) => Ok(()),
             Ok(Err(r)) => Err(SignInFailure::Rejected(r)),
@@ -246,11 +242,7 @@ impl SignIn {
             }
         }
         checked.map_err(F::SignIn)?;
-        match self
-            .directory
-            .change_password(forest, domain, dn, old, new)
-            .await
-        {
+        match self.directory.change_password(target, old, new).await {
             Ok(()) => {}
             Err(PasswordChangeError::PolicyRefused(d)) => return Err(F::NewPasswordRefused(d)),
             // The bind just accepted the old password: a wrong one now means it changed in
@@ -271,7 +263,7 @@ impl SignIn {
         ))
         .await;
         // The new password must work now: it is what signs the user in.
-        match self.directory.bind(forest, domain, dn, new.expose()).await {
+        match self.directory.bind(target, new.expose()).await {
             Ok(Ok(())) => Ok(SignedIn {
                 password_expires_at: match resolution.account.as_ref() {
                     Some(account) => self.password_expires_at(account, ctx).await,

@@ -6,7 +6,7 @@
 use crate::config::{
     ClaimKind, NameOrder, PASSWORD_CHANGE_URL, PASSWORD_EXPIRATION_DAYS, PASSWORD_EXPIRATION_TIME,
 };
-use crate::directory::pas::expiry_notice;
+use crate::directory::password_expiry::expiry_notice;
 use crate::resolve::{ResolvedAccount, Via};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

@@ -12,8 +12,8 @@ use crate::wstrust::rst;
 use altgate::clock::system_clock;
 use altgate::directory::ldap::LdapDirectory;
 use altgate::directory::{
-    AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainAttributes,
-    DomainInfo, DomainLockoutPolicy, PasswordExpiry, UserQuery,
+    AccountRef, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
+    DomainAttributes, DomainInfo, DomainLockoutPolicy, PasswordExpiry, UserQuery,
 };
 use altgate::events::Events;
 use altgate::keys::SigningKey;
@@ -65,20 +65,16 @@ impl Directory for PartialGc {
     }
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError> {
-        self.inner.bind(forest, domain, dn, password).await
+        self.inner.bind(account, password).await
     }
     async fn account_state(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError> {
-        self.inner.account_state(forest, domain, dn).await
+        self.inner.account_state(account).await
     }
     async fn lockout_policy(
         &self,
@@ -89,19 +85,15 @@ impl Directory for PartialGc {
     }
     async fn domain_attributes(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<DomainAttributes>, DirectoryError> {
-        self.inner.domain_attributes(forest, domain, dn).await
+        self.inner.domain_attributes(account).await
     }
     async fn password_expiry(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<PasswordExpiry>, DirectoryError> {
-        self.inner.password_expiry(forest, domain, dn).await
+        self.inner.password_expiry(account).await
     }
 }
 
@@ -610,7 +602,7 @@ fn the_attribute_table_matches_microsofts_published_schema() {
     for a in altgate::directory::DOMAIN_ATTRIBUTES {
         assert!(!in_gc(a), "{a}");
     }
-    for (a, _) in altgate::directory::pas::NOT_IN_GLOBAL_CATALOG {
+    for (a, _) in altgate::directory::partial_attribute_set::NOT_IN_GLOBAL_CATALOG {
         assert!(!in_gc(a), "{a}");
     }
     for a in ["msDS-UserPasswordExpiryTimeComputed", "pwdLastSet"] {

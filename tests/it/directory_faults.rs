@@ -276,9 +276,11 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
             let r = timeout(
                 BOUND,
                 app.directory.bind(
-                    "contoso.com",
-                    &bind_account.domain,
-                    &bind_account.distinguished_name,
+                    altgate::directory::AccountRef::new(
+                        "contoso.com",
+                        &bind_account.domain,
+                        &bind_account.distinguished_name,
+                    ),
                     &bind_pw,
                 ),
             )

@@ -7,52 +7,24 @@
 //! hides this in tests). A DC of the domain also holds the domain's own replica, so neither
 //! attribute waits for replication to a GC of another domain.
 
+use super::domain_read::read_base;
 use super::entry::attr;
-use super::search_pool::{SearchPool, ServerError};
+use super::search_pool::SearchPool;
 use crate::directory::{AccountState, DirectoryError, STATE_ATTRIBUTES, UAC_ACCOUNTDISABLE};
-use ldap3::{Scope, SearchEntry};
+use ldap3::SearchEntry;
 
 /// Reads the state of the account at `dn` from the first of `pools` (the domain's DCs, in
-/// failover order) that answers. `Ok(None)`: no user object at `dn`.
+/// failover order) that answers, as every base read of a DC fails over
+/// ([`super::domain_read::read_base`]). `Ok(None)`: no user object at `dn`.
 pub(super) async fn read(
     pools: &[SearchPool],
     forest: &str,
     dn: &str,
 ) -> Result<Option<AccountState>, DirectoryError> {
-    let mut last = String::from("every domain controller failed recently");
-    for pool in pools {
-        if pool.server.backing_off() {
-            continue;
-        }
-        match pool
-            .search(dn, Scope::Base, "(objectClass=user)", STATE_ATTRIBUTES)
-            .await
-        {
-            Ok(entries) => {
-                pool.server.mark_up();
-                return entries.first().map(|e| state(e, forest)).transpose();
-            }
-            Err(ServerError::NoSuchObject(_)) => {
-                pool.server.mark_up();
-                return Ok(None);
-            }
-            Err(ServerError::Refused(reason)) => {
-                pool.server.mark_up();
-                return Err(DirectoryError::SearchFailed {
-                    forest: forest.to_string(),
-                    reason: format!("{}: {reason}", pool.server.url),
-                });
-            }
-            Err(ServerError::Unavailable(reason)) => {
-                pool.server.mark_down(&reason);
-                last = format!("{}: {reason}", pool.server.url);
-            }
-        }
-    }
-    Err(DirectoryError::Unreachable {
-        forest: forest.to_string(),
-        reason: last,
-    })
+    read_base(pools, forest, dn, "(objectClass=user)", STATE_ATTRIBUTES)
+        .await?
+        .map(|e| state(&e, forest))
+        .transpose()
 }
 
 /// The state in one entry. Both attributes are always present on an AD user object: a missing

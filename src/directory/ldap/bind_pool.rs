@@ -8,7 +8,9 @@
 //! surge, sign-ins fail quickly instead of piling up behind a slow DC, and the DC's load stays
 //! bounded.
 
+use super::failover::Attempt;
 use super::server::{describe, GaugeGuard, Server};
+use crate::directory::{AccountRef, BindRejection, DirectoryError};
 use ldap3::{Ldap, LdapError, Scope, SearchEntry};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +28,40 @@ pub(super) enum BindFailure {
         /// How long the bind waited.
         waited: Duration,
     },
+}
+
+/// A password bind's outcome: AD's answer about the credentials, or a directory error.
+pub(super) type BindOutcome = Result<Result<(), BindRejection>, DirectoryError>;
+
+/// What one password bind as `account` on the DC at `server` came to, for the failover policy:
+/// - LDAP result 0 (accepted) or 49 (refused; the reason read from AD's diagnostic) is AD's
+///   answer about the credentials, an authentication outcome: final, never retried on another
+///   DC, and the DC is up;
+/// - another LDAP result: the DC is up but said nothing about the password; the next DC is
+///   asked;
+/// - no answer (connect, TLS, timeout): the DC is down; the next DC is asked;
+/// - no free slot within `bind_queue_timeout`: settled as [`DirectoryError::BindQueueFull`],
+///   with no verdict on the DC (busy, not down): the sign-in fails fast rather than queue on
+///   the next DC too, and the password was never sent.
+pub(super) fn bind_attempt(
+    account: AccountRef<'_>,
+    server: &str,
+    result: Result<(u32, String), BindFailure>,
+) -> Attempt<BindOutcome> {
+    match result {
+        Ok((0, _)) => Attempt::Answer(Ok(Ok(()))),
+        Ok((49, text)) => Attempt::Answer(Ok(Err(BindRejection::from_diagnostic(&text)))),
+        Ok((rc, text)) => Attempt::Declined(format!("LDAP result {rc} {text}")),
+        Err(BindFailure::Unavailable(reason)) => Attempt::ServerFailed(reason),
+        Err(BindFailure::QueueFull { waited }) => {
+            Attempt::Settled(Err(DirectoryError::BindQueueFull {
+                forest: account.forest.to_string(),
+                domain: account.domain.to_string(),
+                server: server.to_string(),
+                waited,
+            }))
+        }
+    }
 }
 
 /// One domain controller's bind connections.
@@ -139,6 +175,17 @@ impl BindPool {
                 Err(e) => return Err(BindFailure::Unavailable(describe(&e))),
             }
         }
+    }
+
+    /// One password bind as `account` on this DC, classified for the failover policy
+    /// ([`bind_attempt`]).
+    pub(super) async fn attempt_bind(
+        &self,
+        account: AccountRef<'_>,
+        password: &str,
+    ) -> Attempt<BindOutcome> {
+        let result = self.bind(account.dn, password).await;
+        bind_attempt(account, &self.server.url.url, result)
     }
 
     /// Reads one object (`base`, scope base) as `user` on a fresh connection to this DC, under

@@ -1,18 +1,25 @@
-//! Base-object reads of one account on the domain controllers of its own domain, for what the
-//! global catalog does not hold (see [`crate::directory::pas`]): the account attributes outside
+//! Base-object reads on the domain controllers of one domain, for what the global catalog does
+//! not hold (see [`crate::directory::partial_attribute_set`]): an account's attributes outside
 //! the partial attribute set (`mS-DS-ConsistencyGuid`), merged into the resolution before it is
-//! cached, and the password-expiry facts, read fresh at each password sign-in. Same pools and
-//! failover as the account-state read (`account`): the first DC not in backoff that answers.
+//! cached; its password-expiry facts, read fresh at each password sign-in; its state (`account`
+//! reads through [`read_base`]); and the domain head object's lockout policy. Every read goes to
+//! the first DC not in backoff that answers, under the one failover policy (`failover`).
 
+use super::bind_pool::{BindFailure, BindPool};
 use super::entry::{attr, bin_attr};
+use super::failover::{Attempt, Exhausted, Failover};
 use super::search_pool::{SearchPool, ServerError};
+use crate::config::ServiceAccount;
 use crate::directory::{
-    DirectoryError, DomainAttributes, PasswordExpiry, DOMAIN_ATTRIBUTES, PASSWORD_EXPIRY_ATTRIBUTES,
+    DirectoryError, DomainAttributes, DomainLockoutPolicy, PasswordExpiry, DOMAIN_ATTRIBUTES,
+    PASSWORD_EXPIRY_ATTRIBUTES,
 };
 use ldap3::{Scope, SearchEntry};
 
 /// One base-scope read of `dn` (filter `filter`) for `attrs` on the first of `pools` that
-/// answers. `Ok(None)`: no such object on that DC.
+/// answers ([`Failover::SERVERS_ONLY`]). `Ok(None)`: no such object on that DC (LDAP result 32
+/// or no entry), an answer like any other; an LDAP refusal is an answer too (an error no other
+/// DC is asked about).
 pub(super) async fn read_base(
     pools: &[SearchPool],
     forest: &str,
@@ -20,37 +27,27 @@ pub(super) async fn read_base(
     filter: &str,
     attrs: &[&str],
 ) -> Result<Option<SearchEntry>, DirectoryError> {
-    let mut last = String::from("every domain controller failed recently");
-    for pool in pools {
-        if pool.server.backing_off() {
-            continue;
-        }
-        match pool.search(dn, Scope::Base, filter, attrs).await {
-            Ok(entries) => {
-                pool.server.mark_up();
-                return Ok(entries.into_iter().next());
+    Failover::SERVERS_ONLY
+        .run(pools, |pool| async move {
+            match pool.search(dn, Scope::Base, filter, attrs).await {
+                Ok(entries) => Attempt::Answer(Ok(entries.into_iter().next())),
+                Err(ServerError::NoSuchObject(_)) => Attempt::Answer(Ok(None)),
+                Err(ServerError::Refused(reason)) => {
+                    Attempt::Answer(Err(DirectoryError::SearchFailed {
+                        forest: forest.to_string(),
+                        reason: format!("{}: {reason}", pool.server.url),
+                    }))
+                }
+                Err(ServerError::Unavailable(reason)) => Attempt::ServerFailed(reason),
             }
-            Err(ServerError::NoSuchObject(_)) => {
-                pool.server.mark_up();
-                return Ok(None);
-            }
-            Err(ServerError::Refused(reason)) => {
-                pool.server.mark_up();
-                return Err(DirectoryError::SearchFailed {
-                    forest: forest.to_string(),
-                    reason: format!("{}: {reason}", pool.server.url),
-                });
-            }
-            Err(ServerError::Unavailable(reason)) => {
-                pool.server.mark_down(&reason);
-                last = format!("{}: {reason}", pool.server.url);
-            }
-        }
-    }
-    Err(DirectoryError::Unreachable {
-        forest: forest.to_string(),
-        reason: last,
-    })
+        })
+        .await
+        .unwrap_or_else(|Exhausted { reason }| {
+            Err(DirectoryError::Unreachable {
+                forest: forest.to_string(),
+                reason,
+            })
+        })
 }
 
 /// The account's [`DOMAIN_ATTRIBUTES`]. No user object at `dn` on the DC is an error (not yet
@@ -106,4 +103,70 @@ pub(super) async fn password_expiry(
             .and_then(|head| int(&head, "maxPwdAge"));
     }
     Ok(Some(expiry))
+}
+
+/// The lockout policy attributes of a domain head object.
+const LOCKOUT_ATTRIBUTES: &[&str] = &[
+    "lockoutThreshold",
+    "lockOutObservationWindow",
+    "lockoutDuration",
+];
+
+/// The domain's own lockout policy from its head object `domain_dn`, read as `account` on a
+/// fresh connection to the first of `pools` (the domain's DCs, under the password binds'
+/// admission) that answers ([`Failover::SERVERS_ONLY`]). A DC without a free bind slot is
+/// passed over (busy, not down: nothing is said about its health); a refusal (the service bind
+/// or the search) ends the read without a verdict on the DC ([`BindPool::read_as`]).
+pub(super) async fn lockout_policy(
+    pools: &[BindPool],
+    account: &ServiceAccount,
+    forest: &str,
+    domain_dn: &str,
+) -> Result<Option<DomainLockoutPolicy>, DirectoryError> {
+    Failover::SERVERS_ONLY
+        .run(pools, |pool| async move {
+            let url = &pool.server.url;
+            let read = pool
+                .read_as(
+                    &account.user,
+                    account.password.expose(),
+                    domain_dn,
+                    LOCKOUT_ATTRIBUTES,
+                )
+                .await;
+            match read {
+                Ok(Ok(entry)) => {
+                    let read = |name| entry.as_ref().and_then(|e| attr(e, name));
+                    Attempt::Answer(
+                        DomainLockoutPolicy::from_attributes(
+                            read("lockoutThreshold").as_deref(),
+                            read("lockOutObservationWindow").as_deref(),
+                            read("lockoutDuration").as_deref(),
+                        )
+                        .map(Some)
+                        .ok_or_else(|| DirectoryError::SearchFailed {
+                            forest: forest.to_string(),
+                            reason: format!(
+                                "{domain_dn} on {url} has no readable lockoutThreshold"
+                            ),
+                        }),
+                    )
+                }
+                Ok(Err(reason)) => Attempt::Settled(Err(DirectoryError::SearchFailed {
+                    forest: forest.to_string(),
+                    reason: format!("{url}: {reason}"),
+                })),
+                Err(BindFailure::Unavailable(reason)) => Attempt::ServerFailed(reason),
+                Err(BindFailure::QueueFull { waited }) => {
+                    Attempt::Busy(format!("no bind slot within {waited:?}"))
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|Exhausted { reason }| {
+            Err(DirectoryError::Unreachable {
+                forest: forest.to_string(),
+                reason,
+            })
+        })
 }

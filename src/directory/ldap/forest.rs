@@ -1,11 +1,13 @@
 //! One forest's global catalogs in failover order: a search goes to the first one that answers
-//! (servers in backoff are skipped), failovers are counted and announced, and the forest's
-//! domains are read once from its partitions container.
+//! under the failover policy that also reports the forest (`failover`: servers in backoff are
+//! skipped, failovers are counted and announced), and the forest's domains are read once from
+//! its partitions container.
 
 use super::entry::attr;
+use super::failover::{Attempt, Exhausted, Failover};
 use super::search_pool::{SearchPool, ServerError};
 use crate::directory::{DirectoryError, DomainInfo};
-use crate::events::{Events, GlobalCatalogFailover};
+use crate::events::Events;
 use crate::metrics::DirectoryMetrics;
 use ldap3::{Scope, SearchEntry};
 use std::sync::Arc;
@@ -40,7 +42,9 @@ impl ForestClient {
         }
     }
 
-    /// Runs a search on the first global catalog that answers.
+    /// Runs a search on the first global catalog that answers ([`Failover::reporting_forest`]):
+    /// a server that fails is marked down and the next one is asked; an LDAP refusal (or no
+    /// such search base) is the forest's answer, an error that no other server is asked about.
     pub(super) async fn search(
         &self,
         base: &str,
@@ -48,49 +52,27 @@ impl ForestClient {
         filter: &str,
         attrs: &[&str],
     ) -> Result<Vec<SearchEntry>, DirectoryError> {
-        let mut failed: Option<&str> = None;
-        let mut last_reason = String::from("no global catalog configured");
-        for pool in &self.servers {
-            let url = &pool.server.url;
-            if pool.server.backing_off() {
-                // Skipping a server that failed recently is not a new failover.
-                last_reason = format!("{} failed recently; retrying after backoff", url);
-                continue;
-            }
-            match pool.search(base, scope, filter, attrs).await {
-                Ok(entries) => {
-                    pool.server.mark_up();
-                    self.metrics.set_forest_up(&self.name, true);
-                    if let Some(from) = failed {
-                        self.metrics.count_failover(&self.name);
-                        self.events.emit(&GlobalCatalogFailover {
-                            forest: &self.name,
-                            from,
-                            to: &url.url,
-                        });
+        let forest = self.name.as_str();
+        Failover::reporting_forest(forest, &self.metrics, &self.events)
+            .run(&self.servers, |pool| async move {
+                match pool.search(base, scope, filter, attrs).await {
+                    Ok(entries) => Attempt::Answer(Ok(entries)),
+                    Err(ServerError::Unavailable(reason)) => Attempt::ServerFailed(reason),
+                    Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
+                        Attempt::Answer(Err(DirectoryError::SearchFailed {
+                            forest: forest.to_string(),
+                            reason: format!("{}: {reason}", pool.server.url),
+                        }))
                     }
-                    return Ok(entries);
                 }
-                Err(ServerError::Unavailable(reason)) => {
-                    pool.server.mark_down(&reason);
-                    failed.get_or_insert(url.url.as_str());
-                    last_reason = format!("{}: {reason}", url);
-                }
-                Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
-                    pool.server.mark_up();
-                    self.metrics.set_forest_up(&self.name, true);
-                    return Err(DirectoryError::SearchFailed {
-                        forest: self.name.clone(),
-                        reason: format!("{}: {reason}", url),
-                    });
-                }
-            }
-        }
-        self.metrics.set_forest_up(&self.name, false);
-        Err(DirectoryError::Unreachable {
-            forest: self.name.clone(),
-            reason: last_reason,
-        })
+            })
+            .await
+            .unwrap_or_else(|Exhausted { reason }| {
+                Err(DirectoryError::Unreachable {
+                    forest: forest.to_string(),
+                    reason,
+                })
+            })
     }
 
     /// Reads the forest's domains (NetBIOS and DNS names) from its partitions container.

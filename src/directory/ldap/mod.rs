@@ -6,12 +6,14 @@
 //! as the service account for fresh account-state reads (`account`). Every pool shares one
 //! notion of a server (`server`; a DC's two pools share the same one): a server that fails is
 //! skipped for `retry_backoff` so an outage costs one timeout, not one per request, and its
-//! going down or up is announced once, whichever path saw it.
+//! going down or up is announced once, whichever path saw it. Every operation goes through its
+//! servers under one failover policy (`failover`); each only says what one attempt came to.
 
 mod account;
 mod bind_pool;
 mod domain_read;
 mod entry;
+mod failover;
 mod forest;
 mod password;
 mod scan;
@@ -19,7 +21,7 @@ mod search_pool;
 mod server;
 
 use super::{
-    filter, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
+    filter, AccountRef, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
     DomainAttributes, DomainInfo, DomainLockoutPolicy, PasswordChangeError, PasswordExpiry,
     ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
@@ -27,8 +29,9 @@ use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
 use crate::events::Events;
 use crate::metrics::DirectoryMetrics;
 use async_trait::async_trait;
-use bind_pool::{BindFailure, BindPool};
-use entry::{attr, to_entry};
+use bind_pool::BindPool;
+use entry::to_entry;
+use failover::{Exhausted, Failover};
 use forest::ForestClient;
 use ldap3::Scope;
 use rustls::ClientConfig;
@@ -154,7 +157,21 @@ impl LdapDirectory {
 
     /// The service-account search pools on `domain`'s DCs, in failover order.
     fn readers_of(&self, forest: &str, domain: &str) -> Result<&[SearchPool], DirectoryError> {
-        self.readers
+        Self::of_domain(&self.readers, forest, domain)
+    }
+
+    /// The bind pools of `domain`'s DCs, in failover order.
+    fn binders_of(&self, forest: &str, domain: &str) -> Result<&[BindPool], DirectoryError> {
+        Self::of_domain(&self.binders, forest, domain)
+    }
+
+    /// The non-empty list of `domain`'s DCs in `pools`.
+    fn of_domain<'p, P>(
+        pools: &'p HashMap<(String, String), Vec<P>>,
+        forest: &str,
+        domain: &str,
+    ) -> Result<&'p [P], DirectoryError> {
+        pools
             .get(&(forest.to_string(), domain.to_ascii_lowercase()))
             .filter(|p| !p.is_empty())
             .map(Vec::as_slice)
@@ -162,6 +179,18 @@ impl LdapDirectory {
                 forest: forest.to_string(),
                 domain: domain.to_string(),
             })
+    }
+
+    /// The distinguished name of `domain` (DNS name): from `domains` (the forest's partitions)
+    /// when they were read, else derived from the DNS name (`DC=contoso,DC=com`).
+    fn domain_dn(domains: Option<&[DomainInfo]>, domain: &str) -> String {
+        domains
+            .and_then(|list| {
+                list.iter()
+                    .find(|d| d.dns_name.eq_ignore_ascii_case(domain))
+                    .map(|d| d.dn.clone())
+            })
+            .unwrap_or_else(|| format!("DC={}", domain.split('.').collect::<Vec<_>>().join(",DC=")))
     }
 
     /// Times and counts one DC read (`kind` is a fixed label).
@@ -229,94 +258,43 @@ impl Directory for LdapDirectory {
 
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), BindRejection>, DirectoryError> {
         if password.is_empty() {
             return Err(DirectoryError::EmptyPassword);
         }
-        let pools = self
-            .binders
-            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| DirectoryError::NoDomainController {
-                forest: forest.to_string(),
-                domain: domain.to_string(),
-            })?;
+        let pools = self.binders_of(account.forest, account.domain)?;
         let start = Instant::now();
-        let mut last = String::from("every domain controller failed recently");
-        let mut outcome = None;
-        let mut queue_full = None;
-        for pool in pools {
-            if pool.server.backing_off() {
-                continue;
-            }
-            match pool.bind(dn, password).await {
-                Ok((rc, text)) => {
-                    pool.server.mark_up();
-                    // 49 is AD's answer about the credentials: never retried on another DC.
-                    match rc {
-                        0 => outcome = Some(Ok(())),
-                        49 => outcome = Some(Err(BindRejection::from_diagnostic(&text))),
-                        other => {
-                            last = format!("{}: LDAP result {other} {text}", pool.server.url);
-                            continue;
-                        }
-                    }
-                    break;
-                }
-                Err(BindFailure::Unavailable(reason)) => {
-                    pool.server.mark_down(&reason);
-                    last = format!("{}: {reason}", pool.server.url);
-                }
-                // The DC is busy, not down: fail fast rather than queue on the next DC too.
-                Err(BindFailure::QueueFull { waited }) => {
-                    queue_full = Some(DirectoryError::BindQueueFull {
-                        forest: forest.to_string(),
-                        domain: domain.to_string(),
-                        server: pool.server.url.url.clone(),
-                        waited,
-                    });
-                    break;
-                }
-            }
-        }
+        let result = Failover::SERVERS_ONLY
+            .run(pools, |pool| pool.attempt_bind(account, password))
+            .await
+            .unwrap_or_else(|Exhausted { reason }| {
+                Err(DirectoryError::Unreachable {
+                    forest: account.forest.to_string(),
+                    reason,
+                })
+            });
         self.metrics
-            .observe_bind(domain, start.elapsed().as_secs_f64());
-        let label = match (&outcome, &queue_full) {
-            (Some(Ok(())), _) => "ok",
-            (Some(Err(r)), _) => r.code(),
-            (None, Some(e)) => e.code(),
-            (None, None) => "unavailable",
+            .observe_bind(account.domain, start.elapsed().as_secs_f64());
+        let label = match &result {
+            Ok(Ok(())) => "ok",
+            Ok(Err(r)) => r.code(),
+            Err(DirectoryError::Unreachable { .. }) => "unavailable",
+            Err(e) => e.code(),
         };
-        self.metrics.count_bind(domain, label);
-        match (outcome, queue_full) {
-            (Some(o), _) => Ok(o),
-            (None, Some(e)) => Err(e),
-            (None, None) => Err(DirectoryError::Unreachable {
-                forest: forest.to_string(),
-                reason: last,
-            }),
-        }
+        self.metrics.count_bind(account.domain, label);
+        result
     }
+
     async fn account_state(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError> {
-        let pools = self
-            .readers
-            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| DirectoryError::NoDomainController {
-                forest: forest.to_string(),
-                domain: domain.to_string(),
-            })?;
+        let pools = self.readers_of(account.forest, account.domain)?;
+        let forest = account.forest;
         let start = Instant::now();
-        let result = account::read(pools, forest, dn).await;
+        let result = account::read(pools, forest, account.dn).await;
         self.metrics
             .observe_search(forest, "account_state", start.elapsed().as_secs_f64());
         let outcome = match &result {
@@ -330,56 +308,40 @@ impl Directory for LdapDirectory {
 
     async fn change_password(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
         old: &crate::secret::Secret,
         new: &crate::secret::Secret,
     ) -> Result<(), PasswordChangeError> {
-        let Some(pools) = self
-            .readers
-            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
-            .filter(|p| !p.is_empty())
-        else {
-            return Err(PasswordChangeError::Unavailable(format!(
-                "no domain controller configured for domain {domain} of forest {forest}"
-            )));
-        };
-        password::change(pools, dn, old, new).await
+        let pools = self
+            .readers_of(account.forest, account.domain)
+            .map_err(|e| PasswordChangeError::Unavailable(e.to_string()))?;
+        password::change(pools, account.dn, old, new).await
     }
 
     async fn domain_attributes(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<DomainAttributes>, DirectoryError> {
-        let pools = self.readers_of(forest, domain)?;
+        let pools = self.readers_of(account.forest, account.domain)?;
         let start = Instant::now();
-        let result = domain_read::domain_attributes(pools, forest, dn).await;
-        self.count(forest, "domain_attributes", start, result.as_ref().err());
+        let result = domain_read::domain_attributes(pools, account.forest, account.dn).await;
+        self.count(
+            account.forest,
+            "domain_attributes",
+            start,
+            result.as_ref().err(),
+        );
         result.map(Some)
     }
 
     async fn password_expiry(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: AccountRef<'_>,
     ) -> Result<Option<PasswordExpiry>, DirectoryError> {
+        let AccountRef { forest, domain, dn } = account;
         let pools = self.readers_of(forest, domain)?;
-        let domain_dn = self
-            .domains(forest)
-            .await
-            .ok()
-            .and_then(|list| {
-                list.iter()
-                    .find(|d| d.dns_name.eq_ignore_ascii_case(domain))
-                    .map(|d| d.dn.clone())
-            })
-            .unwrap_or_else(|| {
-                format!("DC={}", domain.split('.').collect::<Vec<_>>().join(",DC="))
-            });
+        let domains = self.domains(forest).await.ok();
+        let domain_dn = Self::domain_dn(domains.as_deref().map(Vec::as_slice), domain);
         let start = Instant::now();
         let result = domain_read::password_expiry(pools, forest, dn, &domain_dn).await;
         self.count(forest, "password_expiry", start, result.as_ref().err());
@@ -391,11 +353,7 @@ impl Directory for LdapDirectory {
         forest: &str,
         domain: &str,
     ) -> Result<Option<DomainLockoutPolicy>, DirectoryError> {
-        let Some(pools) = self
-            .binders
-            .get(&(forest.to_string(), domain.to_ascii_lowercase()))
-            .filter(|p| !p.is_empty())
-        else {
+        let Ok(pools) = self.binders_of(forest, domain) else {
             return Ok(None);
         };
         let account =
@@ -404,65 +362,9 @@ impl Directory for LdapDirectory {
                 .ok_or_else(|| DirectoryError::UnknownForest {
                     forest: forest.to_string(),
                 })?;
-        let dn = self
-            .domains(forest)
-            .await?
-            .iter()
-            .find(|d| d.dns_name.eq_ignore_ascii_case(domain))
-            .map(|d| d.dn.clone())
-            .unwrap_or_else(|| {
-                format!("DC={}", domain.split('.').collect::<Vec<_>>().join(",DC="))
-            });
-        let attrs = [
-            "lockoutThreshold",
-            "lockOutObservationWindow",
-            "lockoutDuration",
-        ];
-        let mut last = String::from("every domain controller failed recently");
-        for pool in pools {
-            if pool.server.backing_off() {
-                continue;
-            }
-            match pool
-                .read_as(&account.user, account.password.expose(), &dn, &attrs)
-                .await
-            {
-                Ok(Ok(entry)) => {
-                    pool.server.mark_up();
-                    let read = |name| entry.as_ref().and_then(|e| attr(e, name));
-                    return DomainLockoutPolicy::from_attributes(
-                        read("lockoutThreshold").as_deref(),
-                        read("lockOutObservationWindow").as_deref(),
-                        read("lockoutDuration").as_deref(),
-                    )
-                    .map(Some)
-                    .ok_or_else(|| DirectoryError::SearchFailed {
-                        forest: forest.to_string(),
-                        reason: format!(
-                            "{dn} on {} has no readable lockoutThreshold",
-                            pool.server.url
-                        ),
-                    });
-                }
-                Ok(Err(reason)) => {
-                    return Err(DirectoryError::SearchFailed {
-                        forest: forest.to_string(),
-                        reason: format!("{}: {reason}", pool.server.url),
-                    })
-                }
-                Err(BindFailure::Unavailable(reason)) => {
-                    pool.server.mark_down(&reason);
-                    last = format!("{}: {reason}", pool.server.url);
-                }
-                Err(BindFailure::QueueFull { waited }) => {
-                    last = format!("{}: no bind slot within {waited:?}", pool.server.url);
-                }
-            }
-        }
-        Err(DirectoryError::Unreachable {
-            forest: forest.to_string(),
-            reason: last,
-        })
+        let domains = self.domains(forest).await?;
+        let dn = Self::domain_dn(Some(domains.as_slice()), domain);
+        domain_read::lockout_policy(pools, account, forest, &dn).await
     }
 
     async fn scan_users(

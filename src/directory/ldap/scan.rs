@@ -7,6 +7,7 @@
 //! so a forest is read completely or the scan fails.
 
 use super::entry::to_entry;
+use super::failover::{Attempt, Exhausted, Failover};
 use super::search_pool::{SearchPool, ServerError};
 use super::server::describe;
 use crate::directory::{DirectoryError, ScanProgress, ScannedUser, SCAN_PAGE_SIZE};
@@ -138,7 +139,10 @@ impl SearchPool {
     }
 }
 
-/// Scans on the first of `pools` that answers completely; servers in backoff are skipped.
+/// Scans on the first of `pools` that answers completely, under the failover policy
+/// ([`Failover::SERVERS_ONLY`]: a scan counts no failover and reports no forest). A server that
+/// drops out is marked down and the count starts over (`progress(0)`) on the next one; a
+/// refusal is the answer.
 pub(super) async fn scan_servers(
     forest: &str,
     pools: &[Arc<SearchPool>],
@@ -148,34 +152,28 @@ pub(super) async fn scan_servers(
     progress: ScanProgress<'_>,
 ) -> Result<Vec<ScannedUser>, DirectoryError> {
     let filter = crate::directory::filter::all_users();
-    let mut last = String::from("no server configured");
-    for pool in pools {
-        let url = &pool.server.url;
-        if pool.server.backing_off() {
-            last = format!("{url} failed recently; retrying after backoff");
-            continue;
-        }
-        match pool.scan(base, &filter, attrs, keep, progress).await {
-            Ok(users) => {
-                pool.server.mark_up();
-                return Ok(users);
+    let filter = filter.as_str();
+    Failover::SERVERS_ONLY
+        .run(pools, |pool| async move {
+            match pool.scan(base, filter, attrs, keep, progress).await {
+                Ok(users) => Attempt::Answer(Ok(users)),
+                Err(ServerError::Unavailable(reason)) => {
+                    progress(0);
+                    Attempt::ServerFailed(reason)
+                }
+                Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
+                    Attempt::Answer(Err(DirectoryError::SearchFailed {
+                        forest: forest.to_string(),
+                        reason: format!("{}: {reason}", pool.server.url),
+                    }))
+                }
             }
-            Err(ServerError::Unavailable(reason)) => {
-                pool.server.mark_down(&reason);
-                last = format!("{url}: {reason}");
-                progress(0);
-            }
-            Err(ServerError::Refused(reason)) | Err(ServerError::NoSuchObject(reason)) => {
-                pool.server.mark_up();
-                return Err(DirectoryError::SearchFailed {
-                    forest: forest.to_string(),
-                    reason: format!("{url}: {reason}"),
-                });
-            }
-        }
-    }
-    Err(DirectoryError::Unreachable {
-        forest: forest.to_string(),
-        reason: last,
-    })
+        })
+        .await
+        .unwrap_or_else(|Exhausted { reason }| {
+            Err(DirectoryError::Unreachable {
+                forest: forest.to_string(),
+                reason,
+            })
+        })
 }

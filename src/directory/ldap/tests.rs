@@ -39,27 +39,37 @@ fn closed_port() -> u16 {
 
 /// A directory whose domain `contoso.com` has one domain controller at `port`.
 fn directory(port: u16, tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
+    directory_of(&[port], tuning)
+}
+
+/// A directory whose domain `contoso.com` has domain controllers at `ports`, in failover order.
+fn directory_of(ports: &[u16], tuning: DirectoryConfig) -> (LdapDirectory, Metrics) {
     let metrics = Metrics::standalone().expect("metrics");
     let events = Events::new(metrics.events.clone());
     let tls = crate::tls::client_config(None).expect("tls");
-    let server = Arc::new(Server::new(
-        FOREST,
-        &url(port),
-        &tls,
-        tuning,
-        tuning.max_concurrent_binds_per_dc,
-        &metrics.directory,
-        &events,
-    ));
-    let key = (FOREST.to_string(), FOREST.to_string());
-    let mut binders = HashMap::new();
-    binders.insert(key.clone(), vec![BindPool::new(server.clone())]);
     let account = crate::config::ServiceAccount {
         user: "svc@contoso.com".into(),
         password: crate::secret::Secret::new("svc-pw".into()),
     };
+    let (mut binds, mut reads) = (Vec::new(), Vec::new());
+    for port in ports {
+        let server = Arc::new(Server::new(
+            FOREST,
+            &url(*port),
+            &tls,
+            tuning,
+            tuning.max_concurrent_binds_per_dc,
+            &metrics.directory,
+            &events,
+        ));
+        binds.push(BindPool::new(server.clone()));
+        reads.push(SearchPool::new(server, account.clone()));
+    }
+    let key = (FOREST.to_string(), FOREST.to_string());
+    let mut binders = HashMap::new();
+    binders.insert(key.clone(), binds);
     let mut readers = HashMap::new();
-    readers.insert(key, vec![SearchPool::new(server, account)]);
+    readers.insert(key, reads);
     let directory = LdapDirectory {
         forests: HashMap::new(),
         binders,
@@ -269,7 +279,9 @@ async fn account_state_is_read_fresh_from_the_accounts_domain_controller() {
         let port = listener.local_addr().expect("addr").port();
         let dc = tokio::spawn(answer_searches(listener, DN, answer));
         let (dir, m) = directory(port, tuning());
-        let r = dir.account_state(FOREST, "Contoso.COM", DN).await;
+        let r = dir
+            .account_state(AccountRef::new(FOREST, "Contoso.COM", DN))
+            .await;
         match expected {
             Ok(state) => assert_eq!(r.expect("state"), state),
             Err(code) => assert_eq!(r.map_err(|e| e.code()), Err(code)),
@@ -285,13 +297,13 @@ async fn account_state_reads_share_the_domain_controllers_health_with_binds() {
     let port = closed_port();
     let (dir, m) = directory(port, tuning());
     let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
-    let r = dir.account_state(FOREST, FOREST, dn).await;
+    let r = dir.account_state(AccountRef::new(FOREST, FOREST, dn)).await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
     );
     // The bind path skips the DC the read found down: one connect attempt, one event.
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -312,7 +324,9 @@ async fn account_state_reads_share_the_domain_controllers_health_with_binds() {
         1
     );
     // A domain without configured DCs cannot be read at all.
-    let r = dir.account_state(FOREST, "child.contoso.com", dn).await;
+    let r = dir
+        .account_state(AccountRef::new(FOREST, "child.contoso.com", dn))
+        .await;
     assert_eq!(r.map_err(|e| e.code()), Err("no_domain_controller"));
 }
 
@@ -323,7 +337,7 @@ async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_onc
     let dn = "CN=John Doe,CN=Users,DC=contoso,DC=com";
 
     // Down: connection refused. One event, the gauge at 0, the sign-in unavailable.
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -331,13 +345,13 @@ async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_onc
     assert_eq!(events(&m, "directory_server_down"), 1);
     assert_eq!(server_up(&m, port), 0);
     // Skipped while backing off, then failing again after it: still one event.
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
     );
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -358,9 +372,9 @@ async fn a_domain_controller_going_down_and_up_on_the_bind_path_is_announced_onc
         .expect("listen");
     let dc = tokio::spawn(answer_binds(listener, 0));
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(matches!(r, Ok(Ok(()))), "{r:?}");
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert!(matches!(r, Ok(Ok(()))), "{r:?}");
     assert_eq!(events(&m, "directory_server_up"), 1);
     assert_eq!(events(&m, "directory_server_down"), 1);
@@ -378,7 +392,9 @@ async fn a_wrong_password_is_an_answer_not_a_server_failure() {
     let port = listener.local_addr().expect("addr").port();
     let dc = tokio::spawn(answer_binds(listener, 49));
     let (dir, m) = directory(port, tuning());
-    let r = dir.bind(FOREST, FOREST, "CN=x", "wrong").await;
+    let r = dir
+        .bind(AccountRef::new(FOREST, FOREST, "CN=x"), "wrong")
+        .await;
     assert!(
         matches!(r, Ok(Err(BindRejection::InvalidCredentials))),
         "{r:?}"
@@ -409,7 +425,7 @@ async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infras
     // The third waits exactly bind_queue_timeout, then fails: not a wrong password, not a
     // server failure, and the password was never sent.
     let start = Instant::now();
-    let r = dir.bind(FOREST, FOREST, dn, "pw").await;
+    let r = dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw").await;
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     let Err(e) = r else {
         panic!("a full queue is an error, not an answer: {r:?}");
@@ -451,7 +467,7 @@ async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infras
         tokio::time::sleep(Duration::from_secs(1)).await;
         drop(first);
     };
-    let (r, ()) = tokio::join!(dir.bind(FOREST, FOREST, dn, "pw"), release);
+    let (r, ()) = tokio::join!(dir.bind(AccountRef::new(FOREST, FOREST, dn), "pw"), release);
     assert!(
         matches!(r, Err(DirectoryError::Unreachable { .. })),
         "{r:?}"
@@ -473,4 +489,130 @@ async fn binds_beyond_the_cap_wait_at_most_the_queue_timeout_then_fail_as_infras
         "{}",
         wait.get_sample_sum()
     );
+}
+
+#[test]
+fn a_bind_is_classified_for_the_failover_policy() {
+    use super::bind_pool::{bind_attempt, BindFailure};
+    use super::failover::Attempt;
+    let account = AccountRef::new(FOREST, FOREST, "CN=x");
+    let server = url(636).url;
+    let diagnostic =
+        "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data 775, v1db1";
+    let classify = |result| bind_attempt(account, &server, result);
+    assert!(matches!(
+        classify(Ok((0, String::new()))),
+        Attempt::Answer(Ok(Ok(())))
+    ));
+    // 49 is AD's answer about the credentials: final, never a server failure.
+    assert!(matches!(
+        classify(Ok((49, diagnostic.into()))),
+        Attempt::Answer(Ok(Err(BindRejection::LockedOut)))
+    ));
+    assert!(matches!(
+        classify(Ok((49, String::new()))),
+        Attempt::Answer(Ok(Err(BindRejection::InvalidCredentials)))
+    ));
+    // Another result: the DC is up but said nothing about the password.
+    assert!(matches!(
+        classify(Ok((53, "unwilling".into()))),
+        Attempt::Declined(reason) if reason == "LDAP result 53 unwilling"
+    ));
+    assert!(matches!(
+        classify(Err(BindFailure::Unavailable("connection refused".into()))),
+        Attempt::ServerFailed(reason) if reason == "connection refused"
+    ));
+    assert!(matches!(
+        classify(Err(BindFailure::QueueFull { waited: Duration::from_secs(2) })),
+        Attempt::Settled(Err(DirectoryError::BindQueueFull { server: s, .. })) if s == server
+    ));
+}
+
+#[tokio::test]
+async fn a_wrong_password_on_the_first_domain_controller_is_never_tried_on_the_next() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let first = listener.local_addr().expect("addr").port();
+    let dc = tokio::spawn(answer_binds(listener, 49));
+    let second = closed_port();
+    let (dir, m) = directory_of(&[first, second], tuning());
+    let r = dir
+        .bind(AccountRef::new(FOREST, FOREST, "CN=x"), "wrong")
+        .await;
+    assert!(
+        matches!(r, Ok(Err(BindRejection::InvalidCredentials))),
+        "{r:?}"
+    );
+    for result in ["ok", "error"] {
+        assert_eq!(
+            m.directory
+                .connects
+                .with_label_values(&[FOREST, &url(second).url, result])
+                .get(),
+            0,
+            "the second DC is never asked"
+        );
+    }
+    assert_eq!(events(&m, "directory_server_down"), 0);
+    assert_eq!(server_up(&m, first), 1);
+    dc.abort();
+}
+
+#[tokio::test]
+async fn another_bind_result_moves_on_to_the_next_domain_controller_without_marking_it_down() {
+    let (l1, l2) = (
+        TcpListener::bind("127.0.0.1:0").await.expect("listen"),
+        TcpListener::bind("127.0.0.1:0").await.expect("listen"),
+    );
+    let (first, second) = (
+        l1.local_addr().expect("addr").port(),
+        l2.local_addr().expect("addr").port(),
+    );
+    // 53 unwillingToPerform on the first DC, success on the second.
+    let dcs = [
+        tokio::spawn(answer_binds(l1, 53)),
+        tokio::spawn(answer_binds(l2, 0)),
+    ];
+    let (dir, m) = directory_of(&[first, second], tuning());
+    let r = dir
+        .bind(AccountRef::new(FOREST, FOREST, "CN=x"), "pw")
+        .await;
+    assert!(matches!(r, Ok(Ok(()))), "{r:?}");
+    assert_eq!((server_up(&m, first), server_up(&m, second)), (1, 1));
+    assert_eq!(events(&m, "directory_server_down"), 0);
+    assert_eq!(
+        m.directory.failovers.with_label_values(&[FOREST]).get(),
+        0,
+        "domain controller failovers are not counted as the forest's"
+    );
+    for dc in dcs {
+        dc.abort();
+    }
+}
+
+#[tokio::test]
+async fn an_account_state_read_fails_over_to_the_next_domain_controller() {
+    const DN: &str = "CN=John Doe,CN=Users,DC=contoso,DC=com";
+    let first = closed_port();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("listen");
+    let second = listener.local_addr().expect("addr").port();
+    let dc = tokio::spawn(answer_searches(
+        listener,
+        DN,
+        SearchAnswer::Entry(vec![("userAccountControl", "512"), ("pwdLastSet", "1")]),
+    ));
+    let (dir, m) = directory_of(&[first, second], tuning());
+    let r = dir
+        .account_state(AccountRef::new(FOREST, FOREST, DN))
+        .await
+        .expect("state");
+    assert_eq!(
+        r,
+        Some(AccountState {
+            enabled: true,
+            pwd_last_set: Some(1)
+        })
+    );
+    assert_eq!((server_up(&m, first), server_up(&m, second)), (0, 1));
+    assert_eq!(events(&m, "directory_server_down"), 1);
+    dc.abort();
 }

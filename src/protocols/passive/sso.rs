@@ -26,6 +26,7 @@ use super::request::Target;
 use super::Passive;
 use super::{LsRequest, LsResponse, Refusal};
 use crate::config::state::OnUnavailable;
+use crate::directory::AccountRef;
 use crate::events::{SsoSessionEnded, SsoSessionUsed};
 use crate::resolve::ResolvedAccount;
 use crate::session::{clear_session_cookie, cookie, session_cookie, Session, COOKIE};
@@ -160,7 +161,11 @@ async fn check_account(
 ) -> Result<(), NotReused> {
     let state = match app
         .directory
-        .account_state(&account.forest, &account.domain, &session.dn)
+        .account_state(AccountRef::new(
+            &account.forest,
+            &account.domain,
+            &session.dn,
+        ))
         .await
     {
         Ok(state) => state,

@@ -32,23 +32,19 @@ impl Directory for Flippable {
     }
     async fn bind(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: crate::directory::AccountRef<'_>,
         password: &str,
     ) -> Result<Result<(), crate::directory::BindRejection>, DirectoryError> {
-        self.inner.bind(forest, domain, dn, password).await
+        self.inner.bind(account, password).await
     }
     async fn account_state(
         &self,
-        forest: &str,
-        domain: &str,
-        dn: &str,
+        account: crate::directory::AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError> {
         let set = self.state.lock().expect("lock").clone();
         match set {
             Some(state) => state,
-            None => self.inner.account_state(forest, domain, dn).await,
+            None => self.inner.account_state(account).await,
         }
     }
 }
