@@ -13,6 +13,10 @@ pub fn vocabularies() -> Vec<Vocabulary> {
             .with::<crate::http::router::Unserved>(),
         Vocabulary::of::<kinds::ConnectionRefusal>().with::<crate::http::conn::Refused>(),
         Vocabulary::of::<kinds::Protocol>().with::<crate::signin::Protocol>(),
+        Vocabulary::of::<kinds::DirectoryQuery>().with::<crate::directory::Query>(),
+        Vocabulary::of::<kinds::SearchResult>().with::<crate::directory::SearchResult>(),
+        Vocabulary::of::<kinds::BindResult>().with::<crate::directory::BindResult>(),
+        Vocabulary::of::<kinds::ConnectResult>().with::<crate::directory::ConnectResult>(),
         Vocabulary::of::<kinds::ResolutionOutcome>().with::<crate::resolve::Outcome>(),
         Vocabulary::of::<kinds::ResolutionVia>()
             .with::<crate::resolve::Via>()

@@ -15,6 +15,7 @@ pub mod partial_attribute_set;
 mod password_change;
 pub mod password_expiry;
 
+use crate::label::{kinds, label_set};
 pub use account_state::{
     datetime_to_filetime, filetime_to_datetime, AccountState, STATE_ATTRIBUTES,
 };
@@ -65,17 +66,156 @@ pub enum UserQuery {
 }
 
 impl UserQuery {
-    /// Bounded metric label for the query kind.
-    pub fn kind(&self) -> &'static str {
+    /// The query's kind (its metric label).
+    pub fn kind(&self) -> Query {
         match self {
             UserQuery::AttributeEquals { attribute, .. }
                 if attribute.eq_ignore_ascii_case("userPrincipalName") =>
             {
-                "upn"
+                Query::Upn
             }
-            UserQuery::AttributeEquals { .. } => "alternate_login_id",
-            UserQuery::SamAccountName { .. } => "sam_account_name",
+            UserQuery::AttributeEquals { .. } => Query::AlternateLoginId,
+            UserQuery::SamAccountName { .. } => Query::SamAccountName,
         }
+    }
+}
+
+label_set! {
+    /// Which directory read a search was (the `query` label).
+    pub enum Query: kinds::DirectoryQuery {
+        /// Global catalog search by the alternate login ID attribute.
+        AlternateLoginId = "alternate_login_id",
+        /// Global catalog search by `userPrincipalName`.
+        Upn = "upn",
+        /// Search by `sAMAccountName` in the named domain (`DOMAIN\\sam`).
+        SamAccountName = "sam_account_name",
+        /// The SSO session's fresh read of its account on a DC of the account's domain.
+        AccountState = "account_state",
+        /// The resolution's read of the non-GC attributes (`mS-DS-ConsistencyGuid`) on a DC of
+        /// the account's domain, once per cache miss.
+        DomainAttributes = "domain_attributes",
+        /// The password sign-in's read of the password's expiry on that DC.
+        PasswordExpiry = "password_expiry",
+    }
+}
+
+label_set! {
+    /// How a directory search ended (the `result` label of searches).
+    pub enum SearchResult: kinds::SearchResult {
+        /// Answered.
+        Ok = "ok",
+        /// No user at the DN (account-state reads only).
+        NotFound = "not_found",
+        /// The forest is not configured.
+        UnknownForest = "unknown_forest",
+        /// No server of the forest answered.
+        Unreachable = "unreachable",
+        /// A server answered with an LDAP error.
+        SearchFailed = "search_failed",
+        /// No domain controller is known for the account's domain.
+        NoDomainController = "no_domain_controller",
+        /// No domain controller of the account's domain answered.
+        DomainUnreachable = "domain_unreachable",
+        /// Refused before any traffic: an empty password.
+        EmptyPassword = "empty_password",
+        /// The domain controller's bind slots stayed busy.
+        BindQueueFull = "bind_queue_full",
+    }
+}
+
+impl SearchResult {
+    /// The result of a search that failed with `e`.
+    pub fn of(e: &DirectoryError) -> Self {
+        match e {
+            DirectoryError::UnknownForest { .. } => SearchResult::UnknownForest,
+            DirectoryError::Unreachable { .. } => SearchResult::Unreachable,
+            DirectoryError::SearchFailed { .. } => SearchResult::SearchFailed,
+            DirectoryError::NoDomainController { .. } => SearchResult::NoDomainController,
+            DirectoryError::DomainUnreachable { .. } => SearchResult::DomainUnreachable,
+            DirectoryError::EmptyPassword => SearchResult::EmptyPassword,
+            DirectoryError::BindQueueFull { .. } => SearchResult::BindQueueFull,
+        }
+    }
+}
+
+label_set! {
+    /// How a password bind ended: AD's answer, or why there was none (the `result` label of
+    /// binds).
+    pub enum BindResult: kinds::BindResult {
+        /// AD accepted the password.
+        Ok = "ok",
+        /// 52e: wrong password (also what AD answers for an unknown user).
+        WrongPassword = "wrong_password",
+        /// 525: no such user.
+        NoSuchUser = "no_such_user",
+        /// 530: outside logon hours.
+        LogonHours = "logon_hours",
+        /// 531: not allowed from this workstation.
+        Workstation = "workstation",
+        /// 532: password expired.
+        PasswordExpired = "password_expired",
+        /// 533: account disabled.
+        AccountDisabled = "account_disabled",
+        /// 701: account expired.
+        AccountExpired = "account_expired",
+        /// 773: the user must change the password.
+        MustChangePassword = "must_change_password",
+        /// 775: account locked out.
+        LockedOut = "locked_out",
+        /// 49 without a known sub-code.
+        InvalidCredentials = "invalid_credentials",
+        /// No domain controller answered.
+        Unavailable = "unavailable",
+        /// The DC's bind slots stayed busy (`directory.bind_queue_timeout`).
+        BindQueueFull = "bind_queue_full",
+        /// The forest is not configured.
+        UnknownForest = "unknown_forest",
+        /// No domain controller is known for the account's domain.
+        NoDomainController = "no_domain_controller",
+        /// No domain controller of the account's domain answered.
+        DomainUnreachable = "domain_unreachable",
+        /// Refused before any traffic: an empty password.
+        EmptyPassword = "empty_password",
+        /// A domain controller answered an unexpected LDAP error.
+        SearchFailed = "search_failed",
+    }
+}
+
+impl BindResult {
+    /// The metric result of a bind's outcome.
+    pub fn of(result: &Result<Result<(), BindRejection>, DirectoryError>) -> Self {
+        match result {
+            Ok(Ok(())) => BindResult::Ok,
+            Ok(Err(r)) => match r {
+                BindRejection::WrongPassword => BindResult::WrongPassword,
+                BindRejection::NoSuchUser => BindResult::NoSuchUser,
+                BindRejection::LogonHours => BindResult::LogonHours,
+                BindRejection::Workstation => BindResult::Workstation,
+                BindRejection::PasswordExpired => BindResult::PasswordExpired,
+                BindRejection::Disabled => BindResult::AccountDisabled,
+                BindRejection::AccountExpired => BindResult::AccountExpired,
+                BindRejection::MustChangePassword => BindResult::MustChangePassword,
+                BindRejection::LockedOut => BindResult::LockedOut,
+                BindRejection::InvalidCredentials => BindResult::InvalidCredentials,
+            },
+            Err(DirectoryError::Unreachable { .. }) => BindResult::Unavailable,
+            Err(DirectoryError::BindQueueFull { .. }) => BindResult::BindQueueFull,
+            Err(DirectoryError::UnknownForest { .. }) => BindResult::UnknownForest,
+            Err(DirectoryError::NoDomainController { .. }) => BindResult::NoDomainController,
+            Err(DirectoryError::DomainUnreachable { .. }) => BindResult::DomainUnreachable,
+            Err(DirectoryError::EmptyPassword) => BindResult::EmptyPassword,
+            Err(DirectoryError::SearchFailed { .. }) => BindResult::SearchFailed,
+        }
+    }
+}
+
+label_set! {
+    /// How an LDAP connection attempt (TLS and service bind) ended.
+    pub enum ConnectResult: kinds::ConnectResult {
+        /// Connected; beyond the pool size, a reconnect.
+        Ok = "ok",
+        /// Failed.
+        Error = "error",
     }
 }
 

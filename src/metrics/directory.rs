@@ -2,7 +2,7 @@
 //! server.
 
 use super::{configured, counter_vec, gauge_vec, histogram_vec, vocabulary, Reg};
-use crate::label::kinds;
+use crate::label::{kinds, Id};
 use prometheus::{Histogram, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec};
 
 /// Directory (LDAP) connections and searches.
@@ -182,16 +182,26 @@ impl DirectoryMetrics {
 
     /// One forest's answer to one `query` (search kind, or `account_state`,
     /// `domain_attributes`, `password_expiry`) took `secs`.
-    pub fn observe_search(&self, forest: &str, query: &str, secs: f64) {
+    pub fn observe_search(
+        &self,
+        forest: &str,
+        query: impl Into<Id<kinds::DirectoryQuery>>,
+        secs: f64,
+    ) {
         self.search_duration
-            .with_label_values(&[forest, query])
+            .with_label_values(&[forest, query.into().as_str()])
             .observe(secs);
     }
 
     /// One search of `query` in `forest` ended with `result` (ok or an error code).
-    pub fn count_search(&self, forest: &str, query: &str, result: &str) {
+    pub fn count_search(
+        &self,
+        forest: &str,
+        query: impl Into<Id<kinds::DirectoryQuery>>,
+        result: impl Into<Id<kinds::SearchResult>>,
+    ) {
         self.searches
-            .with_label_values(&[forest, query, result])
+            .with_label_values(&[forest, query.into().as_str(), result.into().as_str()])
             .inc();
     }
 
@@ -215,9 +225,14 @@ impl DirectoryMetrics {
     }
 
     /// A connection attempt to `server` ended with `result` (ok or error).
-    pub fn count_connect(&self, forest: &str, server: &str, result: &str) {
+    pub fn count_connect(
+        &self,
+        forest: &str,
+        server: &str,
+        result: impl Into<Id<kinds::ConnectResult>>,
+    ) {
         self.connects
-            .with_label_values(&[forest, server, result])
+            .with_label_values(&[forest, server, result.into().as_str()])
             .inc();
     }
 
@@ -263,7 +278,9 @@ impl DirectoryMetrics {
     }
 
     /// A password bind in `domain` ended with `result`.
-    pub fn count_bind(&self, domain: &str, result: &str) {
-        self.binds.with_label_values(&[domain, result]).inc();
+    pub fn count_bind(&self, domain: &str, result: impl Into<Id<kinds::BindResult>>) {
+        self.binds
+            .with_label_values(&[domain, result.into().as_str()])
+            .inc();
     }
 }

@@ -20,6 +20,7 @@ use super::{
     AccountRef, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
     PasswordChangeError, ScanProgress, ScannedUser, UserQuery, UAC_ACCOUNTDISABLE,
 };
+use super::{BindResult, SearchResult};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -107,7 +108,9 @@ impl Directory for EmbeddedDirectory {
         let start = std::time::Instant::now();
         let result = self.search(forest, query);
         if let Some(m) = &self.metrics {
-            let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
+            let outcome = result
+                .as_ref()
+                .map_or_else(SearchResult::of, |_| SearchResult::Ok);
             m.observe_search(forest, query.kind(), start.elapsed().as_secs_f64());
             m.count_search(forest, query.kind(), outcome);
         }
@@ -126,13 +129,8 @@ impl Directory for EmbeddedDirectory {
         let start = std::time::Instant::now();
         let result = self.check_password(account, password);
         if let Some(m) = &self.metrics {
-            let label = match &result {
-                Ok(Ok(())) => "ok",
-                Ok(Err(r)) => r.code(),
-                Err(e) => e.code(),
-            };
             m.observe_bind(account.domain, start.elapsed().as_secs_f64());
-            m.count_bind(account.domain, label);
+            m.count_bind(account.domain, BindResult::of(&result));
         }
         result
     }

@@ -26,6 +26,7 @@ use super::{
     ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
+use crate::directory::{BindResult, Query, SearchResult};
 use crate::events::Events;
 use crate::metrics::DirectoryMetrics;
 use async_trait::async_trait;
@@ -194,11 +195,14 @@ impl LdapDirectory {
     }
 
     /// Times and counts one DC read (`kind` is a fixed label).
-    fn count(&self, forest: &str, kind: &str, start: Instant, error: Option<&DirectoryError>) {
+    fn count(&self, forest: &str, kind: Query, start: Instant, error: Option<&DirectoryError>) {
         self.metrics
             .observe_search(forest, kind, start.elapsed().as_secs_f64());
-        self.metrics
-            .count_search(forest, kind, error.map_or("ok", DirectoryError::code));
+        self.metrics.count_search(
+            forest,
+            kind,
+            error.map_or(SearchResult::Ok, SearchResult::of),
+        );
     }
 
     fn client(&self, forest: &str) -> Result<&ForestClient, DirectoryError> {
@@ -234,10 +238,9 @@ impl Directory for LdapDirectory {
         client
             .metrics
             .observe_search(forest, query.kind(), start.elapsed().as_secs_f64());
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.code(),
-        };
+        let outcome = result
+            .as_ref()
+            .map_or_else(SearchResult::of, |_| SearchResult::Ok);
         client.metrics.count_search(forest, query.kind(), outcome);
         Ok(result?.iter().map(to_entry).collect())
     }
@@ -277,13 +280,8 @@ impl Directory for LdapDirectory {
             });
         self.metrics
             .observe_bind(account.domain, start.elapsed().as_secs_f64());
-        let label = match &result {
-            Ok(Ok(())) => "ok",
-            Ok(Err(r)) => r.code(),
-            Err(DirectoryError::Unreachable { .. }) => "unavailable",
-            Err(e) => e.code(),
-        };
-        self.metrics.count_bind(account.domain, label);
+        self.metrics
+            .count_bind(account.domain, BindResult::of(&result));
         result
     }
 
@@ -296,13 +294,14 @@ impl Directory for LdapDirectory {
         let start = Instant::now();
         let result = account::read(pools, forest, account.dn).await;
         self.metrics
-            .observe_search(forest, "account_state", start.elapsed().as_secs_f64());
+            .observe_search(forest, Query::AccountState, start.elapsed().as_secs_f64());
         let outcome = match &result {
-            Ok(Some(_)) => "ok",
-            Ok(None) => "not_found",
-            Err(e) => e.code(),
+            Ok(Some(_)) => SearchResult::Ok,
+            Ok(None) => SearchResult::NotFound,
+            Err(e) => SearchResult::of(e),
         };
-        self.metrics.count_search(forest, "account_state", outcome);
+        self.metrics
+            .count_search(forest, Query::AccountState, outcome);
         result
     }
 
@@ -327,7 +326,7 @@ impl Directory for LdapDirectory {
         let result = domain_read::domain_attributes(pools, account.forest, account.dn).await;
         self.count(
             account.forest,
-            "domain_attributes",
+            Query::DomainAttributes,
             start,
             result.as_ref().err(),
         );
@@ -344,7 +343,7 @@ impl Directory for LdapDirectory {
         let domain_dn = Self::domain_dn(domains.as_deref().map(Vec::as_slice), domain);
         let start = Instant::now();
         let result = domain_read::password_expiry(pools, forest, dn, &domain_dn).await;
-        self.count(forest, "password_expiry", start, result.as_ref().err());
+        self.count(forest, Query::PasswordExpiry, start, result.as_ref().err());
         result
     }
 

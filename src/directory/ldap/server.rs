@@ -6,6 +6,7 @@
 //! it.
 
 use crate::config::{DirectoryConfig, LdapUrl};
+use crate::directory::ConnectResult;
 use crate::events::{DirectoryServerDown, DirectoryServerUp, Events};
 use crate::metrics::DirectoryMetrics;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
@@ -162,7 +163,11 @@ impl Server {
                 self.tuning.connect_timeout
             )),
         };
-        let outcome = if result.is_ok() { "ok" } else { "error" };
+        let outcome = if result.is_ok() {
+            ConnectResult::Ok
+        } else {
+            ConnectResult::Error
+        };
         self.metrics
             .count_connect(&self.forest, &self.url.url, outcome);
         result
