@@ -162,7 +162,7 @@ impl App {
         .with_password_expiry_notice(config.federation.password_expiry_notice);
         // The `passwordchangeurl` claim points at the change page only when it is served.
         let password_change_url = config.passive.update_password_page.then(|| {
-            crate::protocols::endpoints::PublicEndpoints::new(&config.server.public_url)
+            crate::protocols::endpoints::PublicEndpoints::new(config.server.public_url.as_str())
                 .update_password
         });
         let tokens = Tokens::new(
@@ -235,7 +235,7 @@ impl App {
     pub fn demo_rp(&self) -> crate::protocols::demo_rp::DemoRp<'_> {
         crate::protocols::demo_rp::DemoRp {
             passive: self.passive(),
-            public_url: &self.config.server.public_url,
+            public_url: self.config.server.public_url.as_str(),
         }
     }
 

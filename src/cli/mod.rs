@@ -235,9 +235,9 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
         if demo {
             let url = &app.config.server.public_url;
             let open = if app.config.passive.demo_relying_party {
-                format!("{url}{}", crate::config::demo::HOME)
+                url.join(crate::config::demo::HOME)
             } else {
-                format!("{url}/adfs/ls/")
+                url.join(crate::protocols::endpoints::PASSIVE)
             };
             tracing::info!(
                 target: "altgate::ops",
@@ -267,13 +267,7 @@ fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
     else {
         return Ok(());
     };
-    let host = config
-        .server
-        .public_url
-        .trim_start_matches("https://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("localhost");
+    let host = config.server.public_url.host();
     let generated = crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host)
         .map_err(|e| {
             eprintln!("altgate: {e}");

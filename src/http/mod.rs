@@ -79,15 +79,8 @@ fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, StartError> {
         return Ok(None);
     };
     if tls.generate_dev_certificate {
-        let host = config
-            .server
-            .public_url
-            .trim_start_matches("https://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("localhost")
-            .to_string();
-        if crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, &host)? {
+        let host = config.server.public_url.host();
+        if crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host)? {
             tracing::warn!(
                 target: "altgate::ops",
                 cert = %tls.cert_file.display(),

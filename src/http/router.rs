@@ -87,7 +87,7 @@ fn metadata(app: &App) -> Reply {
         return response::xml(doc.clone());
     }
     match crate::protocols::metadata::document(
-        &app.config.server.public_url,
+        app.config.server.public_url.as_str(),
         &app.config.federation.issuer,
         app.tokens.signing(),
     ) {
@@ -312,7 +312,9 @@ async fn route(app: &App, req: Request<Body>, peer: IpAddr, tls: bool, activity_
         }
         (Method::GET, "/adfs/services/trust/mex") => (
             "mex",
-            response::xml(wstrust::mex::document(&app.config.server.public_url)),
+            response::xml(wstrust::mex::document(
+                app.config.server.public_url.as_str(),
+            )),
         ),
         (Method::GET, "/federationmetadata/2007-06/federationmetadata.xml") => {
             ("federation_metadata", metadata(app))
