@@ -445,3 +445,68 @@ admin: { listen: 127.0.0.1:9464, tls: { key_file: k } }
         "{printed}"
     );
 }
+
+#[test]
+fn the_section_files_import_each_other_without_a_circle() {
+    // Each file of config/ (the code before its tests) and the files it names by module path
+    // (`super::sp_metadata::`, `crate::config::url::`); the graph must have no circle, as
+    // `src/layering.rs` checks between top-level modules.
+    use std::collections::BTreeMap;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config");
+    let mut code = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("src/config") {
+        let path = entry.expect("entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "rs") && stem != "mod" {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let before_tests = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+            code.insert(stem.to_string(), before_tests);
+        }
+    }
+    assert!(code.contains_key("relying_party") && code.contains_key("sp_metadata"));
+    let imports: BTreeMap<&str, Vec<&str>> = code
+        .iter()
+        .map(|(from, text)| {
+            let to = code
+                .keys()
+                .filter(|m| *m != from)
+                .filter(|m| {
+                    text.contains(&format!("super::{m}::"))
+                        || text.contains(&format!("crate::config::{m}::"))
+                })
+                .map(String::as_str)
+                .collect();
+            (from.as_str(), to)
+        })
+        .collect();
+    fn circle<'a>(
+        at: &'a str,
+        imports: &BTreeMap<&'a str, Vec<&'a str>>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<String> {
+        if let Some(start) = path.iter().position(|m| *m == at) {
+            let mut found = path[start..].to_vec();
+            found.push(at);
+            return Some(found.join(" -> "));
+        }
+        path.push(at);
+        for next in imports.get(at).into_iter().flatten() {
+            if let Some(c) = circle(next, imports, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        None
+    }
+    for from in imports.keys() {
+        assert_eq!(
+            circle(from, &imports, &mut Vec::new()),
+            None,
+            "{imports:#?}"
+        );
+    }
+    assert!(imports["relying_party"].contains(&"sp_metadata"));
+    assert!(imports["sp_metadata"].contains(&"url"));
+}
