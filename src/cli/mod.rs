@@ -268,7 +268,8 @@ fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
         return Ok(());
     };
     let host = config.server.public_url.host();
-    let generated = crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host)
+    let now = (crate::clock::system_clock())();
+    let generated = crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host, now)
         .map_err(|e| {
             eprintln!("altgate: {e}");
             ExitCode::FAILURE

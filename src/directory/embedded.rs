@@ -146,6 +146,9 @@ pub struct EmbeddedDirectory {
     /// Passwords changed since loading (in memory only): `forest\ndn` (lower case) → the new
     /// password and when it was set (FILETIME).
     changed: std::sync::Mutex<HashMap<String, (String, i64)>>,
+    /// When a password change happens (`pwdLastSet`): the system clock unless
+    /// [`EmbeddedDirectory::with_clock`] injects another.
+    clock: crate::clock::Clock,
 }
 
 /// The embedded directory file is unusable.
@@ -295,7 +298,14 @@ impl EmbeddedDirectory {
             forests,
             metrics: None,
             changed: std::sync::Mutex::default(),
+            clock: crate::clock::system_clock(),
         })
+    }
+
+    /// Dates password changes by `clock` (the application's).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Counts searches, binds and forest reachability into `metrics`, as the LDAP directory
@@ -480,7 +490,7 @@ impl Directory for EmbeddedDirectory {
         if new.expose() == old.expose() {
             return Err(E::PolicyRefused("the same as the current password".into()));
         }
-        let Some(now) = super::datetime_to_filetime(time::OffsetDateTime::now_utc()) else {
+        let Some(now) = super::datetime_to_filetime((self.clock)()) else {
             return Err(E::Unavailable("the clock is out of range".into()));
         };
         if let Ok(mut changed) = self.changed.lock() {

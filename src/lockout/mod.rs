@@ -24,6 +24,7 @@ pub mod events;
 
 pub use events::LockoutReport;
 
+use crate::clock::Clock;
 use crate::config::lockout::{ExtranetLockoutConfig, LockoutMode};
 use crate::config::state::OnUnavailable;
 use crate::metrics::LockoutMetrics;
@@ -118,16 +119,19 @@ pub struct ExtranetLockout {
     store: Arc<dyn StateStore>,
     metrics: LockoutMetrics,
     budget: IpBudget,
+    clock: Clock,
 }
 
 impl ExtranetLockout {
     /// Lockout per `config` over `store` (see [`crate::state::open`]), failing per
-    /// `on_unavailable` (`state.on_unavailable`) when the store cannot answer.
+    /// `on_unavailable` (`state.on_unavailable`) when the store cannot answer; "now" (bad
+    /// password times, lockout ends, familiar locations) comes from `clock`.
     pub fn new(
         config: ExtranetLockoutConfig,
         on_unavailable: OnUnavailable,
         store: Arc<dyn StateStore>,
         metrics: LockoutMetrics,
+        clock: Clock,
     ) -> Self {
         let per_minute = match config.mode {
             LockoutMode::Off => 0,
@@ -139,7 +143,13 @@ impl ExtranetLockout {
             on_unavailable,
             store,
             metrics,
+            clock,
         }
+    }
+
+    /// Now, by the injected clock, as the state store counts time.
+    fn now(&self) -> SystemTime {
+        SystemTime::from((self.clock)())
     }
 
     /// Off, log-only or enforce.
@@ -161,11 +171,11 @@ impl ExtranetLockout {
     /// Before a password bind for `account` (a stable key of the resolved account) from
     /// `client_ips` (every address the request carries beyond the trusted proxies).
     pub async fn before_bind(&self, account: &str, client_ips: &[IpAddr]) -> Gate {
-        self.before_bind_at(account, client_ips, SystemTime::now())
-            .await
+        self.before_bind_at(account, client_ips, self.now()).await
     }
 
-    /// [`ExtranetLockout::before_bind`] at an explicit time.
+    /// [`ExtranetLockout::before_bind`] at an explicit time instead of the clock's (tests
+    /// walk through lockouts and windows with it).
     pub async fn before_bind_at(
         &self,
         account: &str,
@@ -231,10 +241,10 @@ impl ExtranetLockout {
     /// After the bind: settles the advance count and returns what to log (516, 515, store
     /// failures).
     pub async fn after_bind(&self, ticket: Ticket, outcome: Outcome) -> Vec<LockoutReport> {
-        self.after_bind_at(ticket, outcome, SystemTime::now()).await
+        self.after_bind_at(ticket, outcome, self.now()).await
     }
 
-    /// [`ExtranetLockout::after_bind`] at an explicit time.
+    /// [`ExtranetLockout::after_bind`] at an explicit time instead of the clock's.
     pub async fn after_bind_at(
         &self,
         ticket: Ticket,
@@ -305,10 +315,10 @@ impl ExtranetLockout {
 
     /// The account's lockout state (AD FS `Get-AdfsAccountActivity`).
     pub async fn activity(&self, account: &str) -> Result<AccountActivity, StateError> {
-        self.activity_at(account, SystemTime::now()).await
+        self.activity_at(account, self.now()).await
     }
 
-    /// [`ExtranetLockout::activity`] as of `now`.
+    /// [`ExtranetLockout::activity`] as of `now` instead of the clock's.
     pub async fn activity_at(
         &self,
         account: &str,
