@@ -8,7 +8,7 @@
 //!
 //! - the raw structure has `#[serde(deny_unknown_fields)]` and every key is an
 //!   `Option<`[`Checked`]`<T>>` (a nested structure or a list too), so it deserializes whatever
-//!   is written: `Validator::take` reads it through [`value::At`], which reports every unknown
+//!   is written: `Validator::take` reads it through `value::At`, which reports every unknown
 //!   key with its path and skips it, and each key is typed only when the validation reads it;
 //! - the validation reads each key with `Validator::checked` (any type), `Validator::list`
 //!   (each item on its own), `Validator::required`, `Validator::duration`,
