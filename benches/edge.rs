@@ -34,7 +34,7 @@ const MEASURE: Duration = Duration::from_secs(20);
 const RAMP_UP: Duration = Duration::from_secs(10);
 
 fn rst(password: &str) -> String {
-    let now = time::OffsetDateTime::now_utc();
+    let now = altgate::clock::system_clock()();
     let fmt = time::format_description::well_known::Rfc3339;
     let created = now.format(&fmt).expect("time");
     let expires = (now + time::Duration::hours(1)).format(&fmt).expect("time");

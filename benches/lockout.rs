@@ -73,7 +73,7 @@ fn redis_server(dir: &Path) -> (Proc, u16) {
 }
 
 fn rst(login: &str, password: &str) -> String {
-    let now = time::OffsetDateTime::now_utc();
+    let now = altgate::clock::system_clock()();
     let fmt = time::format_description::well_known::Rfc3339;
     let created = now.format(&fmt).expect("time");
     let expires = (now + time::Duration::hours(1)).format(&fmt).expect("time");

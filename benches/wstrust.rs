@@ -55,7 +55,7 @@ impl Drop for Server {
 }
 
 fn rst(password: &str) -> String {
-    let now = time::OffsetDateTime::now_utc();
+    let now = altgate::clock::system_clock()();
     let fmt = time::format_description::well_known::Rfc3339;
     let created = now.format(&fmt).expect("time");
     let expires = (now + time::Duration::hours(1)).format(&fmt).expect("time");
@@ -177,7 +177,7 @@ fn authn_query() -> String {
         "_bench{}",
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let now = time::OffsetDateTime::now_utc()
+    let now = altgate::clock::system_clock()()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("t");
     let xml = format!("<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{ACS}\"><saml:Issuer>{SP}</saml:Issuer></samlp:AuthnRequest>");

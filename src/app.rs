@@ -92,12 +92,15 @@ impl App {
 
     /// Builds the application, registering its metrics into `metrics`.
     pub fn with_metrics(config: Config, metrics: Metrics) -> Result<Arc<App>, StartError> {
+        let clock = system_clock();
         let events = Events::new(metrics.events.clone());
         let directory: Arc<dyn Directory> = match &config.demo_directory {
             Some(path) => {
                 // The demo directory counts its searches and binds like the LDAP one, so the
                 // dashboard and alerts can be tried in demo mode.
-                let d = EmbeddedDirectory::load(path)?.with_metrics(metrics.directory.clone());
+                let d = EmbeddedDirectory::load(path)?
+                    .with_metrics(metrics.directory.clone())
+                    .with_clock(clock.clone());
                 let known = d.forest_names();
                 if let Some(missing) = config.forests.iter().find(|f| !known.contains(&f.name)) {
                     return Err(StartError::DemoForestMissing(missing.name.clone()));
@@ -110,8 +113,8 @@ impl App {
                 events,
             )?),
         };
-        let signing = load_signing(&config, &metrics)?;
-        App::with_directory(config, metrics, directory, signing, system_clock())
+        let signing = load_signing(&config, &metrics, &clock)?;
+        App::with_directory(config, metrics, directory, signing, clock)
     }
 
     /// Builds the application over any directory, signing key and clock (tests inject fakes).
@@ -150,6 +153,7 @@ impl App {
             config.state.on_unavailable,
             state.clone(),
             metrics.lockout.clone(),
+            clock.clone(),
         ));
         let sign_in = SignIn::new(
             resolver.clone(),
@@ -162,7 +166,7 @@ impl App {
         .with_password_expiry_notice(config.federation.password_expiry_notice);
         // The `passwordchangeurl` claim points at the change page only when it is served.
         let password_change_url = config.passive.update_password_page.then(|| {
-            crate::endpoint::PublicEndpoints::new(&config.server.public_url).update_password
+            crate::endpoint::PublicEndpoints::new(config.server.public_url.as_str()).update_password
         });
         let tokens = Tokens::new(
             config.federation.clone(),
@@ -234,7 +238,7 @@ impl App {
     pub fn demo_rp(&self) -> crate::protocols::demo_rp::DemoRp<'_> {
         crate::protocols::demo_rp::DemoRp {
             passive: self.passive(),
-            public_url: &self.config.server.public_url,
+            public_url: self.config.server.public_url.as_str(),
         }
     }
 
@@ -250,7 +254,11 @@ impl App {
 }
 
 /// Loads (or, in demo mode, generates) the token-signing key and exports its expiry.
-fn load_signing(config: &Config, metrics: &Metrics) -> Result<Option<Signing>, StartError> {
+fn load_signing(
+    config: &Config,
+    metrics: &Metrics,
+    clock: &Clock,
+) -> Result<Option<Signing>, StartError> {
     let Some(ts) = &config.token_signing else {
         return Ok(None);
     };
@@ -259,6 +267,7 @@ fn load_signing(config: &Config, metrics: &Metrics) -> Result<Option<Signing>, S
             &ts.cert_file,
             &ts.key_file,
             "altgate development token signing",
+            clock(),
         )?
     {
         // Expected on a demo's first start; outside demo mode a generated key is worth a warning.

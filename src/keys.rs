@@ -152,6 +152,7 @@ pub fn ensure_dev_signing_pair(
     cert_file: &Path,
     key_file: &Path,
     subject: &str,
+    now: OffsetDateTime,
 ) -> Result<bool, KeyError> {
     use rsa::pkcs8::EncodePrivateKey;
     if cert_file.exists() && key_file.exists() {
@@ -173,8 +174,8 @@ pub fn ensure_dev_signing_pair(
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, subject);
-    params.not_before = OffsetDateTime::now_utc() - time::Duration::days(1);
-    params.not_after = OffsetDateTime::now_utc() + time::Duration::days(365);
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365);
     let cert = params
         .self_signed(&pair)
         .map_err(|e| KeyError::Key(e.to_string()))?;

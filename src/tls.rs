@@ -119,13 +119,15 @@ pub const DEV_CERTIFICATE_DAYS: i64 = 365;
 
 /// Writes a self-signed development certificate for `host` (and `localhost`, `127.0.0.1`,
 /// `::1`, each named once) unless both files exist: subject `CN=altgate development certificate
-/// (host)`, valid for a year from now (a day of slack before, for clocks behind), the
+/// (host)`, valid for a year from `now` (the caller's clock; a day of slack before, for clocks
+/// behind), the
 /// certificate world-readable (0644, it is public) and the key private (0600). Returns true when
 /// it generated them.
 pub fn ensure_dev_certificate(
     cert_file: &Path,
     key_file: &Path,
     host: &str,
+    now: time::OffsetDateTime,
 ) -> Result<bool, TlsError> {
     if cert_file.exists() && key_file.exists() {
         return Ok(false);
@@ -147,7 +149,6 @@ pub fn ensure_dev_certificate(
     params
         .distinguished_name
         .push(rcgen::DnType::OrganizationName, "altgate (demo)");
-    let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(DEV_CERTIFICATE_DAYS);
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
@@ -202,13 +203,18 @@ fn write_with_mode(path: &Path, bytes: &[u8], _mode: u32) -> std::io::Result<()>
 mod tests {
     use super::*;
 
+    /// Now, by the system clock: the certificates are used as real ones.
+    fn now() -> time::OffsetDateTime {
+        (crate::clock::system_clock())()
+    }
+
     #[test]
     fn dev_certificate_is_generated_once_and_loads() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = dir.path().join("c/server.crt");
         let key = dir.path().join("c/server.key");
-        assert!(ensure_dev_certificate(&cert, &key, "sts.example.test").expect("gen"));
-        assert!(!ensure_dev_certificate(&cert, &key, "sts.example.test").expect("again"));
+        assert!(ensure_dev_certificate(&cert, &key, "sts.example.test", now()).expect("gen"));
+        assert!(!ensure_dev_certificate(&cert, &key, "sts.example.test", now()).expect("again"));
         server_config(&cert, &key).expect("server config");
         load_ca_bundle(&cert).expect("a self-signed cert is its own CA");
     }
@@ -219,7 +225,7 @@ mod tests {
         use x509_parser::extensions::GeneralName;
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
-        ensure_dev_certificate(&cert, &key, "localhost").expect("gen");
+        ensure_dev_certificate(&cert, &key, "localhost", now()).expect("gen");
         let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode(&cert), 0o644);
         assert_eq!(mode(&key), 0o600);

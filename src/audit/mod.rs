@@ -17,6 +17,7 @@ pub mod report;
 pub mod rules;
 pub mod simulate;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::directory::{Directory, DirectoryError};
 use collect::Progress;
@@ -62,12 +63,13 @@ fn flag(v: &[bool], i: usize) -> bool {
     v.get(i).copied().unwrap_or(false)
 }
 
-/// Runs the audit of `config`'s forests over `directory`.
+/// Runs the audit of `config`'s forests over `directory`; the report is dated by `clock`.
 pub async fn audit(
     config: &Config,
     directory: &dyn Directory,
     options: &Options,
     progress: &dyn Progress,
+    clock: &Clock,
 ) -> Result<Report, AuditError> {
     if let Some(f) = &options.forest {
         if config.forest(f).is_none() {
@@ -128,6 +130,7 @@ pub async fn audit(
         findings: &findings,
         reading,
         analysing: analysing.elapsed(),
+        generated_at: clock(),
     });
     Ok(Report { summary, findings })
 }

@@ -10,10 +10,15 @@ use crate::directory::embedded::EmbeddedDirectory;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+/// A fixed date for the reports.
+fn clock() -> crate::clock::Clock {
+    crate::clock::fixed_clock(time::macros::datetime!(2026-03-01 09:00 UTC))
+}
+
 async fn demo_report(options: &Options) -> Report {
     let config = Config::load(Path::new("config/altgate.yaml")).expect("config");
     let directory = EmbeddedDirectory::load(Path::new("config/demo-directory.yaml")).expect("demo");
-    audit(&config, &directory, options, &Silent)
+    audit(&config, &directory, options, &Silent, &clock())
         .await
         .expect("audit")
 }
@@ -168,7 +173,7 @@ async fn one_forest_is_reported_but_every_forest_is_read() {
     let bad = Options {
         forest: Some("nowhere.example".into()),
     };
-    let err = audit(&config, &directory, &bad, &Silent)
+    let err = audit(&config, &directory, &bad, &Silent, &clock())
         .await
         .expect_err("refused");
     assert_eq!(err.code(), "unknown_forest");
@@ -185,7 +190,7 @@ async fn an_unreachable_forest_fails_the_audit() {
     );
     let file = serde_yaml::from_str(&yaml).expect("yaml");
     let directory = EmbeddedDirectory::from_file(file).expect("demo");
-    let err = audit(&config, &directory, &Options::default(), &Silent)
+    let err = audit(&config, &directory, &Options::default(), &Silent, &clock())
         .await
         .expect_err("no report from half the directory");
     assert_eq!(err.code(), "unreachable");

@@ -106,7 +106,14 @@ pub fn run(
         None => &Silent,
     };
     let options = Options { forest };
-    let result = runtime.block_on(audit(&config, directory.as_ref(), &options, progress));
+    let clock = crate::clock::system_clock();
+    let result = runtime.block_on(audit(
+        &config,
+        directory.as_ref(),
+        &options,
+        progress,
+        &clock,
+    ));
     if let Some(l) = &line {
         l.clear();
     }

@@ -92,7 +92,7 @@ pub fn run(path: &Path, action: M365Action) -> Result<ExitCode, ExitCode> {
     let signing = app.tokens.signing();
     let clock = system_clock();
     let input = Input {
-        public_url: &app.config.server.public_url,
+        public_url: app.config.server.public_url.as_str(),
         federation: &app.config.federation,
         signing_cert: signing.map(|s| s.key.cert_der()),
         next_cert: signing.and_then(|s| s.next_cert_der.as_deref()),

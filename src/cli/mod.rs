@@ -235,9 +235,9 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
         if demo {
             let url = &app.config.server.public_url;
             let open = if app.config.passive.demo_relying_party {
-                crate::endpoint::Endpoint::DemoHome.url(url)
+                crate::endpoint::Endpoint::DemoHome.url(url.as_str())
             } else {
-                crate::endpoint::Endpoint::Passive.url(url)
+                crate::endpoint::Endpoint::Passive.url(url.as_str())
             };
             tracing::info!(
                 target: "altgate::ops",
@@ -267,14 +267,9 @@ fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
     else {
         return Ok(());
     };
-    let host = config
-        .server
-        .public_url
-        .trim_start_matches("https://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("localhost");
-    let generated = crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host)
+    let host = config.server.public_url.host();
+    let now = (crate::clock::system_clock())();
+    let generated = crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host, now)
         .map_err(|e| {
             eprintln!("altgate: {e}");
             ExitCode::FAILURE

@@ -6,8 +6,9 @@
 //! GIF, WebP or SVG file; the accent colour (button background with white text, links, focus
 //! ring) has at least 4.5:1 contrast against white (WCAG AA); language tags are well formed.
 
-use super::Validator;
+use super::{Checked, Validator};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Largest logo file: 256 KiB (it is sent with every sign-in page view).
@@ -31,15 +32,39 @@ trait LanguageTexts {
     fn missing(&self) -> Vec<&'static str>;
 }
 
-/// Declares a set of page strings once ([`PageTexts`], [`PasswordPageTexts`]): its fields and
-/// the list of their keys.
+/// A set of page strings as written, typed key by key.
+trait RawTexts {
+    /// The typed set.
+    type Typed: LanguageTexts;
+    /// Types every key at `path.<key>`; a key that is not a string is reported and left out.
+    fn typed(self, v: &mut Validator, path: &str) -> Self::Typed;
+}
+
+/// Declares a set of page strings once ([`PageTexts`], [`PasswordPageTexts`]): its fields, the
+/// list of their keys and the set as written ([`RawPageTexts`], [`RawPasswordPageTexts`]).
 macro_rules! page_texts {
-    ($(#[$smeta:meta])* $name:ident { $( $(#[$meta:meta])* $field:ident ),* $(,)? }) => {
+    ($(#[$smeta:meta])* $name:ident / $raw:ident { $( $(#[$meta:meta])* $field:ident ),* $(,)? }) => {
         $(#[$smeta])*
         #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $( $(#[$meta])* pub $field: Option<String>, )*
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] as written: each string typed on its own.")]
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $raw {
+            $( $(#[$meta])* pub $field: Option<Checked<String>>, )*
+        }
+
+        impl RawTexts for $raw {
+            type Typed = $name;
+            fn typed(self, v: &mut Validator, path: &str) -> $name {
+                $name {
+                    $( $field: v.checked(&format!("{path}.{}", stringify!($field)), self.$field), )*
+                }
+            }
         }
 
         impl LanguageTexts for $name {
@@ -81,7 +106,7 @@ page_texts! {
     /// The strings of the pages in one language, as `passive.texts.<language>` gives them;
     /// each key absent keeps the built-in text (English or Japanese). A language altgate does
     /// not ship must give every key.
-    PageTexts {
+    PageTexts / RawPageTexts {
     /// The sign-in page's heading ("Sign in").
     heading,
     /// The user name field's label.
@@ -125,7 +150,7 @@ page_texts! {
     /// `passive.password_texts.<language>` gives them; each key absent keeps the built-in text
     /// (English or Japanese). A language altgate does not ship must give every key; without
     /// any, its users see these pages in English.
-    PasswordPageTexts {
+    PasswordPageTexts / RawPasswordPageTexts {
     /// The heading ("Update password", AD FS's title).
     heading,
     /// Shown when AD answered that the password expired.
@@ -313,14 +338,19 @@ fn is_help_url(url: &str) -> bool {
         })
 }
 
-/// `passive:` branding keys as written.
+/// `passive:` branding keys, typed (the language maps' entries are typed one by one).
 #[derive(Debug, Default)]
 pub(super) struct RawBranding {
+    /// `passive.logo_file`.
     pub(super) logo_file: Option<String>,
+    /// `passive.accent_color`.
     pub(super) accent_color: Option<String>,
+    /// `passive.help_desk_url`.
     pub(super) help_desk_url: Option<String>,
-    pub(super) texts: Option<std::collections::BTreeMap<String, PageTexts>>,
-    pub(super) password_texts: Option<std::collections::BTreeMap<String, PasswordPageTexts>>,
+    /// `passive.texts`.
+    pub(super) texts: Option<BTreeMap<String, Checked<RawPageTexts>>>,
+    /// `passive.password_texts`.
+    pub(super) password_texts: Option<BTreeMap<String, Checked<RawPasswordPageTexts>>>,
 }
 
 impl Validator {
@@ -375,11 +405,11 @@ impl Validator {
     /// One `<key>.<language>` map of page strings: language tags as browsers send them, no
     /// value longer than [`MAX_TEXT_CHARS`], and every string for a language altgate does not
     /// ship.
-    fn language_texts<T: LanguageTexts>(
+    fn language_texts<R: RawTexts + serde::de::DeserializeOwned>(
         &mut self,
         key: &str,
-        raw: Option<std::collections::BTreeMap<String, T>>,
-    ) -> Vec<(String, T)> {
+        raw: Option<BTreeMap<String, Checked<R>>>,
+    ) -> Vec<(String, R::Typed)> {
         let mut out = Vec::new();
         for (tag, t) in raw.unwrap_or_default() {
             let path = format!("{key}.{tag}");
@@ -390,6 +420,10 @@ impl Validator {
                 );
                 continue;
             }
+            let Some(t) = self.checked(&path, Some(t)) else {
+                continue;
+            };
+            let t = t.typed(self, &path);
             for (key, value) in t.given() {
                 if value.chars().count() > MAX_TEXT_CHARS {
                     self.err(

@@ -2,7 +2,10 @@
 //! treats the internet (deadlines, caps, which peers may name the client) and where operators
 //! reach it.
 
-use super::{Checked, Document, HumanDuration, Validator};
+use super::secret_source::SecretKeys;
+use super::{
+    u32_of, usize_of, Checked, CheckedList, Document, HumanDuration, Validator, MINUTE, SECOND,
+};
 use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -113,34 +116,29 @@ pub struct RawLimits {
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
-    /// Socket address, e.g. `127.0.0.1:9464`.
-    pub listen: Option<String>,
+    /// Socket address, e.g. `127.0.0.1:9464`. Required.
+    pub listen: Option<Checked<String>>,
     /// Certificate and key for HTTPS on the admin port.
-    pub tls: Option<RawAdminTls>,
-    /// File holding the bearer token scrapers must send.
-    pub bearer_token_file: Option<String>,
+    pub tls: Option<Checked<RawAdminTls>>,
+    /// File holding the bearer token scrapers must send (surrounding whitespace ignored).
+    pub bearer_token_file: Option<Checked<String>>,
 }
 
 /// `admin.tls:` as written.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAdminTls {
-    /// PEM certificate chain.
-    pub cert_file: String,
-    /// PEM private key.
-    pub key_file: String,
+    /// PEM certificate chain. Required.
+    pub cert_file: Option<Checked<String>>,
+    /// PEM private key. Required.
+    pub key_file: Option<Checked<String>>,
 }
-
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
 
 impl Validator {
     /// `server.limits:`.
     pub(super) fn limits(&mut self, raw: RawLimits) -> Limits {
         let d = Limits::default();
         let p = |k: &str| format!("server.limits.{k}");
-        let usize_of = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         Limits {
             tls_handshake_timeout: self.bounded_duration(
                 &p("tls_handshake_timeout"),
@@ -223,19 +221,20 @@ impl Validator {
     }
 
     /// A list of CIDR networks (a bare address is a /32 or /128).
-    pub(super) fn networks(&mut self, path: &str, raw: &[String]) -> Vec<ipnet::IpNet> {
+    pub(super) fn networks(
+        &mut self,
+        path: &str,
+        raw: Option<CheckedList<String>>,
+    ) -> Vec<ipnet::IpNet> {
         let mut out = Vec::new();
-        for (i, s) in raw.iter().enumerate() {
+        for (at, s) in self.list::<String>(path, raw) {
             let s = s.trim();
             match s
                 .parse::<ipnet::IpNet>()
                 .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
             {
                 Ok(n) => out.push(n.trunc()),
-                Err(_) => self.err(
-                    format!("{path}[{i}]"),
-                    format!("{s:?} is not an address or CIDR network"),
-                ),
+                Err(_) => self.err(at, format!("{s:?} is not an address or CIDR network")),
             }
         }
         out
@@ -244,20 +243,22 @@ impl Validator {
     /// `admin:`; `None` when absent or when its listener is unusable.
     pub(super) fn admin(&mut self, doc: &mut Document) -> Option<AdminListener> {
         let raw: RawAdmin = self.take(doc, "admin")?;
-        let listen = match raw.listen.as_deref().map(str::parse::<SocketAddr>) {
-            None => {
-                self.err("admin.listen", "required, e.g. 127.0.0.1:9464");
-                None
-            }
-            Some(Err(_)) => {
-                self.err("admin.listen", "not an IP:port address");
-                None
-            }
-            Some(Ok(a)) => Some(a),
-        };
-        let tls = raw.tls.map(|t| AdminTls {
-            cert_file: PathBuf::from(t.cert_file),
-            key_file: PathBuf::from(t.key_file),
+        let listen = self
+            .required("admin.listen", raw.listen, ", e.g. 127.0.0.1:9464")
+            .and_then(|s| match s.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    self.err("admin.listen", "not an IP:port address");
+                    None
+                }
+            });
+        let tls = self.checked("admin.tls", raw.tls).and_then(|t| {
+            let cert_file = self.required("admin.tls.cert_file", t.cert_file, "");
+            let key_file = self.required("admin.tls.key_file", t.key_file, "");
+            Some(AdminTls {
+                cert_file: PathBuf::from(cert_file?),
+                key_file: PathBuf::from(key_file?),
+            })
         });
         if let Some(t) = &tls {
             for (key, p) in [("cert_file", &t.cert_file), ("key_file", &t.key_file)] {
@@ -277,18 +278,24 @@ impl Validator {
                 );
             }
         }
-        let bearer_token = raw
-            .bearer_token_file
-            .and_then(|f| match std::fs::read_to_string(&f) {
-                Ok(t) if !t.trim().is_empty() => Some(Secret::new(t.trim().to_string())),
-                Ok(_) => {
-                    self.err("admin.bearer_token_file", format!("{f} is empty"));
-                    None
+        let bearer_token = self
+            .secret(
+                "admin",
+                "bearer_token",
+                SecretKeys {
+                    env: None,
+                    file: raw.bearer_token_file,
+                },
+                false,
+            )
+            .and_then(|(key, token)| {
+                // A token is one word: whitespace around it is the file's, not the token's.
+                let trimmed = token.expose().trim();
+                if trimmed.is_empty() {
+                    self.err(key, "the file holds only whitespace");
+                    return None;
                 }
-                Err(e) => {
-                    self.err("admin.bearer_token_file", format!("cannot read {f}: {e}"));
-                    None
-                }
+                Some(Secret::new(trimmed.to_string()))
             });
         Some(AdminListener {
             listen: listen?,

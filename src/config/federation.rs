@@ -2,7 +2,8 @@
 //! domains, internal networks, the `name` claim's order, clock skew).
 
 use super::{
-    is_dns_name, Checked, Document, HumanDuration, NameOrder, ServerConfig, Validator, HOUR,
+    is_dns_name, Checked, CheckedList, Document, HumanDuration, NameOrder, ServerConfig, Validator,
+    HOUR,
 };
 use serde::Deserialize;
 use std::time::Duration;
@@ -13,19 +14,19 @@ use std::time::Duration;
 pub struct RawFederation {
     /// Issuer URI for users outside `federated_domains`; default
     /// `http://{public host}/adfs/services/trust`.
-    pub issuer: Option<String>,
+    pub issuer: Option<Checked<String>>,
     /// Domains federated with Entra ID; a user's issuer is `http://{domain}/adfs/services/trust/`
     /// of the domain their UPN claim falls under (sub-domains take their parent's).
-    pub federated_domains: Option<Vec<String>>,
+    pub federated_domains: Option<CheckedList<String>>,
     /// CIDR blocks whose clients get `insidecorporatenetwork = true`.
-    pub internal_networks: Option<Vec<String>>,
+    pub internal_networks: Option<CheckedList<String>>,
     /// `given_family` (default) or `family_given` for the `name` claim.
     pub display_name_order: Option<Checked<NameOrder>>,
     /// Tolerated clock difference for WS-Security timestamps (`5m`).
     pub max_clock_skew: Option<Checked<HumanDuration>>,
     /// Issue the password-expiry claims when the password expires within this (`14d`, as AD FS;
     /// `0` disables them; at most 90d). A bare `0` is accepted as well as durations.
-    pub password_expiry_notice: Option<serde_yaml::Value>,
+    pub password_expiry_notice: Option<Checked<serde_yaml::Value>>,
 }
 
 /// `federation:`.
@@ -68,45 +69,34 @@ impl Validator {
         server: Option<&ServerConfig>,
     ) -> Federation {
         let raw: RawFederation = self.take(doc, "federation").unwrap_or_default();
-        let host = server
-            .map(|s| {
-                s.public_url
-                    .trim_start_matches("https://")
-                    .split(['/', ':'])
-                    .next()
-                    .unwrap_or("localhost")
-                    .to_string()
-            })
-            .unwrap_or_else(|| "localhost".into());
-        let issuer = raw
-            .issuer
+        let host = server.map_or("localhost", |s| s.public_url.host());
+        let issuer = self
+            .checked("federation.issuer", raw.issuer)
             .unwrap_or_else(|| format!("http://{host}/adfs/services/trust"));
         let mut federated_domains = Vec::new();
-        for (i, d) in raw.federated_domains.unwrap_or_default().iter().enumerate() {
+        for (at, d) in self.list::<String>("federation.federated_domains", raw.federated_domains) {
             let d = d.trim().to_ascii_lowercase();
             if is_dns_name(&d) {
                 federated_domains.push(d);
             } else {
-                self.err(
-                    format!("federation.federated_domains[{i}]"),
-                    format!("{d:?} is not a DNS name"),
-                );
+                self.err(at, format!("{d:?} is not a DNS name"));
             }
         }
         let mut internal_networks = Vec::new();
-        for (i, n) in raw.internal_networks.unwrap_or_default().iter().enumerate() {
+        for (at, n) in self.list::<String>("federation.internal_networks", raw.internal_networks) {
             match n.trim().parse::<ipnet::IpNet>() {
                 Ok(net) => internal_networks.push(net),
-                Err(_) => self.err(
-                    format!("federation.internal_networks[{i}]"),
-                    format!("{n:?} is not a CIDR block such as 10.0.0.0/8"),
-                ),
+                Err(_) => self.err(at, format!("{n:?} is not a CIDR block such as 10.0.0.0/8")),
             }
         }
         let display_name_order = self
             .checked("federation.display_name_order", raw.display_name_order)
             .unwrap_or_default();
-        let password_expiry_notice = self.password_expiry_notice(raw.password_expiry_notice);
+        let notice = self.checked(
+            "federation.password_expiry_notice",
+            raw.password_expiry_notice,
+        );
+        let password_expiry_notice = self.password_expiry_notice(notice);
         Federation {
             issuer,
             federated_domains,
@@ -125,23 +115,18 @@ impl Validator {
     /// `federation.password_expiry_notice`: zero allowed (disables), at most 90 days.
     fn password_expiry_notice(&mut self, raw: Option<serde_yaml::Value>) -> Duration {
         const PATH: &str = "federation.password_expiry_notice";
-        let parsed = match raw {
+        let notice = match raw {
             None => return DEFAULT_PASSWORD_EXPIRY_NOTICE,
-            Some(serde_yaml::Value::Number(n)) if n.as_u64() == Some(0) => Ok(Duration::ZERO),
-            Some(v) => serde_yaml::from_value::<HumanDuration>(v)
-                .map(|HumanDuration(d)| d)
-                .map_err(|e| e.to_string()),
+            Some(serde_yaml::Value::Number(n)) if n.as_u64() == Some(0) => Duration::ZERO,
+            Some(v) => match self.typed::<HumanDuration>(PATH, v) {
+                Some(HumanDuration(d)) => d,
+                None => return DEFAULT_PASSWORD_EXPIRY_NOTICE,
+            },
         };
-        match parsed {
-            Ok(d) if d <= MAX_PASSWORD_EXPIRY_NOTICE => d,
-            Ok(_) => {
-                self.err(PATH, "must be at most 90d (0 disables the claims)");
-                DEFAULT_PASSWORD_EXPIRY_NOTICE
-            }
-            Err(e) => {
-                self.err(PATH, e);
-                DEFAULT_PASSWORD_EXPIRY_NOTICE
-            }
+        if notice > MAX_PASSWORD_EXPIRY_NOTICE {
+            self.err(PATH, "must be at most 90d (0 disables the claims)");
+            return DEFAULT_PASSWORD_EXPIRY_NOTICE;
         }
+        notice
     }
 }

@@ -2,7 +2,8 @@
 //! and its password, CA bundle, search base), `alternate_login_id:` (which names the forests
 //! to search) and `demo_directory:` (the embedded directory that stands in for every forest).
 
-use super::{is_dns_name, Document, Validator};
+use super::secret_source::SecretKeys;
+use super::{is_dns_name, Checked, CheckedList, Document, Validator};
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,32 +14,30 @@ use std::path::PathBuf;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawForest {
-    /// Forest DNS name (the forest root domain), e.g. `contoso.com`.
-    pub name: String,
+    /// Forest DNS name (the forest root domain), e.g. `contoso.com`. Required.
+    pub name: Option<Checked<String>>,
     /// Global catalog URLs (`ldaps://host:3269`), tried in order.
-    #[serde(default)]
-    pub global_catalogs: Vec<String>,
+    pub global_catalogs: Option<CheckedList<String>>,
     /// Domain controllers per domain DNS name (`ldaps://host:636`), for password binds.
-    #[serde(default)]
-    pub domain_controllers: BTreeMap<String, Vec<String>>,
+    pub domain_controllers: Option<Checked<BTreeMap<String, CheckedList<String>>>>,
     /// Account altgate binds as to search the global catalog.
-    pub service_account: Option<RawServiceAccount>,
+    pub service_account: Option<Checked<RawServiceAccount>>,
     /// PEM CA bundle that issued the DCs' certificates; the system roots when absent.
-    pub ca_file: Option<String>,
+    pub ca_file: Option<Checked<String>>,
     /// Search base on the global catalog; empty (the whole forest) when absent.
-    pub search_base: Option<String>,
+    pub search_base: Option<Checked<String>>,
 }
 
 /// `forests[].service_account:` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawServiceAccount {
-    /// UPN, `DOMAIN\name` or DN of the service account.
-    pub user: String,
+    /// UPN, `DOMAIN\name` or DN of the service account. Required.
+    pub user: Option<Checked<String>>,
     /// Environment variable holding the password.
-    pub password_env: Option<String>,
+    pub password_env: Option<Checked<String>>,
     /// File holding the password (trailing newline ignored).
-    pub password_file: Option<String>,
+    pub password_file: Option<Checked<String>>,
 }
 
 /// `alternate_login_id:` as written: both keys must be set to enable the feature (AD FS
@@ -47,9 +46,9 @@ pub struct RawServiceAccount {
 #[serde(deny_unknown_fields)]
 pub struct RawAlternateLoginId {
     /// LDAP name of the attribute users sign in with, usually `mail`.
-    pub attribute: Option<String>,
+    pub attribute: Option<Checked<String>>,
     /// DNS names of the forests to search, each one listed under `forests:`.
-    pub lookup_forests: Option<Vec<String>>,
+    pub lookup_forests: Option<CheckedList<String>>,
 }
 
 /// One forest.
@@ -140,56 +139,72 @@ impl Validator {
         for (i, raw) in raws.into_iter().enumerate() {
             let Some(raw) = raw else { continue };
             let p = format!("forests[{i}]");
-            let name = raw.name.trim().to_ascii_lowercase();
-            if !is_dns_name(&name) {
-                self.err(
-                    format!("{p}.name"),
-                    format!("{:?} is not a DNS name", raw.name),
-                );
-            } else if !seen.insert(name.clone()) {
-                self.err(
-                    format!("{p}.name"),
-                    format!("forest {name} is listed twice"),
-                );
+            let written = self.required(&format!("{p}.name"), raw.name, "");
+            let name = written
+                .as_deref()
+                .map(|n| n.trim().to_ascii_lowercase())
+                .unwrap_or_default();
+            if let Some(written) = &written {
+                if !is_dns_name(&name) {
+                    self.err(
+                        format!("{p}.name"),
+                        format!("{written:?} is not a DNS name"),
+                    );
+                } else if !seen.insert(name.clone()) {
+                    self.err(
+                        format!("{p}.name"),
+                        format!("forest {name} is listed twice"),
+                    );
+                }
             }
-            let global_catalogs: Vec<LdapUrl> = raw
-                .global_catalogs
-                .iter()
-                .enumerate()
-                .filter_map(|(j, u)| self.ldap_url(&format!("{p}.global_catalogs[{j}]"), u))
+            let gp = format!("{p}.global_catalogs");
+            let given = raw.global_catalogs.is_some();
+            let written = self.checked(&gp, raw.global_catalogs);
+            let none_written = !given || written.as_ref().is_some_and(Vec::is_empty);
+            let global_catalogs: Vec<LdapUrl> = self
+                .items::<String>(&gp, written.unwrap_or_default())
+                .into_iter()
+                .filter_map(|(at, u)| self.ldap_url(&at, &u))
                 .collect();
-            if !demo && raw.global_catalogs.is_empty() {
+            if !demo && none_written {
                 self.err(
                     format!("{p}.global_catalogs"),
                     "at least one ldaps:// global catalog is required",
                 );
             }
             let mut domain_controllers = BTreeMap::new();
-            for (domain, urls) in &raw.domain_controllers {
+            let dcs = self
+                .checked(&format!("{p}.domain_controllers"), raw.domain_controllers)
+                .unwrap_or_default();
+            for (domain, urls) in dcs {
                 let dp = format!("{p}.domain_controllers.{domain}");
                 if !is_dns_name(&domain.to_ascii_lowercase()) {
                     self.err(&dp, "the key must be a domain DNS name");
                 }
-                let parsed: Vec<LdapUrl> = urls
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(j, u)| self.ldap_url(&format!("{dp}[{j}]"), u))
+                let parsed: Vec<LdapUrl> = self
+                    .list::<String>(&dp, Some(urls))
+                    .into_iter()
+                    .filter_map(|(at, u)| self.ldap_url(&at, &u))
                     .collect();
                 domain_controllers.insert(domain.to_ascii_lowercase(), parsed);
             }
-            let service_account = match raw.service_account {
-                Some(sa) => self.service_account(&format!("{p}.service_account"), sa),
+            let sa_path = format!("{p}.service_account");
+            let sa_given = raw.service_account.is_some();
+            let service_account = match self.checked(&sa_path, raw.service_account) {
+                Some(sa) => self.service_account(&sa_path, sa),
                 None => {
-                    if !demo {
+                    if !demo && !sa_given {
                         self.err(
-                            format!("{p}.service_account"),
+                            &sa_path,
                             "required: the global catalog refuses anonymous searches",
                         );
                     }
                     None
                 }
             };
-            let ca_file = raw.ca_file.map(PathBuf::from);
+            let ca_file = self
+                .checked::<String>(&format!("{p}.ca_file"), raw.ca_file)
+                .map(PathBuf::from);
             if let Some(ca) = &ca_file {
                 if let Err(e) = crate::tls::load_ca_bundle(ca) {
                     self.err(format!("{p}.ca_file"), e.to_string());
@@ -201,7 +216,9 @@ impl Validator {
                 domain_controllers,
                 service_account,
                 ca_file,
-                search_base: raw.search_base.unwrap_or_default(),
+                search_base: self
+                    .checked(&format!("{p}.search_base"), raw.search_base)
+                    .unwrap_or_default(),
             });
         }
         out
@@ -248,50 +265,22 @@ impl Validator {
 
     /// A service account with exactly one password source, which must yield a password.
     fn service_account(&mut self, path: &str, raw: RawServiceAccount) -> Option<ServiceAccount> {
-        if raw.user.trim().is_empty() {
+        let user = self.required(&format!("{path}.user"), raw.user, "");
+        if user.as_deref().is_some_and(|u| u.trim().is_empty()) {
             self.err(format!("{path}.user"), "must not be empty");
         }
-        let password = match (&raw.password_env, &raw.password_file) {
-            (Some(_), Some(_)) => {
-                self.err(path, "set password_env or password_file, not both");
-                None
-            }
-            (None, None) => {
-                self.err(path, "password_env or password_file is required");
-                None
-            }
-            (Some(var), None) => match std::env::var(var) {
-                Ok(v) if !v.is_empty() => Some(Secret::new(v)),
-                _ => {
-                    self.err(
-                        format!("{path}.password_env"),
-                        format!("environment variable {var} is not set or empty"),
-                    );
-                    None
-                }
+        let password = self.secret(
+            path,
+            "password",
+            SecretKeys {
+                env: raw.password_env,
+                file: raw.password_file,
             },
-            (None, Some(file)) => match std::fs::read_to_string(file) {
-                Ok(v) => {
-                    let v = v.trim_end_matches(['\r', '\n']).to_string();
-                    if v.is_empty() {
-                        self.err(format!("{path}.password_file"), format!("{file} is empty"));
-                        None
-                    } else {
-                        Some(Secret::new(v))
-                    }
-                }
-                Err(e) => {
-                    self.err(
-                        format!("{path}.password_file"),
-                        format!("cannot read {file}: {e}"),
-                    );
-                    None
-                }
-            },
-        };
+            true,
+        );
         Some(ServiceAccount {
-            user: raw.user,
-            password: password?,
+            user: user?,
+            password: password?.1,
         })
     }
 
@@ -303,11 +292,13 @@ impl Validator {
         forests: &[ForestConfig],
     ) -> Option<AlternateLoginId> {
         let raw: RawAlternateLoginId = self.take(doc, "alternate_login_id")?;
-        let attribute = raw
-            .attribute
+        let attribute = self
+            .checked::<String>("alternate_login_id.attribute", raw.attribute)
             .map(|a| a.trim().to_string())
             .filter(|a| !a.is_empty());
-        let lookup = raw.lookup_forests.filter(|l| !l.is_empty());
+        let lookup =
+            Some(self.list::<String>("alternate_login_id.lookup_forests", raw.lookup_forests))
+                .filter(|l| !l.is_empty());
         match (attribute, lookup) {
             (None, None) => None,
             (Some(_), None) => {
@@ -332,18 +323,12 @@ impl Validator {
                     );
                 }
                 let mut names = Vec::new();
-                for (i, f) in lookup.iter().enumerate() {
+                for (at, f) in lookup {
                     let f = f.trim().to_ascii_lowercase();
                     if !forests.iter().any(|c| c.name == f) {
-                        self.err(
-                            format!("alternate_login_id.lookup_forests[{i}]"),
-                            format!("{f} is not listed under forests"),
-                        );
+                        self.err(at, format!("{f} is not listed under forests"));
                     } else if names.contains(&f) {
-                        self.err(
-                            format!("alternate_login_id.lookup_forests[{i}]"),
-                            format!("{f} is listed twice"),
-                        );
+                        self.err(at, format!("{f} is listed twice"));
                     } else {
                         names.push(f);
                     }

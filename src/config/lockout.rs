@@ -1,5 +1,6 @@
 //! `extranet_lockout:`: AD FS Extranet Smart Lockout settings, as written ([`RawExtranetLockout`])
-//! and validated ([`ExtranetLockoutConfig`]). [`validate`] reports every problem with its key path.
+//! and validated ([`ExtranetLockoutConfig`]) the way every section is (see [`super`]): every
+//! problem is reported with its key path.
 //!
 //! ```yaml
 //! extranet_lockout:
@@ -12,13 +13,22 @@
 //!   ip_failures_per_minute: 60      # per client IP and node, 0 = off, ..=100000
 //! ```
 
-use super::{parse_duration, ConfigIssue};
+use super::{u32_of, Checked, Document, HumanDuration, Validator, DAY, HOUR, MINUTE};
 use serde::Deserialize;
 use std::time::Duration;
 
-const MINUTE: Duration = Duration::from_secs(60);
-const HOUR: Duration = Duration::from_secs(3600);
-const DAY: Duration = Duration::from_secs(86_400);
+/// Least and most `extranet_lockout.threshold` (and `familiar_threshold`).
+pub const THRESHOLD_BOUNDS: (u64, u64) = (1, 1000);
+/// Least and most `extranet_lockout.observation_window`: 1 minute to 30 days.
+pub const OBSERVATION_WINDOW_BOUNDS: (Duration, Duration) =
+    (MINUTE, Duration::from_secs(30 * DAY.as_secs()));
+/// Least and most `extranet_lockout.familiar_location_lifetime`: 1 hour to 365 days.
+pub const FAMILIAR_LOCATION_LIFETIME_BOUNDS: (Duration, Duration) =
+    (HOUR, Duration::from_secs(365 * DAY.as_secs()));
+/// Least and most `extranet_lockout.max_familiar_locations`.
+pub const MAX_FAMILIAR_LOCATIONS_BOUNDS: (u64, u64) = (1, 100);
+/// Least and most `extranet_lockout.ip_failures_per_minute` (`0` turns the budget off).
+pub const IP_FAILURES_PER_MINUTE_BOUNDS: (u64, u64) = (0, 100_000);
 
 /// `extranet_lockout:` as written. Every key is optional.
 #[derive(Debug, Deserialize, Default)]
@@ -27,29 +37,29 @@ pub struct RawExtranetLockout {
     /// `off` (default: no lockout state is kept or consulted), `log_only` (decide and report
     /// "would refuse", but let every bind happen; AD FS `ADFSSmartLockoutLogOnly`) or `enforce`
     /// (refuse without contacting AD; `ADFSSmartLockoutEnforce`).
-    pub mode: Option<String>,
+    pub mode: Option<Checked<String>>,
     /// Bad passwords from unfamiliar locations that lock the account out for unfamiliar
     /// locations (`5`, 1..=1000; AD FS `ExtranetLockoutThreshold`). Microsoft advises about half
     /// of AD's own lockout threshold.
-    pub threshold: Option<u32>,
+    pub threshold: Option<Checked<u64>>,
     /// Bad passwords from familiar locations that lock the account out for familiar locations
     /// (the larger of `10` and `threshold`; threshold..=1000; AD FS 2019
     /// `ExtranetLockoutThresholdFamiliarLocation`).
-    pub familiar_threshold: Option<u32>,
+    pub familiar_threshold: Option<Checked<u64>>,
     /// How long a locked-out location class stays refused after its last bad password, and how
     /// often one attempt is let through once locked (`30m`, 1m..=30d; AD FS
     /// `ExtranetObservationWindow`). Make it longer than AD's lockout reset time.
-    pub observation_window: Option<String>,
+    pub observation_window: Option<Checked<HumanDuration>>,
     /// How long a client IP stays familiar after the account last signed in from it (`30d`,
     /// 1h..=365d).
-    pub familiar_location_lifetime: Option<String>,
+    pub familiar_location_lifetime: Option<Checked<HumanDuration>>,
     /// Familiar client IPs kept per account; the least recently seen is dropped (`20`, 1..=100;
     /// AD FS keeps 20).
-    pub max_familiar_locations: Option<u32>,
+    pub max_familiar_locations: Option<Checked<u64>>,
     /// Failed sign-ins one client IP may cause per minute on one node, across all accounts,
     /// before its attempts are refused (`60`, 0..=100000; `0` turns the budget off). Slows a
     /// single source spraying many accounts, which the per-account counts do not see.
-    pub ip_failures_per_minute: Option<u32>,
+    pub ip_failures_per_minute: Option<Checked<u64>>,
 }
 
 crate::label::label_set! {
@@ -121,142 +131,87 @@ impl Default for ExtranetLockoutConfig {
     }
 }
 
-fn issue(issues: &mut Vec<ConfigIssue>, path: &str, message: impl Into<String>) {
-    issues.push(ConfigIssue {
-        path: path.to_string(),
-        message: message.into(),
-    });
-}
-
-fn bounded_u32(
-    issues: &mut Vec<ConfigIssue>,
-    key: &str,
-    raw: Option<u32>,
-    default: u32,
-    min: u32,
-    max: u32,
-) -> u32 {
-    match raw {
-        None => default,
-        Some(v) if (min..=max).contains(&v) => v,
-        Some(_) => {
-            issue(
-                issues,
-                &format!("extranet_lockout.{key}"),
-                format!("must be between {min} and {max}"),
-            );
-            default.clamp(min, max)
+impl Validator {
+    /// `extranet_lockout:`; defaults (off) when absent.
+    pub(super) fn extranet_lockout(&mut self, doc: &mut Document) -> ExtranetLockoutConfig {
+        let raw: RawExtranetLockout = self.take(doc, "extranet_lockout").unwrap_or_default();
+        let d = ExtranetLockoutConfig::default();
+        let p = |key: &str| format!("extranet_lockout.{key}");
+        let mode = self.word(
+            &p("mode"),
+            raw.mode,
+            LockoutMode::Off,
+            &[
+                ("off", LockoutMode::Off),
+                ("log_only", LockoutMode::LogOnly),
+                ("enforce", LockoutMode::Enforce),
+            ],
+        );
+        let (least, most) = THRESHOLD_BOUNDS;
+        let threshold = u32_of(self.bounded_count(
+            &p("threshold"),
+            raw.threshold,
+            u64::from(d.policy.threshold),
+            least,
+            most,
+        ));
+        let familiar_threshold =
+            match self.checked(&p("familiar_threshold"), raw.familiar_threshold) {
+                None => d.policy.familiar_threshold.max(threshold),
+                Some(n) if n < u64::from(threshold) => {
+                    self.err(
+                        p("familiar_threshold"),
+                        format!("must not be lower than threshold ({threshold})"),
+                    );
+                    threshold
+                }
+                Some(n) => self
+                    .count_within(&p("familiar_threshold"), n, least, most)
+                    .map_or(threshold, u32_of),
+            };
+        let (least, most) = OBSERVATION_WINDOW_BOUNDS;
+        let observation_window = self.bounded_duration(
+            &p("observation_window"),
+            raw.observation_window,
+            d.policy.observation_window,
+            least,
+            most,
+        );
+        let (least, most) = FAMILIAR_LOCATION_LIFETIME_BOUNDS;
+        let familiar_location_lifetime = self.bounded_duration(
+            &p("familiar_location_lifetime"),
+            raw.familiar_location_lifetime,
+            d.policy.familiar_location_lifetime,
+            least,
+            most,
+        );
+        let (least, most) = MAX_FAMILIAR_LOCATIONS_BOUNDS;
+        let max_familiar_locations = u32_of(self.bounded_count(
+            &p("max_familiar_locations"),
+            raw.max_familiar_locations,
+            u64::from(d.policy.max_familiar_locations),
+            least,
+            most,
+        ));
+        let (least, most) = IP_FAILURES_PER_MINUTE_BOUNDS;
+        let ip_failures_per_minute = u32_of(self.bounded_count(
+            &p("ip_failures_per_minute"),
+            raw.ip_failures_per_minute,
+            u64::from(d.ip_failures_per_minute),
+            least,
+            most,
+        ));
+        ExtranetLockoutConfig {
+            mode,
+            policy: LockoutPolicy {
+                threshold,
+                familiar_threshold,
+                observation_window,
+                familiar_location_lifetime,
+                max_familiar_locations,
+            },
+            ip_failures_per_minute,
         }
-    }
-}
-
-fn bounded_duration(
-    issues: &mut Vec<ConfigIssue>,
-    key: &str,
-    raw: Option<&str>,
-    default: Duration,
-    (min, min_text): (Duration, &str),
-    (max, max_text): (Duration, &str),
-) -> Duration {
-    let path = format!("extranet_lockout.{key}");
-    match raw.map(parse_duration) {
-        None => default,
-        Some(Ok(d)) if d >= min && d <= max => d,
-        Some(Ok(_)) => {
-            issue(
-                issues,
-                &path,
-                format!("must be between {min_text} and {max_text}"),
-            );
-            default
-        }
-        Some(Err(e)) => {
-            issue(issues, &path, e);
-            default
-        }
-    }
-}
-
-/// Validates `extranet_lockout:`, pushing each problem onto `issues` with its key path. The
-/// returned value is usable (defaults stand in for bad values) but meaningful only when no
-/// issue was pushed.
-pub fn validate(raw: RawExtranetLockout, issues: &mut Vec<ConfigIssue>) -> ExtranetLockoutConfig {
-    let d = ExtranetLockoutConfig::default();
-    let mode = match raw.mode.as_deref().map(str::trim) {
-        None | Some("off") => LockoutMode::Off,
-        Some("log_only") => LockoutMode::LogOnly,
-        Some("enforce") => LockoutMode::Enforce,
-        Some(other) => {
-            issue(
-                issues,
-                "extranet_lockout.mode",
-                format!("{other:?} is not one of: off, log_only, enforce"),
-            );
-            LockoutMode::Off
-        }
-    };
-    let threshold = bounded_u32(
-        issues,
-        "threshold",
-        raw.threshold,
-        d.policy.threshold,
-        1,
-        1000,
-    );
-    let familiar_threshold = match raw.familiar_threshold {
-        None => d.policy.familiar_threshold.max(threshold),
-        Some(v) if v < threshold => {
-            issue(
-                issues,
-                "extranet_lockout.familiar_threshold",
-                format!("must not be lower than threshold ({threshold})"),
-            );
-            threshold
-        }
-        Some(v) => bounded_u32(issues, "familiar_threshold", Some(v), threshold, 1, 1000),
-    };
-    let observation_window = bounded_duration(
-        issues,
-        "observation_window",
-        raw.observation_window.as_deref(),
-        d.policy.observation_window,
-        (MINUTE, "1m"),
-        (30 * DAY, "30d"),
-    );
-    let familiar_location_lifetime = bounded_duration(
-        issues,
-        "familiar_location_lifetime",
-        raw.familiar_location_lifetime.as_deref(),
-        d.policy.familiar_location_lifetime,
-        (HOUR, "1h"),
-        (365 * DAY, "365d"),
-    );
-    let max_familiar_locations = bounded_u32(
-        issues,
-        "max_familiar_locations",
-        raw.max_familiar_locations,
-        d.policy.max_familiar_locations,
-        1,
-        100,
-    );
-    let ip_failures_per_minute = bounded_u32(
-        issues,
-        "ip_failures_per_minute",
-        raw.ip_failures_per_minute,
-        d.ip_failures_per_minute,
-        0,
-        100_000,
-    );
-    ExtranetLockoutConfig {
-        mode,
-        policy: LockoutPolicy {
-            threshold,
-            familiar_threshold,
-            observation_window,
-            familiar_location_lifetime,
-            max_familiar_locations,
-        },
-        ip_failures_per_minute,
     }
 }
 
@@ -264,11 +219,10 @@ pub fn validate(raw: RawExtranetLockout, issues: &mut Vec<ConfigIssue>) -> Extra
 mod tests {
     use super::*;
 
+    use crate::config::ConfigIssue;
+
     fn parse(yaml: &str) -> (ExtranetLockoutConfig, Vec<ConfigIssue>) {
-        let raw: RawExtranetLockout = serde_yaml::from_str(yaml).expect("yaml");
-        let mut issues = Vec::new();
-        let c = validate(raw, &mut issues);
-        (c, issues)
+        Validator::section("extranet_lockout", yaml, Validator::extranet_lockout)
     }
 
     fn paths(issues: &[ConfigIssue]) -> Vec<&str> {

@@ -10,7 +10,7 @@ pub struct RawLogging {
     /// `text` (default) or `json`.
     pub format: Option<Checked<LogFormat>>,
     /// A `tracing` filter such as `info` or `altgate=debug` (`RUST_LOG` wins when set).
-    pub level: Option<String>,
+    pub level: Option<Checked<String>>,
 }
 
 /// Log output format.
@@ -42,7 +42,9 @@ impl Validator {
             .unwrap_or_default();
         LoggingConfig {
             format,
-            level: raw.level.unwrap_or_else(|| "info".into()),
+            level: self
+                .checked("logging.level", raw.level)
+                .unwrap_or_else(|| "info".into()),
         }
     }
 }

@@ -2,18 +2,28 @@
 //! validated into [`Config`]. Every problem found is reported at once, each with its key path
 //! (`forests[1].service_account.password_env: ...`), the way `nginx -t` does.
 //!
-//! Each section lives in its own file, which owns the section's raw (as written) and typed
-//! structures and its validation, an `impl Validator` method that takes its subtree out of the
-//! `Document` and returns the typed value. This file holds [`Config`], loading, the
-//! `Validator` core that calls every section once, and the helpers sections share.
+//! One recipe for every section. Its file owns the section's raw structure (as written), its
+//! typed structure and its validation, an `impl Validator` method that takes its subtree out of
+//! the `Document` and returns the typed value:
 //!
-//! Adding a section: a new file with its raw struct, typed struct and either
+//! - the raw structure has `#[serde(deny_unknown_fields)]` and every key is an
+//!   `Option<`[`Checked`]`<T>>` (a nested structure or a list too), so it deserializes whatever
+//!   is written: `Validator::take` reads it through `value::At`, which reports every unknown
+//!   key with its path and skips it, and each key is typed only when the validation reads it;
+//! - the validation reads each key with `Validator::checked` (any type), `Validator::list`
+//!   (each item on its own), `Validator::required`, `Validator::duration`,
+//!   `Validator::bounded_duration`, `Validator::bounded_count` or `Validator::word`: a key that
+//!   is not a `T` is reported at its path (and deeper for a structure or list) and stands
+//!   aside, so one wrong value never hides another; bounds and durations are checked here, in
+//!   one place, with a message naming the bound;
+//! - a secret is read with `Validator::secret` from its `<name>_env` or `<name>_file` key
+//!   ([`crate::secret::SecretSource`]).
+//!
+//! Adding a section: a new file with its raw struct, typed struct and
 //! `impl Validator { pub(super) fn name(&mut self, doc: &mut Document) -> Typed }` (which calls
-//! `Validator::take` with the section's key) or a free
-//! `pub fn validate(raw: Raw, issues: &mut Vec<ConfigIssue>) -> Typed` (as `state` and
-//! `lockout` do; the core calls it through `Validator::validated`); then a `mod` line and a
-//! [`Config`] field here, and one call in `Validator::config`. A key nobody takes is reported as
-//! an unknown section, so there is no list of section names to keep in step.
+//! `Validator::take` with the section's key), then a `mod` line and a [`Config`] field here,
+//! and one call in `Validator::config`. A key nobody takes is reported as an unknown section,
+//! so there is no list of section names to keep in step.
 //!
 //! Every duration and size has a documented upper bound (on its typed field), enforced here
 //! with a message naming the key and the bound, and durations parse without panicking. The
@@ -32,10 +42,12 @@ pub mod lockout;
 mod logging;
 mod passive;
 mod relying_party;
+mod secret_source;
 mod server;
 mod sp_metadata;
 pub mod state;
 mod token_signing;
+mod url;
 mod value;
 mod vocabulary;
 
@@ -53,7 +65,8 @@ pub use passive::{demo, Passive, MAX_SESSION};
 pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_TOKEN_LIFETIME};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
-pub use value::{parse_duration, Checked, HumanDuration};
+pub use url::PublicUrl;
+pub use value::{parse_duration, Checked, CheckedList, HumanDuration};
 pub use vocabulary::{
     ClaimKind, NameOrder, PASSWORD_CHANGE_URL, PASSWORD_EXPIRATION_DAYS, PASSWORD_EXPIRATION_TIME,
 };
@@ -127,7 +140,9 @@ impl Config {
     }
 }
 
-/// A minute, for the bounds sections declare.
+/// A second, for the bounds sections declare.
+const SECOND: Duration = Duration::from_secs(1);
+/// A minute.
 const MINUTE: Duration = Duration::from_secs(60);
 /// An hour.
 const HOUR: Duration = Duration::from_secs(3600);
@@ -140,7 +155,7 @@ const DAY: Duration = Duration::from_secs(86_400);
 enum Stage {
     /// The top level: unknown or unnamed sections.
     Sections,
-    /// A subtree that does not deserialize.
+    /// A value of the wrong type or shape, an unknown key, a missing section.
     Structure,
     /// A value that deserialized but means nothing valid.
     Meaning,
@@ -180,8 +195,8 @@ impl Validator {
             self.demo_relying_party(&mut relying_parties, &s.public_url);
         }
         let admin = self.admin(&mut doc);
-        let extranet_lockout = self.validated(&mut doc, "extranet_lockout", lockout::validate);
-        let state = self.validated(&mut doc, "state", state::validate);
+        let extranet_lockout = self.extranet_lockout(&mut doc);
+        let state = self.state(&mut doc);
         self.unknown_sections(doc);
         Some(Config {
             server: server?,
@@ -259,30 +274,14 @@ impl Validator {
         Some(doc.sections.remove(at).1).filter(|v| !v.is_null())
     }
 
-    /// Takes section `key` and deserializes it, recording a structural problem with its path.
+    /// Takes section `key` and types it (its raw structure, whose keys are [`Checked`]).
     fn take<T: DeserializeOwned>(&mut self, doc: &mut Document, key: &'static str) -> Option<T> {
         let value = self.take_value(doc, key)?;
-        self.subtree(key, value)
+        self.typed(key, value)
     }
 
-    /// Takes section `key` (its defaults when absent) and validates it with a free function
-    /// that pushes its problems onto a list (`lockout::validate`, `state::validate`).
-    fn validated<R: DeserializeOwned + Default, T>(
-        &mut self,
-        doc: &mut Document,
-        key: &'static str,
-        validate: fn(R, &mut Vec<ConfigIssue>) -> T,
-    ) -> T {
-        let raw = self.take(doc, key).unwrap_or_default();
-        let mut issues = Vec::new();
-        let typed = validate(raw, &mut issues);
-        self.issues
-            .extend(issues.into_iter().map(|issue| (Stage::Meaning, issue)));
-        typed
-    }
-
-    /// Takes a section that is a list (`forests`, `relying_parties`): each entry deserialized on
-    /// its own (`None` where it does not), or `None` when the section is absent.
+    /// Takes a section that is a list (`forests`, `relying_parties`): each entry typed on its
+    /// own (`None` where it is not one), or `None` when the section is absent.
     fn take_list<T: DeserializeOwned>(
         &mut self,
         doc: &mut Document,
@@ -294,7 +293,7 @@ impl Validator {
                 items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, item)| self.subtree(&format!("{key}[{i}]"), item))
+                    .map(|(i, item)| self.typed(&format!("{key}[{i}]"), item))
                     .collect(),
             ),
             _ => {
@@ -309,23 +308,13 @@ impl Validator {
         self.push(Stage::Structure, key, message);
     }
 
-    /// Deserializes one subtree, recording a structural error with its full path.
-    fn subtree<T: DeserializeOwned>(&mut self, path: &str, value: serde_yaml::Value) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let inner = e.path().to_string();
-                let full = if inner == "." || inner.is_empty() {
-                    path.to_string()
-                } else if inner.starts_with('[') {
-                    format!("{path}{inner}")
-                } else {
-                    format!("{path}.{inner}")
-                };
-                self.push(Stage::Structure, full, e.into_inner().to_string());
-                None
-            }
-        }
+    /// Types the subtree at `path`, recording every problem in it with its own path (unknown
+    /// keys, wrong types: see [`value::At`]); `None` when it is not a `T`.
+    fn typed<T: DeserializeOwned>(&mut self, path: &str, value: serde_yaml::Value) -> Option<T> {
+        let (typed, issues) = value::typed(path, value);
+        self.issues
+            .extend(issues.into_iter().map(|issue| (Stage::Structure, issue)));
+        typed
     }
 
     /// Reports every section no validation took.
@@ -340,16 +329,51 @@ impl Validator {
         }
     }
 
-    /// A value that deserialized on its own; `None` when absent or when it did not (the
-    /// problem is recorded at `path`).
-    fn checked<T>(&mut self, path: &str, raw: Option<Checked<T>>) -> Option<T> {
-        match raw?.into_result() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.err(path, e);
-                None
+    /// A key as written, typed at `path`; `None` when absent or when it is not a `T` (the
+    /// problem is recorded at `path`, or deeper for a structure or list).
+    fn checked<T: DeserializeOwned>(&mut self, path: &str, raw: Option<Checked<T>>) -> Option<T> {
+        self.typed(path, raw?.into_value())
+    }
+
+    /// A list key (`[a, b]`), each item typed on its own at `path[i]`: the items that are a
+    /// `T`, each with its path. Empty when absent.
+    fn list<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        raw: Option<CheckedList<T>>,
+    ) -> Vec<(String, T)> {
+        let items = self.checked(path, raw).unwrap_or_default();
+        self.items(path, items)
+    }
+
+    /// The items of the list at `path`, each typed on its own at `path[i]` (see
+    /// [`Validator::list`]).
+    fn items<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        items: Vec<Checked<T>>,
+    ) -> Vec<(String, T)> {
+        let mut out = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            if let Some(v) = self.checked(&at, Some(item)) {
+                out.push((at, v));
             }
         }
+        out
+    }
+
+    /// A key that must be present: its value, or `None` with "required" recorded at `path`.
+    fn required<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        raw: Option<Checked<T>>,
+        example: &str,
+    ) -> Option<T> {
+        if raw.is_none() {
+            self.err(path, format!("required{example}"));
+        }
+        self.checked(path, raw)
     }
 
     /// A duration longer than zero and at most `max` (the bound documented on the key);
@@ -363,10 +387,7 @@ impl Validator {
     ) -> Duration {
         match self.positive_duration(path, raw) {
             Some(d) if d > max => {
-                self.err(
-                    path,
-                    format!("must be at most {}", humantime::format_duration(max)),
-                );
+                self.err(path, format!("must be at most {}", written(max)));
                 default
             }
             Some(d) => d,
@@ -388,11 +409,7 @@ impl Validator {
             Some(d) if d < min || d > max => {
                 self.err(
                     path,
-                    format!(
-                        "must be between {} and {}",
-                        humantime::format_duration(min),
-                        humantime::format_duration(max)
-                    ),
+                    format!("must be between {} and {}", written(min), written(max)),
                 );
                 default
             }
@@ -407,16 +424,12 @@ impl Validator {
         path: &str,
         raw: Option<Checked<HumanDuration>>,
     ) -> Option<Duration> {
-        match raw?.into_result() {
-            Ok(HumanDuration(d)) if !d.is_zero() => Some(d),
-            Ok(_) => {
+        match self.checked(path, raw)? {
+            HumanDuration(d) if d.is_zero() => {
                 self.err(path, "must be longer than zero");
                 None
             }
-            Err(e) => {
-                self.err(path, e);
-                None
-            }
+            HumanDuration(d) => Some(d),
         }
     }
 
@@ -430,20 +443,67 @@ impl Validator {
         min: u64,
         max: u64,
     ) -> u64 {
-        match self.checked(path, raw) {
-            None => default,
-            Some(n) if (min..=max).contains(&n) => n,
-            Some(_) => {
-                self.err(path, format!("must be between {min} and {max}"));
+        self.checked(path, raw)
+            .and_then(|n| self.count_within(path, n, min, max))
+            .unwrap_or(default)
+    }
+
+    /// `n` when it is within `min..=max`; otherwise the problem is recorded at `path`.
+    fn count_within(&mut self, path: &str, n: u64, min: u64, max: u64) -> Option<u64> {
+        if (min..=max).contains(&n) {
+            Some(n)
+        } else {
+            self.err(path, format!("must be between {min} and {max}"));
+            None
+        }
+    }
+
+    /// One of `allowed` (a word such as `log_only`, surrounding spaces ignored), mapped to its
+    /// value; `default` when absent or refused (the problem names the words).
+    fn word<T: Copy>(
+        &mut self,
+        path: &str,
+        raw: Option<Checked<String>>,
+        default: T,
+        allowed: &[(&str, T)],
+    ) -> T {
+        let Some(word) = self.checked(path, raw) else {
+            return default;
+        };
+        let word = word.trim();
+        match allowed.iter().find(|(w, _)| *w == word) {
+            Some((_, v)) => *v,
+            None => {
+                let words: Vec<&str> = allowed.iter().map(|(w, _)| *w).collect();
+                self.err(
+                    path,
+                    format!("{word:?} is not one of: {}", words.join(", ")),
+                );
                 default
             }
         }
     }
 }
 
+/// A bound as a message writes it: humantime's way (`10ms`, `5m`, `1h`), whole days as days
+/// (`30days`, `365days`, not months).
+fn written(bound: Duration) -> String {
+    let days = bound.as_secs() / DAY.as_secs();
+    if days > 1 && bound == Duration::from_secs(days * DAY.as_secs()) {
+        format!("{days}days")
+    } else {
+        humantime::format_duration(bound).to_string()
+    }
+}
+
 /// A bounded count as a `usize` (every bound fits one).
 fn usize_of(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// A bounded count as a `u32` (every bound of such a key fits one).
+fn u32_of(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A DNS name: dot-separated labels of letters, digits and hyphens.
@@ -457,6 +517,26 @@ fn is_dns_name(s: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
+}
+
+#[cfg(test)]
+impl Validator {
+    /// Validates section `key`, written as `yaml`, on its own with `validate` (one of the
+    /// sections' methods): the typed value and every problem, in report order.
+    fn section<T>(
+        key: &'static str,
+        yaml: &str,
+        validate: fn(&mut Validator, &mut Document) -> T,
+    ) -> (T, Vec<ConfigIssue>) {
+        let mut v = Validator::default();
+        let value: serde_yaml::Value = serde_yaml::from_str(yaml).expect("yaml");
+        let mut doc = Document {
+            sections: vec![(key.to_string(), value)],
+            known: Vec::new(),
+        };
+        let typed = validate(&mut v, &mut doc);
+        (typed, v.finish())
+    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //! (lifetimes, the shared session key, IdP-initiated sign-on), the sign-in page's branding
 //! ([`super::branding`]) and, in demo mode only, the built-in demo relying party ([`demo`]).
 
-use super::branding::{Branding, PageTexts, PasswordPageTexts, RawBranding};
-use super::{Checked, Document, HumanDuration, Validator, DAY};
+use super::branding::{Branding, RawBranding, RawPageTexts, RawPasswordPageTexts};
+use super::secret_source::SecretKeys;
+use super::{Checked, Document, HumanDuration, PublicUrl, Validator, DAY};
 use crate::secret::Secret;
 use base64::Engine;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// `passive:` as written.
@@ -14,39 +16,36 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct RawPassive {
     /// Organisation name shown on the sign-in page.
-    pub organization_name: Option<String>,
+    pub organization_name: Option<Checked<String>>,
     /// Which identifier users should type, shown under the user name field
     /// (AD FS: "sign in with your e-mail address").
-    pub sign_in_hint: Option<String>,
+    pub sign_in_hint: Option<Checked<String>>,
     /// Longest an SSO session lives after the password was typed (`8h`).
     pub session_lifetime: Option<Checked<HumanDuration>>,
     /// A session unused this long ends (`1h`).
     pub session_idle_timeout: Option<Checked<HumanDuration>>,
     /// File holding the session key (32 bytes or more, base64); every node of a farm uses the
     /// same one. Without it a single node generates one at start (and warns).
-    pub session_key_file: Option<String>,
+    pub session_key_file: Option<Checked<String>>,
     /// Environment variable holding the session key instead.
-    pub session_key_env: Option<String>,
+    pub session_key_env: Option<Checked<String>>,
     /// Allow `/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=...` (off, as on AD FS 2016+).
-    #[serde(default)]
-    pub idp_initiated_sign_on: bool,
+    pub idp_initiated_sign_on: Option<Checked<bool>>,
     /// Logo file shown on the pages (PNG, JPEG, GIF, WebP or SVG).
-    pub logo_file: Option<String>,
+    pub logo_file: Option<Checked<String>>,
     /// Accent colour, `#rrggbb`.
-    pub accent_color: Option<String>,
+    pub accent_color: Option<Checked<String>>,
     /// Where the help-desk link goes.
-    pub help_desk_url: Option<String>,
+    pub help_desk_url: Option<Checked<String>>,
     /// Per-language overrides of the pages' strings: language tag → key → text.
-    pub texts: Option<std::collections::BTreeMap<String, PageTexts>>,
+    pub texts: Option<Checked<BTreeMap<String, Checked<RawPageTexts>>>>,
     /// Per-language overrides of the password-change pages' strings: language tag → key → text.
-    pub password_texts: Option<std::collections::BTreeMap<String, PasswordPageTexts>>,
-    /// Demo mode only: the built-in demo relying party at `/demo/`.
-    #[serde(default)]
-    pub demo_relying_party: bool,
+    pub password_texts: Option<Checked<BTreeMap<String, Checked<RawPasswordPageTexts>>>>,
+    /// Demo mode only: the built-in demo relying party at `/demo/` (default false).
+    pub demo_relying_party: Option<Checked<bool>>,
     /// Serve the voluntary password-change page at `/adfs/portal/updatepassword/` (off, as on
     /// AD FS).
-    #[serde(default)]
-    pub update_password_page: bool,
+    pub update_password_page: Option<Checked<bool>>,
 }
 
 /// `passive:`.
@@ -82,7 +81,7 @@ pub struct Passive {
 /// who signed in. It exists only in demo mode (`demo_directory` set and
 /// `passive.demo_relying_party: true`); check-config refuses it otherwise.
 pub mod demo {
-    use crate::config::{ClaimKind, NameIdFormat, RelyingParty, SamlSigning, TokenType};
+    use crate::config::{ClaimKind, NameIdFormat, PublicUrl, RelyingParty, SamlSigning, TokenType};
     use crate::endpoint::Endpoint;
 
     /// Its identifier (WS-Fed realm, SAML entityID).
@@ -95,7 +94,7 @@ pub mod demo {
     pub const SAML: &str = Endpoint::DemoSaml.path();
 
     /// The relying party registration, with reply URLs under `public_url`.
-    pub fn relying_party(public_url: &str) -> RelyingParty {
+    pub fn relying_party(public_url: &PublicUrl) -> RelyingParty {
         RelyingParty {
             identifier: IDENTIFIER.to_string(),
             token_type: TokenType::Saml11,
@@ -111,7 +110,7 @@ pub mod demo {
             ],
             reply_urls: [WSFED, SAML, HOME]
                 .iter()
-                .map(|p| format!("{public_url}{p}"))
+                .map(|p| public_url.join(p))
                 .collect(),
             name_id_format: NameIdFormat::Persistent,
             sign: SamlSigning::Assertion,
@@ -132,65 +131,53 @@ impl Validator {
     /// 32 bytes or more; the demo relying party needs `demo` mode.
     pub(super) fn passive(&mut self, doc: &mut Document, demo: bool) -> Passive {
         let raw: RawPassive = self.take(doc, "passive").unwrap_or_default();
-        if raw.demo_relying_party && !demo {
+        let flag = |v: &mut Validator, key: &str, raw: Option<Checked<bool>>| {
+            v.checked(&format!("passive.{key}"), raw).unwrap_or(false)
+        };
+        let demo_relying_party = flag(self, "demo_relying_party", raw.demo_relying_party);
+        if demo_relying_party && !demo {
             self.err(
                 "passive.demo_relying_party",
                 "only allowed in demo mode (demo_directory): the demo relying party is a test application, never part of a deployment",
             );
         }
-        let branding = self.branding(RawBranding {
-            logo_file: raw.logo_file,
-            accent_color: raw.accent_color,
-            help_desk_url: raw.help_desk_url,
-            texts: raw.texts,
-            password_texts: raw.password_texts,
-        });
-        let session_key = match (&raw.session_key_file, &raw.session_key_env) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    "passive",
-                    "set session_key_file or session_key_env, not both",
-                );
-                None
-            }
-            (None, None) => None,
-            (Some(file), None) => match std::fs::read_to_string(file) {
-                Ok(v) => Some((v, "passive.session_key_file")),
-                Err(e) => {
-                    self.err(
-                        "passive.session_key_file",
-                        format!("cannot read {file}: {e}"),
-                    );
-                    None
+        let branding = RawBranding {
+            logo_file: self.checked("passive.logo_file", raw.logo_file),
+            accent_color: self.checked("passive.accent_color", raw.accent_color),
+            help_desk_url: self.checked("passive.help_desk_url", raw.help_desk_url),
+            texts: self.checked("passive.texts", raw.texts),
+            password_texts: self.checked("passive.password_texts", raw.password_texts),
+        };
+        let branding = self.branding(branding);
+        let session_key = self
+            .secret(
+                "passive",
+                "session_key",
+                SecretKeys {
+                    env: raw.session_key_env,
+                    file: raw.session_key_file,
+                },
+                false,
+            )
+            .and_then(|(key, text)| {
+                let text = text.expose().trim();
+                match base64::engine::general_purpose::STANDARD.decode(text) {
+                    Ok(bytes) if bytes.len() >= 32 => Some(Secret::new(text.to_string())),
+                    _ => {
+                        self.err(
+                            key,
+                            "must be base64 of at least 32 random bytes (openssl rand -base64 32)",
+                        );
+                        None
+                    }
                 }
-            },
-            (None, Some(var)) => match std::env::var(var) {
-                Ok(v) => Some((v, "passive.session_key_env")),
-                Err(_) => {
-                    self.err(
-                        "passive.session_key_env",
-                        format!("environment variable {var} is not set"),
-                    );
-                    None
-                }
-            },
-        }
-        .and_then(|(text, path)| {
-            match base64::engine::general_purpose::STANDARD.decode(text.trim()) {
-                Ok(bytes) if bytes.len() >= 32 => Some(Secret::new(text.trim().to_string())),
-                _ => {
-                    self.err(
-                        path,
-                        "must be base64 of at least 32 random bytes (openssl rand -base64 32)",
-                    );
-                    None
-                }
-            }
-        });
+            });
         Passive {
-            organization_name: raw.organization_name.unwrap_or_else(|| "altgate".into()),
-            sign_in_hint: raw
-                .sign_in_hint
+            organization_name: self
+                .checked("passive.organization_name", raw.organization_name)
+                .unwrap_or_else(|| "altgate".into()),
+            sign_in_hint: self
+                .checked("passive.sign_in_hint", raw.sign_in_hint)
                 .unwrap_or_else(|| "someone@example.com".into()),
             session_lifetime: self.duration(
                 "passive.session_lifetime",
@@ -205,10 +192,10 @@ impl Validator {
                 MAX_SESSION,
             ),
             session_key,
-            idp_initiated_sign_on: raw.idp_initiated_sign_on,
+            idp_initiated_sign_on: flag(self, "idp_initiated_sign_on", raw.idp_initiated_sign_on),
             branding,
-            demo_relying_party: raw.demo_relying_party && demo,
-            update_password_page: raw.update_password_page,
+            demo_relying_party: demo_relying_party && demo,
+            update_password_page: flag(self, "update_password_page", raw.update_password_page),
         }
     }
 }
@@ -219,7 +206,7 @@ impl Validator {
     pub(super) fn demo_relying_party(
         &mut self,
         relying_parties: &mut Vec<super::RelyingParty>,
-        public_url: &str,
+        public_url: &PublicUrl,
     ) {
         if relying_parties.iter().any(|r| r.matches(demo::IDENTIFIER)) {
             self.err(

@@ -2,7 +2,8 @@
 //! the only URLs they are ever posted to (from the list or from SAML SP metadata).
 
 use super::sp_metadata::sp_metadata;
-use super::{Checked, ClaimKind, Document, HumanDuration, Validator, DAY};
+use super::url::is_reply_url;
+use super::{Checked, CheckedList, ClaimKind, Document, HumanDuration, Validator, DAY};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -12,7 +13,8 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct RawRelyingParty {
     /// Identifier matched against WS-Trust AppliesTo (case-insensitively, trailing `/` ignored).
-    pub identifier: String,
+    /// Required.
+    pub identifier: Option<Checked<String>>,
     /// `saml11` (default; what Microsoft 365 expects) or `saml20`: what WS-Federation and
     /// WS-Trust carry (SAML-P always carries SAML 2.0).
     pub token_type: Option<Checked<TokenType>>,
@@ -21,27 +23,27 @@ pub struct RawRelyingParty {
     /// Claims to issue: upn, immutable_id, alternate_login_id, name, given_name, surname,
     /// inside_corporate_network, issuer_id. Default: upn, immutable_id, alternate_login_id,
     /// inside_corporate_network.
-    pub claims: Option<Vec<Checked<ClaimKind>>>,
+    pub claims: Option<CheckedList<ClaimKind>>,
     /// The only URLs tokens are ever posted to (SAML ACS / WS-Fed wreply); the first is the default.
-    pub reply_urls: Option<Vec<String>>,
+    pub reply_urls: Option<CheckedList<String>>,
     /// SAML SP metadata file: entityID, ACS and logout URLs and signing certificate come from it.
-    pub metadata_file: Option<String>,
+    pub metadata_file: Option<Checked<String>>,
     /// SAML NameID format: `persistent` (ImmutableID, default), `email` (the cloud UPN) or
     /// `unspecified` (ImmutableID).
     pub name_id_format: Option<Checked<NameIdFormat>>,
     /// What to sign in SAML responses: `assertion` (default), `response` or `both`.
     pub sign: Option<Checked<SamlSigning>>,
     /// Where SAML LogoutResponses go (from metadata when there is one).
-    pub logout_url: Option<String>,
-    /// Refuse AuthnRequests that are not signed by the SP (HTTP-Redirect binding signatures).
-    #[serde(default)]
-    pub require_signed_requests: bool,
+    pub logout_url: Option<Checked<String>>,
+    /// Refuse AuthnRequests that are not signed by the SP (HTTP-Redirect binding signatures;
+    /// default false).
+    pub require_signed_requests: Option<Checked<bool>>,
     /// PEM certificate that signs the SP's requests (from metadata when there is one).
-    pub signing_cert_file: Option<String>,
+    pub signing_cert_file: Option<Checked<String>>,
     /// Issue tokens with the per-domain issuer of `federation.federated_domains` (what Entra ID
     /// needs for several federated domains). Default: true for `urn:federation:MicrosoftOnline`,
     /// false otherwise (other relying parties know altgate by its metadata entityID).
-    pub per_domain_issuer: Option<bool>,
+    pub per_domain_issuer: Option<Checked<bool>>,
 }
 
 /// Longest `relying_parties[].token_lifetime`: 7 days (a stolen token is good for as long as
@@ -142,15 +144,19 @@ impl Validator {
         for (i, raw) in raws.into_iter().enumerate() {
             let Some(raw) = raw else { continue };
             let p = format!("relying_parties[{i}]");
-            let identifier = raw.identifier.trim().to_string();
-            if identifier.is_empty() {
-                self.err(format!("{p}.identifier"), "must not be empty");
-            } else if out.iter().any(|r| r.matches(&identifier)) {
-                self.err(
-                    format!("{p}.identifier"),
-                    format!("{identifier} is listed twice"),
-                );
+            let identifier = self
+                .required(&format!("{p}.identifier"), raw.identifier, "")
+                .map(|id| id.trim().to_string());
+            match &identifier {
+                Some(id) if id.is_empty() => {
+                    self.err(format!("{p}.identifier"), "must not be empty");
+                }
+                Some(id) if out.iter().any(|r| r.matches(id)) => {
+                    self.err(format!("{p}.identifier"), format!("{id} is listed twice"));
+                }
+                _ => {}
             }
+            let identifier = identifier.unwrap_or_default();
             let token_type = self
                 .checked(&format!("{p}.token_type"), raw.token_type)
                 .unwrap_or_default();
@@ -162,17 +168,17 @@ impl Validator {
             );
             let claims = match raw.claims {
                 None => ClaimKind::microsoft_online_defaults(),
-                Some(kinds) => kinds
+                Some(kinds) => self
+                    .list(&format!("{p}.claims"), Some(kinds))
                     .into_iter()
-                    .enumerate()
-                    .filter_map(|(j, k)| self.checked(&format!("{p}.claims[{j}]"), Some(k)))
+                    .map(|(_, k)| k)
                     .collect(),
             };
             let mut reply_urls = Vec::new();
-            let mut logout_url = raw.logout_url.clone();
+            let mut logout_url = self.checked(&format!("{p}.logout_url"), raw.logout_url);
             let mut signing_cert_der = None;
-            if let Some(file) = &raw.metadata_file {
-                match sp_metadata(Path::new(file)) {
+            if let Some(file) = self.checked(&format!("{p}.metadata_file"), raw.metadata_file) {
+                match sp_metadata(Path::new(&file)) {
                     Ok(md) => {
                         if !md.entity_id.eq_ignore_ascii_case(&identifier) {
                             self.err(
@@ -190,12 +196,12 @@ impl Validator {
                     Err(e) => self.err(format!("{p}.metadata_file"), format!("{file}: {e}")),
                 }
             }
-            for (j, u) in raw.reply_urls.iter().flatten().enumerate() {
-                if is_reply_url(u) {
-                    reply_urls.push(u.clone());
+            for (at, u) in self.list::<String>(&format!("{p}.reply_urls"), raw.reply_urls) {
+                if is_reply_url(&u) {
+                    reply_urls.push(u);
                 } else {
                     self.err(
-                        format!("{p}.reply_urls[{j}]"),
+                        at,
                         format!(
                             "{u:?} must be an absolute https:// URL (http:// only for localhost)"
                         ),
@@ -210,13 +216,21 @@ impl Validator {
                     );
                 }
             }
-            if let Some(file) = &raw.signing_cert_file {
-                match crate::keys::read_cert_der(Path::new(file)) {
+            if let Some(file) =
+                self.checked::<String>(&format!("{p}.signing_cert_file"), raw.signing_cert_file)
+            {
+                match crate::keys::read_cert_der(Path::new(&file)) {
                     Ok(der) => signing_cert_der = Some(der),
                     Err(e) => self.err(format!("{p}.signing_cert_file"), e.to_string()),
                 }
             }
-            if raw.require_signed_requests && signing_cert_der.is_none() {
+            let require_signed_requests = self
+                .checked(
+                    &format!("{p}.require_signed_requests"),
+                    raw.require_signed_requests,
+                )
+                .unwrap_or(false);
+            if require_signed_requests && signing_cert_der.is_none() {
                 self.err(
                     format!("{p}.require_signed_requests"),
                     "needs signing_cert_file or a metadata_file with a signing certificate",
@@ -228,6 +242,9 @@ impl Validator {
             let sign = self
                 .checked(&format!("{p}.sign"), raw.sign)
                 .unwrap_or_default();
+            let per_domain_issuer = self
+                .checked(&format!("{p}.per_domain_issuer"), raw.per_domain_issuer)
+                .unwrap_or(identifier.eq_ignore_ascii_case(MICROSOFT_ONLINE));
             out.push(RelyingParty {
                 token_type,
                 token_lifetime,
@@ -236,29 +253,12 @@ impl Validator {
                 name_id_format,
                 sign,
                 logout_url,
-                require_signed_requests: raw.require_signed_requests,
+                require_signed_requests,
                 signing_cert_der,
-                per_domain_issuer: raw
-                    .per_domain_issuer
-                    .unwrap_or(identifier.eq_ignore_ascii_case(MICROSOFT_ONLINE)),
+                per_domain_issuer,
                 identifier,
             });
         }
         out
     }
-}
-
-/// An absolute URL tokens may be posted to: https, or http on a loopback host (tests, demos).
-pub(super) fn is_reply_url(u: &str) -> bool {
-    let host_of = |rest: &str| rest.split(['/', '?', '#']).next().unwrap_or("").to_string();
-    if let Some(rest) = u.strip_prefix("https://") {
-        let host = host_of(rest);
-        return !host.is_empty() && !host.contains('@');
-    }
-    if let Some(rest) = u.strip_prefix("http://") {
-        let host = host_of(rest);
-        let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
-        return matches!(name, "localhost" | "127.0.0.1" | "[::1]");
-    }
-    false
 }

@@ -2,7 +2,7 @@
 //! HTTP-POST assertion consumer URLs, the logout URL and the request-signing certificate,
 //! read with altgate's bounded XML parser.
 
-use super::relying_party::is_reply_url;
+use super::url::is_reply_url;
 use std::path::Path;
 
 /// What altgate reads from a SAML SP metadata file.

@@ -1,7 +1,7 @@
 //! `state:`: where farm-wide state (extranet lockout counts, the replay cache, revoked sessions)
-//! lives, as written ([`RawState`]) and validated ([`StateConfig`]). Without `url` the state is
-//! kept in process, which is right for a single node only. [`validate`] reports every problem
-//! with its key path.
+//! lives, as written ([`RawState`]) and validated ([`StateConfig`]) the way every section is (see
+//! [`super`]). Without `url` the state is kept in process, which is right for a single node
+//! only.
 //!
 //! ```yaml
 //! state:
@@ -14,11 +14,18 @@
 //!   on_unavailable: fail_open               # fail_open | fail_closed
 //! ```
 
-use super::{parse_duration, ConfigIssue};
+use super::secret_source::SecretKeys;
+use super::{Checked, Document, HumanDuration, Validator, SECOND};
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Least and most `state.timeout`: 10 milliseconds to 10 seconds.
+pub const TIMEOUT_BOUNDS: (Duration, Duration) = (
+    Duration::from_millis(10),
+    Duration::from_secs(10 * SECOND.as_secs()),
+);
 
 /// `state:` as written. Every key is optional.
 #[derive(Debug, Deserialize, Default)]
@@ -27,24 +34,24 @@ pub struct RawState {
     /// `redis://host[:port][/db]` or `rediss://host[:port][/db]` (TLS, certificate verified) of a
     /// Redis or Valkey server every node shares. Absent: state is kept in process (one node
     /// only). Credentials never go in the URL: use `username`, `password_file`, `password_env`.
-    pub url: Option<String>,
+    pub url: Option<Checked<String>>,
     /// PEM CA bundle that issued the server's certificate (`rediss://` only); the system roots
     /// when absent.
-    pub ca_file: Option<String>,
+    pub ca_file: Option<Checked<String>>,
     /// ACL user name (Redis 6+); the `default` user when absent.
-    pub username: Option<String>,
+    pub username: Option<Checked<String>>,
     /// File holding the password (one line). Set this or `password_env`, or neither.
-    pub password_file: Option<String>,
+    pub password_file: Option<Checked<String>>,
     /// Environment variable holding the password.
-    pub password_env: Option<String>,
+    pub password_env: Option<Checked<String>>,
     /// Prefix of every key altgate writes (`altgate:`; 1..=64 printable ASCII characters, no
     /// spaces), so several deployments can share one server.
-    pub key_prefix: Option<String>,
+    pub key_prefix: Option<Checked<String>>,
     /// Bound on every state operation, connection included (`250ms`, 10ms..=10s).
-    pub timeout: Option<String>,
+    pub timeout: Option<Checked<HumanDuration>>,
     /// What a sign-in does when the state store cannot answer in time: `fail_open` (default:
     /// proceed without lockout protection, counted and logged) or `fail_closed` (refuse).
-    pub on_unavailable: Option<String>,
+    pub on_unavailable: Option<Checked<String>>,
 }
 
 /// What to do when the state store cannot answer.
@@ -114,13 +121,6 @@ impl Default for StateConfig {
     }
 }
 
-fn issue(issues: &mut Vec<ConfigIssue>, path: &str, message: impl Into<String>) {
-    issues.push(ConfigIssue {
-        path: path.to_string(),
-        message: message.into(),
-    });
-}
-
 /// Checks `redis[s]://host[:port][/db]`; returns whether it is TLS.
 fn check_url(url: &str) -> Result<bool, String> {
     let (tls, rest) = if let Some(r) = url.strip_prefix("rediss://") {
@@ -173,154 +173,98 @@ fn check_url(url: &str) -> Result<bool, String> {
     Ok(tls)
 }
 
-fn password(
-    issues: &mut Vec<ConfigIssue>,
-    file: Option<&str>,
-    env: Option<&str>,
-) -> Option<Secret> {
-    match (env, file) {
-        (Some(_), Some(_)) => {
-            issue(
-                issues,
-                "state",
-                "set password_env or password_file, not both",
-            );
-            None
-        }
-        (None, None) => None,
-        (Some(var), None) => match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Some(Secret::new(v)),
-            _ => {
-                issue(
-                    issues,
-                    "state.password_env",
-                    format!("environment variable {var} is not set or empty"),
+impl Validator {
+    /// `state:`; in process with the defaults when absent.
+    pub(super) fn state(&mut self, doc: &mut Document) -> StateConfig {
+        let raw: RawState = self.take(doc, "state").unwrap_or_default();
+        let d = StateConfig::default();
+        let key_prefix = match self.checked::<String>("state.key_prefix", raw.key_prefix) {
+            None => d.key_prefix,
+            Some(p) if (1..=64).contains(&p.len()) && p.chars().all(|c| c.is_ascii_graphic()) => p,
+            Some(_) => {
+                self.err(
+                    "state.key_prefix",
+                    "must be 1 to 64 printable ASCII characters without spaces",
                 );
-                None
+                d.key_prefix
             }
-        },
-        (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(v) => {
-                let v = v.trim_end_matches(['\r', '\n']).to_string();
-                if v.is_empty() {
-                    issue(issues, "state.password_file", format!("{path} is empty"));
-                    None
-                } else {
-                    Some(Secret::new(v))
+        };
+        let (least, most) = TIMEOUT_BOUNDS;
+        let timeout = self.bounded_duration("state.timeout", raw.timeout, d.timeout, least, most);
+        let on_unavailable = self.word(
+            "state.on_unavailable",
+            raw.on_unavailable,
+            d.on_unavailable,
+            &[
+                ("fail_open", OnUnavailable::FailOpen),
+                ("fail_closed", OnUnavailable::FailClosed),
+            ],
+        );
+        let backend = match self.checked::<String>("state.url", raw.url) {
+            None => {
+                for (key, set) in [
+                    ("ca_file", raw.ca_file.is_some()),
+                    ("username", raw.username.is_some()),
+                    ("password_file", raw.password_file.is_some()),
+                    ("password_env", raw.password_env.is_some()),
+                ] {
+                    if set {
+                        self.err(format!("state.{key}"), "only meaningful with state.url");
+                    }
                 }
+                StateBackend::Memory
             }
-            Err(e) => {
-                issue(
-                    issues,
-                    "state.password_file",
-                    format!("cannot read {path}: {e}"),
-                );
-                None
-            }
-        },
-    }
-}
-
-/// Validates `state:`, pushing each problem onto `issues` with its key path. The returned value
-/// is usable (defaults stand in for bad values) but meaningful only when no issue was pushed.
-pub fn validate(raw: RawState, issues: &mut Vec<ConfigIssue>) -> StateConfig {
-    let d = StateConfig::default();
-    let key_prefix = match raw.key_prefix {
-        None => d.key_prefix,
-        Some(p) if (1..=64).contains(&p.len()) && p.chars().all(|c| c.is_ascii_graphic()) => p,
-        Some(_) => {
-            issue(
-                issues,
-                "state.key_prefix",
-                "must be 1 to 64 printable ASCII characters without spaces",
-            );
-            d.key_prefix
-        }
-    };
-    let timeout = match raw.timeout.as_deref().map(parse_duration) {
-        None => d.timeout,
-        Some(Ok(t)) if t >= Duration::from_millis(10) && t <= Duration::from_secs(10) => t,
-        Some(Ok(_)) => {
-            issue(issues, "state.timeout", "must be between 10ms and 10s");
-            d.timeout
-        }
-        Some(Err(e)) => {
-            issue(issues, "state.timeout", e);
-            d.timeout
-        }
-    };
-    let on_unavailable = match raw.on_unavailable.as_deref().map(str::trim) {
-        None | Some("fail_open") => OnUnavailable::FailOpen,
-        Some("fail_closed") => OnUnavailable::FailClosed,
-        Some(other) => {
-            issue(
-                issues,
-                "state.on_unavailable",
-                format!("{other:?} is not one of: fail_open, fail_closed"),
-            );
-            d.on_unavailable
-        }
-    };
-    let backend = match raw.url.as_deref().map(str::trim) {
-        None => {
-            for (key, set) in [
-                ("ca_file", raw.ca_file.is_some()),
-                ("username", raw.username.is_some()),
-                ("password_file", raw.password_file.is_some()),
-                ("password_env", raw.password_env.is_some()),
-            ] {
-                if set {
-                    issue(
-                        issues,
-                        &format!("state.{key}"),
-                        "only meaningful with state.url",
-                    );
+            Some(url) => {
+                let url = url.trim();
+                let tls = match check_url(url) {
+                    Ok(tls) => tls,
+                    Err(e) => {
+                        self.err("state.url", e);
+                        false
+                    }
+                };
+                let ca_file = self
+                    .checked::<String>("state.ca_file", raw.ca_file)
+                    .map(PathBuf::from);
+                if let Some(ca) = &ca_file {
+                    if !tls {
+                        self.err("state.ca_file", "only meaningful with a rediss:// url");
+                    } else if let Err(e) = crate::tls::load_ca_bundle(ca) {
+                        self.err("state.ca_file", e.to_string());
+                    }
                 }
-            }
-            StateBackend::Memory
-        }
-        Some(url) => {
-            let tls = match check_url(url) {
-                Ok(tls) => tls,
-                Err(e) => {
-                    issue(issues, "state.url", e);
-                    false
+                let username = self
+                    .checked::<String>("state.username", raw.username)
+                    .map(|u| u.trim().to_string());
+                if username.as_deref().is_some_and(str::is_empty) {
+                    self.err("state.username", "must not be empty");
                 }
-            };
-            let ca_file = raw.ca_file.map(PathBuf::from);
-            if let Some(ca) = &ca_file {
-                if !tls {
-                    issue(
-                        issues,
-                        "state.ca_file",
-                        "only meaningful with a rediss:// url",
-                    );
-                } else if let Err(e) = crate::tls::load_ca_bundle(ca) {
-                    issue(issues, "state.ca_file", e.to_string());
-                }
+                let password = self
+                    .secret(
+                        "state",
+                        "password",
+                        SecretKeys {
+                            env: raw.password_env,
+                            file: raw.password_file,
+                        },
+                        false,
+                    )
+                    .map(|(_, password)| password);
+                StateBackend::Redis(RedisConfig {
+                    url: url.to_string(),
+                    tls,
+                    ca_file,
+                    username,
+                    password,
+                })
             }
-            let username = raw.username.map(|u| u.trim().to_string());
-            if username.as_deref().is_some_and(str::is_empty) {
-                issue(issues, "state.username", "must not be empty");
-            }
-            StateBackend::Redis(RedisConfig {
-                url: url.to_string(),
-                tls,
-                ca_file,
-                username,
-                password: password(
-                    issues,
-                    raw.password_file.as_deref(),
-                    raw.password_env.as_deref(),
-                ),
-            })
+        };
+        StateConfig {
+            backend,
+            key_prefix,
+            timeout,
+            on_unavailable,
         }
-    };
-    StateConfig {
-        backend,
-        key_prefix,
-        timeout,
-        on_unavailable,
     }
 }
 
@@ -328,11 +272,10 @@ pub fn validate(raw: RawState, issues: &mut Vec<ConfigIssue>) -> StateConfig {
 mod tests {
     use super::*;
 
+    use crate::config::ConfigIssue;
+
     fn parse(yaml: &str) -> (StateConfig, Vec<ConfigIssue>) {
-        let raw: RawState = serde_yaml::from_str(yaml).expect("yaml");
-        let mut issues = Vec::new();
-        let c = validate(raw, &mut issues);
-        (c, issues)
+        Validator::section("state", yaml, Validator::state)
     }
 
     fn paths(issues: &[ConfigIssue]) -> Vec<&str> {

@@ -2,7 +2,7 @@
 //! published during a rollover. The files are loaded here so that check-config finds an
 //! unusable key.
 
-use super::{Document, Validator};
+use super::{Checked, Document, Validator};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -10,15 +10,15 @@ use std::path::PathBuf;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTokenSigning {
-    /// PEM certificate published in federation metadata.
-    pub cert_file: String,
-    /// PEM RSA private key (PKCS#1 or PKCS#8, 2048 bits or more).
-    pub key_file: String,
+    /// PEM certificate published in federation metadata. Required.
+    pub cert_file: Option<Checked<String>>,
+    /// PEM RSA private key (PKCS#1 or PKCS#8, 2048 bits or more). Required.
+    pub key_file: Option<Checked<String>>,
     /// The next certificate, published during a rollover (Entra picks it up from metadata).
-    pub next_cert_file: Option<String>,
-    /// Demo/dev only: generate a self-signed RSA-2048 pair into these files when missing.
-    #[serde(default)]
-    pub generate_dev_certificate: bool,
+    pub next_cert_file: Option<Checked<String>>,
+    /// Demo/dev only: generate a self-signed RSA-2048 pair into these files when missing
+    /// (default false).
+    pub generate_dev_certificate: Option<Checked<bool>>,
 }
 
 /// `token_signing:`.
@@ -38,11 +38,22 @@ impl Validator {
     /// `token_signing:`; `None` (token endpoints off) when absent.
     pub(super) fn token_signing(&mut self, doc: &mut Document) -> Option<TokenSigning> {
         let raw: RawTokenSigning = self.take(doc, "token_signing")?;
+        let cert_file = self.required("token_signing.cert_file", raw.cert_file, "");
+        let key_file = self.required("token_signing.key_file", raw.key_file, "");
+        let next_cert_file = self
+            .checked::<String>("token_signing.next_cert_file", raw.next_cert_file)
+            .map(PathBuf::from);
+        let generate_dev_certificate = self
+            .checked(
+                "token_signing.generate_dev_certificate",
+                raw.generate_dev_certificate,
+            )
+            .unwrap_or(false);
         let t = TokenSigning {
-            cert_file: PathBuf::from(&raw.cert_file),
-            key_file: PathBuf::from(&raw.key_file),
-            next_cert_file: raw.next_cert_file.map(PathBuf::from),
-            generate_dev_certificate: raw.generate_dev_certificate,
+            cert_file: PathBuf::from(cert_file?),
+            key_file: PathBuf::from(key_file?),
+            next_cert_file,
+            generate_dev_certificate,
         };
         let missing: Vec<(&str, &PathBuf)> =
             [("cert_file", &t.cert_file), ("key_file", &t.key_file)]

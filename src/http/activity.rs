@@ -63,9 +63,8 @@ pub fn generate() -> String {
     if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
         // No entropy source: unique within this process is the best that can be done.
         let n = FALLBACK.fetch_add(1, Ordering::Relaxed);
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let t =
+            u128::try_from((crate::clock::system_clock())().unix_timestamp_nanos()).unwrap_or(0);
         b = (t ^ (u128::from(n) << 64)).to_le_bytes();
     }
     if let Some(v) = b.get_mut(6) {

@@ -74,20 +74,13 @@ pub async fn serve(
 }
 
 /// Builds the TLS acceptor for `config`, generating the demo certificate if asked to.
-fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, StartError> {
+fn acceptor(config: &Config, now: time::OffsetDateTime) -> Result<Option<TlsAcceptor>, StartError> {
     let Some(tls) = &config.server.tls else {
         return Ok(None);
     };
     if tls.generate_dev_certificate {
-        let host = config
-            .server
-            .public_url
-            .trim_start_matches("https://")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("localhost")
-            .to_string();
-        if crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, &host)? {
+        let host = config.server.public_url.host();
+        if crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host, now)? {
             tracing::warn!(
                 target: "altgate::ops",
                 cert = %tls.cert_file.display(),
@@ -124,7 +117,7 @@ pub async fn serve_with_admin(
     admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
-    let tls = acceptor(&app.config)?;
+    let tls = acceptor(&app.config, (app.clock)())?;
     let admin_tls = admin_acceptor(&app.config)?;
     let limits = effective_limits(&app.config.server.limits);
     tracing::info!(

@@ -175,7 +175,7 @@ fn metadata(app: &App) -> Reply {
         return response::xml(doc.clone());
     }
     match crate::protocols::metadata::document(
-        &app.config.server.public_url,
+        app.config.server.public_url.as_str(),
         &app.config.federation.issuer,
         app.tokens.signing(),
     ) {
@@ -276,7 +276,9 @@ async fn serve(app: &App, endpoint: Endpoint, req: Request<Body>, ctx: &RequestC
         Endpoint::DemoHome | Endpoint::DemoWsfed | Endpoint::DemoSaml => {
             demo_endpoint(app, req, endpoint, ctx).await
         }
-        Endpoint::Mex => response::xml(wstrust::mex::document(&app.config.server.public_url)),
+        Endpoint::Mex => response::xml(wstrust::mex::document(
+            app.config.server.public_url.as_str(),
+        )),
         Endpoint::FederationMetadata => metadata(app),
         Endpoint::Probe => response::text(StatusCode::OK, "OK"),
     }

@@ -24,6 +24,7 @@ pub mod events;
 
 pub use events::LockoutReport;
 
+use crate::clock::Clock;
 use crate::config::lockout::{ExtranetLockoutConfig, LockoutMode};
 use crate::config::state::OnUnavailable;
 use crate::label::{kinds, label_set};
@@ -185,16 +186,19 @@ pub struct ExtranetLockout {
     store: Arc<dyn StateStore>,
     metrics: LockoutMetrics,
     budget: IpBudget,
+    clock: Clock,
 }
 
 impl ExtranetLockout {
     /// Lockout per `config` over `store` (see [`crate::state::open`]), failing per
-    /// `on_unavailable` (`state.on_unavailable`) when the store cannot answer.
+    /// `on_unavailable` (`state.on_unavailable`) when the store cannot answer; "now" (bad
+    /// password times, lockout ends, familiar locations) comes from `clock`.
     pub fn new(
         config: ExtranetLockoutConfig,
         on_unavailable: OnUnavailable,
         store: Arc<dyn StateStore>,
         metrics: LockoutMetrics,
+        clock: Clock,
     ) -> Self {
         let per_minute = match config.mode {
             LockoutMode::Off => 0,
@@ -206,7 +210,13 @@ impl ExtranetLockout {
             on_unavailable,
             store,
             metrics,
+            clock,
         }
+    }
+
+    /// Now, by the injected clock, as the state store counts time.
+    fn now(&self) -> SystemTime {
+        SystemTime::from((self.clock)())
     }
 
     /// Off, log-only or enforce.
@@ -226,11 +236,11 @@ impl ExtranetLockout {
     /// Before a password bind for `account` (a stable key of the resolved account) from
     /// `client_ips` (every address the request carries beyond the trusted proxies).
     pub async fn before_bind(&self, account: &AccountKey, client: &ClientAddresses) -> Gate {
-        self.before_bind_at(account, client.all(), SystemTime::now())
-            .await
+        self.before_bind_at(account, client.all(), self.now()).await
     }
 
-    /// [`ExtranetLockout::before_bind`] at an explicit time, from explicit addresses.
+    /// [`ExtranetLockout::before_bind`] at an explicit time instead of the clock's, from
+    /// explicit addresses (tests walk through lockouts and windows with it).
     pub async fn before_bind_at(
         &self,
         account: &AccountKey,
@@ -296,10 +306,10 @@ impl ExtranetLockout {
     /// After the bind: settles the advance count and returns what to log (516, 515, store
     /// failures).
     pub async fn after_bind(&self, ticket: Ticket, outcome: Outcome) -> Vec<LockoutReport> {
-        self.after_bind_at(ticket, outcome, SystemTime::now()).await
+        self.after_bind_at(ticket, outcome, self.now()).await
     }
 
-    /// [`ExtranetLockout::after_bind`] at an explicit time.
+    /// [`ExtranetLockout::after_bind`] at an explicit time instead of the clock's.
     pub async fn after_bind_at(
         &self,
         ticket: Ticket,
@@ -370,10 +380,10 @@ impl ExtranetLockout {
 
     /// The account's lockout state (AD FS `Get-AdfsAccountActivity`).
     pub async fn activity(&self, account: &AccountKey) -> Result<AccountActivity, StateError> {
-        self.activity_at(account, SystemTime::now()).await
+        self.activity_at(account, self.now()).await
     }
 
-    /// [`ExtranetLockout::activity`] as of `now`.
+    /// [`ExtranetLockout::activity`] as of `now` instead of the clock's.
     pub async fn activity_at(
         &self,
         account: &AccountKey,

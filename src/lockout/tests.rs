@@ -48,7 +48,13 @@ fn lockout_over(
 ) -> (ExtranetLockout, Metrics) {
     let m = Metrics::standalone().expect("metrics");
     (
-        ExtranetLockout::new(config(mode), on_unavailable, store, m.lockout.clone()),
+        ExtranetLockout::new(
+            config(mode),
+            on_unavailable,
+            store,
+            m.lockout.clone(),
+            crate::clock::system_clock(),
+        ),
         m,
     )
 }
@@ -445,4 +451,26 @@ async fn a_real_clock_sign_in_round_trip() {
     let a = l.activity(&acct()).await.expect("activity");
     assert_eq!(a.familiar_locations.first().map(|f| f.ip), Some(ip(1)));
     assert_eq!(l.mode(), LockoutMode::Enforce);
+}
+
+#[tokio::test]
+async fn the_injected_clock_dates_what_is_recorded() {
+    let m = Metrics::standalone().expect("metrics");
+    let l = ExtranetLockout::new(
+        config(LockoutMode::Enforce),
+        OnUnavailable::FailOpen,
+        Arc::new(MemoryStore::new()),
+        m.lockout.clone(),
+        crate::clock::fixed_clock(time::OffsetDateTime::from(t0())),
+    );
+    let t = proceed(
+        l.before_bind(&acct(), &ClientAddresses::single(ip(1)))
+            .await,
+    );
+    assert!(l.after_bind(t, Outcome::Success).await.is_empty());
+    let a = l.activity(&acct()).await.expect("activity");
+    assert_eq!(
+        a.familiar_locations.first().map(|f| f.last_seen),
+        Some(t0())
+    );
 }

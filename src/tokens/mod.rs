@@ -49,7 +49,7 @@ pub fn new_id() -> String {
     // SystemRandom only fails when the OS has no entropy source; a time-based fallback keeps IDs
     // unique enough to never collide within one process.
     if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
-        let n = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let n = (crate::clock::system_clock())().unix_timestamp_nanos();
         b = n.to_le_bytes();
     }
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();

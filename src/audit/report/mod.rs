@@ -146,6 +146,8 @@ pub struct Counts<'a> {
     pub reading: Duration,
     /// Analysis time.
     pub analysing: Duration,
+    /// When the report was made.
+    pub generated_at: time::OffsetDateTime,
 }
 
 fn count(findings: &[Finding], keep: impl Fn(&Finding) -> bool) -> u64 {
@@ -214,7 +216,8 @@ impl Summary {
             })
             .collect();
         Summary {
-            generated_at: time::OffsetDateTime::now_utc()
+            generated_at: c
+                .generated_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
             alternate_login_id: c

@@ -171,22 +171,22 @@ fn every_duration_key_refuses_extreme_values_and_accepts_only_values_within_its_
         ),
         (
             "extranet_lockout.observation_window",
-            minute,
-            30 * day,
+            lockout::OBSERVATION_WINDOW_BOUNDS.0,
+            lockout::OBSERVATION_WINDOW_BOUNDS.1,
             "30d",
             |c| c.extranet_lockout.policy.observation_window,
         ),
         (
             "extranet_lockout.familiar_location_lifetime",
-            hour,
-            365 * day,
+            lockout::FAMILIAR_LOCATION_LIFETIME_BOUNDS.0,
+            lockout::FAMILIAR_LOCATION_LIFETIME_BOUNDS.1,
             "365d",
             |c| c.extranet_lockout.policy.familiar_location_lifetime,
         ),
         (
             "state.timeout",
-            Duration::from_millis(10),
-            10 * second,
+            state::TIMEOUT_BOUNDS.0,
+            state::TIMEOUT_BOUNDS.1,
             "10s",
             |c| c.state.timeout,
         ),
@@ -270,18 +270,31 @@ fn every_size_key_refuses_extreme_values_and_accepts_only_values_within_its_boun
         ("server.limits.max_header_bytes", 8192, 1 << 20, |c| {
             c.server.limits.max_header_bytes as u64
         }),
-        ("extranet_lockout.threshold", 1, 1000, |c| {
-            u64::from(c.extranet_lockout.policy.threshold)
-        }),
-        ("extranet_lockout.familiar_threshold", 5, 1000, |c| {
-            u64::from(c.extranet_lockout.policy.familiar_threshold)
-        }),
-        ("extranet_lockout.max_familiar_locations", 1, 100, |c| {
-            u64::from(c.extranet_lockout.policy.max_familiar_locations)
-        }),
-        ("extranet_lockout.ip_failures_per_minute", 0, 100_000, |c| {
-            u64::from(c.extranet_lockout.ip_failures_per_minute)
-        }),
+        (
+            "extranet_lockout.threshold",
+            lockout::THRESHOLD_BOUNDS.0,
+            lockout::THRESHOLD_BOUNDS.1,
+            |c| u64::from(c.extranet_lockout.policy.threshold),
+        ),
+        // At least the default threshold (5), at most the threshold's bound.
+        (
+            "extranet_lockout.familiar_threshold",
+            5,
+            lockout::THRESHOLD_BOUNDS.1,
+            |c| u64::from(c.extranet_lockout.policy.familiar_threshold),
+        ),
+        (
+            "extranet_lockout.max_familiar_locations",
+            lockout::MAX_FAMILIAR_LOCATIONS_BOUNDS.0,
+            lockout::MAX_FAMILIAR_LOCATIONS_BOUNDS.1,
+            |c| u64::from(c.extranet_lockout.policy.max_familiar_locations),
+        ),
+        (
+            "extranet_lockout.ip_failures_per_minute",
+            lockout::IP_FAILURES_PER_MINUTE_BOUNDS.0,
+            lockout::IP_FAILURES_PER_MINUTE_BOUNDS.1,
+            |c| u64::from(c.extranet_lockout.ip_failures_per_minute),
+        ),
     ];
     let base = table_base();
     for (key, min, max, get) in keys {
@@ -320,6 +333,24 @@ fn every_size_key_refuses_extreme_values_and_accepts_only_values_within_its_boun
             "{key}: the message names the bound: {issues:?}"
         );
     }
+}
+
+#[test]
+fn the_bounds_lockout_and_state_declare_are_the_documented_ones() {
+    let minute = Duration::from_secs(60);
+    let day = Duration::from_secs(86_400);
+    assert_eq!(lockout::THRESHOLD_BOUNDS, (1, 1000));
+    assert_eq!(lockout::OBSERVATION_WINDOW_BOUNDS, (minute, 30 * day));
+    assert_eq!(
+        lockout::FAMILIAR_LOCATION_LIFETIME_BOUNDS,
+        (60 * minute, 365 * day)
+    );
+    assert_eq!(lockout::MAX_FAMILIAR_LOCATIONS_BOUNDS, (1, 100));
+    assert_eq!(lockout::IP_FAILURES_PER_MINUTE_BOUNDS, (0, 100_000));
+    assert_eq!(
+        state::TIMEOUT_BOUNDS,
+        (Duration::from_millis(10), Duration::from_secs(10))
+    );
 }
 
 #[test]

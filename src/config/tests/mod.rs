@@ -4,8 +4,8 @@
 
 mod bounds;
 
-use super::relying_party::is_reply_url;
 use super::sp_metadata::sp_metadata;
+use super::url::is_reply_url;
 use super::*;
 
 const MINIMAL: &str = "
@@ -57,6 +57,8 @@ directory: { pool_size: 0 }
             "forests[0].global_catalogs[1]:",
             "forests[0].service_account.password_env: environment variable ALTGATE_TEST_SURELY_UNSET_VAR",
             "forests[1].unknown_key: unknown field `unknown_key`",
+            // The unknown key no longer hides the rest of the entry.
+            "forests[1].service_account: required",
             "alternate_login_id.attribute:",
             "alternate_login_id.lookup_forests[1]: nowhere.com is not listed under forests",
             "cache.positive_ttl:",
@@ -332,4 +334,179 @@ fn password_expiry_notice_errors_name_the_key() {
         found[0].starts_with("federation.password_expiry_notice: invalid duration"),
         "{found:?}"
     );
+}
+
+#[test]
+fn every_problem_inside_a_section_is_reported_not_only_the_first() {
+    // A wrong type, an unknown key and bad values side by side in one section: serde alone
+    // stops at the first (`threshold: five` used to hide `mode: enforced`).
+    let text = format!(
+        "{MINIMAL}extranet_lockout:\n  threshold: five\n  mode: enforced\n  treshold: 5\n  \
+         observation_window: 30s\n  max_familiar_locations: [1]\n  ip_failures_per_minute: 7\n"
+    );
+    let found = issues(&text);
+    let expect = [
+        "extranet_lockout.treshold: unknown field `treshold`, expected one of `mode`, `threshold`,",
+        "extranet_lockout.threshold: invalid type: string \"five\", expected u64",
+        "extranet_lockout.max_familiar_locations: invalid type: sequence, expected u64",
+        "extranet_lockout.mode: \"enforced\" is not one of: off, log_only, enforce",
+        "extranet_lockout.observation_window: must be between 1m and 30days",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|f| f.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+}
+
+#[test]
+fn every_problem_in_every_section_is_reported_at_once_with_its_path() {
+    let text = "
+server:
+  listen: 8443
+  public_url: https://sts.example.test/?x=1
+  tls: { cert_file: [a], key_fil: k }
+  max_body_bytes: -1
+  trusted_proxies: [10.0.0.0/8, 5, not-a-network]
+  limits: { idle_timeout: forever, max_conections: 5 }
+demo_directory: config/demo-directory.yaml
+forests:
+  - name: 5
+    global_catalogs: ldaps://dc1.contoso.com
+    service_account: { user: svc, password_env: A, password_file: b }
+    colour: blue
+  - { name: fabrikam.com, domain_controllers: { fabrikam.com: [ldap://dc1, 636] } }
+relying_parties:
+  - { token_type: saml3, reply_urls: ['https://rp.example/', 7], require_signed_requests: maybe }
+federation: { federated_domains: [contoso.com, 'not a domain'], issuer: [x] }
+passive:
+  session_key_env: ALTGATE_TEST_SURELY_UNSET_SESSION_KEY
+  idp_initiated_sign_on: sometimes
+  texts: { en: { heading: [x], submit: { a: 1 }, heding: x } }
+logging: { format: xml, level: 3, colour: yes }
+state: { url: 'redis://h', timeout: 5ms, on_unavailable: shrug, password_file: /nonexistent/pw, key_prefx: x }
+admin: { listen: 127.0.0.1:9464, tls: { key_file: k } }
+";
+    let found = issues(text);
+    let expect = [
+        "server.listen: invalid type: integer `8443`, expected a string",
+        "server.public_url: \"https://sts.example.test/?x=1\": no query or fragment allowed",
+        "server.tls.cert_file: invalid type: sequence, expected a string",
+        "server.tls.key_fil: unknown field `key_fil`",
+        "server.max_body_bytes: invalid value: integer `-1`, expected u64",
+        "server.trusted_proxies[1]: invalid type: integer `5`, expected a string",
+        "server.trusted_proxies[2]: \"not-a-network\" is not an address or CIDR network",
+        "server.limits.idle_timeout: invalid duration \"forever\"",
+        "server.limits.max_conections: unknown field `max_conections`",
+        "server.tls.key_file: required",
+        "forests[0].name: invalid type: integer `5`, expected a string",
+        "forests[0].global_catalogs: invalid type: string \"ldaps://dc1.contoso.com\", expected a sequence",
+        "forests[0].service_account: set password_env or password_file, not both",
+        "forests[0].colour: unknown field `colour`",
+        "forests[1].domain_controllers.fabrikam.com[0]: \"ldap://dc1\" must be an ldaps:// URL",
+        "forests[1].domain_controllers.fabrikam.com[1]: invalid type: integer `636`, expected a string",
+        "relying_parties[0].identifier: required",
+        "relying_parties[0].token_type: unknown variant `saml3`",
+        "relying_parties[0].reply_urls[1]: invalid type: integer `7`, expected a string",
+        "relying_parties[0].require_signed_requests: invalid type: string \"maybe\", expected a boolean",
+        "federation.issuer: invalid type: sequence, expected a string",
+        "federation.federated_domains[1]: \"not a domain\" is not a DNS name",
+        "passive.session_key_env: environment variable ALTGATE_TEST_SURELY_UNSET_SESSION_KEY is not set or empty",
+        "passive.idp_initiated_sign_on: invalid type: string \"sometimes\", expected a boolean",
+        "passive.texts.en.heading: invalid type: sequence, expected a string",
+        "passive.texts.en.submit: invalid type: map, expected a string",
+        "passive.texts.en.heding: unknown field `heding`",
+        "logging.format: unknown variant `xml`",
+        "logging.level: invalid type: integer `3`, expected a string",
+        "logging.colour: unknown field `colour`",
+        "state.timeout: must be between 10ms and 10s",
+        "state.on_unavailable: \"shrug\" is not one of: fail_open, fail_closed",
+        "state.password_file: cannot read /nonexistent/pw:",
+        "state.key_prefx: unknown field `key_prefx`",
+        "admin.tls.cert_file: required",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|f| f.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    // What check-config prints: the count, the file, one problem a line.
+    let e = Config::parse(text, "multi.yaml").expect_err("invalid");
+    let printed = e.to_string();
+    assert!(
+        printed.starts_with(&format!(
+            "{} configuration problem(s) in multi.yaml:\n  ",
+            expect.len()
+        )),
+        "{printed}"
+    );
+}
+
+#[test]
+fn the_section_files_import_each_other_without_a_circle() {
+    // Each file of config/ (the code before its tests) and the files it names by module path
+    // (`super::sp_metadata::`, `crate::config::url::`); the graph must have no circle, as
+    // `src/layering.rs` checks between top-level modules.
+    use std::collections::BTreeMap;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config");
+    let mut code = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("src/config") {
+        let path = entry.expect("entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "rs") && stem != "mod" {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let before_tests = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+            code.insert(stem.to_string(), before_tests);
+        }
+    }
+    assert!(code.contains_key("relying_party") && code.contains_key("sp_metadata"));
+    let imports: BTreeMap<&str, Vec<&str>> = code
+        .iter()
+        .map(|(from, text)| {
+            let to = code
+                .keys()
+                .filter(|m| *m != from)
+                .filter(|m| {
+                    text.contains(&format!("super::{m}::"))
+                        || text.contains(&format!("crate::config::{m}::"))
+                })
+                .map(String::as_str)
+                .collect();
+            (from.as_str(), to)
+        })
+        .collect();
+    fn circle<'a>(
+        at: &'a str,
+        imports: &BTreeMap<&'a str, Vec<&'a str>>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<String> {
+        if let Some(start) = path.iter().position(|m| *m == at) {
+            let mut found = path[start..].to_vec();
+            found.push(at);
+            return Some(found.join(" -> "));
+        }
+        path.push(at);
+        for next in imports.get(at).into_iter().flatten() {
+            if let Some(c) = circle(next, imports, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        None
+    }
+    for from in imports.keys() {
+        assert_eq!(
+            circle(from, &imports, &mut Vec::new()),
+            None,
+            "{imports:#?}"
+        );
+    }
+    assert!(imports["relying_party"].contains(&"sp_metadata"));
+    assert!(imports["sp_metadata"].contains(&"url"));
 }

@@ -265,6 +265,7 @@ impl EmbeddedDirectory {
             forests,
             metrics: None,
             changed: std::sync::Mutex::default(),
+            clock: crate::clock::system_clock(),
         })
     }
 }

@@ -51,9 +51,18 @@ pub struct EmbeddedDirectory {
     /// Passwords changed since loading (in memory only): `forest\ndn` (lower case) → the new
     /// password and when it was set (FILETIME).
     changed: std::sync::Mutex<HashMap<String, (String, i64)>>,
+    /// When a password change happens (`pwdLastSet`): the system clock unless
+    /// [`EmbeddedDirectory::with_clock`] injects another.
+    clock: crate::clock::Clock,
 }
 
 impl EmbeddedDirectory {
+    /// Dates password changes by `clock` (the application's).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Counts searches, binds and forest reachability into `metrics`, as the LDAP directory
     /// does (so the dashboard and alerts work in demo mode); every forest's `forest_up` is set
     /// now.

@@ -87,7 +87,7 @@ impl EmbeddedDirectory {
         if new.expose() == old.expose() {
             return Err(E::PolicyRefused("the same as the current password".into()));
         }
-        let Some(now) = datetime_to_filetime(time::OffsetDateTime::now_utc()) else {
+        let Some(now) = datetime_to_filetime((self.clock)()) else {
             return Err(E::Unavailable("the clock is out of range".into()));
         };
         if let Ok(mut changed) = self.changed.lock() {

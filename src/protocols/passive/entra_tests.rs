@@ -125,7 +125,7 @@ fn wsfed(extra: &str) -> String {
 /// An AuthnRequest as Entra ID sends it (Microsoft's sample: no ACS URL, index 0, persistent
 /// NameIDPolicy), with `attrs` on the root and `inner` after the NameIDPolicy.
 fn entra_authn_request(id: &str, attrs: &str, inner: &str) -> String {
-    let t = crate::tokens::instant(time::OffsetDateTime::now_utc());
+    let t = crate::tokens::instant((crate::clock::system_clock())());
     format!(
         "<samlp:AuthnRequest xmlns:samlp=\"{SAMLP}\" xmlns:saml=\"{SAML2}\" ID=\"{id}\" IssueInstant=\"{t}\" Version=\"2.0\" AssertionConsumerServiceIndex=\"0\"{attrs}><saml:Issuer>{M365}</saml:Issuer>{inner}<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\"/></samlp:AuthnRequest>"
     )
@@ -141,7 +141,7 @@ fn post_binding(xml: &str) -> String {
 
 /// A Redirect-binding query for an AuthnRequest from the SAML SP.
 fn sp_redirect(id: &str, attrs: &str, inner: &str) -> String {
-    let t = crate::tokens::instant(time::OffsetDateTime::now_utc());
+    let t = crate::tokens::instant((crate::clock::system_clock())());
     let xml = format!(
         "<samlp:AuthnRequest xmlns:samlp=\"{SAMLP}\" xmlns:saml=\"{SAML2}\" ID=\"{id}\" IssueInstant=\"{t}\" Version=\"2.0\"{attrs}><saml:Issuer>{SAML_RP}</saml:Issuer>{inner}</samlp:AuthnRequest>"
     );

@@ -320,6 +320,9 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// The tests' now: the parser takes it as an argument.
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-05-04 10:00:00 UTC);
+
     fn deflate(s: &str) -> String {
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(s.as_bytes()).expect("write");
@@ -334,7 +337,7 @@ mod tests {
 
     #[test]
     fn redirect_binding_round_trip() {
-        let now = OffsetDateTime::now_utc();
+        let now = NOW;
         let xml = request(&now.format(&Rfc3339).expect("t"));
         let raw = decode(&deflate(&xml), true, 65536).expect("decode");
         let r = authn_request(&raw, now, Window::symmetric(Duration::minutes(5))).expect("parse");
@@ -346,7 +349,7 @@ mod tests {
 
     #[test]
     fn stale_garbage_and_bombs_are_refused() {
-        let now = OffsetDateTime::now_utc();
+        let now = NOW;
         let old = request(
             &(now - time::Duration::hours(1))
                 .format(&Rfc3339)
@@ -407,7 +410,7 @@ mod tests {
 
         // The worst case: issued as far ahead as accepted and answered at once. When its ID
         // leaves the cache (answered + ttl), the request is already stale.
-        let answered = OffsetDateTime::now_utc();
+        let answered = NOW;
         let issued = answered + w.future;
         let xml = request(&issued.format(&Rfc3339).expect("t"));
         assert!(authn_request(xml.as_bytes(), answered, w).is_ok());
@@ -425,7 +428,7 @@ mod tests {
 
     #[test]
     fn requests_are_told_apart_by_their_root_element() {
-        let now = OffsetDateTime::now_utc();
+        let now = NOW;
         let w = Window::symmetric(Duration::minutes(5));
         let t = now.format(&Rfc3339).expect("t");
         let logout = format!(

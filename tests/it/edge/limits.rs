@@ -82,7 +82,13 @@ fn check_config(yaml: &str, name: &str) -> (Option<i32>, String) {
 fn check_config_accepts_every_limit_at_its_bounds_and_names_each_one_beyond() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, key) = (dir.path().join("s.crt"), dir.path().join("s.key"));
-    altgate::tls::ensure_dev_certificate(&cert, &key, "localhost").expect("certificate");
+    altgate::tls::ensure_dev_certificate(
+        &cert,
+        &key,
+        "localhost",
+        altgate::clock::system_clock()(),
+    )
+    .expect("certificate");
     for (label, limits) in [
         ("lowest", all_limits(|r| r.1)),
         ("highest", all_limits(|r| r.2)),
@@ -142,7 +148,13 @@ fn check_config_accepts_every_limit_at_its_bounds_and_names_each_one_beyond() {
 async fn altgate_serves_with_every_limit_at_its_lowest_and_at_its_highest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (cert, key) = (dir.path().join("s.crt"), dir.path().join("s.key"));
-    altgate::tls::ensure_dev_certificate(&cert, &key, "localhost").expect("certificate");
+    altgate::tls::ensure_dev_certificate(
+        &cert,
+        &key,
+        "localhost",
+        altgate::clock::system_clock()(),
+    )
+    .expect("certificate");
     for limits in [all_limits(|r| r.1), all_limits(|r| r.2)] {
         let config = harness::parse(&demo_yaml(&limits, &cert, &key));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -236,7 +236,8 @@ async fn csrf_and_reply_urls_are_enforced() {
 }
 
 fn authn_request(id: &str, extra: &str) -> String {
-    let now = time::OffsetDateTime::now_utc()
+    // Now the way the application's (system) clock tells it.
+    let now = (crate::clock::system_clock())()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("t");
     let xml = format!(

@@ -73,8 +73,9 @@ fn signed_query(xml: &str, relay: &str) -> String {
     )
 }
 
+/// Now the way the application's (system) clock tells it.
 fn now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
+    (crate::clock::system_clock())()
 }
 
 fn refused_for(app: &App, reason: &str) -> bool {
