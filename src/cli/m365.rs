@@ -5,7 +5,7 @@
 //! [`crate::protocols::m365`].
 
 use crate::clock::system_clock;
-use crate::protocols::m365::{self, render, Input, PromptLogin, Protocol};
+use crate::protocols::m365::{self, render, Input, PreferredProtocol, PromptLogin};
 use crate::App;
 use std::path::Path;
 use std::process::ExitCode;
@@ -98,8 +98,8 @@ pub fn run(path: &Path, action: M365Action) -> Result<ExitCode, ExitCode> {
         next_cert: signing.and_then(|s| s.next_cert_der.as_deref()),
         domains: &args.domains,
         protocol: match args.protocol {
-            ProtocolArg::WsFed => Protocol::WsFed,
-            ProtocolArg::Saml => Protocol::Saml,
+            ProtocolArg::WsFed => PreferredProtocol::WsFed,
+            ProtocolArg::Saml => PreferredProtocol::Saml,
         },
         prompt_login: match args.prompt_login_behavior {
             PromptLoginArg::Translate => PromptLogin::TranslateToFreshPasswordAuthentication,

@@ -162,7 +162,7 @@ impl Admission {
 /// When a connection last moved bytes, when a request last began or ended on it, and how many
 /// requests it has in flight.
 #[derive(Debug)]
-pub struct Activity {
+pub struct Liveness {
     origin: Instant,
     last_ms: AtomicU64,
     request_ms: AtomicU64,
@@ -170,10 +170,10 @@ pub struct Activity {
     in_flight: AtomicUsize,
 }
 
-impl Activity {
+impl Liveness {
     /// A connection that is active now.
     pub fn new() -> Arc<Self> {
-        Arc::new(Activity {
+        Arc::new(Liveness {
             origin: Instant::now(),
             last_ms: AtomicU64::new(0),
             request_ms: AtomicU64::new(0),
@@ -233,7 +233,7 @@ impl Activity {
 }
 
 /// A request in flight on a connection.
-pub struct InFlight(Arc<Activity>);
+pub struct InFlight(Arc<Liveness>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -245,13 +245,13 @@ impl Drop for InFlight {
 /// An IO stream that records when bytes move.
 pub struct Tracked<T> {
     inner: T,
-    activity: Arc<Activity>,
+    liveness: Arc<Liveness>,
 }
 
 impl<T> Tracked<T> {
-    /// Wraps `inner`, recording into `activity`.
-    pub fn new(inner: T, activity: Arc<Activity>) -> Self {
-        Tracked { inner, activity }
+    /// Wraps `inner`, recording into `liveness`.
+    pub fn new(inner: T, liveness: Arc<Liveness>) -> Self {
+        Tracked { inner, liveness }
     }
 }
 
@@ -264,7 +264,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            self.liveness.touch();
         }
         r
     }
@@ -278,7 +278,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.liveness.touch();
         }
         r
     }
@@ -295,7 +295,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.liveness.touch();
         }
         r
     }
@@ -423,7 +423,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn bytes_without_a_request_do_not_keep_a_connection_open() {
         let (idle, header) = (Duration::from_secs(60), Duration::from_secs(10));
-        let act = Activity::new();
+        let act = Liveness::new();
         let t0 = act.last();
         // Bytes dribble in every second (a slow preface, pings): the first request is still
         // due `header` after the start.
@@ -433,7 +433,7 @@ mod tests {
         }
         assert_eq!(act.idle_deadline(idle, header), t0 + header);
         // A silent connection closes `idle` after its last byte if that comes first.
-        let quiet = Activity::new();
+        let quiet = Liveness::new();
         assert_eq!(
             quiet.idle_deadline(Duration::from_secs(3), header),
             quiet.last() + Duration::from_secs(3)
@@ -451,7 +451,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn activity_tracks_the_last_request_end() {
-        let act = Activity::new();
+        let act = Liveness::new();
         let t0 = act.last();
         tokio::time::advance(Duration::from_secs(5)).await;
         {

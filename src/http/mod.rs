@@ -22,7 +22,7 @@ pub mod router;
 use crate::app::{App, StartError};
 use crate::config::edge::Limits;
 use crate::config::Config;
-use conn::{Activity, Admission, Admitted, Tracked};
+use conn::{Admission, Admitted, Liveness, Tracked};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -290,11 +290,11 @@ impl Connection {
             }
             None => Box::new(stream),
         };
-        let activity = Activity::new();
+        let liveness = Liveness::new();
         let app = self.app.clone();
         let side = self.side;
         let request_timeout = self.limits.request_timeout;
-        let act = activity.clone();
+        let act = liveness.clone();
         let max_body = app.config.server.max_body_bytes;
         let budget = conn::body_budget(max_body);
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -334,14 +334,14 @@ impl Connection {
         });
         let conn = self
             .builder
-            .serve_connection(TokioIo::new(Tracked::new(io, activity.clone())), service);
+            .serve_connection(TokioIo::new(Tracked::new(io, liveness.clone())), service);
         tokio::pin!(conn);
         let mut stop = self.stop.clone();
         let (idle, header_read) = (self.limits.idle_timeout, self.limits.header_read_timeout);
         let closing = loop {
-            let due = activity.idle_deadline(idle, header_read);
+            let due = liveness.idle_deadline(idle, header_read);
             let now = tokio::time::Instant::now();
-            if due <= now && !activity.busy() {
+            if due <= now && !liveness.busy() {
                 break "idle";
             }
             // A request in flight past the deadline has its own (body, request) deadlines;

@@ -1,8 +1,10 @@
 //! XML for altgate: [`parse`] reads untrusted documents into a small namespace-resolved tree
 //! under strict limits (no DTDs, no entities beyond the five predefined ones, bounded depth and
-//! size); [`Element`] builds the documents altgate sends and serializes them either as written or
+//! size); [`as_written`] reads a received document keeping its qualified names and namespace
+//! declarations, for checking its signature; [`Element`] builds the documents altgate sends and serializes them either as written or
 //! in Exclusive XML Canonicalization form (the input of XML signatures).
 
+pub mod as_written;
 pub mod parse;
 
 use std::collections::BTreeMap;

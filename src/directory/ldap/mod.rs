@@ -15,7 +15,7 @@ mod domain_read;
 mod entry;
 mod failover;
 mod forest;
-mod password;
+mod password_change;
 mod scan;
 mod search_pool;
 mod server;
@@ -314,7 +314,7 @@ impl Directory for LdapDirectory {
         let pools = self
             .readers_of(account.forest, account.domain)
             .map_err(|e| PasswordChangeError::Unavailable(e.to_string()))?;
-        password::change(pools, account.dn, old, new).await
+        password_change::change(pools, account.dn, old, new).await
     }
 
     async fn domain_attributes(

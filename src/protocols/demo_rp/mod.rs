@@ -12,7 +12,6 @@
 //! Routed only when `passive.demo_relying_party` is on, which check-config allows only with
 //! `demo_directory`.
 
-mod tree;
 pub mod verify;
 
 use crate::config::demo;

@@ -5,12 +5,12 @@
 //! validity window, and for SAML 2.0 the Response's destination, status and `InResponseTo` and
 //! the bearer confirmation's recipient. Claims are read only from the bytes the signature covers.
 
-use super::tree::{
+use crate::tokens::saml::{SAML1, SAML2, SAMLP};
+use crate::tokens::{DSIG, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256};
+use crate::xml::as_written::{
     attr, children, find_all, is, read_tree, text_of, with_declarations, Scope, MAX_DEPTH,
     MAX_ELEMENTS,
 };
-use crate::tokens::saml::{SAML1, SAML2, SAMLP};
-use crate::tokens::{DSIG, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256};
 use crate::xml::parse::{parse, Limits, XmlNode};
 use crate::xml::{Element, Node};
 use base64::Engine;

@@ -22,7 +22,7 @@ pub const MIN_CERT_VALIDITY: time::Duration = time::Duration::days(30);
 
 /// Entra's `preferredAuthenticationProtocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protocol {
+pub enum PreferredProtocol {
     /// `wsFed` (AD FS's default for Microsoft 365).
     #[default]
     WsFed,
@@ -30,12 +30,12 @@ pub enum Protocol {
     Saml,
 }
 
-impl Protocol {
+impl PreferredProtocol {
     /// The Graph value.
     pub fn graph(self) -> &'static str {
         match self {
-            Protocol::WsFed => "wsFed",
-            Protocol::Saml => "saml",
+            PreferredProtocol::WsFed => "wsFed",
+            PreferredProtocol::Saml => "saml",
         }
     }
 }
@@ -87,7 +87,7 @@ pub struct Input<'a> {
     /// The domains asked for (any case); empty: every federated domain.
     pub domains: &'a [String],
     /// `preferredAuthenticationProtocol`.
-    pub protocol: Protocol,
+    pub protocol: PreferredProtocol,
     /// `promptLoginBehavior`.
     pub prompt_login: PromptLogin,
     /// Where "now" comes from (for the certificates' validity).
@@ -126,14 +126,14 @@ pub struct DomainFederation {
     /// `nextSigningCertificate`, during a rollover.
     pub next_signing: Option<Certificate>,
     /// `preferredAuthenticationProtocol`.
-    pub protocol: Protocol,
+    pub protocol: PreferredProtocol,
     /// `promptLoginBehavior`.
     pub prompt_login: PromptLogin,
 }
 
 /// Why no settings are handed out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum SettingsRefusal {
     /// `federation.federated_domains` is empty.
     #[error(
         "federation.federated_domains is empty: list the domains Entra ID federates with altgate"
@@ -201,19 +201,19 @@ pub enum Refusal {
     },
 }
 
-impl Refusal {
+impl SettingsRefusal {
     /// A stable identifier for scripts.
     pub fn code(&self) -> &'static str {
         match self {
-            Refusal::NoFederatedDomains => "no_federated_domains",
-            Refusal::UnknownDomain { .. } => "unknown_domain",
-            Refusal::SubDomain { .. } => "sub_domain",
-            Refusal::NotHttps(_) => "not_https",
-            Refusal::NoSigningCertificate => "no_signing_certificate",
-            Refusal::BadCertificate { .. } => "bad_certificate",
-            Refusal::Expired { .. } => "certificate_expired",
-            Refusal::NotYetValid { .. } => "certificate_not_yet_valid",
-            Refusal::ExpiresSoon { .. } => "certificate_expires_soon",
+            SettingsRefusal::NoFederatedDomains => "no_federated_domains",
+            SettingsRefusal::UnknownDomain { .. } => "unknown_domain",
+            SettingsRefusal::SubDomain { .. } => "sub_domain",
+            SettingsRefusal::NotHttps(_) => "not_https",
+            SettingsRefusal::NoSigningCertificate => "no_signing_certificate",
+            SettingsRefusal::BadCertificate { .. } => "bad_certificate",
+            SettingsRefusal::Expired { .. } => "certificate_expired",
+            SettingsRefusal::NotYetValid { .. } => "certificate_not_yet_valid",
+            SettingsRefusal::ExpiresSoon { .. } => "certificate_expires_soon",
         }
     }
 }
@@ -224,8 +224,8 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
-fn certificate(der: &[u8], which: &'static str) -> Result<Certificate, Refusal> {
-    let bad = |message: String| Refusal::BadCertificate { which, message };
+fn certificate(der: &[u8], which: &'static str) -> Result<Certificate, SettingsRefusal> {
+    let bad = |message: String| SettingsRefusal::BadCertificate { which, message };
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| bad(e.to_string()))?;
     let at = |t: x509_parser::time::ASN1Time| {
         OffsetDateTime::from_unix_timestamp(t.timestamp()).map_err(|e| bad(e.to_string()))
@@ -244,21 +244,21 @@ fn validity(
     which: &'static str,
     now: OffsetDateTime,
     current: bool,
-) -> Option<Refusal> {
+) -> Option<SettingsRefusal> {
     if cert.not_after <= now {
-        return Some(Refusal::Expired {
+        return Some(SettingsRefusal::Expired {
             which,
             not_after: rfc3339(cert.not_after),
         });
     }
     if current && cert.not_before > now {
-        return Some(Refusal::NotYetValid {
+        return Some(SettingsRefusal::NotYetValid {
             which,
             not_before: rfc3339(cert.not_before),
         });
     }
     if current && cert.not_after - now < MIN_CERT_VALIDITY {
-        return Some(Refusal::ExpiresSoon {
+        return Some(SettingsRefusal::ExpiresSoon {
             not_after: rfc3339(cert.not_after),
             days: (cert.not_after - now).whole_days(),
         });
@@ -276,11 +276,11 @@ fn parent_of<'a>(domain: &str, federated: &'a [String]) -> Option<&'a String> {
 
 /// The settings of every requested domain, parents before their sub-domains, or every reason
 /// to refuse.
-pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<Refusal>> {
+pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<SettingsRefusal>> {
     let mut refusals = Vec::new();
     let federated = &input.federation.federated_domains;
     if federated.is_empty() {
-        refusals.push(Refusal::NoFederatedDomains);
+        refusals.push(SettingsRefusal::NoFederatedDomains);
     }
     let mut domains: Vec<String> = if input.domains.is_empty() {
         federated.clone()
@@ -299,20 +299,20 @@ pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<Refusal>
         if federated.contains(&domain) {
             chosen.push(domain);
         } else if let Some(parent) = parent_of(&domain, federated) {
-            refusals.push(Refusal::SubDomain {
+            refusals.push(SettingsRefusal::SubDomain {
                 issuer: issuer_for_upn(&format!("@{domain}"), federated).unwrap_or_default(),
                 parent: parent.clone(),
                 domain,
             });
         } else if !federated.is_empty() {
-            refusals.push(Refusal::UnknownDomain {
+            refusals.push(SettingsRefusal::UnknownDomain {
                 domain,
                 listed: federated.join(", "),
             });
         }
     }
     if !input.public_url.starts_with("https://") {
-        refusals.push(Refusal::NotHttps(input.public_url.to_string()));
+        refusals.push(SettingsRefusal::NotHttps(input.public_url.to_string()));
     }
     let now = (input.clock)();
     let mut check = |der: Option<&[u8]>, which: &'static str, current: bool| {
@@ -335,7 +335,7 @@ pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<Refusal>
     let signing = check(input.signing_cert, "token-signing", true);
     let next_signing = check(input.next_cert, "next token-signing", false);
     if input.signing_cert.is_none() {
-        refusals.push(Refusal::NoSigningCertificate);
+        refusals.push(SettingsRefusal::NoSigningCertificate);
     }
     let Some(signing) = signing.filter(|_| refusals.is_empty()) else {
         return Err(refusals);

@@ -61,7 +61,7 @@ impl Case {
         }
     }
 
-    fn run(&self) -> Result<Vec<DomainFederation>, Vec<Refusal>> {
+    fn run(&self) -> Result<Vec<DomainFederation>, Vec<SettingsRefusal>> {
         let clock = clock();
         generate(&Input {
             public_url: &self.url,
@@ -69,15 +69,18 @@ impl Case {
             signing_cert: self.signing.as_deref(),
             next_cert: self.next.as_deref(),
             domains: &self.domains,
-            protocol: Protocol::default(),
+            protocol: PreferredProtocol::default(),
             prompt_login: PromptLogin::default(),
             clock: &clock,
         })
     }
 }
 
-fn codes(r: Result<Vec<DomainFederation>, Vec<Refusal>>) -> Vec<&'static str> {
-    r.expect_err("refused").iter().map(Refusal::code).collect()
+fn codes(r: Result<Vec<DomainFederation>, Vec<SettingsRefusal>>) -> Vec<&'static str> {
+    r.expect_err("refused")
+        .iter()
+        .map(SettingsRefusal::code)
+        .collect()
 }
 
 #[test]
@@ -144,7 +147,7 @@ fn options_choose_protocol_and_prompt_behaviour() {
         signing_cert: case.signing.as_deref(),
         next_cert: None,
         domains: &[],
-        protocol: Protocol::Saml,
+        protocol: PreferredProtocol::Saml,
         prompt_login: PromptLogin::NativeSupport,
         clock: &clock,
     })
@@ -209,7 +212,7 @@ fn every_problem_is_reported_at_once() {
         "eu.sales.fabrikam.com".into(),
     ];
     let refusals = case.run().expect_err("refused");
-    let codes: Vec<&str> = refusals.iter().map(Refusal::code).collect();
+    let codes: Vec<&str> = refusals.iter().map(SettingsRefusal::code).collect();
     assert_eq!(
         codes,
         [

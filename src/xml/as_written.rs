@@ -4,17 +4,17 @@
 //! namespaces away). DTDs and processing instructions are refused, comments dropped, depth and
 //! size bounded. Also the namespace-aware lookups over such a tree.
 
-use crate::xml::{Element, Node};
+use super::{Element, Node};
 use quick_xml::events::{BytesStart, Event};
 use std::collections::BTreeMap;
 
 /// Deepest element nesting read.
-pub(super) const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
 /// Most elements read.
-pub(super) const MAX_ELEMENTS: usize = 2048;
+pub const MAX_ELEMENTS: usize = 2048;
 
 /// Namespace bindings in scope: prefix (`""` for the default) → URI.
-pub(super) type Scope = BTreeMap<String, String>;
+pub type Scope = BTreeMap<String, String>;
 
 fn start_element(e: &BytesStart<'_>) -> Result<Element, String> {
     let bad = |what: &str| what.to_string();
@@ -45,7 +45,7 @@ fn start_element(e: &BytesStart<'_>) -> Result<Element, String> {
 /// Reads `xml` into an element tree that keeps what Exclusive C14N needs: qualified names,
 /// namespace declarations where written, attribute values and every text node. DTDs and
 /// processing instructions are refused; comments are dropped (C14N without comments).
-pub(super) fn read_tree(xml: &[u8]) -> Result<Element, String> {
+pub fn read_tree(xml: &[u8]) -> Result<Element, String> {
     let bad = |what: String| what;
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut stack: Vec<Element> = Vec::new();
@@ -119,7 +119,8 @@ pub(super) fn read_tree(xml: &[u8]) -> Result<Element, String> {
     root.ok_or_else(|| bad("no root element".into()))
 }
 
-pub(super) fn with_declarations(scope: &Scope, el: &Element) -> Scope {
+/// `scope` with the namespace declarations written on `el` added.
+pub fn with_declarations(scope: &Scope, el: &Element) -> Scope {
     let mut s = scope.clone();
     for (p, uri) in &el.ns {
         s.insert(p.clone(), uri.clone());
@@ -128,20 +129,21 @@ pub(super) fn with_declarations(scope: &Scope, el: &Element) -> Scope {
 }
 
 /// The namespace URI and local name of `el` in `scope` (its own declarations included).
-pub(super) fn expanded<'a>(el: &'a Element, scope: &Scope) -> (String, &'a str) {
+pub fn expanded<'a>(el: &'a Element, scope: &Scope) -> (String, &'a str) {
     let (prefix, local) = el.name.split_once(':').unwrap_or(("", el.name.as_str()));
     let own = with_declarations(scope, el);
     (own.get(prefix).cloned().unwrap_or_default(), local)
 }
 
-pub(super) fn is(el: &Element, scope: &Scope, ns: &str, local: &str) -> bool {
+/// True when `el` (in `scope`) is the element `{ns}local`.
+pub fn is(el: &Element, scope: &Scope, ns: &str, local: &str) -> bool {
     let (n, l) = expanded(el, scope);
     n == ns && l == local
 }
 
 /// Every element `{ns}local` under `el` (itself included), each with the bindings its ancestors
 /// put in scope.
-pub(super) fn find_all<'a>(
+pub fn find_all<'a>(
     el: &'a Element,
     inherited: &Scope,
     ns: &str,
@@ -160,12 +162,7 @@ pub(super) fn find_all<'a>(
 }
 
 /// The child elements `{ns}local` of `el` (whose own scope is `scope`).
-pub(super) fn children<'a>(
-    el: &'a Element,
-    scope: &Scope,
-    ns: &str,
-    local: &str,
-) -> Vec<&'a Element> {
+pub fn children<'a>(el: &'a Element, scope: &Scope, ns: &str, local: &str) -> Vec<&'a Element> {
     el.children
         .iter()
         .filter_map(|c| match c {
@@ -175,14 +172,16 @@ pub(super) fn children<'a>(
         .collect()
 }
 
-pub(super) fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
+/// The attribute `name` of `el`, as written (qualified name).
+pub fn attr<'a>(el: &'a Element, name: &str) -> Option<&'a str> {
     el.attrs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-pub(super) fn text_of(el: &Element) -> String {
+/// The text directly inside `el` (child elements' text left out).
+pub fn text_of(el: &Element) -> String {
     el.children
         .iter()
         .filter_map(|c| match c {
