@@ -117,7 +117,8 @@ impl Demo {
 
 #[tokio::test]
 async fn the_shipped_demo_ends_signed_in_in_a_real_browser_with_traceable_errors_and_clean_logs() {
-    harness::prepared();
+    // Not the forests, but the real components they stand for; and no load on an exclusive test.
+    let _g = harness::shared().await;
     let demo = Demo::start().await;
     let shots = tempfile::tempdir().expect("tempdir");
     tokio::task::spawn_blocking(harness::msal_python)

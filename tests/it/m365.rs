@@ -399,7 +399,7 @@ fn ps_parse(script: &str) -> Value {
 
 #[tokio::test]
 async fn the_powershell_script_parses_and_sets_exactly_what_the_json_says() {
-    harness::prepared();
+    let _g = harness::shared().await;
     let (cert, key) = openssl_cert("m365-ps-current", "365");
     let (next, _) = openssl_cert("m365-ps-next", "730");
     let tokens = tokens_yaml(&cert, &key, Some(&next));
