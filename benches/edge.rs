@@ -8,7 +8,7 @@
 //! (each on a fresh TLS connection, as a client signing in would) while quiet and while the
 //! attack is held, reads altgate's RSS from /proc, and prints a table.
 
-#[path = "../tests/it/attack.rs"]
+#[path = "../tests/kit/attack.rs"]
 mod attack;
 #[path = "common/mod.rs"]
 mod common;

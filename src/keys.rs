@@ -179,11 +179,12 @@ pub fn ensure_dev_signing_pair(
     let cert = params
         .self_signed(&pair)
         .map_err(|e| KeyError::Key(e.to_string()))?;
-    // The certificate is public (metadata publishes it); only the key is private.
-    crate::tls::write_public_file(cert_file, cert.pem().as_bytes())
-        .map_err(|e| file_err(cert_file, e))?;
+    // The certificate is public (metadata publishes it); only the key is private. Each file
+    // appears whole, the key first: once the certificate is there, so is its key.
     crate::tls::write_private_file(key_file, pair.serialize_pem().as_bytes())
         .map_err(|e| file_err(key_file, e))?;
+    crate::tls::write_public_file(cert_file, cert.pem().as_bytes())
+        .map_err(|e| file_err(cert_file, e))?;
     Ok(true)
 }
 

@@ -123,6 +123,9 @@ pub const DEV_CERTIFICATE_DAYS: i64 = 365;
 /// behind), the
 /// certificate world-readable (0644, it is public) and the key private (0600). Returns true when
 /// it generated them.
+///
+/// Each file appears whole (see [`write_public_file`]), the key first: once the certificate is
+/// there, so is its key, and a reader waiting for the certificate never reads half of either.
 pub fn ensure_dev_certificate(
     cert_file: &Path,
     key_file: &Path,
@@ -158,45 +161,79 @@ pub fn ensure_dev_certificate(
         let path = path.display().to_string();
         move |source| TlsError::Read { path, source }
     };
-    write_public_file(cert_file, cert.pem().as_bytes()).map_err(io(cert_file))?;
     write_private_file(key_file, key.serialize_pem().as_bytes()).map_err(io(key_file))?;
+    write_public_file(cert_file, cert.pem().as_bytes()).map_err(io(cert_file))?;
     Ok(true)
 }
 
-/// Writes a file anyone may read (mode 644: certificates), creating its directory.
+/// Writes a file anyone may read (mode 644: certificates), creating its directory. The file
+/// appears whole or not at all: a concurrent reader sees the old file or the new one, never a
+/// half-written one.
 pub fn write_public_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    write_with_mode(path, bytes, 0o644)
+    write_atomically(path, bytes, 0o644)
 }
 
-/// Writes a file readable by its owner only (mode 600), creating its directory.
+/// Writes a file readable by its owner only (mode 600), creating its directory; like
+/// [`write_public_file`], it appears whole or not at all.
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    write_with_mode(path, bytes, 0o600)
+    write_atomically(path, bytes, 0o600)
 }
 
-/// Writes `bytes` to `path` created with `mode` (an existing file gets `mode` too).
+/// Writes `bytes` to a new temporary file beside `path` (same directory, so the same file
+/// system) created with `mode`, flushes it to disk and renames it over `path`; the temporary
+/// file is removed if any step fails.
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = path.with_file_name(tmp_name);
+    let written = write_new(&tmp, bytes, mode).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Writes `bytes` to `path`, which must not exist yet, created with `mode`, and syncs it.
 #[cfg(unix)]
-fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(mode)
         .open(path)?;
+    // The umask may have taken bits off `mode`; the file gets exactly `mode`.
     f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    f.write_all(bytes)
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 #[cfg(not(unix))]
-fn write_with_mode(path: &Path, bytes: &[u8], _mode: u32) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+fn write_new(path: &Path, bytes: &[u8], _mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 #[cfg(test)]
@@ -257,6 +294,45 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 3, "localhost once, 127.0.0.1, ::1: {names:?}");
         assert_eq!(names.iter().filter(|n| *n == "localhost").count(), 1);
+    }
+
+    #[test]
+    fn a_reader_waiting_for_the_certificate_never_reads_half_a_file_or_misses_the_key() {
+        // A server writes its development pair while a test waits for the certificate to
+        // appear and reads it at once (as the integration tests' servers do).
+        let dir = tempfile::tempdir().expect("tempdir");
+        for round in 0..40 {
+            let sub = dir.path().join(round.to_string());
+            let (cert, key) = (sub.join("server.crt"), sub.join("server.key"));
+            let writer = {
+                let (cert, key) = (cert.clone(), key.clone());
+                std::thread::spawn(move || ensure_dev_certificate(&cert, &key, "localhost"))
+            };
+            while !cert.exists() {
+                assert!(
+                    !writer.is_finished() || cert.exists(),
+                    "round {round}: the writer ended without a certificate"
+                );
+                std::hint::spin_loop();
+            }
+            load_ca_bundle(&cert).expect("a certificate that exists is whole");
+            assert!(
+                key.exists(),
+                "round {round}: the certificate appeared before its key"
+            );
+            assert!(writer.join().expect("writer").expect("generated"));
+            server_config(&cert, &key).expect("the pair loads");
+            let mut names: Vec<String> = std::fs::read_dir(&sub)
+                .expect("dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(
+                names,
+                ["server.crt", "server.key"],
+                "no temporary file is left"
+            );
+        }
     }
 
     #[test]

@@ -2,36 +2,21 @@
 //! and the test token-signing pair.
 #![allow(dead_code)]
 
-use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// One forest as `scripts/ad-forests.sh` describes it.
-#[derive(Deserialize)]
-pub struct Forest {
-    pub name: String,
-    pub gc_url: String,
-    pub dc_url: String,
-    pub ca_file: String,
-    pub service_user: String,
-    pub service_password: String,
-}
-
-/// `forests.json`.
-#[derive(Deserialize)]
-pub struct Forests {
-    pub forests: Vec<Forest>,
-    pub user_password: String,
-}
+/// `forests.json`, read as the integration tests read it.
+#[path = "../../tests/kit/forests.rs"]
+mod forests_json;
+#[allow(unused_imports)] // not every bench names a single forest
+pub use forests_json::{Forest, Forests};
 
 /// The provisioned test forests; exits with a hint when they are not there.
 pub fn forests(bench: &str) -> Forests {
-    let dir = std::env::var("ALTGATE_AD_DIR").unwrap_or_else(|_| "/var/tmp/altgate-ad".into());
-    let Ok(text) = std::fs::read_to_string(format!("{dir}/forests.json")) else {
-        eprintln!("{bench}: the AD test forests are not provisioned; run scripts/ad-forests.sh up");
+    forests_json::read().unwrap_or_else(|why| {
+        eprintln!("{bench}: the AD test forests are not provisioned ({why}); run scripts/ad-forests.sh up");
         std::process::exit(2);
-    };
-    serde_json::from_str(&text).expect("forests.json")
+    })
 }
 
 /// The RSA pair in `tests/fixtures` (test-only; it signs nothing real).

@@ -51,10 +51,22 @@ async fn status(
 }
 
 /// Instantiates the suite: `$fixture` is an async expression giving
-/// `(Arc<dyn StateStore>, guard)`; the guard lives as long as the case.
+/// `(Arc<dyn StateStore>, guard)`; the guard lives as long as the case. Attributes after it
+/// (`conformance_tests!(fixture, #[ignore = "..."])`) go on every case.
 macro_rules! conformance_tests {
-    ($fixture:expr) => {
-        conformance_tests!(@cases $fixture;
+    (@case [$($attr:tt)*] $fixture:expr; $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($attr)*
+        async fn $case() {
+            let (store, _guard) = $fixture.await;
+            $crate::state::conformance::$case(store).await;
+        }
+    };
+    (@cases $attrs:tt $fixture:expr; $($case:ident),*) => {
+        $(conformance_tests!(@case $attrs $fixture; $case);)*
+    };
+    ($fixture:expr $(, #[$attr:meta])*) => {
+        conformance_tests!(@cases [$(#[$attr])*] $fixture;
             below_threshold_is_allowed_and_counted,
             lockout_lasts_one_window_then_one_probe,
             success_resets_the_class_and_makes_the_ips_familiar,
@@ -72,15 +84,6 @@ macro_rules! conformance_tests {
             revocation_lasts_its_ttl,
             ping_answers
         );
-    };
-    (@cases $fixture:expr; $($case:ident),*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let (store, _guard) = $fixture.await;
-                $crate::state::conformance::$case(store).await;
-            }
-        )*
     };
 }
 

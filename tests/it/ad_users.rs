@@ -26,6 +26,22 @@ fn unicode_pwd(password: &str) -> Vec<u8> {
         .collect()
 }
 
+/// An unbound connection to `forest`'s DC over verified LDAPS.
+pub(crate) async fn connect(forest: &str) -> Ldap {
+    let f = harness::forests().get(forest);
+    let tls = altgate::tls::client_config(Some(Path::new(&f.ca_file))).expect("forest CA");
+    let settings = LdapConnSettings::new()
+        .set_config(tls)
+        .set_conn_timeout(Duration::from_secs(10));
+    let (conn, ldap) = LdapConnAsync::with_settings(settings, &f.dc_url)
+        .await
+        .expect("connect to the DC");
+    tokio::spawn(async move {
+        let _ = conn.drive().await;
+    });
+    ldap
+}
+
 /// A connection to `forest`'s DC bound as its Administrator (verified LDAPS; AD only accepts
 /// `unicodePwd` over an encrypted connection).
 pub(crate) async fn admin(forest: &str) -> Ldap {
@@ -34,16 +50,7 @@ pub(crate) async fn admin(forest: &str) -> Ldap {
         !f.admin_password.is_empty(),
         "forests.json has no admin credentials: run scripts/ad-forests.sh up from this tree"
     );
-    let tls = altgate::tls::client_config(Some(Path::new(&f.ca_file))).expect("forest CA");
-    let settings = LdapConnSettings::new()
-        .set_config(tls)
-        .set_conn_timeout(Duration::from_secs(10));
-    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &f.dc_url)
-        .await
-        .expect("connect to the DC");
-    tokio::spawn(async move {
-        let _ = conn.drive().await;
-    });
+    let mut ldap = connect(forest).await;
     ldap.simple_bind(&f.admin_dn, &f.admin_password)
         .await
         .and_then(|r| r.success())

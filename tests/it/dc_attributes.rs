@@ -543,7 +543,7 @@ async fn wsfed_sign_in(server: &TestServer, login: &str, password: &str) -> Stri
     let (status, headers, page) = server.browse("GET", &start, "", None).await;
     assert_eq!(status, 200, "{page}");
     let csrf_cookie = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf cookie");
-    let field = |name: &str| crate::passive::hidden(&page, name).unwrap_or_default();
+    let field = |name: &str| crate::kit::html::hidden(&page, name).unwrap_or_default();
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("UserName", login),
@@ -558,7 +558,7 @@ async fn wsfed_sign_in(server: &TestServer, login: &str, password: &str) -> Stri
         .browse("POST", "/adfs/ls/", &csrf_cookie, Some(body))
         .await;
     assert_eq!(status, 200, "{done}");
-    crate::passive::hidden(&done, "wresult").unwrap_or_else(|| panic!("no wresult: {done}"))
+    crate::kit::html::hidden(&done, "wresult").unwrap_or_else(|| panic!("no wresult: {done}"))
 }
 
 /// Microsoft's published Active Directory schema ([MS-ADA1..3], the text Samba ships for
@@ -587,6 +587,7 @@ fn published_partial_attribute_set() -> std::collections::HashMap<String, bool> 
 
 #[test]
 fn the_attribute_table_matches_microsofts_published_schema() {
+    harness::prepared();
     let pas = published_partial_attribute_set();
     assert!(pas.len() > 1000, "the whole schema: {}", pas.len());
     let in_gc = |a: &str| {

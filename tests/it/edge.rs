@@ -2,21 +2,20 @@
 //! forests alongside: slowloris ([`slowloris`]: per-address cap, header-read and idle
 //! deadlines), HTTP/2 streams stalled mid-body ([`http2`]: stream cap, flow-control windows and
 //! the body budget, memory of a separate altgate process), the body-read deadline ([`body`]),
-//! trusted proxies and banned addresses ([`proxies`]), and every `server.limits` key at and
-//! beyond its bounds ([`limits`]). This module holds what they share.
+//! and trusted proxies and banned addresses ([`proxies`]). This module holds what they share.
+//! (Every `server.limits` key at and beyond its bounds needs no directory:
+//! `tests/hermetic/limits.rs`.)
 
 mod body;
 mod http2;
-mod limits;
 mod proxies;
 mod slowloris;
 
 use crate::attack::{self, Dribble, Fate, StallReport};
-use crate::harness::{self, metric, ForestSpec, TestServer};
+use crate::harness::{self, metric, request_from, ForestSpec, TestServer};
 use crate::wstrust::rst;
 use altgate::xml::parse::{parse, Limits, XmlNode};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -41,43 +40,6 @@ fn real_forests() -> Vec<ForestSpec> {
 /// A TLS test server whose inline `server:` mapping gets `server_extra`.
 async fn start(server_extra: &str, tokens: &str) -> TestServer {
     TestServer::start_with_server_yaml(&real_forests(), server_extra, tokens, "").await
-}
-
-/// One HTTPS/1.1 request from source address `src`: status, lower-cased headers, body.
-async fn request_from(
-    src: IpAddr,
-    addr: SocketAddr,
-    ca: &Path,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> (u16, Vec<(String, String)>, String) {
-    let tls = attack::tls_from(src, addr, attack::client_tls(ca, &[b"http/1.1"]))
-        .await
-        .expect("verified TLS handshake");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-            .await
-            .expect("http handshake");
-    tokio::spawn(conn);
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "localhost");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req.body(Full::new(Bytes::from(body))).expect("request");
-    let res = sender.send_request(req).await.expect("response");
-    let status = res.status().as_u16();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// A real WS-Trust 1.3 sign-in of jdoe@contoso.com from `src` with extra `headers`: status

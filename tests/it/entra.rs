@@ -7,7 +7,7 @@
 //! hint, `wfresh=0` + password `wauth`, `prompt=login`, `ForceAuthn`, `whr`) is honoured.
 
 use crate::harness::{self, metric, TestServer};
-use crate::passive::hidden;
+use crate::kit::html::{enc, form, hidden};
 use base64::Engine;
 
 const M365: &str = "urn:federation:MicrosoftOnline";
@@ -19,17 +19,6 @@ const PASSWORD_WAUTH: &str =
 const USER: &str = "consist@contoso.com";
 const USER_IMMUTABLE_ID: &str = "AAECAwQFBgcICQoLDA0ODw==";
 const CONTOSO_ISSUER: &str = "http://contoso.com/adfs/services/trust/";
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-        .into_bytes()
-}
 
 /// The Microsoft 365 relying party as config/altgate.yaml ships it (its list item, verbatim).
 fn shipped_m365_rp() -> String {

@@ -4,6 +4,7 @@
 //! login never reaches another person's token.
 
 use crate::harness::{self, metric, TestServer};
+use crate::kit::logs::logged;
 use crate::wstrust::rst;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -139,7 +140,7 @@ async fn a_nul_in_a_password_is_refused_before_any_bind() {
     let (status, headers, page) = server.browse("GET", &start, "", None).await;
     assert_eq!(status, 200, "{page}");
     let csrf_cookie = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf");
-    let field = |name: &str| crate::passive::hidden(&page, name).expect(name);
+    let field = |name: &str| crate::kit::html::hidden(&page, name).expect(name);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("UserName", "jdoe@contoso.com"),
@@ -163,34 +164,6 @@ async fn a_nul_in_a_password_is_refused_before_any_bind() {
         ),
         2.0
     );
-}
-
-/// Everything logged while `f` runs on this (current-thread) runtime, as text.
-async fn logged<F: std::future::Future>(f: F) -> (F::Output, usize) {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let w = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || w.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    let out = f.await;
-    drop(guard);
-    let n = buf.0.lock().expect("lock").len();
-    (out, n)
 }
 
 #[tokio::test]

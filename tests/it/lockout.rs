@@ -7,6 +7,8 @@
 //! policy that makes AD count their bad passwords), so no other test is disturbed.
 
 use crate::harness::{self, metric, TestServer};
+use crate::kit::cli::altgate_async as altgate_cli;
+use crate::kit::html::{form, hidden};
 use crate::procs::{self, Redis, Watched};
 use crate::wstrust::rst;
 use altgate::state::AccountActivity;
@@ -211,16 +213,6 @@ fn wrong_binds(app: &App) -> f64 {
         &app.metrics,
         "altgate_binds_total{domain=\"contoso.com\",result=\"wrong_password\"}",
     )
-}
-
-async fn altgate_cli(args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_altgate"))
-        .args(args)
-        .current_dir(harness::repo())
-        .env_remove("RUST_LOG")
-        .output()
-        .await
-        .expect("run altgate")
 }
 
 fn stdout_json(out: &std::process::Output) -> Value {
@@ -545,17 +537,6 @@ fn sample(text: &str, series: &str) -> f64 {
                 .and_then(|rest| rest.trim().parse::<f64>().ok())
         })
         .unwrap_or(0.0)
-}
-
-fn hidden(html: &str, name: &str) -> Option<String> {
-    crate::passive::hidden(html, name)
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-        .into_bytes()
 }
 
 fn wsfed_start() -> String {
@@ -1029,7 +1010,7 @@ async fn saml_sign_in(s: &TestServer, id: &str) -> (u16, String) {
     let (status, headers, page) = s.browse("GET", &start, "", None).await;
     assert_eq!(status, 200, "{page}");
     let csrf = harness::set_cookie(&headers, "__Host-altgate-csrf").expect("csrf cookie");
-    let hidden = |name: &str| crate::passive::hidden(&page, name).expect("hidden field");
+    let hidden = |name: &str| hidden(&page, name).expect("hidden field");
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("UserName", "jdoe@contoso.com"),

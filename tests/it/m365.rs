@@ -4,6 +4,7 @@
 //! issuer is the printed `issuerUri`; every refusal exits non-zero with its reason.
 
 use crate::harness::{self, ForestSpec, TestServer};
+use crate::kit::cli::altgate;
 use altgate::xml::parse::{parse, Limits, XmlNode};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -25,15 +26,6 @@ fn limits() -> Limits {
         max_elements: 4096,
         max_attributes: 32,
     }
-}
-
-fn altgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_altgate"))
-        .args(args)
-        .current_dir(harness::repo())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run altgate")
 }
 
 /// A certificate (and key) made by OpenSSL, valid for `days` from now.
@@ -407,6 +399,7 @@ fn ps_parse(script: &str) -> Value {
 
 #[tokio::test]
 async fn the_powershell_script_parses_and_sets_exactly_what_the_json_says() {
+    let _g = harness::shared().await;
     let (cert, key) = openssl_cert("m365-ps-current", "365");
     let (next, _) = openssl_cert("m365-ps-next", "730");
     let tokens = tokens_yaml(&cert, &key, Some(&next));

@@ -5,34 +5,11 @@
 
 use crate::ad_users;
 use crate::harness::{self, metric, TestServer};
+use crate::kit::html::{enc, form, hidden};
 use base64::Engine;
 
 const WSFED_RP: &str = "urn:wsfed:altgate-test";
 const WSFED_REPLY: &str = "https://rp.altgate.test/wsfed";
-
-pub fn hidden(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = start + html[start..].find('"')?;
-    Some(
-        html[start..end]
-            .replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-        .into_bytes()
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// The relying parties these tests use, beside the harness's own.
 fn passive_yaml() -> String {

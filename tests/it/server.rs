@@ -1,6 +1,7 @@
-//! The HTTPS server: `run`/`serve` on port 0 with a generated certificate, verified by a rustls
-//! client; `/metrics` after real resolutions on the admin listener only (with its bearer token),
-//! `/adfs/probe`, unknown paths and methods.
+//! The HTTPS server over the real forests: `serve` on port 0 with a generated certificate,
+//! verified by a rustls client; `/metrics` after real resolutions on the admin listener only
+//! (with its bearer token), `/adfs/probe`, unknown paths and methods. (`run` from a demo-mode
+//! configuration is `tests/hermetic/server.rs`.)
 
 use crate::harness::{self, metric};
 use hyper::{Method, StatusCode};
@@ -10,17 +11,6 @@ use std::path::Path;
 async fn get(addr: SocketAddr, ca: &Path, method: Method, path: &str) -> (StatusCode, String) {
     let (status, body) = harness::https(addr, ca, method.as_str(), path, None, Vec::new()).await;
     (StatusCode::from_u16(status).expect("status"), body)
-}
-
-/// The server writes its generated certificate as it starts; wait (bounded) until it is there.
-async fn wait_for_file(path: &Path) {
-    for _ in 0..250 {
-        if path.exists() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{} never appeared", path.display());
 }
 
 #[tokio::test]
@@ -67,7 +57,7 @@ async fn serves_probe_publicly_and_metrics_only_on_the_admin_listener_and_shuts_
     app.resolver.resolve("nomail@corp.contoso.local").await;
 
     // The certificate was generated on start; wait for the listener task to have done so.
-    wait_for_file(&cert).await;
+    harness::wait_for_certificate(&cert).await;
     // The public port has no /metrics: counters there would tell an attacker whether a guessed
     // account exists.
     let (status, body) = get(addr, &cert, Method::GET, "/metrics").await;
@@ -115,36 +105,6 @@ async fn serves_probe_publicly_and_metrics_only_on_the_admin_listener_and_shuts_
         2.0
     );
 
-    stop.send(()).expect("stop");
-    server.await.expect("join").expect("clean shutdown");
-}
-
-#[tokio::test]
-async fn run_starts_from_a_config_in_demo_mode() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cert = dir.path().join("s.crt");
-    let key = dir.path().join("s.key");
-    let demo = harness::repo().join("config/demo-directory.yaml");
-    let yaml = format!(
-        "server: {{ listen: 127.0.0.1:0, public_url: https://localhost, tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }} }}\n\
-         alternate_login_id: {{ attribute: mail, lookup_forests: [contoso.com] }}\n\
-         demo_directory: {}\nforests: [{{ name: contoso.com }}, {{ name: fabrikam.com }}]\n",
-        cert.display(),
-        key.display(),
-        demo.display()
-    );
-    let config = harness::parse(&yaml);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(altgate::run(config, listener, async {
-        let _ = stopped.await;
-    }));
-    wait_for_file(&cert).await;
-    let (status, body) = get(addr, &cert, Method::GET, "/adfs/probe").await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, "OK"));
     stop.send(()).expect("stop");
     server.await.expect("join").expect("clean shutdown");
 }

@@ -322,9 +322,3 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod entra_tests;
-
-#[cfg(test)]
-mod password_tests;

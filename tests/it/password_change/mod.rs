@@ -5,9 +5,10 @@
 //! wrong old password, and WS-Trust refusing an expired password with its audit reason. After
 //! every change an LDAP bind proves the old password is gone and the new one works.
 
-use crate::ad_users::{self, TestUser};
+use crate::ad_users::{self, admin, connect, TestUser};
 use crate::harness::{self, metric, TestServer};
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Mod};
+use crate::kit::html::{enc, form, hidden};
+use ldap3::Mod;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,47 +34,6 @@ fn rp_yaml() -> String {
     format!(
         "  - {{ identifier: '{WSFED_RP}', token_type: saml11, reply_urls: ['{WSFED_REPLY}'], claims: [upn, immutable_id, name] }}\n"
     )
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-        .into_bytes()
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn hidden(html: &str, name: &str) -> Option<String> {
-    crate::passive::hidden(html, name)
-}
-
-async fn connect(forest: &str) -> Ldap {
-    let f = harness::forests().get(forest);
-    let tls = altgate::tls::client_config(Some(Path::new(&f.ca_file))).expect("forest CA");
-    let settings = LdapConnSettings::new()
-        .set_config(tls)
-        .set_conn_timeout(Duration::from_secs(10));
-    let (conn, ldap) = LdapConnAsync::with_settings(settings, &f.dc_url)
-        .await
-        .expect("connect to the DC");
-    tokio::spawn(async move {
-        let _ = conn.drive().await;
-    });
-    ldap
-}
-
-/// The forest's Administrator (the throwaway users' and their policy's owner).
-async fn admin(forest: &str) -> Ldap {
-    let f = harness::forests().get(forest);
-    let mut ldap = connect(forest).await;
-    ldap.simple_bind(&f.admin_dn, &f.admin_password)
-        .await
-        .and_then(|r| r.success())
-        .expect("Administrator bind");
-    ldap
 }
 
 /// AD's answer to a simple bind as `user` with `password`: `Ok` or the `data` code.

@@ -1,7 +1,8 @@
 //! `/adfs/ls/` flows over the embedded demo directory (the integration suite repeats them
 //! against real AD, a real SAML SP library and a real browser): WS-Fed and SAML sign-in, CSRF
 //! and reply URLs, IdP-initiated sign-on here; signed SAML requests in `signed`, SSO sessions
-//! ending with their account in `sso`. The helpers are shared with the other `*_tests` files.
+//! ending with their account in `sso`, what Microsoft Entra ID sends in `entra`, the
+//! change-password flow in `password`. The helpers here are shared with those modules.
 
 use super::*;
 use crate::app::App;
@@ -362,5 +363,7 @@ fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+mod entra;
+mod password;
 mod signed;
 mod sso;

@@ -1,18 +1,23 @@
-//! Every `server.limits` key at its bounds and beyond: `altgate check-config` accepts the
-//! bounds and names each key beyond them (exit 2), and a server runs at both extremes.
+//! Every `server.limits` key at its bounds and beyond, in demo mode (no directory needed):
+//! `altgate check-config` accepts the bounds and names each key beyond them (exit 2), and a
+//! server runs at both extremes, over HTTP/1.1 and HTTP/2. (The attacks these limits stop,
+//! against the real forests, are `tests/it/edge/`.)
 
-use super::*;
+use crate::kit::attack;
+use crate::kit::cli::altgate;
+use crate::kit::config::parse;
+use crate::kit::demo::{self, Served};
+use crate::kit::files::write_config;
+use crate::kit::http::request_from;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 /// A demo-mode configuration (no forests needed) with `limits` as `server.limits`.
 fn demo_yaml(limits: &str, cert: &Path, key: &Path) -> String {
-    format!(
-        "server: {{ listen: 127.0.0.1:0, public_url: https://localhost, tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }}, limits: {{ {limits} }} }}\n\
-         alternate_login_id: {{ attribute: mail, lookup_forests: [contoso.com] }}\n\
-         demo_directory: {}\nforests: [{{ name: contoso.com }}, {{ name: fabrikam.com }}]\n",
-        cert.display(),
-        key.display(),
-        harness::repo().join("config/demo-directory.yaml").display()
-    )
+    demo::config_yaml(cert, key, &format!(", limits: {{ {limits} }}"))
 }
 
 /// A `server.limits` key: (key, lowest allowed, highest allowed, below, above).
@@ -61,13 +66,12 @@ fn all_limits(pick: fn(&Bound) -> &'static str) -> String {
 }
 
 fn check_config(yaml: &str, name: &str) -> (Option<i32>, String) {
-    let path = harness::write_config(name, yaml);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_altgate"))
-        .args(["check-config", "--config"])
-        .arg(&path)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run altgate");
+    let path = write_config(name, yaml);
+    let out = altgate(&[
+        "check-config",
+        "--config",
+        path.to_str().expect("utf-8 path"),
+    ]);
     (
         out.status.code(),
         format!(
@@ -156,15 +160,8 @@ async fn altgate_serves_with_every_limit_at_its_lowest_and_at_its_highest() {
     )
     .expect("certificate");
     for limits in [all_limits(|r| r.1), all_limits(|r| r.2)] {
-        let config = harness::parse(&demo_yaml(&limits, &cert, &key));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(altgate::run(config, listener, async {
-            let _ = stopped.await;
-        }));
+        let server = Served::start(parse(&demo_yaml(&limits, &cert, &key))).await;
+        let addr = server.addr;
         // HTTP/1.1.
         let (status, _, body) = request_from(
             LOCALHOST,
@@ -199,7 +196,6 @@ async fn altgate_serves_with_every_limit_at_its_lowest_and_at_its_highest() {
         assert_eq!(res.status(), 200, "{limits}");
         drop(client);
         conn.abort();
-        stop.send(()).expect("stop");
-        server.await.expect("join").expect("clean shutdown");
+        server.stop().await;
     }
 }

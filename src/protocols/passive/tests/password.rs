@@ -2,7 +2,7 @@
 //! `newhire@contoso.com` (must change at next logon) signs in through the change page
 //! (tests/it/password_change/ repeats it against real AD and a real browser).
 
-use super::tests::{app, cookie_pair, form, hidden, post, sign_in_with, DEMO_PW, WSFED_RP};
+use super::{app, cookie_pair, form, hidden, post, sign_in_with, DEMO_PW, WSFED_RP};
 use crate::session::COOKIE;
 
 const NEW_PW: &str = "Changed-Passw0rd!2";

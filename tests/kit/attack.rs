@@ -1,8 +1,9 @@
-//! Attack clients shared by the edge integration tests (`tests/it/edge.rs`) and the edge load
-//! bench (`benches/edge.rs`): slowloris connections of four kinds, HTTP/2 connections that
-//! hold every stream they may open with a POST body that never finishes, and a reader of a
-//! process's resident memory. Every attacker binds its socket to a chosen 127/8 source address
-//! so that altgate's per-address cap sees distinct clients.
+//! Attack clients shared by the edge integration tests (`tests/it/edge.rs`, the limits tests in
+//! `tests/hermetic/limits.rs`) and the edge load bench (`benches/edge.rs`, which includes this
+//! file alone): verified TLS clients bound to a chosen source address, slowloris connections of
+//! four kinds, HTTP/2 connections that hold every stream they may open with a POST body that
+//! never finishes, and a reader of a process's resident memory. Every attacker binds its socket
+//! to a chosen 127/8 source address so that altgate's per-address cap sees distinct clients.
 
 #![allow(dead_code)]
 

@@ -14,7 +14,6 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-const DEMO_PW: &str = "Demo-Passw0rd!";
 const M365: &str = "urn:federation:MicrosoftOnline";
 const LOGIN_SRF: &str = "https://login.microsoftonline.com/login.srf";
 const SAML_RP: &str = "https://sp.example.test/metadata";
@@ -37,10 +36,6 @@ fn app() -> Arc<App> {
     App::new(Config::parse(&yaml, "test").expect("config")).expect("app")
 }
 
-fn ip() -> IpAddr {
-    IpAddr::from([192, 0, 2, 1])
-}
-
 async fn request(app: &App, post: bool, query: &str, body: &str, cookies: &str) -> LsResponse {
     handle(
         &app.passive(),
@@ -55,42 +50,6 @@ async fn request(app: &App, post: bool, query: &str, body: &str, cookies: &str) 
         },
     )
     .await
-}
-
-async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
-    request(app, false, query, "", cookies).await
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .map(|i| i + marker.len())
-        .unwrap_or_else(|| panic!("no {name} in {html}"));
-    let end = html[start..].find('"').map(|e| start + e).unwrap_or(start);
-    html[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&amp;", "&")
-}
-
-fn cookie_pair(r: &LsResponse, name: &str) -> String {
-    r.set_cookies
-        .iter()
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", r.set_cookies))
-        .to_string()
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
-}
-
-fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn is_form(r: &LsResponse) -> bool {

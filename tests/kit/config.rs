@@ -1,0 +1,43 @@
+//! Configurations parsed from YAML, applications built from them, and samples of their metrics.
+
+use altgate::config::Config;
+use altgate::metrics::Metrics;
+use altgate::App;
+use std::sync::Arc;
+
+/// `yaml` parsed and validated; a refusal fails the test with the issues and the YAML.
+pub fn parse(yaml: &str) -> Config {
+    Config::parse(yaml, "test").unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+/// The application a configuration builds.
+pub fn app(yaml: &str) -> Arc<App> {
+    App::new(parse(yaml)).expect("build app")
+}
+
+/// Reads one sample of a metric from the text exposition, e.g.
+/// `metric(&m, "altgate_forest_up{forest=\"contoso.com\"}")`.
+/// Label names must be written in the exposition's (alphabetical) order, or the series would
+/// silently never match; that is checked here.
+pub fn metric(m: &Metrics, series: &str) -> f64 {
+    if let Some((_, labels)) = series.split_once('{') {
+        let names: Vec<&str> = labels
+            .trim_end_matches('}')
+            .split(',')
+            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            names, sorted,
+            "write the labels of {series} in alphabetical order"
+        );
+    }
+    let text = m.render();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+}
