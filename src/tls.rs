@@ -306,7 +306,7 @@ mod tests {
             let (cert, key) = (sub.join("server.crt"), sub.join("server.key"));
             let writer = {
                 let (cert, key) = (cert.clone(), key.clone());
-                std::thread::spawn(move || ensure_dev_certificate(&cert, &key, "localhost"))
+                std::thread::spawn(move || ensure_dev_certificate(&cert, &key, "localhost", now()))
             };
             while !cert.exists() {
                 assert!(

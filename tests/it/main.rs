@@ -15,15 +15,15 @@
 //! taking `harness::shared()` / `harness::exclusive()` or calling `harness::prepared()`, so the
 //! decision comes before any test's own work.
 
+// The tests are altgate's clients (browsers, Entra, operators) and the forests' clocks: they
+// read the wall clock themselves, as those do; altgate takes it from its injected clock.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../kit/mod.rs"]
 mod kit;
 
 /// The attack clients, shared with the edge bench, are the kit's.
 use kit::attack;
-
-// The tests are altgate's clients (browsers, Entra, operators) and the forests' clocks: they
-// read the wall clock themselves, as those do; altgate takes it from its injected clock.
-#![allow(clippy::disallowed_methods)]
 
 mod harness;
 mod procs;

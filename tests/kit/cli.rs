@@ -54,6 +54,7 @@ pub fn shipped_demo_signing_pair() {
                 &repo().join(&ts.cert_file),
                 &repo().join(&ts.key_file),
                 "altgate development token signing",
+                altgate::clock::system_clock()(),
             )
             .expect("the demo token-signing pair");
         }

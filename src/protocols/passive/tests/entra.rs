@@ -11,7 +11,6 @@ use crate::tokens::saml::{SAML2, SAMLP};
 use crate::xml::parse::{parse, Limits, XmlNode};
 use base64::Engine;
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 const M365: &str = "urn:federation:MicrosoftOnline";
