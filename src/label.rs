@@ -8,8 +8,14 @@
 //! A vocabulary's *kind* ([`Kind`], one marker type per label family in [`kinds`]) ties an enum
 //! to the labels it may fill: `count_request(protocol, outcome)` takes
 //! `impl Label<Kind = kinds::Protocol>` and `impl Label<Kind = kinds::PassiveOutcome>`, so the
-//! two cannot be swapped, and several enums may share a kind (a token failure reason is either
-//! a request refusal or a sign-in failure).
+//! two cannot be swapped, and several enums may share a kind (a token failure reason is a
+//! WS-Trust request refusal, a browser request refusal or a sign-in failure).
+//!
+//! A value may belong to more than one family: a sign-in failure reason is also a token failure
+//! reason. Its enum keeps one own kind ([`Label::Kind`]) and declares the others with
+//! `also` in [`label_set!`], which implements [`Also`] and `From<Enum> for Id<Other>`: the
+//! enum then fills either label directly, and `catalogue::vocabularies()` lists it under each
+//! family it fills.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -42,7 +48,18 @@ impl<K: Kind> Id<K> {
     pub fn as_str(&self) -> &'static str {
         self.0
     }
+
+    /// The id of `l`, a value of another family declared to belong to `K` too ([`Also`]).
+    pub fn also<L: Also<K>>(l: L) -> Self {
+        Id(l.id(), PhantomData)
+    }
 }
+
+/// A label whose values also fill family `K`, besides its own [`Label::Kind`]: a sign-in
+/// failure reason is also a token failure reason. Declared with `also` in [`label_set!`], which
+/// also implements `From<Self> for Id<K>` (one concrete impl per family, so it never overlaps
+/// the impl for the own kind). Never implement it for the enum's own kind.
+pub trait Also<K: Kind>: Label {}
 
 impl<K: Kind> Clone for Id<K> {
     fn clone(&self) -> Self {
@@ -144,6 +161,9 @@ pub mod kinds {
         TokenFailure = "token_failure";
         /// Why a password sign-in failed (AD FS event 1203).
         SignInFailure = "sign_in_failure";
+        /// Why a password change failed (AD FS event 1205): the old password's sign-in failed,
+        /// or the change itself did.
+        PasswordChangeFailure = "password_change_failure";
         /// Why a browser request at `/adfs/ls/` was refused.
         PassiveRefusal = "passive_refusal";
         /// Which public endpoint answered a request (or why none did).
@@ -188,7 +208,8 @@ pub mod kinds {
 }
 
 /// Declares a vocabulary enum of kind `$kind`: its variants with their ids and docs, `ALL`,
-/// `id()`, `doc()`, `Display` (the id) and [`Label`].
+/// `id()`, `doc()`, `Display` (the id) and [`Label`]. `also` names further families the values
+/// belong to: for each, [`Also`] and `From<Enum> for Id<family>`.
 ///
 /// ```text
 /// label_set! {
@@ -198,11 +219,18 @@ pub mod kinds {
 ///         Wstrust13 = "wstrust_13",
 ///     }
 /// }
+/// label_set! {
+///     /// Why a sign-in failed.
+///     pub enum FailureReason: kinds::SignInFailure, also kinds::TokenFailure {
+///         /// Empty password.
+///         EmptyPassword = "empty_password",
+///     }
+/// }
 /// ```
 macro_rules! label_set {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $ty:ident: $kind:ty {
+        $vis:vis enum $ty:ident: $kind:ty $(, also $($also:ty),+ )? {
             $( $(#[doc = $doc:literal])* $variant:ident = $id:literal, )*
         }
     ) => {
@@ -244,6 +272,16 @@ macro_rules! label_set {
                 f.write_str(self.id())
             }
         }
+
+        $($(
+            impl $crate::label::Also<$also> for $ty {}
+
+            impl ::std::convert::From<$ty> for $crate::label::Id<$also> {
+                fn from(l: $ty) -> Self {
+                    $crate::label::Id::also(l)
+                }
+            }
+        )+)?
     };
 }
 pub(crate) use label_set;
@@ -275,5 +313,28 @@ mod tests {
             .with::<Colour>();
         assert_eq!(v.ids().collect::<Vec<_>>(), ["red", "green"]);
         assert_eq!(v.name, "protocol");
+    }
+
+    label_set! {
+        /// A test vocabulary whose values fill two families.
+        enum Shared: kinds::SignInFailure, also kinds::TokenFailure, kinds::PasswordChangeFailure {
+            /// Shared value.
+            One = "one",
+        }
+    }
+
+    fn token_failure(id: impl Into<Id<kinds::TokenFailure>>) -> &'static str {
+        id.into().as_str()
+    }
+
+    #[test]
+    fn a_value_may_fill_other_families_declared_with_also() {
+        let own: Id<kinds::SignInFailure> = Shared::One.into();
+        let change: Id<kinds::PasswordChangeFailure> = Shared::One.into();
+        assert_eq!((own.as_str(), change.as_str()), ("one", "one"));
+        assert_eq!(token_failure(Shared::One), "one");
+        assert_eq!(Id::<kinds::TokenFailure>::also(Shared::One).as_str(), "one");
+        let v = Vocabulary::of::<kinds::TokenFailure>().with::<Shared>();
+        assert_eq!(v.ids().collect::<Vec<_>>(), ["one"]);
     }
 }
