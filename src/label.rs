@@ -13,7 +13,7 @@
 //!
 //! A value may belong to more than one family: a sign-in failure reason is also a token failure
 //! reason. Its enum keeps one own kind ([`Label::Kind`]) and declares the others with
-//! `also` in [`label_set!`], which implements [`Also`] and `From<Enum> for Id<Other>`: the
+//! `also` in `label_set!`, which implements [`Also`] and `From<Enum> for Id<Other>`: the
 //! enum then fills either label directly, and `catalogue::vocabularies()` lists it under each
 //! family it fills.
 
@@ -56,7 +56,7 @@ impl<K: Kind> Id<K> {
 }
 
 /// A label whose values also fill family `K`, besides its own [`Label::Kind`]: a sign-in
-/// failure reason is also a token failure reason. Declared with `also` in [`label_set!`], which
+/// failure reason is also a token failure reason. Declared with `also` in `label_set!`, which
 /// also implements `From<Self> for Id<K>` (one concrete impl per family, so it never overlaps
 /// the impl for the own kind). Never implement it for the enum's own kind.
 pub trait Also<K: Kind>: Label {}
@@ -117,11 +117,20 @@ impl Vocabulary {
         }
     }
 
-    /// Adds every value of `L` (an id already present is kept once).
+    /// Adds every value of `L`. An id already present is kept once, with its first doc; but when
+    /// `L` is of another family (declared `also` this one) and gives the id another meaning,
+    /// that meaning is added: `... As a <L's family>: <L's doc>`.
     pub fn with<L: Label>(mut self) -> Self {
+        let other = <L::Kind as Kind>::NAME;
+        let foreign = other != self.name;
         for l in L::ALL {
-            if !self.values.iter().any(|(id, _)| *id == l.id()) {
-                self.values.push((l.id(), l.doc().trim().to_string()));
+            let doc = l.doc().trim();
+            match self.values.iter_mut().find(|(id, _)| *id == l.id()) {
+                None => self.values.push((l.id(), doc.to_string())),
+                Some((_, known)) if foreign && !known.contains(doc) => {
+                    known.push_str(&format!(" As a {other}: {doc}"));
+                }
+                Some(_) => {}
             }
         }
         self
@@ -157,7 +166,8 @@ pub mod kinds {
         PassiveOutcome = "passive_outcome";
         /// What happened to an SSO session cookie.
         SsoResult = "sso_result";
-        /// Why a token request was refused: a request refusal or a sign-in failure.
+        /// Why a token request was refused: a WS-Trust or browser request refusal, a sign-in
+        /// failure, or a failed password change during a browser sign-in.
         TokenFailure = "token_failure";
         /// Why a password sign-in failed (AD FS event 1203).
         SignInFailure = "sign_in_failure";
@@ -334,7 +344,43 @@ mod tests {
         assert_eq!((own.as_str(), change.as_str()), ("one", "one"));
         assert_eq!(token_failure(Shared::One), "one");
         assert_eq!(Id::<kinds::TokenFailure>::also(Shared::One).as_str(), "one");
-        let v = Vocabulary::of::<kinds::TokenFailure>().with::<Shared>();
-        assert_eq!(v.ids().collect::<Vec<_>>(), ["one"]);
+        let v = Vocabulary::of::<kinds::TokenFailure>()
+            .with::<Shared>()
+            .with::<Colour>()
+            .with::<Shared>();
+        assert_eq!(v.ids().collect::<Vec<_>>(), ["one", "red", "green"]);
+    }
+
+    label_set! {
+        /// Another test vocabulary, sharing an id with [`Colour`].
+        enum Light: kinds::SignInFailure {
+            /// Red light, stop.
+            Red = "red",
+        }
+    }
+
+    label_set! {
+        /// A vocabulary whose id repeats (two variants, one label value).
+        enum Twice: kinds::Protocol {
+            /// First.
+            A = "a",
+            /// Second.
+            B = "a",
+        }
+    }
+
+    #[test]
+    fn a_shared_id_keeps_every_family_s_meaning() {
+        let v = Vocabulary::of::<kinds::Protocol>()
+            .with::<Colour>()
+            .with::<Light>()
+            .with::<Light>();
+        assert_eq!(v.ids().collect::<Vec<_>>(), ["red", "green"]);
+        assert_eq!(
+            v.values[0].1,
+            "Red light. As a sign_in_failure: Red light, stop."
+        );
+        let v = Vocabulary::of::<kinds::Protocol>().with::<Twice>();
+        assert_eq!(v.values, [("a", "First.".to_string())]);
     }
 }
