@@ -119,7 +119,7 @@ event! {
         /// Account DN the session is bound to.
         account: &'a str,
         /// `account_disabled`, `password_changed` or `account_missing`.
-        reason: &'static str,
+        reason: Id<kinds::SsoResult> => %,
         /// When the password was last set (RFC 3339), for `password_changed`; empty when the
         /// directory says "must change at next logon" or keeps no time.
         password_last_set: &'a str,
@@ -137,7 +137,7 @@ event! {
         /// Relying party, or `unknown`.
         relying_party: &'a str,
         /// Bounded reason.
-        reason: &'static str,
+        reason: Id<kinds::PassiveRefusal> => %,
         /// What the request asked for, when that is the problem (the unknown realm or issuer,
         /// the unregistered reply URL, the unknown `wa`): at most 256 bytes, escaped by the log
         /// format like every string.
