@@ -13,6 +13,19 @@ pub fn vocabularies() -> Vec<Vocabulary> {
             .with::<crate::http::router::Unserved>(),
         Vocabulary::of::<kinds::ConnectionRefusal>().with::<crate::http::conn::Refused>(),
         Vocabulary::of::<kinds::Protocol>().with::<crate::signin::Protocol>(),
+        Vocabulary::of::<kinds::TokenFailure>()
+            .with::<crate::protocols::wstrust::RequestRefusal>()
+            .with::<crate::protocols::passive::RefusalReason>()
+            .with::<crate::signin::FailureReason>()
+            .with::<crate::signin::password::ChangeFailureReason>(),
+        Vocabulary::of::<kinds::PassiveOutcome>().with::<crate::protocols::passive::Outcome>(),
+        Vocabulary::of::<kinds::PassiveRefusal>()
+            .with::<crate::protocols::passive::RefusalReason>(),
+        Vocabulary::of::<kinds::SsoResult>().with::<crate::protocols::passive::SsoResult>(),
+        Vocabulary::of::<kinds::SignInFailure>().with::<crate::signin::FailureReason>(),
+        Vocabulary::of::<kinds::PasswordChangeFailure>()
+            .with::<crate::signin::FailureReason>()
+            .with::<crate::signin::password::ChangeFailureReason>(),
         Vocabulary::of::<kinds::DirectoryQuery>().with::<crate::directory::Query>(),
         Vocabulary::of::<kinds::SearchResult>().with::<crate::directory::SearchResult>(),
         Vocabulary::of::<kinds::BindResult>().with::<crate::directory::BindResult>(),

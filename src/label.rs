@@ -8,8 +8,14 @@
 //! A vocabulary's *kind* ([`Kind`], one marker type per label family in [`kinds`]) ties an enum
 //! to the labels it may fill: `count_request(protocol, outcome)` takes
 //! `impl Label<Kind = kinds::Protocol>` and `impl Label<Kind = kinds::PassiveOutcome>`, so the
-//! two cannot be swapped, and several enums may share a kind (a token failure reason is either
-//! a request refusal or a sign-in failure).
+//! two cannot be swapped, and several enums may share a kind (a token failure reason is a
+//! WS-Trust request refusal, a browser request refusal or a sign-in failure).
+//!
+//! A value may belong to more than one family: a sign-in failure reason is also a token failure
+//! reason. Its enum keeps one own kind ([`Label::Kind`]) and declares the others with
+//! `also` in `label_set!`, which implements [`Also`] and `From<Enum> for Id<Other>`: the
+//! enum then fills either label directly, and `catalogue::vocabularies()` lists it under each
+//! family it fills.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -42,7 +48,18 @@ impl<K: Kind> Id<K> {
     pub fn as_str(&self) -> &'static str {
         self.0
     }
+
+    /// The id of `l`, a value of another family declared to belong to `K` too ([`Also`]).
+    pub fn also<L: Also<K>>(l: L) -> Self {
+        Id(l.id(), PhantomData)
+    }
 }
+
+/// A label whose values also fill family `K`, besides its own [`Label::Kind`]: a sign-in
+/// failure reason is also a token failure reason. Declared with `also` in `label_set!`, which
+/// also implements `From<Self> for Id<K>` (one concrete impl per family, so it never overlaps
+/// the impl for the own kind). Never implement it for the enum's own kind.
+pub trait Also<K: Kind>: Label {}
 
 impl<K: Kind> Clone for Id<K> {
     fn clone(&self) -> Self {
@@ -100,11 +117,20 @@ impl Vocabulary {
         }
     }
 
-    /// Adds every value of `L` (an id already present is kept once).
+    /// Adds every value of `L`. An id already present is kept once, with its first doc; but when
+    /// `L` is of another family (declared `also` this one) and gives the id another meaning,
+    /// that meaning is added: `... As a <L's family>: <L's doc>`.
     pub fn with<L: Label>(mut self) -> Self {
+        let other = <L::Kind as Kind>::NAME;
+        let foreign = other != self.name;
         for l in L::ALL {
-            if !self.values.iter().any(|(id, _)| *id == l.id()) {
-                self.values.push((l.id(), l.doc().trim().to_string()));
+            let doc = l.doc().trim();
+            match self.values.iter_mut().find(|(id, _)| *id == l.id()) {
+                None => self.values.push((l.id(), doc.to_string())),
+                Some((_, known)) if foreign && !known.contains(doc) => {
+                    known.push_str(&format!(" As a {other}: {doc}"));
+                }
+                Some(_) => {}
             }
         }
         self
@@ -140,10 +166,14 @@ pub mod kinds {
         PassiveOutcome = "passive_outcome";
         /// What happened to an SSO session cookie.
         SsoResult = "sso_result";
-        /// Why a token request was refused: a request refusal or a sign-in failure.
+        /// Why a token request was refused: a WS-Trust or browser request refusal, a sign-in
+        /// failure, or a failed password change during a browser sign-in.
         TokenFailure = "token_failure";
         /// Why a password sign-in failed (AD FS event 1203).
         SignInFailure = "sign_in_failure";
+        /// Why a password change failed (AD FS event 1205): the old password's sign-in failed,
+        /// or the change itself did.
+        PasswordChangeFailure = "password_change_failure";
         /// Why a browser request at `/adfs/ls/` was refused.
         PassiveRefusal = "passive_refusal";
         /// Which public endpoint answered a request (or why none did).
@@ -188,7 +218,8 @@ pub mod kinds {
 }
 
 /// Declares a vocabulary enum of kind `$kind`: its variants with their ids and docs, `ALL`,
-/// `id()`, `doc()`, `Display` (the id) and [`Label`].
+/// `id()`, `doc()`, `Display` (the id) and [`Label`]. `also` names further families the values
+/// belong to: for each, [`Also`] and `From<Enum> for Id<family>`.
 ///
 /// ```text
 /// label_set! {
@@ -198,11 +229,18 @@ pub mod kinds {
 ///         Wstrust13 = "wstrust_13",
 ///     }
 /// }
+/// label_set! {
+///     /// Why a sign-in failed.
+///     pub enum FailureReason: kinds::SignInFailure, also kinds::TokenFailure {
+///         /// Empty password.
+///         EmptyPassword = "empty_password",
+///     }
+/// }
 /// ```
 macro_rules! label_set {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $ty:ident: $kind:ty {
+        $vis:vis enum $ty:ident: $kind:ty $(, also $($also:ty),+ )? {
             $( $(#[doc = $doc:literal])* $variant:ident = $id:literal, )*
         }
     ) => {
@@ -244,6 +282,16 @@ macro_rules! label_set {
                 f.write_str(self.id())
             }
         }
+
+        $($(
+            impl $crate::label::Also<$also> for $ty {}
+
+            impl ::std::convert::From<$ty> for $crate::label::Id<$also> {
+                fn from(l: $ty) -> Self {
+                    $crate::label::Id::also(l)
+                }
+            }
+        )+)?
     };
 }
 pub(crate) use label_set;
@@ -275,5 +323,64 @@ mod tests {
             .with::<Colour>();
         assert_eq!(v.ids().collect::<Vec<_>>(), ["red", "green"]);
         assert_eq!(v.name, "protocol");
+    }
+
+    label_set! {
+        /// A test vocabulary whose values fill two families.
+        enum Shared: kinds::SignInFailure, also kinds::TokenFailure, kinds::PasswordChangeFailure {
+            /// Shared value.
+            One = "one",
+        }
+    }
+
+    fn token_failure(id: impl Into<Id<kinds::TokenFailure>>) -> &'static str {
+        id.into().as_str()
+    }
+
+    #[test]
+    fn a_value_may_fill_other_families_declared_with_also() {
+        let own: Id<kinds::SignInFailure> = Shared::One.into();
+        let change: Id<kinds::PasswordChangeFailure> = Shared::One.into();
+        assert_eq!((own.as_str(), change.as_str()), ("one", "one"));
+        assert_eq!(token_failure(Shared::One), "one");
+        assert_eq!(Id::<kinds::TokenFailure>::also(Shared::One).as_str(), "one");
+        let v = Vocabulary::of::<kinds::TokenFailure>()
+            .with::<Shared>()
+            .with::<Colour>()
+            .with::<Shared>();
+        assert_eq!(v.ids().collect::<Vec<_>>(), ["one", "red", "green"]);
+    }
+
+    label_set! {
+        /// Another test vocabulary, sharing an id with [`Colour`].
+        enum Light: kinds::SignInFailure {
+            /// Red light, stop.
+            Red = "red",
+        }
+    }
+
+    label_set! {
+        /// A vocabulary whose id repeats (two variants, one label value).
+        enum Twice: kinds::Protocol {
+            /// First.
+            A = "a",
+            /// Second.
+            B = "a",
+        }
+    }
+
+    #[test]
+    fn a_shared_id_keeps_every_family_s_meaning() {
+        let v = Vocabulary::of::<kinds::Protocol>()
+            .with::<Colour>()
+            .with::<Light>()
+            .with::<Light>();
+        assert_eq!(v.ids().collect::<Vec<_>>(), ["red", "green"]);
+        assert_eq!(
+            v.values[0].1,
+            "Red light. As a sign_in_failure: Red light, stop."
+        );
+        let v = Vocabulary::of::<kinds::Protocol>().with::<Twice>();
+        assert_eq!(v.values, [("a", "First.".to_string())]);
     }
 }

@@ -78,7 +78,7 @@ event! {
         /// The login as typed (bounded).
         login: &'a str,
         /// Bounded reason (wrong_password, account_disabled, not_found, ...).
-        reason: &'static str,
+        reason: Id<kinds::SignInFailure> => %,
         /// Client address.
         client_ip: IpAddr => %,
         /// Relying party.
@@ -89,7 +89,7 @@ event! {
         detail: Option<&'a str>,
     }
     count(self, m) {
-        m.sign_in_failures.with_label_values(&[self.reason]).inc();
+        m.count_sign_in_failure(self.reason);
     }
 }
 
@@ -119,7 +119,7 @@ event! {
         /// Account DN the session is bound to.
         account: &'a str,
         /// `account_disabled`, `password_changed` or `account_missing`.
-        reason: &'static str,
+        reason: Id<kinds::SsoResult> => %,
         /// When the password was last set (RFC 3339), for `password_changed`; empty when the
         /// directory says "must change at next logon" or keeps no time.
         password_last_set: &'a str,
@@ -137,7 +137,7 @@ event! {
         /// Relying party, or `unknown`.
         relying_party: &'a str,
         /// Bounded reason.
-        reason: &'static str,
+        reason: Id<kinds::PassiveRefusal> => %,
         /// What the request asked for, when that is the problem (the unknown realm or issuer,
         /// the unregistered reply URL, the unknown `wa`): at most 256 bytes, escaped by the log
         /// format like every string.
@@ -262,8 +262,9 @@ event! {
     PasswordChangeFailed<'a>: audit, warn, PasswordChangeFailed [event_id = 1205, outcome = "failure"] "password change failed" {
         /// The login as typed (bounded).
         login: &'a str,
-        /// Bounded reason (`wrong_old_password`, `policy_refused`, `not_found`, ...).
-        reason: &'static str,
+        /// Bounded reason: the old password's sign-in failure (`wrong_password`, `not_found`,
+        /// ...) or the change's (`policy_refused`, `refused`, `unavailable`).
+        reason: Id<kinds::PasswordChangeFailure> => %,
         /// `password_expired`, `must_change_password` or `voluntary`.
         trigger: &'static str,
         /// Client address.

@@ -251,7 +251,7 @@ mod tests {
         let line = captured(|| {
             events.emit(&SignInFailed {
                 login: "jdoe@contoso.com",
-                reason: "wrong_password",
+                reason: crate::signin::FailureReason::WrongPassword.into(),
                 client_ip: std::net::IpAddr::from([192, 0, 2, 7]),
                 relying_party: "urn:federation:MicrosoftOnline",
                 protocol: crate::signin::Protocol::Wstrust13.into(),

@@ -159,14 +159,38 @@ pub struct Refusal {
     pub report: LockoutReport,
 }
 
+/// Why extranet lockout refused a bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCause {
+    /// The account is locked out for the attempt's location class (enforce mode).
+    LockedOut,
+    /// The state store did not answer and `on_unavailable` is `fail_closed`.
+    StateUnavailable,
+}
+
+impl RefusalCause {
+    /// Stable code: `extranet_lockout` or `state_unavailable`.
+    pub fn code(self) -> &'static str {
+        match self {
+            RefusalCause::LockedOut => "extranet_lockout",
+            RefusalCause::StateUnavailable => "state_unavailable",
+        }
+    }
+}
+
 impl Refusal {
+    /// Locked out, or the store did not answer (`fail_closed`).
+    pub fn cause(&self) -> RefusalCause {
+        match self.report {
+            LockoutReport::StateUnavailable { .. } => RefusalCause::StateUnavailable,
+            _ => RefusalCause::LockedOut,
+        }
+    }
+
     /// `extranet_lockout` (the account is locked out for this location class) or
     /// `state_unavailable` (the store did not answer and `on_unavailable` is `fail_closed`).
     pub fn code(&self) -> &'static str {
-        match self.report {
-            LockoutReport::StateUnavailable { .. } => "state_unavailable",
-            _ => "extranet_lockout",
-        }
+        self.cause().code()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Events by name and category, MSIS codes, sign-in failures by reason.
 
 use super::{counter_vec, vocabulary, Reg};
-use crate::label::kinds;
+use crate::label::{kinds, Id};
 use prometheus::IntCounterVec;
 
 /// Events (audit and operational) by kind.
@@ -16,6 +16,13 @@ pub struct EventMetrics {
 }
 
 impl EventMetrics {
+    /// Counts one refused password sign-in (AD FS event 1203) by reason.
+    pub fn count_sign_in_failure(&self, reason: impl Into<Id<kinds::SignInFailure>>) {
+        self.sign_in_failures
+            .with_label_values(&[reason.into().as_str()])
+            .inc();
+    }
+
     /// Registers the event metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         Ok(EventMetrics {

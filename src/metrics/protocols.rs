@@ -28,15 +28,19 @@ impl TokenMetrics {
             .inc();
     }
 
-    /// Counts one failed token request with its stable reason code.
+    /// Counts one failed token request by reason: a request refusal or a sign-in failure.
     pub fn count_failed(
         &self,
         protocol: impl Into<Id<kinds::Protocol>>,
         relying_party: &str,
-        reason: &str,
+        reason: impl Into<Id<kinds::TokenFailure>>,
     ) {
         self.failed
-            .with_label_values(&[protocol.into().as_str(), relying_party, reason])
+            .with_label_values(&[
+                protocol.into().as_str(),
+                relying_party,
+                reason.into().as_str(),
+            ])
             .inc();
     }
 
@@ -104,26 +108,32 @@ impl TokenMetrics {
 /// Browser sign-in (`/adfs/ls/`) and SSO sessions.
 #[derive(Clone)]
 pub struct PassiveMetrics {
-    /// `altgate_passive_requests_total{protocol,outcome}`: protocol wsfed, saml or
-    /// idp_initiated; outcome token, sso_token, sign_in_page, no_passive, refused, signed_out.
+    /// `altgate_passive_requests_total{protocol,outcome}`: protocol wsfed, saml, idp_initiated
+    /// or update_password; outcome a [`kinds::PassiveOutcome`] (token, sso_token,
+    /// sign_in_page, password_change_page, page, no_passive, refused, signed_out).
     pub requests: IntCounterVec,
-    /// `altgate_sso_sessions_total{result}`: created, reused, expired, invalid, mismatch,
-    /// revoked, state_unavailable, account_disabled, password_changed, account_missing,
-    /// directory_unavailable.
+    /// `altgate_sso_sessions_total{result}`: a [`kinds::SsoResult`] (created, reused,
+    /// hint_mismatch, or why a session was not used).
     pub sessions: IntCounterVec,
 }
 
 impl PassiveMetrics {
     /// Counts one `/adfs/ls/` request of `protocol` by how it ended.
-    pub fn count_request(&self, protocol: impl Into<Id<kinds::Protocol>>, outcome: &str) {
+    pub fn count_request(
+        &self,
+        protocol: impl Into<Id<kinds::Protocol>>,
+        outcome: impl Into<Id<kinds::PassiveOutcome>>,
+    ) {
         self.requests
-            .with_label_values(&[protocol.into().as_str(), outcome])
+            .with_label_values(&[protocol.into().as_str(), outcome.into().as_str()])
             .inc();
     }
 
     /// Counts an SSO session event (created, reused, or why one was not used).
-    pub fn count_session(&self, result: &str) {
-        self.sessions.with_label_values(&[result]).inc();
+    pub fn count_session(&self, result: impl Into<Id<kinds::SsoResult>>) {
+        self.sessions
+            .with_label_values(&[result.into().as_str()])
+            .inc();
     }
 
     /// Registers the passive metrics.

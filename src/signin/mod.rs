@@ -12,7 +12,7 @@ use crate::config::{ClaimKind, RelyingParty};
 use crate::directory::{BindRejection, Directory};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
 use crate::label::{kinds, label_set};
-use crate::lockout::{self, AccountKey, ExtranetLockout, Gate};
+use crate::lockout::{self, AccountKey, ExtranetLockout, Gate, RefusalCause};
 use crate::request::RequestContext;
 use crate::resolve::{FailureCode, Outcome, Resolution, ResolvedAccount, Resolver, Via};
 use crate::secret::Secret;
@@ -114,8 +114,8 @@ pub enum SignInFailure {
     /// No domain controller of the account's domain answered, or none is configured.
     DirectoryUnavailable(String),
     /// Extranet lockout refused the attempt without contacting AD (or, with `fail_closed`, the
-    /// state store could not answer): the stable code says which.
-    ExtranetLockout(&'static str),
+    /// state store could not answer): the cause says which.
+    ExtranetLockout(RefusalCause),
     /// The client address has used up its failure budget.
     AddressBudgetExhausted,
 }
@@ -127,25 +127,113 @@ impl SignInFailure {
         matches!(self, SignInFailure::Rejected(BindRejection::WrongPassword))
     }
 
-    /// Stable code: the bounded metric label and audit reason.
-    pub fn code(&self) -> &'static str {
+    /// The bounded reason: audit reason, `altgate_sign_in_failures_total{reason}` and (as a
+    /// token failure) `altgate_token_failures_total{reason}`.
+    pub fn reason(&self) -> FailureReason {
         match self {
-            SignInFailure::EmptyPassword => "empty_password",
-            SignInFailure::PasswordTooLong => "password_too_long",
-            SignInFailure::PasswordControlCharacter => "password_control_character",
+            SignInFailure::EmptyPassword => FailureReason::EmptyPassword,
+            SignInFailure::PasswordTooLong => FailureReason::PasswordTooLong,
+            SignInFailure::PasswordControlCharacter => FailureReason::PasswordControlCharacter,
             SignInFailure::Unresolved {
                 outcome: Outcome::NotFound,
                 ..
-            } => "not_found",
+            } => FailureReason::NotFound,
             SignInFailure::Unresolved {
                 outcome: Outcome::Ambiguous,
                 ..
-            } => "ambiguous",
-            SignInFailure::Unresolved { .. } => "unresolved",
-            SignInFailure::Rejected(r) => r.code(),
-            SignInFailure::DirectoryUnavailable(_) => "directory_unavailable",
-            SignInFailure::ExtranetLockout(code) => code,
-            SignInFailure::AddressBudgetExhausted => "address_failure_budget",
+            } => FailureReason::Ambiguous,
+            SignInFailure::Unresolved { .. } => FailureReason::Unresolved,
+            SignInFailure::Rejected(r) => FailureReason::from(*r),
+            SignInFailure::DirectoryUnavailable(_) => FailureReason::DirectoryUnavailable,
+            SignInFailure::ExtranetLockout(cause) => FailureReason::from(*cause),
+            SignInFailure::AddressBudgetExhausted => FailureReason::AddressFailureBudget,
+        }
+    }
+
+    /// Stable code: the id of [`SignInFailure::reason`].
+    pub fn code(&self) -> &'static str {
+        self.reason().id()
+    }
+}
+
+label_set! {
+    /// Why a password sign-in failed: the reason of AD FS event 1203, of
+    /// `altgate_sign_in_failures_total` and, for a sign-in behind a token request, of
+    /// `altgate_token_failures_total`. Never shown to the client.
+    pub enum FailureReason: kinds::SignInFailure, also kinds::TokenFailure, kinds::PasswordChangeFailure {
+        /// The password was empty: refused before any directory traffic.
+        EmptyPassword = "empty_password",
+        /// The password was longer than 1024 bytes: refused before any directory traffic.
+        PasswordTooLong = "password_too_long",
+        /// The password held a control character (NUL, newline...): refused before any bind (a
+        /// DC would cut the password at a NUL and accept a prefix).
+        PasswordControlCharacter = "password_control_character",
+        /// The client address has used up its failure budget (extranet lockout's
+        /// `ip_failures_per_minute`): refused before the login is resolved.
+        AddressFailureBudget = "address_failure_budget",
+        /// No account has this login.
+        NotFound = "not_found",
+        /// More than one account has this login (MSIS8014/8015).
+        Ambiguous = "ambiguous",
+        /// The login did not resolve for another reason: bad input, unusable account data
+        /// (MSIS8012/8013) or no directory answered; the audit record's `detail` has the
+        /// resolution's code.
+        Unresolved = "unresolved",
+        /// Extranet lockout refused the attempt without contacting AD: the account is locked out
+        /// for the attempt's location class (AD FS event 1210).
+        ExtranetLockout = "extranet_lockout",
+        /// The farm state store did not answer and `state.on_unavailable` is `fail_closed`:
+        /// extranet lockout refused the attempt without contacting AD.
+        StateUnavailable = "state_unavailable",
+        /// AD: wrong password (`data 52e`, also AD's answer for an unknown user).
+        WrongPassword = "wrong_password",
+        /// AD: no such user (`data 525`).
+        NoSuchUser = "no_such_user",
+        /// AD: outside the account's logon hours (`data 530`).
+        LogonHours = "logon_hours",
+        /// AD: not allowed to log on from this workstation (`data 531`).
+        Workstation = "workstation",
+        /// AD: the password has expired (`data 532`); the browser sign-in offers the password
+        /// change.
+        PasswordExpired = "password_expired",
+        /// AD: the account is disabled (`data 533`).
+        AccountDisabled = "account_disabled",
+        /// AD: the account has expired (`data 701`).
+        AccountExpired = "account_expired",
+        /// AD: the password must be changed at next logon (`data 773`); the browser sign-in
+        /// offers the password change.
+        MustChangePassword = "must_change_password",
+        /// AD: the account is locked out by the domain's own lockout policy (`data 775`).
+        LockedOut = "locked_out",
+        /// AD refused the bind (LDAP result 49) without a sub-code altgate knows.
+        InvalidCredentials = "invalid_credentials",
+        /// No domain controller of the account's domain answered, or none is configured.
+        DirectoryUnavailable = "directory_unavailable",
+    }
+}
+
+impl From<BindRejection> for FailureReason {
+    fn from(r: BindRejection) -> Self {
+        match r {
+            BindRejection::WrongPassword => FailureReason::WrongPassword,
+            BindRejection::NoSuchUser => FailureReason::NoSuchUser,
+            BindRejection::LogonHours => FailureReason::LogonHours,
+            BindRejection::Workstation => FailureReason::Workstation,
+            BindRejection::PasswordExpired => FailureReason::PasswordExpired,
+            BindRejection::Disabled => FailureReason::AccountDisabled,
+            BindRejection::AccountExpired => FailureReason::AccountExpired,
+            BindRejection::MustChangePassword => FailureReason::MustChangePassword,
+            BindRejection::LockedOut => FailureReason::LockedOut,
+            BindRejection::InvalidCredentials => FailureReason::InvalidCredentials,
+        }
+    }
+}
+
+impl From<RefusalCause> for FailureReason {
+    fn from(c: RefusalCause) -> Self {
+        match c {
+            RefusalCause::LockedOut => FailureReason::ExtranetLockout,
+            RefusalCause::StateUnavailable => FailureReason::StateUnavailable,
         }
     }
 }
@@ -289,7 +377,7 @@ impl SignIn {
             }
             Err(f) => self.events.emit(&SignInFailed {
                 login: crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES),
-                reason: f.code(),
+                reason: f.reason().into(),
                 client_ip: ctx.client_ip(),
                 relying_party: ctx.relying_party,
                 protocol: ctx.protocol.into(),
@@ -341,7 +429,7 @@ impl SignIn {
             Some(l) => match l.before_bind(&key, &ctx.request.client).await {
                 Gate::Refuse(refusal) => {
                     refusal.report.emit(&self.events, user, addresses);
-                    return Err(SignInFailure::ExtranetLockout(refusal.code()));
+                    return Err(SignInFailure::ExtranetLockout(refusal.cause()));
                 }
                 Gate::Proceed(ticket) => {
                     if let Some(report) = ticket.report() {

@@ -11,9 +11,13 @@
 //! AD's policy answer (which names no account) for callers who proved they know the password:
 //! a weak new password with a wrong old one is just a failed sign-in.
 
-use super::{lockout_key, SignIn, SignInContext, SignInFailure, SignedIn, LOGGED_LOGIN_MAX_BYTES};
+use super::{
+    lockout_key, FailureReason, SignIn, SignInContext, SignInFailure, SignedIn,
+    LOGGED_LOGIN_MAX_BYTES,
+};
 use crate::directory::{BindRejection, PasswordChangeError};
 use crate::events::{PasswordChangeFailed, PasswordChangeSucceeded, SignInSucceeded};
+use crate::label::{kinds, label_set, Id, Kind};
 use crate::lockout::{self, Gate};
 use crate::resolve::{FailureCode, Via};
 use crate::secret::Secret;
@@ -63,14 +67,56 @@ pub enum PasswordChangeFailure {
     Directory(PasswordChangeError),
 }
 
+label_set! {
+    /// Why a password change failed once the old password was right: the reasons of AD FS
+    /// event 1205 (and of `altgate_token_failures_total` for a change in a browser sign-in)
+    /// besides the old password's sign-in failures ([`FailureReason`]).
+    pub enum ChangeFailureReason: kinds::PasswordChangeFailure, also kinds::TokenFailure {
+        /// The new password was refused, by altgate's input checks (empty, too long, a control
+        /// character) or by the domain's password policy (history, length, complexity, minimum
+        /// age). Nothing changed; the user may try another one.
+        PolicyRefused = "policy_refused",
+        /// The domain controller refused the change for another reason (the account may not
+        /// change its password, insufficient rights, an unencrypted connection), or the new
+        /// password did not bind right after the change.
+        Refused = "refused",
+        /// No domain controller of the account's domain could change the password (or none is
+        /// configured), or none could check the new password after the change.
+        Unavailable = "unavailable",
+    }
+}
+
 impl PasswordChangeFailure {
-    /// Stable code: audit reason and bounded metric label.
-    pub fn code(&self) -> &'static str {
+    /// The bounded reason, as a value of family `K`: the audit reason
+    /// ([`kinds::PasswordChangeFailure`]) or the token failure ([`kinds::TokenFailure`]).
+    pub fn reason<K: Kind>(&self) -> Id<K>
+    where
+        FailureReason: Into<Id<K>>,
+        ChangeFailureReason: Into<Id<K>>,
+    {
         match self {
-            PasswordChangeFailure::SignIn(f) => f.code(),
-            PasswordChangeFailure::NewPasswordRefused(_) => "policy_refused",
-            PasswordChangeFailure::Directory(e) => e.code(),
+            PasswordChangeFailure::SignIn(f) => f.reason().into(),
+            PasswordChangeFailure::NewPasswordRefused(_)
+            | PasswordChangeFailure::Directory(PasswordChangeError::PolicyRefused(_)) => {
+                ChangeFailureReason::PolicyRefused.into()
+            }
+            // Never built: `change` reports AD's "wrong old password" as the sign-in failure it
+            // amounts to, and so does this.
+            PasswordChangeFailure::Directory(PasswordChangeError::WrongOldPassword) => {
+                FailureReason::WrongPassword.into()
+            }
+            PasswordChangeFailure::Directory(PasswordChangeError::Refused(_)) => {
+                ChangeFailureReason::Refused.into()
+            }
+            PasswordChangeFailure::Directory(PasswordChangeError::Unavailable(_)) => {
+                ChangeFailureReason::Unavailable.into()
+            }
         }
+    }
+
+    /// Stable code: the id of [`PasswordChangeFailure::reason`].
+    pub fn code(&self) -> &'static str {
+        self.reason::<kinds::PasswordChangeFailure>().as_str()
     }
 
     fn detail(&self) -> Option<&str> {
@@ -161,7 +207,7 @@ impl SignIn {
             }
             Err(f) => self.events.emit(&PasswordChangeFailed {
                 login: user,
-                reason: f.code(),
+                reason: f.reason(),
                 trigger: trigger.as_str(),
                 client_ip: ctx.client_ip(),
                 relying_party: ctx.relying_party,
@@ -210,7 +256,7 @@ impl SignIn {
             {
                 Gate::Refuse(refusal) => {
                     refusal.report.emit(&self.events, user, addresses);
-                    return Err(F::SignIn(SignInFailure::ExtranetLockout(refusal.code())));
+                    return Err(F::SignIn(SignInFailure::ExtranetLockout(refusal.cause())));
                 }
                 Gate::Proceed(ticket) => {
                     if let Some(report) = ticket.report() {

@@ -225,3 +225,54 @@ async fn a_password_change_checks_the_old_password_like_a_sign_in_then_signs_in_
         "the voluntary change is no sign-in"
     );
 }
+
+#[test]
+fn typed_reasons_keep_the_codes_of_their_sources() {
+    use crate::directory::PasswordChangeError;
+    use crate::label::{kinds, Id};
+    use password::{ChangeFailureReason, PasswordChangeFailure};
+    for r in [
+        BindRejection::WrongPassword,
+        BindRejection::NoSuchUser,
+        BindRejection::LogonHours,
+        BindRejection::Workstation,
+        BindRejection::PasswordExpired,
+        BindRejection::Disabled,
+        BindRejection::AccountExpired,
+        BindRejection::MustChangePassword,
+        BindRejection::LockedOut,
+        BindRejection::InvalidCredentials,
+    ] {
+        assert_eq!(SignInFailure::Rejected(r).code(), r.code());
+    }
+    for c in [RefusalCause::LockedOut, RefusalCause::StateUnavailable] {
+        assert_eq!(SignInFailure::ExtranetLockout(c).code(), c.code());
+    }
+    for e in [
+        PasswordChangeError::PolicyRefused("d".into()),
+        PasswordChangeError::Refused("d".into()),
+        PasswordChangeError::Unavailable("d".into()),
+    ] {
+        assert_eq!(PasswordChangeFailure::Directory(e.clone()).code(), e.code());
+    }
+    let refused = PasswordChangeFailure::NewPasswordRefused("empty_password".into());
+    assert_eq!(refused.code(), "policy_refused");
+    let token: Id<kinds::TokenFailure> = refused.reason();
+    assert_eq!(token.as_str(), "policy_refused");
+    let wrong =
+        PasswordChangeFailure::SignIn(SignInFailure::Rejected(BindRejection::WrongPassword));
+    assert_eq!(wrong.code(), "wrong_password");
+    let all: Vec<&str> = FailureReason::ALL
+        .iter()
+        .map(|r| r.id())
+        .chain(ChangeFailureReason::ALL.iter().map(|r| r.id()))
+        .collect();
+    let mut unique = all.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "a password change reason has one meaning"
+    );
+}

@@ -5,7 +5,7 @@
 use super::page::{self, ErrorKind, Lang};
 use super::request::{Deliver, Target};
 use super::Passive;
-use super::{refuse, LsRequest, LsResponse, Refusal};
+use super::{refuse, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
 use crate::config::TokenType;
 use crate::signin::SignedIn;
 use crate::tokens::issue::Delivery;
@@ -55,10 +55,13 @@ pub(super) fn no_passive(
     else {
         return Ok(None);
     };
-    let signing = app
-        .tokens
-        .signing()
-        .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_signing_key"))?;
+    let signing = app.tokens.signing().ok_or_else(|| {
+        refuse(
+            target.protocol,
+            &target.rp.identifier,
+            RefusalReason::NoSigningKey,
+        )
+    })?;
     let xml = response(
         &ResponseSpec {
             issuer: &app.federation.issuer,
@@ -71,8 +74,15 @@ pub(super) fn no_passive(
         &signing.key,
         true,
     )
-    .map_err(|_| refuse(target.protocol, &target.rp.identifier, "signing_failed"))?;
-    app.metrics.count_request(target.protocol, "no_passive");
+    .map_err(|_| {
+        refuse(
+            target.protocol,
+            &target.rp.identifier,
+            RefusalReason::SigningFailed,
+        )
+    })?;
+    app.metrics
+        .count_request(target.protocol, Outcome::NoPassive);
     Ok(Some(post_saml(
         app.pages,
         lang,
@@ -90,10 +100,10 @@ pub(super) async fn deliver(
     lang: Lang,
     target: &Target,
     signed_in: &SignedIn,
-    outcome: &'static str,
+    outcome: Outcome,
 ) -> Result<LsResponse, Refusal> {
     let rp = &target.rp;
-    let failed = |reason: &'static str| Refusal {
+    let failed = |reason: RefusalReason| Refusal {
         kind: ErrorKind::Unavailable,
         ..refuse(target.protocol, &rp.identifier, reason)
     };
@@ -108,7 +118,7 @@ pub(super) async fn deliver(
                     req.request.client_ip(),
                     &Delivery::default(),
                 )
-                .map_err(|_| failed("signing_failed"))?;
+                .map_err(|_| failed(RefusalReason::SigningFailed))?;
             let wresult = rstr_body(
                 Version::Trust2005,
                 &assertion,
@@ -149,7 +159,7 @@ pub(super) async fn deliver(
                     acs,
                     request_id.as_deref(),
                 )
-                .map_err(|_| failed("signing_failed"))?;
+                .map_err(|_| failed(RefusalReason::SigningFailed))?;
             post_saml(app.pages, lang, acs, &xml, relay.as_deref(), Vec::new())
         }
     };

@@ -7,7 +7,7 @@ use super::page::{ErrorKind, Lang, SignInPage};
 use super::params::Params;
 use super::request::{classify, decode_ctx, Message, Target};
 use super::Passive;
-use super::{refuse, sso, LsRequest, LsResponse, Refusal};
+use super::{refuse, sso, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
 use crate::secret::Secret;
 use crate::session::{cookie, csrf_cookie, same, CSRF_COOKIE};
 use crate::signin::Protocol;
@@ -33,12 +33,16 @@ pub(super) async fn begin(
             return Ok(r);
         }
     }
-    let csrf = app
-        .sessions
-        .random_token()
-        .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_randomness"))?;
+    let csrf = app.sessions.random_token().ok_or_else(|| {
+        refuse(
+            target.protocol,
+            &target.rp.identifier,
+            RefusalReason::NoRandomness,
+        )
+    })?;
     cookies.push(csrf_cookie(&csrf));
-    app.metrics.count_request(target.protocol, "sign_in_page");
+    app.metrics
+        .count_request(target.protocol, Outcome::SignInPage);
     // The login hint pre-fills the user name (escaped by the page); the password decides.
     let hint = target.hint.as_deref().unwrap_or("");
     let mut r = LsResponse::html(
@@ -74,19 +78,25 @@ pub(super) async fn submit(
     form: &Params<'_>,
 ) -> Result<LsResponse, Refusal> {
     let ctx = form.get("ctx").unwrap_or("");
-    let (arrival, raw) =
-        decode_ctx(ctx).ok_or_else(|| refuse(Protocol::Wsfed, "unknown", "bad_form_context"))?;
+    let (arrival, raw) = decode_ctx(ctx)
+        .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", RefusalReason::BadFormContext))?;
     let params = Params::parse(&raw);
     let target = match classify(app, &params, arrival)? {
         Message::SignIn(t) => t,
-        _ => return Err(refuse(Protocol::Wsfed, "unknown", "bad_form_context")),
+        _ => {
+            return Err(refuse(
+                Protocol::Wsfed,
+                "unknown",
+                RefusalReason::BadFormContext,
+            ))
+        }
     };
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
     let given = form.get("csrf").unwrap_or("");
     if expected.is_empty() || !same(expected, given) {
         return Err(Refusal {
             kind: ErrorKind::FormExpired,
-            ..refuse(target.protocol, &target.rp.identifier, "csrf")
+            ..refuse(target.protocol, &target.rp.identifier, RefusalReason::Csrf)
         });
     }
     let username = form.get("UserName").unwrap_or("");
@@ -95,13 +105,14 @@ pub(super) async fn submit(
     match app.sign_in.sign_in(username, &password, &sctx).await {
         Err(f) => {
             app.token_metrics
-                .count_failed(target.protocol, &target.rp.identifier, f.code());
+                .count_failed(target.protocol, &target.rp.identifier, f.reason());
             if let Some(trigger) = super::password::trigger_for(&f) {
                 return super::password::offer(
                     app, lang, &target, ctx, expected, username, &password, trigger,
                 );
             }
-            app.metrics.count_request(target.protocol, "sign_in_page");
+            app.metrics
+                .count_request(target.protocol, Outcome::SignInPage);
             // Same generic message for every reason; the user name is echoed back (escaped).
             let shown: String = username.chars().take(320).collect();
             Ok(LsResponse::html(
@@ -110,7 +121,7 @@ pub(super) async fn submit(
             ))
         }
         Ok(signed_in) => {
-            let mut r = deliver(app, req, lang, &target, &signed_in, "token").await?;
+            let mut r = deliver(app, req, lang, &target, &signed_in, Outcome::Token).await?;
             sso::start(app, &signed_in, &mut r);
             Ok(r)
         }

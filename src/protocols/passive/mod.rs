@@ -34,6 +34,7 @@ use crate::config::state::OnUnavailable;
 use crate::config::{Federation, RelyingParty};
 use crate::directory::Directory;
 use crate::events::{clip, Events, PassiveRequestRefused};
+use crate::label::{kinds, label_set};
 use crate::metrics::{PassiveMetrics, TokenMetrics};
 use crate::request::RequestContext;
 use crate::resolve::Resolver;
@@ -47,6 +48,131 @@ use params::Params;
 pub use password::update_password;
 use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
+
+label_set! {
+    /// How a browser request at `/adfs/ls/` (or at the password-change page) ended: the
+    /// `outcome` of `altgate_passive_requests_total`.
+    pub enum Outcome: kinds::PassiveOutcome {
+        /// A password sign-in (the form, or a password change in flight) ended with a token
+        /// posted to the relying party.
+        Token = "token",
+        /// The SSO session signed the browser in: a token posted without the form.
+        SsoToken = "sso_token",
+        /// The sign-in form was shown: first, or again after a failed sign-in.
+        SignInPage = "sign_in_page",
+        /// The password-change page of a sign-in in flight (AD answered that the password
+        /// expired or must be changed) was shown, or posted with its state checked.
+        PasswordChangePage = "password_change_page",
+        /// The voluntary password-change page (`update_password`) was shown, or posted with a
+        /// valid CSRF token.
+        Page = "page",
+        /// A SAML `IsPassive` request without a usable session: the NoPassive response.
+        NoPassive = "no_passive",
+        /// The request was refused (why: a `passive_refusal`; on the `update_password`
+        /// page, a failed CSRF check).
+        Refused = "refused",
+        /// A WS-Federation or SAML sign-out was answered.
+        SignedOut = "signed_out",
+    }
+}
+
+label_set! {
+    /// What happened to an SSO session cookie at `/adfs/ls/`: the `result` of
+    /// `altgate_sso_sessions_total`, and the reason of `sso_session_ended`.
+    pub enum SsoResult: kinds::SsoResult {
+        /// A form sign-in started a session (its cookie was set).
+        Created = "created",
+        /// The session signed the browser in without the form.
+        Reused = "reused",
+        /// The login hint names another account: the form was shown, the session kept.
+        HintMismatch = "hint_mismatch",
+        /// The cookie does not open (tampered, malformed, sealed with another key) or could not
+        /// be sealed again: cleared.
+        Invalid = "invalid",
+        /// The session outlived `passive.session_lifetime` or was idle longer than
+        /// `passive.session_idle_timeout`: cleared.
+        Expired = "expired",
+        /// The session was signed out (on any node of the farm): cleared.
+        Revoked = "revoked",
+        /// The farm state store did not answer the revocation check and `state.on_unavailable`
+        /// is `fail_closed`: the form was shown, the cookie kept.
+        StateUnavailable = "state_unavailable",
+        /// The session's login no longer resolves to the session's account: cleared.
+        Mismatch = "mismatch",
+        /// The account is disabled (read fresh from a DC): the session ended.
+        AccountDisabled = "account_disabled",
+        /// The account's password was set after the session's sign-in (a reset, a change, or
+        /// "must change at next logon"): the session ended.
+        PasswordChanged = "password_changed",
+        /// No user is at the session's DN any more (deleted, moved, renamed): the session ended.
+        AccountMissing = "account_missing",
+        /// No domain controller could read the account's state: the form was shown, the cookie
+        /// kept.
+        DirectoryUnavailable = "directory_unavailable",
+    }
+}
+
+label_set! {
+    /// Why a browser request at `/adfs/ls/` was refused: the reason of
+    /// `passive_request_refused`, and of `altgate_token_failures_total`.
+    pub enum RefusalReason: kinds::PassiveRefusal, also kinds::TokenFailure {
+        /// The query string is longer than 16 KiB.
+        QueryTooLong = "query_too_long",
+        /// No token-signing key is loaded: nothing can be signed.
+        NoSigningKey = "no_signing_key",
+        /// A protocol parameter's name arrived percent- or plus-encoded (`SAML%52equest`).
+        EncodedParameterName = "encoded_parameter_name",
+        /// A protocol parameter appears more than once.
+        DuplicateParameter = "duplicate_parameter",
+        /// IdP-initiated sign-on is off (`passive.idp_initiated_sign_on`).
+        IdpInitiatedDisabled = "idp_initiated_disabled",
+        /// IdP-initiated sign-on without `loginToRp`.
+        MissingLoginToRp = "missing_login_to_rp",
+        /// WS-Federation sign-in without `wtrealm`.
+        MissingWtrealm = "missing_wtrealm",
+        /// The realm, SAML issuer or `loginToRp` names no configured relying party.
+        UnknownRelyingParty = "unknown_relying_party",
+        /// `wa` is missing or not a WS-Federation action altgate answers.
+        UnknownMessage = "unknown_message",
+        /// `wauth` asks for an authentication method other than a password.
+        UnsupportedAuthMethod = "unsupported_auth_method",
+        /// The reply URL asked for (`wreply`, `AssertionConsumerServiceURL`) is not one the
+        /// relying party registered.
+        UnregisteredReplyUrl = "unregistered_reply_url",
+        /// The relying party has no registered reply URL.
+        NoReplyUrl = "no_reply_url",
+        /// `RelayState` or `wctx` is longer than 1024 bytes.
+        StateTooLong = "state_too_long",
+        /// The SAML message is not base64, not DEFLATE, too large when inflated, or not XML.
+        SamlDecode = "saml_decode",
+        /// The SAML message is not the expected element or misses required parts.
+        SamlMalformed = "saml_malformed",
+        /// The SAML request's IssueInstant is too old or in the future.
+        SamlStale = "saml_stale",
+        /// The relying party requires signed requests and the signature is missing,
+        /// unsupported or wrong (or the request came with the POST binding, whose signatures
+        /// are not verified).
+        SamlSignature = "saml_signature",
+        /// The SAML request ID was already answered (on any node of the farm).
+        ReplayedRequest = "replayed_request",
+        /// The farm state store did not answer the SAML replay check and
+        /// `state.on_unavailable` is `fail_closed` (answered 503).
+        StateUnavailable = "state_unavailable",
+        /// A posted form's context (`ctx`) does not decode to a sign-in request.
+        BadFormContext = "bad_form_context",
+        /// A posted form's CSRF token does not match its cookie, or the cookie is missing: the
+        /// form expired.
+        Csrf = "csrf",
+        /// The password-change page's sealed state does not open, has expired or names no
+        /// known trigger: the form expired.
+        PasswordChangeState = "password_change_state",
+        /// The system's random generator failed: no CSRF token or sealed state could be made.
+        NoRandomness = "no_randomness",
+        /// Building or signing the token, the NoPassive response or the LogoutResponse failed
+        /// (answered 503 for a token).
+        SigningFailed = "signing_failed",
+    }
+}
 
 /// What browser sign-in needs from the application, and nothing more.
 #[derive(Clone, Copy)]
@@ -147,10 +273,10 @@ impl Answer {
     fn check(self, protocol: Protocol, rp: &str) -> Result<(), Refusal> {
         match self {
             Answer::First => Ok(()),
-            Answer::Replayed => Err(refuse(protocol, rp, "replayed_request")),
+            Answer::Replayed => Err(refuse(protocol, rp, RefusalReason::ReplayedRequest)),
             Answer::Unavailable => Err(Refusal {
                 kind: ErrorKind::Unavailable,
-                ..refuse(protocol, rp, "state_unavailable")
+                ..refuse(protocol, rp, RefusalReason::StateUnavailable)
             }),
         }
     }
@@ -222,7 +348,7 @@ const MAX_ASKED: usize = 256;
 struct Refusal {
     protocol: Protocol,
     relying_party: String,
-    reason: &'static str,
+    reason: RefusalReason,
     kind: ErrorKind,
     /// What the request asked for (the unknown realm, the unregistered reply URL, ...),
     /// bounded; empty when nothing in particular.
@@ -237,7 +363,7 @@ impl Refusal {
     }
 }
 
-fn refuse(protocol: Protocol, rp: &str, reason: &'static str) -> Refusal {
+fn refuse(protocol: Protocol, rp: &str, reason: RefusalReason) -> Refusal {
     Refusal {
         protocol,
         relying_party: rp.to_string(),
@@ -257,11 +383,12 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
             app.events.emit(&PassiveRequestRefused {
                 protocol: refusal.protocol.into(),
                 relying_party: &refusal.relying_party,
-                reason: refusal.reason,
+                reason: refusal.reason.into(),
                 requested: Some(refusal.asked.as_str()).filter(|a| !a.is_empty()),
                 client_ip: req.request.client_ip(),
             });
-            app.metrics.count_request(refusal.protocol, "refused");
+            app.metrics
+                .count_request(refusal.protocol, Outcome::Refused);
             let rp_label = if app.relying_party(&refusal.relying_party).is_some() {
                 refusal.relying_party.as_str()
             } else {
@@ -284,12 +411,16 @@ pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
 
 async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsResponse, Refusal> {
     if req.raw_query.len() > MAX_QUERY {
-        return Err(refuse(Protocol::Wsfed, "unknown", "query_too_long"));
+        return Err(refuse(
+            Protocol::Wsfed,
+            "unknown",
+            RefusalReason::QueryTooLong,
+        ));
     }
     if app.tokens.signing().is_none() {
         return Err(Refusal {
             kind: ErrorKind::Unavailable,
-            ..refuse(Protocol::Wsfed, "unknown", "no_signing_key")
+            ..refuse(Protocol::Wsfed, "unknown", RefusalReason::NoSigningKey)
         });
     }
     let body = String::from_utf8_lossy(req.body);

@@ -4,6 +4,8 @@
 //! parameters the request is then routed on. Protocol parameters must appear once, under their
 //! literal name: a percent-encoded name (`SAML%52equest`) or a second copy is refused.
 
+use super::RefusalReason;
+
 /// At most this many parameters are read from one query string or form.
 const MAX_PARAMS: usize = 64;
 
@@ -41,13 +43,17 @@ pub(super) enum ParamError {
 }
 
 impl ParamError {
-    /// Stable code (metric label and audit reason): `encoded_parameter_name`,
-    /// `duplicate_parameter`.
-    pub(super) fn code(&self) -> &'static str {
+    /// The refusal's reason: `encoded_parameter_name` or `duplicate_parameter`.
+    pub(super) fn reason(&self) -> RefusalReason {
         match self {
-            ParamError::EncodedName(_) => "encoded_parameter_name",
-            ParamError::Duplicate(_) => "duplicate_parameter",
+            ParamError::EncodedName(_) => RefusalReason::EncodedParameterName,
+            ParamError::Duplicate(_) => RefusalReason::DuplicateParameter,
         }
+    }
+
+    /// Stable code (metric label and audit reason): the id of [`ParamError::reason`].
+    pub(super) fn code(&self) -> &'static str {
+        self.reason().id()
     }
 }
 

@@ -16,7 +16,8 @@ use super::page::{
 };
 use super::params::Params;
 use super::request::{classify, decode_ctx, Message, Target};
-use super::{refuse, sso, LsRequest, LsResponse, Passive, Refusal};
+use super::{refuse, sso, LsRequest, LsResponse, Outcome, Passive, Refusal, RefusalReason};
+use crate::label::kinds;
 use crate::secret::Secret;
 use crate::session::{cookie, csrf_cookie, same, SessionKeys, CSRF_COOKIE};
 use crate::signin::password::{ChangeTrigger, PasswordChangeFailure};
@@ -111,10 +112,15 @@ pub(super) fn offer(
         ctx: ctx.to_string(),
         expires: app.tokens.now().unix_timestamp() + STATE_LIFETIME_SECS,
     };
-    let sealed = seal(app.sessions, csrf, &state)
-        .ok_or_else(|| refuse(target.protocol, &target.rp.identifier, "no_randomness"))?;
+    let sealed = seal(app.sessions, csrf, &state).ok_or_else(|| {
+        refuse(
+            target.protocol,
+            &target.rp.identifier,
+            RefusalReason::NoRandomness,
+        )
+    })?;
     app.metrics
-        .count_request(target.protocol, "password_change_page");
+        .count_request(target.protocol, Outcome::PasswordChangePage);
     Ok(change_page(
         app,
         lang,
@@ -173,23 +179,30 @@ pub(super) async fn submit(
         ..refuse(Protocol::Wsfed, "unknown", reason)
     };
     if expected.is_empty() || !same(expected, given) {
-        return Err(expired("csrf"));
+        return Err(expired(RefusalReason::Csrf));
     }
     let now = app.tokens.now().unix_timestamp();
     let state = open(app.sessions, expected, sealed, now, app.max_body_bytes)
-        .ok_or_else(|| expired("password_change_state"))?;
-    let (trigger, purpose) = trigger_of(&state).ok_or_else(|| expired("password_change_state"))?;
+        .ok_or_else(|| expired(RefusalReason::PasswordChangeState))?;
+    let (trigger, purpose) =
+        trigger_of(&state).ok_or_else(|| expired(RefusalReason::PasswordChangeState))?;
     let (arrival, raw) = decode_ctx(&state.ctx)
-        .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", "bad_form_context"))?;
+        .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", RefusalReason::BadFormContext))?;
     let params = Params::parse(&raw);
     let target = match classify(app, &params, arrival)? {
         Message::SignIn(t) => t,
-        _ => return Err(refuse(Protocol::Wsfed, "unknown", "bad_form_context")),
+        _ => {
+            return Err(refuse(
+                Protocol::Wsfed,
+                "unknown",
+                RefusalReason::BadFormContext,
+            ))
+        }
     };
     let new = Secret::new(form.get("NewPassword").unwrap_or("").to_string());
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
     app.metrics
-        .count_request(target.protocol, "password_change_page");
+        .count_request(target.protocol, Outcome::PasswordChangePage);
     if !same(new.expose(), confirm.expose()) {
         let m = Some(PasswordMessage::Mismatch);
         return Ok(change_page(
@@ -210,13 +223,16 @@ pub(super) async fn submit(
         .await
     {
         Ok(signed_in) => {
-            let mut r = deliver(app, req, lang, &target, &signed_in, "token").await?;
+            let mut r = deliver(app, req, lang, &target, &signed_in, Outcome::Token).await?;
             sso::start(app, &signed_in, &mut r);
             Ok(r)
         }
         Err(f) => {
-            app.token_metrics
-                .count_failed(target.protocol, &target.rp.identifier, f.code());
+            app.token_metrics.count_failed(
+                target.protocol,
+                &target.rp.identifier,
+                f.reason::<kinds::TokenFailure>(),
+            );
             Ok(match message_for(&f) {
                 Some(m) => change_page(app, lang, purpose, expected, sealed, &state.login, Some(m)),
                 // The old password stopped working (changed elsewhere, locked out): back to the
@@ -258,7 +274,8 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
         let Some(csrf) = app.sessions.random_token() else {
             return unavailable(app, req, lang);
         };
-        app.metrics.count_request(Protocol::UpdatePassword, "page");
+        app.metrics
+            .count_request(Protocol::UpdatePassword, Outcome::Page);
         let mut r = voluntary(&csrf, "", None);
         r.set_cookies.push(csrf_cookie(&csrf));
         return r;
@@ -269,7 +286,7 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
     let given = form.get("csrf").unwrap_or("");
     if expected.is_empty() || !same(expected, given) {
         app.metrics
-            .count_request(Protocol::UpdatePassword, "refused");
+            .count_request(Protocol::UpdatePassword, Outcome::Refused);
         let trace = Trace {
             activity_id: req.request.activity_id.as_str(),
             time: app.tokens.now(),
@@ -283,7 +300,8 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
     let old = Secret::new(form.get("OldPassword").unwrap_or("").to_string());
     let new = Secret::new(form.get("NewPassword").unwrap_or("").to_string());
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
-    app.metrics.count_request(Protocol::UpdatePassword, "page");
+    app.metrics
+        .count_request(Protocol::UpdatePassword, Outcome::Page);
     if !same(new.expose(), confirm.expose()) {
         return voluntary(expected, username, Some(PasswordMessage::Mismatch));
     }

@@ -8,7 +8,7 @@ use super::hints;
 use super::params::Params;
 use super::saml::{self, RedirectQuery, Request, Window};
 use super::Passive;
-use super::{refuse, Refusal};
+use super::{refuse, Refusal, RefusalReason};
 use crate::config::{RelyingParty, TokenType};
 use crate::signin::Protocol;
 use base64::Engine;
@@ -58,7 +58,7 @@ pub(super) enum Message {
 
 fn bounded(v: Option<&str>, protocol: Protocol, rp: &str) -> Result<Option<String>, Refusal> {
     match v {
-        Some(s) if s.len() > MAX_STATE => Err(refuse(protocol, rp, "state_too_long")),
+        Some(s) if s.len() > MAX_STATE => Err(refuse(protocol, rp, RefusalReason::StateTooLong)),
         other => Ok(other.map(str::to_string)),
     }
 }
@@ -70,12 +70,17 @@ fn reply_url(
 ) -> Result<String, Refusal> {
     match asked {
         Some(u) if rp.reply_urls.iter().any(|r| r == u) => Ok(u.to_string()),
-        Some(u) => Err(refuse(protocol, &rp.identifier, "unregistered_reply_url").asked(u)),
+        Some(u) => Err(refuse(
+            protocol,
+            &rp.identifier,
+            RefusalReason::UnregisteredReplyUrl,
+        )
+        .asked(u)),
         None => rp
             .reply_urls
             .first()
             .cloned()
-            .ok_or_else(|| refuse(protocol, &rp.identifier, "no_reply_url")),
+            .ok_or_else(|| refuse(protocol, &rp.identifier, RefusalReason::NoReplyUrl)),
     }
 }
 
@@ -99,7 +104,7 @@ fn verify_signed(
     rp: &RelyingParty,
     post_binding: bool,
 ) -> Result<(), Refusal> {
-    let refused = || refuse(Protocol::Saml, &rp.identifier, "saml_signature");
+    let refused = || refuse(Protocol::Saml, &rp.identifier, RefusalReason::SamlSignature);
     let cert = rp.signing_cert_der.as_deref().ok_or_else(refused)?;
     if post_binding {
         // Enveloped signatures on POST-binding requests are not verified yet: refuse rather than
@@ -113,7 +118,7 @@ fn verify_signed(
         signature: params.raw("Signature"),
     };
     saml::verify_redirect_signature(&query, cert)
-        .map_err(|e| refuse(Protocol::Saml, &rp.identifier, e.code()))
+        .map_err(|e| refuse(Protocol::Saml, &rp.identifier, e.reason()))
 }
 
 /// Reads the protocol message out of the parameters (one decoding, also the one signatures are
@@ -131,23 +136,32 @@ pub(super) fn classify(
     };
     params
         .check()
-        .map_err(|e| refuse(protocol, "unknown", e.code()))?;
+        .map_err(|e| refuse(protocol, "unknown", e.reason()))?;
     let max = app.max_body_bytes;
     if arrival == Arrival::IdpInitiated {
         if !app.settings.idp_initiated_sign_on {
             return Err(refuse(
                 Protocol::IdpInitiated,
                 "unknown",
-                "idp_initiated_disabled",
+                RefusalReason::IdpInitiatedDisabled,
             ));
         }
-        let id = params
-            .get("loginToRp")
-            .ok_or_else(|| refuse(Protocol::IdpInitiated, "unknown", "missing_login_to_rp"))?;
+        let id = params.get("loginToRp").ok_or_else(|| {
+            refuse(
+                Protocol::IdpInitiated,
+                "unknown",
+                RefusalReason::MissingLoginToRp,
+            )
+        })?;
         let rp = app
             .relying_party(id)
             .ok_or_else(|| {
-                refuse(Protocol::IdpInitiated, "unknown", "unknown_relying_party").asked(id)
+                refuse(
+                    Protocol::IdpInitiated,
+                    "unknown",
+                    RefusalReason::UnknownRelyingParty,
+                )
+                .asked(id)
             })?
             .clone();
         let target = reply_url(&rp, None, Protocol::IdpInitiated)?;
@@ -173,9 +187,9 @@ pub(super) fn classify(
     }
     if let Some(encoded) = params.get("SAMLRequest") {
         let xml = saml::decode(encoded, !post_binding, max)
-            .map_err(|e| refuse(Protocol::Saml, "unknown", e.code()))?;
+            .map_err(|e| refuse(Protocol::Saml, "unknown", e.reason()))?;
         let request = saml::request(&xml, app.tokens.now(), saml_window(app))
-            .map_err(|e| refuse(Protocol::Saml, "unknown", e.code()))?;
+            .map_err(|e| refuse(Protocol::Saml, "unknown", e.reason()))?;
         let issuer = match &request {
             Request::Authn(r) => &r.issuer,
             Request::Logout(r) => &r.issuer,
@@ -183,7 +197,12 @@ pub(super) fn classify(
         let rp = app
             .relying_party(issuer)
             .ok_or_else(|| {
-                refuse(Protocol::Saml, "unknown", "unknown_relying_party").asked(issuer)
+                refuse(
+                    Protocol::Saml,
+                    "unknown",
+                    RefusalReason::UnknownRelyingParty,
+                )
+                .asked(issuer)
             })?
             .clone();
         if rp.require_signed_requests {
@@ -198,7 +217,12 @@ pub(super) fn classify(
             Request::Authn(req) => req,
         };
         if app.answered_requests.contains_key(&req.id) {
-            return Err(refuse(Protocol::Saml, &rp.identifier, "replayed_request").asked(&req.id));
+            return Err(refuse(
+                Protocol::Saml,
+                &rp.identifier,
+                RefusalReason::ReplayedRequest,
+            )
+            .asked(&req.id));
         }
         let acs = reply_url(&rp, req.acs_url.as_deref(), Protocol::Saml)?;
         return Ok(Message::SignIn(Target {
@@ -218,11 +242,16 @@ pub(super) fn classify(
         Some("wsignin1.0") => {
             let realm = params
                 .get("wtrealm")
-                .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", "missing_wtrealm"))?;
+                .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", RefusalReason::MissingWtrealm))?;
             let rp = app
                 .relying_party(realm)
                 .ok_or_else(|| {
-                    refuse(Protocol::Wsfed, "unknown", "unknown_relying_party").asked(realm)
+                    refuse(
+                        Protocol::Wsfed,
+                        "unknown",
+                        RefusalReason::UnknownRelyingParty,
+                    )
+                    .asked(realm)
                 })?
                 .clone();
             let reply = reply_url(&rp, params.get("wreply"), Protocol::Wsfed)?;
@@ -230,10 +259,12 @@ pub(super) fn classify(
             // `whr` (home realm) is accepted and ignored: one claims provider.
             let wauth = params.get("wauth");
             if !hints::password_method(wauth) {
-                return Err(
-                    refuse(Protocol::Wsfed, &rp.identifier, "unsupported_auth_method")
-                        .asked(wauth.unwrap_or("")),
-                );
+                return Err(refuse(
+                    Protocol::Wsfed,
+                    &rp.identifier,
+                    RefusalReason::UnsupportedAuthMethod,
+                )
+                .asked(wauth.unwrap_or("")));
             }
             Ok(Message::SignIn(Target {
                 protocol: Protocol::Wsfed,
@@ -248,9 +279,10 @@ pub(super) fn classify(
         Some("wsignout1.0") | Some("wsignoutcleanup1.0") => Ok(Message::WsFedSignOut {
             wreply: params.get("wreply").map(str::to_string),
         }),
-        other => {
-            Err(refuse(Protocol::Wsfed, "unknown", "unknown_message").asked(other.unwrap_or("")))
-        }
+        other => Err(
+            refuse(Protocol::Wsfed, "unknown", RefusalReason::UnknownMessage)
+                .asked(other.unwrap_or("")),
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 //! safe XML reader, judging their IssueInstant against a window the replay cache outlives, and
 //! verifying HTTP-Redirect signatures (RSA-SHA256) when a relying party requires signed requests.
 
+use super::RefusalReason;
 use crate::tokens::saml::{SAML2, SAMLP};
 use crate::xml::parse::{parse, Limits, XmlNode};
 use base64::Engine;
@@ -32,15 +33,20 @@ pub enum SamlError {
 }
 
 impl SamlError {
-    /// Stable code (metric label and audit reason): `saml_decode`, `saml_malformed`,
-    /// `saml_stale`, `saml_signature`.
-    pub fn code(&self) -> &'static str {
+    /// The refusal's reason: `saml_decode`, `saml_malformed`, `saml_stale` or
+    /// `saml_signature`.
+    pub fn reason(&self) -> RefusalReason {
         match self {
-            SamlError::Decode(_) => "saml_decode",
-            SamlError::Malformed(_) => "saml_malformed",
-            SamlError::Stale => "saml_stale",
-            SamlError::Signature => "saml_signature",
+            SamlError::Decode(_) => RefusalReason::SamlDecode,
+            SamlError::Malformed(_) => RefusalReason::SamlMalformed,
+            SamlError::Stale => RefusalReason::SamlStale,
+            SamlError::Signature => RefusalReason::SamlSignature,
         }
+    }
+
+    /// Stable code (metric label and audit reason): the id of [`SamlError::reason`].
+    pub fn code(&self) -> &'static str {
+        self.reason().id()
     }
 }
 

@@ -7,7 +7,7 @@ use super::delivery::post_saml;
 use super::page::Lang;
 use super::saml::LogoutRequest;
 use super::Passive;
-use super::{refuse, sso, LsRequest, LsResponse, Refusal};
+use super::{refuse, sso, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
 use crate::config::RelyingParty;
 use crate::events::SignedOut;
 use crate::session::clear_session_cookie;
@@ -28,7 +28,8 @@ pub(super) async fn wsfed(
         login: &login,
         client_ip: req.request.client_ip(),
     });
-    app.metrics.count_request(Protocol::Wsfed, "signed_out");
+    app.metrics
+        .count_request(Protocol::Wsfed, Outcome::SignedOut);
     let registered = wreply.filter(|w| {
         app.relying_parties
             .iter()
@@ -70,13 +71,13 @@ pub(super) async fn saml(
         login: &login,
         client_ip: req.request.client_ip(),
     });
-    app.metrics.count_request(Protocol::Saml, "signed_out");
+    app.metrics
+        .count_request(Protocol::Saml, Outcome::SignedOut);
     let mut r = match &rp.logout_url {
         Some(url) => {
-            let signing = app
-                .tokens
-                .signing()
-                .ok_or_else(|| refuse(Protocol::Saml, &rp.identifier, "no_signing_key"))?;
+            let signing = app.tokens.signing().ok_or_else(|| {
+                refuse(Protocol::Saml, &rp.identifier, RefusalReason::NoSigningKey)
+            })?;
             let xml = logout_response(
                 &LogoutResponseSpec {
                     issuer: &app.federation.issuer,
@@ -86,7 +87,7 @@ pub(super) async fn saml(
                 },
                 &signing.key,
             )
-            .map_err(|_| refuse(Protocol::Saml, &rp.identifier, "signing_failed"))?;
+            .map_err(|_| refuse(Protocol::Saml, &rp.identifier, RefusalReason::SigningFailed))?;
             post_saml(app.pages, lang, url, &xml, relay.as_deref(), Vec::new())
         }
         None => LsResponse::html(StatusCode::OK, app.pages.signed_out(lang)),

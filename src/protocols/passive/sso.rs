@@ -24,7 +24,7 @@ use super::hints;
 use super::page::Lang;
 use super::request::Target;
 use super::Passive;
-use super::{LsRequest, LsResponse, Refusal};
+use super::{LsRequest, LsResponse, Outcome, Refusal, SsoResult};
 use crate::config::state::OnUnavailable;
 use crate::directory::AccountRef;
 use crate::events::{SsoSessionEnded, SsoSessionUsed};
@@ -38,13 +38,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct NotReused {
     /// The `altgate_sso_sessions_total` result.
-    result: &'static str,
+    result: SsoResult,
     /// The session is over: clear the cookie. False when the check could not be made.
     clear: bool,
 }
 
 /// The session is over, for `result`.
-const fn ended(result: &'static str) -> NotReused {
+const fn ended(result: SsoResult) -> NotReused {
     NotReused {
         result,
         clear: true,
@@ -70,11 +70,11 @@ pub(super) async fn reuse(
                 let dn = account.map_or("", |a| a.distinguished_name.as_str());
                 if !hints::names_session_account(app, hint, &signed_in.login, dn).await {
                     // Another user is expected: the form, pre-filled; the session stays.
-                    app.metrics.count_session("hint_mismatch");
+                    app.metrics.count_session(SsoResult::HintMismatch);
                     return Ok(None);
                 }
             }
-            app.metrics.count_session("reused");
+            app.metrics.count_session(SsoResult::Reused);
             app.events.emit(&SsoSessionUsed {
                 login: &signed_in.resolution.login,
                 account: account.map_or("", |a| a.distinguished_name.as_str()),
@@ -82,7 +82,7 @@ pub(super) async fn reuse(
                 protocol: target.protocol.into(),
                 client_ip: req.request.client_ip(),
             });
-            let mut r = deliver(app, req, lang, target, &signed_in, "sso_token").await?;
+            let mut r = deliver(app, req, lang, target, &signed_in, Outcome::SsoToken).await?;
             r.set_cookies.push(refreshed);
             Ok(Some(r))
         }
@@ -104,32 +104,35 @@ async fn open(
     value: &str,
     client_ip: IpAddr,
 ) -> Result<(SignedIn, String), NotReused> {
-    let session = app.sessions.open(value).ok_or(ended("invalid"))?;
+    let session = app.sessions.open(value).ok_or(ended(SsoResult::Invalid))?;
     let now = app.tokens.now().unix_timestamp();
     let p = &app.settings;
     if !session.is_live(now, p.session_lifetime, p.session_idle_timeout) {
-        return Err(ended("expired"));
+        return Err(ended(SsoResult::Expired));
     }
     if !session.id.is_empty() {
         match app.state.is_revoked(&session.id).await {
             Ok(false) => {}
-            Ok(true) => return Err(ended("revoked")),
+            Ok(true) => return Err(ended(SsoResult::Revoked)),
             Err(_) if app.on_unavailable == OnUnavailable::FailOpen => {}
             // Nothing says the session is over: keep the cookie, show the form.
             Err(_) => {
                 return Err(NotReused {
-                    result: "state_unavailable",
+                    result: SsoResult::StateUnavailable,
                     clear: false,
                 })
             }
         }
     }
     let auth_instant = time::OffsetDateTime::from_unix_timestamp(session.auth_instant)
-        .map_err(|_| ended("invalid"))?;
+        .map_err(|_| ended(SsoResult::Invalid))?;
     let resolution = app.resolver.resolve(&session.login).await;
-    let account = resolution.account.as_ref().ok_or(ended("mismatch"))?;
+    let account = resolution
+        .account
+        .as_ref()
+        .ok_or(ended(SsoResult::Mismatch))?;
     if !account.distinguished_name.eq_ignore_ascii_case(&session.dn) {
-        return Err(ended("mismatch"));
+        return Err(ended(SsoResult::Mismatch));
     }
     check_account(app, account, &session, client_ip).await?;
     let login = session.login.clone();
@@ -137,7 +140,10 @@ async fn open(
         last_used: now,
         ..session
     };
-    let cookie = app.sessions.seal(&refreshed).ok_or(ended("invalid"))?;
+    let cookie = app
+        .sessions
+        .seal(&refreshed)
+        .ok_or(ended(SsoResult::Invalid))?;
     let max_age = p.session_lifetime.as_secs();
     Ok((
         SignedIn {
@@ -173,19 +179,19 @@ async fn check_account(
             // The directory's own events announce the outage once; this is per request.
             tracing::debug!(target: "altgate::ops", code = e.code(), error = %e, "SSO refused: account state unreadable");
             return Err(NotReused {
-                result: "directory_unavailable",
+                result: SsoResult::DirectoryUnavailable,
                 clear: false,
             });
         }
     };
     let reason = match state {
-        None => "account_missing",
-        Some(s) if !s.enabled => "account_disabled",
-        Some(s) if s.password_set_after(session.auth_instant) => "password_changed",
+        None => SsoResult::AccountMissing,
+        Some(s) if !s.enabled => SsoResult::AccountDisabled,
+        Some(s) if s.password_set_after(session.auth_instant) => SsoResult::PasswordChanged,
         Some(_) => return Ok(()),
     };
     let set_at = state
-        .filter(|_| reason == "password_changed")
+        .filter(|_| reason == SsoResult::PasswordChanged)
         .and_then(|s| s.password_set_at())
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -195,7 +201,7 @@ async fn check_account(
     app.events.emit(&SsoSessionEnded {
         login: &session.login,
         account: &session.dn,
-        reason,
+        reason: reason.into(),
         password_last_set: &set_at,
         client_ip,
     });
@@ -214,7 +220,7 @@ pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, r: &mut LsResponse)
         last_used: now,
     };
     if let Some(v) = app.sessions.seal(&session) {
-        app.metrics.count_session("created");
+        app.metrics.count_session(SsoResult::Created);
         r.set_cookies
             .push(session_cookie(&v, app.settings.session_lifetime.as_secs()));
     }

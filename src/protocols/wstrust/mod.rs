@@ -7,6 +7,7 @@ pub mod request;
 pub mod response;
 
 use crate::config::{RelyingParty, TokenType};
+use crate::label::{kinds, label_set, Id};
 use crate::metrics::TokenMetrics;
 use crate::request::RequestContext;
 use crate::signin::{SignIn, SignInContext};
@@ -38,13 +39,64 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Stable code (the failure metric's `reason`).
-    pub fn code(self) -> &'static str {
+    /// The failure metric's `reason`.
+    pub fn reason(self) -> RequestRefusal {
         match self {
-            Refusal::BodyTooLarge => "body_too_large",
-            Refusal::ContentType => "content_type",
-            Refusal::BodyTimeout => "body_timeout",
+            Refusal::BodyTooLarge => RequestRefusal::BodyTooLarge,
+            Refusal::ContentType => RequestRefusal::ContentType,
+            Refusal::BodyTimeout => RequestRefusal::BodyTimeout,
         }
+    }
+}
+
+label_set! {
+    /// Why a WS-Trust token request was refused before its sign-in (or after it, for want of a
+    /// signature): the `reason` of `altgate_token_failures_total`. The client gets a SOAP fault
+    /// (MSIS3127 for a bad request); the reason stays in the metric and the log.
+    pub enum RequestRefusal: kinds::TokenFailure {
+        /// The body is larger than `server.max_body_bytes` (answered 413).
+        BodyTooLarge = "body_too_large",
+        /// The body did not arrive within `server.limits.body_read_timeout` (answered 408).
+        BodyTimeout = "body_timeout",
+        /// The content type is not `application/soap+xml`.
+        ContentType = "content_type",
+        /// The XML carries a DOCTYPE (DTDs and entities are never processed).
+        XmlDtd = "xml_dtd",
+        /// The XML nests too deep or holds too many elements.
+        XmlLimits = "xml_limits",
+        /// The XML is not UTF-8, is malformed, has no single root element or too many
+        /// attributes on one element.
+        XmlMalformed = "xml_malformed",
+        /// Not a SOAP 1.2 envelope with a Header and a Body.
+        NotSoap12 = "not_soap12",
+        /// `wsa:Action` is missing or not this endpoint's Issue action.
+        WrongAction = "wrong_action",
+        /// The body holds the other WS-Trust version's request.
+        VersionMismatch = "version_mismatch",
+        /// No RequestSecurityToken in the body.
+        MissingRst = "missing_rst",
+        /// The RequestType is not Issue.
+        WrongRequestType = "wrong_request_type",
+        /// A KeyType other than bearer.
+        WrongKeyType = "wrong_key_type",
+        /// No `wsse:Security/UsernameToken` with a Username and a Password.
+        MissingUsernameToken = "missing_username_token",
+        /// A password type other than PasswordText.
+        PasswordType = "password_type",
+        /// No AppliesTo address.
+        MissingAppliesTo = "missing_applies_to",
+        /// The WS-Security timestamp does not parse.
+        BadTimestamp = "bad_timestamp",
+        /// The WS-Security timestamp has expired.
+        TimestampExpired = "timestamp_expired",
+        /// The WS-Security timestamp was created in the future.
+        TimestampFuture = "timestamp_future",
+        /// AppliesTo names no configured relying party.
+        UnknownRelyingParty = "unknown_relying_party",
+        /// No token-signing key is loaded: nothing can be signed.
+        NoSigningKey = "no_signing_key",
+        /// Building or signing the token failed.
+        SigningFailed = "signing_failed",
     }
 }
 
@@ -86,7 +138,7 @@ impl WsTrust<'_> {
         &self,
         version: Version,
         rp: &str,
-        reason: &str,
+        reason: impl Into<Id<kinds::TokenFailure>>,
         f: Fault,
         relates: Option<&str>,
     ) -> Answer {
@@ -106,7 +158,7 @@ impl WsTrust<'_> {
             Ok(r) => r,
             Err(e) => {
                 tracing::info!(target: "altgate::ops", protocol = %version.protocol(), reason = e.code(), error = %e, "refused WS-Trust request");
-                return self.failed(version, "unknown", e.code(), Fault::Request, None);
+                return self.failed(version, "unknown", e.reason(), Fault::Request, None);
             }
         };
         let relates = rst.message_id.as_deref();
@@ -114,7 +166,7 @@ impl WsTrust<'_> {
             return self.failed(
                 version,
                 "unknown",
-                "unknown_relying_party",
+                RequestRefusal::UnknownRelyingParty,
                 Fault::Scope,
                 relates,
             );
@@ -123,7 +175,7 @@ impl WsTrust<'_> {
             return self.failed(
                 version,
                 &rp.identifier,
-                "no_signing_key",
+                RequestRefusal::NoSigningKey,
                 Fault::Unavailable,
                 relates,
             );
@@ -139,7 +191,7 @@ impl WsTrust<'_> {
                 return self.failed(
                     version,
                     &rp.identifier,
-                    f.code(),
+                    f.reason(),
                     Fault::Authentication,
                     relates,
                 )
@@ -166,7 +218,7 @@ impl WsTrust<'_> {
                 self.failed(
                     version,
                     &rp.identifier,
-                    "signing_failed",
+                    RequestRefusal::SigningFailed,
                     Fault::Unavailable,
                     relates,
                 )
@@ -177,7 +229,7 @@ impl WsTrust<'_> {
     /// The fault for a request refused before parsing. Oversize bodies are answered 413, slow
     /// ones 408, the rest 500 like every other fault.
     pub fn refuse(&self, version: Version, refusal: Refusal) -> Answer {
-        let mut answer = self.failed(version, "unknown", refusal.code(), Fault::Request, None);
+        let mut answer = self.failed(version, "unknown", refusal.reason(), Fault::Request, None);
         answer.status = match refusal {
             Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -1,6 +1,7 @@
 //! Parsing a WS-Trust RequestSecurityToken (usernamemixed): SOAP 1.2 envelope, WS-Addressing
 //! Action, WS-Security Timestamp and UsernameToken, AppliesTo.
 
+use super::RequestRefusal;
 use crate::secret::Secret;
 use crate::tokens::rstr::{WSSE, WSU};
 use crate::xml::parse::{parse, Limits, XmlError, XmlNode};
@@ -75,27 +76,32 @@ pub enum RstError {
 }
 
 impl RstError {
-    /// Stable code (the bounded metric label).
-    pub fn code(&self) -> &'static str {
+    /// The bounded reason (the failure metric's `reason`).
+    pub fn reason(&self) -> RequestRefusal {
         match self {
-            RstError::Xml(XmlError::Dtd) => "xml_dtd",
+            RstError::Xml(XmlError::Dtd) => RequestRefusal::XmlDtd,
             RstError::Xml(XmlError::TooDeep(_)) | RstError::Xml(XmlError::TooManyElements(_)) => {
-                "xml_limits"
+                RequestRefusal::XmlLimits
             }
-            RstError::Xml(_) => "xml_malformed",
-            RstError::NotSoap12 => "not_soap12",
-            RstError::WrongAction => "wrong_action",
-            RstError::VersionMismatch => "version_mismatch",
-            RstError::MissingRst => "missing_rst",
-            RstError::WrongRequestType => "wrong_request_type",
-            RstError::WrongKeyType => "wrong_key_type",
-            RstError::MissingUsernameToken => "missing_username_token",
-            RstError::PasswordType => "password_type",
-            RstError::MissingAppliesTo => "missing_applies_to",
-            RstError::BadTimestamp => "bad_timestamp",
-            RstError::Expired => "timestamp_expired",
-            RstError::FromFuture => "timestamp_future",
+            RstError::Xml(_) => RequestRefusal::XmlMalformed,
+            RstError::NotSoap12 => RequestRefusal::NotSoap12,
+            RstError::WrongAction => RequestRefusal::WrongAction,
+            RstError::VersionMismatch => RequestRefusal::VersionMismatch,
+            RstError::MissingRst => RequestRefusal::MissingRst,
+            RstError::WrongRequestType => RequestRefusal::WrongRequestType,
+            RstError::WrongKeyType => RequestRefusal::WrongKeyType,
+            RstError::MissingUsernameToken => RequestRefusal::MissingUsernameToken,
+            RstError::PasswordType => RequestRefusal::PasswordType,
+            RstError::MissingAppliesTo => RequestRefusal::MissingAppliesTo,
+            RstError::BadTimestamp => RequestRefusal::BadTimestamp,
+            RstError::Expired => RequestRefusal::TimestampExpired,
+            RstError::FromFuture => RequestRefusal::TimestampFuture,
         }
+    }
+
+    /// Stable code: the id of [`RstError::reason`].
+    pub fn code(&self) -> &'static str {
+        self.reason().id()
     }
 }
 
