@@ -17,7 +17,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
             .with::<crate::protocols::wstrust::RequestRefusal>()
             .with::<crate::protocols::passive::RefusalReason>()
             .with::<crate::signin::FailureReason>()
-            .with::<crate::signin::password::ChangeFailureReason>(),
+            .with::<crate::signin::password_change::ChangeFailureReason>(),
         Vocabulary::of::<kinds::PassiveOutcome>().with::<crate::protocols::passive::Outcome>(),
         Vocabulary::of::<kinds::PassiveRefusal>()
             .with::<crate::protocols::passive::RefusalReason>(),
@@ -25,7 +25,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         Vocabulary::of::<kinds::SignInFailure>().with::<crate::signin::FailureReason>(),
         Vocabulary::of::<kinds::PasswordChangeFailure>()
             .with::<crate::signin::FailureReason>()
-            .with::<crate::signin::password::ChangeFailureReason>(),
+            .with::<crate::signin::password_change::ChangeFailureReason>(),
         Vocabulary::of::<kinds::DirectoryQuery>().with::<crate::directory::Query>(),
         Vocabulary::of::<kinds::SearchResult>().with::<crate::directory::SearchResult>(),
         Vocabulary::of::<kinds::BindResult>().with::<crate::directory::BindResult>(),

@@ -19,7 +19,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["resolve", "lockout"],
     &["signin"],
     &["tokens"],
-    &["audit"],
+    &["preflight"],
     &["protocols"],
     &["app"],
     &["http"],

@@ -40,7 +40,6 @@
 )]
 #![warn(missing_docs)]
 
-pub mod audit;
 pub mod cache;
 pub mod catalogue;
 pub mod cli;
@@ -56,6 +55,7 @@ pub mod keys;
 pub mod label;
 pub mod lockout;
 pub mod metrics;
+pub mod preflight;
 pub mod protocols;
 pub mod request;
 pub mod resolve;

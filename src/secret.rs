@@ -158,6 +158,16 @@ fn unreadable(path: &Path, source: std::io::Error) -> SecretError {
     }
 }
 
+/// Compares two secrets (tokens, CSRF values) in time that depends only on their lengths, never
+/// on where they first differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,15 +174,6 @@ pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Constant-time string comparison.
-pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// Sealing other short-lived browser state with the session key (the password-change form's
 /// state): the same AES-256-GCM key, told apart from the SSO cookie and from each other by the
 /// associated data `purpose`, which the opener must give again.

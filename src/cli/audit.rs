@@ -4,16 +4,16 @@
 //! findings, 1 with some, 2 when the audit could not run (usage, configuration, a forest or
 //! domain that could not be read: never a silently shorter report).
 
-use crate::audit::collect::{Progress, Silent};
-use crate::audit::progress::Line;
-use crate::audit::report::Format;
-use crate::audit::{audit, Options};
 use crate::config::Config;
 use crate::directory::embedded::EmbeddedDirectory;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::Directory;
 use crate::events::Events;
 use crate::metrics::Metrics;
+use crate::preflight::collect::{Progress, Silent};
+use crate::preflight::progress::Line;
+use crate::preflight::report::Format;
+use crate::preflight::{audit, Options};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -61,7 +61,7 @@ pub use forests::{
     is_ldap_attribute_name, AlternateLoginId, ForestConfig, LdapUrl, ServiceAccount,
 };
 pub use logging::{LogFormat, LoggingConfig};
-pub use passive::{demo, Passive, MAX_SESSION};
+pub use passive::{demo, PassiveConfig, MAX_SESSION};
 pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_TOKEN_LIFETIME};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
@@ -99,7 +99,7 @@ pub struct Config {
     /// Identity-provider settings.
     pub federation: Federation,
     /// Browser sign-in and SSO session.
-    pub passive: Passive,
+    pub passive: PassiveConfig,
     /// The operators' listener (`/metrics`); absent: no admin listener.
     pub admin: Option<edge::AdminListener>,
     /// Extranet smart lockout.

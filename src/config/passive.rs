@@ -50,7 +50,7 @@ pub struct RawPassive {
 
 /// `passive:`.
 #[derive(Debug, Clone)]
-pub struct Passive {
+pub struct PassiveConfig {
     /// Shown on the sign-in page.
     pub organization_name: String,
     /// Which identifier to type.
@@ -129,7 +129,7 @@ pub const MAX_SESSION: Duration = Duration::from_secs(30 * DAY.as_secs());
 impl Validator {
     /// `passive:`; defaults when absent. The session key, when configured, must be base64 of
     /// 32 bytes or more; the demo relying party needs `demo` mode.
-    pub(super) fn passive(&mut self, doc: &mut Document, demo: bool) -> Passive {
+    pub(super) fn passive(&mut self, doc: &mut Document, demo: bool) -> PassiveConfig {
         let raw: RawPassive = self.take(doc, "passive").unwrap_or_default();
         let flag = |v: &mut Validator, key: &str, raw: Option<Checked<bool>>| {
             v.checked(&format!("passive.{key}"), raw).unwrap_or(false)
@@ -172,7 +172,7 @@ impl Validator {
                     }
                 }
             });
-        Passive {
+        PassiveConfig {
             organization_name: self
                 .checked("passive.organization_name", raw.organization_name)
                 .unwrap_or_else(|| "altgate".into()),

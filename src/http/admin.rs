@@ -14,14 +14,7 @@ fn authorised(header: Option<&str>, token: &str) -> bool {
     let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
         return false;
     };
-    let given = given.trim().as_bytes();
-    let want = token.as_bytes();
-    given.len() == want.len()
-        && given
-            .iter()
-            .zip(want)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    crate::secret::constant_time_eq(given.trim(), token)
 }
 
 /// Routes one admin request.

@@ -15,7 +15,7 @@ use crate::endpoint::{Enabled, Endpoint, Unrouted};
 use crate::events::BannedAddressRefused;
 use crate::label::{kinds, label_set};
 use crate::protocols::passive::page::Trace;
-use crate::protocols::wstrust::{self, Refusal};
+use crate::protocols::wstrust::{self, BodyRefusal};
 use crate::request::{ActivityId, RequestContext};
 use crate::tokens::rstr::Version;
 use bytes::Bytes;
@@ -158,14 +158,14 @@ async fn wstrust_endpoint(
     let body = match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
-            return response::soap(wstrust.refuse(version, Refusal::BodyTooLarge))
+            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTooLarge))
         }
         Err(BodyError::Timeout) => {
-            return response::soap(wstrust.refuse(version, Refusal::BodyTimeout))
+            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTimeout))
         }
     };
     if !is_soap {
-        return response::soap(wstrust.refuse(version, Refusal::ContentType));
+        return response::soap(wstrust.refuse(version, BodyRefusal::ContentType));
     }
     response::soap(wstrust.handle(version, &body, ctx).await)
 }

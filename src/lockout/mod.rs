@@ -153,7 +153,7 @@ impl Ticket {
 
 /// Why a bind must not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
+pub struct LockoutRefusal {
     /// What to log: [`LockoutReport::Refused`] (1210) or [`LockoutReport::StateUnavailable`]
     /// (`fail_closed`).
     pub report: LockoutReport,
@@ -178,7 +178,7 @@ impl RefusalCause {
     }
 }
 
-impl Refusal {
+impl LockoutRefusal {
     /// Locked out, or the store did not answer (`fail_closed`).
     pub fn cause(&self) -> RefusalCause {
         match self.report {
@@ -200,7 +200,7 @@ pub enum Gate {
     /// Bind, then call [`ExtranetLockout::after_bind`] with the ticket.
     Proceed(Ticket),
     /// Do not contact AD; the sign-in fails.
-    Refuse(Refusal),
+    Refuse(LockoutRefusal),
 }
 
 /// Extranet smart lockout for one node, over the farm-wide state store.
@@ -291,7 +291,7 @@ impl ExtranetLockout {
                 let report = LockoutReport::state_unavailable(Op::Attempt, &e, refuse);
                 if refuse {
                     self.count(Class::Unknown, Decision::FailClosed);
-                    return Gate::Refuse(Refusal { report });
+                    return Gate::Refuse(LockoutRefusal { report });
                 }
                 self.count(Class::Unknown, Decision::FailOpen);
                 return Gate::Proceed(ticket(Settle::Nothing, Some(report)));
@@ -309,7 +309,7 @@ impl ExtranetLockout {
             }
             Verdict::Refused if self.enforced() => {
                 self.count(class, Decision::Refuse);
-                Gate::Refuse(Refusal {
+                Gate::Refuse(LockoutRefusal {
                     report: LockoutReport::Refused {
                         decision,
                         enforced: true,

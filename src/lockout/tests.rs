@@ -70,7 +70,7 @@ fn proceed(g: Gate) -> Ticket {
     }
 }
 
-fn refuse(g: Gate) -> Refusal {
+fn refuse(g: Gate) -> LockoutRefusal {
     match g {
         Gate::Refuse(r) => r,
         Gate::Proceed(t) => panic!("proceeded: {t:?}"),
@@ -83,7 +83,7 @@ async fn sign_in(
     ips: &[IpAddr],
     now: SystemTime,
     outcome: Outcome,
-) -> Result<Vec<LockoutReport>, Refusal> {
+) -> Result<Vec<LockoutReport>, LockoutRefusal> {
     match l.before_bind_at(&acct(), ips, now).await {
         Gate::Refuse(r) => Err(r),
         Gate::Proceed(t) => Ok(l.after_bind_at(t, outcome, now).await),

@@ -4,7 +4,7 @@
 //! events 1202/1203). Clients only ever learn "failed"; the reason goes to the audit log and a
 //! bounded metric label.
 
-pub mod password;
+pub mod password_change;
 pub mod timing;
 
 use crate::clock::Clock;

@@ -158,7 +158,7 @@ async fn unresolved_logins_carry_their_typed_resolution_code() {
 
 #[tokio::test]
 async fn a_password_change_checks_the_old_password_like_a_sign_in_then_signs_in_with_the_new() {
-    use super::password::{ChangeTrigger, PasswordChangeFailure as F};
+    use super::password_change::{ChangeTrigger, PasswordChangeFailure as F};
     let (s, m) = service();
     let change = |login: &'static str, old: &'static str, new: &'static str| {
         let s = s.clone();
@@ -230,7 +230,7 @@ async fn a_password_change_checks_the_old_password_like_a_sign_in_then_signs_in_
 fn typed_reasons_keep_the_codes_of_their_sources() {
     use crate::directory::PasswordChangeError;
     use crate::label::{kinds, Id};
-    use password::{ChangeFailureReason, PasswordChangeFailure};
+    use password_change::{ChangeFailureReason, PasswordChangeFailure};
     for r in [
         BindRejection::WrongPassword,
         BindRejection::NoSuchUser,

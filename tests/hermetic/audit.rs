@@ -17,7 +17,7 @@ fn the_shipped_demo_configuration_shows_every_rule() {
         .iter()
         .filter_map(|f| f["rule"].as_str())
         .collect();
-    for r in altgate::audit::rules::Rule::ALL {
+    for r in altgate::preflight::rules::Rule::ALL {
         assert!(
             rules.contains(r.id()),
             "{} missing from the demo report",

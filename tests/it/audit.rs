@@ -291,7 +291,7 @@ async fn audit_of_the_real_forests_reports_exactly_the_seeded_findings() {
         "sam_account_name_duplicate",
         "down_level_login_fails",
     ];
-    for r in altgate::audit::rules::Rule::ALL {
+    for r in altgate::preflight::rules::Rule::ALL {
         assert!(
             rules.contains(r.id()) != impossible.contains(&r.id()),
             "{} seeded or impossible, not both",

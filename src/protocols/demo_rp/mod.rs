@@ -18,7 +18,8 @@ use crate::config::demo;
 use crate::endpoint::Endpoint;
 use crate::protocols::passive::page::{utc_time, Lang};
 use crate::protocols::passive::{LsResponse, Passive};
-use crate::session::{cookie, same, COOKIE};
+use crate::secret::constant_time_eq;
+use crate::session::{cookie, COOKIE};
 use crate::xml::{escape_attr, Element};
 use base64::Engine;
 use hyper::StatusCode;
@@ -166,7 +167,7 @@ fn check_state(req: &DemoRequest<'_>, kind: &str, echoed: &str) -> Result<String
     let mut parts = value.splitn(3, '.');
     let (k, state, id) = (parts.next(), parts.next(), parts.next());
     match (k, state) {
-        (Some(k), Some(state)) if k == kind && same(state, echoed) => {
+        (Some(k), Some(state)) if k == kind && constant_time_eq(state, echoed) => {
             Ok(id.unwrap_or("").to_string())
         }
         _ => Err(unbound()),

@@ -8,8 +8,9 @@ use super::params::Params;
 use super::request::{classify, decode_ctx, Message, Target};
 use super::Passive;
 use super::{refuse, sso, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
+use crate::secret::constant_time_eq;
 use crate::secret::Secret;
-use crate::session::{cookie, csrf_cookie, same, CSRF_COOKIE};
+use crate::session::{cookie, csrf_cookie, CSRF_COOKIE};
 use crate::signin::Protocol;
 use crate::signin::SignInContext;
 use hyper::StatusCode;
@@ -93,7 +94,7 @@ pub(super) async fn submit(
     };
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
     let given = form.get("csrf").unwrap_or("");
-    if expected.is_empty() || !same(expected, given) {
+    if expected.is_empty() || !constant_time_eq(expected, given) {
         return Err(Refusal {
             kind: ErrorKind::FormExpired,
             ..refuse(target.protocol, &target.rp.identifier, RefusalReason::Csrf)
@@ -106,8 +107,8 @@ pub(super) async fn submit(
         Err(f) => {
             app.token_metrics
                 .count_failed(target.protocol, &target.rp.identifier, f.reason());
-            if let Some(trigger) = super::password::trigger_for(&f) {
-                return super::password::offer(
+            if let Some(trigger) = super::password_change::trigger_for(&f) {
+                return super::password_change::offer(
                     app, lang, &target, ctx, expected, username, &password, trigger,
                 );
             }

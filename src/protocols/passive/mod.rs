@@ -23,7 +23,7 @@ pub(crate) mod fuzz;
 mod hints;
 pub mod page;
 mod params;
-mod password;
+mod password_change;
 mod request;
 pub mod saml;
 mod signout;
@@ -45,7 +45,7 @@ use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
 use page::{ErrorKind, Lang, Pages, Trace};
 use params::Params;
-pub use password::update_password;
+pub use password_change::update_password;
 use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
 
@@ -178,7 +178,7 @@ label_set! {
 #[derive(Clone, Copy)]
 pub struct Passive<'a> {
     /// `passive:` settings (session lifetimes, page texts, IdP-initiated sign-on).
-    pub settings: &'a crate::config::Passive,
+    pub settings: &'a crate::config::PassiveConfig,
     /// The pages, rendered with the configured branding.
     pub pages: &'a Pages,
     /// Issuer, federated domains, clock skew.
@@ -427,8 +427,8 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
     let query = Params::parse(req.raw_query);
     let (params, raw, arrival) = if req.post {
         let mut form = Params::parse(&body);
-        if form.get(password::STATE_FIELD).is_some() {
-            return password::submit(app, req, lang, &form).await;
+        if form.get(password_change::STATE_FIELD).is_some() {
+            return password_change::submit(app, req, lang, &form).await;
         }
         if form.get("UserName").is_some() || form.get("Password").is_some() {
             return form::submit(app, req, lang, &form).await;

@@ -9,13 +9,13 @@
 //! language, and further languages come from the configuration. Everything a page shows that
 //! came from a request or a configuration file is escaped.
 
-mod password;
+mod password_change;
 
 use super::texts::{english, english_password, japanese, japanese_password};
 use crate::config::branding::{Branding, PageTexts, PasswordPageTexts, BUILT_IN_LANGUAGES};
 use crate::xml::escape_attr;
 use base64::Engine;
-pub use password::{PasswordMessage, PasswordPage, PasswordPurpose, UPDATE_PASSWORD_PATH};
+pub use password_change::{PasswordMessage, PasswordPage, PasswordPurpose, UPDATE_PASSWORD_PATH};
 use time::OffsetDateTime;
 
 /// Where the configured logo is served (the pages load nothing from elsewhere).
@@ -160,7 +160,7 @@ pub struct Pages {
 
 impl Pages {
     /// The pages for `passive:` settings.
-    pub fn new(settings: &crate::config::Passive) -> Pages {
+    pub fn new(settings: &crate::config::PassiveConfig) -> Pages {
         Pages::with_branding(
             &settings.organization_name,
             &settings.sign_in_hint,

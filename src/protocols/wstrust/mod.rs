@@ -29,7 +29,7 @@ pub struct Answer {
 
 /// Why a request was refused before its envelope was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum BodyRefusal {
     /// The body is larger than `server.max_body_bytes` (answered 413).
     BodyTooLarge,
     /// The content type is not `application/soap+xml`.
@@ -38,13 +38,13 @@ pub enum Refusal {
     BodyTimeout,
 }
 
-impl Refusal {
+impl BodyRefusal {
     /// The failure metric's `reason`.
     pub fn reason(self) -> RequestRefusal {
         match self {
-            Refusal::BodyTooLarge => RequestRefusal::BodyTooLarge,
-            Refusal::ContentType => RequestRefusal::ContentType,
-            Refusal::BodyTimeout => RequestRefusal::BodyTimeout,
+            BodyRefusal::BodyTooLarge => RequestRefusal::BodyTooLarge,
+            BodyRefusal::ContentType => RequestRefusal::ContentType,
+            BodyRefusal::BodyTimeout => RequestRefusal::BodyTimeout,
         }
     }
 }
@@ -228,12 +228,12 @@ impl WsTrust<'_> {
 
     /// The fault for a request refused before parsing. Oversize bodies are answered 413, slow
     /// ones 408, the rest 500 like every other fault.
-    pub fn refuse(&self, version: Version, refusal: Refusal) -> Answer {
+    pub fn refuse(&self, version: Version, refusal: BodyRefusal) -> Answer {
         let mut answer = self.failed(version, "unknown", refusal.reason(), Fault::Request, None);
         answer.status = match refusal {
-            Refusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Refusal::ContentType => answer.status,
+            BodyRefusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyRefusal::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            BodyRefusal::ContentType => answer.status,
         };
         answer
     }

@@ -364,6 +364,6 @@ fn enc(s: &str) -> String {
 }
 
 mod entra;
-mod password;
+mod password_change;
 mod signed;
 mod sso;

@@ -6,7 +6,7 @@
 use std::hash::{Hash, Hasher};
 
 /// Compares as Active Directory does: case-insensitively (Unicode lower case).
-pub fn same(a: &str, b: &str) -> bool {
+pub fn eq_ignoring_case(a: &str, b: &str) -> bool {
     a == b
         || a.chars()
             .flat_map(char::to_lowercase)
@@ -63,7 +63,7 @@ pub fn equal_groups<T: Copy>(items: &[T], value: impl Fn(T) -> String) -> Vec<Ve
     let mut groups: Vec<(String, Vec<T>)> = Vec::new();
     for t in items {
         let v = value(*t);
-        match groups.iter_mut().find(|(g, _)| same(g, &v)) {
+        match groups.iter_mut().find(|(g, _)| eq_ignoring_case(g, &v)) {
             Some((_, members)) => members.push(*t),
             None => groups.push((v, vec![*t])),
         }
@@ -81,9 +81,9 @@ mod tests {
 
     #[test]
     fn case_insensitive_like_ad() {
-        assert!(same("JDoe@Contoso.COM", "jdoe@contoso.com"));
-        assert!(same("ÄRGER", "ärger"));
-        assert!(!same("jdoe", "jdoe2"));
+        assert!(eq_ignoring_case("JDoe@Contoso.COM", "jdoe@contoso.com"));
+        assert!(eq_ignoring_case("ÄRGER", "ärger"));
+        assert!(!eq_ignoring_case("jdoe", "jdoe2"));
         assert_eq!(fold_hash("m", "JDoe"), fold_hash("m", "jdoe"));
         assert_ne!(fold_hash("m", "jdoe"), fold_hash("u", "jdoe"));
     }

@@ -11,7 +11,7 @@ pub mod tld;
 
 use super::collect::Object;
 use super::finding::Finding;
-use super::keys::{equal_groups, fold_hash, Index};
+use super::lookup::{equal_groups, fold_hash, Index};
 use super::rules::{Rule, Severity};
 
 /// IdFix's well-known exclusions: objects whose name starts with one of these are skipped.

@@ -3,10 +3,10 @@
 //! resolution examples beyond the ones those examples are about).
 
 use super::*;
-use crate::audit::collect::Silent;
-use crate::audit::report::Format;
-use crate::audit::rules::{Rule, Severity};
 use crate::directory::embedded::EmbeddedDirectory;
+use crate::preflight::collect::Silent;
+use crate::preflight::report::Format;
+use crate::preflight::rules::{Rule, Severity};
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -11,7 +11,7 @@
 pub mod collect;
 pub mod finding;
 pub mod hygiene;
-pub mod keys;
+pub mod lookup;
 pub mod progress;
 pub mod report;
 pub mod rules;

@@ -5,7 +5,7 @@
 //! script (by hash). Every directory value is HTML-escaped.
 
 use super::Report;
-use crate::audit::rules::Severity;
+use crate::preflight::rules::Severity;
 use base64::Engine;
 use std::fmt::Write;
 

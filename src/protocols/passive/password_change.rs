@@ -18,9 +18,10 @@ use super::params::Params;
 use super::request::{classify, decode_ctx, Message, Target};
 use super::{refuse, sso, LsRequest, LsResponse, Outcome, Passive, Refusal, RefusalReason};
 use crate::label::kinds;
+use crate::secret::constant_time_eq;
 use crate::secret::Secret;
-use crate::session::{cookie, csrf_cookie, same, SessionKeys, CSRF_COOKIE};
-use crate::signin::password::{ChangeTrigger, PasswordChangeFailure};
+use crate::session::{cookie, csrf_cookie, SessionKeys, CSRF_COOKIE};
+use crate::signin::password_change::{ChangeTrigger, PasswordChangeFailure};
 use crate::signin::Protocol;
 use crate::signin::{SignInContext, SignInFailure};
 use hyper::StatusCode;
@@ -178,7 +179,7 @@ pub(super) async fn submit(
         kind: ErrorKind::FormExpired,
         ..refuse(Protocol::Wsfed, "unknown", reason)
     };
-    if expected.is_empty() || !same(expected, given) {
+    if expected.is_empty() || !constant_time_eq(expected, given) {
         return Err(expired(RefusalReason::Csrf));
     }
     let now = app.tokens.now().unix_timestamp();
@@ -203,7 +204,7 @@ pub(super) async fn submit(
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
     app.metrics
         .count_request(target.protocol, Outcome::PasswordChangePage);
-    if !same(new.expose(), confirm.expose()) {
+    if !constant_time_eq(new.expose(), confirm.expose()) {
         let m = Some(PasswordMessage::Mismatch);
         return Ok(change_page(
             app,
@@ -284,7 +285,7 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
     let form = Params::parse(&body);
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
     let given = form.get("csrf").unwrap_or("");
-    if expected.is_empty() || !same(expected, given) {
+    if expected.is_empty() || !constant_time_eq(expected, given) {
         app.metrics
             .count_request(Protocol::UpdatePassword, Outcome::Refused);
         let trace = Trace {
@@ -302,7 +303,7 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
     app.metrics
         .count_request(Protocol::UpdatePassword, Outcome::Page);
-    if !same(new.expose(), confirm.expose()) {
+    if !constant_time_eq(new.expose(), confirm.expose()) {
         return voluntary(expected, username, Some(PasswordMessage::Mismatch));
     }
     let sctx = SignInContext::new(Protocol::UpdatePassword, None, req.request);

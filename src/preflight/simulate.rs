@@ -15,7 +15,7 @@
 use super::collect::{Object, Snapshot as Read};
 use super::finding::Finding;
 use super::hygiene::checks;
-use super::keys::{fold_hash, same, Index};
+use super::lookup::{eq_ignoring_case, fold_hash, Index};
 use super::rules::{Rule, Severity};
 use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::{
@@ -75,18 +75,18 @@ impl By<'_> {
     /// The object really holds the value (not just its hash).
     fn holds(self, o: &Object) -> bool {
         match self {
-            By::Alternate(v) => o.alternate_ids.iter().any(|a| same(a, v)),
+            By::Alternate(v) => o.alternate_ids.iter().any(|a| eq_ignoring_case(a, v)),
             By::Upn(v) => o
                 .entry
                 .user_principal_name
                 .as_deref()
-                .is_some_and(|u| same(u, v)),
+                .is_some_and(|u| eq_ignoring_case(u, v)),
             By::Sam { domain_dn: dn, sam } => {
                 domain_dn(&o.domain).eq_ignore_ascii_case(dn)
                     && o.entry
                         .sam_account_name
                         .as_deref()
-                        .is_some_and(|s| same(s, sam))
+                        .is_some_and(|s| eq_ignoring_case(s, sam))
             }
         }
     }
@@ -395,7 +395,7 @@ impl<'a> Simulation<'a> {
             !checks::is_blank(v)
                 && !out
                     .iter()
-                    .any(|(_, _, alt): &(Identifier, String, String)| same(alt, v))
+                    .any(|(_, _, alt): &(Identifier, String, String)| eq_ignoring_case(alt, v))
         }) {
             out.push((Identifier::Upn, "userPrincipalName".into(), v.clone()));
         }
