@@ -1,6 +1,6 @@
 //! The typed vocabulary: every bounded word altgate puts in a metric label or an event field
 //! (protocol, outcome, refusal reason, lockout decision, endpoint, ...) is a variant of an enum
-//! declared with [`label_set!`] in the layer that owns it, with a stable id and a doc string.
+//! declared with `label_set!` in the layer that owns it, with a stable id and a doc string.
 //! Metric methods and events accept only such enums (or a [`Id`] made from one), never a free
 //! string, so the set of values a label can take is the enum's [`Label::ALL`]: documented in
 //! `docs/metrics.md` (a test compares ids and docs) and pre-declared at start.

@@ -12,17 +12,19 @@
 //!   [`config`], which checks them, and [`tokens`], which signs with them); the route table
 //!   (every public path, its methods, label and URL); the request context (client addresses and
 //!   activity ID, built once at the edge and passed whole).
-//! - [`config`]: raw serde structures validated into typed configuration, with its vocabulary.
-//! - [`metrics`] and [`events`]: every notable occurrence logs and counts in one place.
+//! - [`config`]: raw serde structures validated into typed configuration by one recipe (every
+//!   problem at once, with its key path), with its vocabulary.
+//! - [`metrics`] and [`events`]: every notable occurrence logs and counts in one place; metric
+//!   methods and event fields take [`label`] values, never strings.
 //! - [`directory`], [`cache`], [`state`], [`session`]: the [`directory::Directory`] trait (pooled
-//!   LDAPS clients for real forests, the embedded demo directory), the resolution cache, state
-//!   shared by a farm (in-process or Redis), the SSO cookie.
+//!   LDAPS clients for real forests under one failover policy, the embedded demo directory), the
+//!   resolution cache, state shared by a farm (in-process or Redis), the SSO cookie.
 //! - [`resolve`] and [`lockout`]: the AD FS alternate-login-ID rules and the
 //!   [`resolve::Resolver`]; extranet smart lockout over the state store.
 //! - [`signin`]: the password sign-in (and password change) service every protocol uses.
 //! - [`tokens`]: claims, assertions, signatures, and the token service.
-//! - [`audit`]: the directory pre-flight (`altgate audit`): every identifier of every account
-//!   through the resolution rules, and the sync preparation rules, before go-live.
+//! - [`preflight`]: the directory pre-flight (`altgate audit`): every identifier of every
+//!   account through the resolution rules, and the sync preparation rules, before go-live.
 //! - [`protocols`]: WS-Trust, federation metadata, browser sign-in (WS-Fed, SAML 2.0, the
 //!   password-change pages), and the Entra ID federation settings (`altgate m365`).
 //! - `app`: wiring ([`App`]); [`http`]: listeners, connection discipline, routing and the one

@@ -1,7 +1,7 @@
 //! The public router: the request is matched once against the route table
 //! ([`crate::endpoint::Endpoint`]), so every path, 404 and 405 (with `Allow`) comes from one
 //! place; HEAD is answered as GET without a body. Request bodies are read under their size and
-//! time limits, browser requests by one reader ([`BrowserRequest`]), and banned client addresses
+//! time limits, browser requests by one reader (`BrowserRequest`), and banned client addresses
 //! are refused before any work. Every request runs in a span carrying its activity ID
 //! ([`super::activity`]), which its reply returns. Operators' endpoints are not here: they live
 //! on the admin listener ([`super::admin`]).

@@ -1,7 +1,7 @@
 //! What Microsoft Entra ID needs to federate each of altgate's domains: the Microsoft Graph
 //! `internalDomainFederation` settings (issuer, endpoints, signing certificates, protocol and
 //! prompt/MFA behaviour), generated from the same sources the running service uses: the
-//! endpoints of [`super::endpoints`] (which federation metadata publishes), the per-domain
+//! endpoints of [`crate::endpoint`] (which federation metadata publishes), the per-domain
 //! issuer of [`crate::tokens::claims::issuer_for_upn`] (which tokens carry), and the configured
 //! token-signing certificates. [`generate`] refuses, with every reason at once, what would
 //! leave users unable to sign in; [`render`] writes the result as JSON, Graph PowerShell or an
