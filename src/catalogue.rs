@@ -26,6 +26,8 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         Vocabulary::of::<kinds::PasswordChangeFailure>()
             .with::<crate::signin::FailureReason>()
             .with::<crate::signin::password_change::ChangeFailureReason>(),
+        Vocabulary::of::<kinds::PasswordChangeTrigger>()
+            .with::<crate::signin::password_change::ChangeTrigger>(),
         Vocabulary::of::<kinds::DirectoryQuery>().with::<crate::directory::Query>(),
         Vocabulary::of::<kinds::SearchResult>().with::<crate::directory::SearchResult>(),
         Vocabulary::of::<kinds::BindResult>().with::<crate::directory::BindResult>(),

@@ -186,6 +186,8 @@ pub mod kinds {
         LockoutClass = "lockout_class";
         /// What extranet lockout decided before a password bind.
         LockoutDecision = "lockout_decision";
+        /// Why a password is being changed (events 1204 and 1205).
+        PasswordChangeTrigger = "password_change_trigger";
         /// A state store operation.
         StateOp = "state_op";
         /// How a login resolution ended.

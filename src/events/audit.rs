@@ -12,23 +12,23 @@ event! {
         /// The login as typed (trimmed, bounded).
         login: &'a str,
         /// `not_found`, `ambiguous` or `error`.
-        outcome: &'static str,
+        outcome: Id<kinds::ResolutionOutcome> => %,
         /// Stable error code (`MSIS8014`, `not_found`, `directory_unavailable`, ...).
         code: &'a str,
         /// The MSIS code where AD FS has one.
-        msis: Option<&'a str>,
+        msis: Option<Id<kinds::MsisCode>> => opt,
         /// Forests searched.
         forests: &'a [String] => list,
         /// Forests that could not be reached.
         unreachable_forests: &'a [String] => list,
         /// Set when the UPN fallback ran, with its reason.
-        upn_fallback: Option<&'static str>,
+        upn_fallback: Option<Id<kinds::UpnFallback>> => opt,
         /// The message (the exact AD FS text for MSIS codes).
         message: &'a str,
     }
     count(self, m) {
         if let Some(code) = self.msis {
-            m.msis.with_label_values(&[code]).inc();
+            m.msis.with_label_values(&[code.as_str()]).inc();
         }
     }
 }
@@ -39,7 +39,7 @@ event! {
         /// The login as typed (trimmed).
         login: &'a str,
         /// `alternate_login_id`, `upn` or `sam_account_name`.
-        via: &'static str,
+        via: Id<kinds::ResolutionVia> => %,
         /// Forest of the account.
         forest: &'a str,
         /// Distinguished name of the account.
@@ -47,7 +47,7 @@ event! {
         /// Forests that could not be reached (the result was not cached).
         unreachable_forests: &'a [String] => list,
         /// Set when the UPN fallback ran, with its reason.
-        upn_fallback: Option<&'static str>,
+        upn_fallback: Option<Id<kinds::UpnFallback>> => opt,
     }
 }
 
@@ -61,7 +61,7 @@ event! {
         /// Its forest.
         forest: &'a str,
         /// `alternate_login_id`, `upn` or `sam_account_name`.
-        via: &'static str,
+        via: Id<kinds::ResolutionVia> => %,
         /// Client address.
         client_ip: IpAddr => %,
         /// Relying party.
@@ -179,7 +179,7 @@ event! {
         /// The request's client addresses.
         client_ips: &'a [IpAddr] => ?,
         /// `familiar` or `unfamiliar`.
-        location: &'static str,
+        location: Id<kinds::LockoutClass> => %,
         /// Bad passwords counted for that class.
         bad_password_count: u32,
         /// The class's threshold.
@@ -204,7 +204,7 @@ event! {
         /// The request's client addresses.
         client_ips: &'a [IpAddr] => ?,
         /// `familiar` or `unfamiliar`.
-        location: &'static str,
+        location: Id<kinds::LockoutClass> => %,
         /// Bad passwords counted for that class.
         bad_password_count: u32,
         /// The class's threshold.
@@ -227,7 +227,7 @@ event! {
         /// The request's client addresses.
         client_ips: &'a [IpAddr] => ?,
         /// `familiar` or `unfamiliar`.
-        location: &'static str,
+        location: Id<kinds::LockoutClass> => %,
         /// Bad passwords counted for that class before the reset.
         bad_password_count: u32,
         /// The class's threshold.
@@ -249,7 +249,7 @@ event! {
         forest: &'a str,
         /// Why the password was changed: `password_expired`, `must_change_password` or
         /// `voluntary`.
-        trigger: &'static str,
+        trigger: Id<kinds::PasswordChangeTrigger> => %,
         /// Client address.
         client_ip: IpAddr => %,
         /// Relying party of the sign-in in flight (`none` on the voluntary page).
@@ -266,7 +266,7 @@ event! {
         /// ...) or the change's (`policy_refused`, `refused`, `unavailable`).
         reason: Id<kinds::PasswordChangeFailure> => %,
         /// `password_expired`, `must_change_password` or `voluntary`.
-        trigger: &'static str,
+        trigger: Id<kinds::PasswordChangeTrigger> => %,
         /// Client address.
         client_ip: IpAddr => %,
         /// Relying party of the sign-in in flight (`none` on the voluntary page).

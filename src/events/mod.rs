@@ -127,7 +127,8 @@ pub fn nonempty<'a, T: std::fmt::Debug>(
 
 /// Declares an event: the struct (with its documented fields) and its [`Event`] impl. Each field
 /// is logged under its own name; `%` logs it with `Display`, `?` with `Debug`, `list` a slice
-/// with `Debug` unless it is empty, nothing as a value (an `Option` that is `None` is left
+/// with `Debug` unless it is empty, `opt` an `Option` with `Display` (left out when `None`),
+/// nothing as a value (an `Option` that is `None` is left
 /// out); constant fields go in `[...]`. A field named `message` becomes the record's message; otherwise the literal after
 /// the level is.
 ///
@@ -155,6 +156,7 @@ macro_rules! event {
     (@value [?] $e:expr) => { tracing::field::debug(&$e) };
     (@value [%] $e:expr) => { tracing::field::display(&$e) };
     (@value [list] $e:expr) => { $crate::events::nonempty(&$e) };
+    (@value [opt] $e:expr) => { $e.as_ref().map(tracing::field::display) };
     (@value [] $e:expr) => { $e };
     (
         $(#[$meta:meta])*
@@ -201,9 +203,9 @@ mod tests {
         let forests = vec!["contoso.com".to_string(), "fabrikam.com".to_string()];
         events.emit(&LoginResolutionFailed {
             login: "x@example.com",
-            outcome: "ambiguous",
+            outcome: crate::resolve::Outcome::Ambiguous.into(),
             code: "MSIS8014",
-            msis: Some("MSIS8014"),
+            msis: Some(crate::resolve::Msis::Msis8014.into()),
             message: "MSIS8014: ...",
             forests: &forests,
             unreachable_forests: &[],

@@ -4,6 +4,7 @@
 //! 515 (a locked-out account presented the correct password), plus an operational event when
 //! the state store could not answer.
 
+use super::Class;
 use crate::events::{
     Events, ExtranetAccountLockedOut, ExtranetLockedAccountCorrectPassword, ExtranetLockoutRefused,
     StateStoreUnavailable,
@@ -86,7 +87,7 @@ impl LockoutReport {
             } => events.emit(&ExtranetLockoutRefused {
                 user,
                 client_ips,
-                location: d.class.as_str(),
+                location: Class::from(d.class).into(),
                 bad_password_count: d.count,
                 threshold: d.threshold,
                 last_bad_password: unix(d.last_bad),
@@ -104,7 +105,7 @@ impl LockoutReport {
             } => events.emit(&ExtranetAccountLockedOut {
                 user,
                 client_ips,
-                location: d.class.as_str(),
+                location: Class::from(d.class).into(),
                 bad_password_count: d.count,
                 threshold: d.threshold,
                 last_bad_password: unix(d.last_bad),
@@ -117,7 +118,7 @@ impl LockoutReport {
             } => events.emit(&ExtranetLockedAccountCorrectPassword {
                 user,
                 client_ips,
-                location: d.class.as_str(),
+                location: Class::from(d.class).into(),
                 bad_password_count: d.count,
                 threshold: d.threshold,
                 enforced,

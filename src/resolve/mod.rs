@@ -161,15 +161,19 @@ impl FailureCode {
     }
 
     /// The MSIS code, where AD FS has one.
+    pub fn msis_code(self) -> Option<Msis> {
+        match self {
+            FailureCode::Msis8012 => Some(Msis::Msis8012),
+            FailureCode::Msis8013 => Some(Msis::Msis8013),
+            FailureCode::Msis8014 => Some(Msis::Msis8014),
+            FailureCode::Msis8015 => Some(Msis::Msis8015),
+            _ => None,
+        }
+    }
+
+    /// The MSIS code's id, where AD FS has one.
     pub fn msis(self) -> Option<&'static str> {
-        let code = match self {
-            FailureCode::Msis8012 => Msis::Msis8012,
-            FailureCode::Msis8013 => Msis::Msis8013,
-            FailureCode::Msis8014 => Msis::Msis8014,
-            FailureCode::Msis8015 => Msis::Msis8015,
-            _ => return None,
-        };
-        Some(code.id())
+        self.msis_code().map(Msis::id)
     }
 }
 
@@ -324,7 +328,6 @@ impl Resolver {
     fn record(&self, r: &Resolution) {
         let via = r.via.map_or(NoVia::None.into(), Id::from);
         self.metrics.count(r.outcome, via);
-        let via = via.as_str();
         match (&r.account, &r.failure) {
             (Some(account), _) => self.events.emit(&LoginResolved {
                 login: &r.login,
@@ -332,17 +335,17 @@ impl Resolver {
                 forest: &account.forest,
                 dn: &account.distinguished_name,
                 unreachable_forests: &r.unreachable_forests,
-                upn_fallback: r.upn_fallback.map(UpnFallback::as_str),
+                upn_fallback: r.upn_fallback.map(Id::from),
             }),
             (None, Some(f)) => self.events.emit(&LoginResolutionFailed {
                 login: &r.login,
-                outcome: r.outcome.as_str(),
+                outcome: r.outcome.into(),
                 code: f.code.as_str(),
-                msis: f.msis,
+                msis: f.code.msis_code().map(Id::from),
                 message: &f.message,
                 forests: &r.forests_searched,
                 unreachable_forests: &r.unreachable_forests,
-                upn_fallback: r.upn_fallback.map(UpnFallback::as_str),
+                upn_fallback: r.upn_fallback.map(Id::from),
             }),
             (None, None) => {}
         }

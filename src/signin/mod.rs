@@ -11,10 +11,10 @@ use crate::clock::Clock;
 use crate::config::{ClaimKind, RelyingParty};
 use crate::directory::{BindRejection, Directory};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
-use crate::label::{kinds, label_set};
+use crate::label::{kinds, label_set, Id};
 use crate::lockout::{self, AccountKey, ExtranetLockout, Gate, RefusalCause};
 use crate::request::RequestContext;
-use crate::resolve::{FailureCode, Outcome, Resolution, ResolvedAccount, Resolver, Via};
+use crate::resolve::{FailureCode, NoVia, Outcome, Resolution, ResolvedAccount, Resolver, Via};
 use crate::secret::Secret;
 use prometheus::IntCounter;
 use std::net::IpAddr;
@@ -366,7 +366,7 @@ impl SignIn {
                     login: &s.resolution.login,
                     account: account.map_or("", |a| a.distinguished_name.as_str()),
                     forest: account.map_or("", |a| a.forest.as_str()),
-                    via: s.resolution.via.map_or("none", Via::as_str),
+                    via: s.resolution.via.map_or(NoVia::None.into(), Id::from),
                     client_ip: ctx.client_ip(),
                     relying_party: ctx.relying_party,
                     protocol: ctx.protocol.into(),

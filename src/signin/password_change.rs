@@ -19,30 +19,22 @@ use crate::directory::{BindRejection, PasswordChangeError};
 use crate::events::{PasswordChangeFailed, PasswordChangeSucceeded, SignInSucceeded};
 use crate::label::{kinds, label_set, Id, Kind};
 use crate::lockout::{self, Gate};
-use crate::resolve::{FailureCode, Via};
+use crate::resolve::{FailureCode, NoVia};
 use crate::secret::Secret;
 
-/// Why the password is being changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeTrigger {
-    /// AD answered `data 532` at sign-in.
-    PasswordExpired,
-    /// AD answered `data 773` at sign-in (`pwdLastSet` = 0).
-    MustChangePassword,
-    /// The voluntary change page.
-    Voluntary,
+label_set! {
+    /// Why the password is being changed.
+    pub enum ChangeTrigger: kinds::PasswordChangeTrigger {
+        /// AD answered `data 532` at sign-in.
+        PasswordExpired = "password_expired",
+        /// AD answered `data 773` at sign-in (`pwdLastSet` = 0).
+        MustChangePassword = "must_change_password",
+        /// The voluntary change page.
+        Voluntary = "voluntary",
+    }
 }
 
 impl ChangeTrigger {
-    /// Stable label: `password_expired`, `must_change_password`, `voluntary`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeTrigger::PasswordExpired => "password_expired",
-            ChangeTrigger::MustChangePassword => "must_change_password",
-            ChangeTrigger::Voluntary => "voluntary",
-        }
-    }
-
     /// The trigger a sign-in refusal asks for, if it asks for a change at all.
     pub fn from_rejection(r: BindRejection) -> Option<ChangeTrigger> {
         match r {
@@ -189,7 +181,7 @@ impl SignIn {
                     login: user,
                     account: dn,
                     forest,
-                    trigger: trigger.as_str(),
+                    trigger: trigger.into(),
                     client_ip: ctx.client_ip(),
                     relying_party: ctx.relying_party,
                 });
@@ -198,7 +190,7 @@ impl SignIn {
                         login: &s.resolution.login,
                         account: dn,
                         forest,
-                        via: s.resolution.via.map_or("none", Via::as_str),
+                        via: s.resolution.via.map_or(NoVia::None.into(), Id::from),
                         client_ip: ctx.client_ip(),
                         relying_party: ctx.relying_party,
                         protocol: ctx.protocol.into(),
@@ -208,7 +200,7 @@ impl SignIn {
             Err(f) => self.events.emit(&PasswordChangeFailed {
                 login: user,
                 reason: f.reason(),
-                trigger: trigger.as_str(),
+                trigger: trigger.into(),
                 client_ip: ctx.client_ip(),
                 relying_party: ctx.relying_party,
                 detail: f.detail(),
