@@ -8,19 +8,33 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// The client's addresses as far as altgate can trust them: the client first (the TCP peer, or
-/// the address a trusted proxy named), then any other address the request carries beyond the
-/// trusted proxies (the end user a trusted Microsoft proxy named). Canonical (IPv4-mapped IPv6
-/// is IPv4), without duplicates, never empty.
+/// the address the trusted proxies in front named), then any other address the request carries
+/// beyond them (the forwarding service a trusted Microsoft proxy relayed for). Canonical
+/// (IPv4-mapped IPv6 is IPv4) and without duplicates.
+///
+/// The client may be **unknown**: a trusted proxy named no one, or named a hop that does not
+/// parse or is obfuscated (`unknown`, `_hidden`, garbage). An unknown client is never internal,
+/// never familiar to extranet lockout (it has no addresses), never a proxy; its failures share
+/// one budget ([`ClientAddresses::client`] is then [`UNKNOWN_CLIENT`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddresses {
     all: Vec<IpAddr>,
+    known: bool,
+    via_extranet_edge: bool,
 }
+
+/// What [`ClientAddresses::client`] answers for an unknown client (`::`, the unspecified
+/// address): the audit log shows it, and unknown clients' failures are budgeted together under
+/// it.
+pub const UNKNOWN_CLIENT: IpAddr = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
 
 impl ClientAddresses {
     /// Just `client`.
     pub fn single(client: IpAddr) -> Self {
         ClientAddresses {
             all: vec![client.to_canonical()],
+            known: true,
+            via_extranet_edge: false,
         }
     }
 
@@ -35,16 +49,50 @@ impl ClientAddresses {
         a
     }
 
-    /// The client address (claims, audit, the per-address failure budget).
+    /// A client the proxies in front did not (or could not) name.
+    pub fn unknown() -> Self {
+        ClientAddresses {
+            all: Vec::new(),
+            known: false,
+            via_extranet_edge: false,
+        }
+    }
+
+    /// The same client, marked as having come through a proxy that is the extranet edge (a
+    /// load balancer or reverse proxy facing the internet, or a cloud service relaying for
+    /// the user): such a request is never internal, whatever address it names.
+    pub fn through_extranet_edge(mut self) -> Self {
+        self.via_extranet_edge = true;
+        self
+    }
+
+    /// The client address (audit, the per-address failure budget); [`UNKNOWN_CLIENT`] when
+    /// unknown.
     pub fn client(&self) -> IpAddr {
-        self.all
-            .first()
-            .copied()
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+        self.all.first().copied().unwrap_or(UNKNOWN_CLIENT)
+    }
+
+    /// Whether the proxies in front named the client.
+    pub fn is_known(&self) -> bool {
+        self.known
+    }
+
+    /// Whether the request came through a proxy marked as the extranet edge.
+    pub fn via_extranet_edge(&self) -> bool {
+        self.via_extranet_edge
+    }
+
+    /// Inside the corporate network: a known client, not relayed by an extranet edge, whose
+    /// address is in `internal_networks` (`federation.internal_networks`).
+    pub fn is_internal(&self, internal_networks: &[ipnet::IpNet]) -> bool {
+        self.known
+            && !self.via_extranet_edge
+            && internal_networks.iter().any(|n| n.contains(&self.client()))
     }
 
     /// Every address, the client first (extranet lockout's familiar-location check needs all of
-    /// them to be familiar; `banned_ips` refuses a request if any is banned).
+    /// them to be familiar; `banned_ips` refuses a request if any is banned). Empty when the
+    /// client is unknown.
     pub fn all(&self) -> &[IpAddr] {
         &self.all
     }
@@ -116,5 +164,21 @@ mod tests {
         assert_eq!(a.client(), v4);
         assert_eq!(a.all(), &[v4, other]);
         assert_eq!(ClientAddresses::single(mapped).all(), &[v4]);
+    }
+
+    #[test]
+    fn an_unknown_client_or_one_through_the_extranet_edge_is_never_internal() {
+        let nets: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let inside: IpAddr = "10.1.2.3".parse().expect("ip");
+        assert!(ClientAddresses::single(inside).is_internal(&nets));
+        assert!(!ClientAddresses::single(inside)
+            .through_extranet_edge()
+            .is_internal(&nets));
+        let unknown = ClientAddresses::unknown();
+        assert!(!unknown.is_known() && !unknown.is_internal(&nets));
+        assert!(unknown.all().is_empty());
+        assert_eq!(unknown.client(), UNKNOWN_CLIENT);
+        let any: Vec<ipnet::IpNet> = vec!["::/0".parse().expect("net")];
+        assert!(!unknown.is_internal(&any), "not even when :: is listed");
     }
 }

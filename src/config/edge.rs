@@ -64,6 +64,75 @@ impl Default for Limits {
     }
 }
 
+/// The one header a trusted proxy names its client in (`server.trusted_proxies[].header`).
+/// Any other forwarding header from that proxy is ignored: a proxy passes its client's own
+/// headers through, and a client must not be able to choose its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `x-forwarded-for` (the default): the proxy appends its peer's address.
+    XForwardedFor,
+    /// `forwarded` (RFC 7239): the proxy appends a `for=` element.
+    Forwarded,
+    /// `x-ms-forwarded-client-ip`: a Microsoft service relaying for an end user (Exchange
+    /// Online's legacy authentication) names the user; the relay's own address is kept beside
+    /// it, and such a request is never internal.
+    XMsForwardedClientIp,
+}
+
+impl ForwardedHeader {
+    /// The HTTP header name, lower case.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+            ForwardedHeader::XMsForwardedClientIp => "x-ms-forwarded-client-ip",
+        }
+    }
+}
+
+/// One entry of `server.trusted_proxies`: a peer allowed to name the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy {
+    /// `network`: the proxy's address or CIDR network.
+    pub network: ipnet::IpNet,
+    /// `header` (default `x-forwarded-for`): the one header it names its client in.
+    pub header: ForwardedHeader,
+    /// `request_id` (default false): it sends its own request ID (`X-Request-Id`, else the
+    /// `traceparent` trace ID), which then becomes the activity ID. Only for a proxy that sets
+    /// (or overwrites) the header itself: otherwise the client would choose it.
+    pub request_id: bool,
+    /// `extranet_edge` (default false): it faces the internet (an edge load balancer, a Web
+    /// Application Proxy): a request through it is never inside the corporate network, whatever
+    /// address it names.
+    pub extranet_edge: bool,
+}
+
+impl TrustedProxy {
+    /// A proxy at `network` that appends to `X-Forwarded-For` and nothing else.
+    pub fn x_forwarded_for(network: ipnet::IpNet) -> Self {
+        TrustedProxy {
+            network,
+            header: ForwardedHeader::XForwardedFor,
+            request_id: false,
+            extranet_edge: false,
+        }
+    }
+}
+
+/// `server.trusted_proxies[]` written as a mapping.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrustedProxy {
+    /// See [`TrustedProxy::network`]. Required.
+    pub network: Option<Checked<String>>,
+    /// See [`TrustedProxy::header`].
+    pub header: Option<Checked<String>>,
+    /// See [`TrustedProxy::request_id`].
+    pub request_id: Option<Checked<bool>>,
+    /// See [`TrustedProxy::extranet_edge`].
+    pub extranet_edge: Option<Checked<bool>>,
+}
+
 /// `admin:`: the operators' listener (`/metrics`), apart from the public one.
 #[derive(Debug, Clone)]
 pub struct AdminListener {
@@ -238,6 +307,79 @@ impl Validator {
             }
         }
         out
+    }
+
+    /// `server.trusted_proxies`: each item a CIDR (an `X-Forwarded-For` proxy) or a mapping
+    /// ([`RawTrustedProxy`]).
+    pub(super) fn trusted_proxies(
+        &mut self,
+        path: &str,
+        raw: Option<CheckedList<serde_yaml::Value>>,
+    ) -> Vec<TrustedProxy> {
+        let mut out = Vec::new();
+        for (at, item) in self.list::<serde_yaml::Value>(path, raw) {
+            let proxy = match item {
+                serde_yaml::Value::String(s) => {
+                    self.network(&at, &s).map(TrustedProxy::x_forwarded_for)
+                }
+                mapping @ serde_yaml::Value::Mapping(_) => {
+                    let Some(raw) = self.typed::<RawTrustedProxy>(&at, mapping) else {
+                        continue;
+                    };
+                    let network = self
+                        .required(&format!("{at}.network"), raw.network, ", e.g. 10.0.0.0/24")
+                        .and_then(|s| self.network(&format!("{at}.network"), &s));
+                    let header = self.word(
+                        &format!("{at}.header"),
+                        raw.header,
+                        ForwardedHeader::XForwardedFor,
+                        &[
+                            ("x-forwarded-for", ForwardedHeader::XForwardedFor),
+                            ("forwarded", ForwardedHeader::Forwarded),
+                            (
+                                "x-ms-forwarded-client-ip",
+                                ForwardedHeader::XMsForwardedClientIp,
+                            ),
+                        ],
+                    );
+                    let request_id = self
+                        .checked(&format!("{at}.request_id"), raw.request_id)
+                        .unwrap_or(false);
+                    let extranet_edge = self
+                        .checked(&format!("{at}.extranet_edge"), raw.extranet_edge)
+                        .unwrap_or(false);
+                    network.map(|network| TrustedProxy {
+                        network,
+                        header,
+                        request_id,
+                        extranet_edge,
+                    })
+                }
+                _ => {
+                    self.err(
+                        at,
+                        "expected a CIDR network or a mapping with network, header, request_id, extranet_edge",
+                    );
+                    None
+                }
+            };
+            out.extend(proxy);
+        }
+        out
+    }
+
+    fn network(&mut self, at: &str, s: &str) -> Option<ipnet::IpNet> {
+        let s = s.trim();
+        match s
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        {
+            Ok(n) => Some(n.trunc()),
+            Err(_) => {
+                self.err(at, format!("{s:?} is not an address or CIDR network"));
+                None
+            }
+        }
     }
 
     /// `admin:`; `None` when absent or when its listener is unusable.

@@ -1,7 +1,7 @@
 //! `server:`: where and how altgate listens (address, public URL, TLS files, body size); its
 //! `limits`, `trusted_proxies` and `banned_ips` are validated in [`super::edge`].
 
-use super::edge::{Limits, RawLimits};
+use super::edge::{Limits, RawLimits, TrustedProxy};
 use super::{usize_of, Checked, CheckedList, Document, PublicUrl, Validator};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -23,8 +23,9 @@ pub struct RawServer {
     pub max_body_bytes: Option<Checked<u64>>,
     /// Connection deadlines and caps.
     pub limits: Option<Checked<RawLimits>>,
-    /// Proxies allowed to name the client (CIDR list).
-    pub trusted_proxies: Option<CheckedList<String>>,
+    /// Proxies allowed to name the client: a CIDR (it appends to `X-Forwarded-For`) or a
+    /// mapping ([`super::edge::RawTrustedProxy`]).
+    pub trusted_proxies: Option<CheckedList<serde_yaml::Value>>,
     /// Client addresses refused before any work (CIDR list).
     pub banned_ips: Option<CheckedList<String>>,
 }
@@ -56,9 +57,9 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// Deadlines and caps for client connections.
     pub limits: Limits,
-    /// Peers allowed to name the client address (X-Forwarded-For, Forwarded,
-    /// X-MS-Forwarded-Client-IP): load balancers and proxies in front of altgate.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Peers allowed to name the client address, each with the one header it writes: load
+    /// balancers and proxies in front of altgate (see [`TrustedProxy`]).
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Client addresses refused before any work (AD FS `BannedIpList`).
     pub banned_ips: Vec<ipnet::IpNet>,
 }
@@ -113,7 +114,7 @@ impl Validator {
             .checked("server.limits", raw.limits)
             .unwrap_or_default();
         let limits = self.limits(limits);
-        let trusted_proxies = self.networks("server.trusted_proxies", raw.trusted_proxies);
+        let trusted_proxies = self.trusted_proxies("server.trusted_proxies", raw.trusted_proxies);
         let banned_ips = self.networks("server.banned_ips", raw.banned_ips);
         let max_body_bytes = usize_of(self.bounded_count(
             "server.max_body_bytes",

@@ -1,10 +1,12 @@
 //! Activity IDs: every public request gets one, like AD FS's Activity ID, so a help desk can go
 //! from what a user quotes to the request's audit events.
 //!
-//! - A request from a peer in `server.trusted_proxies` may bring its own: `X-Request-Id` (1-64
-//!   characters of letters, digits and `-_.:`), else the trace ID of a W3C `traceparent` (32
-//!   hex digits), so the proxy's logs and altgate's share one ID. From anyone else these headers
-//!   are ignored: a client must not be able to plant IDs in the audit log.
+//! - A request from a trusted proxy configured with `request_id: true` (it sets or overwrites
+//!   the header itself) may bring its own: `X-Request-Id` (1-64 characters of letters, digits
+//!   and `-_.:`), else the trace ID of a W3C `traceparent` (32 hex digits), so the proxy's logs
+//!   and altgate's share one ID. From anyone else, other proxies included (they pass the
+//!   client's headers through), these headers are ignored: a client must not be able to plant
+//!   IDs in the audit log.
 //! - Otherwise altgate generates one: 128 random bits written as a GUID
 //!   (`6f1c2a9e-0b7d-4c3e-9a51-2f0e8d7c6b5a`, version 4), the format AD FS shows.
 //! - The ID is a field of the request's tracing span ([`span`]), so every event and log line of
@@ -12,22 +14,14 @@
 //!   ...}` in JSON); it goes back in the `X-Request-Id` response header ([`HEADER`]) and is
 //!   shown, with the time, on every error page.
 
+use crate::config::edge::TrustedProxy;
 use hyper::header::HeaderMap;
-use ipnet::IpNet;
 use std::net::IpAddr;
 
 /// The request and response header carrying the activity ID.
 pub const HEADER: &str = "x-request-id";
 /// Longest `X-Request-Id` accepted from a trusted proxy.
 pub const MAX_LEN: usize = 64;
-
-/// IPv4-mapped IPv6 (`::ffff:1.2.3.4`) compares as IPv4, as in [`super::client_ip`].
-fn normalise(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
 
 /// An `X-Request-Id` value worth carrying: short, and nothing that could confuse a log.
 fn request_id(v: &str) -> Option<String> {
@@ -84,10 +78,10 @@ pub fn generate() -> String {
     )
 }
 
-/// The activity ID of a request from `peer`: the trusted proxy's, or a fresh one.
-pub fn activity_id(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> String {
-    let peer = normalise(peer);
-    if trusted_proxies.iter().any(|n| n.contains(&peer)) {
+/// The activity ID of a request from `peer`: its proxy's, when `peer` is a trusted proxy
+/// configured with `request_id: true`; otherwise a fresh one.
+pub fn activity_id(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[TrustedProxy]) -> String {
+    if super::client_ip::sends_request_id(peer, trusted_proxies) {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if let Some(id) = header(HEADER).and_then(request_id) {
             return id;
@@ -117,8 +111,12 @@ mod tests {
         h
     }
 
-    fn proxies() -> Vec<IpNet> {
-        vec!["10.0.0.0/8".parse().expect("net")]
+    /// A load balancer that sets its own request ID.
+    fn proxies() -> Vec<TrustedProxy> {
+        vec![TrustedProxy {
+            request_id: true,
+            ..TrustedProxy::x_forwarded_for("10.0.0.0/8".parse().expect("net"))
+        }]
     }
 
     fn is_guid(s: &str) -> bool {
@@ -133,6 +131,19 @@ mod tests {
         let (a, b) = (generate(), generate());
         assert!(is_guid(&a) && is_guid(&b), "{a} {b}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_trusted_proxy_not_configured_to_send_one_passes_the_clients_id_which_is_ignored() {
+        let passing = vec![TrustedProxy::x_forwarded_for(
+            "10.0.0.0/8".parse().expect("net"),
+        )];
+        let h = headers(&[("x-request-id", "chosen-by-the-client")]);
+        assert!(is_guid(&activity_id(
+            IpAddr::from([10, 1, 2, 3]),
+            &h,
+            &passing
+        )));
     }
 
     #[test]

@@ -228,12 +228,7 @@ async fn accept_loop(
         };
         let peer_ip = peer.ip();
         let capped = side == Side::Admin
-            || !app
-                .config
-                .server
-                .trusted_proxies
-                .iter()
-                .any(|n| n.contains(&peer_ip));
+            || !client_ip::is_trusted_proxy(peer_ip, &app.config.server.trusted_proxies);
         let admitted = match admission.admit(peer_ip, capped) {
             Ok(a) => a,
             Err(refused) => {

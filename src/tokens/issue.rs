@@ -9,9 +9,9 @@ use super::KeyError;
 use crate::clock::Clock;
 use crate::config::{ClaimKind, Federation, NameIdFormat, RelyingParty, SamlSigning, TokenType};
 use crate::keys::SigningKey;
+use crate::request::ClientAddresses;
 use crate::signin::SignedIn;
 use prometheus::Histogram;
-use std::net::IpAddr;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -77,8 +77,9 @@ pub struct Issuance<'a> {
     pub signed_in: &'a SignedIn,
     /// When the token is issued.
     pub now: OffsetDateTime,
-    /// The client's address (for `insidecorporatenetwork`).
-    pub client_ip: IpAddr,
+    /// The client (for `insidecorporatenetwork`: a known client, not through an extranet edge,
+    /// in `federation.internal_networks`).
+    pub client: &'a ClientAddresses,
     /// Where users change their password (`passwordchangeurl`), when altgate offers the page.
     pub password_change_url: Option<&'a str>,
 }
@@ -92,10 +93,7 @@ fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
         account,
         via: r.via.unwrap_or(crate::resolve::Via::Upn),
         login: &i.signed_in.login,
-        inside_corporate_network: fed
-            .internal_networks
-            .iter()
-            .any(|n| n.contains(&i.client_ip)),
+        inside_corporate_network: i.client.is_internal(&fed.internal_networks),
     };
     let domain_issuer = rp
         .per_domain_issuer
@@ -275,7 +273,7 @@ impl Tokens {
         rp: &RelyingParty,
         token_type: TokenType,
         signed_in: &SignedIn,
-        client_ip: IpAddr,
+        client: &ClientAddresses,
         f: impl FnOnce(&Issuance<'_>) -> Result<T, IssueError>,
     ) -> Result<T, IssueError> {
         let start = Instant::now();
@@ -287,7 +285,7 @@ impl Tokens {
             token_type,
             signed_in,
             now: self.now(),
-            client_ip,
+            client,
             password_change_url: self.password_change_url.as_deref(),
         })?;
         self.signing_duration.observe(start.elapsed().as_secs_f64());
@@ -300,10 +298,10 @@ impl Tokens {
         rp: &RelyingParty,
         token_type: TokenType,
         signed_in: &SignedIn,
-        client_ip: IpAddr,
+        client: &ClientAddresses,
         delivery: &Delivery<'_>,
     ) -> Result<SignedAssertion, IssueError> {
-        self.with(rp, token_type, signed_in, client_ip, |i| issue(i, delivery))
+        self.with(rp, token_type, signed_in, client, |i| issue(i, delivery))
     }
 
     /// A signed SAML 2.0 Response for `signed_in` to `rp`, posted to `acs`.
@@ -311,11 +309,11 @@ impl Tokens {
         &self,
         rp: &RelyingParty,
         signed_in: &SignedIn,
-        client_ip: IpAddr,
+        client: &ClientAddresses,
         acs: &str,
         in_response_to: Option<&str>,
     ) -> Result<String, IssueError> {
-        self.with(rp, TokenType::Saml20, signed_in, client_ip, |i| {
+        self.with(rp, TokenType::Saml20, signed_in, client, |i| {
             saml_response(i, acs, in_response_to)
         })
     }

@@ -183,7 +183,7 @@ fn microsoft_365_gets_the_per_domain_issuer_immutable_id_and_this_requests_spell
         token_type: TokenType::Saml11,
         signed_in: &s,
         now,
-        client_ip: IpAddr::from([203, 0, 113, 9]),
+        client: &crate::request::ClientAddresses::single(IpAddr::from([203, 0, 113, 9])),
         password_change_url: None,
     };
     let a = issue(&i, &Delivery::default()).expect("issued");
@@ -233,7 +233,7 @@ fn issuance_without_an_account_is_an_error_not_a_panic() {
         token_type: TokenType::Saml11,
         signed_in: &s,
         now: time::macros::datetime!(2026-11-24 09:00 UTC),
-        client_ip: IpAddr::from([127, 0, 0, 1]),
+        client: &crate::request::ClientAddresses::single(IpAddr::from([127, 0, 0, 1])),
         password_change_url: None,
     };
     assert!(matches!(

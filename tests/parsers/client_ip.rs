@@ -1,9 +1,13 @@
-//! The client address over arbitrary forwarding headers: the client is always among the
-//! addresses, which never repeat, never name a trusted proxy (unless the peer is all there is)
-//! and, from an untrusted peer, are the peer alone; with a well-formed `X-Forwarded-For` only,
-//! the client is the right-most untrusted hop within reach.
+//! The client address over arbitrary forwarding headers, behind three kinds of trusted proxy
+//! (one appending `X-Forwarded-For`, one writing `Forwarded`, one Microsoft relay): the
+//! addresses never repeat; an unknown client has none; a known client is never a trusted proxy
+//! (only a relay's own address is carried beside the user it names); from an untrusted peer
+//! they are the peer alone; what a client prepends to the headers never changes a known answer;
+//! and with `X-Forwarded-For` alone the answer is the right-most hop the proxies appended, or
+//! unknown when that hop is malformed or the chain runs out.
 
 use crate::gen::{property, Rng};
+use altgate::config::edge::{ForwardedHeader, TrustedProxy};
 use altgate::http::client_ip::{client_addresses, MAX_HOPS};
 use hyper::header::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
@@ -36,11 +40,19 @@ const JUNK: &[&str] = &[
     "for=",
 ];
 
-fn proxies() -> Vec<IpNet> {
-    ["10.0.0.0/8", "2001:db8:1::/48", "40.96.0.0/13"]
-        .iter()
-        .map(|n| n.parse().expect("net"))
-        .collect()
+fn proxies() -> Vec<TrustedProxy> {
+    let net = |n: &str| n.parse::<IpNet>().expect("net");
+    vec![
+        TrustedProxy::x_forwarded_for(net("10.0.0.0/8")),
+        TrustedProxy {
+            header: ForwardedHeader::Forwarded,
+            ..TrustedProxy::x_forwarded_for(net("2001:db8:1::/48"))
+        },
+        TrustedProxy {
+            header: ForwardedHeader::XMsForwardedClientIp,
+            ..TrustedProxy::x_forwarded_for(net("40.96.0.0/13"))
+        },
+    ]
 }
 
 /// One address as a proxy may write it (`1.2.3.4`, `1.2.3.4:5`, `[::1]:5`, `"[::1]"`), and the
@@ -92,7 +104,7 @@ struct Case {
 #[test]
 fn client_addresses_are_consistent_over_any_forwarding_headers() {
     let proxies = proxies();
-    let trusted = |ip: &IpAddr| proxies.iter().any(|n| n.contains(ip));
+    let trusted = |ip: &IpAddr| proxies.iter().any(|n| n.network.contains(ip));
     property(
         "client_ip",
         3000,
@@ -124,33 +136,64 @@ fn client_addresses_are_consistent_over_any_forwarding_headers() {
             }
             let a = client_addresses(case.peer, &map, &proxies);
             let peer = case.peer.to_canonical();
-            assert!(
-                !a.all().is_empty() && a.all().contains(&a.client()),
-                "{a:?}"
-            );
             for (i, ip) in a.all().iter().enumerate() {
                 assert!(!a.all()[..i].contains(ip), "repeated: {a:?}");
             }
-            if a.all() != [peer] {
-                assert!(!a.all().iter().any(trusted), "a proxy named: {a:?}");
+            if a.is_known() {
+                assert_eq!(a.all().first(), Some(&a.client()), "{a:?}");
+                assert!(!trusted(&a.client()), "a proxy named as the client: {a:?}");
+                if a.all().len() > 1 {
+                    assert!(a.via_extranet_edge(), "only a relay adds an address: {a:?}");
+                }
+            } else {
+                assert!(a.all().is_empty(), "{a:?}");
             }
             if !trusted(&peer) {
                 assert_eq!(a.all(), &[peer]);
                 return;
             }
-            // X-Forwarded-For alone, every entry well-formed: the right-most untrusted hop among
-            // the last MAX_HOPS, else the peer.
-            if case.headers.iter().all(|(n, _)| *n == "x-forwarded-for") {
-                let chain: Option<Vec<IpAddr>> = case.named.iter().flatten().copied().collect();
-                if let Some(chain) = chain {
-                    let want = chain
-                        .iter()
-                        .rev()
-                        .take(MAX_HOPS)
-                        .find(|ip| !trusted(ip))
-                        .copied()
-                        .unwrap_or(peer);
-                    assert_eq!(a.client(), want, "{chain:?}");
+            // What a client prepends (its own X-Forwarded-For, Forwarded or X-MS header before
+            // the proxies' values) never changes a known answer.
+            if a.is_known() {
+                let mut spoofed = HeaderMap::new();
+                spoofed.append(
+                    "x-forwarded-for",
+                    HeaderValue::from_static("10.9.9.9, junk"),
+                );
+                spoofed.append("forwarded", HeaderValue::from_static("for=10.9.9.9"));
+                spoofed.append(
+                    "x-ms-forwarded-client-ip",
+                    HeaderValue::from_static("10.9.9.9"),
+                );
+                for (name, value) in &case.headers {
+                    spoofed.append(*name, HeaderValue::from_str(value).expect("value"));
+                }
+                let relayed = case
+                    .headers
+                    .iter()
+                    .any(|(n, _)| *n == "x-ms-forwarded-client-ip");
+                if !relayed {
+                    assert_eq!(client_addresses(case.peer, &spoofed, &proxies), a);
+                }
+            }
+            // X-Forwarded-For alone: walk the hops right to left through the X-Forwarded-For
+            // proxy; a malformed hop, another kind of proxy (whose header is absent), too many
+            // hops or the end of the chain make the client unknown.
+            let xff_proxy = |ip: &IpAddr| proxies.first().is_some_and(|p| p.network.contains(ip));
+            if xff_proxy(&peer) && case.headers.iter().all(|(n, _)| *n == "x-forwarded-for") {
+                let chain: Vec<Option<IpAddr>> = case.named.iter().flatten().copied().collect();
+                let mut want = None;
+                for hop in chain.iter().rev().take(MAX_HOPS) {
+                    match hop {
+                        Some(ip) if xff_proxy(ip) => continue,
+                        Some(ip) if !trusted(ip) => want = Some(*ip),
+                        _ => {}
+                    }
+                    break;
+                }
+                match want {
+                    Some(ip) => assert_eq!((a.is_known(), a.client()), (true, ip), "{chain:?}"),
+                    None => assert!(!a.is_known(), "{chain:?}: {a:?}"),
                 }
             }
         },

@@ -396,7 +396,7 @@ admin: { listen: 127.0.0.1:9464, tls: { key_file: k } }
         "server.tls.cert_file: invalid type: sequence, expected a string",
         "server.tls.key_fil: unknown field `key_fil`",
         "server.max_body_bytes: invalid value: integer `-1`, expected u64",
-        "server.trusted_proxies[1]: invalid type: integer `5`, expected a string",
+        "server.trusted_proxies[1]: expected a CIDR network or a mapping with network, header, request_id, extranet_edge",
         "server.trusted_proxies[2]: \"not-a-network\" is not an address or CIDR network",
         "server.limits.idle_timeout: invalid duration \"forever\"",
         "server.limits.max_conections: unknown field `max_conections`",
@@ -509,4 +509,47 @@ fn the_section_files_import_each_other_without_a_circle() {
     }
     assert!(imports["relying_party"].contains(&"sp_metadata"));
     assert!(imports["sp_metadata"].contains(&"url"));
+}
+
+#[test]
+fn trusted_proxies_say_which_header_they_write() {
+    let yaml = |proxies: &str| {
+        format!(
+            "server: {{ listen: 127.0.0.1:8443, public_url: https://sts.example.test, trusted_proxies: {proxies} }}\n\
+             demo_directory: config/demo-directory.yaml\nforests: [{{ name: contoso.com }}, {{ name: fabrikam.com }}]\n"
+        )
+    };
+    let c = Config::parse(
+        &yaml("[10.0.0.0/24, { network: 10.0.1.5, header: forwarded, request_id: true }, { network: '40.96.0.0/13', header: x-ms-forwarded-client-ip, extranet_edge: true }]"),
+        "t.yaml",
+    )
+    .expect("valid");
+    let p = &c.server.trusted_proxies;
+    assert_eq!(p.len(), 3);
+    assert_eq!(
+        p[0],
+        crate::config::edge::TrustedProxy::x_forwarded_for("10.0.0.0/24".parse().expect("net"))
+    );
+    assert_eq!(p[1].header, crate::config::edge::ForwardedHeader::Forwarded);
+    assert!(p[1].request_id && !p[1].extranet_edge);
+    assert_eq!(
+        p[2].header,
+        crate::config::edge::ForwardedHeader::XMsForwardedClientIp
+    );
+    assert!(p[2].extranet_edge && !p[2].request_id);
+    let err = Config::parse(
+        &yaml(
+            "[{ header: forwarded }, { network: 10.0.0.1, header: x-real-ip, request_ids: true }]",
+        ),
+        "t.yaml",
+    )
+    .expect_err("invalid");
+    let text = err.to_string();
+    for want in [
+        "server.trusted_proxies[0].network: required",
+        "server.trusted_proxies[1].header: \"x-real-ip\" is not one of: x-forwarded-for, forwarded, x-ms-forwarded-client-ip",
+        "server.trusted_proxies[1].request_ids: unknown field",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in {text}");
+    }
 }

@@ -115,7 +115,7 @@ pub(super) async fn deliver(
                     rp,
                     TokenType::Saml11,
                     signed_in,
-                    req.request.client_ip(),
+                    &req.request.client,
                     &Delivery::default(),
                 )
                 .map_err(|_| failed(RefusalReason::SigningFailed))?;
@@ -155,7 +155,7 @@ pub(super) async fn deliver(
                 .saml_response(
                     rp,
                     signed_in,
-                    req.request.client_ip(),
+                    &req.request.client,
                     acs,
                     request_id.as_deref(),
                 )

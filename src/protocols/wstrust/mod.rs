@@ -202,7 +202,7 @@ impl WsTrust<'_> {
             rp,
             flavour,
             &signed_in,
-            request.client_ip(),
+            &request.client,
             &Delivery::default(),
         ) {
             Ok(assertion) => {
