@@ -6,6 +6,7 @@
 //! (Every `server.limits` key at and beyond its bounds needs no directory:
 //! `tests/hermetic/limits.rs`.)
 
+mod balancer;
 mod body;
 mod http2;
 mod proxies;

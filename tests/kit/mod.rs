@@ -16,11 +16,13 @@
 //! - [`html`]: form bodies and the hidden fields of altgate's pages;
 //! - [`logs`]: what the code under test logs, captured;
 //! - [`forests`]: `forests.json`, how `scripts/ad-forests.sh` describes the test forests;
-//! - [`attack`]: TLS clients bound to a source address, slowloris and HTTP/2 attackers.
+//! - [`attack`]: TLS clients bound to a source address, slowloris and HTTP/2 attackers;
+//! - [`balancer`]: a load balancer in front of the server, appending `X-Forwarded-For`.
 
 #![allow(dead_code)]
 
 pub mod attack;
+pub mod balancer;
 pub mod certs;
 pub mod cli;
 pub mod config;

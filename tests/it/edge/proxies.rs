@@ -77,17 +77,17 @@ async fn only_trusted_proxies_may_name_the_client_and_banned_addresses_cost_no_d
     assert_eq!(
         claim(&body, "insidecorporatenetwork").as_deref(),
         Some("false"),
-        "without a forwarded address the proxy itself is the client"
+        "without a forwarded address the client is unknown (never the proxy), so external"
     );
     let searches = family_sum(&proxied.scrape().await, "altgate_directory_searches_total");
     let failures = family_sum(&proxied.scrape().await, "altgate_sign_in_failures_total");
     for headers in [
         &[("x-forwarded-for", "203.0.113.9")][..],
-        &[("forwarded", "for=203.0.113.9")][..],
-        // The end user a Microsoft proxy names is judged too, not only the forwarding hop.
+        // What the proxy appended is the client, whatever the client wrote before it.
+        &[("x-forwarded-for", "10.1.2.3, 203.0.113.9")][..],
         &[
-            ("x-forwarded-for", "10.1.2.3"),
-            ("x-ms-forwarded-client-ip", "203.0.113.9"),
+            ("forwarded", "for=10.1.2.3"),
+            ("x-forwarded-for", "203.0.113.9"),
         ][..],
     ] {
         let (status, body) = sign_in(LOCALHOST, proxied.addr, &proxied.ca, headers).await;
