@@ -215,3 +215,44 @@ async fn forged_addresses_spend_neither_the_victims_familiar_location_nor_budget
         assert_eq!(status, 200, "the victim was refused at home: {body}");
     }
 }
+
+#[tokio::test]
+async fn rotating_forged_addresses_does_not_escape_the_per_address_failure_budget() {
+    let _g = harness::shared().await;
+    let s = server(
+        "extranet_lockout: { mode: enforce, threshold: 5, observation_window: 30m, ip_failures_per_minute: 5 }\n",
+    )
+    .await;
+    let lb = LoadBalancer::start(LB, LB, s.addr, &s.ca, Appends::ClientAddress).await;
+    let refused = || {
+        metric(
+            &s.app.metrics,
+            "altgate_sign_in_failures_total{reason=\"address_failure_budget\"}",
+        )
+    };
+    let before = refused();
+    // 100 guesses at names that do not exist (so no account's lockout is involved), each
+    // claiming a different address three ways.
+    for i in 0..100u32 {
+        let fake = format!("198.51.100.{}", i % 250 + 1);
+        let headers = [
+            ("forwarded", format!("for={fake}")),
+            ("x-ms-forwarded-client-ip", fake.clone()),
+            ("x-forwarded-for", fake.clone()),
+        ];
+        let (status, _, _) = wstrust_via(
+            &lb,
+            ATTACKER,
+            &format!("nobody-{i}@contoso.com"),
+            "Spray-Guess-2024!",
+            &as_refs(&headers),
+        )
+        .await;
+        assert_eq!(status, 500);
+    }
+    let budget = refused() - before;
+    assert!(
+        budget >= 90.0,
+        "the attacker's own address should have run out of budget after 5 failures: only {budget} of 100 refused"
+    );
+}
