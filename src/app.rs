@@ -42,8 +42,10 @@ pub struct App {
     pub metadata: std::sync::OnceLock<String>,
     /// SSO session cookie keys.
     pub sessions: crate::session::SessionKeys,
-    /// SAML AuthnRequest IDs already answered (replay protection), kept for the request window.
-    pub answered_requests: moka::future::Cache<String, ()>,
+    /// SAML request IDs already answered on this node (their SHA-256), kept for the request
+    /// window: the replay cache's fast first check, as bounded as the state store's
+    /// (`state.replay_cache_max_entries`).
+    pub answered_requests: moka::future::Cache<[u8; 32], ()>,
     /// The browser pages with the configured branding.
     pub pages: crate::protocols::passive::page::Pages,
     /// True when no session key is configured and this process generated its own (`serve`
@@ -134,7 +136,7 @@ impl App {
             .saturating_mul(2)
             .saturating_add(std::time::Duration::from_secs(300));
         let answered_requests = moka::future::Cache::builder()
-            .max_capacity(1_000_000)
+            .max_capacity(config.state.replay_cache_max_entries)
             .time_to_live(window)
             .build();
         let events = Events::new(metrics.events.clone());
