@@ -269,6 +269,7 @@ impl Validator {
                 );
             }
             let logout_path = format!("{p}.logout_requests");
+            let issues_before = self.issues.len();
             let logout_written = raw.logout_requests.is_some();
             let logout_requests = self.word(
                 &logout_path,
@@ -279,6 +280,8 @@ impl Validator {
                     ("accept_unsigned", LogoutRequests::AcceptUnsigned),
                 ],
             );
+            // Written, and one of the words (not the default standing in for a refused one).
+            let logout_written = logout_written && self.issues.len() == issues_before;
             match logout_requests {
                 LogoutRequests::AcceptUnsigned if require_signed_requests => self.err(
                     logout_path,
@@ -286,9 +289,7 @@ impl Validator {
                      signed LogoutRequests too)",
                 ),
                 LogoutRequests::RequireSigned
-                    if logout_written
-                        && !require_signed_requests
-                        && signing_cert_der.is_none() =>
+                    if logout_written && !require_signed_requests && signing_cert_der.is_none() =>
                 {
                     self.err(
                         logout_path,

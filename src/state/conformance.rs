@@ -537,7 +537,10 @@ pub(crate) async fn the_replay_cache_stops_growing_at_its_cap(s: Arc<dyn StateSt
 /// Concurrent new ids on a cache with one place left: exactly one is stored.
 pub(crate) async fn concurrent_new_ids_never_pass_the_cap(s: Arc<dyn StateStore>) {
     for i in 1..REPLAY_MAX {
-        assert!(s.first_use(&format!("c-{i}"), secs(600)).await.expect("room"));
+        assert!(s
+            .first_use(&format!("c-{i}"), secs(600))
+            .await
+            .expect("room"));
     }
     let tasks: Vec<_> = (0..20)
         .map(|n| {

@@ -160,9 +160,7 @@ impl MemoryStore {
         let replay = crate::config::state::REPLAY_CACHE_DEFAULT;
         MemoryStore {
             accounts: Mutex::new(Bounded::new(capacity)),
-            replay: Mutex::new(Replay::new(
-                usize::try_from(replay).unwrap_or(usize::MAX),
-            )),
+            replay: Mutex::new(Replay::new(usize::try_from(replay).unwrap_or(usize::MAX))),
             revoked: Mutex::new(Bounded::new(capacity)),
             origin: tokio::time::Instant::now(),
         }

@@ -293,7 +293,10 @@ pub fn open(
 
 /// Hex SHA-256 of `value`: the storage name of an account, replay id or session id.
 pub(crate) fn digest(value: &str) -> String {
-    digest_bytes(value).iter().map(|b| format!("{b:02x}")).collect()
+    digest_bytes(value)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// SHA-256 of `value`: how the replay caches keep an id (32 bytes whatever its length).

@@ -327,7 +327,11 @@ async fn keys_are_prefixed_hashed_and_expire() {
     let members: Vec<String> = server
         .raw(redis::cmd("ZRANGE").arg("pfx:replay").arg(0).arg(-1))
         .await;
-    assert_eq!(members, vec![digest("assertion-id")], "ids are stored hashed");
+    assert_eq!(
+        members,
+        vec![digest("assertion-id")],
+        "ids are stored hashed"
+    );
     for key in &keys {
         let ttl: i64 = server.raw(redis::cmd("PTTL").arg(key)).await;
         assert!(ttl > 0, "{key} has no TTL ({ttl})");

@@ -111,7 +111,10 @@ async fn is_passive_and_logout_request_floods_cost_no_rsa_signature() {
         );
         let xml = posted_xml(&r);
         assert!(xml.contains("status:NoPassive"), "{xml}");
-        assert!(xml.contains(&format!("InResponseTo=\"_passive{i}\"")), "{xml}");
+        assert!(
+            xml.contains(&format!("InResponseTo=\"_passive{i}\"")),
+            "{xml}"
+        );
         assert!(!xml.contains("Signature"), "{xml}");
 
         // An unsigned LogoutRequest the SP may send: an unsigned LogoutResponse.
@@ -157,7 +160,10 @@ async fn an_unsigned_logout_request_ends_no_session_unless_its_sp_accepts_unsign
         let r = get(&app, &logout("_forged", issuer), &sso).await;
         assert_refused(&r, issuer);
         assert!(!clears_the_session(&r));
-        assert!(still_signed_in(&app, &sso).await, "{issuer} ended the session");
+        assert!(
+            still_signed_in(&app, &sso).await,
+            "{issuer} ended the session"
+        );
     }
     // Carrying a signature that does not verify is no better, even where unsigned is accepted.
     let genuine = signed_query(&saml_xml("LogoutRequest", "_sig", OPEN_RP, now()), "lo");
@@ -189,7 +195,10 @@ async fn an_unsigned_logout_request_ends_no_session_unless_its_sp_accepts_unsign
     assert!(clears_the_session(&r));
     assert!(posted_xml(&r).contains("<ds:SignatureValue>"));
     assert_eq!(signatures(&app), before + 1);
-    assert_refused(&get(&app, &genuine, "").await, "a replayed signed LogoutRequest");
+    assert_refused(
+        &get(&app, &genuine, "").await,
+        "a replayed signed LogoutRequest",
+    );
     assert_eq!(signatures(&app), before + 1);
 }
 
@@ -293,7 +302,11 @@ async fn a_full_replay_cache_refuses_new_saml_request_ids_and_forgets_none() {
     let r = sso_get(authn("_new", SAML_RP, acs, "")).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.form_target.is_none());
-    assert_eq!(signatures(&app), before, "nothing signed for a refused request");
+    assert_eq!(
+        signatures(&app),
+        before,
+        "nothing signed for a refused request"
+    );
     assert!(refused_for(&app, "replay_cache_full"));
     // Nothing was forgotten to make room: the answered requests are still replays, here and in
     // the store.
