@@ -42,10 +42,9 @@ pub struct App {
     pub metadata: std::sync::OnceLock<String>,
     /// SSO session cookie keys.
     pub sessions: crate::session::SessionKeys,
-    /// SAML request IDs already answered on this node (their SHA-256), kept for the request
-    /// window: the replay cache's fast first check, as bounded as the state store's
-    /// (`state.replay_cache_max_entries`).
-    pub answered_requests: moka::future::Cache<[u8; 32], ()>,
+    /// SAML request IDs already answered on this node, kept for the request window and bounded
+    /// like the state store's replay cache (`state.replay_cache_max_entries`).
+    pub answered_requests: crate::state::memory::LocalReplay,
     /// The browser pages with the configured branding.
     pub pages: crate::protocols::passive::page::Pages,
     /// True when no session key is configured and this process generated its own (`serve`
@@ -135,10 +134,8 @@ impl App {
             .max_clock_skew
             .saturating_mul(2)
             .saturating_add(std::time::Duration::from_secs(300));
-        let answered_requests = moka::future::Cache::builder()
-            .max_capacity(config.state.replay_cache_max_entries)
-            .time_to_live(window)
-            .build();
+        let answered_requests =
+            crate::state::memory::LocalReplay::new(config.state.replay_cache_max_entries, window);
         let events = Events::new(metrics.events.clone());
         let resolver = Arc::new(Resolver::new(
             directory.clone(),

@@ -126,6 +126,70 @@ impl<V> Bounded<V> {
     }
 }
 
+/// A node's own memory of answered SAML request IDs, beside the farm's state store: a fast
+/// first check (a request already answered here is refused before its sign-in form is shown),
+/// what this node knows even when the store forgot (a flushed Redis), and what decides alone
+/// when the store cannot answer under `state.on_unavailable: fail_open`. Bounded like the
+/// store's replay cache (`state.replay_cache_max_entries` live ids, each kept as its SHA-256 for
+/// `ttl`, dropped only as it expires, a new one refused when full), so it never evicts an id an
+/// attacker would like forgotten.
+pub struct LocalReplay {
+    replay: Mutex<Replay>,
+    ttl: Duration,
+    /// Origin of its clock (`tokio::time`, so tests can pause it).
+    origin: tokio::time::Instant,
+}
+
+impl LocalReplay {
+    /// At most `max` live ids, each remembered for `ttl`.
+    pub fn new(max: u64, ttl: Duration) -> Self {
+        LocalReplay {
+            replay: Mutex::new(Replay::new(usize::try_from(max).unwrap_or(usize::MAX))),
+            ttl,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// How long an id is remembered.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn tick(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `id` was answered here within the TTL.
+    pub fn contains(&self, id: &str) -> bool {
+        let now = self.tick();
+        let mut replay = lock(&self.replay);
+        replay.expire(now);
+        replay.live.contains_key(&super::digest_bytes(id))
+    }
+
+    /// Check-and-insert: `Some(true)` the first time `id` is seen within the TTL (it is then
+    /// remembered), `Some(false)` after, `None` when it is new and the cache is full (nothing
+    /// stored).
+    pub fn first_use(&self, id: &str) -> Option<bool> {
+        let now = self.tick();
+        let expires = now.saturating_add(duration_ms(self.ttl));
+        lock(&self.replay).first_use(super::digest_bytes(id), expires, now)
+    }
+
+    /// Live ids held now.
+    pub fn len(&self) -> usize {
+        let now = self.tick();
+        let mut replay = lock(&self.replay);
+        replay.expire(now);
+        replay.live.len()
+    }
+
+    /// True when no live id is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent, so a panic elsewhere cannot have left
     // it half-written.
@@ -494,6 +558,21 @@ mod tests {
         let replay = lock(&store.replay);
         assert_eq!(replay.live.len(), 3);
         assert_eq!(replay.by_expiry.len(), 3, "expired ids leave the index too");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_nodes_own_replay_memory_is_bounded_the_same_way() {
+        let local = LocalReplay::new(2, Duration::from_secs(10));
+        assert_eq!(local.ttl(), Duration::from_secs(10));
+        assert_eq!(local.first_use("a"), Some(true));
+        assert_eq!(local.first_use("a"), Some(false));
+        assert_eq!(local.first_use("b"), Some(true));
+        assert_eq!(local.first_use("c"), None, "full: refused, not stored");
+        assert!(local.contains("a") && !local.contains("c"));
+        assert_eq!(local.len(), 2);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(local.is_empty());
+        assert_eq!(local.first_use("c"), Some(true));
     }
 
     #[tokio::test]

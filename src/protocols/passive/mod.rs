@@ -40,6 +40,7 @@ use crate::request::RequestContext;
 use crate::resolve::Resolver;
 use crate::session::SessionKeys;
 use crate::signin::{Protocol, SignIn};
+use crate::state::memory::LocalReplay;
 use crate::state::{StateError, StateStore};
 use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
@@ -207,8 +208,9 @@ pub struct Passive<'a> {
     pub tokens: &'a Tokens,
     /// SSO session cookie keys.
     pub sessions: &'a SessionKeys,
-    /// SAML request IDs already answered on this node, by SHA-256 (a fast first check).
-    pub answered_requests: &'a moka::future::Cache<[u8; 32], ()>,
+    /// SAML request IDs already answered on this node (a fast first check, and what decides
+    /// under `fail_open` when the store cannot answer).
+    pub answered_requests: &'a LocalReplay,
     /// State shared by the farm: answered request IDs, revoked sessions.
     pub state: &'a dyn StateStore,
     /// What to do when `state` cannot answer.
@@ -228,46 +230,34 @@ impl Passive<'_> {
     }
 
     /// Whether SAML request `id` may be answered: the first time any node of the farm answers
-    /// it (an atomic check-and-insert here and in the farm's state store, kept as long as the
-    /// request could still be accepted). If the store cannot answer, `state.on_unavailable`
-    /// decides: `fail_open` lets this node's own memory decide, `fail_closed` refuses (no node
-    /// can then vouch that another has not answered it). A full replay cache refuses whatever
-    /// `on_unavailable` says: the store answered, and it cannot remember one more ID.
+    /// it (an atomic check-and-insert in the farm's state store, and in this node's own memory,
+    /// kept as long as the request could still be accepted). If the store cannot answer,
+    /// `state.on_unavailable` decides: `fail_open` lets this node's own memory decide,
+    /// `fail_closed` refuses (no node can then vouch that another has not answered it). A full
+    /// replay cache refuses whatever `on_unavailable` says: it cannot remember one more ID, and
+    /// forgetting one early would let its request be answered twice.
     async fn first_answer(&self, id: &str) -> Answer {
-        let key = replay_key(id);
-        let here = self
-            .answered_requests
-            .entry(key)
-            .or_insert(())
-            .await
-            .is_fresh();
-        let ttl = self
-            .answered_requests
-            .policy()
-            .time_to_live()
-            .unwrap_or(std::time::Duration::from_secs(900));
+        let here = || match self.answered_requests.first_use(id) {
+            Some(true) => Answer::First,
+            Some(false) => Answer::Replayed,
+            None => Answer::Full,
+        };
         match self
             .state
-            .first_use(&format!("saml-request:{id}"), ttl)
+            .first_use(&format!("saml-request:{id}"), self.answered_requests.ttl())
             .await
         {
-            Ok(farm) if here && farm => Answer::First,
-            Ok(_) => Answer::Replayed,
-            Err(StateError::ReplayCacheFull(_)) => {
-                // Not remembered by the farm, so not answered: this node forgets what it just
-                // noted (the same request may be answered once room is made).
-                if here {
-                    self.answered_requests.invalidate(&key).await;
-                }
-                Answer::Full
-            }
+            // The farm never saw it; this node may have (a store that forgot). This node's
+            // memory being full is no reason to refuse: the farm vouches.
+            Ok(true) => match here() {
+                Answer::Replayed => Answer::Replayed,
+                _ => Answer::First,
+            },
+            Ok(false) => Answer::Replayed,
+            Err(StateError::ReplayCacheFull(_)) => Answer::Full,
             Err(e) if self.on_unavailable == OnUnavailable::FailOpen => {
                 tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; this node's memory decided (fail_open)");
-                if here {
-                    Answer::First
-                } else {
-                    Answer::Replayed
-                }
+                here()
             }
             Err(e) => {
                 tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; refused (fail_closed)");
@@ -306,12 +296,6 @@ impl Answer {
             }),
         }
     }
-}
-
-/// How the replay caches name a SAML request ID: its SHA-256, 32 bytes whatever the ID's
-/// length.
-fn replay_key(id: &str) -> [u8; 32] {
-    crate::state::digest_bytes(id)
 }
 
 /// A browser request.

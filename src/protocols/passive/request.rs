@@ -111,11 +111,7 @@ fn reply_url(
 fn saml_window(app: &Passive<'_>) -> Window {
     let skew = time::Duration::try_from(app.federation.max_clock_skew)
         .unwrap_or(time::Duration::minutes(5));
-    let ttl = app
-        .answered_requests
-        .policy()
-        .time_to_live()
-        .and_then(|d| time::Duration::try_from(d).ok());
+    let ttl = time::Duration::try_from(app.answered_requests.ttl()).ok();
     Window::for_replay_cache(skew, ttl)
 }
 
@@ -267,10 +263,7 @@ pub(super) fn classify(
             verify_signed(params, &rp, post_binding)?;
         }
         let relay = bounded(params.get("RelayState"), Protocol::Saml, &rp.identifier)?;
-        if app
-            .answered_requests
-            .contains_key(&super::replay_key(&req.id))
-        {
+        if app.answered_requests.contains(&req.id) {
             return Err(refuse(
                 Protocol::Saml,
                 &rp.identifier,

@@ -9,6 +9,7 @@ use super::signed::{
     FIXTURE_KEY, SIGNED_RP,
 };
 use super::*;
+use crate::state::{StateError, StateStore};
 
 /// An SP that accepts unsigned LogoutRequests, signs some with the fixture key, and wants its
 /// responses signed (`sign: both`).
@@ -323,4 +324,97 @@ async fn a_full_replay_cache_refuses_new_saml_request_ids_and_forgets_none() {
     // The refused request was not noted as answered: it is refused as full, not as a replay.
     let again = sso_get(authn("_new", SAML_RP, acs, "")).await;
     assert_eq!(again.status, 503);
+}
+
+/// A state store that never answers.
+struct Down;
+
+#[async_trait::async_trait]
+impl StateStore for Down {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+    async fn attempt(
+        &self,
+        _: &str,
+        _: &[IpAddr],
+        _: std::time::SystemTime,
+        _: &crate::state::LockoutPolicy,
+    ) -> Result<crate::state::AttemptDecision, StateError> {
+        Err(down())
+    }
+    async fn succeeded(
+        &self,
+        _: &str,
+        _: crate::state::LocationClass,
+        _: &[IpAddr],
+        _: std::time::SystemTime,
+        _: &crate::state::LockoutPolicy,
+    ) -> Result<(), StateError> {
+        Err(down())
+    }
+    async fn not_counted(&self, _: &str, _: &crate::state::Counted) -> Result<(), StateError> {
+        Err(down())
+    }
+    async fn status(
+        &self,
+        _: &str,
+        _: std::time::SystemTime,
+        _: &crate::state::LockoutPolicy,
+    ) -> Result<crate::state::AccountActivity, StateError> {
+        Err(down())
+    }
+    async fn reset(&self, _: &str, _: crate::state::ResetScope) -> Result<(), StateError> {
+        Err(down())
+    }
+    async fn first_use(&self, _: &str, _: std::time::Duration) -> Result<bool, StateError> {
+        Err(down())
+    }
+    async fn revoke(&self, _: &str, _: std::time::Duration) -> Result<(), StateError> {
+        Err(down())
+    }
+    async fn is_revoked(&self, _: &str) -> Result<bool, StateError> {
+        Err(down())
+    }
+    async fn ping(&self) -> Result<(), StateError> {
+        Err(down())
+    }
+}
+
+fn down() -> StateError {
+    StateError::Unavailable("down".into())
+}
+
+#[tokio::test]
+async fn with_the_store_down_and_fail_open_a_full_node_memory_refuses_rather_than_forgets() {
+    let app = costs_app();
+    let sso = session(&app).await;
+    let local = crate::state::memory::LocalReplay::new(2, std::time::Duration::from_secs(900));
+    let view = Passive {
+        state: &Down,
+        answered_requests: &local,
+        on_unavailable: crate::config::state::OnUnavailable::FailOpen,
+        ..app.passive()
+    };
+    let acs = "https://sp.example.test/acs";
+    let mut statuses = Vec::new();
+    for id in ["_a", "_b", "_c", "_a"] {
+        let r = handle(
+            &view,
+            &LsRequest {
+                post: false,
+                raw_query: &authn(id, SAML_RP, acs, ""),
+                body: b"",
+                cookie_header: Some(&sso),
+                accept_language: None,
+                request: &crate::request::RequestContext::local(ip(), "test-activity"),
+                idp_initiated: false,
+            },
+        )
+        .await;
+        statuses.push(r.status.as_u16());
+    }
+    // Two answered from this node's memory, the third refused as full, the first a replay.
+    assert_eq!(statuses, [200, 200, 503, 400]);
+    assert!(refused_for(&app, "replay_cache_full"));
 }
