@@ -42,8 +42,9 @@ pub struct App {
     pub metadata: std::sync::OnceLock<String>,
     /// SSO session cookie keys.
     pub sessions: crate::session::SessionKeys,
-    /// SAML AuthnRequest IDs already answered (replay protection), kept for the request window.
-    pub answered_requests: moka::future::Cache<String, ()>,
+    /// SAML request IDs already answered on this node, kept for the request window and bounded
+    /// like the state store's replay cache (`state.replay_cache_max_entries`).
+    pub answered_requests: crate::state::memory::LocalReplay,
     /// The browser pages with the configured branding.
     pub pages: crate::protocols::passive::page::Pages,
     /// True when no session key is configured and this process generated its own (`serve`
@@ -133,10 +134,8 @@ impl App {
             .max_clock_skew
             .saturating_mul(2)
             .saturating_add(std::time::Duration::from_secs(300));
-        let answered_requests = moka::future::Cache::builder()
-            .max_capacity(1_000_000)
-            .time_to_live(window)
-            .build();
+        let answered_requests =
+            crate::state::memory::LocalReplay::new(config.state.replay_cache_max_entries, window);
         let events = Events::new(metrics.events.clone());
         let resolver = Arc::new(Resolver::new(
             directory.clone(),

@@ -53,6 +53,8 @@ impl KeyError {
 
 /// An RSA token-signing key with its certificate.
 pub struct SigningKey {
+    /// RSA signatures made with this key so far (see [`SigningKey::signatures`]).
+    signatures: std::sync::atomic::AtomicU64,
     key: ring::signature::RsaKeyPair,
     rng: ring::rand::SystemRandom,
     cert_der: Vec<u8>,
@@ -113,6 +115,7 @@ impl SigningKey {
         }
         .map_err(|e| KeyError::Key(e.to_string()))?;
         Ok(SigningKey {
+            signatures: std::sync::atomic::AtomicU64::new(0),
             key,
             rng: ring::rand::SystemRandom::new(),
             cert_der,
@@ -123,6 +126,8 @@ impl SigningKey {
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.signatures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut sig = vec![0u8; self.key.public().modulus_len()];
         self.key
             .sign(
@@ -133,6 +138,12 @@ impl SigningKey {
             )
             .map_err(|_| KeyError::Sign)?;
         Ok(sig)
+    }
+
+    /// How many RSA signatures this key has made: the costly step of every signed token and
+    /// message, so what a request costs in signatures can be counted.
+    pub fn signatures(&self) -> u64 {
+        self.signatures.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The certificate, DER.

@@ -62,7 +62,9 @@ pub use forests::{
 };
 pub use logging::{LogFormat, LoggingConfig};
 pub use passive::{demo, PassiveConfig, MAX_SESSION};
-pub use relying_party::{NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_TOKEN_LIFETIME};
+pub use relying_party::{
+    LogoutRequests, NameIdFormat, RelyingParty, SamlSigning, TokenType, MAX_TOKEN_LIFETIME,
+};
 pub use server::{ServerConfig, TlsFiles};
 pub use token_signing::TokenSigning;
 pub use url::PublicUrl;

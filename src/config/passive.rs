@@ -116,6 +116,7 @@ pub mod demo {
             sign: SamlSigning::Assertion,
             logout_url: None,
             require_signed_requests: false,
+            logout_requests: crate::config::LogoutRequests::RequireSigned,
             signing_cert_der: None,
             per_domain_issuer: false,
         }

@@ -36,8 +36,12 @@ pub struct RawRelyingParty {
     /// Where SAML LogoutResponses go (from metadata when there is one).
     pub logout_url: Option<Checked<String>>,
     /// Refuse AuthnRequests that are not signed by the SP (HTTP-Redirect binding signatures;
-    /// default false).
+    /// default false), and WS-Federation and IdP-initiated sign-on to this relying party (they
+    /// carry no signature). Implies `logout_requests: require_signed`.
     pub require_signed_requests: Option<Checked<bool>>,
+    /// What a SAML LogoutRequest from this SP must be: `require_signed` (default: one without a
+    /// valid HTTP-Redirect signature is refused and ends no session) or `accept_unsigned`.
+    pub logout_requests: Option<Checked<String>>,
     /// PEM certificate that signs the SP's requests (from metadata when there is one).
     pub signing_cert_file: Option<Checked<String>>,
     /// Issue tokens with the per-domain issuer of `federation.federated_domains` (what Entra ID
@@ -70,8 +74,11 @@ pub struct RelyingParty {
     pub sign: SamlSigning,
     /// Where SAML LogoutResponses go.
     pub logout_url: Option<String>,
-    /// Refuse unsigned AuthnRequests.
+    /// Refuse unsigned AuthnRequests, and WS-Federation and IdP-initiated sign-on (which carry no
+    /// signature).
     pub require_signed_requests: bool,
+    /// Whether a LogoutRequest must be signed to end a session.
+    pub logout_requests: LogoutRequests,
     /// DER certificate that signs the SP's requests.
     pub signing_cert_der: Option<Vec<u8>>,
     /// Use the per-domain issuer (Entra ID).
@@ -94,6 +101,31 @@ impl RelyingParty {
         self.identifier
             .trim_end_matches('/')
             .eq_ignore_ascii_case(applies_to.trim().trim_end_matches('/'))
+    }
+}
+
+/// What a SAML LogoutRequest from a relying party must be to end the browser's session:
+/// `relying_parties[].logout_requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogoutRequests {
+    /// `require_signed` (the default, and AD FS's behaviour): only a LogoutRequest whose
+    /// HTTP-Redirect signature verifies with the SP's certificate ends the session; any other is
+    /// refused (`saml_signature`) and ends nothing. A page that embeds a forged LogoutRequest
+    /// cannot sign a user out.
+    #[default]
+    RequireSigned,
+    /// `accept_unsigned`: an unsigned LogoutRequest ends the session too (answered with an
+    /// unsigned LogoutResponse); one that carries a signature must still verify.
+    AcceptUnsigned,
+}
+
+impl LogoutRequests {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogoutRequests::RequireSigned => "require_signed",
+            LogoutRequests::AcceptUnsigned => "accept_unsigned",
+        }
     }
 }
 
@@ -236,6 +268,37 @@ impl Validator {
                     "needs signing_cert_file or a metadata_file with a signing certificate",
                 );
             }
+            let logout_path = format!("{p}.logout_requests");
+            let issues_before = self.issues.len();
+            let logout_written = raw.logout_requests.is_some();
+            let logout_requests = self.word(
+                &logout_path,
+                raw.logout_requests,
+                LogoutRequests::default(),
+                &[
+                    ("require_signed", LogoutRequests::RequireSigned),
+                    ("accept_unsigned", LogoutRequests::AcceptUnsigned),
+                ],
+            );
+            // Written, and one of the words (not the default standing in for a refused one).
+            let logout_written = logout_written && self.issues.len() == issues_before;
+            match logout_requests {
+                LogoutRequests::AcceptUnsigned if require_signed_requests => self.err(
+                    logout_path,
+                    "accept_unsigned contradicts require_signed_requests: true (which requires \
+                     signed LogoutRequests too)",
+                ),
+                LogoutRequests::RequireSigned
+                    if logout_written && !require_signed_requests && signing_cert_der.is_none() =>
+                {
+                    self.err(
+                        logout_path,
+                        "require_signed needs signing_cert_file or a metadata_file with a \
+                         signing certificate",
+                    )
+                }
+                _ => {}
+            }
             let name_id_format = self
                 .checked(&format!("{p}.name_id_format"), raw.name_id_format)
                 .unwrap_or_default();
@@ -254,6 +317,7 @@ impl Validator {
                 sign,
                 logout_url,
                 require_signed_requests,
+                logout_requests,
                 signing_cert_der,
                 per_domain_issuer,
                 identifier,

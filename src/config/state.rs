@@ -12,6 +12,7 @@
 //!   key_prefix: "altgate:"
 //!   timeout: 250ms                          # 10ms..=10s per operation
 //!   on_unavailable: fail_open               # fail_open | fail_closed
+//!   replay_cache_max_entries: 200000        # 100..=10000000 live SAML request ids
 //! ```
 
 use super::secret_source::SecretKeys;
@@ -26,6 +27,15 @@ pub const TIMEOUT_BOUNDS: (Duration, Duration) = (
     Duration::from_millis(10),
     Duration::from_secs(10 * SECOND.as_secs()),
 );
+
+/// Least and most `state.replay_cache_max_entries`: 100 to 10 million live request IDs.
+pub const REPLAY_CACHE_BOUNDS: (u64, u64) = (100, 10_000_000);
+
+/// `state.replay_cache_max_entries` when absent: 200 000 live request IDs, room for 220 SAML
+/// requests answered a second, every second, for the default 15-minute replay window. An ID
+/// costs about 100 bytes in each of a node's two caches (its own memory, and the in-process
+/// store), about 180 in Redis: some 40 MiB a node, or 35 MiB in Redis, when full.
+pub const REPLAY_CACHE_DEFAULT: u64 = 200_000;
 
 /// `state:` as written. Every key is optional.
 #[derive(Debug, Deserialize, Default)]
@@ -52,6 +62,10 @@ pub struct RawState {
     /// What a sign-in does when the state store cannot answer in time: `fail_open` (default:
     /// proceed without lockout protection, counted and logged) or `fail_closed` (refuse).
     pub on_unavailable: Option<Checked<String>>,
+    /// Most SAML request IDs the replay cache holds while they can still be replayed (in process:
+    /// per node; Redis: for the farm), 100..=10000000, default 200000. At the cap a request with a
+    /// new ID is refused (`replay_cache_full`, 503) until IDs expire; none is forgotten early.
+    pub replay_cache_max_entries: Option<Checked<u64>>,
 }
 
 /// What to do when the state store cannot answer.
@@ -108,6 +122,9 @@ pub struct StateConfig {
     pub timeout: Duration,
     /// Fail open or closed when the store cannot answer.
     pub on_unavailable: OnUnavailable,
+    /// `replay_cache_max_entries` (default [`REPLAY_CACHE_DEFAULT`], within
+    /// [`REPLAY_CACHE_BOUNDS`]): the most live request IDs the replay cache holds.
+    pub replay_cache_max_entries: u64,
 }
 
 impl Default for StateConfig {
@@ -117,6 +134,7 @@ impl Default for StateConfig {
             key_prefix: "altgate:".into(),
             timeout: Duration::from_millis(250),
             on_unavailable: OnUnavailable::FailOpen,
+            replay_cache_max_entries: REPLAY_CACHE_DEFAULT,
         }
     }
 }
@@ -200,6 +218,14 @@ impl Validator {
                 ("fail_closed", OnUnavailable::FailClosed),
             ],
         );
+        let (least, most) = REPLAY_CACHE_BOUNDS;
+        let replay_cache_max_entries = self.bounded_count(
+            "state.replay_cache_max_entries",
+            raw.replay_cache_max_entries,
+            d.replay_cache_max_entries,
+            least,
+            most,
+        );
         let backend = match self.checked::<String>("state.url", raw.url) {
             None => {
                 for (key, set) in [
@@ -264,6 +290,7 @@ impl Validator {
             key_prefix,
             timeout,
             on_unavailable,
+            replay_cache_max_entries,
         }
     }
 }
@@ -290,6 +317,7 @@ mod tests {
         assert_eq!(c.key_prefix, "altgate:");
         assert_eq!(c.timeout, Duration::from_millis(250));
         assert_eq!(c.on_unavailable, OnUnavailable::FailOpen);
+        assert_eq!(c.replay_cache_max_entries, 200_000);
     }
 
     #[test]
@@ -299,7 +327,8 @@ mod tests {
         std::fs::write(&pw, "s3cret\n").expect("write");
         let (c, issues) = parse(&format!(
             "url: redis://cache.contoso.com:6380/2\nusername: altgate\npassword_file: {}\n\
-             key_prefix: \"farm1:\"\ntimeout: 1s\non_unavailable: fail_closed\n",
+             key_prefix: \"farm1:\"\ntimeout: 1s\non_unavailable: fail_closed\n\
+             replay_cache_max_entries: 5000\n",
             pw.display()
         ));
         assert!(issues.is_empty(), "{issues:?}");
@@ -313,6 +342,7 @@ mod tests {
         assert_eq!(c.key_prefix, "farm1:");
         assert_eq!(c.timeout, Duration::from_secs(1));
         assert_eq!(c.on_unavailable, OnUnavailable::FailClosed);
+        assert_eq!(c.replay_cache_max_entries, 5000);
         assert!(!format!("{c:?}").contains("s3cret"));
     }
 

@@ -8,6 +8,9 @@ use super::*;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+/// The replay cache's cap in every fixture (`with_replay_max`).
+pub(crate) const REPLAY_MAX: u64 = 40;
+
 /// A fixed, recent instant; every case drives time explicitly from it.
 fn t0() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
@@ -81,6 +84,8 @@ macro_rules! conformance_tests {
             concurrent_attempts_cannot_pass_the_threshold,
             one_probe_per_window_under_concurrency,
             replay_ids_are_accepted_once,
+            the_replay_cache_stops_growing_at_its_cap,
+            concurrent_new_ids_never_pass_the_cap,
             revocation_lasts_its_ttl,
             ping_answers
         );
@@ -493,6 +498,65 @@ pub(crate) async fn replay_ids_are_accepted_once(s: Arc<dyn StateStore>) {
         }
     }
     assert_eq!(firsts, 1);
+}
+
+/// Fills the replay cache to [`REPLAY_MAX`]: then a new id is refused and not stored, every
+/// held id is still a replay (none was evicted for it), and room comes back only as ids expire.
+pub(crate) async fn the_replay_cache_stops_growing_at_its_cap(s: Arc<dyn StateStore>) {
+    let long = secs(600);
+    let short = Duration::from_millis(300);
+    assert!(s.first_use("cap-short", short).await.expect("first_use"));
+    for i in 1..REPLAY_MAX {
+        assert!(s.first_use(&format!("cap-{i}"), long).await.expect("room"));
+    }
+    for i in 0..3 {
+        let refused = s.first_use(&format!("flood-{i}"), long).await;
+        assert!(
+            matches!(refused, Err(StateError::ReplayCacheFull(n)) if n == REPLAY_MAX),
+            "a new id past the cap: {refused:?}"
+        );
+    }
+    for i in 1..REPLAY_MAX {
+        assert!(
+            !s.first_use(&format!("cap-{i}"), long).await.expect("held"),
+            "cap-{i} was forgotten to make room"
+        );
+    }
+    assert!(
+        s.first_use("flood-0", long).await.is_err(),
+        "a refused id was not stored"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        s.first_use("flood-0", long).await.expect("room"),
+        "an expired id made room"
+    );
+    assert!(s.first_use("flood-1", long).await.is_err(), "full again");
+}
+
+/// Concurrent new ids on a cache with one place left: exactly one is stored.
+pub(crate) async fn concurrent_new_ids_never_pass_the_cap(s: Arc<dyn StateStore>) {
+    for i in 1..REPLAY_MAX {
+        assert!(s
+            .first_use(&format!("c-{i}"), secs(600))
+            .await
+            .expect("room"));
+    }
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move { s.first_use(&format!("race-{n}"), secs(600)).await })
+        })
+        .collect();
+    let (mut stored, mut full) = (0, 0);
+    for t in tasks {
+        match t.await.expect("join") {
+            Ok(true) => stored += 1,
+            Err(StateError::ReplayCacheFull(_)) => full += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((stored, full), (1, 19));
 }
 
 pub(crate) async fn revocation_lasts_its_ttl(s: Arc<dyn StateStore>) {

@@ -2,23 +2,78 @@
 //! is the reference the Redis Lua scripts mirror (`super::redis`); both pass the same
 //! conformance suite.
 //!
-//! Memory is bounded: each map holds at most `capacity` entries. When one is full, expired
-//! entries are swept, and if that is not enough the tenth closest to expiry is dropped (for the
-//! replay cache that means a very old id could be accepted twice under a flood; size
-//! `capacity` well above the expected number of live entries).
+//! Memory is bounded. The account and revocation maps hold at most `capacity` entries each:
+//! when one is full, expired entries are swept, and if that is not enough the tenth closest to
+//! expiry is dropped. The replay cache is bounded differently, since forgetting an id early
+//! would let its request be answered twice: it keeps each id's SHA-256 (32 bytes whatever the
+//! id's length) with its expiry, drops ids only as they expire (in expiry order, a few at a
+//! time as operations come), and at `state.replay_cache_max_entries` live ids refuses a new
+//! one ([`StateError::ReplayCacheFull`]) rather than evict.
 
 use super::{
     attempt_ips, canonical_ips, duration_ms, from_ms, to_ms, AccountActivity, AttemptDecision,
     Counted, LocationClass, LockoutPolicy, Record, ResetScope, StateError, StateStore, Verdict,
 };
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// Entries per map unless told otherwise.
 pub const DEFAULT_CAPACITY: usize = 1_000_000;
+
+/// The replay cache: the SHA-256 of every live id with its expiry (milliseconds on the store's
+/// clock), indexed by expiry so expired ids leave in order without a sweep of the whole map.
+/// At most `max` live ids; a new one beyond is refused, none is evicted.
+struct Replay {
+    /// Live ids and their expiry.
+    live: HashMap<[u8; 32], u64>,
+    /// The same ids, soonest expiry on top.
+    by_expiry: BinaryHeap<Reverse<(u64, [u8; 32])>>,
+    /// The most live ids held.
+    max: usize,
+}
+
+impl Replay {
+    fn new(max: usize) -> Self {
+        Replay {
+            live: HashMap::new(),
+            by_expiry: BinaryHeap::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// Drops every id expired at `now`.
+    fn expire(&mut self, now: u64) {
+        while let Some(Reverse((expires, _))) = self.by_expiry.peek() {
+            if *expires > now {
+                break;
+            }
+            if let Some(Reverse((expires, key))) = self.by_expiry.pop() {
+                if self.live.get(&key) == Some(&expires) {
+                    self.live.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// True and remembered until `expires` when `key` is not live at `now`; false when it is;
+    /// `None` when it is not and `max` ids are (nothing stored).
+    fn first_use(&mut self, key: [u8; 32], expires: u64, now: u64) -> Option<bool> {
+        self.expire(now);
+        if self.live.contains_key(&key) {
+            return Some(false);
+        }
+        if self.live.len() >= self.max {
+            return None;
+        }
+        self.live.insert(key, expires);
+        self.by_expiry.push(Reverse((expires, key)));
+        Some(true)
+    }
+}
 
 /// A map whose entries carry an expiry (milliseconds on some clock) and whose size is bounded.
 struct Bounded<V> {
@@ -71,6 +126,70 @@ impl<V> Bounded<V> {
     }
 }
 
+/// A node's own memory of answered SAML request IDs, beside the farm's state store: a fast
+/// first check (a request already answered here is refused before its sign-in form is shown),
+/// what this node knows even when the store forgot (a flushed Redis), and what decides alone
+/// when the store cannot answer under `state.on_unavailable: fail_open`. Bounded like the
+/// store's replay cache (`state.replay_cache_max_entries` live ids, each kept as its SHA-256 for
+/// `ttl`, dropped only as it expires, a new one refused when full), so it never evicts an id an
+/// attacker would like forgotten.
+pub struct LocalReplay {
+    replay: Mutex<Replay>,
+    ttl: Duration,
+    /// Origin of its clock (`tokio::time`, so tests can pause it).
+    origin: tokio::time::Instant,
+}
+
+impl LocalReplay {
+    /// At most `max` live ids, each remembered for `ttl`.
+    pub fn new(max: u64, ttl: Duration) -> Self {
+        LocalReplay {
+            replay: Mutex::new(Replay::new(usize::try_from(max).unwrap_or(usize::MAX))),
+            ttl,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// How long an id is remembered.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn tick(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `id` was answered here within the TTL.
+    pub fn contains(&self, id: &str) -> bool {
+        let now = self.tick();
+        let mut replay = lock(&self.replay);
+        replay.expire(now);
+        replay.live.contains_key(&super::digest_bytes(id))
+    }
+
+    /// Check-and-insert: `Some(true)` the first time `id` is seen within the TTL (it is then
+    /// remembered), `Some(false)` after, `None` when it is new and the cache is full (nothing
+    /// stored).
+    pub fn first_use(&self, id: &str) -> Option<bool> {
+        let now = self.tick();
+        let expires = now.saturating_add(duration_ms(self.ttl));
+        lock(&self.replay).first_use(super::digest_bytes(id), expires, now)
+    }
+
+    /// Live ids held now.
+    pub fn len(&self) -> usize {
+        let now = self.tick();
+        let mut replay = lock(&self.replay);
+        replay.expire(now);
+        replay.live.len()
+    }
+
+    /// True when no live id is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent, so a panic elsewhere cannot have left
     // it half-written.
@@ -80,7 +199,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The in-process state store.
 pub struct MemoryStore {
     accounts: Mutex<Bounded<Record>>,
-    replay: Mutex<Bounded<()>>,
+    replay: Mutex<Replay>,
     revoked: Mutex<Bounded<()>>,
     /// Origin of the replay and revocation clock (`tokio::time`, so tests can pause it).
     origin: tokio::time::Instant,
@@ -93,18 +212,30 @@ impl Default for MemoryStore {
 }
 
 impl MemoryStore {
-    /// A store holding up to [`DEFAULT_CAPACITY`] accounts, replay ids and revoked sessions.
+    /// A store holding up to [`DEFAULT_CAPACITY`] accounts and revoked sessions, and
+    /// [`crate::config::state::REPLAY_CACHE_DEFAULT`] live replay ids.
     pub fn new() -> Self {
         MemoryStore::with_capacity(DEFAULT_CAPACITY)
     }
 
-    /// A store holding up to `capacity` entries per map.
+    /// A store holding up to `capacity` accounts and revoked sessions, and
+    /// [`crate::config::state::REPLAY_CACHE_DEFAULT`] live replay ids.
     pub fn with_capacity(capacity: usize) -> Self {
+        let replay = crate::config::state::REPLAY_CACHE_DEFAULT;
         MemoryStore {
             accounts: Mutex::new(Bounded::new(capacity)),
-            replay: Mutex::new(Bounded::new(capacity)),
+            replay: Mutex::new(Replay::new(usize::try_from(replay).unwrap_or(usize::MAX))),
             revoked: Mutex::new(Bounded::new(capacity)),
             origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// The same store holding at most `max` live replay ids (`state.replay_cache_max_entries`).
+    pub fn with_replay_max(self, max: u64) -> Self {
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        MemoryStore {
+            replay: Mutex::new(Replay::new(max)),
+            ..self
         }
     }
 
@@ -299,12 +430,14 @@ impl StateStore for MemoryStore {
 
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {
         let now = self.tick();
+        let key = super::digest_bytes(id);
         let mut replay = lock(&self.replay);
-        if replay.get_mut(id, now).is_some() {
-            return Ok(false);
-        }
-        replay.put(id, (), now.saturating_add(duration_ms(ttl)), now);
-        Ok(true)
+        let max = replay.max;
+        replay
+            .first_use(key, now.saturating_add(duration_ms(ttl)), now)
+            .ok_or(StateError::ReplayCacheFull(
+                u64::try_from(max).unwrap_or(u64::MAX),
+            ))
     }
 
     async fn revoke(&self, session_id: &str, ttl: Duration) -> Result<(), StateError> {
@@ -329,18 +462,28 @@ mod tests {
     use crate::state::StateStore;
     use std::sync::Arc;
 
-    conformance_tests!(async { (Arc::new(MemoryStore::new()) as Arc<dyn StateStore>, ()) });
+    conformance_tests!(async {
+        let store = MemoryStore::new().with_replay_max(crate::state::conformance::REPLAY_MAX);
+        (Arc::new(store) as Arc<dyn StateStore>, ())
+    });
 
     #[tokio::test]
     async fn capacity_is_bounded() {
-        let store = MemoryStore::with_capacity(50);
+        let store = MemoryStore::with_capacity(50).with_replay_max(50);
         for i in 0..500 {
-            assert!(store
+            let first = store
                 .first_use(&format!("id{i}"), Duration::from_secs(60))
-                .await
-                .expect("memory"));
+                .await;
+            if i < 50 {
+                assert!(first.expect("room"));
+            } else {
+                assert!(matches!(first, Err(StateError::ReplayCacheFull(50))));
+            }
         }
-        assert!(lock(&store.replay).map.len() <= 50);
+        {
+            let replay = lock(&store.replay);
+            assert_eq!((replay.live.len(), replay.by_expiry.len()), (50, 50));
+        }
         let policy = LockoutPolicy::default();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         for i in 0..500 {
@@ -390,5 +533,61 @@ mod tests {
         assert!(store.is_revoked("s").await.expect("memory"));
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(!store.is_revoked("s").await.expect("memory"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_replay_cache_makes_room_only_as_ids_expire_in_expiry_order() {
+        let store = MemoryStore::new().with_replay_max(3);
+        let secs = Duration::from_secs;
+        for (id, ttl) in [("long", 30), ("short", 5), ("middle", 10)] {
+            assert!(store.first_use(id, secs(ttl)).await.expect("room"));
+        }
+        assert!(matches!(
+            store.first_use("new", secs(60)).await,
+            Err(StateError::ReplayCacheFull(3))
+        ));
+        // Held ids are still replays while full.
+        assert!(!store.first_use("long", secs(30)).await.expect("held"));
+        tokio::time::advance(secs(6)).await;
+        // "short" expired: one place, taken by the first new id; the next is refused.
+        assert!(store.first_use("new", secs(60)).await.expect("room"));
+        assert!(store.first_use("new2", secs(60)).await.is_err());
+        assert!(!store.first_use("middle", secs(10)).await.expect("held"));
+        tokio::time::advance(secs(5)).await;
+        assert!(store.first_use("new2", secs(60)).await.expect("room"));
+        let replay = lock(&store.replay);
+        assert_eq!(replay.live.len(), 3);
+        assert_eq!(replay.by_expiry.len(), 3, "expired ids leave the index too");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_nodes_own_replay_memory_is_bounded_the_same_way() {
+        let local = LocalReplay::new(2, Duration::from_secs(10));
+        assert_eq!(local.ttl(), Duration::from_secs(10));
+        assert_eq!(local.first_use("a"), Some(true));
+        assert_eq!(local.first_use("a"), Some(false));
+        assert_eq!(local.first_use("b"), Some(true));
+        assert_eq!(local.first_use("c"), None, "full: refused, not stored");
+        assert!(local.contains("a") && !local.contains("c"));
+        assert_eq!(local.len(), 2);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(local.is_empty());
+        assert_eq!(local.first_use("c"), Some(true));
+    }
+
+    #[tokio::test]
+    async fn replay_ids_are_kept_as_digests_whatever_their_length() {
+        let store = MemoryStore::new();
+        let long = "x".repeat(4096);
+        assert!(store
+            .first_use(&long, Duration::from_secs(60))
+            .await
+            .expect("memory"));
+        assert!(!store
+            .first_use(&long, Duration::from_secs(60))
+            .await
+            .expect("memory"));
+        let replay = lock(&store.replay);
+        assert!(replay.live.contains_key(&crate::state::digest_bytes(&long)));
     }
 }

@@ -191,16 +191,22 @@ pub enum StateError {
     /// The store's settings are unusable (bad URL, unreadable CA file).
     #[error("the state store cannot be set up: {0}")]
     Setup(String),
+    /// The replay cache holds its maximum of live ids (`state.replay_cache_max_entries`, the
+    /// number given): a new id was not stored, and none was forgotten to make room.
+    #[error("the replay cache holds its maximum of {0} live ids")]
+    ReplayCacheFull(u64),
 }
 
 impl StateError {
-    /// Stable code: `state_timeout`, `state_unavailable`, `state_protocol`, `state_setup`.
+    /// Stable code: `state_timeout`, `state_unavailable`, `state_protocol`, `state_setup`,
+    /// `replay_cache_full`.
     pub fn code(&self) -> &'static str {
         match self {
             StateError::Timeout(_) => "state_timeout",
             StateError::Unavailable(_) => "state_unavailable",
             StateError::Protocol(_) => "state_protocol",
             StateError::Setup(_) => "state_setup",
+            StateError::ReplayCacheFull(_) => "replay_cache_full",
         }
     }
 }
@@ -250,7 +256,12 @@ pub trait StateStore: Send + Sync {
     /// Operator reset of one or both counts (familiar locations are kept).
     async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError>;
 
-    /// Replay cache: true the first time `id` is seen within `ttl`, false after.
+    /// Replay cache: true the first time `id` is seen within `ttl` (it is then remembered for
+    /// `ttl`), false after. The cache is bounded (`state.replay_cache_max_entries` live ids):
+    /// when it is full a new id is not stored and the answer is
+    /// [`StateError::ReplayCacheFull`] (an id it holds is still answered false). Nothing is
+    /// evicted to make room, since an id forgotten early could be answered twice: room comes
+    /// only from ids expiring.
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError>;
 
     /// Marks `session_id` revoked for `ttl` (the session's remaining lifetime).
@@ -270,21 +281,29 @@ pub fn open(
     config: &StateConfig,
     metrics: StateMetrics,
 ) -> Result<Arc<dyn StateStore>, StateError> {
+    let max = config.replay_cache_max_entries;
     let inner: Arc<dyn StateStore> = match &config.backend {
-        StateBackend::Memory => Arc::new(memory::MemoryStore::new()),
-        StateBackend::Redis(r) => Arc::new(redis::RedisStore::new(
-            r,
-            &config.key_prefix,
-            config.timeout,
-        )?),
+        StateBackend::Memory => Arc::new(memory::MemoryStore::new().with_replay_max(max)),
+        StateBackend::Redis(r) => Arc::new(
+            redis::RedisStore::new(r, &config.key_prefix, config.timeout)?.with_replay_max(max),
+        ),
     };
     Ok(Arc::new(metered::Metered::new(inner, metrics)))
 }
 
 /// Hex SHA-256 of `value`: the storage name of an account, replay id or session id.
 pub(crate) fn digest(value: &str) -> String {
+    digest_bytes(value)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// SHA-256 of `value`: how the replay caches keep an id (32 bytes whatever its length).
+pub fn digest_bytes(value: &str) -> [u8; 32] {
     let d = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    // A SHA-256 digest is always 32 bytes.
+    <[u8; 32]>::try_from(d.as_ref()).unwrap_or([0; 32])
 }
 
 /// Milliseconds since the Unix epoch (0 before it, saturating far after it).
@@ -415,5 +434,6 @@ mod tests {
         );
         assert_eq!(StateError::Protocol(String::new()).code(), "state_protocol");
         assert_eq!(StateError::Setup(String::new()).code(), "state_setup");
+        assert_eq!(StateError::ReplayCacheFull(1).code(), "replay_cache_full");
     }
 }

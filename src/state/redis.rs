@@ -1,15 +1,20 @@
 //! The Redis / Valkey state store, shared by every node of a farm.
 //!
-//! Each operation is one round trip: the lockout operations are Lua scripts (`lua/*.lua`, sent
-//! with `EVALSHA`, loaded on first use) that mirror the memory store's Rust, the others single
-//! commands (`SET NX PX`, `EXISTS`, `HGETALL`, `HDEL`). Time comes from the caller (`now`), never
-//! from the server's clock, except the keys' own TTLs. Every key has a TTL.
+//! Each operation is one round trip: the lockout operations and the replay cache are Lua
+//! scripts (`lua/*.lua`, sent with `EVALSHA`, loaded on first use) that mirror the memory
+//! store's Rust, the others single commands (`SET PX`, `EXISTS`, `HGETALL`, `HDEL`). Lockout time
+//! comes from the caller (`now`), never from the server's clock; expiry (the keys' TTLs and the
+//! replay cache's scores) is the server's clock, the one every node shares. Every key has a
+//! TTL.
 //!
-//! Keys, under the configured prefix (`altgate:` by default), each name a SHA-256 so no user
-//! input shapes a key:
+//! Keys, under the configured prefix (`altgate:` by default); no user input shapes a key (each
+//! names or holds a SHA-256):
 //! - `{prefix}lockout:{sha256(account)}`: hash with `fc`, `fb`, `uc`, `ub` (familiar and
 //!   unfamiliar bad-password count and last bad time in ms) and `ip:{address}` = last seen ms.
-//! - `{prefix}replay:{sha256(id)}`, `{prefix}revoked:{sha256(session id)}`: plain strings.
+//! - `{prefix}replay`: the replay cache, one sorted set for the farm: members `sha256(id)`,
+//!   scored by expiry (ms). It holds at most `state.replay_cache_max_entries` live members; at
+//!   the cap a new id is refused, none evicted (`lua/first_use.lua`).
+//! - `{prefix}revoked:{sha256(session id)}`: plain strings.
 //!
 //! The connection is a [`ConnectionManager`]: connected on first use, reconnected by itself
 //! after a failure. Every call is bounded by `state.timeout`. `rediss://` verifies the server's
@@ -31,6 +36,7 @@ use std::time::{Duration, SystemTime};
 const ATTEMPT: &str = include_str!("lua/attempt.lua");
 const SUCCEEDED: &str = include_str!("lua/succeeded.lua");
 const NOT_COUNTED: &str = include_str!("lua/not_counted.lua");
+const FIRST_USE: &str = include_str!("lua/first_use.lua");
 
 /// The Redis / Valkey state store.
 pub struct RedisStore {
@@ -40,6 +46,9 @@ pub struct RedisStore {
     attempt: Script,
     succeeded: Script,
     not_counted: Script,
+    first_use: Script,
+    /// The most live ids the replay cache holds.
+    replay_max: u64,
 }
 
 fn map_error(e: redis::RedisError) -> StateError {
@@ -124,7 +133,18 @@ impl RedisStore {
             attempt: Script::new(ATTEMPT),
             succeeded: Script::new(SUCCEEDED),
             not_counted: Script::new(NOT_COUNTED),
+            first_use: Script::new(FIRST_USE),
+            replay_max: crate::config::state::REPLAY_CACHE_DEFAULT,
         })
+    }
+
+    /// The same store whose replay cache holds at most `max` live ids
+    /// (`state.replay_cache_max_entries`, for the whole farm).
+    pub fn with_replay_max(self, max: u64) -> Self {
+        RedisStore {
+            replay_max: max.max(1),
+            ..self
+        }
     }
 
     fn key(&self, kind: &str, value: &str) -> String {
@@ -303,17 +323,21 @@ impl StateStore for RedisStore {
     }
 
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {
-        let set: Option<String> = self
-            .query(
-                redis::cmd("SET")
-                    .arg(self.key("replay", id))
-                    .arg(1)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(duration_ms(ttl)),
-            )
-            .await?;
-        Ok(set.is_some())
+        let mut call = self.first_use.prepare_invoke();
+        call.key(format!("{}replay", self.prefix))
+            .arg(digest(id))
+            .arg(duration_ms(ttl))
+            .arg(self.replay_max);
+        let mut conn = self.conn.clone();
+        let answer: i64 = self.bounded(call.invoke_async(&mut conn)).await?;
+        match answer {
+            1 => Ok(true),
+            0 => Ok(false),
+            2 => Err(StateError::ReplayCacheFull(self.replay_max)),
+            other => Err(StateError::Protocol(format!(
+                "first_use script returned {other}"
+            ))),
+        }
     }
 
     async fn revoke(&self, session_id: &str, ttl: Duration) -> Result<(), StateError> {

@@ -246,10 +246,10 @@ pub struct LogoutResponseSpec<'a> {
     pub now: time::OffsetDateTime,
 }
 
-/// A signed `samlp:LogoutResponse` with status Success.
+/// A `samlp:LogoutResponse` with status Success, signed with `key` when one is given.
 pub fn logout_response(
     spec: &LogoutResponseSpec<'_>,
-    key: &SigningKey,
+    key: Option<&SigningKey>,
 ) -> Result<String, KeyError> {
     let id = new_id();
     let mut r = Element::new("samlp:LogoutResponse")
@@ -270,7 +270,9 @@ pub fn logout_response(
                     .attr("Value", "urn:oasis:names:tc:SAML:2.0:status:Success"),
             ),
         );
-    sign_enveloped(&mut r, &id, 1, key)?;
+    if let Some(key) = key {
+        sign_enveloped(&mut r, &id, 1, key)?;
+    }
     Ok(r.to_document())
 }
 

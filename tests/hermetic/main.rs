@@ -20,5 +20,6 @@ mod audit;
 mod cli;
 mod demo;
 mod limits;
+mod passive;
 mod routes;
 mod server;

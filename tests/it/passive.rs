@@ -1,7 +1,10 @@
 //! Browser sign-in against the real forests: WS-Federation round trips whose `wresult` token
 //! xmlsec1 verifies, SAML 2.0 through a real SP library (pysaml2) and through a real headless
 //! browser (Chromium), SSO across relying parties, SSO sessions ended by their account (a
-//! password reset, a disable, on throwaway users), and hostile requests.
+//! password reset, a disable, on throwaway users), hostile requests, and what unsigned requests
+//! may cost and do (no RSA signature for IsPassive or LogoutRequest floods, no sign-out by an
+//! unsigned LogoutRequest from an SP that must sign, no WS-Fed or IdP-initiated token for a
+//! relying party that requires signed requests).
 
 use crate::ad_users;
 use crate::harness::{self, metric, TestServer};
@@ -741,4 +744,288 @@ async fn disabling_the_account_ends_the_sso_session_at_its_next_use() {
         },
     )
     .await;
+}
+
+/// A deflated, base64'd, URL-encoded LogoutRequest from `issuer` (HTTP-Redirect binding).
+fn logout_request(id: &str, issuer: &str) -> String {
+    use std::io::Write;
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let xml = format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\"><saml:Issuer>{issuer}</saml:Issuer><saml:NameID>jdoe@contoso.com</saml:NameID></samlp:LogoutRequest>"
+    );
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(xml.as_bytes()).expect("deflate");
+    enc(&base64::engine::general_purpose::STANDARD.encode(e.finish().expect("deflate")))
+}
+
+/// The SAML message an auto-post page carries, decoded.
+fn posted_saml(page: &str) -> String {
+    let b64 = hidden(page, "SAMLResponse").unwrap_or_else(|| panic!("no SAMLResponse: {page}"));
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("b64"),
+    )
+    .expect("utf-8")
+}
+
+/// An SP that does not sign (no certificate registered): its LogoutRequests are refused by
+/// default.
+const PLAIN_SP: &str = "https://plain-sp.altgate.test/metadata";
+const PLAIN_ACS: &str = "https://plain-sp.altgate.test/acs";
+/// An SP that sends unsigned LogoutRequests and is allowed to (`logout_requests:
+/// accept_unsigned`).
+const OPEN_SP: &str = "https://open-sp.altgate.test/metadata";
+
+/// The relying parties of the unsigned-request tests: the WS-Fed one, [`SIGNED_SP`] (requires
+/// signed requests; signs with the harness pair), [`PLAIN_SP`] and [`OPEN_SP`], every SAML one
+/// wanting its responses signed too (`sign: both`).
+fn unsigned_yaml() -> String {
+    let (cert, _) = harness::signing_pair();
+    format!(
+        "{}  - {{ identifier: '{SIGNED_SP}', token_type: saml20, sign: both, reply_urls: ['{SIGNED_ACS}'], logout_url: 'https://signed-sp.altgate.test/slo', require_signed_requests: true, signing_cert_file: '{}' }}\n\
+         \x20 - {{ identifier: '{PLAIN_SP}', token_type: saml20, sign: both, reply_urls: ['{PLAIN_ACS}'], logout_url: 'https://plain-sp.altgate.test/slo' }}\n\
+         \x20 - {{ identifier: '{OPEN_SP}', token_type: saml20, sign: both, reply_urls: ['https://open-sp.altgate.test/acs'], logout_url: 'https://open-sp.altgate.test/slo', logout_requests: accept_unsigned }}\n",
+        passive_yaml(),
+        cert.display()
+    )
+}
+
+/// RSA signatures altgate's token-signing key has made.
+fn signatures(s: &TestServer) -> u64 {
+    s.app
+        .tokens
+        .signing()
+        .expect("token signing")
+        .key
+        .signatures()
+}
+
+#[tokio::test]
+async fn is_passive_and_logout_request_floods_cost_no_rsa_signature() {
+    let _g = harness::shared().await;
+    let s = TestServer::start_with_relying_parties(&unsigned_yaml()).await;
+    let before = signatures(&s);
+    let n = 50;
+    for i in 0..n {
+        // IsPassive without a session: the NoPassive response, unsigned although the SP wants
+        // signed responses (it carries no assertion).
+        let xml = format!(
+            "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_passive-{i}\" Version=\"2.0\" IssueInstant=\"{}\" AssertionConsumerServiceURL=\"{PLAIN_ACS}\" IsPassive=\"true\"><saml:Issuer>{PLAIN_SP}</saml:Issuer></samlp:AuthnRequest>",
+            time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("time")
+        );
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut e, xml.as_bytes()).expect("deflate");
+        let q =
+            enc(&base64::engine::general_purpose::STANDARD.encode(e.finish().expect("deflate")));
+        let (status, _, page) = s
+            .browse("GET", &format!("/adfs/ls/?SAMLRequest={q}"), "", None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains(&format!("action=\"{PLAIN_ACS}\"")), "{page}");
+        let response = posted_saml(&page);
+        assert!(response.contains("status:NoPassive"), "{response}");
+        assert!(!response.contains("Signature"), "{response}");
+
+        // Unsigned LogoutRequests: refused where they must be signed, answered unsigned where
+        // the SP may send them so.
+        for sp in [SIGNED_SP, PLAIN_SP] {
+            let (status, _, page) = s
+                .browse(
+                    "GET",
+                    &format!(
+                        "/adfs/ls/?SAMLRequest={}",
+                        logout_request(&format!("_lo-{i}"), sp)
+                    ),
+                    "",
+                    None,
+                )
+                .await;
+            assert_eq!(status, 400, "{sp}: {page}");
+        }
+        let (status, _, page) = s
+            .browse(
+                "GET",
+                &format!(
+                    "/adfs/ls/?SAMLRequest={}",
+                    logout_request(&format!("_open-{i}"), OPEN_SP)
+                ),
+                "",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let response = posted_saml(&page);
+        assert!(response.starts_with("<samlp:LogoutResponse"), "{response}");
+        assert!(!response.contains("Signature"), "{response}");
+    }
+    assert_eq!(
+        signatures(&s) - before,
+        0,
+        "{} unauthenticated requests made RSA signatures",
+        4 * n
+    );
+    let m = &s.app.metrics;
+    assert_eq!(
+        metric(
+            m,
+            "altgate_passive_requests_total{outcome=\"no_passive\",protocol=\"saml\"}"
+        ),
+        f64::from(n)
+    );
+    assert_eq!(
+        metric(m, "altgate_token_signing_duration_seconds_count"),
+        0.0
+    );
+    assert_eq!(
+        metric(
+            m,
+            &format!("altgate_token_failures_total{{protocol=\"saml\",reason=\"saml_signature\",relying_party=\"{PLAIN_SP}\"}}")
+        ),
+        f64::from(n)
+    );
+}
+
+#[tokio::test]
+async fn an_unsigned_logout_request_from_an_sp_that_must_sign_does_not_end_the_session() {
+    let _g = harness::shared().await;
+    let (cert, key) = harness::signing_pair();
+    let s = TestServer::start_with_relying_parties(&unsigned_yaml()).await;
+    let pw = harness::forests().user_password.clone();
+    let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+    let cookie = form_sign_in(&s, &start, "jdoe@contoso.com", &pw).await;
+    assert_eq!(sso(&s, &start, &cookie).await, (true, false), "signed in");
+
+    // What any page can make the browser send: unsigned LogoutRequests naming SPs that must
+    // sign (one requires signed requests, one has no certificate and the default
+    // `logout_requests: require_signed`). Refused; the cookie stays and still signs in.
+    for sp in [SIGNED_SP, PLAIN_SP] {
+        let path = format!(
+            "/adfs/ls/?SAMLRequest={}&RelayState=x",
+            logout_request("_forged", sp)
+        );
+        let (status, headers, page) = s.browse("GET", &path, &cookie, None).await;
+        assert_eq!(status, 400, "{sp}: {page}");
+        assert!(page.contains("id=\"errorText\""), "{page}");
+        assert!(
+            !headers
+                .iter()
+                .any(|(k, v)| k == "set-cookie" && v.starts_with("__Host-altgate-sso=")),
+            "{sp}: the session cookie was touched"
+        );
+        assert_eq!(sso(&s, &start, &cookie).await, (true, false), "after {sp}");
+    }
+    let m = &s.app.metrics;
+    assert_eq!(
+        metric(
+            m,
+            "altgate_events_total{category=\"audit\",event=\"signed_out\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        metric(m, "altgate_sso_sessions_total{result=\"reused\"}"),
+        3.0
+    );
+
+    // The same SP's genuine (OpenSSL-signed) LogoutRequest ends it, with a LogoutResponse that
+    // xmlsec1 verifies.
+    let signed = openssl_signed_query(&logout_request("_genuine", SIGNED_SP), key);
+    let (status, headers, page) = s
+        .browse("GET", &format!("/adfs/ls/?{signed}"), &cookie, None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "set-cookie" && v.starts_with("__Host-altgate-sso=;")));
+    let response = posted_saml(&page);
+    assert!(response.contains("InResponseTo=\"_genuine\""), "{response}");
+    assert!(
+        harness::xmlsec_verify(
+            &response,
+            cert,
+            "ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse"
+        ),
+        "{response}"
+    );
+    assert_eq!(sso(&s, &start, &cookie).await, (false, true), "signed out");
+}
+
+#[tokio::test]
+async fn wsfed_and_idp_initiated_sign_on_get_no_token_for_a_relying_party_that_requires_signed_requests(
+) {
+    let _g = harness::shared().await;
+    let s = TestServer::start_with_server(
+        "",
+        &unsigned_yaml(),
+        "passive: { idp_initiated_sign_on: true }\n",
+    )
+    .await;
+    let pw = harness::forests().user_password.clone();
+    let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+    let cookie = form_sign_in(&s, &start, "jdoe@contoso.com", &pw).await;
+    for (path, cookies) in [
+        (
+            format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(SIGNED_SP)),
+            "",
+        ),
+        (
+            format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(SIGNED_SP)),
+            cookie.as_str(),
+        ),
+        (
+            format!(
+                "/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp={}",
+                enc(SIGNED_SP)
+            ),
+            "",
+        ),
+        (
+            format!(
+                "/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp={}",
+                enc(SIGNED_SP)
+            ),
+            cookie.as_str(),
+        ),
+    ] {
+        let (status, _, page) = s.browse("GET", &path, cookies, None).await;
+        assert_eq!(status, 400, "{path}: {page}");
+        assert!(page.contains("id=\"errorText\""), "{path}");
+        assert!(
+            !page.contains("userNameInput")
+                && !page.contains("SAMLResponse")
+                && !page.contains("wresult"),
+            "{path}: no form, no token"
+        );
+    }
+    let m = &s.app.metrics;
+    for protocol in ["idp_initiated", "wsfed"] {
+        assert_eq!(
+            metric(
+                m,
+                &format!("altgate_token_failures_total{{protocol=\"{protocol}\",reason=\"signed_requests_required\",relying_party=\"{SIGNED_SP}\"}}")
+            ),
+            2.0,
+            "{protocol}"
+        );
+    }
+    // Other relying parties keep IdP-initiated sign-on.
+    let (status, _, page) = s
+        .browse(
+            "GET",
+            &format!(
+                "/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp={}",
+                enc(PLAIN_SP)
+            ),
+            &cookie,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(posted_saml(&page).contains("status:Success"));
 }

@@ -240,6 +240,12 @@ fn every_size_key_refuses_extreme_values_and_accepts_only_values_within_its_boun
             c.server.max_body_bytes as u64
         }),
         ("cache.max_entries", 0, 10_000_000, |c| c.cache.max_entries),
+        (
+            "state.replay_cache_max_entries",
+            state::REPLAY_CACHE_BOUNDS.0,
+            state::REPLAY_CACHE_BOUNDS.1,
+            |c| c.state.replay_cache_max_entries,
+        ),
         ("directory.pool_size", 1, 64, |c| {
             c.directory.pool_size as u64
         }),
@@ -351,6 +357,8 @@ fn the_bounds_lockout_and_state_declare_are_the_documented_ones() {
         state::TIMEOUT_BOUNDS,
         (Duration::from_millis(10), Duration::from_secs(10))
     );
+    assert_eq!(state::REPLAY_CACHE_BOUNDS, (100, 10_000_000));
+    assert_eq!(state::REPLAY_CACHE_DEFAULT, 200_000);
 }
 
 #[test]

@@ -199,6 +199,53 @@ fn sp_metadata_gives_acs_logout_and_certificate() {
 }
 
 #[test]
+fn logout_requests_must_be_signed_unless_a_relying_party_accepts_unsigned_ones() {
+    let crt = "tests/fixtures/test-token-signing.crt";
+    let rp = |extra: &str| {
+        format!(
+            "{MINIMAL}relying_parties:\n  - {{ identifier: 'https://sp.example.test/', reply_urls: ['https://sp.example.test/acs']{extra} }}\n"
+        )
+    };
+    let parsed =
+        |extra: &str| Config::parse(&rp(extra), "t").map(|c| c.relying_parties[0].logout_requests);
+    // Required by default, even without a certificate (then no LogoutRequest is accepted).
+    assert_eq!(parsed("").expect("valid"), LogoutRequests::RequireSigned);
+    assert_eq!(
+        parsed(", logout_requests: accept_unsigned").expect("valid"),
+        LogoutRequests::AcceptUnsigned
+    );
+    assert_eq!(
+        parsed(&format!(
+            ", logout_requests: require_signed, signing_cert_file: {crt}"
+        ))
+        .expect("valid"),
+        LogoutRequests::RequireSigned
+    );
+    assert_eq!(
+        parsed(&format!(
+            ", require_signed_requests: true, signing_cert_file: {crt}"
+        ))
+        .expect("valid"),
+        LogoutRequests::RequireSigned
+    );
+    for (extra, says) in [
+        (", logout_requests: sometimes".to_string(), "is not one of: require_signed, accept_unsigned"),
+        (", logout_requests: require_signed".to_string(), "require_signed needs signing_cert_file"),
+        (
+            format!(", logout_requests: accept_unsigned, require_signed_requests: true, signing_cert_file: {crt}"),
+            "contradicts require_signed_requests",
+        ),
+    ] {
+        let found = issues(&rp(&extra));
+        assert_eq!(found.len(), 1, "{extra}: {found:?}");
+        assert!(
+            found[0].starts_with("relying_parties[0].logout_requests: ") && found[0].contains(says),
+            "{extra}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn secrets_do_not_appear_in_debug_output() {
     std::env::set_var("ALTGATE_TEST_DEBUG_PW", "do-not-print-me");
     let text = "

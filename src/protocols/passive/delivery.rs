@@ -39,8 +39,17 @@ pub(super) fn post_saml(
     }
 }
 
-/// For a SAML `IsPassive` request without a session: the NoPassive response (with `cookies`).
-/// `None` for other protocols.
+/// For a SAML `IsPassive` request without a session: the NoPassive response (with `cookies`),
+/// unsigned. `None` for other protocols.
+///
+/// Unsigned whatever the relying party's `sign` says, because anyone can send IsPassive
+/// requests for free and an RSA signature for each would make them a denial-of-service lever.
+/// Nothing is lost: the response carries no assertion (SAML profiles 4.1.3.5 require a signature
+/// only of assertions, or of the Response that carries them), grants nothing, and a forged one
+/// could only tell the SP what dropping the request would (no session); AD FS, signing
+/// assertions only by default, sends it unsigned too. An SP that insists on signed responses
+/// (pysaml2 `want_response_signed`) refuses it as unsigned rather than as NoPassive: either way
+/// the user is not signed in passively.
 pub(super) fn no_passive(
     app: &Passive<'_>,
     lang: Lang,
@@ -72,7 +81,7 @@ pub(super) fn no_passive(
         },
         None,
         &signing.key,
-        true,
+        false,
     )
     .map_err(|_| {
         refuse(

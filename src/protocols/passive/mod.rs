@@ -40,7 +40,8 @@ use crate::request::RequestContext;
 use crate::resolve::Resolver;
 use crate::session::SessionKeys;
 use crate::signin::{Protocol, SignIn};
-use crate::state::StateStore;
+use crate::state::memory::LocalReplay;
+use crate::state::{StateError, StateStore};
 use crate::tokens::issue::Tokens;
 use hyper::StatusCode;
 use page::{ErrorKind, Lang, Pages, Trace};
@@ -128,6 +129,10 @@ label_set! {
         IdpInitiatedDisabled = "idp_initiated_disabled",
         /// IdP-initiated sign-on without `loginToRp`.
         MissingLoginToRp = "missing_login_to_rp",
+        /// The relying party requires signed requests (`require_signed_requests`) and the
+        /// request came through WS-Federation or IdP-initiated sign-on, which carry no
+        /// signature.
+        SignedRequestsRequired = "signed_requests_required",
         /// WS-Federation sign-in without `wtrealm`.
         MissingWtrealm = "missing_wtrealm",
         /// The realm, SAML issuer or `loginToRp` names no configured relying party.
@@ -149,15 +154,21 @@ label_set! {
         SamlMalformed = "saml_malformed",
         /// The SAML request's IssueInstant is too old or in the future.
         SamlStale = "saml_stale",
-        /// The relying party requires signed requests and the signature is missing,
-        /// unsupported or wrong (or the request came with the POST binding, whose signatures
-        /// are not verified).
+        /// The SAML request's signature is missing, unsupported or wrong where one is required
+        /// (an AuthnRequest to a relying party with `require_signed_requests`, a LogoutRequest
+        /// from one with `logout_requests: require_signed`, the default; or a request that came
+        /// with the POST binding, whose signatures are not verified), or a LogoutRequest carried
+        /// a signature that does not verify. A refused LogoutRequest ends no session.
         SamlSignature = "saml_signature",
         /// The SAML request ID was already answered (on any node of the farm).
         ReplayedRequest = "replayed_request",
         /// The farm state store did not answer the SAML replay check and
         /// `state.on_unavailable` is `fail_closed` (answered 503).
         StateUnavailable = "state_unavailable",
+        /// The replay cache holds `state.replay_cache_max_entries` live request IDs: a request
+        /// with a new ID is refused (answered 503) until IDs expire, rather than one forgotten
+        /// early.
+        ReplayCacheFull = "replay_cache_full",
         /// A posted form's context (`ctx`) does not decode to a sign-in request.
         BadFormContext = "bad_form_context",
         /// A posted form's CSRF token does not match its cookie, or the cookie is missing: the
@@ -168,8 +179,8 @@ label_set! {
         PasswordChangeState = "password_change_state",
         /// The system's random generator failed: no CSRF token or sealed state could be made.
         NoRandomness = "no_randomness",
-        /// Building or signing the token, the NoPassive response or the LogoutResponse failed
-        /// (answered 503 for a token).
+        /// Building or signing the token, or building the NoPassive response or the
+        /// LogoutResponse, failed (answered 503 for a token).
         SigningFailed = "signing_failed",
     }
 }
@@ -197,8 +208,9 @@ pub struct Passive<'a> {
     pub tokens: &'a Tokens,
     /// SSO session cookie keys.
     pub sessions: &'a SessionKeys,
-    /// SAML request IDs already answered on this node (a fast first check).
-    pub answered_requests: &'a moka::future::Cache<String, ()>,
+    /// SAML request IDs already answered on this node (a fast first check, and what decides
+    /// under `fail_open` when the store cannot answer).
+    pub answered_requests: &'a LocalReplay,
     /// State shared by the farm: answered request IDs, revoked sessions.
     pub state: &'a dyn StateStore,
     /// What to do when `state` cannot answer.
@@ -218,36 +230,34 @@ impl Passive<'_> {
     }
 
     /// Whether SAML request `id` may be answered: the first time any node of the farm answers
-    /// it (an atomic check-and-insert here and in the farm's state store, kept as long as the
-    /// request could still be accepted). If the store cannot answer, `state.on_unavailable`
-    /// decides: `fail_open` lets this node's own memory decide, `fail_closed` refuses (no node
-    /// can then vouch that another has not answered it).
+    /// it (an atomic check-and-insert in the farm's state store, and in this node's own memory,
+    /// kept as long as the request could still be accepted). If the store cannot answer,
+    /// `state.on_unavailable` decides: `fail_open` lets this node's own memory decide,
+    /// `fail_closed` refuses (no node can then vouch that another has not answered it). A full
+    /// replay cache refuses whatever `on_unavailable` says: it cannot remember one more ID, and
+    /// forgetting one early would let its request be answered twice.
     async fn first_answer(&self, id: &str) -> Answer {
-        let here = self
-            .answered_requests
-            .entry(id.to_string())
-            .or_insert(())
-            .await
-            .is_fresh();
-        let ttl = self
-            .answered_requests
-            .policy()
-            .time_to_live()
-            .unwrap_or(std::time::Duration::from_secs(900));
+        let here = || match self.answered_requests.first_use(id) {
+            Some(true) => Answer::First,
+            Some(false) => Answer::Replayed,
+            None => Answer::Full,
+        };
         match self
             .state
-            .first_use(&format!("saml-request:{id}"), ttl)
+            .first_use(&format!("saml-request:{id}"), self.answered_requests.ttl())
             .await
         {
-            Ok(farm) if here && farm => Answer::First,
-            Ok(_) => Answer::Replayed,
+            // The farm never saw it; this node may have (a store that forgot). This node's
+            // memory being full is no reason to refuse: the farm vouches.
+            Ok(true) => match here() {
+                Answer::Replayed => Answer::Replayed,
+                _ => Answer::First,
+            },
+            Ok(false) => Answer::Replayed,
+            Err(StateError::ReplayCacheFull(_)) => Answer::Full,
             Err(e) if self.on_unavailable == OnUnavailable::FailOpen => {
                 tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; this node's memory decided (fail_open)");
-                if here {
-                    Answer::First
-                } else {
-                    Answer::Replayed
-                }
+                here()
             }
             Err(e) => {
                 tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable for the SAML replay check; refused (fail_closed)");
@@ -266,6 +276,8 @@ enum Answer {
     Replayed,
     /// The state store did not answer and `state.on_unavailable` is `fail_closed`.
     Unavailable,
+    /// The replay cache is full (`state.replay_cache_max_entries`).
+    Full,
 }
 
 impl Answer {
@@ -277,6 +289,10 @@ impl Answer {
             Answer::Unavailable => Err(Refusal {
                 kind: ErrorKind::Unavailable,
                 ..refuse(protocol, rp, RefusalReason::StateUnavailable)
+            }),
+            Answer::Full => Err(Refusal {
+                kind: ErrorKind::Unavailable,
+                ..refuse(protocol, rp, RefusalReason::ReplayCacheFull)
             }),
         }
     }
@@ -445,9 +461,12 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
             form::begin(app, req, lang, target, &encode_ctx(arrival, raw)).await
         }
         Message::WsFedSignOut { wreply } => Ok(signout::wsfed(app, req, lang, wreply).await),
-        Message::SamlLogout { rp, request, relay } => {
-            signout::saml(app, req, lang, &rp, &request, relay).await
-        }
+        Message::SamlLogout {
+            rp,
+            request,
+            relay,
+            signed,
+        } => signout::saml(app, req, lang, &rp, &request, relay, signed).await,
     }
 }
 

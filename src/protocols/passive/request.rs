@@ -3,13 +3,18 @@
 //! sign-on), checked (fresh, signed when the relying party requires it, not yet answered), the
 //! relying party's registered reply URL, bounded echoed state, and the context codec that carries
 //! the original request through the sign-in form.
+//!
+//! A relying party with `require_signed_requests` is reached only by signed AuthnRequests:
+//! WS-Federation and IdP-initiated sign-on carry no signature, so they are refused for it
+//! (`signed_requests_required`). A LogoutRequest must be signed unless its relying party says
+//! `logout_requests: accept_unsigned`; one that carries a signature must verify either way.
 
 use super::hints;
 use super::params::Params;
 use super::saml::{self, RedirectQuery, Request, Window};
 use super::Passive;
 use super::{refuse, Refusal, RefusalReason};
-use crate::config::{RelyingParty, TokenType};
+use crate::config::{LogoutRequests, RelyingParty, TokenType};
 use crate::signin::Protocol;
 use base64::Engine;
 
@@ -49,11 +54,28 @@ pub(super) enum Message {
         wreply: Option<String>,
     },
     SamlLogout {
-        /// The SP that sent it (checked: known, and its signature when it signs requests).
+        /// The SP that sent it (checked: known, and signed when its `logout_requests` asks).
         rp: RelyingParty,
         request: saml::LogoutRequest,
         relay: Option<String>,
+        /// Its HTTP-Redirect signature verified with the SP's certificate: only the SP could
+        /// have made it (answered once, with a signed LogoutResponse). False: an unsigned
+        /// request the relying party accepts (`logout_requests: accept_unsigned`).
+        signed: bool,
     },
+}
+
+/// Refuses WS-Federation and IdP-initiated sign-on (`protocol`) to `rp` when it requires
+/// signed requests: neither carries a signature.
+fn unsigned_protocol_allowed(rp: &RelyingParty, protocol: Protocol) -> Result<(), Refusal> {
+    if rp.require_signed_requests {
+        return Err(refuse(
+            protocol,
+            &rp.identifier,
+            RefusalReason::SignedRequestsRequired,
+        ));
+    }
+    Ok(())
 }
 
 fn bounded(v: Option<&str>, protocol: Protocol, rp: &str) -> Result<Option<String>, Refusal> {
@@ -89,11 +111,7 @@ fn reply_url(
 fn saml_window(app: &Passive<'_>) -> Window {
     let skew = time::Duration::try_from(app.federation.max_clock_skew)
         .unwrap_or(time::Duration::minutes(5));
-    let ttl = app
-        .answered_requests
-        .policy()
-        .time_to_live()
-        .and_then(|d| time::Duration::try_from(d).ok());
+    let ttl = time::Duration::try_from(app.answered_requests.ttl()).ok();
     Window::for_replay_cache(skew, ttl)
 }
 
@@ -119,6 +137,27 @@ fn verify_signed(
     };
     saml::verify_redirect_signature(&query, cert)
         .map_err(|e| refuse(Protocol::Saml, &rp.identifier, e.reason()))
+}
+
+/// Checks a LogoutRequest from `rp`: whether it is signed (its HTTP-Redirect signature
+/// verified). Required unless `rp` says `logout_requests: accept_unsigned` (and does not
+/// require signed requests); then an unsigned one is accepted (false), but one that carries a
+/// signature altgate can check must verify. A POST-binding request's enveloped signature is not
+/// verified: refused where a signature is required, unsigned otherwise.
+fn logout_signature(
+    params: &Params<'_>,
+    rp: &RelyingParty,
+    post_binding: bool,
+) -> Result<bool, Refusal> {
+    let required =
+        rp.require_signed_requests || rp.logout_requests == LogoutRequests::RequireSigned;
+    let carries_one = params.raw("Signature").is_some() || params.raw("SigAlg").is_some();
+    let checkable = carries_one && !post_binding && rp.signing_cert_der.is_some();
+    if required || checkable {
+        verify_signed(params, rp, post_binding)?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Reads the protocol message out of the parameters (one decoding, also the one signatures are
@@ -164,6 +203,7 @@ pub(super) fn classify(
                 .asked(id)
             })?
             .clone();
+        unsigned_protocol_allowed(&rp, Protocol::IdpInitiated)?;
         let target = reply_url(&rp, None, Protocol::IdpInitiated)?;
         let deliver = match rp.token_type {
             TokenType::Saml20 => Deliver::Saml {
@@ -205,18 +245,25 @@ pub(super) fn classify(
                 .asked(issuer)
             })?
             .clone();
+        let req = match request {
+            // Answered (and remembered, when signed) once at sign-out.
+            Request::Logout(request) => {
+                let signed = logout_signature(params, &rp, post_binding)?;
+                let relay = bounded(params.get("RelayState"), Protocol::Saml, &rp.identifier)?;
+                return Ok(Message::SamlLogout {
+                    rp,
+                    request,
+                    relay,
+                    signed,
+                });
+            }
+            Request::Authn(req) => req,
+        };
         if rp.require_signed_requests {
             verify_signed(params, &rp, post_binding)?;
         }
         let relay = bounded(params.get("RelayState"), Protocol::Saml, &rp.identifier)?;
-        let req = match request {
-            // Answered (and remembered, when signed) once at sign-out.
-            Request::Logout(request) => {
-                return Ok(Message::SamlLogout { rp, request, relay });
-            }
-            Request::Authn(req) => req,
-        };
-        if app.answered_requests.contains_key(&req.id) {
+        if app.answered_requests.contains(&req.id) {
             return Err(refuse(
                 Protocol::Saml,
                 &rp.identifier,
@@ -254,6 +301,7 @@ pub(super) fn classify(
                     .asked(realm)
                 })?
                 .clone();
+            unsigned_protocol_allowed(&rp, Protocol::Wsfed)?;
             let reply = reply_url(&rp, params.get("wreply"), Protocol::Wsfed)?;
             let wctx = bounded(params.get("wctx"), Protocol::Wsfed, &rp.identifier)?;
             // `whr` (home realm) is accepted and ignored: one claims provider.

@@ -1,7 +1,14 @@
 //! Signing out at `/adfs/ls/`: WS-Federation `wsignout1.0` (back to a registered reply URL or the
-//! signed-out page) and SAML LogoutRequest (a signed LogoutResponse posted to the SP's logout
-//! URL; answered once when the SP signs its requests). Both clear the SSO cookie and are
-//! audited.
+//! signed-out page) and SAML LogoutRequest (a LogoutResponse posted to the SP's logout URL). Both
+//! clear the SSO cookie and are audited.
+//!
+//! Whether the LogoutResponse is signed follows the request, never the attacker's whim: a
+//! LogoutRequest whose signature verified (only the SP can make one) is answered once (the
+//! replay cache) with a signed LogoutResponse, as the single logout profile asks of the
+//! responder (SAML profiles 4.4.4.2); an unsigned one, which a relying party accepts only with
+//! `logout_requests: accept_unsigned` and which anyone can mint, gets an unsigned
+//! LogoutResponse, so a flood of them costs no RSA signature. (Unsigned requests are refused
+//! before they get here unless the relying party accepts them, and end no session.)
 
 use super::delivery::post_saml;
 use super::page::Lang;
@@ -47,8 +54,9 @@ pub(super) async fn wsfed(
     r
 }
 
-/// SAML single logout: answers the LogoutRequest of `rp` (known, and its signature verified when
-/// it signs requests) at the SP's registered logout URL.
+/// SAML single logout: answers the LogoutRequest of `rp` (known, and `signed` when its
+/// signature verified) at the SP's registered logout URL, with a LogoutResponse signed when the
+/// request was.
 pub(super) async fn saml(
     app: &Passive<'_>,
     req: &LsRequest<'_>,
@@ -56,11 +64,12 @@ pub(super) async fn saml(
     rp: &RelyingParty,
     request: &LogoutRequest,
     relay: Option<String>,
+    signed: bool,
 ) -> Result<LsResponse, Refusal> {
-    if rp.require_signed_requests {
+    if signed {
         // A signed request is answered once: an atomic check-and-insert into the cache that
-        // remembers answered AuthnRequests. (Anyone can mint a fresh ID for an SP that does not
-        // sign, so its requests are not remembered.)
+        // remembers answered AuthnRequests. (Anyone can mint a fresh ID for an unsigned
+        // request, so those are not remembered.)
         app.first_answer(&request.id)
             .await
             .check(Protocol::Saml, &rp.identifier)?;
@@ -75,9 +84,14 @@ pub(super) async fn saml(
         .count_request(Protocol::Saml, Outcome::SignedOut);
     let mut r = match &rp.logout_url {
         Some(url) => {
-            let signing = app.tokens.signing().ok_or_else(|| {
-                refuse(Protocol::Saml, &rp.identifier, RefusalReason::NoSigningKey)
-            })?;
+            let key = if signed {
+                let signing = app.tokens.signing().ok_or_else(|| {
+                    refuse(Protocol::Saml, &rp.identifier, RefusalReason::NoSigningKey)
+                })?;
+                Some(&signing.key)
+            } else {
+                None
+            };
             let xml = logout_response(
                 &LogoutResponseSpec {
                     issuer: &app.federation.issuer,
@@ -85,7 +99,7 @@ pub(super) async fn saml(
                     in_response_to: &request.id,
                     now: app.tokens.now(),
                 },
-                &signing.key,
+                key,
             )
             .map_err(|_| refuse(Protocol::Saml, &rp.identifier, RefusalReason::SigningFailed))?;
             post_saml(app.pages, lang, url, &xml, relay.as_deref(), Vec::new())

@@ -187,7 +187,9 @@ conformance_tests!(
         let server = tokio::task::spawn_blocking(RedisServer::start)
             .await
             .expect("join");
-        let store = server.store("altgate-test:");
+        let store = server
+            .store("altgate-test:")
+            .with_replay_max(crate::state::conformance::REPLAY_MAX);
         (Arc::new(store) as Arc<dyn StateStore>, server)
     },
     #[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
@@ -201,6 +203,54 @@ async fn server() -> RedisServer {
     tokio::task::spawn_blocking(RedisServer::start)
         .await
         .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
+async fn the_farm_replay_cache_is_one_bounded_set_whose_size_never_passes_the_cap() {
+    let server = server().await;
+    let nodes: Vec<Arc<RedisStore>> = (0..4)
+        .map(|_| Arc::new(server.store("farm:").with_replay_max(100)))
+        .collect();
+    // Four nodes flood 1000 fresh ids at once: 100 are stored, the rest refused.
+    let tasks: Vec<_> = (0..1000)
+        .map(|i| {
+            let node = Arc::clone(&nodes[i % nodes.len()]);
+            tokio::spawn(async move {
+                node.first_use(&format!("flood-{i}"), Duration::from_secs(600))
+                    .await
+            })
+        })
+        .collect();
+    let (mut stored, mut full) = (0, 0);
+    for t in tasks {
+        match t.await.expect("join") {
+            Ok(true) => stored += 1,
+            Err(StateError::ReplayCacheFull(100)) => full += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((stored, full), (100, 900));
+    let size: i64 = server.raw(redis::cmd("ZCARD").arg("farm:replay")).await;
+    assert_eq!(size, 100);
+    let n: i64 = server.raw(&redis::cmd("DBSIZE")).await;
+    assert_eq!(n, 1, "one key for the whole replay cache");
+    let ttl: i64 = server.raw(redis::cmd("PTTL").arg("farm:replay")).await;
+    assert!(ttl > 590_000 && ttl <= 600_000, "{ttl}");
+    // An id stored through one node is a replay on every other.
+    let members: Vec<String> = server
+        .raw(redis::cmd("ZRANGE").arg("farm:replay").arg(0).arg(-1))
+        .await;
+    let stored_id = (0..1000)
+        .map(|i| format!("flood-{i}"))
+        .find(|id| members.contains(&digest(id)))
+        .expect("a stored id");
+    for node in &nodes {
+        assert!(!node
+            .first_use(&stored_id, Duration::from_secs(600))
+            .await
+            .expect("held"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,9 +320,17 @@ async fn keys_are_prefixed_hashed_and_expire() {
         keys,
         vec![
             format!("pfx:lockout:{}", digest(account)),
-            format!("pfx:replay:{}", digest("assertion-id")),
+            "pfx:replay".to_string(),
             format!("pfx:revoked:{}", digest("session-id")),
         ]
+    );
+    let members: Vec<String> = server
+        .raw(redis::cmd("ZRANGE").arg("pfx:replay").arg(0).arg(-1))
+        .await;
+    assert_eq!(
+        members,
+        vec![digest("assertion-id")],
+        "ids are stored hashed"
     );
     for key in &keys {
         let ttl: i64 = server.raw(redis::cmd("PTTL").arg(key)).await;

@@ -2,7 +2,7 @@
 //! against real AD, a real SAML SP library and a real browser): WS-Fed and SAML sign-in, CSRF
 //! and reply URLs, IdP-initiated sign-on here; signed SAML requests in `signed`, SSO sessions
 //! ending with their account in `sso`, what Microsoft Entra ID sends in `entra`, the
-//! change-password flow in `password`. The helpers here are shared with those modules.
+//! change-password flow in `password`, what unsigned requests may cost and do in `unsigned`. The helpers here are shared with those modules.
 
 use super::*;
 use crate::app::App;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub(super) const DEMO_PW: &str = "Demo-Passw0rd!";
 pub(super) const WSFED_RP: &str = "urn:wsfed:test";
-const SAML_RP: &str = "https://sp.example.test/metadata";
+pub(super) const SAML_RP: &str = "https://sp.example.test/metadata";
 
 pub(super) fn app() -> Arc<App> {
     let yaml = format!(
@@ -367,3 +367,4 @@ mod entra;
 mod password_change;
 mod signed;
 mod sso;
+mod unsigned;
