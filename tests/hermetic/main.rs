@@ -22,3 +22,4 @@ mod demo;
 mod limits;
 mod routes;
 mod server;
+mod slots;
