@@ -17,12 +17,12 @@ pub struct Limits {
     /// `tls_handshake_timeout` (default 10s, 1s..=60s): a client must finish TLS within it.
     pub tls_handshake_timeout: Duration,
     /// `first_request_timeout` (default 5s, 1s..=60s): a new connection must have begun its
-    /// first request (TLS done, the whole head received) within it of the TCP accept, or within
-    /// `header_read_timeout` if that is shorter; otherwise it is closed. Later requests on the
-    /// connection are held to `idle_timeout` instead.
+    /// first request (TLS done, the whole head received) within it of the TCP accept, whatever
+    /// `tls_handshake_timeout` and `header_read_timeout` allow; otherwise it is closed. Later
+    /// requests on the connection are held to `idle_timeout` instead.
     pub first_request_timeout: Duration,
     /// `header_read_timeout` (default 10s, 1s..=60s): a request's headers must arrive within
-    /// it, counted from the connection (or the previous response) on.
+    /// it, counted from the end of the TLS handshake (or the previous response) on.
     pub header_read_timeout: Duration,
     /// `body_read_timeout` (default 15s, 1s..=5m): a request body must arrive within it.
     pub body_read_timeout: Duration,

@@ -7,16 +7,16 @@
 //! in flight is the new one refused.
 //!
 //! Deadlines: a new connection must finish TLS within its deadline and begin its first request
-//! within the first-request deadline of the TCP accept (or the header-read deadline if
-//! shorter); hyper enforces the HTTP/1 header-read deadline and the HTTP/2 stream and window
-//! limits; and a watchdog closes a connection with no request in flight once it has moved no
-//! bytes for the idle timeout, or has begun no request by its first-request deadline, or none
-//! for the longer of the idle and header-read deadlines since its last one, whatever bytes it
-//! moves meanwhile: a dribbled HTTP/2 preface or partial frame, or keep-alive pings, hold
-//! nothing. Between requests the idle timeout holds, not the short first-request deadline, so
-//! a browser keeping its connection while a user types a password is not cut off; under
-//! pressure its slot is reclaimable all the same. A connection asked to close gets a grace
-//! period.
+//! within the first-request deadline of the TCP accept (and its head within the header-read
+//! deadline of the end of TLS); hyper enforces the HTTP/1 header-read deadline and the HTTP/2
+//! stream and window limits; and a watchdog closes a connection with no request in flight once
+//! it has moved no bytes for the idle timeout, or has begun no request by its first-request
+//! deadline, or none for the longer of the idle and header-read deadlines since its last one,
+//! whatever bytes it moves meanwhile: a dribbled HTTP/2 preface or partial frame, or keep-alive
+//! pings, hold nothing. Between requests the idle timeout holds, not the short first-request
+//! deadline, so a browser keeping its connection while a user types a password is not cut off;
+//! under pressure its slot is reclaimable all the same. A connection asked to close gets a
+//! grace period.
 //!
 //! Request bodies are read through [`Body`], under a per-connection budget of
 //! `server.max_body_bytes`: a body is not polled until its declared length (or the maximum)
@@ -306,11 +306,12 @@ impl Admission {
     }
 }
 
-/// When a connection was accepted, last moved bytes, and last began or ended a request; how
-/// many requests it has in flight; and whether a cap has asked it to close.
+/// When a connection was accepted, finished TLS, last moved bytes, and last began or ended a
+/// request; how many requests it has in flight; and whether a cap has asked it to close.
 #[derive(Debug)]
 pub struct Liveness {
     origin: Instant,
+    ready_ms: AtomicU64,
     last_ms: AtomicU64,
     request_ms: AtomicU64,
     requests: AtomicU64,
@@ -324,6 +325,7 @@ impl Liveness {
     pub fn new() -> Arc<Self> {
         Arc::new(Liveness {
             origin: Instant::now(),
+            ready_ms: AtomicU64::new(0),
             last_ms: AtomicU64::new(0),
             request_ms: AtomicU64::new(0),
             requests: AtomicU64::new(0),
@@ -352,6 +354,12 @@ impl Liveness {
         self.origin
     }
 
+    /// Records that the connection finished its TLS handshake (a plain connection is ready
+    /// when accepted).
+    pub fn ready(&self) {
+        self.ready_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
     /// When the connection last moved bytes or began or finished a request.
     pub fn last(&self) -> Instant {
         self.origin + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
@@ -368,13 +376,14 @@ impl Liveness {
     }
 
     /// When the first request is due: `first_request` after the connection was accepted (TLS
-    /// included), or `header_read` if that is shorter.
+    /// included), and at the latest `header_read` after TLS finished.
     pub fn first_request_deadline(
         &self,
         first_request: Duration,
         header_read: Duration,
     ) -> Instant {
-        self.origin + first_request.min(header_read)
+        let ready = self.origin + Duration::from_millis(self.ready_ms.load(Ordering::Relaxed));
+        (self.origin + first_request).min(ready + header_read)
     }
 
     /// When the connection is due to close unless a request is then in flight: `idle` after

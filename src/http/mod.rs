@@ -295,16 +295,15 @@ impl Connection {
         let liveness = self.admitted.liveness().clone();
         let io: Box<dyn Io> = match &self.tls {
             Some(acceptor) => {
-                // TLS is part of the first request's deadline, and has its own.
-                let due = liveness
-                    .first_request_deadline(
-                        self.limits.first_request_timeout,
-                        self.limits.header_read_timeout,
-                    )
-                    .min(liveness.accepted() + self.limits.tls_handshake_timeout);
+                // TLS has its own deadline, and is part of the first request's.
+                let due = (liveness.accepted() + self.limits.tls_handshake_timeout)
+                    .min(liveness.accepted() + self.limits.first_request_timeout);
                 tokio::select! {
                     handshake = tokio::time::timeout_at(due, acceptor.accept(stream)) => match handshake {
-                        Ok(Ok(s)) => Box::new(s),
+                        Ok(Ok(s)) => {
+                            liveness.ready();
+                            Box::new(s)
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(target: "altgate::ops", error = %e, "TLS handshake failed");
                             return;

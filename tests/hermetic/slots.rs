@@ -216,7 +216,7 @@ async fn idle_http2_connections_at_the_cap_make_room_for_sign_ins_and_busy_ones_
     // Half the cap: HTTP/2 connections from two addresses, each with a request in flight.
     let mut busy = Vec::new();
     for i in 0..MAX / 2 {
-        let src = IpAddr::from([127, 0, 0, 2 + (i % 2) as u8]);
+        let src = IpAddr::from([127, 0, 0, 102 + (i % 2) as u8]);
         let mut c = H2::connect(src, addr, &ca).await.expect("connect");
         c.stall().await;
         busy.push(c);
@@ -225,7 +225,7 @@ async fn idle_http2_connections_at_the_cap_make_room_for_sign_ins_and_busy_ones_
     // and went quiet (answering pings), one after the other.
     let mut idle = Vec::new();
     for i in 0..MAX / 2 {
-        let src = IpAddr::from([127, 0, 0, 4 + (i % 2) as u8]);
+        let src = IpAddr::from([127, 0, 0, 104 + (i % 2) as u8]);
         let mut c = H2::connect(src, addr, &ca).await.expect("connect");
         c.probe().await;
         idle.push(c);
@@ -235,7 +235,7 @@ async fn idle_http2_connections_at_the_cap_make_room_for_sign_ins_and_busy_ones_
 
     // The server is full; a sign-in from a new address gets through, and the connection idle
     // longest made room for it: the first idle one, no other.
-    sign_in(IpAddr::from([127, 0, 0, 9]), &server, &ca).await;
+    sign_in(IpAddr::from([127, 0, 0, 109]), &server, &ca).await;
     idle[0].wait_closed("the connection idle longest").await;
     assert!(idle[1..].iter().all(|c| !c.closed()));
     assert_eq!(evicted(&server, "max_connections"), 1.0);
@@ -247,7 +247,7 @@ async fn idle_http2_connections_at_the_cap_make_room_for_sign_ins_and_busy_ones_
     let mut newcomers = Vec::new();
     let refused_at = loop {
         assert!(newcomers.len() <= MAX, "never refused");
-        match H2::connect(IpAddr::from([127, 0, 0, 10]), addr, &ca).await {
+        match H2::connect(IpAddr::from([127, 0, 0, 110]), addr, &ca).await {
             Ok(mut c) => {
                 c.stall().await;
                 newcomers.push(c);
@@ -283,7 +283,7 @@ async fn connections_that_never_send_a_client_hello_do_not_keep_a_sign_in_out() 
     .await;
     wait_for_certificate(&ca).await;
     let probe = request_from(
-        IpAddr::from([127, 0, 0, 9]),
+        IpAddr::from([127, 0, 0, 109]),
         server.addr,
         &ca,
         "GET",
@@ -298,7 +298,7 @@ async fn connections_that_never_send_a_client_hello_do_not_keep_a_sign_in_out() 
     let mut silent = Vec::new();
     for _ in 0..MAX {
         silent.push(
-            attack::tcp_from(IpAddr::from([127, 0, 0, 20]), server.addr)
+            attack::tcp_from(IpAddr::from([127, 0, 0, 120]), server.addr)
                 .await
                 .expect("connect"),
         );
@@ -306,11 +306,11 @@ async fn connections_that_never_send_a_client_hello_do_not_keep_a_sign_in_out() 
     // Three sign-ins from a new address, as in the attack run; each closes the oldest bare
     // connection, and another one fills the cap again.
     for n in 1..=3 {
-        sign_in(IpAddr::from([127, 0, 0, 9]), &server, &ca).await;
+        sign_in(IpAddr::from([127, 0, 0, 109]), &server, &ca).await;
         wait_open(&server, MAX - 1).await;
         assert_eq!(evicted(&server, "max_connections"), n as f64);
         silent.push(
-            attack::tcp_from(IpAddr::from([127, 0, 0, 20]), server.addr)
+            attack::tcp_from(IpAddr::from([127, 0, 0, 120]), server.addr)
                 .await
                 .expect("connect"),
         );
@@ -336,7 +336,7 @@ async fn a_new_connection_must_begin_a_request_within_first_request_timeout_and_
     .await;
     wait_for_certificate(&ca).await;
     let addr = server.addr;
-    let src = IpAddr::from([127, 0, 0, 30]);
+    let src = IpAddr::from([127, 0, 0, 130]);
     // TCP without a ClientHello, and an HTTP/2 client that sends no request (it answers
     // pings): both closed by the first-request deadline, not the 60 s ones.
     let tcp = attack::tcp_from(src, addr).await.expect("connect");
