@@ -12,6 +12,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
             .with::<crate::endpoint::Endpoint>()
             .with::<crate::http::router::Unserved>(),
         Vocabulary::of::<kinds::ConnectionRefusal>().with::<crate::http::conn::Refused>(),
+        Vocabulary::of::<kinds::ConnectionEviction>().with::<crate::http::conn::Evicted>(),
         Vocabulary::of::<kinds::Protocol>().with::<crate::signin::Protocol>(),
         Vocabulary::of::<kinds::TokenFailure>()
             .with::<crate::protocols::wstrust::RequestRefusal>()

@@ -180,6 +180,8 @@ pub mod kinds {
         Endpoint = "endpoint";
         /// Why a connection was closed at accept.
         ConnectionRefusal = "connection_refusal";
+        /// Which cap made an idle connection close to make room for a new one.
+        ConnectionEviction = "connection_eviction";
         /// Extranet lockout's mode.
         LockoutMode = "lockout_mode";
         /// The location class extranet lockout judged an attempt in.

@@ -16,21 +16,30 @@ use std::time::Duration;
 pub struct Limits {
     /// `tls_handshake_timeout` (default 10s, 1s..=60s): a client must finish TLS within it.
     pub tls_handshake_timeout: Duration,
+    /// `first_request_timeout` (default 5s, 1s..=60s): a new connection must have begun its
+    /// first request (TLS done, the whole head received) within it of the TCP accept, whatever
+    /// `tls_handshake_timeout` and `header_read_timeout` allow; otherwise it is closed. Later
+    /// requests on the connection are held to `idle_timeout` instead.
+    pub first_request_timeout: Duration,
     /// `header_read_timeout` (default 10s, 1s..=60s): a request's headers must arrive within
-    /// it, counted from the connection (or the previous response) on.
+    /// it, counted from the end of the TLS handshake (or the previous response) on.
     pub header_read_timeout: Duration,
     /// `body_read_timeout` (default 15s, 1s..=5m): a request body must arrive within it.
     pub body_read_timeout: Duration,
     /// `idle_timeout` (default 60s, 1s..=1h): a connection with no request in flight and no
-    /// bytes moving for this long is closed (keep-alive idle).
+    /// bytes moving for this long is closed (keep-alive idle); at `max_connections` an idle
+    /// connection may be closed sooner to make room.
     pub idle_timeout: Duration,
     /// `request_timeout` (default 30s, 1s..=5m): the most one request may take end to end.
     pub request_timeout: Duration,
-    /// `max_connections` (default 4096, 16..=1,000,000): open connections; further ones are
-    /// closed at once (the process also raises its file-descriptor limit to fit).
+    /// `max_connections` (default 4096, 16..=1,000,000): open connections. At the cap a new
+    /// connection makes the longest-idle one with no request in flight close (gracefully); it
+    /// is closed at once only when every open connection has a request in flight (the process
+    /// also raises its file-descriptor limit to fit).
     pub max_connections: usize,
     /// `max_connections_per_ip` (default 256, 1..=1,000,000): open connections per client
-    /// address, except from `trusted_proxies` (a load balancer carries everyone).
+    /// address (per /64 for IPv6), except from `trusted_proxies` (a load balancer carries
+    /// everyone); at the cap, as with `max_connections`, among that address's connections.
     pub max_connections_per_ip: usize,
     /// `http2_max_concurrent_streams` (default 32, 1..=1000).
     pub http2_max_concurrent_streams: u32,
@@ -50,6 +59,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             tls_handshake_timeout: Duration::from_secs(10),
+            first_request_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
@@ -159,6 +169,8 @@ pub struct AdminTls {
 pub struct RawLimits {
     /// See [`Limits::tls_handshake_timeout`].
     pub tls_handshake_timeout: Option<Checked<HumanDuration>>,
+    /// See [`Limits::first_request_timeout`].
+    pub first_request_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::header_read_timeout`].
     pub header_read_timeout: Option<Checked<HumanDuration>>,
     /// See [`Limits::body_read_timeout`].
@@ -213,6 +225,13 @@ impl Validator {
                 &p("tls_handshake_timeout"),
                 raw.tls_handshake_timeout,
                 d.tls_handshake_timeout,
+                SECOND,
+                MINUTE,
+            ),
+            first_request_timeout: self.bounded_duration(
+                &p("first_request_timeout"),
+                raw.first_request_timeout,
+                d.first_request_timeout,
                 SECOND,
                 MINUTE,
             ),

@@ -1,11 +1,22 @@
 //! Connection discipline: what one client connection may cost altgate. Every connection holds
-//! a permit of the global cap and of its address's cap (trusted proxies excepted); TLS must
-//! finish within its deadline; hyper enforces the HTTP/1 header-read deadline and the HTTP/2
+//! a slot under the global cap and under its address's cap ([`Admission`]; an IPv6 address
+//! counts by its /64, trusted proxies are exempt). At a cap a new connection does not find the
+//! door shut while others idle: of the connections with no request in flight, the one idle
+//! longest (since its last request, or since it connected if it has made none) is asked to
+//! close gracefully and the new one takes its slot; only when every connection has a request
+//! in flight is the new one refused.
+//!
+//! Deadlines: a new connection must finish TLS within its deadline and begin its first request
+//! within the first-request deadline of the TCP accept (and its head within the header-read
+//! deadline of the end of TLS); hyper enforces the HTTP/1 header-read deadline and the HTTP/2
 //! stream and window limits; and a watchdog closes a connection with no request in flight once
-//! it has moved no bytes for the idle timeout, or has begun no request for the header-read
-//! deadline (before its first request) or the longer of the two (between requests), whatever
-//! bytes it moves meanwhile: a dribbled HTTP/2 preface or partial frame, or keep-alive pings,
-//! hold nothing. A connection asked to close gets a grace period.
+//! it has moved no bytes for the idle timeout, or has begun no request by its first-request
+//! deadline, or none for the longer of the idle and header-read deadlines since its last one,
+//! whatever bytes it moves meanwhile: a dribbled HTTP/2 preface or partial frame, or keep-alive
+//! pings, hold nothing. Between requests the idle timeout holds, not the short first-request
+//! deadline, so a browser keeping its connection while a user types a password is not cut off;
+//! under pressure its slot is reclaimable all the same. A connection asked to close gets a
+//! grace period.
 //!
 //! Request bodies are read through [`Body`], under a per-connection budget of
 //! `server.max_body_bytes`: a body is not polled until its declared length (or the maximum)
@@ -25,12 +36,12 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, AcquireError, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// How long a connection asked to close (idle, or shutting down) may take to finish.
@@ -61,9 +72,11 @@ pub fn builder(limits: &Limits) -> Builder<TokioExecutor> {
 label_set! {
     /// Why a connection was not admitted.
     pub enum Refused: kinds::ConnectionRefusal {
-        /// `server.limits.max_connections` are open.
+        /// `server.limits.max_connections` are open and none can make room: each has a request
+        /// in flight, or a quarter as many again are still closing after making room.
         MaxConnections = "max_connections",
-        /// `server.limits.max_connections_per_ip` are open from this address.
+        /// `server.limits.max_connections_per_ip` are open from this address (IPv6: this /64)
+        /// and none can make room: each has a request in flight.
         PerAddress = "max_connections_per_ip",
     }
 }
@@ -75,110 +88,250 @@ impl Refused {
     }
 }
 
-/// The open-connection caps: a global semaphore and a count per peer address.
+label_set! {
+    /// Which cap made an idle connection close to admit a new one.
+    pub enum Evicted: kinds::ConnectionEviction {
+        /// `server.limits.max_connections` were open: the connection idle longest, of those
+        /// with no request in flight, was closed gracefully for a new one.
+        MaxConnections = "max_connections",
+        /// `server.limits.max_connections_per_ip` were open from the new connection's address
+        /// (IPv6: its /64): that address's connection idle longest was closed gracefully.
+        PerAddress = "max_connections_per_ip",
+    }
+}
+
+/// The key a per-address cap counts a peer under: the address, IPv4-mapped IPv6 as IPv4, and
+/// an IPv6 address by its /64 (one host is commonly given a whole /64 and may use any address
+/// in it).
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        v4 => v4,
+    }
+}
+
+/// The open-connection caps: every admitted connection in a table, counted in all and per
+/// address key ([`address_key`]). At a cap the longest-idle connection with no request in
+/// flight is asked to close and the new one takes its place; its slot is free at once, and it
+/// counts among the *closing* connections until its task ends. At most a quarter of the
+/// global cap may be closing at once (so open sockets stay within 1.25 x `max`); beyond that,
+/// or with every connection busy, a new connection is refused.
 pub struct Admission {
     open: Option<prometheus::IntGauge>,
-    global: Arc<Semaphore>,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    max: usize,
     per_ip_max: usize,
+    closing_max: usize,
+    slots: Mutex<Slots>,
+    /// Connections whose task has not ended, live and closing: what shutdown waits for.
+    total: watch::Sender<usize>,
 }
 
-/// A connection's place under the caps; released on drop.
-pub struct Admitted {
-    _global: OwnedSemaphorePermit,
-    open: Option<prometheus::IntGauge>,
-    per_ip: Option<(Arc<Admission>, IpAddr)>,
+/// The table behind [`Admission`].
+#[derive(Default)]
+struct Slots {
+    next: u64,
+    live: HashMap<u64, Slot>,
+    per_key: HashMap<IpAddr, usize>,
+    closing: usize,
 }
 
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        if let Some(g) = &self.open {
-            g.dec();
+/// One live connection: its address key (none for an uncapped peer) and its activity.
+struct Slot {
+    key: Option<IpAddr>,
+    liveness: Arc<Liveness>,
+}
+
+impl Slots {
+    /// The connection to close first among those `eligible`: of those with no request in
+    /// flight, the one whose last request began or ended longest ago, a connection that has
+    /// begun none counting from its acceptance. Pings and dribbled bytes do not make a
+    /// connection younger, and the newest connections (a client still in its TLS handshake)
+    /// are the last to go.
+    fn idlest(&self, eligible: impl Fn(&Slot) -> bool) -> Option<u64> {
+        self.live
+            .iter()
+            .filter(|(_, s)| eligible(s) && !s.liveness.busy())
+            .min_by_key(|(id, s)| (s.liveness.last_request(), **id))
+            .map(|(id, _)| *id)
+    }
+
+    /// Takes `id` out of the caps and asks it to close.
+    fn evict(&mut self, id: u64) {
+        if let Some(slot) = self.live.remove(&id) {
+            self.uncount(slot.key);
+            self.closing += 1;
+            slot.liveness.evict();
         }
-        if let Some((admission, ip)) = self.per_ip.take() {
-            if let Ok(mut map) = admission.per_ip.lock() {
-                if let Some(n) = map.get_mut(&ip) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        map.remove(&ip);
-                    }
+    }
+
+    fn uncount(&mut self, key: Option<IpAddr>) {
+        if let Some(k) = key {
+            if let Some(n) = self.per_key.get_mut(&k) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_key.remove(&k);
                 }
             }
         }
     }
 }
 
+/// A connection's place under the caps; released when dropped (when its task ends).
+pub struct Admitted {
+    admission: Arc<Admission>,
+    id: u64,
+    liveness: Arc<Liveness>,
+}
+
+impl Admitted {
+    /// The connection's activity, which the caps read to choose whom to close.
+    pub fn liveness(&self) -> &Arc<Liveness> {
+        &self.liveness
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let a = &self.admission;
+        {
+            let mut slots = a.lock();
+            match slots.live.remove(&self.id) {
+                Some(slot) => slots.uncount(slot.key),
+                None => slots.closing = slots.closing.saturating_sub(1),
+            }
+        }
+        a.total.send_modify(|n| *n = n.saturating_sub(1));
+        if let Some(g) = &a.open {
+            g.dec();
+        }
+    }
+}
+
 impl Admission {
-    /// Caps of `max` connections in all and `per_ip_max` per address; `open` (when given)
+    /// Caps of `max` connections in all and `per_ip_max` per address key; `open` (when given)
     /// follows the number of open connections.
     pub fn new(max: usize, per_ip_max: usize, open: Option<prometheus::IntGauge>) -> Arc<Self> {
         Arc::new(Admission {
             open,
-            global: Arc::new(Semaphore::new(max)),
-            per_ip: Mutex::new(HashMap::new()),
+            max,
             per_ip_max,
+            closing_max: Self::closing_max(max),
+            slots: Mutex::new(Slots::default()),
+            total: watch::Sender::new(0),
         })
     }
 
-    /// Admits a connection from `peer`; `capped` is false for trusted proxies.
-    pub fn admit(self: &Arc<Self>, peer: IpAddr, capped: bool) -> Result<Admitted, Refused> {
-        let global = self
-            .global
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Refused::MaxConnections)?;
-        let per_ip = if capped {
-            let mut map = self.per_ip.lock().map_err(|_| Refused::PerAddress)?;
-            let n = map.entry(peer).or_insert(0);
-            if *n >= self.per_ip_max {
-                return Err(Refused::PerAddress);
+    /// How many connections may still be closing, after making room, with `max` open: a
+    /// quarter of it (at least one).
+    pub fn closing_max(max: usize) -> usize {
+        (max / 4).max(1)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Admits a connection from `peer` (`capped` is false for trusted proxies, which skip the
+    /// per-address cap), making room at a cap by asking an idle connection to close: which cap
+    /// did, if one had to.
+    pub fn admit(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        capped: bool,
+    ) -> Result<(Admitted, Option<Evicted>), Refused> {
+        let key = capped.then(|| address_key(peer));
+        let liveness = Liveness::new();
+        let mut evicted = None;
+        let id = {
+            let mut slots = self.lock();
+            if let Some(k) = key {
+                if slots.per_key.get(&k).copied().unwrap_or(0) >= self.per_ip_max {
+                    let victim = (slots.closing < self.closing_max)
+                        .then(|| slots.idlest(|s| s.key == Some(k)))
+                        .flatten()
+                        .ok_or(Refused::PerAddress)?;
+                    slots.evict(victim);
+                    evicted = Some(Evicted::PerAddress);
+                }
             }
-            *n += 1;
-            Some((self.clone(), peer))
-        } else {
-            None
+            if slots.live.len() >= self.max {
+                let victim = (slots.closing < self.closing_max)
+                    .then(|| slots.idlest(|_| true))
+                    .flatten()
+                    .ok_or(Refused::MaxConnections)?;
+                slots.evict(victim);
+                evicted = Some(Evicted::MaxConnections);
+            }
+            let id = slots.next;
+            slots.next += 1;
+            slots.live.insert(
+                id,
+                Slot {
+                    key,
+                    liveness: liveness.clone(),
+                },
+            );
+            if let Some(k) = key {
+                *slots.per_key.entry(k).or_insert(0) += 1;
+            }
+            id
         };
+        self.total.send_modify(|n| *n += 1);
         if let Some(g) = &self.open {
             g.inc();
         }
-        Ok(Admitted {
-            _global: global,
-            open: self.open.clone(),
-            per_ip,
-        })
+        Ok((
+            Admitted {
+                admission: self.clone(),
+                id,
+                liveness,
+            },
+            evicted,
+        ))
     }
 
-    /// Resolves once every one of `max` permits is back (all connections closed).
-    pub async fn drained(&self, max: u32) {
-        let _ = self.global.acquire_many(max).await;
+    /// Resolves once every admitted connection's task has ended.
+    pub async fn drained(&self) {
+        let _ = self.total.subscribe().wait_for(|n| *n == 0).await;
     }
 
-    /// Connections open now.
-    pub fn open(&self, max: usize) -> usize {
-        max.saturating_sub(self.global.available_permits())
+    /// Connections open now (closing ones included).
+    pub fn open(&self) -> usize {
+        *self.total.borrow()
+    }
+
+    /// Connections asked to close to make room whose task has not ended yet.
+    pub fn closing(&self) -> usize {
+        self.lock().closing
     }
 }
 
-/// When a connection last moved bytes, when a request last began or ended on it, and how many
-/// requests it has in flight.
+/// When a connection was accepted, finished TLS, last moved bytes, and last began or ended a
+/// request; how many requests it has in flight; and whether a cap has asked it to close.
 #[derive(Debug)]
 pub struct Liveness {
     origin: Instant,
+    ready_ms: AtomicU64,
     last_ms: AtomicU64,
     request_ms: AtomicU64,
     requests: AtomicU64,
     in_flight: AtomicUsize,
+    evicted: AtomicBool,
+    evict: Notify,
 }
 
 impl Liveness {
-    /// A connection that is active now.
+    /// A connection accepted now.
     pub fn new() -> Arc<Self> {
         Arc::new(Liveness {
             origin: Instant::now(),
+            ready_ms: AtomicU64::new(0),
             last_ms: AtomicU64::new(0),
             request_ms: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            evicted: AtomicBool::new(false),
+            evict: Notify::new(),
         })
     }
 
@@ -196,26 +349,55 @@ impl Liveness {
         self.request_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// When the connection was accepted.
+    pub fn accepted(&self) -> Instant {
+        self.origin
+    }
+
+    /// Records that the connection finished its TLS handshake (a plain connection is ready
+    /// when accepted).
+    pub fn ready(&self) {
+        self.ready_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
     /// When the connection last moved bytes or began or finished a request.
     pub fn last(&self) -> Instant {
         self.origin + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
     }
 
-    /// When a request last began or finished (the connection's start before any).
+    /// When a request last began or finished (the connection's acceptance before any).
     pub fn last_request(&self) -> Instant {
         self.origin + Duration::from_millis(self.request_ms.load(Ordering::Relaxed))
     }
 
+    /// True once a request has begun on the connection.
+    pub fn has_requested(&self) -> bool {
+        self.requests.load(Ordering::Relaxed) > 0
+    }
+
+    /// When the first request is due: `first_request` after the connection was accepted (TLS
+    /// included), and at the latest `header_read` after TLS finished.
+    pub fn first_request_deadline(
+        &self,
+        first_request: Duration,
+        header_read: Duration,
+    ) -> Instant {
+        let ready = self.origin + Duration::from_millis(self.ready_ms.load(Ordering::Relaxed));
+        (self.origin + first_request).min(ready + header_read)
+    }
+
     /// When the connection is due to close unless a request is then in flight: `idle` after
-    /// its last byte, and in any case `header_read` after it started when it has begun no
-    /// request yet, or the longer of the two after its last request began or ended.
-    pub fn idle_deadline(&self, idle: Duration, header_read: Duration) -> Instant {
-        let gap = if self.requests.load(Ordering::Relaxed) == 0 {
-            header_read
+    /// its last byte, and in any case at [`Self::first_request_deadline`] when it has begun no
+    /// request yet, or the longer of `idle` and `header_read` after its last request began or
+    /// ended.
+    pub fn idle_deadline(&self, limits: &Limits) -> Instant {
+        let (idle, header_read) = (limits.idle_timeout, limits.header_read_timeout);
+        let by_request = if self.has_requested() {
+            self.last_request() + idle.max(header_read)
         } else {
-            idle.max(header_read)
+            self.first_request_deadline(limits.first_request_timeout, header_read)
         };
-        (self.last() + idle).min(self.last_request() + gap)
+        (self.last() + idle).min(by_request)
     }
 
     /// True while a request is being handled.
@@ -229,6 +411,24 @@ impl Liveness {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.touch_request();
         InFlight(self.clone())
+    }
+
+    /// Asks the connection to close (a cap needs its slot).
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::Relaxed);
+        self.evict.notify_one();
+    }
+
+    /// True once a cap has asked the connection to close.
+    pub fn is_evicted(&self) -> bool {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once a cap asks the connection to close (at once if it already has).
+    pub async fn evicted(&self) {
+        if !self.is_evicted() {
+            self.evict.notified().await;
+        }
     }
 }
 
@@ -399,66 +599,4 @@ pub fn raise_fd_limit() -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn caps_are_global_and_per_address_and_released_on_drop() {
-        let a = Admission::new(3, 2, None);
-        let ip1: IpAddr = [192, 0, 2, 1].into();
-        let ip2: IpAddr = [192, 0, 2, 2].into();
-        let c1 = a.admit(ip1, true).expect("first");
-        let _c2 = a.admit(ip1, true).expect("second");
-        assert_eq!(a.admit(ip1, true).err(), Some(Refused::PerAddress));
-        let _c3 = a.admit(ip2, true).expect("other address");
-        assert_eq!(a.admit(ip2, true).err(), Some(Refused::MaxConnections));
-        assert_eq!(a.open(3), 3);
-        drop(c1);
-        assert_eq!(a.open(3), 2);
-        let _c4 = a.admit(ip1, true).expect("a released permit is reusable");
-        // Trusted proxies skip the per-address cap, never the global one.
-        assert_eq!(a.admit(ip1, false).err(), Some(Refused::MaxConnections));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn bytes_without_a_request_do_not_keep_a_connection_open() {
-        let (idle, header) = (Duration::from_secs(60), Duration::from_secs(10));
-        let act = Liveness::new();
-        let t0 = act.last();
-        // Bytes dribble in every second (a slow preface, pings): the first request is still
-        // due `header` after the start.
-        for _ in 0..30 {
-            tokio::time::advance(Duration::from_secs(1)).await;
-            act.touch();
-        }
-        assert_eq!(act.idle_deadline(idle, header), t0 + header);
-        // A silent connection closes `idle` after its last byte if that comes first.
-        let quiet = Liveness::new();
-        assert_eq!(
-            quiet.idle_deadline(Duration::from_secs(3), header),
-            quiet.last() + Duration::from_secs(3)
-        );
-        // After a request, the gap allowed until the next one is the longer deadline.
-        let r = act.request();
-        drop(r);
-        let end = act.last_request();
-        for _ in 0..30 {
-            tokio::time::advance(Duration::from_secs(1)).await;
-            act.touch();
-        }
-        assert_eq!(act.idle_deadline(idle, header), end + idle);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn activity_tracks_the_last_request_end() {
-        let act = Liveness::new();
-        let t0 = act.last();
-        tokio::time::advance(Duration::from_secs(5)).await;
-        {
-            let _r = act.request();
-            assert!(act.busy());
-        }
-        assert!(!act.busy());
-        assert!(act.last() >= t0 + Duration::from_secs(5));
-    }
-}
+mod tests;

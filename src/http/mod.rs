@@ -22,7 +22,7 @@ pub mod router;
 use crate::app::{App, StartError};
 use crate::config::edge::Limits;
 use crate::config::Config;
-use conn::{Admission, Admitted, Liveness, Tracked};
+use conn::{Admission, Admitted, Tracked};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -47,6 +47,10 @@ const ADMIN_MAX_CONNECTIONS: usize = 64;
 /// How often the idle watchdog looks again at a connection whose deadline passed while a
 /// request was in flight.
 const BUSY_RECHECK: Duration = Duration::from_secs(1);
+/// How long a connection asked to close to make room may take to finish: enough for a live
+/// client's HTTP/2 GOAWAY and PING round trip, while one that never answers holds its socket
+/// briefly. A request that began meanwhile gets [`conn::CLOSE_GRACE`] in all.
+const EVICT_GRACE: Duration = Duration::from_secs(1);
 
 /// Builds the application from `config` and serves it on `listener` (and on `admin.listen`
 /// when configured) until `shutdown` resolves. The binary, the tests and the benches all start
@@ -174,29 +178,29 @@ pub async fn serve_with_admin(
     }
     tracing::info!(target: "altgate::ops", "shutting down; draining connections");
     let _ = stop_tx.send(true);
-    let drained = async {
-        let max = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-        let _ = public_admission.drained(max).await;
-    };
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, public_admission.drained()).await;
     Ok(())
 }
 
 /// The configured limits, with `max_connections` lowered to what the file-descriptor limit
-/// allows (after raising the soft limit as far as the hard one).
+/// allows (after raising the soft limit as far as the hard one): the cap and the connections
+/// still closing after making room ([`Admission::closing_max`]) must fit.
 fn effective_limits(limits: &Limits) -> Limits {
     let mut l = limits.clone();
     if let Some(nofile) = conn::raise_fd_limit() {
         let fit = usize::try_from(nofile.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
-        if l.max_connections > fit {
+        let needed = l
+            .max_connections
+            .saturating_add(Admission::closing_max(l.max_connections));
+        if needed > fit {
             tracing::warn!(
                 target: "altgate::ops",
                 configured = l.max_connections,
                 fd_limit = nofile,
-                using = fit,
+                using = fit / 5 * 4,
                 "server.limits.max_connections exceeds the file-descriptor limit; lowered"
             );
-            l.max_connections = fit.max(16);
+            l.max_connections = (fit / 5 * 4).max(16);
         }
     }
     l
@@ -230,7 +234,12 @@ async fn accept_loop(
         let capped = side == Side::Admin
             || !client_ip::is_trusted_proxy(peer_ip, &app.config.server.trusted_proxies);
         let admitted = match admission.admit(peer_ip, capped) {
-            Ok(a) => a,
+            Ok((admitted, evicted)) => {
+                if let (Some(reason), Side::Public) = (evicted, side) {
+                    app.metrics.http.count_evicted_connection(reason);
+                }
+                admitted
+            }
             Err(refused) => {
                 if side == Side::Public {
                     app.metrics.http.count_refused_connection(refused);
@@ -247,7 +256,7 @@ async fn accept_loop(
             limits: limits.clone(),
             side,
             stop: stop.clone(),
-            _admitted: admitted,
+            admitted,
         };
         tokio::spawn(task.run(stream, peer_ip));
     }
@@ -261,31 +270,47 @@ struct Connection {
     limits: Limits,
     side: Side,
     stop: watch::Receiver<bool>,
-    _admitted: Admitted,
+    admitted: Admitted,
+}
+
+/// Why the watchdog closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// Its deadline passed with no request in flight.
+    Idle,
+    /// A cap needs its slot.
+    Evicted,
+    /// altgate is shutting down.
+    Shutdown,
 }
 
 impl Connection {
     async fn run(self, stream: TcpStream, peer: IpAddr) {
         let is_tls = self.tls.is_some();
+        let liveness = self.admitted.liveness().clone();
         let io: Box<dyn Io> = match &self.tls {
             Some(acceptor) => {
-                match tokio::time::timeout(
-                    self.limits.tls_handshake_timeout,
-                    acceptor.accept(stream),
-                )
-                .await
-                {
-                    Ok(Ok(s)) => Box::new(s),
-                    Ok(Err(e)) => {
-                        tracing::debug!(target: "altgate::ops", error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
+                // TLS has its own deadline, and is part of the first request's.
+                let due = (liveness.accepted() + self.limits.tls_handshake_timeout)
+                    .min(liveness.accepted() + self.limits.first_request_timeout);
+                tokio::select! {
+                    handshake = tokio::time::timeout_at(due, acceptor.accept(stream)) => match handshake {
+                        Ok(Ok(s)) => {
+                            liveness.ready();
+                            Box::new(s)
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(target: "altgate::ops", error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    },
+                    // Asked to make room before TLS is up: there is no one to tell.
+                    _ = liveness.evicted() => return,
                 }
             }
             None => Box::new(stream),
         };
-        let liveness = Liveness::new();
         let app = self.app.clone();
         let side = self.side;
         let request_timeout = self.limits.request_timeout;
@@ -332,12 +357,11 @@ impl Connection {
             .serve_connection(TokioIo::new(Tracked::new(io, liveness.clone())), service);
         tokio::pin!(conn);
         let mut stop = self.stop.clone();
-        let (idle, header_read) = (self.limits.idle_timeout, self.limits.header_read_timeout);
         let closing = loop {
-            let due = liveness.idle_deadline(idle, header_read);
+            let due = liveness.idle_deadline(&self.limits);
             let now = tokio::time::Instant::now();
             if due <= now && !liveness.busy() {
-                break "idle";
+                break Close::Idle;
             }
             // A request in flight past the deadline has its own (body, request) deadlines;
             // look again later rather than spin.
@@ -345,15 +369,27 @@ impl Connection {
             tokio::select! {
                 _ = conn.as_mut() => return,
                 _ = tokio::time::sleep_until(wake) => {}
+                _ = liveness.evicted() => break Close::Evicted,
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
-                        break "shutdown";
+                        break Close::Shutdown;
                     }
                 }
             }
         };
-        tracing::trace!(target: "altgate::ops", reason = closing, "closing connection");
+        tracing::trace!(target: "altgate::ops", reason = ?closing, "closing connection");
+        // HTTP/2 GOAWAY, or HTTP/1 closing after the response in progress (at once when idle).
         conn.as_mut().graceful_shutdown();
-        let _ = tokio::time::timeout(conn::CLOSE_GRACE, conn.as_mut()).await;
+        let closing_at = tokio::time::Instant::now();
+        let grace = match closing {
+            Close::Evicted => EVICT_GRACE,
+            Close::Idle | Close::Shutdown => conn::CLOSE_GRACE,
+        };
+        let done = tokio::time::timeout(grace, conn.as_mut()).await;
+        // A request that began as the connection was asked to make room still gets the
+        // ordinary grace.
+        if done.is_err() && grace < conn::CLOSE_GRACE && liveness.busy() {
+            let _ = tokio::time::timeout_at(closing_at + conn::CLOSE_GRACE, conn.as_mut()).await;
+        }
     }
 }

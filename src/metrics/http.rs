@@ -16,6 +16,9 @@ pub struct HttpMetrics {
     /// `altgate_http_connections_refused_total{reason}`: connections closed at accept because
     /// a cap was reached.
     pub connections_refused: IntCounterVec,
+    /// `altgate_http_connections_evicted_total{reason}`: idle connections closed to make room
+    /// for a new one at a cap.
+    pub connections_evicted: IntCounterVec,
 }
 
 impl HttpMetrics {
@@ -42,6 +45,14 @@ impl HttpMetrics {
             .inc();
     }
 
+    /// Counts an idle connection closed to admit a new one at a cap (`max_connections`,
+    /// `max_connections_per_ip`).
+    pub fn count_evicted_connection(&self, reason: impl Into<Id<kinds::ConnectionEviction>>) {
+        self.connections_evicted
+            .with_label_values(&[reason.into().as_str()])
+            .inc();
+    }
+
     /// Registers the HTTP metrics.
     pub fn register(r: &Reg<'_>) -> prometheus::Result<Self> {
         let open_connections = IntGauge::new(
@@ -56,6 +67,12 @@ impl HttpMetrics {
                 "altgate_http_connections_refused_total",
                 "Connections closed at accept because a connection cap was reached.",
                 &[vocabulary::<kinds::ConnectionRefusal>("reason")],
+            )?,
+            connections_evicted: counter_vec(
+                r,
+                "altgate_http_connections_evicted_total",
+                "Idle connections closed to make room for a new one at a connection cap.",
+                &[vocabulary::<kinds::ConnectionEviction>("reason")],
             )?,
             requests: counter_vec(
                 r,

@@ -32,6 +32,7 @@ type Bound = (
 /// Every `server.limits` key.
 const BOUNDS: &[Bound] = &[
     ("tls_handshake_timeout", "1s", "60s", "999ms", "61s"),
+    ("first_request_timeout", "1s", "1m", "500ms", "1m 1s"),
     ("header_read_timeout", "1s", "1m", "0s", "1m 1s"),
     ("body_read_timeout", "1s", "5m", "500ms", "301s"),
     ("idle_timeout", "1s", "1h", "0s", "1h 1s"),

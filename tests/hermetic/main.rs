@@ -23,3 +23,4 @@ mod limits;
 mod passive;
 mod routes;
 mod server;
+mod slots;

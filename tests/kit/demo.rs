@@ -1,11 +1,14 @@
 //! Demo mode in a test: a configuration over the embedded demo directory
 //! (`config/demo-directory.yaml`, both forests, no Active Directory), and altgate serving a
-//! configuration in this process (`altgate::run`) until the test stops it.
+//! configuration in this process (as `altgate::run` does, with the application kept for its
+//! metrics) until the test stops it.
 
 use super::files::repo;
 use altgate::config::Config;
+use altgate::App;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A demo-mode configuration over TLS with `cert`/`key` (generated when missing) on port 0;
 /// `server_extra` goes inside the `server:` mapping (e.g. `, limits: { idle_timeout: 3s }`).
@@ -20,10 +23,12 @@ pub fn config_yaml(cert: &Path, key: &Path, server_extra: &str) -> String {
     )
 }
 
-/// altgate serving a configuration in this process (`altgate::run` on a loopback port of its
-/// own) until [`Served::stop`].
+/// altgate serving a configuration in this process (the application `altgate::run` builds,
+/// on a loopback port of its own) until [`Served::stop`].
 pub struct Served {
     pub addr: SocketAddr,
+    /// The application served (its metrics, for the tests to read).
+    pub app: Arc<App>,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<Result<(), altgate::StartError>>,
 }
@@ -36,11 +41,17 @@ impl Served {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let app = App::new(config).expect("build app");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(altgate::run(config, listener, async {
+        let server = tokio::spawn(altgate::http::serve(app.clone(), listener, async {
             let _ = stopped.await;
         }));
-        Served { addr, stop, server }
+        Served {
+            addr,
+            app,
+            stop,
+            server,
+        }
     }
 
     /// Asks the server to shut down and checks that it did, cleanly.

@@ -146,6 +146,13 @@ fn every_duration_key_refuses_extreme_values_and_accepts_only_values_within_its_
             |c| c.server.limits.tls_handshake_timeout,
         ),
         (
+            "server.limits.first_request_timeout",
+            second,
+            minute,
+            "1m",
+            |c| c.server.limits.first_request_timeout,
+        ),
+        (
             "server.limits.header_read_timeout",
             second,
             minute,
