@@ -38,6 +38,7 @@ fn config(mode: LockoutMode) -> ExtranetLockoutConfig {
             max_familiar_locations: 20,
         },
         ip_failures_per_minute: 3,
+        ip_budget_delay: secs(1),
     }
 }
 
