@@ -108,10 +108,12 @@ label_set! {
 pub enum Outcome {
     /// AD accepted the password.
     Success,
-    /// AD said the password is wrong.
+    /// AD said the password is wrong, or refused the account after the right password
+    /// (disabled, expired, locked by AD, logon hours, workstation): counted as a bad password
+    /// so that repeating a candidate password can neither confirm it nor go uncounted.
     BadPassword,
-    /// Anything that says nothing about the password: the directory was unavailable, AD refused
-    /// for another reason (disabled, expired, locked out by AD itself), the bind never ran.
+    /// Anything else that says nothing against the password: the directory was unavailable, AD
+    /// asked for a password change (expired or must change), the bind never ran.
     NotCounted,
 }
 

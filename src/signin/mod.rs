@@ -239,11 +239,34 @@ impl From<RefusalCause> for FailureReason {
     }
 }
 
+/// True for AD's refusals that extranet lockout counts as a bad password: a wrong password
+/// (`52e`, or result 49 without a sub-code), and every refusal AD gives only after the *right*
+/// password of an account that may not sign in now: disabled (`533`), expired (`701`), locked
+/// out by AD (`775`), outside its logon hours (`530`) or workstations (`531`). Counting those
+/// closes a confirmation oracle: otherwise a leaked candidate password could be repeated
+/// without limit (and without ever locking anything) until its answer stood out. Not counted:
+/// an expired or must-change password (`532`, `773`; the user is offered the password change
+/// for them) and `525` (the account vanished between resolution and bind).
+pub fn counts_as_bad_password(r: BindRejection) -> bool {
+    matches!(
+        r,
+        BindRejection::WrongPassword
+            | BindRejection::InvalidCredentials
+            | BindRejection::Disabled
+            | BindRejection::AccountExpired
+            | BindRejection::LockedOut
+            | BindRejection::LogonHours
+            | BindRejection::Workstation
+    )
+}
+
 /// What extranet lockout makes of a checked password.
 fn lockout_outcome(checked: &Result<(), SignInFailure>) -> lockout::Outcome {
     match checked {
         Ok(()) => lockout::Outcome::Success,
-        Err(SignInFailure::Rejected(BindRejection::WrongPassword)) => lockout::Outcome::BadPassword,
+        Err(SignInFailure::Rejected(r)) if counts_as_bad_password(*r) => {
+            lockout::Outcome::BadPassword
+        }
         Err(_) => lockout::Outcome::NotCounted,
     }
 }
