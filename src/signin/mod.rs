@@ -12,7 +12,7 @@ use crate::config::{ClaimKind, RelyingParty};
 use crate::directory::{BindRejection, Directory, DirectoryError};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
 use crate::label::{kinds, label_set, Id};
-use crate::lockout::{self, AccountKey, ExtranetLockout, Gate, RefusalCause};
+use crate::lockout::{self, AccountKey, BudgetVerdict, ExtranetLockout, Gate, RefusalCause};
 use crate::request::RequestContext;
 use crate::resolve::{FailureCode, NoVia, Outcome, Resolution, ResolvedAccount, Resolver, Via};
 use crate::secret::Secret;
@@ -170,7 +170,8 @@ label_set! {
         /// DC would cut the password at a NUL and accept a prefix).
         PasswordControlCharacter = "password_control_character",
         /// The client address has used up its failure budget (extranet lockout's
-        /// `ip_failures_per_minute`): refused before the login is resolved.
+        /// `ip_failures_per_minute`) and the account, if the login names one, has not signed in
+        /// from it recently: refused without a bind.
         AddressFailureBudget = "address_failure_budget",
         /// No account has this login.
         NotFound = "not_found",
@@ -293,7 +294,8 @@ struct Trace {
     bind_level: Option<usize>,
     /// The bind found no free slot on the DC (`directory.bind_queue_timeout` passed).
     queue_full: bool,
-    /// The address was over its failure budget: the answer comes this much later.
+    /// The address was over its failure budget: the answer comes this much later
+    /// (`extranet_lockout.ip_budget_delay`).
     budget_delay: Duration,
 }
 
@@ -524,16 +526,35 @@ impl SignIn {
         trace: &mut Trace,
         accepted: fn(BindRejection) -> bool,
     ) -> Result<Arc<Resolution>, SignInFailure> {
-        if let Some(l) = &self.lockout {
-            if !l.ip_budget_allows(ctx.client_ip()) {
-                return Err(SignInFailure::AddressBudgetExhausted);
-            }
-        }
+        // The budget is checked now but decided after resolution: an address over it still
+        // lets through the accounts familiar with it. Either way the answer waits the same, so
+        // a refusal says nothing about whether the login exists.
+        let over_budget = self
+            .lockout
+            .as_ref()
+            .is_some_and(|l| l.ip_budget_exhausted(ctx.client_ip()));
         let resolution = self.resolver.resolve(login).await;
         if let Some(account) = resolution.account.as_ref() {
             let domain = account.domain.to_ascii_lowercase();
             self.timing.learn(login, &domain);
             trace.domain = Some(domain);
+        }
+        if let (true, Some(l)) = (over_budget, &self.lockout) {
+            let familiar = match resolution.account.as_ref() {
+                Some(account) => l.familiar(&lockout_key(account), &ctx.request.client).await,
+                None => false,
+            };
+            match l.over_budget(familiar) {
+                BudgetVerdict::Proceed => {}
+                BudgetVerdict::Delay(delay) => {
+                    trace.budget_delay = delay;
+                    tokio::time::sleep(delay).await;
+                }
+                BudgetVerdict::Refuse(delay) => {
+                    trace.budget_delay = delay;
+                    return Err(SignInFailure::AddressBudgetExhausted);
+                }
+            }
         }
         let Some(account) = resolution.account.as_ref() else {
             return Err(SignInFailure::Unresolved {

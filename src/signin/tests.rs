@@ -352,3 +352,51 @@ async fn a_disabled_accounts_right_password_is_counted_like_a_wrong_one() {
         .expect("activity");
     assert_eq!(a.unfamiliar.count, 0, "{a:?}");
 }
+
+#[tokio::test]
+async fn an_address_over_its_budget_lets_only_the_accounts_familiar_with_it_through() {
+    let (s, m, _lockout) = service_with_lockout(2);
+    attempt(&s, "jdoe@contoso.com", PASSWORD)
+        .await
+        .expect("signs in: the address becomes familiar to jdoe");
+    for login in ["nobody-1@contoso.com", "nobody-2@contoso.com"] {
+        attempt(&s, login, PASSWORD).await.expect_err("unknown");
+    }
+    // Over the budget: unknown logins and accounts that never signed in from here are refused
+    // alike, right password or not; the familiar account is let through, and verified.
+    for (login, password) in [
+        ("nobody-3@contoso.com", PASSWORD),
+        ("alice@contoso.com", PASSWORD),
+        ("alice@contoso.com", "wrong"),
+    ] {
+        assert_eq!(
+            attempt(&s, login, password).await.map(|_| ()),
+            Err(SignInFailure::AddressBudgetExhausted),
+            "{login}"
+        );
+    }
+    attempt(&s, "jdoe@contoso.com", PASSWORD)
+        .await
+        .expect("familiar: let through");
+    assert_eq!(
+        attempt(&s, "jdoe@contoso.com", "wrong").await.map(|_| ()),
+        Err(SignInFailure::Rejected(BindRejection::WrongPassword)),
+        "familiar: verified, not refused"
+    );
+    let decisions = |d: &str| {
+        counter(
+            &m,
+            &format!(
+                "altgate_lockout_decisions_total{{class=\"source_ip\",decision=\"{d}\",mode=\"enforce\"}}"
+            ),
+        )
+    };
+    assert_eq!((decisions("refuse"), decisions("delay")), (3.0, 2.0));
+    assert_eq!(
+        counter(
+            &m,
+            "altgate_sign_in_failures_total{reason=\"address_failure_budget\"}"
+        ),
+        3.0
+    );
+}
