@@ -11,6 +11,7 @@
 //!   familiar_location_lifetime: 30d # 1h..=365d
 //!   max_familiar_locations: 20      # 1..=100
 //!   ip_failures_per_minute: 60      # per client IP and node, 0 = off, ..=100000
+//!   ip_budget_delay: 1s             # wait of every sign-in from an address over it, 1ms..=10s
 //! ```
 
 use super::{u32_of, Checked, Document, HumanDuration, Validator, DAY, HOUR, MINUTE};
@@ -29,6 +30,9 @@ pub const FAMILIAR_LOCATION_LIFETIME_BOUNDS: (Duration, Duration) =
 pub const MAX_FAMILIAR_LOCATIONS_BOUNDS: (u64, u64) = (1, 100);
 /// Least and most `extranet_lockout.ip_failures_per_minute` (`0` turns the budget off).
 pub const IP_FAILURES_PER_MINUTE_BOUNDS: (u64, u64) = (0, 100_000);
+/// Least and most `extranet_lockout.ip_budget_delay`: 1 millisecond to 10 seconds.
+pub const IP_BUDGET_DELAY_BOUNDS: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_secs(10));
 
 /// `extranet_lockout:` as written. Every key is optional.
 #[derive(Debug, Deserialize, Default)]
@@ -60,6 +64,11 @@ pub struct RawExtranetLockout {
     /// before its attempts are refused (`60`, 0..=100000; `0` turns the budget off). Slows a
     /// single source spraying many accounts, which the per-account counts do not see.
     pub ip_failures_per_minute: Option<Checked<u64>>,
+    /// How long every sign-in from an address over `ip_failures_per_minute` waits (`1s`,
+    /// 1ms..=10s) before it is verified (the account signed in from that address recently: it
+    /// is familiar there) or refused (anyone else, and logins that do not exist): the address is
+    /// slowed, but its known users are never locked out by someone else's failures.
+    pub ip_budget_delay: Option<Checked<HumanDuration>>,
 }
 
 crate::label::label_set! {
@@ -119,6 +128,9 @@ pub struct ExtranetLockoutConfig {
     pub policy: LockoutPolicy,
     /// Failed sign-ins per client IP per minute on one node; `0` = no budget.
     pub ip_failures_per_minute: u32,
+    /// The wait of every sign-in from an address over its budget, before a familiar account is
+    /// verified or anything else refused.
+    pub ip_budget_delay: Duration,
 }
 
 impl Default for ExtranetLockoutConfig {
@@ -127,6 +139,7 @@ impl Default for ExtranetLockoutConfig {
             mode: LockoutMode::Off,
             policy: LockoutPolicy::default(),
             ip_failures_per_minute: 60,
+            ip_budget_delay: Duration::from_secs(1),
         }
     }
 }
@@ -201,6 +214,14 @@ impl Validator {
             least,
             most,
         ));
+        let (least, most) = IP_BUDGET_DELAY_BOUNDS;
+        let ip_budget_delay = self.bounded_duration(
+            &p("ip_budget_delay"),
+            raw.ip_budget_delay,
+            d.ip_budget_delay,
+            least,
+            most,
+        );
         ExtranetLockoutConfig {
             mode,
             policy: LockoutPolicy {
@@ -211,6 +232,7 @@ impl Validator {
                 max_familiar_locations,
             },
             ip_failures_per_minute,
+            ip_budget_delay,
         }
     }
 }
@@ -241,6 +263,7 @@ mod tests {
         assert_eq!(c.policy.familiar_location_lifetime, 30 * DAY);
         assert_eq!(c.policy.max_familiar_locations, 20);
         assert_eq!(c.ip_failures_per_minute, 60);
+        assert_eq!(c.ip_budget_delay, Duration::from_secs(1));
         assert_eq!(c.policy.record_lifetime(), 30 * DAY);
     }
 
@@ -248,7 +271,8 @@ mod tests {
     fn every_key_is_read() {
         let (c, issues) = parse(
             "mode: enforce\nthreshold: 3\nfamiliar_threshold: 7\nobservation_window: 1h\n\
-             familiar_location_lifetime: 14d\nmax_familiar_locations: 5\nip_failures_per_minute: 0\n",
+             familiar_location_lifetime: 14d\nmax_familiar_locations: 5\nip_failures_per_minute: 0\n\
+             ip_budget_delay: 250ms\n",
         );
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(c.mode, LockoutMode::Enforce);
@@ -263,6 +287,7 @@ mod tests {
             }
         );
         assert_eq!(c.ip_failures_per_minute, 0);
+        assert_eq!(c.ip_budget_delay, Duration::from_millis(250));
         let (c, _) = parse("mode: log_only");
         assert_eq!(c.mode, LockoutMode::LogOnly);
         assert_eq!(c.mode.as_str(), "log_only");
@@ -280,7 +305,7 @@ mod tests {
         let (_, issues) = parse(
             "mode: strict\nthreshold: 0\nfamiliar_threshold: 1001\nobservation_window: 30s\n\
              familiar_location_lifetime: 2y\nmax_familiar_locations: 101\n\
-             ip_failures_per_minute: 100001\n",
+             ip_failures_per_minute: 100001\nip_budget_delay: 11s\n",
         );
         assert_eq!(
             paths(&issues),
@@ -292,6 +317,7 @@ mod tests {
                 "extranet_lockout.familiar_location_lifetime",
                 "extranet_lockout.max_familiar_locations",
                 "extranet_lockout.ip_failures_per_minute",
+                "extranet_lockout.ip_budget_delay",
             ]
         );
         assert!(issues[0].message.contains("off, log_only, enforce"));
@@ -316,10 +342,12 @@ mod tests {
     fn the_bounds_themselves_are_accepted() {
         let (_, issues) = parse(
             "threshold: 1000\nfamiliar_threshold: 1000\nobservation_window: 30d\n\
-             familiar_location_lifetime: 1h\nmax_familiar_locations: 100",
+             familiar_location_lifetime: 1h\nmax_familiar_locations: 100\nip_budget_delay: 10s",
         );
         assert!(issues.is_empty(), "{issues:?}");
-        let (_, issues) = parse("threshold: 1\nobservation_window: 1m\nmax_familiar_locations: 1");
+        let (_, issues) = parse(
+            "threshold: 1\nobservation_window: 1m\nmax_familiar_locations: 1\nip_budget_delay: 1ms",
+        );
         assert!(issues.is_empty(), "{issues:?}");
     }
 }

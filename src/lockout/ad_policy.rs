@@ -215,6 +215,7 @@ mod tests {
                 ..LockoutPolicy::default()
             },
             ip_failures_per_minute: 60,
+            ip_budget_delay: Duration::from_secs(1),
         }
     }
 

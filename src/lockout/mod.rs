@@ -8,8 +8,16 @@
 //! Sign-in flow:
 //!
 //! ```text
-//! if !lockout.ip_budget_allows(source_ip) { refuse }
+//! over = lockout.ip_budget_exhausted(source_ip)
 //! resolve the login to an account (stable key: forest + objectGUID)
+//! if over {
+//!     familiar = account resolved && lockout.familiar(&key, &request.client).await
+//!     match lockout.over_budget(familiar) {
+//!         Refuse(delay) => refuse, held `delay` longer than any failure
+//!         Delay(delay)  => wait `delay`, go on
+//!         Proceed       => go on (log-only)
+//!     }
+//! }
 //! match lockout.before_bind(&key, &request.client).await {
 //!     Gate::Refuse(r)  => emit r.report, refuse without contacting AD
 //!     Gate::Proceed(t) => emit t.report() if any; bind; for each report of
@@ -71,7 +79,8 @@ label_set! {
         Unfamiliar = "unfamiliar",
         /// The state store did not answer: the class is unknown.
         Unknown = "unknown",
-        /// The per-source-IP failure budget (counts only refusals).
+        /// The per-source-IP failure budget (counts only what it did to an address over it:
+        /// `refuse`, `would_refuse`, `delay`).
         SourceIp = "source_ip",
     }
 }
@@ -100,7 +109,24 @@ label_set! {
         FailOpen = "fail_open",
         /// The state store did not answer; refused (`on_unavailable: fail_closed`).
         FailClosed = "fail_closed",
+        /// The address is over its failure budget, but the account signed in from it recently
+        /// (it is familiar there): let through after `ip_budget_delay`.
+        Delay = "delay",
     }
+}
+
+/// What a sign-in from an address over its failure budget gets
+/// ([`ExtranetLockout::over_budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetVerdict {
+    /// Go on as if within the budget (log-only mode: counted as a would-be refusal when the
+    /// account is not familiar).
+    Proceed,
+    /// Wait this long (`ip_budget_delay`), then go on: the account is familiar with the address.
+    Delay(std::time::Duration),
+    /// Refused, and held this much longer than any other failure, so that the refusal takes
+    /// what a familiar account's wait and failure take.
+    Refuse(std::time::Duration),
 }
 
 /// How the bind ended, as far as lockout is concerned.
@@ -108,10 +134,12 @@ label_set! {
 pub enum Outcome {
     /// AD accepted the password.
     Success,
-    /// AD said the password is wrong.
+    /// AD said the password is wrong, or refused the account after the right password
+    /// (disabled, expired, locked by AD, logon hours, workstation): counted as a bad password
+    /// so that repeating a candidate password can neither confirm it nor go uncounted.
     BadPassword,
-    /// Anything that says nothing about the password: the directory was unavailable, AD refused
-    /// for another reason (disabled, expired, locked out by AD itself), the bind never ran.
+    /// Anything else that says nothing against the password: the directory was unavailable, AD
+    /// asked for a password change (expired or must change), the bind never ran.
     NotCounted,
 }
 
@@ -382,18 +410,59 @@ impl ExtranetLockout {
         reports
     }
 
-    /// True while the source `ip` may still fail a sign-in (the per-IP failure budget). Always
-    /// true in log-only mode (a would-be refusal is counted) and when the budget is off.
-    pub fn ip_budget_allows(&self, ip: IpAddr) -> bool {
-        if self.budget.allows(ip) {
-            return true;
+    /// True when the source `ip` has used up its failure budget (never when the budget or
+    /// lockout is off). Nothing is decided or counted yet: that is [`ExtranetLockout::over_budget`],
+    /// once the login has been resolved and its familiarity with the address checked.
+    pub fn ip_budget_exhausted(&self, ip: IpAddr) -> bool {
+        !self.budget.allows(ip)
+    }
+
+    /// What a sign-in from an address over its failure budget gets: an account `familiar` with
+    /// every address of the request is let through after `ip_budget_delay`; anything else
+    /// (other accounts, logins that do not exist) is refused after the same wait. Log-only mode
+    /// never waits or refuses, and counts the would-be refusals.
+    pub fn over_budget(&self, familiar: bool) -> BudgetVerdict {
+        let delay = self.config.ip_budget_delay;
+        match (self.enforced(), familiar) {
+            (true, true) => {
+                self.count(Class::SourceIp, Decision::Delay);
+                BudgetVerdict::Delay(delay)
+            }
+            (true, false) => {
+                self.count(Class::SourceIp, Decision::Refuse);
+                BudgetVerdict::Refuse(delay)
+            }
+            (false, true) => BudgetVerdict::Proceed,
+            (false, false) => {
+                self.count(Class::SourceIp, Decision::WouldRefuse);
+                BudgetVerdict::Proceed
+            }
         }
-        if self.enforced() {
-            self.count(Class::SourceIp, Decision::Refuse);
-            false
-        } else {
-            self.count(Class::SourceIp, Decision::WouldRefuse);
-            true
+    }
+
+    /// True when every address of `client` is one of the account's familiar locations (it
+    /// signed in successfully from it within `familiar_location_lifetime`), as the state store
+    /// says now; false when the store does not answer or lockout is off.
+    pub async fn familiar(&self, account: &AccountKey, client: &ClientAddresses) -> bool {
+        self.familiar_at(account, client.all(), self.now()).await
+    }
+
+    /// [`ExtranetLockout::familiar`] at an explicit time, from explicit addresses.
+    pub async fn familiar_at(
+        &self,
+        account: &AccountKey,
+        client_ips: &[IpAddr],
+        now: SystemTime,
+    ) -> bool {
+        if self.config.mode == LockoutMode::Off || client_ips.is_empty() {
+            return false;
+        }
+        match self.activity_at(account, now).await {
+            Ok(a) => client_ips.iter().all(|ip| {
+                let ip = ip.to_canonical();
+                a.familiar_locations.iter().any(|f| f.ip == ip)
+            }),
+            Err(_) => false,
         }
     }
 

@@ -38,6 +38,7 @@ fn config(mode: LockoutMode) -> ExtranetLockoutConfig {
             max_familiar_locations: 20,
         },
         ip_failures_per_minute: 3,
+        ip_budget_delay: secs(1),
     }
 }
 
@@ -184,8 +185,12 @@ async fn off_mode_touches_no_state() {
     }
     for _ in 0..10 {
         l.charge_failure(ip(1));
-        assert!(l.ip_budget_allows(ip(1)), "the IP budget follows the mode");
+        assert!(
+            !l.ip_budget_exhausted(ip(1)),
+            "the IP budget follows the mode"
+        );
     }
+    assert!(!l.familiar(&acct(), &ClientAddresses::single(ip(1))).await);
     assert_eq!(store.calls.load(Ordering::SeqCst), 0);
     assert!(!m.render().contains("altgate_lockout_decisions_total{"));
 }
@@ -419,25 +424,81 @@ async fn failures_after_the_bind_are_reported() {
 async fn the_ip_budget_follows_the_mode() {
     let (l, m) = lockout(LockoutMode::Enforce);
     for _ in 0..3 {
-        assert!(l.ip_budget_allows(ip(5)));
+        assert!(!l.ip_budget_exhausted(ip(5)));
         l.charge_failure(ip(5));
     }
-    assert!(!l.ip_budget_allows(ip(5)));
-    assert!(l.ip_budget_allows(ip(6)));
+    assert!(l.ip_budget_exhausted(ip(5)));
+    assert!(!l.ip_budget_exhausted(ip(6)));
+    assert_eq!(l.over_budget(false), BudgetVerdict::Refuse(secs(1)));
+    assert_eq!(l.over_budget(true), BudgetVerdict::Delay(secs(1)));
     tokio::time::advance(secs(20)).await;
-    assert!(l.ip_budget_allows(ip(5)), "refills at 3 per minute");
-    assert!(m
-        .render()
-        .contains("{class=\"source_ip\",decision=\"refuse\",mode=\"enforce\"} 1"));
+    assert!(!l.ip_budget_exhausted(ip(5)), "refills at 3 per minute");
+    let text = m.render();
+    assert!(text.contains("{class=\"source_ip\",decision=\"refuse\",mode=\"enforce\"} 1"));
+    assert!(text.contains("{class=\"source_ip\",decision=\"delay\",mode=\"enforce\"} 1"));
 
     let (l, m) = lockout(LockoutMode::LogOnly);
     for _ in 0..5 {
         l.charge_failure(ip(5));
     }
-    assert!(l.ip_budget_allows(ip(5)), "log-only never refuses");
-    assert!(m
-        .render()
-        .contains("{class=\"source_ip\",decision=\"would_refuse\",mode=\"log_only\"} 1"));
+    assert!(l.ip_budget_exhausted(ip(5)));
+    assert_eq!(
+        l.over_budget(false),
+        BudgetVerdict::Proceed,
+        "log-only never refuses"
+    );
+    assert_eq!(l.over_budget(true), BudgetVerdict::Proceed, "nor waits");
+    let text = m.render();
+    assert!(text.contains("{class=\"source_ip\",decision=\"would_refuse\",mode=\"log_only\"} 1"));
+    assert!(!text.contains("decision=\"delay\""));
+}
+
+#[tokio::test]
+async fn familiar_means_every_address_signed_in_successfully_before() {
+    let (l, _m) = lockout(LockoutMode::Enforce);
+    let key = acct();
+    let later = t0() + secs(60);
+    assert!(
+        !l.familiar_at(&key, &[ip(1)], later).await,
+        "nothing known yet"
+    );
+    sign_in(&l, &[ip(1)], t0(), Outcome::BadPassword)
+        .await
+        .expect("allowed");
+    assert!(
+        !l.familiar_at(&key, &[ip(1)], later).await,
+        "a bad password makes nothing familiar"
+    );
+    sign_in(&l, &[ip(1)], t0(), Outcome::Success)
+        .await
+        .expect("allowed");
+    assert!(l.familiar_at(&key, &[ip(1)], later).await);
+    let mapped = IpAddr::V6(Ipv4Addr::new(203, 0, 113, 1).to_ipv6_mapped());
+    assert!(l.familiar_at(&key, &[mapped], later).await, "canonical");
+    assert!(
+        !l.familiar_at(&key, &[ip(1), ip(2)], later).await,
+        "every address must be familiar"
+    );
+    assert!(!l.familiar_at(&key, &[ip(2)], later).await);
+    assert!(!l.familiar_at(&key, &[], later).await);
+    assert!(
+        !l.familiar_at(&AccountKey::new("f", "other"), &[ip(1)], t0())
+            .await
+    );
+    assert!(
+        !l.familiar_at(&acct(), &[ip(1)], t0() + secs(86_400 + 1))
+            .await,
+        "familiar locations expire"
+    );
+    let (down, _m) = lockout_over(
+        LockoutMode::Enforce,
+        OnUnavailable::FailOpen,
+        Arc::new(Failing::default()),
+    );
+    assert!(
+        !down.familiar_at(&acct(), &[ip(1)], t0()).await,
+        "no answer: not familiar"
+    );
 }
 
 #[tokio::test]

@@ -9,16 +9,17 @@ pub mod timing;
 
 use crate::clock::Clock;
 use crate::config::{ClaimKind, RelyingParty};
-use crate::directory::{BindRejection, Directory};
+use crate::directory::{BindRejection, Directory, DirectoryError};
 use crate::events::{Events, SignInFailed, SignInSucceeded};
 use crate::label::{kinds, label_set, Id};
-use crate::lockout::{self, AccountKey, ExtranetLockout, Gate, RefusalCause};
+use crate::lockout::{self, AccountKey, BudgetVerdict, ExtranetLockout, Gate, RefusalCause};
 use crate::request::RequestContext;
 use crate::resolve::{FailureCode, NoVia, Outcome, Resolution, ResolvedAccount, Resolver, Via};
 use crate::secret::Secret;
 use prometheus::IntCounter;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// Longest password accepted, in bytes (AD's own limit is far lower).
@@ -169,7 +170,8 @@ label_set! {
         /// DC would cut the password at a NUL and accept a prefix).
         PasswordControlCharacter = "password_control_character",
         /// The client address has used up its failure budget (extranet lockout's
-        /// `ip_failures_per_minute`): refused before the login is resolved.
+        /// `ip_failures_per_minute`) and the account, if the login names one, has not signed in
+        /// from it recently: refused without a bind.
         AddressFailureBudget = "address_failure_budget",
         /// No account has this login.
         NotFound = "not_found",
@@ -235,6 +237,77 @@ impl From<RefusalCause> for FailureReason {
             RefusalCause::LockedOut => FailureReason::ExtranetLockout,
             RefusalCause::StateUnavailable => FailureReason::StateUnavailable,
         }
+    }
+}
+
+/// True for AD's refusals that extranet lockout counts as a bad password: a wrong password
+/// (`52e`, or result 49 without a sub-code), and every refusal AD gives only after the *right*
+/// password of an account that may not sign in now: disabled (`533`), expired (`701`), locked
+/// out by AD (`775`), outside its logon hours (`530`) or workstations (`531`). Counting those
+/// closes a confirmation oracle: otherwise a leaked candidate password could be repeated
+/// without limit (and without ever locking anything) until its answer stood out. Not counted:
+/// an expired or must-change password (`532`, `773`; the user is offered the password change
+/// for them) and `525` (the account vanished between resolution and bind).
+pub fn counts_as_bad_password(r: BindRejection) -> bool {
+    matches!(
+        r,
+        BindRejection::WrongPassword
+            | BindRejection::InvalidCredentials
+            | BindRejection::Disabled
+            | BindRejection::AccountExpired
+            | BindRejection::LockedOut
+            | BindRejection::LogonHours
+            | BindRejection::Workstation
+    )
+}
+
+/// What extranet lockout makes of a checked password.
+fn lockout_outcome(checked: &Result<(), SignInFailure>) -> lockout::Outcome {
+    match checked {
+        Ok(()) => lockout::Outcome::Success,
+        Err(SignInFailure::Rejected(r)) if counts_as_bad_password(*r) => {
+            lockout::Outcome::BadPassword
+        }
+        Err(_) => lockout::Outcome::NotCounted,
+    }
+}
+
+/// Input checks on a password, before any directory traffic.
+fn input_problem(password: &Secret) -> Option<SignInFailure> {
+    if password.is_empty() {
+        Some(SignInFailure::EmptyPassword)
+    } else if password.expose().len() > MAX_PASSWORD_BYTES {
+        Some(SignInFailure::PasswordTooLong)
+    } else if password.expose().chars().any(char::is_control) {
+        Some(SignInFailure::PasswordControlCharacter)
+    } else {
+        None
+    }
+}
+
+/// What a password check did, for its timing ([`timing`]).
+#[derive(Debug, Default)]
+struct Trace {
+    /// The resolved account's domain (its wrong-password times are the ones to match).
+    domain: Option<String>,
+    /// The load level the bind was sent at; `None` when there was no bind.
+    bind_level: Option<usize>,
+    /// The bind found no free slot on the DC (`directory.bind_queue_timeout` passed).
+    queue_full: bool,
+    /// The address was over its failure budget: the answer comes this much later
+    /// (`extranet_lockout.ip_budget_delay`).
+    budget_delay: Duration,
+}
+
+impl Trace {
+    /// True when the failure is the real thing every other failure is made to look like: a
+    /// wrong password for an existing account, or a bind that waited out the DC's queue, both
+    /// at their load level and not slowed by the failure budget. Such failures are remembered
+    /// and not held.
+    fn sets_the_pace(&self, failure: &SignInFailure) -> bool {
+        let real = failure.wrong_password()
+            || (self.queue_full && matches!(failure, SignInFailure::DirectoryUnavailable(_)));
+        real && self.bind_level.is_some()
     }
 }
 
@@ -335,7 +408,7 @@ impl SignIn {
 
     /// Verifies `login` + `password`. Emits the audit event and counts the outcome. Every
     /// failure other than a wrong password (unknown or ambiguous login, bad input, disabled,
-    /// expired, locked out...) is answered no sooner than a wrong password would be
+    /// expired, locked out...) takes what a wrong password for an existing account takes now
     /// ([`timing`]).
     pub async fn sign_in(
         &self,
@@ -343,18 +416,11 @@ impl SignIn {
         password: &Secret,
         ctx: &SignInContext<'_>,
     ) -> Result<SignedIn, SignInFailure> {
-        let start = std::time::Instant::now();
-        let result = self.verify(login, password, ctx).await;
-        match &result {
-            Err(f) if f.wrong_password() => self.timing.record(start.elapsed()),
-            Err(SignInFailure::Rejected(_)) => {
-                let took = start.elapsed();
-                self.timing.record_other_bind(took);
-                let offset = self.timing.other_bind_offset();
-                self.timing.hold_until(start, took + offset).await;
-            }
-            Err(_) => self.timing.hold_until(start, self.timing.draw()).await,
-            Ok(_) => {}
+        let start = Instant::now();
+        let mut trace = Trace::default();
+        let result = self.verify(login, password, ctx, &mut trace).await;
+        if let Err(f) = &result {
+            self.settle_timing(login, f, &trace, start).await;
         }
         if let (Err(_), Some(l)) = (&result, &self.lockout) {
             l.charge_failure(ctx.client_ip());
@@ -391,27 +457,105 @@ impl SignIn {
         result
     }
 
+    /// After a failed password check that began at `start`: a wrong password (the real thing)
+    /// is remembered at its domain and load level; any other failure is held until a duration
+    /// drawn for the account's domain (or the one `login`'s suffix belongs to) at the load
+    /// level its bind was sent at, or the domain's level now when there was no bind, plus the
+    /// failure budget's delay when the address is over it.
+    async fn settle_timing(
+        &self,
+        login: &str,
+        failure: &SignInFailure,
+        trace: &Trace,
+        start: Instant,
+    ) {
+        if trace.sets_the_pace(failure) {
+            if let (Some(domain), Some(level)) = (&trace.domain, trace.bind_level) {
+                if trace.budget_delay.is_zero() {
+                    self.timing.record(domain, level, start.elapsed());
+                }
+            }
+            return;
+        }
+        let domain = trace
+            .domain
+            .clone()
+            .or_else(|| self.timing.domain_for(login));
+        let level = trace
+            .bind_level
+            .unwrap_or_else(|| domain.as_deref().map_or(0, |d| self.timing.level_now(d)));
+        let hold = trace.budget_delay + self.timing.draw(domain.as_deref(), level);
+        self.timing.hold_until(start, hold).await;
+    }
+
     async fn verify(
         &self,
         login: &str,
         password: &Secret,
         ctx: &SignInContext<'_>,
+        trace: &mut Trace,
     ) -> Result<SignedIn, SignInFailure> {
-        if password.is_empty() {
-            return Err(SignInFailure::EmptyPassword);
+        if let Some(f) = input_problem(password) {
+            return Err(f);
         }
-        if password.expose().len() > MAX_PASSWORD_BYTES {
-            return Err(SignInFailure::PasswordTooLong);
+        let resolution = self
+            .check_password(login, password, ctx, trace, |_| false)
+            .await?;
+        let password_expires_at = match resolution.account.as_ref() {
+            Some(account) => self.password_expires_at(account, ctx).await,
+            None => None,
+        };
+        Ok(SignedIn {
+            resolution,
+            login: login.trim().to_string(),
+            auth_instant: (self.clock)(),
+            password_expires_at,
+        })
+    }
+
+    /// The password check shared by sign-in and the password change, after the input checks:
+    /// the address failure budget, resolution, extranet lockout, a bind as the resolved account
+    /// on a DC of its domain, and settling lockout. Ok (with the resolution, which has an
+    /// account) when AD accepted the password or answered a rejection `accepted` takes as
+    /// proof of it (the password change takes "expired" and "must change").
+    async fn check_password(
+        &self,
+        login: &str,
+        password: &Secret,
+        ctx: &SignInContext<'_>,
+        trace: &mut Trace,
+        accepted: fn(BindRejection) -> bool,
+    ) -> Result<Arc<Resolution>, SignInFailure> {
+        // The budget is checked now but decided after resolution: an address over it still
+        // lets through the accounts familiar with it. Either way the answer waits the same, so
+        // a refusal says nothing about whether the login exists.
+        let over_budget = self
+            .lockout
+            .as_ref()
+            .is_some_and(|l| l.ip_budget_exhausted(ctx.client_ip()));
+        let resolution = self.resolver.resolve(login).await;
+        if let Some(account) = resolution.account.as_ref() {
+            let domain = account.domain.to_ascii_lowercase();
+            self.timing.learn(login, &domain);
+            trace.domain = Some(domain);
         }
-        if password.expose().chars().any(char::is_control) {
-            return Err(SignInFailure::PasswordControlCharacter);
-        }
-        if let Some(l) = &self.lockout {
-            if !l.ip_budget_allows(ctx.client_ip()) {
-                return Err(SignInFailure::AddressBudgetExhausted);
+        if let (true, Some(l)) = (over_budget, &self.lockout) {
+            let familiar = match resolution.account.as_ref() {
+                Some(account) => l.familiar(&lockout_key(account), &ctx.request.client).await,
+                None => false,
+            };
+            match l.over_budget(familiar) {
+                BudgetVerdict::Proceed => {}
+                BudgetVerdict::Delay(delay) => {
+                    trace.budget_delay = delay;
+                    tokio::time::sleep(delay).await;
+                }
+                BudgetVerdict::Refuse(delay) => {
+                    trace.budget_delay = delay;
+                    return Err(SignInFailure::AddressBudgetExhausted);
+                }
             }
         }
-        let resolution = self.resolver.resolve(login).await;
         let Some(account) = resolution.account.as_ref() else {
             return Err(SignInFailure::Unresolved {
                 outcome: resolution.outcome,
@@ -423,10 +567,12 @@ impl SignIn {
         };
         let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
         let addresses = ctx.request.client.all();
-        let key = lockout_key(account);
         let ticket = match &self.lockout {
             None => None,
-            Some(l) => match l.before_bind(&key, &ctx.request.client).await {
+            Some(l) => match l
+                .before_bind(&lockout_key(account), &ctx.request.client)
+                .await
+            {
                 Gate::Refuse(refusal) => {
                     refusal.report.emit(&self.events, user, addresses);
                     return Err(SignInFailure::ExtranetLockout(refusal.cause()));
@@ -439,33 +585,30 @@ impl SignIn {
                 }
             },
         };
-        let result = match self
+        let in_flight = self
+            .timing
+            .bind_started(trace.domain.as_deref().unwrap_or_default());
+        trace.bind_level = Some(in_flight.level());
+        let bound = self
             .directory
             .bind(account.account_ref(), password.expose())
-            .await
-        {
-            Ok(Ok(())) => Ok(SignedIn {
-                resolution: resolution.clone(),
-                login: login.trim().to_string(),
-                auth_instant: (self.clock)(),
-                password_expires_at: self.password_expires_at(account, ctx).await,
-            }),
-            Ok(Err(rejection)) => Err(SignInFailure::Rejected(rejection)),
-            Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),
+            .await;
+        drop(in_flight);
+        let checked = match bound {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(r)) if accepted(r) => Ok(()),
+            Ok(Err(r)) => Err(SignInFailure::Rejected(r)),
+            Err(e) => {
+                trace.queue_full = matches!(e, DirectoryError::BindQueueFull { .. });
+                Err(SignInFailure::DirectoryUnavailable(e.to_string()))
+            }
         };
         if let (Some(l), Some(ticket)) = (&self.lockout, ticket) {
-            let outcome = match &result {
-                Ok(_) => lockout::Outcome::Success,
-                Err(SignInFailure::Rejected(BindRejection::WrongPassword)) => {
-                    lockout::Outcome::BadPassword
-                }
-                Err(_) => lockout::Outcome::NotCounted,
-            };
-            for report in l.after_bind(ticket, outcome).await {
+            for report in l.after_bind(ticket, lockout_outcome(&checked)).await {
                 report.emit(&self.events, user, addresses);
             }
         }
-        result
+        checked.map(|()| resolution.clone())
     }
 }
 

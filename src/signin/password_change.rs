@@ -12,13 +12,12 @@
 //! a weak new password with a wrong old one is just a failed sign-in.
 
 use super::{
-    lockout_key, FailureReason, SignIn, SignInContext, SignInFailure, SignedIn,
+    input_problem, FailureReason, SignIn, SignInContext, SignInFailure, SignedIn, Trace,
     LOGGED_LOGIN_MAX_BYTES,
 };
 use crate::directory::{BindRejection, PasswordChangeError};
 use crate::events::{PasswordChangeFailed, PasswordChangeSucceeded, SignInSucceeded};
 use crate::label::{kinds, label_set, Id, Kind};
-use crate::lockout::{self, Gate};
 use crate::resolve::{FailureCode, NoVia};
 use crate::secret::Secret;
 
@@ -126,19 +125,6 @@ impl PasswordChangeFailure {
     }
 }
 
-/// Input checks on a password (both the old and the new one): the same as sign-in's.
-fn input_problem(password: &Secret) -> Option<SignInFailure> {
-    if password.is_empty() {
-        Some(SignInFailure::EmptyPassword)
-    } else if password.expose().len() > super::MAX_PASSWORD_BYTES {
-        Some(SignInFailure::PasswordTooLong)
-    } else if password.expose().chars().any(char::is_control) {
-        Some(SignInFailure::PasswordControlCharacter)
-    } else {
-        None
-    }
-}
-
 impl SignIn {
     /// Changes `login`'s password from `old` to `new` and signs the user in with the new one.
     /// Emits AD FS event 1204 or 1205 (and 1202 for the sign-in that follows). Failures of the
@@ -152,21 +138,10 @@ impl SignIn {
         ctx: &SignInContext<'_>,
     ) -> Result<SignedIn, PasswordChangeFailure> {
         let start = std::time::Instant::now();
-        let result = self.change(login, old, new, ctx).await;
-        match &result {
-            Err(PasswordChangeFailure::SignIn(f)) if f.wrong_password() => {
-                self.timing.record(start.elapsed())
-            }
-            Err(PasswordChangeFailure::SignIn(SignInFailure::Rejected(_))) => {
-                let took = start.elapsed();
-                self.timing
-                    .hold_until(start, took + self.timing.other_bind_offset())
-                    .await;
-            }
-            Err(PasswordChangeFailure::SignIn(_)) => {
-                self.timing.hold_until(start, self.timing.draw()).await
-            }
-            _ => {}
+        let mut trace = Trace::default();
+        let result = self.change(login, old, new, ctx, &mut trace).await;
+        if let Err(PasswordChangeFailure::SignIn(f)) = &result {
+            self.settle_timing(login, f, &trace, start).await;
         }
         if let (Err(PasswordChangeFailure::SignIn(_)), Some(l)) = (&result, &self.lockout) {
             l.charge_failure(ctx.client_ip());
@@ -215,6 +190,7 @@ impl SignIn {
         old: &Secret,
         new: &Secret,
         ctx: &SignInContext<'_>,
+        trace: &mut Trace,
     ) -> Result<SignedIn, PasswordChangeFailure> {
         use PasswordChangeFailure as F;
         if let Some(f) = input_problem(old) {
@@ -223,72 +199,35 @@ impl SignIn {
         if let Some(f) = input_problem(new) {
             return Err(F::NewPasswordRefused(f.code().to_string()));
         }
-        if let Some(l) = &self.lockout {
-            if !l.ip_budget_allows(ctx.client_ip()) {
-                return Err(F::SignIn(SignInFailure::AddressBudgetExhausted));
-            }
-        }
-        let resolution = self.resolver.resolve(login).await;
+        // The old password, checked as at sign-in: right means the bind works or AD says the
+        // password must be changed (AD says so only for the right password).
+        let resolution = self
+            .check_password(login, old, ctx, trace, |r| {
+                matches!(
+                    r,
+                    BindRejection::PasswordExpired | BindRejection::MustChangePassword
+                )
+            })
+            .await
+            .map_err(F::SignIn)?;
         let Some(account) = resolution.account.as_ref() else {
             return Err(F::SignIn(SignInFailure::Unresolved {
                 outcome: resolution.outcome,
-                code: resolution
-                    .failure
-                    .as_ref()
-                    .map_or(FailureCode::NotFound, |f| f.code),
+                code: FailureCode::NotFound,
             }));
         };
-        let user = crate::events::clip(login.trim(), LOGGED_LOGIN_MAX_BYTES);
-        let addresses = ctx.request.client.all();
-        let ticket = match &self.lockout {
-            None => None,
-            Some(l) => match l
-                .before_bind(&lockout_key(account), &ctx.request.client)
-                .await
-            {
-                Gate::Refuse(refusal) => {
-                    refusal.report.emit(&self.events, user, addresses);
-                    return Err(F::SignIn(SignInFailure::ExtranetLockout(refusal.cause())));
-                }
-                Gate::Proceed(ticket) => {
-                    if let Some(report) = ticket.report() {
-                        report.emit(&self.events, user, addresses);
-                    }
-                    Some(ticket)
-                }
-            },
-        };
         let target = account.account_ref();
-        // The old password, checked as at sign-in: right means the bind works or AD says the
-        // password must be changed (AD says so only for the right password).
-        let checked = match self.directory.bind(target, old.expose()).await {
-            Ok(Ok(()))
-            | Ok(Err(BindRejection::PasswordExpired | BindRejection::MustChangePassword)) => Ok(()),
-            Ok(Err(r)) => Err(SignInFailure::Rejected(r)),
-            Err(e) => Err(SignInFailure::DirectoryUnavailable(e.to_string())),
-        };
-        if let (Some(l), Some(ticket)) = (&self.lockout, ticket) {
-            let outcome = match &checked {
-                Ok(()) => lockout::Outcome::Success,
-                Err(SignInFailure::Rejected(BindRejection::WrongPassword)) => {
-                    lockout::Outcome::BadPassword
-                }
-                Err(_) => lockout::Outcome::NotCounted,
-            };
-            for report in l.after_bind(ticket, outcome).await {
-                report.emit(&self.events, user, addresses);
-            }
-        }
-        checked.map_err(F::SignIn)?;
         match self.directory.change_password(target, old, new).await {
             Ok(()) => {}
             Err(PasswordChangeError::PolicyRefused(d)) => return Err(F::NewPasswordRefused(d)),
             // The bind just accepted the old password: a wrong one now means it changed in
             // between (another change won); report it as the sign-in failure it amounts to.
             Err(PasswordChangeError::WrongOldPassword) => {
+                // Not a wrong password's time: held like any other failure.
+                trace.bind_level = None;
                 return Err(F::SignIn(SignInFailure::Rejected(
                     BindRejection::WrongPassword,
-                )))
+                )));
             }
             Err(e) => return Err(F::Directory(e)),
         }

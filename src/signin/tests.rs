@@ -276,3 +276,127 @@ fn typed_reasons_keep_the_codes_of_their_sources() {
         "a password change reason has one meaning"
     );
 }
+
+/// The demo sign-in service with extranet lockout over the memory store: `enforce`, thresholds
+/// high enough never to lock, and an address budget of `per_minute` failures a minute.
+fn service_with_lockout(per_minute: u32) -> (SignIn, Metrics, Arc<ExtranetLockout>) {
+    use crate::config::lockout::{ExtranetLockoutConfig, LockoutMode, LockoutPolicy};
+    let (s, m) = service();
+    let lockout = Arc::new(ExtranetLockout::new(
+        ExtranetLockoutConfig {
+            mode: LockoutMode::Enforce,
+            policy: LockoutPolicy {
+                threshold: 100,
+                familiar_threshold: 100,
+                ..LockoutPolicy::default()
+            },
+            ip_failures_per_minute: per_minute,
+            ip_budget_delay: Duration::from_millis(5),
+        },
+        crate::config::state::OnUnavailable::FailOpen,
+        Arc::new(crate::state::memory::MemoryStore::new()),
+        m.lockout.clone(),
+        crate::clock::system_clock(),
+    ));
+    (s.with_lockout(lockout.clone()), m, lockout)
+}
+
+async fn key_of(s: &SignIn, login: &str) -> AccountKey {
+    let r = s.resolver.resolve(login).await;
+    lockout_key(r.account.as_ref().expect("resolves"))
+}
+
+#[test]
+fn extranet_lockout_counts_wrong_passwords_and_refusals_of_the_right_one() {
+    let counted = |r| counts_as_bad_password(r);
+    for r in [
+        BindRejection::WrongPassword,
+        BindRejection::InvalidCredentials,
+        BindRejection::Disabled,
+        BindRejection::AccountExpired,
+        BindRejection::LockedOut,
+        BindRejection::LogonHours,
+        BindRejection::Workstation,
+    ] {
+        assert!(counted(r), "{r:?}");
+    }
+    for r in [
+        BindRejection::PasswordExpired,
+        BindRejection::MustChangePassword,
+        BindRejection::NoSuchUser,
+    ] {
+        assert!(!counted(r), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_accounts_right_password_is_counted_like_a_wrong_one() {
+    let (s, _m, l) = service_with_lockout(0);
+    for password in [PASSWORD, "wrong", PASSWORD] {
+        attempt(&s, "disabled@contoso.com", password)
+            .await
+            .expect_err("disabled");
+    }
+    let a = l
+        .activity(&key_of(&s, "disabled@contoso.com").await)
+        .await
+        .expect("activity");
+    assert_eq!(a.unfamiliar.count, 3, "{a:?}");
+    // A password AD asks to change is the right one: not counted, nothing familiar either.
+    attempt(&s, "newhire@contoso.com", PASSWORD)
+        .await
+        .expect_err("must change");
+    let a = l
+        .activity(&key_of(&s, "newhire@contoso.com").await)
+        .await
+        .expect("activity");
+    assert_eq!(a.unfamiliar.count, 0, "{a:?}");
+}
+
+#[tokio::test]
+async fn an_address_over_its_budget_lets_only_the_accounts_familiar_with_it_through() {
+    let (s, m, _lockout) = service_with_lockout(2);
+    attempt(&s, "jdoe@contoso.com", PASSWORD)
+        .await
+        .expect("signs in: the address becomes familiar to jdoe");
+    for login in ["nobody-1@contoso.com", "nobody-2@contoso.com"] {
+        attempt(&s, login, PASSWORD).await.expect_err("unknown");
+    }
+    // Over the budget: unknown logins and accounts that never signed in from here are refused
+    // alike, right password or not; the familiar account is let through, and verified.
+    for (login, password) in [
+        ("nobody-3@contoso.com", PASSWORD),
+        ("alice@contoso.com", PASSWORD),
+        ("alice@contoso.com", "wrong"),
+    ] {
+        assert_eq!(
+            attempt(&s, login, password).await.map(|_| ()),
+            Err(SignInFailure::AddressBudgetExhausted),
+            "{login}"
+        );
+    }
+    attempt(&s, "jdoe@contoso.com", PASSWORD)
+        .await
+        .expect("familiar: let through");
+    assert_eq!(
+        attempt(&s, "jdoe@contoso.com", "wrong").await.map(|_| ()),
+        Err(SignInFailure::Rejected(BindRejection::WrongPassword)),
+        "familiar: verified, not refused"
+    );
+    let decisions = |d: &str| {
+        counter(
+            &m,
+            &format!(
+                "altgate_lockout_decisions_total{{class=\"source_ip\",decision=\"{d}\",mode=\"enforce\"}}"
+            ),
+        )
+    };
+    assert_eq!((decisions("refuse"), decisions("delay")), (3.0, 2.0));
+    assert_eq!(
+        counter(
+            &m,
+            "altgate_sign_in_failures_total{reason=\"address_failure_budget\"}"
+        ),
+        3.0
+    );
+}

@@ -125,6 +125,25 @@ pub async fn set_enabled(user: &TestUser, enabled: bool) {
     .await;
 }
 
+/// Adds the user to the group `cn` in `CN=Users` (e.g. a group a fine-grained password policy
+/// applies to). Deleting the user removes the membership.
+pub async fn add_to_group(user: &TestUser, cn: &str) {
+    let f = harness::forests().get(&user.forest);
+    let group = format!("CN={cn},CN=Users,{}", f.base_dn);
+    let mut ldap = admin(&user.forest).await;
+    ldap.modify(
+        &group,
+        vec![Mod::Add(
+            b"member".to_vec(),
+            HashSet::from([user.dn.as_bytes().to_vec()]),
+        )],
+    )
+    .await
+    .and_then(|r| r.success())
+    .unwrap_or_else(|e| panic!("add {} to {group}: {e}", user.dn));
+    let _ = ldap.unbind().await;
+}
+
 /// Deletes the user (best effort: cleanup must not hide the test's own failure).
 pub async fn delete(user: &TestUser) {
     let mut ldap = admin(&user.forest).await;

@@ -4,7 +4,9 @@
 //! the way a load balancer does (`X-Forwarded-For` from a trusted proxy).
 //!
 //! Every test signs in its own `lock-*` user (`scripts/ad-forests.sh` seeds them, with a password
-//! policy that makes AD count their bad passwords), so no other test is disturbed.
+//! policy that makes AD count their bad passwords), so no other test is disturbed; the failure
+//! budget test signs provisioned users in with their right passwords only (its refusals never
+//! reach AD).
 
 use crate::harness::{self, metric, TestServer};
 use crate::kit::cli::altgate_async as altgate_cli;
@@ -821,6 +823,135 @@ async fn untrusted_peers_cannot_choose_their_client_address() {
     );
     // The user, really at home behind the load balancer, is not affected.
     assert_eq!(wstrust(&proxied, login, &pw(), Some(HOME)).await.0, 200);
+}
+
+/// A shared NAT address (an office, a campus) behind the load balancer.
+const NAT: &str = "192.0.2.44";
+
+/// The `q` quantile (nearest rank) of `v`.
+fn quantile(v: &[Duration], q: f64) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(((v.len().saturating_sub(1)) as f64 * q).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// A WS-Trust sign-in from `xff` on a kept-alive connection: status, body, how long it took.
+async fn timed_wstrust(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    login: &str,
+    password: &str,
+    xff: &str,
+) -> (u16, String, Duration) {
+    let req = hyper::Request::post("/adfs/services/trust/13/usernamemixed")
+        .header("host", "localhost")
+        .header("content-type", SOAP)
+        .header("x-forwarded-for", xff)
+        .body(Full::new(Bytes::from(rst(
+            "13", login, password, M365, "", 0,
+        ))))
+        .expect("request");
+    let start = Instant::now();
+    let res = sender.send_request(req).await.expect("response");
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        String::from_utf8_lossy(&body).into_owned(),
+        start.elapsed(),
+    )
+}
+
+/// An address that has used up its failure budget (someone behind the same NAT sprays): a user
+/// who signed in from it before still signs in, after the budget's delay; anyone else is
+/// refused, and the refusal takes the same whether or not the login exists.
+#[tokio::test]
+async fn a_familiar_user_behind_an_exhausted_address_still_signs_in() {
+    let _g = harness::exclusive().await;
+    let delay = Duration::from_millis(200);
+    let yaml = "extranet_lockout: { mode: enforce, threshold: 5, observation_window: 30m, ip_failures_per_minute: 5, ip_budget_delay: 200ms }\n";
+    let s = TestServer::start_with_server(TRUSTED, "", yaml).await;
+    let app = &s.app;
+    let mut sender = harness::tls_sender(s.addr, &s.ca).await;
+    let (familiar, stranger) = ("jdoe@contoso.com", "alice@contoso.com");
+    let (status, _, _) = timed_wstrust(&mut sender, familiar, &pw(), NAT).await;
+    assert_eq!(status, 200, "signs in from the office");
+    // Someone behind the same address sprays unknown names: five failures use up the budget.
+    for i in 0..8 {
+        let (status, _, _) =
+            timed_wstrust(&mut sender, &format!("spray-{i}@contoso.com"), WRONG, NAT).await;
+        assert_eq!(status, 500);
+    }
+    let refused = || {
+        metric(
+            &app.metrics,
+            "altgate_sign_in_failures_total{reason=\"address_failure_budget\"}",
+        )
+    };
+    assert!(refused() >= 3.0, "the budget is used up: {}", refused());
+    // A user who never signed in from here is refused, right password or not.
+    let before = refused();
+    let (status, _, _) = timed_wstrust(&mut sender, stranger, &pw(), NAT).await;
+    assert_eq!(status, 500, "unfamiliar: refused");
+    assert_eq!(refused(), before + 1.0);
+    // The familiar user signs in, slowed by the delay.
+    let (status, body, took) = timed_wstrust(&mut sender, familiar, &pw(), NAT).await;
+    assert_eq!(status, 200, "familiar: let through: {body}");
+    assert!(took >= delay, "slowed: {took:?}");
+    assert_eq!(refused(), before + 1.0);
+    assert_eq!(
+        metric(
+            &app.metrics,
+            "altgate_lockout_decisions_total{class=\"source_ip\",decision=\"delay\",mode=\"enforce\"}"
+        ),
+        1.0
+    );
+    // A refused unknown login and a refused existing one look and take the same.
+    let cases = [("nobody-here@contoso.com", WRONG), (stranger, WRONG)];
+    let mut reports = Vec::new();
+    let mut passed = false;
+    for _attempt in 0..3 {
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); 2];
+        let mut bodies: Vec<String> = Vec::new();
+        for round in 0..40 {
+            for k in 0..2 {
+                let i = (round + k) % 2;
+                let (status, body, took) =
+                    timed_wstrust(&mut sender, cases[i].0, cases[i].1, NAT).await;
+                assert_eq!(status, 500);
+                assert!(took >= delay, "{took:?}");
+                times[i].push(took - delay);
+                // The same fault, but for the request it relates to.
+                let relates = body.find("<a:RelatesTo>").zip(body.find("</a:RelatesTo>"));
+                bodies.push(match relates {
+                    Some((from, to)) => format!("{}{}", &body[..from], &body[to..]),
+                    None => body,
+                });
+            }
+        }
+        assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
+        let mut ok = true;
+        let mut report = Vec::new();
+        for (name, q) in [("median", 0.5), ("p90", 0.9)] {
+            let (u, e) = (quantile(&times[0], q), quantile(&times[1], q));
+            ok &= (0.9..=1.1).contains(&(e.as_secs_f64() / u.as_secs_f64().max(1e-9)));
+            report.push(format!(
+                "{name} beyond the delay: unknown {:.2} ms, existing {:.2} ms",
+                u.as_secs_f64() * 1e3,
+                e.as_secs_f64() * 1e3
+            ));
+        }
+        let report = report.join("; ");
+        eprintln!("refused from an exhausted address: {report}");
+        reports.push(report);
+        if ok {
+            passed = true;
+            break;
+        }
+    }
+    assert!(passed, "refusals differ by more than 10%: {reports:#?}");
+    assert_eq!(wrong_binds(app), 0.0, "no refused attempt reached the DC");
 }
 
 /// `scripts/ad-forests.sh lockout-policy contoso THRESHOLD`: contoso's domain-wide lockout
