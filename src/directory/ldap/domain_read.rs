@@ -7,7 +7,7 @@
 
 use super::bind_pool::{BindFailure, BindPool};
 use super::entry::{attr, bin_attr};
-use super::failover::{Attempt, Exhausted, Failover};
+use super::failover::{refused, Attempt, Failover};
 use super::search_pool::{SearchPool, ServerError};
 use crate::config::ServiceAccount;
 use crate::directory::{
@@ -33,21 +33,13 @@ pub(super) async fn read_base(
                 Ok(entries) => Attempt::Answer(Ok(entries.into_iter().next())),
                 Err(ServerError::NoSuchObject(_)) => Attempt::Answer(Ok(None)),
                 Err(ServerError::Refused(reason)) => {
-                    Attempt::Answer(Err(DirectoryError::SearchFailed {
-                        forest: forest.to_string(),
-                        reason: format!("{}: {reason}", pool.server.url),
-                    }))
+                    Attempt::Answer(Err(refused(forest, &pool.server, &reason)))
                 }
                 Err(ServerError::Unavailable(reason)) => Attempt::ServerFailed(reason),
             }
         })
         .await
-        .unwrap_or_else(|Exhausted { reason }| {
-            Err(DirectoryError::Unreachable {
-                forest: forest.to_string(),
-                reason,
-            })
-        })
+        .unwrap_or_else(|e| Err(e.unreachable(forest)))
 }
 
 /// The account's [`DOMAIN_ATTRIBUTES`]. No user object at `dn` on the DC is an error (not yet
@@ -163,10 +155,5 @@ pub(super) async fn lockout_policy(
             }
         })
         .await
-        .unwrap_or_else(|Exhausted { reason }| {
-            Err(DirectoryError::Unreachable {
-                forest: forest.to_string(),
-                reason,
-            })
-        })
+        .unwrap_or_else(|e| Err(e.unreachable(forest)))
 }

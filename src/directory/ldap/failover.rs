@@ -27,6 +27,7 @@
 use super::bind_pool::BindPool;
 use super::search_pool::SearchPool;
 use super::server::Server;
+use crate::directory::DirectoryError;
 use crate::events::{Events, GlobalCatalogFailover};
 use crate::metrics::DirectoryMetrics;
 use std::future::Future;
@@ -61,6 +62,24 @@ pub(super) struct Exhausted {
     /// The last failure of this operation (`url: reason`); when no server was asked, the last
     /// server skipped in backoff, or that no server is configured.
     pub(super) reason: String,
+}
+
+impl Exhausted {
+    /// The directory error of an operation in `forest` that no server answered.
+    pub(super) fn unreachable(self, forest: &str) -> DirectoryError {
+        DirectoryError::Unreachable {
+            forest: forest.to_string(),
+            reason: self.reason,
+        }
+    }
+}
+
+/// The directory error of a search `server` of `forest` answered with an LDAP refusal.
+pub(super) fn refused(forest: &str, server: &Server, reason: &str) -> DirectoryError {
+    DirectoryError::SearchFailed {
+        forest: forest.to_string(),
+        reason: format!("{}: {reason}", server.url),
+    }
 }
 
 /// Anything that runs on one [`Server`] (a pool of connections to it, or the server itself).

@@ -4,7 +4,7 @@
 //! its partitions container.
 
 use super::entry::attr;
-use super::failover::{Attempt, Exhausted, Failover};
+use super::failover::{refused, Attempt, Failover};
 use super::search_pool::{SearchPool, ServerError};
 use crate::directory::{DirectoryError, DomainInfo};
 use crate::events::Events;
@@ -59,20 +59,12 @@ impl ForestClient {
                     Ok(entries) => Attempt::Answer(Ok(entries)),
                     Err(ServerError::Unavailable(reason)) => Attempt::ServerFailed(reason),
                     Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
-                        Attempt::Answer(Err(DirectoryError::SearchFailed {
-                            forest: forest.to_string(),
-                            reason: format!("{}: {reason}", pool.server.url),
-                        }))
+                        Attempt::Answer(Err(refused(forest, &pool.server, &reason)))
                     }
                 }
             })
             .await
-            .unwrap_or_else(|Exhausted { reason }| {
-                Err(DirectoryError::Unreachable {
-                    forest: forest.to_string(),
-                    reason,
-                })
-            })
+            .unwrap_or_else(|e| Err(e.unreachable(forest)))
     }
 
     /// Reads the forest's domains (NetBIOS and DNS names) from its partitions container.

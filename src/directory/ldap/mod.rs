@@ -32,7 +32,7 @@ use crate::metrics::DirectoryMetrics;
 use async_trait::async_trait;
 use bind_pool::BindPool;
 use entry::to_entry;
-use failover::{Exhausted, Failover};
+use failover::Failover;
 use forest::ForestClient;
 use ldap3::Scope;
 use rustls::ClientConfig;
@@ -272,12 +272,7 @@ impl Directory for LdapDirectory {
         let result = Failover::SERVERS_ONLY
             .run(pools, |pool| pool.attempt_bind(account, password))
             .await
-            .unwrap_or_else(|Exhausted { reason }| {
-                Err(DirectoryError::Unreachable {
-                    forest: account.forest.to_string(),
-                    reason,
-                })
-            });
+            .unwrap_or_else(|e| Err(e.unreachable(account.forest)));
         self.metrics
             .observe_bind(account.domain, start.elapsed().as_secs_f64());
         self.metrics

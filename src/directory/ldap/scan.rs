@@ -7,7 +7,7 @@
 //! so a forest is read completely or the scan fails.
 
 use super::entry::to_entry;
-use super::failover::{Attempt, Exhausted, Failover};
+use super::failover::{refused, Attempt, Failover};
 use super::search_pool::{SearchPool, ServerError};
 use super::server::describe;
 use crate::directory::{DirectoryError, ScanProgress, ScannedUser, SCAN_PAGE_SIZE};
@@ -162,18 +162,10 @@ pub(super) async fn scan_servers(
                     Attempt::ServerFailed(reason)
                 }
                 Err(ServerError::Refused(reason) | ServerError::NoSuchObject(reason)) => {
-                    Attempt::Answer(Err(DirectoryError::SearchFailed {
-                        forest: forest.to_string(),
-                        reason: format!("{}: {reason}", pool.server.url),
-                    }))
+                    Attempt::Answer(Err(refused(forest, &pool.server, &reason)))
                 }
             }
         })
         .await
-        .unwrap_or_else(|Exhausted { reason }| {
-            Err(DirectoryError::Unreachable {
-                forest: forest.to_string(),
-                reason,
-            })
-        })
+        .unwrap_or_else(|e| Err(e.unreachable(forest)))
 }
