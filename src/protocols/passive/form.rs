@@ -5,13 +5,12 @@
 use super::delivery::{deliver, no_passive};
 use super::page::{ErrorKind, Lang, SignInPage};
 use super::params::Params;
-use super::request::{classify, decode_ctx, Message, Target};
+use super::request::{target_of_ctx, Target};
 use super::Passive;
 use super::{refuse, sso, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
 use crate::secret::constant_time_eq;
 use crate::secret::Secret;
 use crate::session::{cookie, csrf_cookie, CSRF_COOKIE};
-use crate::signin::Protocol;
 use crate::signin::SignInContext;
 use hyper::StatusCode;
 
@@ -79,19 +78,7 @@ pub(super) async fn submit(
     form: &Params<'_>,
 ) -> Result<LsResponse, Refusal> {
     let ctx = form.get("ctx").unwrap_or("");
-    let (arrival, raw) = decode_ctx(ctx)
-        .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", RefusalReason::BadFormContext))?;
-    let params = Params::parse(&raw);
-    let target = match classify(app, &params, arrival)? {
-        Message::SignIn(t) => t,
-        _ => {
-            return Err(refuse(
-                Protocol::Wsfed,
-                "unknown",
-                RefusalReason::BadFormContext,
-            ))
-        }
-    };
+    let target = target_of_ctx(app, ctx)?;
     let expected = cookie(req.cookie_header, CSRF_COOKIE).unwrap_or("");
     let given = form.get("csrf").unwrap_or("");
     if expected.is_empty() || !constant_time_eq(expected, given) {

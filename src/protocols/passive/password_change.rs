@@ -15,7 +15,7 @@ use super::page::{
     ErrorKind, Lang, PasswordMessage, PasswordPage, PasswordPurpose, SignInPage, Trace,
 };
 use super::params::Params;
-use super::request::{classify, decode_ctx, Message, Target};
+use super::request::{target_of_ctx, Target};
 use super::{refuse, sso, LsRequest, LsResponse, Outcome, Passive, Refusal, RefusalReason};
 use crate::label::kinds;
 use crate::secret::constant_time_eq;
@@ -187,19 +187,7 @@ pub(super) async fn submit(
         .ok_or_else(|| expired(RefusalReason::PasswordChangeState))?;
     let (trigger, purpose) =
         trigger_of(&state).ok_or_else(|| expired(RefusalReason::PasswordChangeState))?;
-    let (arrival, raw) = decode_ctx(&state.ctx)
-        .ok_or_else(|| refuse(Protocol::Wsfed, "unknown", RefusalReason::BadFormContext))?;
-    let params = Params::parse(&raw);
-    let target = match classify(app, &params, arrival)? {
-        Message::SignIn(t) => t,
-        _ => {
-            return Err(refuse(
-                Protocol::Wsfed,
-                "unknown",
-                RefusalReason::BadFormContext,
-            ))
-        }
-    };
+    let target = target_of_ctx(app, &state.ctx)?;
     let new = Secret::new(form.get("NewPassword").unwrap_or("").to_string());
     let confirm = Secret::new(form.get("ConfirmNewPassword").unwrap_or("").to_string());
     app.metrics

@@ -359,6 +359,17 @@ pub(super) fn encode_ctx(arrival: Arrival, raw: &str) -> String {
     b64url().encode(format!("{tag}\n{raw}"))
 }
 
+/// The sign-in request a posted form's `ctx` carries on ([`encode_ctx`]), classified again;
+/// `bad_form_context` when it is anything else.
+pub(super) fn target_of_ctx(app: &Passive<'_>, ctx: &str) -> Result<Target, Refusal> {
+    let bad = || refuse(Protocol::Wsfed, "unknown", RefusalReason::BadFormContext);
+    let (arrival, raw) = decode_ctx(ctx).ok_or_else(bad)?;
+    match classify(app, &Params::parse(&raw), arrival)? {
+        Message::SignIn(target) => Ok(target),
+        _ => Err(bad()),
+    }
+}
+
 /// Reads back a `ctx` made by [`encode_ctx`].
 pub(super) fn decode_ctx(ctx: &str) -> Option<(Arrival, String)> {
     let s = String::from_utf8(b64url().decode(ctx).ok()?).ok()?;
