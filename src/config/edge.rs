@@ -316,14 +316,7 @@ impl Validator {
     ) -> Vec<ipnet::IpNet> {
         let mut out = Vec::new();
         for (at, s) in self.list::<String>(path, raw) {
-            let s = s.trim();
-            match s
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-            {
-                Ok(n) => out.push(n.trunc()),
-                Err(_) => self.err(at, format!("{s:?} is not an address or CIDR network")),
-            }
+            out.extend(self.network(&at, &s));
         }
         out
     }
@@ -387,6 +380,7 @@ impl Validator {
         out
     }
 
+    /// One address or CIDR network at `at` (a bare address is a /32 or /128).
     fn network(&mut self, at: &str, s: &str) -> Option<ipnet::IpNet> {
         let s = s.trim();
         match s
