@@ -154,6 +154,7 @@ fn token_pipeline(c: &mut Criterion) {
         now,
         lifetime: time::Duration::hours(1),
         auth_instant: now,
+        method: altgate::signin::Method::Password,
         recipient: None,
         in_response_to: None,
     };

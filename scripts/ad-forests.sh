@@ -21,9 +21,16 @@
 # Each forest also holds the accounts `altgate audit`'s integration test expects (OU=Audit,
 # versioned) and the Exchange attributes mailNickname and targetAddress in its schema; `up`
 # adds them to forests provisioned before they existed.
+# Kerberos: contoso's DC is also its KDC (127.0.0.2:88). contoso holds the Kerberos test accounts
+# (OU=Kerberos: service accounts with SPNs HTTP/sts.contoso.com and HTTP/other.contoso.com,
+# computers WS01$ and WS02$, krb-* users) and $STATE/contoso/http.keytab (HTTP/sts.contoso.com,
+# AES); `up` adds them to forests provisioned before they existed, writes $STATE/krb5.conf (both
+# realms; use it with KRB5_CONFIG), checks kinit/kvno against the keytab, and makes
+# sts.contoso.com and other.contoso.com resolve to 127.0.0.1 (one line appended to /etc/hosts).
 # `status` exits 0 only if both forests are running. Commands are serialised by a lock file.
 # Optional: ALTGATE_AD_READY_TIMEOUT (default 60 s), ALTGATE_AD_STOP_TIMEOUT (default 10 s).
-# Needs root (loopback aliases, Samba) and: samba samba-ad-dc ldb-tools ldap-utils openssl iproute2.
+# Needs root (loopback aliases, Samba, /etc/hosts) and: samba samba-ad-dc ldb-tools ldap-utils
+# openssl iproute2 krb5-user.
 set -euo pipefail
 
 STATE="${ALTGATE_AD_DIR:-/var/tmp/altgate-ad}"
@@ -216,10 +223,11 @@ EOF
 
 # user_ldif SAM GIVEN SN UPN MAIL UAC PASSWORD [EXTRA-LDIF-LINES]
 # MAIL may be empty (no mail). Values that are not plain ASCII-safe are base64-encoded.
+# The user goes to CN=Users unless USER_CONTAINER names another container (e.g. OU=Kerberos).
 user_ldif() {
     local sam="$1" given="$2" sn="$3" upn="$4" mail="$5" uac="$6" pw="$7" extra="${8:-}"
     local cn="$given $sn"
-    printf 'dn: CN=%s,CN=Users,%s\n' "$cn" "$BASE_DN"
+    printf 'dn: CN=%s,%s,%s\n' "$cn" "${USER_CONTAINER:-CN=Users}" "$BASE_DN"
     printf 'objectClass: user\n'
     printf 'sAMAccountName: %s\n' "$sam"
     printf 'userPrincipalName: %s\n' "$upn"
@@ -321,6 +329,7 @@ provision() {
     ensure_audit_fixtures "$name"
 
     seed_lockout_fixtures "$name"
+    seed_kerberos_fixtures "$name"
     touch "$DIR/.provisioned"
     log "$name: provisioned in $(( $(now_ms) - t0 )) ms"
 }
@@ -406,6 +415,199 @@ lockout_policy() {
         done
     fi
     log "$name: lockoutThreshold $threshold, observation window and duration $minutes min"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kerberos fixtures (contoso): what the Kerberos (SPNEGO) integration tests need, all in
+# OU=Kerberos so a re-seed can rebuild it whole.
+#   - svc-altgate-http, altgate's service account: SPN HTTP/sts.contoso.com, AES only
+#     (msDS-SupportedEncryptionTypes 24, set when the account is created, so before the keytab
+#     is exported: without it the KDC issues RC4 tickets and the keytab holds no AES key for
+#     them), its keys in $DIR/http.keytab (that principal only, mode 600);
+#   - svc-other-http: SPN HTTP/other.contoso.com, AES, no keytab (a ticket altgate must refuse);
+#   - computers WS01$ and WS02$: enabled workstation trust accounts (primaryGroupID 515, Domain
+#     Computers) with a known password, so kinit works as a computer (`samba-tool computer create`
+#     would make a disabled account without usable keys);
+#   - users krb-user, krb-nomail, krb-disable1..3 (tests disable and re-enable these) and
+#     krb-groups, member of krb-g001..krb-g300 (OU=Groups,OU=Kerberos), whose PAC is large.
+# The KDC needs no further setup: Samba's `server services` already include kdc (port 88 on the
+# forest's address). `up` writes $STATE/krb5.conf for clients and checks with kinit/kvno that the
+# keytab matches the KDC. Bump KERBEROS_FIXTURES to re-seed a provisioned forest.
+KERBEROS_FIXTURES=1
+KRB_OU=OU=Kerberos
+KRB_HOST=sts.contoso.com
+KRB_SPN="HTTP/$KRB_HOST"
+KRB_OTHER_HOST=other.contoso.com
+KRB_OTHER_SPN="HTTP/$KRB_OTHER_HOST"
+KRB_HTTP_PASSWORD='Http-Altgate-Pw1!'
+KRB_OTHER_PASSWORD='Other-Altgate-Pw1!'
+KRB_COMPUTER_PASSWORD='Computer-Altgate-Pw1!'
+KRB_COMPUTERS=(WS01 WS02)
+KRB_USERS=(krb-user krb-nomail krb-groups krb-disable1 krb-disable2 krb-disable3)
+KRB_GROUP_COUNT=300
+KRB_HOSTS_LINE="127.0.0.1 $KRB_HOST $KRB_OTHER_HOST  # altgate-tests"
+
+kerberos_ldif() {
+    local USER_CONTAINER="$KRB_OU" # read by user_ldif
+    local P="$USER_PASSWORD" S="$UPN_SUFFIX" ou="$KRB_OU,$BASE_DN" c i
+    printf 'dn: %s\nobjectClass: organizationalUnit\ndescription: altgate Kerberos fixtures v%s\n\n' \
+        "$ou" "$KERBEROS_FIXTURES"
+    printf 'dn: OU=Groups,%s\nobjectClass: organizationalUnit\n\n' "$ou"
+    user_ldif svc-altgate-http Altgate 'HTTP Service' "svc-altgate-http@$DNSDOMAIN" '' 512 \
+        "$KRB_HTTP_PASSWORD" "servicePrincipalName: $KRB_SPN"$'\n''msDS-SupportedEncryptionTypes: 24'
+    user_ldif svc-other-http Other 'HTTP Service' "svc-other-http@$DNSDOMAIN" '' 512 \
+        "$KRB_OTHER_PASSWORD" "servicePrincipalName: $KRB_OTHER_SPN"$'\n''msDS-SupportedEncryptionTypes: 24'
+    user_ldif krb-user     Kerb User     "krb-user@$S"     'krb-user@contoso.com'   512 "$P"
+    user_ldif krb-nomail   Kerb Nomail   "krb-nomail@$S"   ''                       512 "$P"
+    user_ldif krb-groups   Kerb Groups   "krb-groups@$S"   'krb-groups@contoso.com' 512 "$P"
+    for i in 1 2 3; do
+        user_ldif "krb-disable$i" Kerb "Disable$i" "krb-disable$i@$S" "krb-disable$i@contoso.com" 512 "$P"
+    done
+    for c in "${KRB_COMPUTERS[@]}"; do
+        printf 'dn: CN=%s,%s\nobjectClass: computer\nsAMAccountName: %s$\n' "$c" "$ou" "$c"
+        printf 'dNSHostName: %s.%s\n' "${c,,}" "$DNSDOMAIN"
+        printf 'servicePrincipalName: HOST/%s.%s\nservicePrincipalName: HOST/%s\n' "${c,,}" "$DNSDOMAIN" "$c"
+        # 4096: WORKSTATION_TRUST_ACCOUNT, enabled; Samba then sets primaryGroupID 515 itself
+        # (and refuses it on add)
+        printf 'userAccountControl: 4096\n'
+        printf 'unicodePwd:: %s\n\n' "$(pwd_b64 "$KRB_COMPUTER_PASSWORD")"
+    done
+    for i in $(seq -f '%03g' 1 "$KRB_GROUP_COUNT"); do
+        printf 'dn: CN=krb-g%s,OU=Groups,%s\nobjectClass: group\nsAMAccountName: krb-g%s\n' "$i" "$ou" "$i"
+        printf 'member: CN=Kerb Groups,%s\n\n' "$ou"
+    done
+}
+
+# export_keytab NAME: $DIR/http.keytab with the keys of $KRB_SPN only, AES ones required.
+export_keytab() {
+    local name="$1" keytab="$DIR/http.keytab" tmp="$DIR/.http.keytab.new" listing bad
+    rm -f -- "$tmp" # exportkeytab adds to an existing keytab
+    (umask 077; samba-tool domain exportkeytab "$tmp" --principal="$KRB_SPN" -s "$DIR/etc/smb.conf") \
+        >>"$DIR/provision.log" 2>&1 ||
+        die "$name: exporting the keytab of $KRB_SPN failed (see $DIR/provision.log)"
+    listing="$(KRB5_CONFIG=/dev/null klist -ke "$tmp" 2>&1)" ||
+        die "$name: klist -ke $tmp failed: $listing"
+    # entries look like "   2 HTTP/sts.contoso.com@CONTOSO.COM (aes256-cts-hmac-sha1-96) "
+    bad="$(awk -v p="$KRB_SPN@$REALM" 'NR > 3 && $2 != p' <<<"$listing")"
+    if [[ -n "$bad" ]] || ! grep -q "^ *[0-9]* $KRB_SPN@$REALM (aes256-cts-hmac-sha1-96)" <<<"$listing" ||
+        ! grep -q "^ *[0-9]* $KRB_SPN@$REALM (aes128-cts-hmac-sha1-96)" <<<"$listing"; then
+        die "$name: the keytab of $KRB_SPN lacks its AES keys or holds other principals:"$'\n'"$listing"
+    fi
+    chmod 600 "$tmp"
+    mv -f -- "$tmp" "$keytab"
+}
+
+# seed_kerberos_fixtures NAME: idempotent; a marker file makes the common case a stat.
+seed_kerberos_fixtures() {
+    local name="$1" marker t0 want out
+    [[ "$name" == contoso ]] || return 0
+    marker="$DIR/.kerberos-fixtures-$KERBEROS_FIXTURES"
+    [[ -f "$marker" ]] && return 0
+    t0=$(now_ms)
+    # an interrupted or older seeding: rebuild the OU whole
+    if ldb ldbsearch -b "$BASE_DN" -s one "($KRB_OU)" dn 2>/dev/null | grep -q '^dn:'; then
+        log "$name: replacing the Kerberos fixtures in $KRB_OU,$BASE_DN"
+        ldb ldbdel -r "$KRB_OU,$BASE_DN" >>"$DIR/provision.log" 2>&1 ||
+            die "$name: removing the old Kerberos fixtures failed (see $DIR/provision.log)"
+    fi
+    kerberos_ldif >"$DIR/kerberos.ldif"
+    chmod 600 "$DIR/kerberos.ldif"
+    # ldbadd stops at the first record it cannot add but may still exit 0 ("Added N records
+    # successfully" for the ones before it): count the records it added
+    want="$(grep -c '^dn: ' "$DIR/kerberos.ldif")"
+    out="$(ldb ldbadd "$DIR/kerberos.ldif" 2>&1)" || true
+    printf '%s\n' "$out" >>"$DIR/provision.log"
+    [[ "$out" == *"Added $want records successfully"* && "$out" != *ERR:* ]] ||
+        die "$name: seeding the Kerberos fixtures failed: $(grep -m1 'ERR' <<<"$out" || tail -n1 <<<"$out")"
+    export_keytab "$name"
+    touch "$marker"
+    log "$name: Kerberos fixtures seeded in $(( $(now_ms) - t0 )) ms"
+}
+
+# write_krb5_conf: $STATE/krb5.conf, the test forests' KDCs for MIT clients (KRB5_CONFIG).
+write_krb5_conf() {
+    local out="$STATE/krb5.conf" tmp name
+    tmp="$(mktemp "$STATE/.krb5.conf.XXXXXX")"
+    {
+        printf '# The AD test forests'"'"' KDCs (written by scripts/ad-forests.sh up).\n'
+        printf '[libdefaults]\n'
+        printf '    default_realm = CONTOSO.COM\n'
+        printf '    dns_lookup_kdc = false\n'
+        printf '    dns_lookup_realm = false\n'
+        printf '    rdns = false\n'
+        printf '    dns_canonicalize_hostname = false\n'
+        printf '    # TCP only: the tickets of a user in many groups do not fit in a UDP datagram\n'
+        printf '    udp_preference_limit = 1\n'
+        printf '[realms]\n'
+        for name in "${FORESTS[@]}"; do
+            forest_vars "$name"
+            printf '    %s = {\n        kdc = %s\n    }\n' "$REALM" "$IP"
+        done
+        printf '[domain_realm]\n'
+        for name in "${FORESTS[@]}"; do
+            forest_vars "$name"
+            printf '    .%s = %s\n    %s = %s\n' "$DNSDOMAIN" "$REALM" "$DNSDOMAIN" "$REALM"
+        done
+    } >"$tmp"
+    chmod 644 "$tmp"
+    mv -f -- "$tmp" "$out"
+}
+
+# ensure_hosts: the SPNs' host names resolve to 127.0.0.1 (Chromium and curl build the SPN from
+# the name they resolved). Appends one line to /etc/hosts if needed; never rewrites the file.
+ensure_hosts() {
+    local h missing=() addr
+    for h in "$KRB_HOST" "$KRB_OTHER_HOST"; do
+        awk -v h="$h" '{ sub(/#.*/, "") } $1 == "127.0.0.1" { for (i = 2; i <= NF; i++) if (tolower($i) == h) f = 1 }
+            END { exit !f }' /etc/hosts 2>/dev/null || missing+=("$h")
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        log "adding $KRB_HOST and $KRB_OTHER_HOST (127.0.0.1) to /etc/hosts"
+        # end an unterminated last line first
+        if [[ -s /etc/hosts && -n "$(tail -c 1 /etc/hosts)" ]]; then printf '\n' >>/etc/hosts; fi
+        printf '%s\n' "$KRB_HOSTS_LINE" >>/etc/hosts || die "cannot append to /etc/hosts"
+    fi
+    for h in "$KRB_HOST" "$KRB_OTHER_HOST"; do
+        # `getent hosts` too: ahostsv4 (AI_ADDRCONFIG) finds nothing on a host with loopback only
+        addr="$({ getent hosts "$h"; getent ahostsv4 "$h"; } 2>/dev/null | awk '{ print $1 }' | sort -u | xargs)" || true
+        [[ "$addr" == 127.0.0.1 ]] ||
+            die "$h resolves to '${addr:-nothing}', not 127.0.0.1, despite /etc/hosts (check /etc/nsswitch.conf)"
+    done
+}
+
+# verify_kerberos NAME: as krb-user and as WS01$, a TGT and a service ticket for $KRB_SPN whose
+# kvno is the keytab's; re-exports the keytab once if the kvnos differ (the service account's
+# password was changed).
+verify_kerberos() {
+    local name="$1" again="${2:-}" cc out kdc_kvno kt_kvno try ok who pw
+    [[ "$name" == contoso ]] || return 0
+    cc="$(mktemp "$STATE/.krb5cc.XXXXXX")"
+    krb() { env KRB5_CONFIG="$STATE/krb5.conf" KRB5CCNAME="FILE:$cc" "$@"; }
+    for who in "krb-user" "${KRB_COMPUTERS[0]}\$"; do
+        pw="$USER_PASSWORD"
+        [[ "$who" != *\$ ]] || pw="$KRB_COMPUTER_PASSWORD"
+        # the KDC starts with the LDAP server wait_ready polled; allow it a few seconds more
+        ok=0
+        for try in $(seq 1 25); do
+            if out="$(krb kinit "$who@$REALM" <<<"$pw" 2>&1)"; then ok=1; break; fi
+            sleep 0.2
+        done
+        [[ $ok -eq 1 ]] || { rm -f -- "$cc"; die "$name: kinit $who@$REALM failed: $out"; }
+        out="$(krb kvno "$KRB_SPN" 2>&1)" || { rm -f -- "$cc"; die "$name: kvno $KRB_SPN as $who failed: $out"; }
+        kdc_kvno="$(sed -n 's/.*: kvno = \([0-9]*\)$/\1/p' <<<"$out")"
+        kt_kvno="$(KRB5_CONFIG=/dev/null klist -k "$DIR/http.keytab" 2>/dev/null |
+            awk -v p="$KRB_SPN@$REALM" 'NR > 3 && $2 == p { print $1; exit }')"
+        if [[ -z "$kdc_kvno" || "$kdc_kvno" != "$kt_kvno" ]]; then
+            rm -f -- "$cc"
+            [[ -z "$again" ]] || die "$name: $KRB_SPN has kvno ${kdc_kvno:-?} at the KDC but ${kt_kvno:-none} in $DIR/http.keytab"
+            log "$name: $DIR/http.keytab is stale (kvno ${kt_kvno:-none}, KDC ${kdc_kvno:-?}); exporting it again"
+            export_keytab "$name"
+            verify_kerberos "$name" again
+            return
+        fi
+        krb kdestroy >/dev/null 2>&1 || true
+    done
+    rm -f -- "$cc"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -666,6 +868,12 @@ cmd_seed_bulk() {
     log "northwind: running on $IP; audit it with: altgate audit --config $DIR/audit-bench.yaml"
 }
 
+# json_strings VALUE...: "a","b" (the values need no JSON escaping)
+json_strings() {
+    local v sep=''
+    for v in "$@"; do printf '%s"%s"' "$sep" "$v"; sep=,; done
+}
+
 write_json() {
     local out="$STATE/forests.json" tmp first=1 name
     tmp="$(mktemp "$STATE/.forests.json.XXXXXX")"
@@ -681,8 +889,19 @@ write_json() {
                 "$IP" "$IP" "$DIR/ca.pem"
             printf '"service_user":"svc-altgate@%s","service_password":"%s",' \
                 "$DNSDOMAIN" "$SVC_PASSWORD"
-            printf '"admin_dn":"CN=Administrator,CN=Users,%s","admin_password":"%s"}' \
+            printf '"admin_dn":"CN=Administrator,CN=Users,%s","admin_password":"%s",' \
                 "$BASE_DN" "$ADMIN_PASSWORD"
+            if [[ "$name" == contoso ]]; then
+                printf '\n  "kerberos":{"realm":"%s","krb5_conf":"%s","keytab":"%s",' \
+                    "$REALM" "$STATE/krb5.conf" "$DIR/http.keytab"
+                printf '"spn":"%s","host":"%s","other_spn":"%s","other_host":"%s",' \
+                    "$KRB_SPN" "$KRB_HOST" "$KRB_OTHER_SPN" "$KRB_OTHER_HOST"
+                printf '"computers":[%s],"computer_password":"%s","users":[%s]}}' \
+                    "$(json_strings "${KRB_COMPUTERS[@]/%/\$}")" "$KRB_COMPUTER_PASSWORD" \
+                    "$(json_strings "${KRB_USERS[@]}")"
+            else
+                printf '"kerberos":null}'
+            fi
         done
         printf '],\n "user_password":"%s"}\n' "$USER_PASSWORD"
     } >"$tmp"
@@ -762,10 +981,11 @@ stop_forest() {
 # ---------------------------------------------------------------------------------------------
 need_tools() {
     local t missing=()
-    for t in samba samba-tool ldbadd ldbmodify ldbsearch ldapsearch openssl ip ss iconv base64 flock; do
+    for t in samba samba-tool ldbadd ldbmodify ldbsearch ldapsearch openssl ip ss iconv base64 flock \
+        kinit kvno klist getent; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
-    [[ ${#missing[@]} -eq 0 ]] || die "missing tools: ${missing[*]} (apt-get install samba samba-ad-dc ldb-tools ldap-utils openssl iproute2)"
+    [[ ${#missing[@]} -eq 0 ]] || die "missing tools: ${missing[*]} (apt-get install samba samba-ad-dc ldb-tools ldap-utils openssl iproute2 krb5-user)"
     [[ $EUID -eq 0 ]] || die "must run as root (loopback aliases and samba)"
 }
 
@@ -778,6 +998,7 @@ lock_state() {
 
 cmd_up() {
     local name pids=() failed=0 i
+    ensure_hosts
     for name in "${FORESTS[@]}"; do
         forest_vars "$name"
         ensure_ip "$IP"
@@ -796,6 +1017,7 @@ cmd_up() {
         ensure_audit_fixtures "$name"
     done
     write_json
+    write_krb5_conf
     # start both first, then wait, so the two start-ups overlap
     for name in "${FORESTS[@]}"; do
         forest_vars "$name"
@@ -810,6 +1032,9 @@ cmd_up() {
         wait_ready "$name"
         # forests provisioned before the lockout fixtures existed get them now (once)
         seed_lockout_fixtures "$name"
+        # and the Kerberos fixtures; then kinit/kvno against the KDC (contoso)
+        seed_kerberos_fixtures "$name"
+        verify_kerberos "$name"
         log "$name: ready on $IP (pid $(master_pid || echo '?'))"
     done
     log "forests described in $STATE/forests.json"
@@ -854,7 +1079,8 @@ main() {
     reset)  [[ $# -eq 0 ]] || usage; need_tools; lock_state
             for n in "${FORESTS[@]}"; do stop_forest "$n"; done
             for n in "${FORESTS[@]}"; do rm -rf -- "${STATE:?}/$n"; done
-            rm -f -- "$STATE/forests.json" "$STATE"/.forests.json.* "$STATE/.lock"
+            rm -f -- "$STATE/forests.json" "$STATE"/.forests.json.* "$STATE/krb5.conf" \
+                "$STATE"/.krb5.conf.* "$STATE"/.krb5cc.* "$STATE/.lock"
             rmdir -- "$STATE" 2>/dev/null || log "note: $STATE not empty, left in place"
             log "removed forest state under $STATE" ;;
     -h|--help|help) usage ;;

@@ -11,7 +11,12 @@
 #     comes from scripts/setup-browser.sh);
 #   - tree-sitter with its PowerShell grammar (scripts/ps_parse.py parses the script
 #     `altgate m365 federation-settings --format powershell` prints; no PowerShell runtime is
-#     offered by Debian or the registries this machine reaches).
+#     offered by Debian or the registries this machine reaches);
+#   - gssapi and requests-gssapi (Kerberos/SPNEGO client for the Windows integrated
+#     authentication tests: `Authorization: Negotiate` with a ticket from kinit).
+# PyPI has no Linux wheel of gssapi: pip builds it from source against MIT krb5, which needs
+# Debian's libkrb5-dev (krb5-config, the GSSAPI headers), a C compiler (gcc) and the interpreter's
+# Python.h (python3-dev for Debian's python3); the script installs whichever of these is missing.
 # Idempotent: does nothing when the venv already has those versions. Installs Debian's python3-venv
 # only if `python3 -m venv` cannot create a venv with pip. Prints the venv's python path on stdout.
 # Exits non-zero on any failure.
@@ -23,6 +28,8 @@ PYSAML2_VERSION=7.5.5
 SELENIUM_VERSION=4.51.0
 TREE_SITTER_VERSION=0.26.1
 TREE_SITTER_POWERSHELL_VERSION=0.26.4
+GSSAPI_VERSION=1.12.0
+REQUESTS_GSSAPI_VERSION=1.4.0
 PYENV="${ALTGATE_PYENV:-/var/tmp/altgate-pyenv}"
 PY="$PYENV/bin/python"
 
@@ -31,23 +38,37 @@ die() { printf 'setup-python-clients: ERROR: %s\n' "$*" >&2; exit 1; }
 
 have_clients() {
     [[ -x "$PY" ]] && "$PY" - "$MSAL_VERSION" "$PYSAML2_VERSION" "$SELENIUM_VERSION" \
-        "$TREE_SITTER_VERSION" "$TREE_SITTER_POWERSHELL_VERSION" <<'EOF' >/dev/null 2>&1
+        "$TREE_SITTER_VERSION" "$TREE_SITTER_POWERSHELL_VERSION" \
+        "$GSSAPI_VERSION" "$REQUESTS_GSSAPI_VERSION" <<'EOF' >/dev/null 2>&1
 import sys, importlib.metadata as md
 import msal, requests, saml2, saml2.client, selenium, selenium.webdriver
 import tree_sitter, tree_sitter_powershell
-names = ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell")
-want = dict(zip(names, sys.argv[1:6]))
+import gssapi, requests_gssapi
+names = ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell",
+         "gssapi", "requests-gssapi")
+want = dict(zip(names, sys.argv[1:8]))
 sys.exit(0 if all(md.version(name) == ver for name, ver in want.items()) else 1)
 EOF
 }
 
 if have_clients; then
-    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION, tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION already installed in $PYENV"
+    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION, tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION, gssapi $GSSAPI_VERSION, requests-gssapi $REQUESTS_GSSAPI_VERSION already installed in $PYENV"
     printf '%s\n' "$PY"
     exit 0
 fi
 
 command -v python3 >/dev/null || die "python3 not found"
+
+SUDO=()
+[[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+APT_UPDATED=0
+apt_install() {
+    if [[ $APT_UPDATED -eq 0 ]]; then
+        "${SUDO[@]}" apt-get update
+        APT_UPDATED=1
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
 
 # Can python3 create a venv with pip? (Debian splits ensurepip out into python3-venv.)
 venv_works() {
@@ -59,10 +80,7 @@ venv_works() {
 }
 if ! venv_works; then
     log "python3 -m venv does not work; installing python3-venv"
-    SUDO=()
-    [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
-    "${SUDO[@]}" apt-get update
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
+    apt_install python3-venv
     venv_works || die "python3 -m venv still does not work after installing python3-venv"
 fi
 
@@ -72,11 +90,27 @@ if [[ ! -x "$PYENV/bin/pip" ]] || ! "$PY" -c 'import sys' >/dev/null 2>&1; then
     python3 -m venv "$PYENV"
 fi
 
-log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION tree-sitter==$TREE_SITTER_VERSION tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION into $PYENV"
+# What building gssapi from source needs (see above).
+build_deps=()
+command -v krb5-config >/dev/null || build_deps+=(libkrb5-dev)
+command -v cc >/dev/null || build_deps+=(gcc)
+if [[ ! -f "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]]; then
+    # Debian's python3 (prefix /usr): its headers are python3-dev; another interpreter brings its own
+    [[ "$("$PY" -c 'import sys; print(sys.base_prefix)')" == /usr ]] ||
+        die "the interpreter behind $PY has no Python.h; gssapi cannot be built"
+    build_deps+=(python3-dev)
+fi
+if [[ ${#build_deps[@]} -gt 0 ]]; then
+    log "installing what building gssapi needs: ${build_deps[*]}"
+    apt_install "${build_deps[@]}"
+fi
+
+log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION tree-sitter==$TREE_SITTER_VERSION tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION gssapi==$GSSAPI_VERSION requests-gssapi==$REQUESTS_GSSAPI_VERSION into $PYENV"
 "$PYENV/bin/pip" install --disable-pip-version-check --quiet \
     "msal==$MSAL_VERSION" "pysaml2==$PYSAML2_VERSION" "selenium==$SELENIUM_VERSION" \
-    "tree-sitter==$TREE_SITTER_VERSION" "tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION"
-have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION / tree-sitter $TREE_SITTER_VERSION / tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION not importable from $PY after install"
+    "tree-sitter==$TREE_SITTER_VERSION" "tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION" \
+    "gssapi==$GSSAPI_VERSION" "requests-gssapi==$REQUESTS_GSSAPI_VERSION"
+have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION / tree-sitter $TREE_SITTER_VERSION / tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION / gssapi $GSSAPI_VERSION / requests-gssapi $REQUESTS_GSSAPI_VERSION not importable from $PY after install"
 command -v xmlsec1 >/dev/null || log "warning: xmlsec1 not on PATH; pysaml2 needs it (Debian package xmlsec1)"
-log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell")))')"
+log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell", "gssapi", "requests-gssapi")))')"
 printf '%s\n' "$PY"

@@ -23,6 +23,9 @@
 # component fail tests/it instead of skipping it, and every binary runs with --include-ignored
 # (the unit tests that need redis-server are #[ignore]d only for a plain `cargo test`).
 #
+# Every run builds with the `kerberos` feature (Windows integrated sign-in against the forests'
+# KDC), so MIT's GSSAPI headers are among the packages installed.
+#
 # Extra arguments go to every cargo invocation (a test name filter, --release, ...); arguments
 # after `--` go to the test binaries (--nocapture, --test-threads=1, ...). Arguments that select
 # targets themselves (--lib, --test NAME, --doc, ...) replace the runs above with one
@@ -34,7 +37,7 @@ set -uo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
-PACKAGES=(samba samba-ad-dc samba-ad-provision redis-server ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv prometheus)
+PACKAGES=(samba samba-ad-dc samba-ad-provision redis-server ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv prometheus krb5-user libkrb5-dev libclang-dev pkg-config curl)
 
 # Setup steps that failed; the tests still run (the hermetic ones need none of it, and tests/it
 # then fails loudly on what is missing), but the run fails.
@@ -179,7 +182,7 @@ for entry in "${targets[@]}"; do
     label="${entry%%|*}"
     read -r -a selection <<<"${entry#*|}"
     log="$LOGS/$label.log"
-    cmd=(cargo test --locked "${selection[@]}" "${cargo_args[@]}" -- "${include_ignored[@]}" "${test_args[@]}")
+    cmd=(cargo test --locked --features kerberos "${selection[@]}" "${cargo_args[@]}" -- "${include_ignored[@]}" "${test_args[@]}")
     echo
     echo "==== test.sh: $label: ${cmd[*]}"
     "${cmd[@]}" 2>&1 | tee "$log"

@@ -50,6 +50,8 @@ pub struct App {
     /// True when no session key is configured and this process generated its own (`serve`
     /// says so; one-off commands do not care).
     pub session_key_generated: bool,
+    /// Windows integrated sign-in (Kerberos), when `kerberos` is configured.
+    pub windows: Option<crate::protocols::passive::WindowsBrowser>,
 }
 
 /// The application could not be built.
@@ -79,6 +81,9 @@ pub enum StartError {
     /// The state store could not be set up (bad URL, unreadable CA or password).
     #[error("state store: {0}")]
     State(#[from] crate::state::StateError),
+    /// The Kerberos acceptor could not start.
+    #[error(transparent)]
+    Kerberos(#[from] crate::kerberos::KerberosError),
     /// A configured forest is missing from the demo directory.
     #[error("forest {0} is configured but not in the demo directory")]
     DemoForestMissing(String),
@@ -118,13 +123,31 @@ impl App {
         App::with_directory(config, metrics, directory, signing, clock)
     }
 
-    /// Builds the application over any directory, signing key and clock (tests inject fakes).
+    /// Builds the application over any directory, signing key and clock (tests inject fakes);
+    /// the Kerberos acceptor is MIT's, over the configured keytab.
     pub fn with_directory(
         config: Config,
         metrics: Metrics,
         directory: Arc<dyn Directory>,
         signing: Option<Signing>,
         clock: Clock,
+    ) -> Result<Arc<App>, StartError> {
+        let acceptor = config
+            .kerberos
+            .as_ref()
+            .map(crate::kerberos::Acceptor::open)
+            .transpose()?;
+        App::with_parts(config, metrics, directory, signing, clock, acceptor)
+    }
+
+    /// Builds the application over any directory, signing key, clock and Kerberos acceptor.
+    pub fn with_parts(
+        config: Config,
+        metrics: Metrics,
+        directory: Arc<dyn Directory>,
+        signing: Option<Signing>,
+        clock: Clock,
+        acceptor: Option<crate::kerberos::Acceptor>,
     ) -> Result<Arc<App>, StartError> {
         let (sessions, session_key_generated) =
             crate::session::SessionKeys::new(config.passive.session_key.as_ref())?;
@@ -174,6 +197,34 @@ impl App {
             metrics.tokens.signing_duration.clone(),
         )
         .with_password_change_url(password_change_url);
+        let windows = acceptor.map(|acceptor| crate::protocols::passive::WindowsBrowser {
+            service: crate::signin::windows::WindowsSignIn::new(
+                acceptor,
+                resolver.clone(),
+                directory.clone(),
+                state.clone(),
+                events.clone(),
+                clock.clone(),
+                crate::signin::windows::WindowsSettings {
+                    realms: config
+                        .kerberos
+                        .as_ref()
+                        .map(|k| k.realms.clone())
+                        .unwrap_or_default(),
+                    forests: config.forests.iter().map(|f| f.name.clone()).collect(),
+                    alternate_attribute: config
+                        .alternate_login_id
+                        .as_ref()
+                        .map(|a| a.attribute.clone()),
+                    device_issuer_domain: config
+                        .windows_integrated
+                        .device_issuer_domain
+                        .clone()
+                        .or_else(|| config.federation.federated_domains.first().cloned()),
+                },
+            ),
+            settings: config.windows_integrated.clone(),
+        });
         Ok(Arc::new(App {
             config,
             metrics,
@@ -190,6 +241,7 @@ impl App {
             answered_requests,
             pages,
             session_key_generated,
+            windows,
         }))
     }
 
@@ -229,6 +281,7 @@ impl App {
             events: &self.events,
             metrics: &self.metrics.passive,
             token_metrics: &self.metrics.tokens,
+            windows: self.windows.as_ref(),
         }
     }
 

@@ -18,7 +18,9 @@ pub fn vocabularies() -> Vec<Vocabulary> {
             .with::<crate::protocols::wstrust::RequestRefusal>()
             .with::<crate::protocols::passive::RefusalReason>()
             .with::<crate::signin::FailureReason>()
-            .with::<crate::signin::password_change::ChangeFailureReason>(),
+            .with::<crate::signin::password_change::ChangeFailureReason>()
+            .with::<crate::kerberos::Rejection>()
+            .with::<crate::signin::windows::AccountRefusal>(),
         Vocabulary::of::<kinds::PassiveOutcome>().with::<crate::protocols::passive::Outcome>(),
         Vocabulary::of::<kinds::PassiveRefusal>()
             .with::<crate::protocols::passive::RefusalReason>(),
@@ -48,6 +50,10 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         Vocabulary::of::<kinds::LockoutDecision>().with::<crate::lockout::Decision>(),
         Vocabulary::of::<kinds::StateOp>().with::<crate::state::Op>(),
         Vocabulary::of::<kinds::SigningCertificate>().with::<crate::keys::CertificateRole>(),
+        Vocabulary::of::<kinds::WindowsFailure>()
+            .with::<crate::kerberos::Rejection>()
+            .with::<crate::signin::windows::AccountRefusal>(),
+        Vocabulary::of::<kinds::AuthenticationMethod>().with::<crate::signin::Method>(),
     ]
 }
 

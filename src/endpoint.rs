@@ -15,6 +15,10 @@ label_set! {
         Wstrust13 = "wstrust_13",
         /// WS-Trust 2005 username/password endpoint (Entra's active sign-in URI).
         Wstrust2005 = "wstrust_2005",
+        /// WS-Trust 1.3 Windows integrated endpoint (Kerberos; internal clients only).
+        Wstrust13Windows = "wstrust_13_windowstransport",
+        /// WS-Trust 2005 Windows integrated endpoint (Kerberos; internal clients only).
+        Wstrust2005Windows = "wstrust_2005_windowstransport",
         /// Browser sign-in and sign-out, WS-Federation and SAML 2.0 (`/adfs/ls/`).
         Passive = "ls",
         /// IdP-initiated sign-on (`/adfs/ls/IdpInitiatedSignOn.aspx`).
@@ -76,6 +80,8 @@ pub struct Enabled {
     pub update_password: bool,
     /// Demo mode with `passive.demo_relying_party`.
     pub demo: bool,
+    /// `windows_integrated.windows_transport` (with `kerberos`).
+    pub windows_transport: bool,
 }
 
 /// Why a request matched no endpoint.
@@ -96,6 +102,8 @@ impl Endpoint {
         match self {
             Endpoint::Wstrust13 => "/adfs/services/trust/13/usernamemixed",
             Endpoint::Wstrust2005 => "/adfs/services/trust/2005/usernamemixed",
+            Endpoint::Wstrust13Windows => "/adfs/services/trust/13/windowstransport",
+            Endpoint::Wstrust2005Windows => "/adfs/services/trust/2005/windowstransport",
             Endpoint::Passive => "/adfs/ls/",
             Endpoint::IdpInitiated => "/adfs/ls/idpinitiatedsignon.aspx",
             Endpoint::UpdatePassword => "/adfs/portal/updatepassword/",
@@ -122,7 +130,10 @@ impl Endpoint {
     /// The methods it answers.
     pub fn methods(self) -> Methods {
         match self {
-            Endpoint::Wstrust13 | Endpoint::Wstrust2005 => Methods::Post,
+            Endpoint::Wstrust13
+            | Endpoint::Wstrust2005
+            | Endpoint::Wstrust13Windows
+            | Endpoint::Wstrust2005Windows => Methods::Post,
             Endpoint::Passive
             | Endpoint::IdpInitiated
             | Endpoint::UpdatePassword
@@ -140,6 +151,7 @@ impl Endpoint {
     pub fn enabled(self, enabled: Enabled) -> bool {
         match self {
             Endpoint::UpdatePassword => enabled.update_password,
+            Endpoint::Wstrust13Windows | Endpoint::Wstrust2005Windows => enabled.windows_transport,
             Endpoint::DemoHome | Endpoint::DemoWsfed | Endpoint::DemoSaml => enabled.demo,
             _ => true,
         }
@@ -226,6 +238,10 @@ pub struct PublicEndpoints {
     pub wstrust_13: String,
     /// `{public_url}/adfs/services/trust/2005/usernamemixed`: active sign-in.
     pub wstrust_2005: String,
+    /// `{public_url}/adfs/services/trust/13/windowstransport`.
+    pub wstrust_13_windows: String,
+    /// `{public_url}/adfs/services/trust/2005/windowstransport`.
+    pub wstrust_2005_windows: String,
     /// `{public_url}/adfs/services/trust/mex`.
     pub mex: String,
     /// `{public_url}/FederationMetadata/2007-06/FederationMetadata.xml`.
@@ -242,6 +258,8 @@ impl PublicEndpoints {
             sign_out: Endpoint::Passive.url(public_url),
             wstrust_13: Endpoint::Wstrust13.url(public_url),
             wstrust_2005: Endpoint::Wstrust2005.url(public_url),
+            wstrust_13_windows: Endpoint::Wstrust13Windows.url(public_url),
+            wstrust_2005_windows: Endpoint::Wstrust2005Windows.url(public_url),
             mex: Endpoint::Mex.url(public_url),
             metadata: Endpoint::FederationMetadata.url(public_url),
             update_password: Endpoint::UpdatePassword.url(public_url),
@@ -262,6 +280,7 @@ mod tests {
     const ALL_ON: Enabled = Enabled {
         update_password: true,
         demo: true,
+        windows_transport: true,
     };
 
     #[test]

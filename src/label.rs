@@ -218,6 +218,10 @@ pub mod kinds {
         EventName = "event_name";
         /// An AD FS MSIS code.
         MsisCode = "msis_code";
+        /// Why a Windows integrated (Kerberos) sign-in failed.
+        WindowsFailure = "windows_failure";
+        /// How a user or device proved who it is.
+        AuthenticationMethod = "authentication_method";
     }
 }
 

@@ -11,11 +11,11 @@
 /// Top-level modules by layer, bottom first. A module may import from lower layers only.
 pub const LAYERS: &[&[&str]] = &[
     &["label", "secret", "xml", "tls", "clock"],
-    &["keys", "endpoint", "request"],
+    &["keys", "keytab", "endpoint", "request"],
     &["config"],
     &["metrics"],
     &["events"],
-    &["directory", "cache", "state", "session"],
+    &["directory", "cache", "state", "session", "kerberos"],
     &["resolve", "lockout"],
     &["signin"],
     &["tokens"],

@@ -53,7 +53,9 @@ pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod kerberos;
 pub mod keys;
+pub mod keytab;
 pub mod label;
 pub mod lockout;
 pub mod metrics;

@@ -32,6 +32,10 @@ pub struct Session {
     pub auth_instant: i64,
     /// Last use (Unix seconds), for the idle timeout.
     pub last_used: i64,
+    /// The session began with a Kerberos ticket (Windows integrated authentication), not a
+    /// password: its tokens say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub windows: bool,
 }
 
 impl Session {
@@ -235,6 +239,7 @@ mod tests {
             dn: "CN=John Doe,CN=Users,DC=contoso,DC=com".into(),
             auth_instant: 1_000,
             last_used: 1_000,
+            windows: false,
         }
     }
 

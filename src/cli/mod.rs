@@ -209,8 +209,53 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// What `check-config` says about the keytab: its principals, key versions and encryption
+/// types, with a warning when the accepted principal has no AES key.
+fn print_kerberos(config: &crate::config::Config) {
+    let Some(k) = &config.kerberos else {
+        return;
+    };
+    println!("kerberos: keytab {}", k.keytab_file.display());
+    for key in &k.keys {
+        let accepted = k.accepted_keys().contains(&key);
+        println!(
+            "  {} kvno {} {}{}",
+            key.principal,
+            key.kvno,
+            key.enctype_name(),
+            if accepted {
+                ""
+            } else {
+                " (not accepted: kerberos.service_principal)"
+            }
+        );
+    }
+    let accepted = k.accepted_keys();
+    if !accepted.is_empty() && accepted.iter().all(|e| crate::keytab::is_weak(e.enctype)) {
+        println!("warning: the keytab holds only RC4/DES keys for the accepted principal: set msDS-SupportedEncryptionTypes to 24 (AES) on the service account and export the keytab again");
+    }
+    if !crate::kerberos::Acceptor::built_in() {
+        println!("warning: this binary was built without the kerberos feature: it cannot start with this configuration");
+    }
+    let w = &config.windows_integrated;
+    println!(
+        "windows_integrated: browser {}, windows_transport {}, {} user-agent rules",
+        if w.browser { "on" } else { "off" },
+        if w.windows_transport { "on" } else { "off" },
+        w.user_agents.len()
+    );
+    if config.federation.internal_networks.is_empty() {
+        println!("warning: federation.internal_networks is empty: no client is internal, so Windows integrated sign-in is never offered");
+    }
+    if config.server.limits.max_header_bytes < 98_304 {
+        println!("warning: server.limits.max_header_bytes is {}: a user in many groups sends a Negotiate header up to ~88 KB (MaxTokenSize 65535); 131072 is safe", config.server.limits.max_header_bytes);
+    }
+}
+
 fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
+    // Before any thread exists: MIT Kerberos reads the keytab's name from the environment.
+    crate::kerberos::prepare_process(config.kerberos.as_ref());
     init_tracing(config.logging.format, &config.logging.level);
     let rt = runtime()?;
     rt.block_on(async move {
@@ -292,6 +337,8 @@ fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
 
 fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
+    crate::kerberos::prepare_process(config.kerberos.as_ref());
+    print_kerberos(&config);
     let rt = runtime()?;
     rt.block_on(async move {
         // Building the application loads the demo directory, CA bundles and service accounts

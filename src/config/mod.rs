@@ -38,6 +38,7 @@ pub mod edge;
 mod error;
 mod federation;
 mod forests;
+pub mod kerberos;
 pub mod lockout;
 mod logging;
 mod passive;
@@ -60,6 +61,7 @@ pub use federation::{Federation, MAX_CLOCK_SKEW};
 pub use forests::{
     is_ldap_attribute_name, AlternateLoginId, ForestConfig, LdapUrl, ServiceAccount,
 };
+pub use kerberos::{KerberosConfig, WindowsIntegrated};
 pub use logging::{LogFormat, LoggingConfig};
 pub use passive::{demo, PassiveConfig, MAX_SESSION};
 pub use relying_party::{
@@ -108,6 +110,10 @@ pub struct Config {
     pub extranet_lockout: lockout::ExtranetLockoutConfig,
     /// Where state shared by a farm lives (lockout counters, replay cache, revoked sessions).
     pub state: state::StateConfig,
+    /// The Kerberos service keys; absent: no Windows integrated sign-in.
+    pub kerberos: Option<KerberosConfig>,
+    /// Where Windows integrated sign-in is offered (off without `kerberos`).
+    pub windows_integrated: WindowsIntegrated,
 }
 
 impl Config {
@@ -199,6 +205,9 @@ impl Validator {
         let admin = self.admin(&mut doc);
         let extranet_lockout = self.extranet_lockout(&mut doc);
         let state = self.state(&mut doc);
+        let forest_names: Vec<String> = forests.iter().map(|f| f.name.clone()).collect();
+        let kerberos = self.kerberos(&mut doc, &forest_names);
+        let windows_integrated = self.windows_integrated(&mut doc, kerberos.is_some());
         self.unknown_sections(doc);
         Some(Config {
             server: server?,
@@ -215,6 +224,8 @@ impl Validator {
             admin,
             extranet_lockout,
             state,
+            kerberos,
+            windows_integrated,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod ldap;
 pub mod partial_attribute_set;
 mod password_change;
 pub mod password_expiry;
+pub mod windows_account;
 
 use crate::label::{kinds, label_set};
 pub use account_state::{
@@ -24,6 +25,7 @@ pub use partial_attribute_set::{DomainAttributes, DOMAIN_ATTRIBUTES};
 pub use password_change::{unicode_pwd, PasswordChangeError};
 pub use password_expiry::{PasswordExpiry, PASSWORD_EXPIRY_ATTRIBUTES, UAC_DONT_EXPIRE_PASSWD};
 use std::sync::Arc;
+pub use windows_account::{AccountBlock, WindowsAccount, WindowsLookup};
 
 /// Attributes read for every candidate account from the global catalog. Each is in the
 /// partial attribute set of Windows AD except `canonicalName`, which is constructed (schema: "In
@@ -96,6 +98,9 @@ label_set! {
         DomainAttributes = "domain_attributes",
         /// The password sign-in's read of the password's expiry on that DC.
         PasswordExpiry = "password_expiry",
+        /// Windows integrated sign-in's fresh read, on a DC of the ticket's domain, of the
+        /// account its Kerberos ticket names.
+        WindowsAccount = "windows_account",
     }
 }
 
@@ -531,6 +536,25 @@ pub trait Directory: Send + Sync + 'static {
         &self,
         account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError>;
+
+    /// The account a Kerberos ticket names, read fresh (never cached) on a domain controller of
+    /// `domain` in `forest`: a subtree search under the domain's DN by `lookup`, with the value
+    /// of `alternate_attribute` when given. `Ok(None)`: no such account in that domain. More
+    /// than one match is an error (never a guess). Directories that cannot say keep this
+    /// default, which reports the domain unreachable.
+    async fn windows_account(
+        &self,
+        forest: &str,
+        domain: &DomainInfo,
+        lookup: WindowsLookup<'_>,
+        alternate_attribute: Option<&str>,
+    ) -> Result<Option<WindowsAccount>, DirectoryError> {
+        let _ = (lookup, alternate_attribute);
+        Err(DirectoryError::NoDomainController {
+            forest: forest.to_string(),
+            domain: domain.dns_name.clone(),
+        })
+    }
 
     /// Changes the account's password from `old` to `new`: an AD *password change* (one modify
     /// deleting the old `unicodePwd` and adding the new one) on a domain controller of its

@@ -94,6 +94,53 @@ event! {
 }
 
 event! {
+    /// AD FS event 1202 for Windows integrated authentication: a Kerberos ticket was verified
+    /// and its account (read fresh) signed in.
+    WindowsSignInSucceeded<'a>: audit, info, WindowsSignInSucceeded [event_id = 1202, outcome = "success", method = "windows"] "Kerberos ticket validated" {
+        /// The cloud login the token carries (alternate ID, UPN or `DOMAIN\sam`).
+        login: &'a str,
+        /// Distinguished name of the account.
+        account: &'a str,
+        /// Its forest.
+        forest: &'a str,
+        /// A domain-joined computer (hybrid join), not a user.
+        device: bool,
+        /// Client address.
+        client_ip: IpAddr => %,
+        /// Relying party.
+        relying_party: &'a str,
+        /// Protocol.
+        protocol: Id<kinds::Protocol> => %,
+    }
+    count(self, m) {
+        m.windows_sign_ins.with_label_values(&[self.protocol.as_str()]).inc();
+    }
+}
+
+event! {
+    /// AD FS event 1203 for Windows integrated authentication: a Negotiate token signed nobody
+    /// in (NTLM, clock skew, wrong key, a disabled account...). The browser gets the sign-in
+    /// form; the reason stays in the log.
+    WindowsSignInFailed<'a>: audit, warn, WindowsSignInFailed [event_id = 1203, outcome = "failure", method = "windows"] "Kerberos sign-in refused" {
+        /// The ticket's principal, when the ticket was good (bounded).
+        principal: &'a str,
+        /// Bounded reason.
+        reason: Id<kinds::WindowsFailure> => %,
+        /// Client address.
+        client_ip: IpAddr => %,
+        /// Relying party.
+        relying_party: &'a str,
+        /// Protocol.
+        protocol: Id<kinds::Protocol> => %,
+        /// MIT's message or the directory's answer.
+        detail: Option<&'a str>,
+    }
+    count(self, m) {
+        m.windows_failures.with_label_values(&[self.reason.as_str()]).inc();
+    }
+}
+
+event! {
     /// A browser signed in to a relying party from its SSO session, without a password.
     SsoSessionUsed<'a>: audit, info, SsoSessionUsed "signed in from the SSO session" {
         /// The login of the session.

@@ -37,6 +37,10 @@ label_set! {
         SignInSucceeded = "sign_in_succeeded",
         /// AD FS event 1203: fresh credentials refused. The reason stays in the log; the client only ever sees a generic failure.
         SignInFailed = "sign_in_failed",
+        /// AD FS event 1202 for Windows integrated authentication: a Kerberos ticket was verified and its account (read fresh) signed in.
+        WindowsSignInSucceeded = "windows_sign_in_succeeded",
+        /// AD FS event 1203 for Windows integrated authentication: a Negotiate token signed nobody in (NTLM, clock skew, wrong key, a disabled account...). The browser gets the sign-in form; the reason stays in the log.
+        WindowsSignInFailed = "windows_sign_in_failed",
         /// A browser signed in to a relying party from its SSO session, without a password.
         SsoSessionUsed = "sso_session_used",
         /// An SSO session was ended because of its account: disabled, password set since the session's sign-in, or no longer at the session's DN. The cookie is cleared; the browser gets the sign-in form.

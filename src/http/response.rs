@@ -34,7 +34,15 @@ const SOAP_CONTENT_TYPE: &str = "application/soap+xml; charset=utf-8";
 
 /// A WS-Trust answer.
 pub fn soap(answer: crate::protocols::wstrust::Answer) -> Reply {
-    respond(answer.status, SOAP_CONTENT_TYPE, answer.body)
+    let mut res = respond(answer.status, SOAP_CONTENT_TYPE, answer.body);
+    if let Some(v) = answer
+        .www_authenticate
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        res.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, v);
+    }
+    res
 }
 
 /// An XML document (metadata, MEX).
@@ -98,6 +106,13 @@ pub fn page(
         if let Ok(v) = HeaderValue::from_str(c) {
             h.append(hyper::header::SET_COOKIE, v);
         }
+    }
+    if let Some(v) = r
+        .www_authenticate
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        h.insert(hyper::header::WWW_AUTHENTICATE, v);
     }
     if let Some(loc) = r
         .location

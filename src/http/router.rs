@@ -89,6 +89,8 @@ struct BrowserRequest {
     raw_query: String,
     cookie_header: Option<String>,
     accept_language: Option<String>,
+    authorization: Option<String>,
+    user_agent: Option<String>,
     /// The body was sent as `application/x-www-form-urlencoded`.
     form: bool,
     body: Bytes,
@@ -113,6 +115,8 @@ impl BrowserRequest {
             (!all.is_empty()).then(|| all.join("; "))
         };
         let accept_language = header(hyper::header::ACCEPT_LANGUAGE);
+        let authorization = header(hyper::header::AUTHORIZATION);
+        let user_agent = header(hyper::header::USER_AGENT);
         let form = header(hyper::header::CONTENT_TYPE).is_some_and(|v| {
             v.to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
@@ -132,6 +136,8 @@ impl BrowserRequest {
             raw_query,
             cookie_header,
             accept_language,
+            authorization,
+            user_agent,
             form,
             body,
         })
@@ -168,6 +174,62 @@ async fn wstrust_endpoint(
         return response::soap(wstrust.refuse(version, BodyRefusal::ContentType));
     }
     response::soap(wstrust.handle(version, &body, ctx).await)
+}
+
+/// WS-Trust windowstransport: internal clients only (an extranet request gets 404, as behind
+/// an AD FS proxy: the endpoint bypasses extranet lockout), authenticated with HTTP Negotiate.
+async fn windows_endpoint(
+    app: &App,
+    req: Request<Body>,
+    version: Version,
+    ctx: &RequestContext,
+) -> Reply {
+    let (Some(windows), true) = (
+        app.windows.as_ref(),
+        ctx.client
+            .is_internal(&app.config.federation.internal_networks),
+    ) else {
+        return response::not_found();
+    };
+    let authorization = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_soap = req
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/soap+xml")
+        });
+    let wstrust = app.wstrust();
+    let server = &app.config.server;
+    let body = match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTooLarge))
+        }
+        Err(BodyError::Timeout) => {
+            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTimeout))
+        }
+    };
+    if !is_soap {
+        return response::soap(wstrust.refuse(version, BodyRefusal::ContentType));
+    }
+    response::soap(
+        wstrust
+            .handle_windows(
+                version,
+                &body,
+                ctx,
+                &windows.service,
+                authorization.as_deref(),
+            )
+            .await,
+    )
 }
 
 fn metadata(app: &App) -> Reply {
@@ -223,6 +285,8 @@ async fn browser_endpoint(
         accept_language: b.accept_language.as_deref(),
         request: ctx,
         idp_initiated: endpoint == Endpoint::IdpInitiated,
+        authorization: b.authorization.as_deref(),
+        user_agent: b.user_agent.as_deref(),
     };
     let r = if endpoint == Endpoint::UpdatePassword {
         crate::protocols::passive::update_password(&app.passive(), &ls).await
@@ -266,6 +330,8 @@ async fn serve(app: &App, endpoint: Endpoint, req: Request<Body>, ctx: &RequestC
     match endpoint {
         Endpoint::Wstrust13 => wstrust_endpoint(app, req, Version::Trust13, ctx).await,
         Endpoint::Wstrust2005 => wstrust_endpoint(app, req, Version::Trust2005, ctx).await,
+        Endpoint::Wstrust13Windows => windows_endpoint(app, req, Version::Trust13, ctx).await,
+        Endpoint::Wstrust2005Windows => windows_endpoint(app, req, Version::Trust2005, ctx).await,
         Endpoint::Passive | Endpoint::IdpInitiated | Endpoint::UpdatePassword => {
             browser_endpoint(app, req, ctx, endpoint).await
         }
@@ -278,6 +344,7 @@ async fn serve(app: &App, endpoint: Endpoint, req: Request<Body>, ctx: &RequestC
         }
         Endpoint::Mex => response::xml(wstrust::mex::document(
             app.config.server.public_url.as_str(),
+            app.windows.is_some() && app.config.windows_integrated.windows_transport,
         )),
         Endpoint::FederationMetadata => metadata(app),
         Endpoint::Probe => response::text(StatusCode::OK, "OK"),
@@ -310,6 +377,7 @@ async fn route(app: &App, req: Request<Body>, ctx: &RequestContext) -> Reply {
     let enabled = Enabled {
         update_password: app.config.passive.update_password_page,
         demo: app.config.passive.demo_relying_party,
+        windows_transport: app.windows.is_some() && app.config.windows_integrated.windows_transport,
     };
     let head = req.method() == Method::HEAD;
     let res = match Endpoint::route(req.method().as_str(), req.uri().path(), enabled) {

@@ -1,4 +1,5 @@
-//! Events by name and category, MSIS codes, sign-in failures by reason.
+//! Events by name and category, MSIS codes, sign-in failures by reason, Windows integrated
+//! sign-ins by protocol and their failures by reason.
 
 use super::{counter_vec, vocabulary, Reg};
 use crate::label::{kinds, Id};
@@ -13,6 +14,10 @@ pub struct EventMetrics {
     pub msis: IntCounterVec,
     /// `altgate_sign_in_failures_total{reason}`: event 1203 by reason.
     pub sign_in_failures: IntCounterVec,
+    /// `altgate_windows_sign_ins_total{protocol}`: Kerberos sign-ins by protocol.
+    pub windows_sign_ins: IntCounterVec,
+    /// `altgate_windows_sign_in_failures_total{reason}`: refused Negotiate tokens by reason.
+    pub windows_failures: IntCounterVec,
 }
 
 impl EventMetrics {
@@ -46,6 +51,18 @@ impl EventMetrics {
                 "altgate_sign_in_failures_total",
                 "Password sign-ins refused (AD FS event 1203), by reason.",
                 &[vocabulary::<kinds::SignInFailure>("reason")],
+            )?,
+            windows_sign_ins: counter_vec(
+                r,
+                "altgate_windows_sign_ins_total",
+                "Windows integrated (Kerberos) sign-ins, users and devices, by protocol.",
+                &[vocabulary::<kinds::Protocol>("protocol")],
+            )?,
+            windows_failures: counter_vec(
+                r,
+                "altgate_windows_sign_in_failures_total",
+                "Negotiate tokens that signed nobody in, by reason.",
+                &[vocabulary::<kinds::WindowsFailure>("reason")],
             )?,
         })
     }

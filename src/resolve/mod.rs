@@ -244,6 +244,21 @@ impl Resolution {
         }
     }
 
+    /// A resolution to `account` by `via`, made outside the resolver (a Kerberos computer
+    /// account, which no login resolves to).
+    pub fn resolved(login: String, via: Via, account: ResolvedAccount) -> Self {
+        Resolution {
+            login,
+            outcome: Outcome::Resolved,
+            via: Some(via),
+            account: Some(account),
+            failure: None,
+            forests_searched: Vec::new(),
+            unreachable_forests: Vec::new(),
+            upn_fallback: None,
+        }
+    }
+
     fn failed(login: String, outcome: Outcome, code: FailureCode, message: String) -> Self {
         Resolution {
             login,

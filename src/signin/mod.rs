@@ -6,6 +6,7 @@
 
 pub mod password_change;
 pub mod timing;
+pub mod windows;
 
 use crate::clock::Clock;
 use crate::config::{ClaimKind, RelyingParty};
@@ -56,6 +57,38 @@ label_set! {
         UpdatePassword = "update_password",
     }
 }
+
+label_set! {
+    /// How the user or device proved who it is: the authentication method of its tokens.
+    pub enum Method: kinds::AuthenticationMethod {
+        /// A password (forms, WS-Trust usernamemixed).
+        Password = "password",
+        /// A Kerberos ticket (Windows integrated authentication).
+        Windows = "windows",
+    }
+}
+
+impl Method {
+    /// SAML 1.1 `AuthenticationStatement/@AuthenticationMethod`, as AD FS writes it.
+    pub fn saml11(self) -> &'static str {
+        match self {
+            Method::Password => "urn:oasis:names:tc:SAML:1.0:am:password",
+            Method::Windows => WINDOWS_AUTHN_CONTEXT,
+        }
+    }
+
+    /// SAML 2.0 `AuthnContextClassRef`, as AD FS writes it.
+    pub fn saml20(self) -> &'static str {
+        match self {
+            Method::Password => "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            Method::Windows => WINDOWS_AUTHN_CONTEXT,
+        }
+    }
+}
+
+/// AD FS's authentication context for Windows integrated authentication (SAML 1.1
+/// `AuthenticationMethod`, SAML 2.0 `AuthnContextClassRef`).
+pub const WINDOWS_AUTHN_CONTEXT: &str = "urn:federation:authentication:windows";
 
 /// Where a sign-in came from and what it is for, for audit, lockout and claims.
 #[derive(Debug, Clone)]
@@ -327,6 +360,10 @@ pub struct SignedIn {
     /// be read, or the sign-in reused an SSO session (AD FS issues the expiry claims for a
     /// password authentication only).
     pub password_expires_at: Option<OffsetDateTime>,
+    /// How the account proved itself (an SSO reuse keeps its session's method).
+    pub method: Method,
+    /// The hybrid-join facts, when a domain-joined computer signed in (windowstransport).
+    pub device: Option<windows::Device>,
 }
 
 /// The password sign-in service: what every protocol calls with a login and a password. It
@@ -510,6 +547,8 @@ impl SignIn {
             login: login.trim().to_string(),
             auth_instant: (self.clock)(),
             password_expires_at,
+            method: Method::Password,
+            device: None,
         })
     }
 

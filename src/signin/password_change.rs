@@ -249,6 +249,8 @@ impl SignIn {
                 resolution: resolution.clone(),
                 login: login.trim().to_string(),
                 auth_instant: (self.clock)(),
+                method: super::Method::Password,
+                device: None,
             }),
             Ok(Err(r)) => Err(F::Directory(PasswordChangeError::Refused(format!(
                 "the password was changed but the new one does not bind yet: {}",

@@ -58,6 +58,7 @@ struct Prepared {
     now: time::OffsetDateTime,
     lifetime: time::Duration,
     auth_instant: time::OffsetDateTime,
+    method: crate::signin::Method,
 }
 
 /// Everything one token depends on: the federation settings, the signing key, the relying
@@ -95,17 +96,42 @@ fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
         login: &i.signed_in.login,
         inside_corporate_network: i.client.is_internal(&fed.internal_networks),
     };
-    let domain_issuer = rp
-        .per_domain_issuer
-        .then(|| issuer_for_upn(&subject.cloud_upn(), &fed.federated_domains))
-        .flatten();
-    let issuer = domain_issuer.clone().unwrap_or_else(|| fed.issuer.clone());
-    let mut attributes = attribute_claims(
-        &rp.claims,
-        &subject,
-        fed.display_name_order,
-        domain_issuer.as_deref(),
-    );
+    let device = i.signed_in.device.as_ref();
+    let domain_issuer = match device {
+        // A device's issuer is its verified domain's, not a UPN's (it has none).
+        Some(d) => d
+            .issuer_domain
+            .as_ref()
+            .or(fed.federated_domains.first())
+            .map(|d| format!("http://{d}/adfs/services/trust/")),
+        None => rp
+            .per_domain_issuer
+            .then(|| issuer_for_upn(&subject.cloud_upn(), &fed.federated_domains))
+            .flatten(),
+    };
+    let issuer = match device {
+        Some(_) if !rp.per_domain_issuer => fed.issuer.clone(),
+        _ => domain_issuer.clone().unwrap_or_else(|| fed.issuer.clone()),
+    };
+    let mut attributes = match device {
+        Some(d) => device_claims(
+            d,
+            domain_issuer.as_deref(),
+            subject.inside_corporate_network,
+        ),
+        None => attribute_claims(
+            &rp.claims,
+            &subject,
+            fed.display_name_order,
+            domain_issuer.as_deref(),
+        ),
+    };
+    if device.is_none() && rp.is_microsoft_online() {
+        attributes.push((ACCOUNT_TYPE, "User".to_string()));
+    }
+    if i.signed_in.method == crate::signin::Method::Windows {
+        attributes.push((AUTHN_METHODS_REFERENCES, WINDOWS_METHOD.to_string()));
+    }
     if rp.claims.contains(&ClaimKind::PasswordExpiry) {
         attributes.extend(password_expiry_claims(
             i.signed_in.password_expires_at,
@@ -133,7 +159,44 @@ fn prepare(i: &Issuance<'_>) -> Result<Prepared, IssueError> {
         now: i.now,
         lifetime: time::Duration::try_from(rp.token_lifetime).unwrap_or(time::Duration::HOUR),
         auth_instant: i.signed_in.auth_instant,
+        method: i.signed_in.method,
     })
+}
+
+/// `accounttype`: `DJ` for a domain-joined computer, `User` for a user (AD FS's hybrid join
+/// rules on `urn:federation:MicrosoftOnline`).
+pub const ACCOUNT_TYPE: &str = "http://schemas.microsoft.com/ws/2012/01/accounttype";
+/// `onpremobjectguid`: the computer's `objectGUID` (base64).
+pub const ON_PREM_OBJECT_GUID: &str =
+    "http://schemas.microsoft.com/identity/claims/onpremobjectguid";
+/// `primarysid`: the computer's `objectSid`.
+pub const PRIMARY_SID: &str = "http://schemas.microsoft.com/ws/2008/06/identity/claims/primarysid";
+/// The authentication methods claim Entra reads (`amr`).
+pub const AUTHN_METHODS_REFERENCES: &str =
+    "http://schemas.microsoft.com/claims/authnmethodsreferences";
+/// Windows integrated authentication, as a method claim value.
+pub const WINDOWS_METHOD: &str =
+    "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/windows";
+
+/// The claims of a domain-joined computer's token (entra-docs `hybrid-join-manual.md`):
+/// `accounttype` DJ, `onpremobjectguid`, `primarysid`, `issuerid`, ImmutableID (its
+/// `objectGUID`) and `insidecorporatenetwork`.
+fn device_claims(
+    d: &crate::signin::windows::Device,
+    issuer_id: Option<&str>,
+    inside: bool,
+) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        (ACCOUNT_TYPE, "DJ".to_string()),
+        (ON_PREM_OBJECT_GUID, d.object_guid.clone()),
+        (PRIMARY_SID, d.object_sid.clone()),
+    ];
+    if let Some(issuer) = issuer_id {
+        out.push((ClaimKind::IssuerId.uri(), issuer.to_string()));
+    }
+    out.push((ClaimKind::ImmutableId.uri(), d.object_guid.clone()));
+    out.push((ClaimKind::InsideCorporateNetwork.uri(), inside.to_string()));
+    out
 }
 
 impl Prepared {
@@ -147,6 +210,7 @@ impl Prepared {
             now: self.now,
             lifetime: self.lifetime,
             auth_instant: self.auth_instant,
+            method: self.method,
             recipient: delivery.recipient,
             in_response_to: delivery.in_response_to,
         }

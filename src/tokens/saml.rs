@@ -34,6 +34,8 @@ pub struct AssertionSpec<'a> {
     pub lifetime: Duration,
     /// When the user authenticated.
     pub auth_instant: OffsetDateTime,
+    /// How (SAML 1.1 `AuthenticationMethod`, SAML 2.0 `AuthnContextClassRef`).
+    pub method: crate::signin::Method,
     /// SAML 2.0 only: SubjectConfirmationData Recipient (the ACS URL).
     pub recipient: Option<&'a str>,
     /// SAML 2.0 only: InResponseTo (the AuthnRequest ID).
@@ -105,10 +107,7 @@ pub fn saml11(spec: &AssertionSpec<'_>, key: &SigningKey) -> Result<SignedAssert
         .child(
             Element::new("saml:AuthenticationStatement")
                 .attr("AuthenticationInstant", instant(spec.auth_instant))
-                .attr(
-                    "AuthenticationMethod",
-                    "urn:oasis:names:tc:SAML:1.0:am:password",
-                )
+                .attr("AuthenticationMethod", spec.method.saml11())
                 .child(subject()),
         );
     // SAML 1.1: the signature follows the statements.
@@ -192,10 +191,10 @@ pub fn saml20_element(
         Element::new("saml:AuthnStatement")
             .attr("AuthnInstant", instant(spec.auth_instant))
             .attr("SessionIndex", id.clone())
-            .child(Element::new("saml:AuthnContext").leaf(
-                "saml:AuthnContextClassRef",
-                "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-            )),
+            .child(
+                Element::new("saml:AuthnContext")
+                    .leaf("saml:AuthnContextClassRef", spec.method.saml20()),
+            ),
     );
     // SAML 2.0: the signature follows the Issuer.
     if let Some(key) = key {

@@ -53,6 +53,8 @@ fn signed_in(typed: &str) -> SignedIn {
         }),
         login: typed.into(),
         auth_instant: time::macros::datetime!(2026-11-24 08:59 UTC),
+        method: crate::signin::Method::Password,
+        device: None,
         password_expires_at: None,
     }
 }

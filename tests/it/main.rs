@@ -44,4 +44,7 @@ mod password_change;
 mod prometheus;
 mod resolve_ad;
 mod server;
+// Needs the binary built with the `kerberos` feature (scripts/test.sh always builds it so).
+#[cfg(feature = "kerberos")]
+mod windows;
 mod wstrust;

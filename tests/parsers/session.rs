@@ -58,6 +58,7 @@ fn session(rng: &mut Rng) -> Session {
         dn: rng.string_of(TEXT, 40),
         auth_instant: rng.next() as i64,
         last_used: rng.range(-1, 4_000_000_000),
+        windows: rng.next() % 2 == 0,
     }
 }
 

@@ -18,7 +18,8 @@ pub use file::{
 
 use super::{
     AccountRef, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError, DomainInfo,
-    PasswordChangeError, ScanProgress, ScannedUser, UserQuery, UAC_ACCOUNTDISABLE,
+    PasswordChangeError, ScanProgress, ScannedUser, UserQuery, WindowsAccount, WindowsLookup,
+    UAC_ACCOUNTDISABLE,
 };
 use super::{BindResult, SearchResult};
 use async_trait::async_trait;
@@ -98,6 +99,20 @@ impl EmbeddedDirectory {
     }
 }
 
+impl EmbeddedDirectory {
+    /// A demo user's state now (its password change since loading included).
+    fn state_of(&self, forest: &str, u: &User) -> AccountState {
+        let changed = self.changed_password(forest, &u.entry.dn).map(|(_, at)| at);
+        AccountState {
+            enabled: u
+                .entry
+                .user_account_control
+                .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
+            pwd_last_set: changed.or(u.pwd_last_set),
+        }
+    }
+}
+
 impl Forest {
     /// The user at `dn`, compared as AD compares DNs here (case-insensitively).
     fn user(&self, dn: &str) -> Option<&User> {
@@ -149,14 +164,20 @@ impl Directory for EmbeddedDirectory {
         account: AccountRef<'_>,
     ) -> Result<Option<AccountState>, DirectoryError> {
         let AccountRef { forest, dn, .. } = account;
-        let changed = self.changed_password(forest, dn).map(|(_, at)| at);
-        Ok(self.forest(forest)?.user(dn).map(|u| AccountState {
-            enabled: u
-                .entry
-                .user_account_control
-                .is_some_and(|uac| uac & UAC_ACCOUNTDISABLE == 0),
-            pwd_last_set: changed.or(u.pwd_last_set),
-        }))
+        Ok(self
+            .forest(forest)?
+            .user(dn)
+            .map(|u| self.state_of(forest, u)))
+    }
+
+    async fn windows_account(
+        &self,
+        forest: &str,
+        domain: &DomainInfo,
+        lookup: WindowsLookup<'_>,
+        alternate_attribute: Option<&str>,
+    ) -> Result<Option<WindowsAccount>, DirectoryError> {
+        self.windows_user(forest, &domain.dns_name, lookup, alternate_attribute)
     }
 
     async fn change_password(

@@ -1,10 +1,13 @@
 //! The embedded directory's answers to searches and scans, as a global catalog gives them:
 //! case-insensitive equality on an account attribute or a free-form one, user objects only,
-//! `DOMAIN\\sam` within the domain, and every value of each attribute a scan asks for.
+//! `DOMAIN\\sam` within the domain, every value of each attribute a scan asks for, and the
+//! account a Kerberos principal names.
 
 use super::file::domain_dn;
-use super::{EmbeddedDirectory, Forest};
-use crate::directory::{DirectoryEntry, DirectoryError, ScannedUser, UserQuery};
+use super::{EmbeddedDirectory, Forest, User};
+use crate::directory::{
+    DirectoryEntry, DirectoryError, ScannedUser, UserQuery, WindowsAccount, WindowsLookup,
+};
 use std::collections::BTreeMap;
 
 /// Equal as AD compares attribute values here (case-insensitively).
@@ -131,5 +134,62 @@ impl EmbeddedDirectory {
                 u
             })
             .collect())
+    }
+}
+
+impl EmbeddedDirectory {
+    /// The demo user a Kerberos ticket names, in `domain` of `forest` (demo users are never
+    /// computers and have no `objectSid`).
+    pub(super) fn windows_user(
+        &self,
+        forest: &str,
+        domain: &str,
+        lookup: WindowsLookup<'_>,
+        alternate_attribute: Option<&str>,
+    ) -> Result<Option<WindowsAccount>, DirectoryError> {
+        let f = self.forest(forest)?;
+        let found: Vec<&User> = f
+            .users
+            .iter()
+            .filter(|u| u.domain.eq_ignore_ascii_case(domain))
+            .filter(|u| match lookup {
+                WindowsLookup::SamAccountName(sam) => u
+                    .entry
+                    .sam_account_name
+                    .as_deref()
+                    .is_some_and(|s| eq_ci(s, sam)),
+                WindowsLookup::Upn(upn) => u
+                    .entry
+                    .user_principal_name
+                    .as_deref()
+                    .is_some_and(|s| eq_ci(s, upn)),
+            })
+            .collect();
+        let [u] = found.as_slice() else {
+            return match found.len() {
+                0 => Ok(None),
+                _ => Err(DirectoryError::SearchFailed {
+                    forest: forest.to_string(),
+                    reason: format!("more than one demo account in {domain} matches {lookup:?}"),
+                }),
+            };
+        };
+        let state = self.state_of(forest, u);
+        Ok(Some(WindowsAccount {
+            dn: u.entry.dn.clone(),
+            sam_account_name: u.entry.sam_account_name.clone().unwrap_or_default(),
+            user_principal_name: u.entry.user_principal_name.clone(),
+            alternate_id: alternate_attribute
+                .and_then(|a| attribute(&u.entry, &u.extra, a))
+                .map(str::to_string),
+            object_guid: u.entry.object_guid.clone(),
+            object_sid: None,
+            primary_group_id: Some(513),
+            computer: false,
+            user_account_control: u.entry.user_account_control.unwrap_or(512),
+            pwd_last_set: state.pwd_last_set,
+            account_expires: None,
+            computed_control: None,
+        }))
     }
 }

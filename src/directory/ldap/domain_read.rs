@@ -2,7 +2,8 @@
 //! not hold (see [`crate::directory::partial_attribute_set`]): an account's attributes outside
 //! the partial attribute set (`mS-DS-ConsistencyGuid`), merged into the resolution before it is
 //! cached; its password-expiry facts, read fresh at each password sign-in; its state (`account`
-//! reads through [`read_base`]); and the domain head object's lockout policy. Every read goes to
+//! reads through [`read_base`]); the domain head object's lockout policy; and the account a
+//! Kerberos ticket names (a subtree search of the domain, [`windows_account`]). Every read goes to
 //! the first DC not in backoff that answers, under the one failover policy (`failover`).
 
 use super::bind_pool::{BindFailure, BindPool};
@@ -10,9 +11,11 @@ use super::entry::{attr, bin_attr};
 use super::failover::{refused, Attempt, Failover};
 use super::search_pool::{SearchPool, ServerError};
 use crate::config::ServiceAccount;
+use crate::directory::filter::{escape_value, USER_CLASS};
+use crate::directory::windows_account::{sid_to_string, WINDOWS_ACCOUNT_ATTRIBUTES};
 use crate::directory::{
-    DirectoryError, DomainAttributes, DomainLockoutPolicy, PasswordExpiry, DOMAIN_ATTRIBUTES,
-    PASSWORD_EXPIRY_ATTRIBUTES,
+    DirectoryError, DomainAttributes, DomainLockoutPolicy, PasswordExpiry, WindowsAccount,
+    WindowsLookup, DOMAIN_ATTRIBUTES, PASSWORD_EXPIRY_ATTRIBUTES,
 };
 use ldap3::{Scope, SearchEntry};
 
@@ -156,4 +159,86 @@ pub(super) async fn lockout_policy(
         })
         .await
         .unwrap_or_else(|e| Err(e.unreachable(forest)))
+}
+
+/// The account a Kerberos ticket names: one subtree search under `domain_dn` on the first of
+/// `pools` (the domain's DCs) that answers. Users and computers by `sAMAccountName`, users by
+/// UPN; more than one match is refused, never guessed.
+pub(super) async fn windows_account(
+    pools: &[SearchPool],
+    forest: &str,
+    domain_dn: &str,
+    lookup: WindowsLookup<'_>,
+    alternate_attribute: Option<&str>,
+) -> Result<Option<WindowsAccount>, DirectoryError> {
+    let filter = match lookup {
+        WindowsLookup::SamAccountName(sam) => {
+            format!(
+                "(&(objectClass=user)(sAMAccountName={}))",
+                escape_value(sam)
+            )
+        }
+        WindowsLookup::Upn(upn) => {
+            format!("(&{USER_CLASS}(userPrincipalName={}))", escape_value(upn))
+        }
+    };
+    let mut attrs: Vec<&str> = WINDOWS_ACCOUNT_ATTRIBUTES.to_vec();
+    if let Some(a) = alternate_attribute {
+        attrs.push(a);
+    }
+    let (filter, attrs) = (filter.as_str(), attrs.as_slice());
+    let entries = Failover::SERVERS_ONLY
+        .run(pools, |pool| async move {
+            match pool.search(domain_dn, Scope::Subtree, filter, attrs).await {
+                Ok(entries) => Attempt::Answer(Ok(entries)),
+                Err(ServerError::NoSuchObject(_)) => Attempt::Answer(Ok(Vec::new())),
+                Err(ServerError::Refused(reason)) => {
+                    Attempt::Answer(Err(refused(forest, &pool.server, &reason)))
+                }
+                Err(ServerError::Unavailable(reason)) => Attempt::ServerFailed(reason),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.unreachable(forest)))?;
+    let mut entries = entries.into_iter();
+    let Some(entry) = entries.next() else {
+        return Ok(None);
+    };
+    if entries.next().is_some() {
+        return Err(DirectoryError::SearchFailed {
+            forest: forest.to_string(),
+            reason: format!("more than one account in {domain_dn} matches {lookup:?}"),
+        });
+    }
+    let int = |name: &str| attr(&entry, name).and_then(|v| v.trim().parse::<i64>().ok());
+    let sam = attr(&entry, "sAMAccountName");
+    let (Some(sam), Some(uac)) = (sam, int("userAccountControl")) else {
+        return Err(DirectoryError::SearchFailed {
+            forest: forest.to_string(),
+            reason: format!(
+                "{} came back without a readable sAMAccountName or userAccountControl",
+                entry.dn
+            ),
+        });
+    };
+    let computer = entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("objectClass"))
+        .is_some_and(|(_, v)| v.iter().any(|c| c.eq_ignore_ascii_case("computer")));
+    Ok(Some(WindowsAccount {
+        dn: entry.dn.clone(),
+        sam_account_name: sam,
+        user_principal_name: attr(&entry, "userPrincipalName"),
+        alternate_id: alternate_attribute.and_then(|a| attr(&entry, a)),
+        object_guid: bin_attr(&entry, "objectGUID"),
+        object_sid: bin_attr(&entry, "objectSid").and_then(|s| sid_to_string(&s)),
+        primary_group_id: int("primaryGroupID").and_then(|v| u32::try_from(v).ok()),
+        computer,
+        // userAccountControl is a signed 32-bit integer on the wire: keep its bits.
+        user_account_control: uac as u32,
+        pwd_last_set: int("pwdLastSet"),
+        account_expires: int("accountExpires"),
+        computed_control: int("msDS-User-Account-Control-Computed").map(|v| v as u32),
+    }))
 }

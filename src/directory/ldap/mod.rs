@@ -23,7 +23,8 @@ mod server;
 use super::{
     filter, AccountRef, AccountState, BindRejection, Directory, DirectoryEntry, DirectoryError,
     DomainAttributes, DomainInfo, DomainLockoutPolicy, PasswordChangeError, PasswordExpiry,
-    ScanProgress, ScannedUser, UserQuery, ACCOUNT_ATTRIBUTES, SCAN_ATTRIBUTES,
+    ScanProgress, ScannedUser, UserQuery, WindowsAccount, WindowsLookup, ACCOUNT_ATTRIBUTES,
+    SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
 use crate::directory::{BindResult, Query, SearchResult};
@@ -339,6 +340,22 @@ impl Directory for LdapDirectory {
         let start = Instant::now();
         let result = domain_read::password_expiry(pools, forest, dn, &domain_dn).await;
         self.count(forest, Query::PasswordExpiry, start, result.as_ref().err());
+        result
+    }
+
+    async fn windows_account(
+        &self,
+        forest: &str,
+        domain: &DomainInfo,
+        lookup: WindowsLookup<'_>,
+        alternate_attribute: Option<&str>,
+    ) -> Result<Option<WindowsAccount>, DirectoryError> {
+        let pools = self.readers_of(forest, &domain.dns_name)?;
+        let start = Instant::now();
+        let result =
+            domain_read::windows_account(pools, forest, &domain.dn, lookup, alternate_attribute)
+                .await;
+        self.count(forest, Query::WindowsAccount, start, result.as_ref().err());
         result
     }
 

@@ -59,6 +59,7 @@ fn page(app: &DemoRp<'_>, status: StatusCode, title: &str, body: &str) -> LsResp
         set_cookies: Vec::new(),
         form_target: None,
         location: None,
+        www_authenticate: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn redirect(location: String, cookie: String) -> LsResponse {
         set_cookies: vec![cookie],
         form_target: None,
         location: Some(location),
+        www_authenticate: None,
     }
 }
 

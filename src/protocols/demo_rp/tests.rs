@@ -57,6 +57,8 @@ async fn ls_call(app: &App, post: bool, query: &str, body: &str, cookies: &str) 
             accept_language: None,
             request: &crate::request::RequestContext::local(IpAddr::from([127, 0, 0, 1]), "test"),
             idp_initiated: false,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await

@@ -36,6 +36,7 @@ pub(super) fn post_saml(
         set_cookies: cookies,
         form_target: Some(acs.to_string()),
         location: None,
+        www_authenticate: None,
     }
 }
 
@@ -144,6 +145,7 @@ pub(super) async fn deliver(
                 set_cookies: Vec::new(),
                 form_target: Some(reply.clone()),
                 location: None,
+                www_authenticate: None,
             }
         }
         Deliver::Saml {

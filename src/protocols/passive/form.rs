@@ -1,12 +1,14 @@
 //! The sign-in page flow: a sign-in request is answered from the SSO session when it can be,
-//! with a SAML NoPassive response when the SP forbids UI, and otherwise with the sign-in form
-//! (and its CSRF cookie); the posted form is checked (context, CSRF) and its credentials signed in.
+//! with a SAML NoPassive response when the SP forbids UI, with a Kerberos ticket when Windows
+//! integrated sign-in applies (`negotiate`), and otherwise with the sign-in form (and its CSRF
+//! cookie; under a Negotiate challenge when one is offered); the posted form is checked
+//! (context, CSRF) and its credentials signed in.
 
 use super::delivery::{deliver, no_passive};
 use super::page::{ErrorKind, Lang, SignInPage};
 use super::params::Params;
 use super::request::{target_of_ctx, Target};
-use super::Passive;
+use super::{negotiate, Passive};
 use super::{refuse, sso, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
 use crate::secret::constant_time_eq;
 use crate::secret::Secret;
@@ -33,6 +35,19 @@ pub(super) async fn begin(
             return Ok(r);
         }
     }
+    let mut challenge = false;
+    if negotiate::offered(app, req, &target) {
+        match negotiate::token(req.authorization) {
+            Some(token) => {
+                if let Some(mut r) = negotiate::sign_in(app, req, lang, &target, token).await? {
+                    cookies.append(&mut r.set_cookies);
+                    r.set_cookies = cookies;
+                    return Ok(r);
+                }
+            }
+            None => challenge = true,
+        }
+    }
     let csrf = app.sessions.random_token().ok_or_else(|| {
         refuse(
             target.protocol,
@@ -45,10 +60,15 @@ pub(super) async fn begin(
         .count_request(target.protocol, Outcome::SignInPage);
     // The login hint pre-fills the user name (escaped by the page); the password decides.
     let hint = target.hint.as_deref().unwrap_or("");
-    let mut r = LsResponse::html(
-        StatusCode::OK,
-        sign_in_page(app, lang, ctx, &csrf, false, hint),
-    );
+    let status = if challenge {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let mut r = LsResponse::html(status, sign_in_page(app, lang, ctx, &csrf, false, hint));
+    if challenge {
+        r.www_authenticate = Some(negotiate::CHALLENGE.to_string());
+    }
     r.set_cookies = cookies;
     Ok(r)
 }

@@ -21,6 +21,7 @@ mod form;
 #[doc(hidden)]
 pub(crate) mod fuzz;
 mod hints;
+mod negotiate;
 pub mod page;
 mod params;
 mod password_change;
@@ -59,6 +60,9 @@ label_set! {
         Token = "token",
         /// The SSO session signed the browser in: a token posted without the form.
         SsoToken = "sso_token",
+        /// A Kerberos ticket (Windows integrated authentication) signed the browser in: a
+        /// token posted without the form.
+        WindowsToken = "windows_token",
         /// The sign-in form was shown: first, or again after a failed sign-in.
         SignInPage = "sign_in_page",
         /// The password-change page of a sign-in in flight (AD answered that the password
@@ -221,6 +225,16 @@ pub struct Passive<'a> {
     pub metrics: &'a PassiveMetrics,
     /// Token counters.
     pub token_metrics: &'a TokenMetrics,
+    /// Windows integrated sign-in, when `kerberos` is configured.
+    pub windows: Option<&'a WindowsBrowser>,
+}
+
+/// Windows integrated sign-in as browser sign-in uses it.
+pub struct WindowsBrowser {
+    /// The Kerberos sign-in service.
+    pub service: crate::signin::windows::WindowsSignIn,
+    /// Where and to whom it is offered.
+    pub settings: crate::config::WindowsIntegrated,
 }
 
 impl Passive<'_> {
@@ -316,6 +330,10 @@ pub struct LsRequest<'a> {
     pub request: &'a RequestContext,
     /// The request came to `IdpInitiatedSignOn.aspx`.
     pub idp_initiated: bool,
+    /// The `Authorization` header (a Negotiate token).
+    pub authorization: Option<&'a str>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<&'a str>,
 }
 
 /// What to send back.
@@ -331,6 +349,8 @@ pub struct LsResponse {
     pub form_target: Option<String>,
     /// Redirect target (302).
     pub location: Option<String>,
+    /// `WWW-Authenticate` (a Negotiate challenge, or the acceptor's reply token).
+    pub www_authenticate: Option<String>,
 }
 
 impl LsResponse {
@@ -341,6 +361,7 @@ impl LsResponse {
             set_cookies: Vec::new(),
             form_target: None,
             location: None,
+            www_authenticate: None,
         }
     }
 }

@@ -41,6 +41,8 @@ pub(super) struct Target {
     pub(super) rp: RelyingParty,
     pub(super) deliver: Deliver,
     pub(super) force_authn: bool,
+    /// A `wauth` naming a password method: the form, never Windows integrated sign-in.
+    pub(super) password_only: bool,
     pub(super) is_passive: bool,
     /// The login hint (WS-Fed `username`, SAML `Subject/NameID`): pre-fills the form, and an
     /// SSO session of another account is not reused (see [`hints`]).
@@ -221,6 +223,7 @@ pub(super) fn classify(
             rp,
             deliver,
             force_authn: false,
+            password_only: false,
             is_passive: false,
             hint: None,
         }));
@@ -280,6 +283,7 @@ pub(super) fn classify(
                 relay,
             },
             force_authn: req.force_authn || hints::prompt_login(params),
+            password_only: false,
             is_passive: req.is_passive,
             hint: hints::login_hint(req.subject_hint.as_deref()),
             rp,
@@ -319,6 +323,7 @@ pub(super) fn classify(
                 deliver: Deliver::WsFed { reply, wctx },
                 force_authn: params.get("wfresh").map(str::trim) == Some("0")
                     || hints::prompt_login(params),
+                password_only: wauth.is_some_and(|w| !w.trim().is_empty()),
                 is_passive: false,
                 hint: hints::login_hint(params.get("username")),
                 rp,

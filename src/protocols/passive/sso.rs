@@ -136,6 +136,11 @@ async fn open(
     }
     check_account(app, account, &session, client_ip).await?;
     let login = session.login.clone();
+    let method = if session.windows {
+        crate::signin::Method::Windows
+    } else {
+        crate::signin::Method::Password
+    };
     let refreshed = Session {
         last_used: now,
         ..session
@@ -151,6 +156,8 @@ async fn open(
             login,
             auth_instant,
             password_expires_at: None,
+            method,
+            device: None,
         },
         session_cookie(&cookie, max_age),
     ))
@@ -218,6 +225,7 @@ pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, r: &mut LsResponse)
         dn: account.map_or_else(String::new, |a| a.distinguished_name.clone()),
         auth_instant: signed_in.auth_instant.unix_timestamp(),
         last_used: now,
+        windows: signed_in.method == crate::signin::Method::Windows,
     };
     if let Some(v) = app.sessions.seal(&session) {
         app.metrics.count_session(SsoResult::Created);

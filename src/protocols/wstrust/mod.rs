@@ -1,6 +1,8 @@
 //! WS-Trust usernamemixed (1.3 and 2005): what Office rich clients and Microsoft's
-//! authentication libraries POST usernames and passwords to, and the WS-MetadataExchange
-//! document that lets them discover it.
+//! authentication libraries POST usernames and passwords to; windowstransport (1.3 and 2005):
+//! the same with a Kerberos ticket over HTTP Negotiate (hybrid join of Windows devices,
+//! integrated sign-in of rich clients); and the WS-MetadataExchange document that lets them
+//! discover both.
 
 pub mod mex;
 pub mod request;
@@ -10,12 +12,14 @@ use crate::config::{RelyingParty, TokenType};
 use crate::label::{kinds, label_set, Id};
 use crate::metrics::TokenMetrics;
 use crate::request::RequestContext;
+use crate::signin::windows::WindowsSignIn;
 use crate::signin::{SignIn, SignInContext};
 use crate::tokens::issue::{Delivery, Tokens};
 use crate::tokens::rstr::Version;
 use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
+use base64::Engine;
 use hyper::StatusCode;
-use request::parse_rst;
+use request::{parse_request, parse_rst, Credentials};
 use response::{fault, rstr, Fault};
 
 /// The HTTP status and SOAP body to answer with. AD FS answers every fault with 500.
@@ -25,6 +29,8 @@ pub struct Answer {
     pub status: StatusCode,
     /// SOAP 1.2 envelope.
     pub body: String,
+    /// `WWW-Authenticate` (windowstransport: the Negotiate challenge, or the reply token).
+    pub www_authenticate: Option<String>,
 }
 
 /// Why a request was refused before its envelope was read.
@@ -146,6 +152,7 @@ impl WsTrust<'_> {
         Answer {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: fault(version, f, relates),
+            www_authenticate: None,
         }
     }
 
@@ -197,11 +204,105 @@ impl WsTrust<'_> {
                 )
             }
         };
+        self.answer(version, &rst, rp, &signed_in, request)
+    }
+
+    /// Answers one RST posted to the `version` windowstransport endpoint: without a Negotiate
+    /// token, `401` with the challenge; with one, the holder of the ticket (a user, or a
+    /// domain-joined computer with the hybrid join claims) gets the same RSTR as
+    /// usernamemixed gives, and the acceptor's reply token. A token that signs nobody in gets
+    /// the authentication fault, never a new challenge (no loop).
+    pub async fn handle_windows(
+        &self,
+        version: Version,
+        body: &[u8],
+        request: &RequestContext,
+        windows: &WindowsSignIn,
+        authorization: Option<&str>,
+    ) -> Answer {
+        let negotiate = authorization
+            .map(|a| a.trim())
+            .map(|a| a.split_once(' ').unwrap_or((a, "")))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Negotiate"))
+            .map(|(_, t)| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(t.trim())
+                    .unwrap_or_default()
+            });
+        let Some(token) = negotiate else {
+            return Answer {
+                status: StatusCode::UNAUTHORIZED,
+                body: String::new(),
+                www_authenticate: Some("Negotiate".into()),
+            };
+        };
+        let now = self.tokens.now();
+        let skew = time::Duration::try_from(self.tokens.federation().max_clock_skew)
+            .unwrap_or(time::Duration::minutes(5));
+        let rst = match parse_request(body, version, now, skew, Credentials::Transport) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(target: "altgate::ops", protocol = %version.protocol(), reason = e.code(), error = %e, "refused WS-Trust request");
+                return self.failed(version, "unknown", e.reason(), Fault::Request, None);
+            }
+        };
+        let relates = rst.message_id.as_deref();
+        let Some(rp) = super::relying_party(self.relying_parties, &rst.applies_to) else {
+            return self.failed(
+                version,
+                "unknown",
+                RequestRefusal::UnknownRelyingParty,
+                Fault::Scope,
+                relates,
+            );
+        };
+        if self.tokens.signing().is_none() {
+            return self.failed(
+                version,
+                &rp.identifier,
+                RequestRefusal::NoSigningKey,
+                Fault::Unavailable,
+                relates,
+            );
+        }
+        let ctx = SignInContext::new(version.protocol(), Some(rp), request);
+        match windows.sign_in(token, true, &ctx).await {
+            Ok(signed) => {
+                let mut answer = self.answer(version, &rst, rp, &signed.signed_in, request);
+                answer.www_authenticate = signed.reply.map(|r| {
+                    format!(
+                        "Negotiate {}",
+                        base64::engine::general_purpose::STANDARD.encode(r)
+                    )
+                });
+                answer
+            }
+            Err(f) => self.failed(
+                version,
+                &rp.identifier,
+                f.token_reason(),
+                Fault::Authentication,
+                relates,
+            ),
+        }
+    }
+
+    /// The RSTR for `signed_in` to `rp`, or the fault when the token cannot be issued.
+    fn answer(
+        &self,
+        version: Version,
+        rst: &request::Rst,
+        rp: &RelyingParty,
+        signed_in: &crate::signin::SignedIn,
+        request: &RequestContext,
+    ) -> Answer {
+        let now = self.tokens.now();
+        let relates = rst.message_id.as_deref();
         let (type_uri, flavour) = token_type(rst.token_type.as_deref(), rp);
         match self.tokens.issue(
             rp,
             flavour,
-            &signed_in,
+            signed_in,
             &request.client,
             &Delivery::default(),
         ) {
@@ -211,6 +312,7 @@ impl WsTrust<'_> {
                 Answer {
                     status: StatusCode::OK,
                     body: rstr(version, &assertion, type_uri, &rp.identifier, relates, now),
+                    www_authenticate: None,
                 }
             }
             Err(e) => {

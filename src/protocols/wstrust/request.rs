@@ -1,5 +1,6 @@
-//! Parsing a WS-Trust RequestSecurityToken (usernamemixed): SOAP 1.2 envelope, WS-Addressing
-//! Action, WS-Security Timestamp and UsernameToken, AppliesTo.
+//! Parsing a WS-Trust RequestSecurityToken: SOAP 1.2 envelope, WS-Addressing Action,
+//! WS-Security Timestamp and (usernamemixed) UsernameToken, AppliesTo. windowstransport
+//! requests carry no `wsse:Security`: HTTP Negotiate authenticates them.
 
 use super::RequestRefusal;
 use crate::secret::Secret;
@@ -114,12 +115,40 @@ fn time_of(node: Option<&XmlNode>) -> Result<Option<OffsetDateTime>, RstError> {
     }
 }
 
-/// Parses and checks a request for endpoint `version`, with timestamps judged against `now`.
+/// `KeyType` of the 2005 RST a Windows integrated client sends (MSAL.NET): no proof key, a
+/// bearer token in effect.
+pub const NO_PROOF_KEY: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey";
+
+/// How the client authenticates an RST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// `wsse:Security/UsernameToken` in the message (usernamemixed).
+    UsernameToken,
+    /// HTTP Negotiate below the message (windowstransport): no `wsse:Security` needed; a
+    /// timestamp, when present, is still checked.
+    Transport,
+}
+
+/// Parses and checks a usernamemixed request for endpoint `version`, with timestamps judged
+/// against `now`.
 pub fn parse_rst(
     body: &[u8],
     version: Version,
     now: OffsetDateTime,
     skew: time::Duration,
+) -> Result<Rst, RstError> {
+    parse_request(body, version, now, skew, Credentials::UsernameToken)
+}
+
+/// Parses and checks a request for endpoint `version` whose client authenticates by
+/// `credentials`, with timestamps judged against `now`. Under [`Credentials::Transport`] the
+/// username and password come back empty.
+pub fn parse_request(
+    body: &[u8],
+    version: Version,
+    now: OffsetDateTime,
+    skew: time::Duration,
+    credentials: Credentials,
 ) -> Result<Rst, RstError> {
     let env = parse(body, Limits::default())?;
     if !env.is(SOAP12, "Envelope") {
@@ -155,14 +184,19 @@ pub fn parse_rst(
     }
     if let Some(kt) = rst.child(version.ns(), "KeyType") {
         let kt = kt.text();
-        if kt != Version::Trust13.key_type() && kt != Version::Trust2005.key_type() {
+        if kt != Version::Trust13.key_type()
+            && kt != Version::Trust2005.key_type()
+            && kt != NO_PROOF_KEY
+        {
             return Err(RstError::WrongKeyType);
         }
     }
-    let security = header
-        .child(WSSE, "Security")
-        .ok_or(RstError::MissingUsernameToken)?;
-    if let Some(ts) = security.child(WSU, "Timestamp") {
+    let security = match (header.child(WSSE, "Security"), credentials) {
+        (Some(s), _) => Some(s),
+        (None, Credentials::Transport) => None,
+        (None, Credentials::UsernameToken) => return Err(RstError::MissingUsernameToken),
+    };
+    if let Some(ts) = security.and_then(|s| s.child(WSU, "Timestamp")) {
         let created = time_of(ts.child(WSU, "Created"))?;
         let expires = time_of(ts.child(WSU, "Expires"))?;
         if expires.is_some_and(|e| e < now - skew) {
@@ -172,23 +206,29 @@ pub fn parse_rst(
             return Err(RstError::FromFuture);
         }
     }
-    let token = security
-        .child(WSSE, "UsernameToken")
-        .ok_or(RstError::MissingUsernameToken)?;
-    let username = token
-        .child(WSSE, "Username")
-        .map(|u| u.text().to_string())
-        .ok_or(RstError::MissingUsernameToken)?;
-    let password = token
-        .child(WSSE, "Password")
-        .ok_or(RstError::MissingUsernameToken)?;
-    if let Some(t) = password.attr("", "Type") {
-        if t != PASSWORD_TEXT {
-            return Err(RstError::PasswordType);
+    let (username, password) = match (security, credentials) {
+        (Some(security), Credentials::UsernameToken) => {
+            let token = security
+                .child(WSSE, "UsernameToken")
+                .ok_or(RstError::MissingUsernameToken)?;
+            let username = token
+                .child(WSSE, "Username")
+                .map(|u| u.text().to_string())
+                .ok_or(RstError::MissingUsernameToken)?;
+            let password = token
+                .child(WSSE, "Password")
+                .ok_or(RstError::MissingUsernameToken)?;
+            if let Some(t) = password.attr("", "Type") {
+                if t != PASSWORD_TEXT {
+                    return Err(RstError::PasswordType);
+                }
+            }
+            // The password is taken as sent: leading or trailing spaces can be part of it.
+            (username, Secret::new(password.text.clone()))
         }
-    }
-    // The password is taken as sent: leading or trailing spaces can be part of it.
-    let password = Secret::new(password.text.clone());
+        // A UsernameToken beside Negotiate is ignored: the ticket decides.
+        _ => (String::new(), Secret::new(String::new())),
+    };
     let applies_to = rst
         .child_local("AppliesTo")
         .and_then(|a| a.child_local("EndpointReference"))

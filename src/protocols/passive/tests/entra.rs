@@ -46,6 +46,8 @@ async fn request(app: &App, post: bool, query: &str, body: &str, cookies: &str) 
             accept_language: None,
             request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: false,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await

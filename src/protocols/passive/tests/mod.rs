@@ -49,6 +49,8 @@ pub(super) async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
             accept_language: None,
             request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: false,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await
@@ -65,6 +67,8 @@ pub(super) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
             accept_language: Some("ja"),
             request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: false,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await
@@ -304,6 +308,8 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             accept_language: None,
             request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: true,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await;
@@ -332,6 +338,8 @@ async fn idp_initiated_sign_on_only_when_enabled() {
             accept_language: None,
             request: &crate::request::RequestContext::local(ip(), "test-activity"),
             idp_initiated: true,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await;

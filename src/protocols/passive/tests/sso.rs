@@ -60,6 +60,8 @@ async fn get_via(view: &Passive<'_>, query: &str, cookies: &str) -> LsResponse {
             accept_language: None,
             request: &crate::request::RequestContext::local(ip(), "test"),
             idp_initiated: false,
+            authorization: None,
+            user_agent: None,
         },
     )
     .await

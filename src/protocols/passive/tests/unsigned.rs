@@ -238,6 +238,8 @@ async fn wsfed_and_idp_initiated_sign_on_cannot_reach_a_relying_party_that_requi
                     accept_language: None,
                     request: &crate::request::RequestContext::local(ip(), "test-activity"),
                     idp_initiated: true,
+                    authorization: None,
+                    user_agent: None,
                 },
             )
             .await
@@ -288,6 +290,8 @@ async fn a_full_replay_cache_refuses_new_saml_request_ids_and_forgets_none() {
                     accept_language: None,
                     request: &crate::request::RequestContext::local(ip(), "test-activity"),
                     idp_initiated: false,
+                    authorization: None,
+                    user_agent: None,
                 },
             )
             .await
@@ -409,6 +413,8 @@ async fn with_the_store_down_and_fail_open_a_full_node_memory_refuses_rather_tha
                 accept_language: None,
                 request: &crate::request::RequestContext::local(ip(), "test-activity"),
                 idp_initiated: false,
+                authorization: None,
+                user_agent: None,
             },
         )
         .await;

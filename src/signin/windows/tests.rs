@@ -1,0 +1,1 @@
+//! Windows sign-in tests.
