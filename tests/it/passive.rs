@@ -264,12 +264,12 @@ async fn hostile_browser_requests_get_an_error_page_an_event_and_no_token() {
 }
 
 /// A pysaml2 service provider (scripts/saml_sp.py) running on `port`; killed when dropped.
-struct Sp {
+pub(crate) struct Sp {
     port: u16,
     _child: tokio::process::Child,
 }
 
-fn sp_metadata(port: u16, name: &str, dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn sp_metadata(port: u16, name: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let file = dir.join(format!("sp-{port}.xml"));
     let out = std::process::Command::new(harness::msal_python())
         .arg(harness::repo().join("scripts/saml_sp.py"))
@@ -291,7 +291,12 @@ fn sp_metadata(port: u16, name: &str, dir: &std::path::Path) -> std::path::PathB
     file
 }
 
-async fn start_sp(port: u16, name: &str, idp_metadata: &std::path::Path, extra: &[&str]) -> Sp {
+pub(crate) async fn start_sp(
+    port: u16,
+    name: &str,
+    idp_metadata: &std::path::Path,
+    extra: &[&str],
+) -> Sp {
     let child = tokio::process::Command::new(harness::msal_python())
         .arg(harness::repo().join("scripts/saml_sp.py"))
         .args([

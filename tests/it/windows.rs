@@ -147,7 +147,8 @@ struct Node {
     _process: Watched,
 }
 
-async fn start(kdc: &Kdc, dir: &Path) -> Node {
+/// Starts the node; `rps` are more relying parties (list items), `extra` more sections.
+async fn start(kdc: &Kdc, dir: &Path, rps: &str, extra: &str) -> Node {
     let port = kit::http::free_port();
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     let base = format!("https://{}:{port}", kdc.host);
@@ -155,13 +156,13 @@ async fn start(kdc: &Kdc, dir: &Path) -> Node {
     // their client in X-Forwarded-For), every other loopback client is internal.
     let tokens = harness::token_yaml().replacen(
         "  - identifier: urn:federation:MicrosoftOnline\n",
-        "  - identifier: urn:federation:MicrosoftOnline\n    reply_urls: ['https://login.microsoftonline.com/login.srf']\n",
+        &format!("{rps}  - identifier: urn:federation:MicrosoftOnline\n    reply_urls: ['https://login.microsoftonline.com/login.srf']\n"),
         1,
     );
     let yaml = harness::both_forests_yaml(&format!(
         "{tokens}kerberos: {{ keytab_file: {}, service_principal: 'HTTP/{}' }}\n\
          windows_integrated: {{ device_issuer_domain: contoso.com }}\n\
-         logging: {{ level: info, format: json }}\n",
+         logging: {{ level: info, format: json }}\n{extra}",
         kdc.keytab,
         kdc.host
     ))
@@ -282,7 +283,7 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
     let _guard = harness::shared().await;
     let kdc = kdc();
     let dir = tempfile::tempdir().expect("dir");
-    let node = start(&kdc, dir.path()).await;
+    let node = start(&kdc, dir.path(), "", "").await;
     let ca = node.ca.display().to_string();
     let cert = harness::signing_pair().0.clone();
 
@@ -693,4 +694,246 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
     }
     // Kerberos never touches extranet lockout.
     assert!(events(&node, "sign_in_failed").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_chromium_signs_in_to_a_pysaml2_sp_with_kerberos_and_no_form() {
+    let _guard = harness::shared().await;
+    let kdc = kdc();
+    let dir = tempfile::tempdir().expect("dir");
+    tokio::task::spawn_blocking(harness::msal_python)
+        .await
+        .expect("venv");
+    let sp_port = kit::http::free_port();
+    let md = crate::passive::sp_metadata(sp_port, "SP K", dir.path());
+    let rp = format!(
+        "  - {{ identifier: 'http://localhost:{sp_port}/metadata', token_type: saml20, metadata_file: '{}', claims: [upn, immutable_id, alternate_login_id, name] }}\n",
+        md.display()
+    );
+    let node = start(&kdc, dir.path(), &rp, "").await;
+    let ca = node.ca.display().to_string();
+    let idp_md = dir.path().join("idp.xml");
+    let r = client(
+        &kdc,
+        &kinit(&kdc, dir.path(), "krb-user@CONTOSO.COM", &kdc.user_password),
+        &[
+            "plain",
+            "GET",
+            &format!(
+                "{}/FederationMetadata/2007-06/FederationMetadata.xml",
+                node.base
+            ),
+            "--cacert",
+            &ca,
+        ],
+    );
+    std::fs::write(&idp_md, r["body"].as_str().unwrap_or_default()).expect("metadata");
+    let _sp = crate::passive::start_sp(sp_port, "SP K", &idp_md, &[]).await;
+    let cache = kinit(&kdc, dir.path(), "krb-user@CONTOSO.COM", &kdc.user_password);
+    let out = tokio::process::Command::new(harness::msal_python())
+        .arg(kit::files::repo().join("scripts/browser_kerberos.py"))
+        .args([
+            "--ca",
+            &ca,
+            "--idp-host",
+            &kdc.host,
+            "--sp",
+            &format!("http://localhost:{sp_port}"),
+        ])
+        .args(["--user-agent", EDGE])
+        .env("KRB5_CONFIG", &kdc.krb5_conf)
+        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+        .output()
+        .await
+        .expect("run the browser");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success() && v["ok"] == true, "{v:#}");
+    assert_eq!(v["sign_in_form_shown"], false, "{v:#}");
+    let attrs = &v["sp"]["attributes"];
+    assert_eq!(
+        attrs["http://schemas.xmlsoap.org/claims/UPN"][0], "krb-user@contoso.com",
+        "{v:#}"
+    );
+    assert_eq!(
+        attrs["http://schemas.microsoft.com/claims/authnmethodsreferences"][0],
+        "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/windows"
+    );
+    // pysaml2 verified the Response; its AuthnContext says Windows.
+    let (_, _, last) = harness::http_plain(sp_port, "GET", "/last-response", None).await;
+    assert!(
+        last.contains("urn:federation:authentication:windows"),
+        "{last}"
+    );
+    // Chromium's default Linux User-Agent is not in the list: the form, no challenge.
+    let r = client(
+        &kdc,
+        &cache,
+        &[
+            "plain",
+            "GET",
+            &wsfed(&node),
+            "--ua",
+            LINUX,
+            "--cacert",
+            &ca,
+        ],
+    );
+    assert_eq!(
+        (r["status"].as_u64(), r["headers"].get("www-authenticate")),
+        (Some(200), None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kerberos_is_neither_counted_nor_blocked_by_extranet_lockout_and_prompts_for_a_password_show_the_form(
+) {
+    let _guard = harness::shared().await;
+    let kdc = kdc();
+    let dir = tempfile::tempdir().expect("dir");
+    let node = start(
+        &kdc,
+        dir.path(),
+        "",
+        "extranet_lockout: { mode: enforce, threshold: 3, observation_window: 30m, ip_failures_per_minute: 0 }\n",
+    )
+    .await;
+    let ca = node.ca.display().to_string();
+    let cache = kinit(
+        &kdc,
+        dir.path(),
+        "krb-disable2@CONTOSO.COM",
+        &kdc.user_password,
+    );
+    let login = "krb-disable2@corp.contoso.local";
+    // An attacker outside locks the account out of the extranet with wrong passwords.
+    let post = |password: &str, n: usize| {
+        let f = dir.path().join(format!("rst-{n}.xml"));
+        std::fs::write(&f, crate::wstrust::rst("13", login, password, MSO, "", 0)).expect("rst");
+        let url = format!("{}/adfs/services/trust/13/usernamemixed", node.base);
+        let f = f.display().to_string();
+        let r = client(
+            &kdc,
+            &cache,
+            &[
+                "plain",
+                "POST",
+                &url,
+                "--data",
+                &f,
+                "--content-type",
+                "application/soap+xml",
+                "--cacert",
+                &ca,
+                "--source",
+                LB,
+                "--header",
+                "X-Forwarded-For: 203.0.113.50",
+            ],
+        );
+        r["status"].as_u64().unwrap_or(0)
+    };
+    for n in 0..4 {
+        assert_eq!(post("Wrong-Guess-1", n), 500);
+    }
+    assert_eq!(
+        post(&kdc.user_password, 10),
+        500,
+        "locked out of the extranet"
+    );
+    assert!(!events(&node, "extranet_lockout_refused").is_empty());
+    let decisions_before = events(&node, "extranet_lockout_refused").len();
+    // Inside, the user's ticket still signs in, and counts nothing.
+    for _ in 0..3 {
+        let r = client(
+            &kdc,
+            &cache,
+            &[
+                "request",
+                "GET",
+                &wsfed(&node),
+                "--ua",
+                EDGE,
+                "--cacert",
+                &ca,
+            ],
+        );
+        assert!(
+            r["body"].as_str().unwrap_or_default().contains("wresult"),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        post(&kdc.user_password, 11),
+        500,
+        "the extranet lock stands"
+    );
+    assert_eq!(
+        events(&node, "extranet_lockout_refused").len(),
+        decisions_before + 1
+    );
+    // Prompts that demand a password: the form, never a challenge.
+    for q in [
+        "&wfresh=0",
+        "&prompt=login",
+        "&wauth=urn:oasis:names:tc:SAML:1.0:am:password",
+    ] {
+        let url = format!("{}{q}", wsfed(&node));
+        let r = client(
+            &kdc,
+            &cache,
+            &["plain", "GET", &url, "--ua", EDGE, "--cacert", &ca],
+        );
+        assert_eq!(
+            (r["status"].as_u64(), r["headers"].get("www-authenticate")),
+            (Some(200), None),
+            "{q}"
+        );
+        assert!(
+            r["body"].as_str().unwrap_or_default().contains("Password"),
+            "{q}"
+        );
+    }
+    // The Kerberos sign-in's SSO session signs in again without a ticket, still as Windows.
+    let r = client(
+        &kdc,
+        &cache,
+        &[
+            "request",
+            "GET",
+            &wsfed(&node),
+            "--ua",
+            EDGE,
+            "--cacert",
+            &ca,
+        ],
+    );
+    let cookie = r["headers"]["set-cookie"].as_str().unwrap_or_default();
+    let session = cookie
+        .split(", ")
+        .find(|c| c.starts_with("__Host-altgate-sso="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("an SSO cookie: {cookie}"))
+        .to_string();
+    let r = client(
+        &kdc,
+        &cache,
+        &[
+            "plain",
+            "GET",
+            &wsfed(&node),
+            "--ua",
+            LINUX,
+            "--cacert",
+            &ca,
+            "--header",
+            &format!("Cookie: {session}"),
+        ],
+    );
+    let token = wresult(r["body"].as_str().unwrap_or_default());
+    assert!(
+        token.contains("AuthenticationMethod=\"urn:federation:authentication:windows\""),
+        "{token}"
+    );
 }

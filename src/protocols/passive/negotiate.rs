@@ -98,7 +98,11 @@ mod tests {
     fn negotiate_headers() {
         assert_eq!(token(None), None);
         assert_eq!(token(Some("Basic dXNlcjpwdw==")), None);
-        assert_eq!(token(Some("Negotiate")), Some(None), "no token: refused, not ignored");
+        assert_eq!(
+            token(Some("Negotiate")),
+            Some(None),
+            "no token: refused, not ignored"
+        );
         assert_eq!(token(Some("negotiate YWJj")), Some(Some(b"abc".to_vec())));
         assert_eq!(token(Some("Negotiate !!!")), Some(None));
         assert_eq!(token(Some("Negotiate  ")), Some(None));
