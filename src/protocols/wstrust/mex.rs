@@ -117,4 +117,95 @@ mod tests {
             ]
         );
     }
+
+    /// The integrated-auth endpoints a client finds the way MSAL.NET's `MexDocument` does: a
+    /// `wsp:Policy` (with a `wsu:Id`) whose `ExactlyOne/All` holds `http:NegotiateAuthentication`
+    /// and a `TransportBinding`; a `wsdl:binding` referring to it (`#Id`) whose operation's
+    /// `soapAction` says the version; a port of that binding (`tns:` prefix) with a
+    /// `wsa10:EndpointReference/Address`. Returns (version, address) pairs.
+    fn integrated_endpoints(doc: &str) -> Vec<(&'static str, String)> {
+        const WSP: &str = "http://schemas.xmlsoap.org/ws/2004/09/policy";
+        const WSU: &str =
+            "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+        const HTTP: &str = "http://schemas.microsoft.com/ws/06/2004/policy/http";
+        const WSDL: &str = "http://schemas.xmlsoap.org/wsdl/";
+        const SOAP12: &str = "http://schemas.xmlsoap.org/wsdl/soap12/";
+        const WSA10: &str = "http://www.w3.org/2005/08/addressing";
+        let limits = Limits {
+            max_depth: 32,
+            max_elements: 4096,
+            max_attributes: 32,
+        };
+        let root = parse(doc.as_bytes(), limits).expect("well-formed");
+        let mut policies = Vec::new();
+        for p in root.children.iter().filter(|c| c.is(WSP, "Policy")) {
+            let Some(all) = p.child(WSP, "ExactlyOne").and_then(|e| e.child(WSP, "All")) else {
+                continue;
+            };
+            let negotiate = all.child(HTTP, "NegotiateAuthentication").is_some();
+            let transport = all.children.iter().any(|c| c.local == "TransportBinding");
+            if let (true, true, Some(id)) = (negotiate, transport, p.attr(WSU, "Id")) {
+                policies.push(format!("#{id}"));
+            }
+        }
+        let mut bindings = Vec::new();
+        for b in root.children.iter().filter(|c| c.is(WSDL, "binding")) {
+            let uri = b
+                .child(WSP, "PolicyReference")
+                .and_then(|r| r.attr("", "URI"));
+            if !uri.is_some_and(|u| policies.iter().any(|p| p == u)) {
+                continue;
+            }
+            let action = b
+                .child(WSDL, "operation")
+                .and_then(|o| o.child(SOAP12, "operation"))
+                .and_then(|o| o.attr("", "soapAction"));
+            let version = match action {
+                Some("http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue") => "2005",
+                Some("http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue") => "13",
+                _ => continue,
+            };
+            bindings.push((b.attr("", "name").unwrap_or_default().to_string(), version));
+        }
+        let service = root.child(WSDL, "service").expect("service");
+        let mut out = Vec::new();
+        for port in service.children.iter().filter(|c| c.is(WSDL, "port")) {
+            let Some((_, name)) = port.attr("", "binding").and_then(|b| b.split_once(':')) else {
+                continue;
+            };
+            let Some((_, version)) = bindings.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let address = port
+                .child(WSA10, "EndpointReference")
+                .and_then(|e| e.child(WSA10, "Address"))
+                .map(|a| a.text().to_string())
+                .expect("address");
+            out.push((*version, address));
+        }
+        out
+    }
+
+    #[test]
+    fn msal_finds_both_windowstransport_endpoints_only_when_they_are_on() {
+        let on = super::document("https://sts.contoso.com", true);
+        let mut found = integrated_endpoints(&on);
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "13",
+                    "https://sts.contoso.com/adfs/services/trust/13/windowstransport".to_string()
+                ),
+                (
+                    "2005",
+                    "https://sts.contoso.com/adfs/services/trust/2005/windowstransport".to_string()
+                ),
+            ]
+        );
+        assert!(
+            integrated_endpoints(&super::document("https://sts.contoso.com", false)).is_empty()
+        );
+    }
 }

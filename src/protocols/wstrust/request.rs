@@ -386,4 +386,41 @@ mod tests {
             );
         }
     }
+
+    /// What MSAL.NET sends for integrated Windows authentication (2005): no `wsse:Security`,
+    /// KeyType NoProofKey.
+    fn iwa_rst_2005() -> String {
+        "<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope' xmlns:wsa='http://www.w3.org/2005/08/addressing'><s:Header><wsa:Action s:mustUnderstand='1'>http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue</wsa:Action><wsa:MessageID>urn:uuid:1</wsa:MessageID><wsa:To s:mustUnderstand='1'>https://sts.contoso.com/adfs/services/trust/2005/windowstransport</wsa:To></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst='http://schemas.xmlsoap.org/ws/2005/02/trust'><wsp:AppliesTo xmlns:wsp='http://schemas.xmlsoap.org/ws/2004/09/policy'><wsa:EndpointReference><wsa:Address>urn:federation:MicrosoftOnline</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:KeyType>http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey</wst:KeyType><wst:RequestType>http://schemas.xmlsoap.org/ws/2005/02/trust/Issue</wst:RequestType></wst:RequestSecurityToken></s:Body></s:Envelope>".to_string()
+    }
+
+    #[test]
+    fn windowstransport_requests_need_no_security_header_but_usernamemixed_ones_do() {
+        let body = iwa_rst_2005();
+        let rst = parse_request(
+            body.as_bytes(),
+            Version::Trust2005,
+            now(),
+            skew(),
+            Credentials::Transport,
+        )
+        .expect("an IWA request parses");
+        assert_eq!(rst.applies_to, "urn:federation:MicrosoftOnline");
+        assert!(rst.username.is_empty() && rst.password.is_empty());
+        assert_eq!(
+            parse_rst(body.as_bytes(), Version::Trust2005, now(), skew()).map(|_| ()),
+            Err(RstError::MissingUsernameToken),
+            "usernamemixed still needs its UsernameToken"
+        );
+        // A UsernameToken beside Negotiate is ignored: the ticket decides.
+        let msal = msal_rst("pw");
+        let rst = parse_request(
+            msal.as_bytes(),
+            Version::Trust13,
+            now(),
+            skew(),
+            Credentials::Transport,
+        )
+        .expect("parses");
+        assert!(rst.username.is_empty());
+    }
 }

@@ -372,6 +372,7 @@ fn enc(s: &str) -> String {
 }
 
 mod entra;
+mod negotiate;
 mod password_change;
 mod signed;
 mod sso;
