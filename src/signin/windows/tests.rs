@@ -7,7 +7,6 @@ use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::embedded::EmbeddedDirectory;
 use crate::kerberos::token::kerberos_token;
 use crate::kerberos::FakeAcceptor;
-use crate::label::Label;
 use crate::metrics::Metrics;
 use crate::request::RequestContext;
 use crate::signin::Protocol;
