@@ -145,8 +145,14 @@ fn init_tracing(format: LogFormat, level: &str) {
 /// of the lookup itself (the command prints its outcome).
 const ONE_OFF_LOG_FILTER: &str = "warn,altgate::audit=off";
 
+/// Reads and validates the configuration; points MIT Kerberos at its keytab (every command
+/// loads the configuration before its runtime starts any thread).
 fn load(path: &Path) -> Result<Config, ExitCode> {
-    Config::load(path).map_err(|e| {
+    let config = Config::load(path);
+    if let Ok(c) = &config {
+        crate::kerberos::prepare_process(c.kerberos.as_ref());
+    }
+    config.map_err(|e| {
         eprintln!("altgate: {e}");
         if !path.is_file() {
             let cwd = std::env::current_dir()
@@ -247,15 +253,13 @@ fn print_kerberos(config: &crate::config::Config) {
     if config.federation.internal_networks.is_empty() {
         println!("warning: federation.internal_networks is empty: no client is internal, so Windows integrated sign-in is never offered");
     }
-    if config.server.limits.max_header_bytes < 98_304 {
-        println!("warning: server.limits.max_header_bytes is {}: a user in many groups sends a Negotiate header up to ~88 KB (MaxTokenSize 65535); 131072 is safe", config.server.limits.max_header_bytes);
+    if config.server.limits.max_header_bytes < crate::config::edge::KERBEROS_HEADER_BYTES {
+        println!("warning: server.limits.max_header_bytes is {}: a user in many groups sends a Negotiate header of up to 64,000 bytes (Windows' MaxTokenSize); 131072 (the default with kerberos) leaves room for the rest", config.server.limits.max_header_bytes);
     }
 }
 
 fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
-    // Before any thread exists: MIT Kerberos reads the keytab's name from the environment.
-    crate::kerberos::prepare_process(config.kerberos.as_ref());
     init_tracing(config.logging.format, &config.logging.level);
     let rt = runtime()?;
     rt.block_on(async move {
@@ -337,7 +341,6 @@ fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
 
 fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
-    crate::kerberos::prepare_process(config.kerberos.as_ref());
     print_kerberos(&config);
     let rt = runtime()?;
     rt.block_on(async move {

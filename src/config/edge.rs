@@ -50,10 +50,17 @@ pub struct Limits {
     /// whole connection; with `max_connections` it bounds what slow clients can make altgate
     /// buffer.
     pub http2_connection_window_bytes: u32,
-    /// `max_header_bytes` (default 65536, 8192..=1 MiB): request head size (HTTP/1 buffer,
-    /// HTTP/2 header list).
+    /// `max_header_bytes` (default 65536, or [`KERBEROS_HEADER_BYTES`] with `kerberos`
+    /// configured; 8192..=1 MiB): request head size (HTTP/1 buffer, HTTP/2 header list).
     pub max_header_bytes: usize,
+    /// `max_header_bytes` was written in the file (not the default).
+    pub max_header_bytes_set: bool,
 }
+
+/// `server.limits.max_header_bytes` when `kerberos` is configured and the key is not written:
+/// room for an `Authorization: Negotiate` header of a user in many groups (Windows' default
+/// MaxTokenSize of 48,000 bytes is 64,000 in base64; AD FS admins raise IIS's limits for it).
+pub const KERBEROS_HEADER_BYTES: usize = 131_072;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -70,6 +77,7 @@ impl Default for Limits {
             http2_stream_window_bytes: 65_535,
             http2_connection_window_bytes: 262_144,
             max_header_bytes: 65_536,
+            max_header_bytes_set: false,
         }
     }
 }
@@ -219,6 +227,7 @@ impl Validator {
     /// `server.limits:`.
     pub(super) fn limits(&mut self, raw: RawLimits) -> Limits {
         let d = Limits::default();
+        let max_header_bytes_set = raw.max_header_bytes.is_some();
         let p = |k: &str| format!("server.limits.{k}");
         Limits {
             tls_handshake_timeout: self.bounded_duration(
@@ -305,6 +314,7 @@ impl Validator {
                 8192,
                 1024 * 1024,
             )),
+            max_header_bytes_set,
         }
     }
 

@@ -208,6 +208,12 @@ impl Validator {
         let forest_names: Vec<String> = forests.iter().map(|f| f.name.clone()).collect();
         let kerberos = self.kerberos(&mut doc, &forest_names);
         let windows_integrated = self.windows_integrated(&mut doc, kerberos.is_some());
+        let mut server = server;
+        if let (Some(_), Some(s)) = (&kerberos, server.as_mut()) {
+            if !s.limits.max_header_bytes_set {
+                s.limits.max_header_bytes = edge::KERBEROS_HEADER_BYTES;
+            }
+        }
         self.unknown_sections(doc);
         Some(Config {
             server: server?,

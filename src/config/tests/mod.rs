@@ -3,6 +3,7 @@
 //! key are in `bounds`.
 
 mod bounds;
+mod kerberos;
 
 use super::sp_metadata::sp_metadata;
 use super::url::is_reply_url;
