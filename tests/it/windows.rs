@@ -269,6 +269,13 @@ fn wresult(page: &str) -> String {
     unescape(&page[at..at + end])
 }
 
+fn reasons_of(node: &Node) -> Vec<String> {
+    events(node, "windows_sign_in_failed")
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 fn events(node: &Node, name: &str) -> Vec<serde_json::Value> {
     std::fs::read_to_string(&node.log)
         .unwrap_or_default()
@@ -608,6 +615,85 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
             Some("http://contoso.com/adfs/services/trust/")
         );
     }
+    // A computer disabled after its ticket was issued is refused (state read fresh).
+    let ws02 = kinit(
+        &kdc,
+        dir.path(),
+        "WS02$@CONTOSO.COM",
+        &kdc.computer_password,
+    );
+    let ticket = client(&kdc, &ws02, &["token", "HTTP@sts.contoso.com"]);
+    let ws02_dn = ldb_attr(&kdc, "(sAMAccountName=WS02$)", "dn");
+    set_uac(&kdc, &ws02_dn, 4096 | 2);
+    let url = format!("{}/adfs/services/trust/13/windowstransport", node.base);
+    let rst = rst13(&node, dir.path()).display().to_string();
+    let auth = format!(
+        "Authorization: Negotiate {}",
+        ticket.as_str().unwrap_or_default()
+    );
+    let r = client(
+        &kdc,
+        &ws02,
+        &[
+            "plain",
+            "POST",
+            &url,
+            "--data",
+            &rst,
+            "--content-type",
+            "application/soap+xml",
+            "--cacert",
+            &ca,
+            "--header",
+            &auth,
+        ],
+    );
+    set_uac(&kdc, &ws02_dn, 4096);
+    assert_eq!(r["status"], 500, "{r}");
+    assert!(
+        r["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("FailedAuthentication"),
+        "{r}"
+    );
+    assert!(
+        r["headers"].get("www-authenticate").is_none(),
+        "no new challenge: {r}"
+    );
+    // An enterprise principal (kinit -E: the UPN, not canonicalised) names the same user.
+    let enterprise = dir.path().join("cc-enterprise");
+    let mut child = Command::new("kinit")
+        .args(["-E", "krb-user@corp.contoso.local"])
+        .env("KRB5_CONFIG", &kdc.krb5_conf)
+        .env("KRB5CCNAME", format!("FILE:{}", enterprise.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("kinit -E");
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().expect("stdin"), "{}", kdc.user_password).expect("password");
+    }
+    assert!(child.wait().expect("kinit").success());
+    let r = client(
+        &kdc,
+        &enterprise,
+        &[
+            "request",
+            "GET",
+            &wsfed(&node),
+            "--ua",
+            EDGE,
+            "--cacert",
+            &ca,
+        ],
+    );
+    assert_eq!(
+        claim(&wresult(r["body"].as_str().unwrap_or_default()), "UPN").as_deref(),
+        Some("krb-user@contoso.com"),
+        "{r}"
+    );
     // Mex advertises both windowstransport bindings.
     let r = client(
         &kdc,
@@ -668,7 +754,15 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
 
     // The audit trail: successes with the method, failures with their reasons.
     let ok = events(&node, "windows_sign_in_succeeded");
-    assert!(ok.len() >= 6, "{ok:?}");
+    assert!(ok.len() >= 7, "{ok:?}");
+    assert_eq!(
+        reasons_of(&node)
+            .iter()
+            .filter(|r| *r == "account_disabled")
+            .count(),
+        2,
+        "the disabled user and the disabled computer"
+    );
     let failed = events(&node, "windows_sign_in_failed");
     let reasons: Vec<String> = failed
         .iter()

@@ -9,8 +9,11 @@
 //!   `nativeSupport`) force a fresh password, as SAML `ForceAuthn` does. The form's POST always
 //!   signs in with the password, so nothing more needs to ride in its context;
 //! - `wauth` may ask for a password method ([`PASSWORD_METHODS`], what Entra's default
-//!   `translateToFreshPasswordAuthentication` sends); any other method is refused with the error
-//!   page and the reason `unsupported_auth_method`, as AD FS refuses it (MSIS7102);
+//!   `translateToFreshPasswordAuthentication` sends: the form, never Negotiate) or for Windows
+//!   integrated authentication ([`WINDOWS_METHODS`], when `windows_integrated.browser` is on:
+//!   Negotiate where it is offered, the form elsewhere); any other
+//!   method is refused with the error page and the reason `unsupported_auth_method`, as AD FS
+//!   refuses it (MSIS7102);
 //! - `whr` (home realm) is accepted and ignored: there is one claims provider, Active Directory.
 
 use super::params::Params;
@@ -53,6 +56,22 @@ pub(super) fn password_method(wauth: Option<&str>) -> bool {
         None | Some("") => true,
         Some(w) => PASSWORD_METHODS.contains(&w),
     }
+}
+
+/// The `wauth` values that ask for Windows integrated authentication (AD FS's method URI, and
+/// its SAML authentication context).
+pub(super) const WINDOWS_METHODS: &[&str] = &[
+    "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/windows",
+    "https://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/windows",
+    "urn:federation:authentication:windows",
+];
+
+/// True when `wauth` asks for Windows integrated authentication: Negotiate where it is
+/// offered (an internal client with a listed browser), the form elsewhere.
+pub(super) fn windows_method(wauth: Option<&str>) -> bool {
+    wauth
+        .map(str::trim)
+        .is_some_and(|w| WINDOWS_METHODS.contains(&w))
 }
 
 /// True when `hint` names the SSO session's account: the session's own login (ignoring case),
@@ -111,9 +130,12 @@ mod tests {
             assert!(password_method(Some(ok)), "{ok}");
         }
         assert!(password_method(None) && password_method(Some("")));
+        for w in WINDOWS_METHODS {
+            assert!(windows_method(Some(w)) && !password_method(Some(w)), "{w}");
+        }
+        assert!(!windows_method(None) && !windows_method(Some(PASSWORD_METHODS[0])));
         for refused in [
             "urn:oasis:names:tc:SAML:2.0:ac:classes:X509",
-            "http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/windows",
             "http://schemas.microsoft.com/claims/multipleauthn",
             "urn:oasis:names:tc:SAML:1.0:am:PASSWORD",
         ] {

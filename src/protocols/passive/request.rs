@@ -310,7 +310,9 @@ pub(super) fn classify(
             let wctx = bounded(params.get("wctx"), Protocol::Wsfed, &rp.identifier)?;
             // `whr` (home realm) is accepted and ignored: one claims provider.
             let wauth = params.get("wauth");
-            if !hints::password_method(wauth) {
+            let windows_offered = app.windows.is_some_and(|w| w.settings.browser);
+            if !hints::password_method(wauth) && !(windows_offered && hints::windows_method(wauth))
+            {
                 return Err(refuse(
                     Protocol::Wsfed,
                     &rp.identifier,
@@ -323,7 +325,8 @@ pub(super) fn classify(
                 deliver: Deliver::WsFed { reply, wctx },
                 force_authn: params.get("wfresh").map(str::trim) == Some("0")
                     || hints::prompt_login(params),
-                password_only: wauth.is_some_and(|w| !w.trim().is_empty()),
+                password_only: wauth.is_some_and(|w| !w.trim().is_empty())
+                    && hints::password_method(wauth),
                 is_passive: false,
                 hint: hints::login_hint(params.get("username")),
                 rp,

@@ -153,6 +153,12 @@ async fn a_good_ticket_signs_in_with_a_session_and_the_reply_token() {
         token.contains("urn:federation:authentication:windows"),
         "{token}"
     );
+    // Asking for Windows authentication (wauth) is honoured where Kerberos is on.
+    let windows = format!(
+        "{SIGN_IN}&wauth=http%3A%2F%2Fschemas.microsoft.com%2Fws%2F2008%2F06%2Fidentity%2Fauthenticationmethod%2Fwindows"
+    );
+    let r = get(&app, INSIDE, EDGE, &windows, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     // A ticket from outside is not even looked at.
     let r = get(&app, OUTSIDE, EDGE, SIGN_IN, negotiate("jdoe@CONTOSO.COM")).await;
     assert!(!r.body.contains("wresult") && r.body.contains("userNameInput"));
