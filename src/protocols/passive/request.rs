@@ -310,9 +310,10 @@ pub(super) fn classify(
             let wctx = bounded(params.get("wctx"), Protocol::Wsfed, &rp.identifier)?;
             // `whr` (home realm) is accepted and ignored: one claims provider.
             let wauth = params.get("wauth");
-            let windows_offered = app.windows.is_some_and(|w| w.settings.browser);
-            if !hints::password_method(wauth) && !(windows_offered && hints::windows_method(wauth))
-            {
+            let windows = app.windows.is_some_and(|w| w.settings.browser);
+            let accepted =
+                hints::password_method(wauth) || (windows && hints::windows_method(wauth));
+            if !accepted {
                 return Err(refuse(
                     Protocol::Wsfed,
                     &rp.identifier,
