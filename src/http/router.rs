@@ -144,12 +144,9 @@ impl BrowserRequest {
     }
 }
 
-async fn wstrust_endpoint(
-    app: &App,
-    req: Request<Body>,
-    version: Version,
-    ctx: &RequestContext,
-) -> Reply {
+/// The SOAP body of a WS-Trust request (either endpoint), or why it is refused: too large
+/// (413), too slow (408), not `application/soap+xml`.
+async fn soap_body(app: &App, req: Request<Body>) -> Result<Bytes, BodyRefusal> {
     let is_soap = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
@@ -159,21 +156,25 @@ async fn wstrust_endpoint(
                 .to_ascii_lowercase()
                 .starts_with("application/soap+xml")
         });
-    let wstrust = app.wstrust();
     let server = &app.config.server;
-    let body = match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTooLarge))
-        }
-        Err(BodyError::Timeout) => {
-            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTimeout))
-        }
-    };
-    if !is_soap {
-        return response::soap(wstrust.refuse(version, BodyRefusal::ContentType));
+    match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
+        Ok(_) if !is_soap => Err(BodyRefusal::ContentType),
+        Ok(b) => Ok(b),
+        Err(BodyError::TooLarge) => Err(BodyRefusal::BodyTooLarge),
+        Err(BodyError::Timeout) => Err(BodyRefusal::BodyTimeout),
     }
-    response::soap(wstrust.handle(version, &body, ctx).await)
+}
+
+async fn wstrust_endpoint(
+    app: &App,
+    req: Request<Body>,
+    version: Version,
+    ctx: &RequestContext,
+) -> Reply {
+    match soap_body(app, req).await {
+        Ok(body) => response::soap(app.wstrust().handle(version, &body, ctx).await),
+        Err(refusal) => response::soap(app.wstrust().refuse(version, refusal)),
+    }
 }
 
 /// WS-Trust windowstransport: internal clients only (an extranet request gets 404, as behind
@@ -184,11 +185,10 @@ async fn windows_endpoint(
     version: Version,
     ctx: &RequestContext,
 ) -> Reply {
-    let (Some(windows), true) = (
-        app.windows.as_ref(),
-        ctx.client
-            .is_internal(&app.config.federation.internal_networks),
-    ) else {
+    let internal = ctx
+        .client
+        .is_internal(&app.config.federation.internal_networks);
+    let (Some(windows), true) = (app.windows.as_ref(), internal) else {
         return response::not_found();
     };
     let authorization = req
@@ -196,40 +196,20 @@ async fn windows_endpoint(
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let is_soap = req
-        .headers()
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/soap+xml")
-        });
-    let wstrust = app.wstrust();
-    let server = &app.config.server;
-    let body = match read_body(req, server.max_body_bytes, server.limits.body_read_timeout).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTooLarge))
-        }
-        Err(BodyError::Timeout) => {
-            return response::soap(wstrust.refuse(version, BodyRefusal::BodyTimeout))
-        }
-    };
-    if !is_soap {
-        return response::soap(wstrust.refuse(version, BodyRefusal::ContentType));
+    match soap_body(app, req).await {
+        Ok(body) => response::soap(
+            app.wstrust()
+                .handle_windows(
+                    version,
+                    &body,
+                    ctx,
+                    &windows.service,
+                    authorization.as_deref(),
+                )
+                .await,
+        ),
+        Err(refusal) => response::soap(app.wstrust().refuse(version, refusal)),
     }
-    response::soap(
-        wstrust
-            .handle_windows(
-                version,
-                &body,
-                ctx,
-                &windows.service,
-                authorization.as_deref(),
-            )
-            .await,
-    )
 }
 
 fn metadata(app: &App) -> Reply {

@@ -3,10 +3,10 @@
 //!
 //! The cryptography is MIT Kerberos's, through its GSS-API library (`gss.rs`, cargo feature
 //! `kerberos`): the replay cache, encryption types, clock skew and key versions are MIT's. This
-//! module decides what reaches it ([`token::classify`]: Kerberos only, NTLM never), runs each
-//! acceptance on the blocking pool under a bound, parses the principal ([`principal`]) and names
-//! every failure with a bounded [`Rejection`]. A keytab's principals, key
-//! versions and encryption types for `check-config` and start-up checks ([`crate::keytab`]).
+//! module decides what reaches it ([`token::classify`]: Kerberos only, NTLM never), bounds how
+//! many acceptances run at once, parses the principal ([`principal`]) and names every failure
+//! with a bounded [`Rejection`]. Reading a keytab's principals, key versions and encryption
+//! types (for `check-config` and the configuration's checks) is [`crate::keytab`].
 //!
 //! MIT reads the keytab named by `KRB5_KTNAME`; the binary sets it from `kerberos.keytab_file`
 //! before any thread starts ([`prepare_process`]), and [`Acceptor::open`] refuses to start when
@@ -132,8 +132,8 @@ pub fn ktname(config: &KerberosConfig) -> String {
 }
 
 /// Points MIT Kerberos at the configured keytab (`KRB5_KTNAME`). Call once at process start,
-/// before any other thread exists (the environment is shared with C code): the binary does, for
-/// `serve` and `check-config`.
+/// before any other thread exists (the environment is shared with C code): every command of the
+/// binary does, when it loads the configuration.
 pub fn prepare_process(config: Option<&KerberosConfig>) {
     if let Some(c) = config {
         std::env::set_var("KRB5_KTNAME", ktname(c));

@@ -1,4 +1,5 @@
-//! What a client offered in `Authorization: Negotiate`, read before any of it reaches the
+//! The `Authorization: Negotiate` header ([`from_header`]) and what a client offered in it,
+//! read before any of it reaches the
 //! GSS-API acceptor: a Kerberos AP-REQ (raw, or SPNEGO whose preferred mechanism is Kerberos),
 //! NTLM (raw `NTLMSSP`, or SPNEGO preferring the NTLM mechanism), or something else. Only the
 //! first is ever accepted; NTLM is refused here, so it never costs a second round trip or a
@@ -25,6 +26,27 @@ pub enum Offered {
     Ntlm,
     /// Anything else: another mechanism, a SPNEGO continuation, or bytes that are not a token.
     Other,
+}
+
+/// The scheme of the `WWW-Authenticate` challenge and of the `Authorization` answer.
+pub const NEGOTIATE: &str = "Negotiate";
+
+/// The decoded token of an `Authorization: Negotiate <base64>` header; `Some(None)` when the
+/// header names Negotiate but carries no token or one that is not base64 (refused like a bad
+/// token, never ignored), `None` when it names no Negotiate at all.
+pub fn from_header(authorization: Option<&str>) -> Option<Option<Vec<u8>>> {
+    use base64::Engine;
+    let value = authorization?.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case(NEGOTIATE) {
+        return None;
+    }
+    Some(
+        base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .filter(|t| !t.is_empty()),
+    )
 }
 
 /// Classifies a decoded Negotiate token.
@@ -143,6 +165,23 @@ mod tests {
         let mut fields = der(0xa0, &der(0x30, &list));
         fields.extend(der(0xa2, &der(0x04, mech_token)));
         initial_token(SPNEGO, &der(0xa0, &der(0x30, &fields)))
+    }
+
+    #[test]
+    fn negotiate_headers() {
+        assert_eq!(from_header(None), None);
+        assert_eq!(from_header(Some("Basic dXNlcjpwdw==")), None);
+        assert_eq!(
+            from_header(Some("Negotiate")),
+            Some(None),
+            "no token: refused, not ignored"
+        );
+        assert_eq!(
+            from_header(Some("negotiate YWJj")),
+            Some(Some(b"abc".to_vec()))
+        );
+        assert_eq!(from_header(Some("Negotiate !!!")), Some(None));
+        assert_eq!(from_header(Some("Negotiate  ")), Some(None));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::signin::SignInContext;
 use base64::Engine;
 
 /// The `WWW-Authenticate` challenge.
-pub(super) const CHALLENGE: &str = "Negotiate";
+pub(super) const CHALLENGE: &str = crate::kerberos::token::NEGOTIATE;
 
 /// True when this sign-in request may be answered with a Negotiate challenge.
 pub(super) fn offered(app: &Passive<'_>, req: &LsRequest<'_>, target: &Target) -> bool {
@@ -36,20 +36,10 @@ pub(super) fn offered(app: &Passive<'_>, req: &LsRequest<'_>, target: &Target) -
             .is_some_and(|ua| w.settings.user_agent_supported(ua))
 }
 
-/// The decoded token of an `Authorization: Negotiate` header; `Some(None)` when the header
-/// names Negotiate but its token is not base64 (refused like a bad token), `None` without one.
+/// The decoded token of an `Authorization: Negotiate` header (see
+/// [`crate::kerberos::token::from_header`]).
 pub(super) fn token(authorization: Option<&str>) -> Option<Option<Vec<u8>>> {
-    let value = authorization?.trim();
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case(CHALLENGE) {
-        return None;
-    }
-    Some(
-        base64::engine::general_purpose::STANDARD
-            .decode(rest.trim())
-            .ok()
-            .filter(|t| !t.is_empty()),
-    )
+    crate::kerberos::token::from_header(authorization)
 }
 
 /// Signs the holder of `token` in: the token page (with the acceptor's reply token and a new
@@ -87,24 +77,5 @@ pub(super) async fn sign_in(
             Ok(Some(r))
         }
         Err(_) => Ok(None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::token;
-
-    #[test]
-    fn negotiate_headers() {
-        assert_eq!(token(None), None);
-        assert_eq!(token(Some("Basic dXNlcjpwdw==")), None);
-        assert_eq!(
-            token(Some("Negotiate")),
-            Some(None),
-            "no token: refused, not ignored"
-        );
-        assert_eq!(token(Some("negotiate YWJj")), Some(Some(b"abc".to_vec())));
-        assert_eq!(token(Some("Negotiate !!!")), Some(None));
-        assert_eq!(token(Some("Negotiate  ")), Some(None));
     }
 }

@@ -9,6 +9,7 @@ pub mod request;
 pub mod response;
 
 use crate::config::{RelyingParty, TokenType};
+use crate::kerberos::token::NEGOTIATE;
 use crate::label::{kinds, label_set, Id};
 use crate::metrics::TokenMetrics;
 use crate::request::RequestContext;
@@ -19,7 +20,7 @@ use crate::tokens::rstr::Version;
 use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
 use base64::Engine;
 use hyper::StatusCode;
-use request::{parse_request, parse_rst, Credentials};
+use request::{parse_request, Credentials};
 use response::{fault, rstr, Fault};
 
 /// The HTTP status and SOAP body to answer with. AD FS answers every fault with 500.
@@ -156,55 +157,67 @@ impl WsTrust<'_> {
         }
     }
 
-    /// Answers one RST posted to the `version` endpoint by `request`.
-    pub async fn handle(&self, version: Version, body: &[u8], request: &RequestContext) -> Answer {
+    /// The checked RST and its relying party, or the fault: a request that does not parse
+    /// (MSIS3127), an unknown relying party (ID3082), no signing key.
+    fn accept_request(
+        &self,
+        version: Version,
+        body: &[u8],
+        credentials: Credentials,
+    ) -> Result<(request::Rst, &RelyingParty), Answer> {
         let now = self.tokens.now();
         let skew = time::Duration::try_from(self.tokens.federation().max_clock_skew)
             .unwrap_or(time::Duration::minutes(5));
-        let rst = match parse_rst(body, version, now, skew) {
+        let rst = match parse_request(body, version, now, skew, credentials) {
             Ok(r) => r,
             Err(e) => {
                 tracing::info!(target: "altgate::ops", protocol = %version.protocol(), reason = e.code(), error = %e, "refused WS-Trust request");
-                return self.failed(version, "unknown", e.reason(), Fault::Request, None);
+                return Err(self.failed(version, "unknown", e.reason(), Fault::Request, None));
             }
         };
         let relates = rst.message_id.as_deref();
         let Some(rp) = super::relying_party(self.relying_parties, &rst.applies_to) else {
-            return self.failed(
+            return Err(self.failed(
                 version,
                 "unknown",
                 RequestRefusal::UnknownRelyingParty,
                 Fault::Scope,
                 relates,
-            );
+            ));
         };
         if self.tokens.signing().is_none() {
-            return self.failed(
+            return Err(self.failed(
                 version,
                 &rp.identifier,
                 RequestRefusal::NoSigningKey,
                 Fault::Unavailable,
                 relates,
-            );
+            ));
         }
+        Ok((rst, rp))
+    }
+
+    /// Answers one RST posted to the `version` usernamemixed endpoint by `request`.
+    pub async fn handle(&self, version: Version, body: &[u8], request: &RequestContext) -> Answer {
+        let (rst, rp) = match self.accept_request(version, body, Credentials::UsernameToken) {
+            Ok(accepted) => accepted,
+            Err(fault) => return fault,
+        };
         let ctx = SignInContext::new(version.protocol(), Some(rp), request);
-        let signed_in = match self
+        match self
             .sign_in
             .sign_in(&rst.username, &rst.password, &ctx)
             .await
         {
-            Ok(s) => s,
-            Err(f) => {
-                return self.failed(
-                    version,
-                    &rp.identifier,
-                    f.reason(),
-                    Fault::Authentication,
-                    relates,
-                )
-            }
-        };
-        self.answer(version, &rst, rp, &signed_in, request)
+            Ok(signed_in) => self.answer(version, &rst, rp, &signed_in, request),
+            Err(f) => self.failed(
+                version,
+                &rp.identifier,
+                f.reason(),
+                Fault::Authentication,
+                rst.message_id.as_deref(),
+            ),
+        }
     }
 
     /// Answers one RST posted to the `version` windowstransport endpoint: without a Negotiate
@@ -220,58 +233,25 @@ impl WsTrust<'_> {
         windows: &WindowsSignIn,
         authorization: Option<&str>,
     ) -> Answer {
-        let negotiate = authorization
-            .map(|a| a.trim())
-            .map(|a| a.split_once(' ').unwrap_or((a, "")))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Negotiate"))
-            .map(|(_, t)| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(t.trim())
-                    .unwrap_or_default()
-            });
-        let Some(token) = negotiate else {
+        let Some(token) = crate::kerberos::token::from_header(authorization) else {
             return Answer {
                 status: StatusCode::UNAUTHORIZED,
                 body: String::new(),
-                www_authenticate: Some("Negotiate".into()),
+                www_authenticate: Some(NEGOTIATE.into()),
             };
         };
-        let now = self.tokens.now();
-        let skew = time::Duration::try_from(self.tokens.federation().max_clock_skew)
-            .unwrap_or(time::Duration::minutes(5));
-        let rst = match parse_request(body, version, now, skew, Credentials::Transport) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(target: "altgate::ops", protocol = %version.protocol(), reason = e.code(), error = %e, "refused WS-Trust request");
-                return self.failed(version, "unknown", e.reason(), Fault::Request, None);
-            }
+        let token = token.unwrap_or_default();
+        let (rst, rp) = match self.accept_request(version, body, Credentials::Transport) {
+            Ok(accepted) => accepted,
+            Err(fault) => return fault,
         };
-        let relates = rst.message_id.as_deref();
-        let Some(rp) = super::relying_party(self.relying_parties, &rst.applies_to) else {
-            return self.failed(
-                version,
-                "unknown",
-                RequestRefusal::UnknownRelyingParty,
-                Fault::Scope,
-                relates,
-            );
-        };
-        if self.tokens.signing().is_none() {
-            return self.failed(
-                version,
-                &rp.identifier,
-                RequestRefusal::NoSigningKey,
-                Fault::Unavailable,
-                relates,
-            );
-        }
         let ctx = SignInContext::new(version.protocol(), Some(rp), request);
         match windows.sign_in(token, true, &ctx).await {
             Ok(signed) => {
                 let mut answer = self.answer(version, &rst, rp, &signed.signed_in, request);
                 answer.www_authenticate = signed.reply.map(|r| {
                     format!(
-                        "Negotiate {}",
+                        "{NEGOTIATE} {}",
                         base64::engine::general_purpose::STANDARD.encode(r)
                     )
                 });
@@ -282,7 +262,7 @@ impl WsTrust<'_> {
                 &rp.identifier,
                 f.token_reason(),
                 Fault::Authentication,
-                relates,
+                rst.message_id.as_deref(),
             ),
         }
     }
