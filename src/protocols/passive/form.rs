@@ -56,8 +56,12 @@ pub(super) async fn begin(
         )
     })?;
     cookies.push(csrf_cookie(&csrf));
-    app.metrics
-        .count_request(target.protocol, Outcome::SignInPage);
+    let outcome = if challenge {
+        Outcome::NegotiateChallenge
+    } else {
+        Outcome::SignInPage
+    };
+    app.metrics.count_request(target.protocol, outcome);
     // The login hint pre-fills the user name (escaped by the page); the password decides.
     let hint = target.hint.as_deref().unwrap_or("");
     let status = if challenge {

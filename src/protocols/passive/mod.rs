@@ -65,6 +65,10 @@ label_set! {
         WindowsToken = "windows_token",
         /// The sign-in form was shown: first, or again after a failed sign-in.
         SignInPage = "sign_in_page",
+        /// Windows integrated sign-in was offered: `401 Negotiate` with the sign-in form as its
+        /// body. A browser with a ticket comes back with it (`windows_token`); one without shows
+        /// the form, so the difference between the two counts is the users who had no ticket.
+        NegotiateChallenge = "negotiate_challenge",
         /// The password-change page of a sign-in in flight (AD answered that the password
         /// expired or must be changed) was shown, or posted with its state checked.
         PasswordChangePage = "password_change_page",
