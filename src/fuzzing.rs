@@ -10,7 +10,11 @@
 //!   and [`crate::protocols::passive::saml::verify_redirect_signature`];
 //! - cookies: [`crate::session::cookie`] and [`crate::session::SessionKeys::open`];
 //! - the typed login, [`crate::resolve::login::parse`];
-//! - forwarded client addresses, [`crate::http::client_ip::client_addresses`].
+//! - forwarded client addresses, [`crate::http::client_ip::client_addresses`];
+//! - Windows integrated sign-in: the `Authorization: Negotiate` header and the token in it
+//!   ([`crate::kerberos::token::from_header`], [`crate::kerberos::token::classify`]), the
+//!   client principal MIT prints ([`crate::kerberos::principal::parse`]) and keytab files
+//!   ([`crate::keytab::parse`]).
 //!
 //! The two that are private to browser sign-in are re-exported below as thin wrappers over the
 //! very code requests go through: the query/form decoding with its protocol-parameter check

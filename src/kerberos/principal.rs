@@ -2,7 +2,8 @@
 //! for a user, `WS01$@REALM` for a computer, `jdoe\@contoso.com@REALM` for an enterprise
 //! principal (a UPN the KDC did not canonicalise). Parsing undoes MIT's escapes (`\@`, `\/`,
 //! `\\`, `\n`, `\t`, `\b`, `\0`) and refuses anything else: a service principal
-//! (`host/ws01.contoso.com`), an empty name or realm, a control character.
+//! (`host/ws01.contoso.com`), an empty name or realm, a control character, a realm that is not
+//! a DNS name.
 
 /// Longest principal accepted, in bytes (AD's names are far shorter).
 pub const MAX_PRINCIPAL_BYTES: usize = 1024;
@@ -90,7 +91,12 @@ pub fn parse(display: &str) -> Result<Principal, PrincipalError> {
     }
     let realm = realm.ok_or(PrincipalError::Malformed)?;
     let bad = |s: &str| s.is_empty() || s.chars().any(char::is_control);
-    if bad(&realm) || realm.contains(['@', '/']) || components.iter().any(|c| bad(c)) {
+    // A realm is a domain's DNS name in capitals: nothing else is looked up.
+    let dns = |r: &str| {
+        r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    if bad(&realm) || !dns(&realm) || components.iter().any(|c| bad(c)) {
         return Err(PrincipalError::Malformed);
     }
     let [name] = <[String; 1]>::try_from(components).map_err(|_| PrincipalError::Service)?;
@@ -152,6 +158,8 @@ mod tests {
             "us\\ner@R",
             "user@RE\\@ALM",
             "a/@R",
+            "a@RE\\\\ALM",
+            "a@RE ALM",
         ] {
             assert_eq!(parse(bad), Err(PrincipalError::Malformed), "{bad:?}");
         }

@@ -13,6 +13,7 @@ mod samples;
 
 mod client_ip;
 mod login;
+mod negotiate;
 mod query;
 mod saml;
 mod session;
