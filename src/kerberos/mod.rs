@@ -58,7 +58,7 @@ label_set! {
         /// The ticket names a principal that is not a user or a computer (a service), or a name
         /// altgate cannot read.
         UnusablePrincipal = "unusable_principal",
-        /// Too many tokens were waiting for the acceptor, or it failed internally.
+        /// More tokens were being accepted at once than the bound allows (32 per CPU).
         AcceptorBusy = "acceptor_busy",
     }
 }
@@ -144,7 +144,7 @@ pub fn prepare_process(config: Option<&KerberosConfig>) {
 #[derive(Clone)]
 pub struct Acceptor {
     inner: Arc<dyn Accept>,
-    /// Acceptances running or waiting on the blocking pool.
+    /// Acceptances running at once.
     slots: Arc<Semaphore>,
 }
 
@@ -215,8 +215,9 @@ impl Acceptor {
             return Err(Refused::new(Rejection::AcceptorBusy, "acceptor saturated"));
         };
         // Inline, like the token signature: MIT's acceptance is tens of microseconds of CPU
-        // (the keytab and replay cache are in the page cache), less than a handoff to the
-        // blocking pool and back costs. The permit bounds how many run at once.
+        // (the keytab and replay cache are in the page cache), less than a hand-off to another
+        // thread and back costs (measured: benches/windows.rs). The permit bounds how many run
+        // at once.
         let accepted = self.inner.accept(&token);
         drop(permit);
         let Verified {
