@@ -159,32 +159,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<KeyEntry>, &'static str> {
 }
 
 #[cfg(test)]
-pub(crate) fn entry_bytes(components: &[&str], realm: &str, kvno: u32, enctype: u16) -> Vec<u8> {
-    let mut rec = Vec::new();
-    let s = |out: &mut Vec<u8>, v: &str| {
-        out.extend((v.len() as u16).to_be_bytes());
-        out.extend(v.as_bytes());
-    };
-    rec.extend((components.len() as u16).to_be_bytes());
-    s(&mut rec, realm);
-    for c in components {
-        s(&mut rec, c);
-    }
-    rec.extend(1u32.to_be_bytes());
-    rec.extend(0u32.to_be_bytes());
-    rec.push(kvno as u8);
-    rec.extend(enctype.to_be_bytes());
-    rec.extend(32u16.to_be_bytes());
-    rec.extend([7u8; 32]);
-    rec.extend(kvno.to_be_bytes());
-    let mut out = (rec.len() as u32).to_be_bytes().to_vec();
-    out.extend(rec);
-    out
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::samples::keytab_entry as entry_bytes;
 
     #[test]
     fn entries_holes_and_32_bit_kvnos() {

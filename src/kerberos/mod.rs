@@ -268,7 +268,9 @@ mod tests {
     async fn only_kerberos_reaches_the_acceptor_and_principals_are_parsed() {
         let a = Acceptor::with(Arc::new(FakeAcceptor));
         let ok = a
-            .accept(token::kerberos_token(b"krb-user@CONTOSO.COM"))
+            .accept(crate::fuzzing::samples::kerberos_token(
+                b"krb-user@CONTOSO.COM",
+            ))
             .await
             .expect("accepted");
         assert_eq!(ok.principal.name(), "krb-user");
@@ -281,13 +283,17 @@ mod tests {
             Err(Rejection::UnsupportedMechanism)
         );
         let service = a
-            .accept(token::kerberos_token(b"HTTP/x.contoso.com@CONTOSO.COM"))
+            .accept(crate::fuzzing::samples::kerberos_token(
+                b"HTTP/x.contoso.com@CONTOSO.COM",
+            ))
             .await;
         assert_eq!(
             service.map_err(|r| r.reason),
             Err(Rejection::UnusablePrincipal)
         );
-        let skew = a.accept(token::kerberos_token(b"!clock_skew")).await;
+        let skew = a
+            .accept(crate::fuzzing::samples::kerberos_token(b"!clock_skew"))
+            .await;
         assert_eq!(skew.map_err(|r| r.reason), Err(Rejection::ClockSkew));
     }
 }

@@ -7,13 +7,13 @@
 //! and nothing else; the acceptor parses the token for real.
 
 /// Kerberos V5, `1.2.840.113554.1.2.2`.
-const KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+pub const KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
 /// Microsoft's Kerberos OID, `1.2.840.48018.1.2.2` (what Windows lists first in SPNEGO).
-const MS_KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
+pub const MS_KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
 /// SPNEGO, `1.3.6.1.5.5.2`.
-const SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+pub const SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
 /// NTLM, `1.3.6.1.4.1.311.2.2.10`.
-const NTLM: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
+pub const NTLM: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
 /// A raw NTLM message starts with this signature.
 const NTLMSSP: &[u8] = b"NTLMSSP\0";
 
@@ -120,52 +120,10 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, contents, rest))
 }
 
-/// A minimal initial-context token for `mech` wrapping `inner` (tests, and the fake acceptor's
-/// tokens).
-#[cfg(test)]
-pub(crate) fn initial_token(mech: &[u8], inner: &[u8]) -> Vec<u8> {
-    let mut body = der(0x06, mech);
-    body.extend_from_slice(inner);
-    der(0x60, &body)
-}
-
-/// One DER element (tests).
-#[cfg(test)]
-pub(crate) fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend_from_slice(&bytes);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-/// A raw Kerberos token carrying `payload` (tests).
-#[cfg(test)]
-pub(crate) fn kerberos_token(payload: &[u8]) -> Vec<u8> {
-    initial_token(KRB5, payload)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spnego(mechs: &[&[u8]], mech_token: &[u8]) -> Vec<u8> {
-        let list: Vec<u8> = mechs.iter().flat_map(|m| der(0x06, m)).collect();
-        let mut fields = der(0xa0, &der(0x30, &list));
-        fields.extend(der(0xa2, &der(0x04, mech_token)));
-        initial_token(SPNEGO, &der(0xa0, &der(0x30, &fields)))
-    }
+    use crate::fuzzing::samples::{der, initial_token, kerberos_token, spnego};
 
     #[test]
     fn negotiate_headers() {

@@ -179,34 +179,12 @@ fn every_file_in_config_parses() {
     );
 }
 
-/// A keytab (MIT format 0x0502) with one key of `enctype` for `HTTP/host@CONTOSO.COM`.
-fn keytab_bytes(host: &str, kvno: u8, enctype: u16) -> Vec<u8> {
-    let mut rec = Vec::new();
-    let s = |out: &mut Vec<u8>, v: &str| {
-        out.extend((v.len() as u16).to_be_bytes());
-        out.extend(v.as_bytes());
-    };
-    rec.extend(2u16.to_be_bytes());
-    s(&mut rec, "CONTOSO.COM");
-    s(&mut rec, "HTTP");
-    s(&mut rec, host);
-    rec.extend(1u32.to_be_bytes());
-    rec.extend(0u32.to_be_bytes());
-    rec.push(kvno);
-    rec.extend(enctype.to_be_bytes());
-    rec.extend(16u16.to_be_bytes());
-    rec.extend([7u8; 16]);
-    let mut out = vec![0x05, 0x02];
-    out.extend((rec.len() as u32).to_be_bytes());
-    out.extend(rec);
-    out
-}
-
 #[test]
 fn check_config_lists_the_keytab_and_warns_about_rc4_or_says_kerberos_is_not_built_in() {
     let dir = tempfile::tempdir().expect("dir");
     let kt = dir.path().join("http.keytab");
-    std::fs::write(&kt, keytab_bytes("sts.example.test", 3, 23)).expect("keytab");
+    let bytes = altgate::fuzzing::samples::keytab("CONTOSO.COM", &[("sts.example.test", 3, 23)]);
+    std::fs::write(&kt, bytes).expect("keytab");
     let shipped = std::fs::read_to_string(repo().join("config/altgate.yaml")).expect("config");
     let cfg = write_config(
         "kerberos.yaml",

@@ -6,47 +6,12 @@
 //! their entries; random and mutated files are errors, never panics).
 
 use crate::gen::{mutate, property};
+use altgate::fuzzing::samples::{initial_token as initial, keytab_entry, spnego};
 use altgate::kerberos::principal::{parse, Client, PrincipalError};
-use altgate::kerberos::token::{classify, from_header, Offered};
+use altgate::kerberos::token::{classify, from_header, Offered, KRB5, MS_KRB5, NTLM};
 use base64::Engine;
 
-const KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
-const MS_KRB5: &[u8] = &[0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02];
-const SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
-const NTLM: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
 const NEGOEX: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1e];
-
-fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend_from_slice(&bytes);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-fn initial(mech: &[u8], inner: &[u8]) -> Vec<u8> {
-    let mut body = der(0x06, mech);
-    body.extend_from_slice(inner);
-    der(0x60, &body)
-}
-
-fn spnego(mechs: &[&[u8]], token: &[u8]) -> Vec<u8> {
-    let list: Vec<u8> = mechs.iter().flat_map(|m| der(0x06, m)).collect();
-    let mut fields = der(0xa0, &der(0x30, &list));
-    fields.extend(der(0xa2, &der(0x04, token)));
-    initial(SPNEGO, &der(0xa0, &der(0x30, &fields)))
-}
 
 #[test]
 fn negotiate_tokens_are_kerberos_only_when_kerberos_is_preferred() {
@@ -132,28 +97,6 @@ fn principals_print_back_to_themselves_and_services_are_refused() {
         },
     );
     assert_eq!(parse("host/ws01@R"), Err(PrincipalError::Service));
-}
-
-fn keytab_entry(components: &[&str], realm: &str, kvno: u32, enctype: u16) -> Vec<u8> {
-    let s = |out: &mut Vec<u8>, v: &str| {
-        out.extend((v.len() as u16).to_be_bytes());
-        out.extend(v.as_bytes());
-    };
-    let mut rec = (components.len() as u16).to_be_bytes().to_vec();
-    s(&mut rec, realm);
-    for c in components {
-        s(&mut rec, c);
-    }
-    rec.extend(1u32.to_be_bytes());
-    rec.extend(0u32.to_be_bytes());
-    rec.push(kvno as u8);
-    rec.extend(enctype.to_be_bytes());
-    rec.extend(32u16.to_be_bytes());
-    rec.extend([9u8; 32]);
-    rec.extend(kvno.to_be_bytes());
-    let mut out = (rec.len() as u32).to_be_bytes().to_vec();
-    out.extend(rec);
-    out
 }
 
 #[test]

@@ -5,15 +5,8 @@
 use super::*;
 
 fn keytab(dir: &tempfile::TempDir, entries: &[(&str, u16)]) -> std::path::PathBuf {
-    let mut bytes = vec![0x05, 0x02];
-    for (host, enctype) in entries {
-        bytes.extend(crate::keytab::entry_bytes(
-            &["HTTP", host],
-            "CONTOSO.COM",
-            2,
-            *enctype,
-        ));
-    }
+    let entries: Vec<(&str, u32, u16)> = entries.iter().map(|(h, t)| (*h, 2, *t)).collect();
+    let bytes = crate::fuzzing::samples::keytab("CONTOSO.COM", &entries);
     let path = dir.path().join("http.keytab");
     std::fs::write(&path, bytes).expect("keytab");
     path

@@ -5,7 +5,7 @@
 use super::*;
 use crate::config::{AlternateLoginId, CacheConfig};
 use crate::directory::embedded::EmbeddedDirectory;
-use crate::kerberos::token::kerberos_token;
+use crate::fuzzing::samples::kerberos_token;
 use crate::kerberos::FakeAcceptor;
 use crate::metrics::Metrics;
 use crate::request::RequestContext;

@@ -4,7 +4,7 @@
 //! a refused ticket) gets the form unchallenged: no 401 loop.
 
 use super::*;
-use crate::kerberos::token::kerberos_token;
+use crate::fuzzing::samples::kerberos_token;
 use crate::kerberos::{Acceptor, FakeAcceptor};
 use crate::request::RequestContext;
 
@@ -15,13 +15,7 @@ const OUTSIDE: [u8; 4] = [203, 0, 113, 9];
 
 fn wia_app(dir: &tempfile::TempDir) -> Arc<App> {
     let keytab = dir.path().join("http.keytab");
-    let mut bytes = vec![0x05, 0x02];
-    bytes.extend(crate::keytab::entry_bytes(
-        &["HTTP", "sts.example.test"],
-        "CONTOSO.COM",
-        1,
-        18,
-    ));
+    let bytes = crate::fuzzing::samples::keytab("CONTOSO.COM", &[("sts.example.test", 1, 18)]);
     std::fs::write(&keytab, bytes).expect("keytab");
     let yaml = format!(
         "server: {{ listen: 127.0.0.1:0, public_url: https://sts.example.test }}\n\
