@@ -222,8 +222,9 @@ fn print_kerberos(config: &crate::config::Config) {
         return;
     };
     println!("kerberos: keytab {}", k.keytab_file.display());
+    let accepted = k.accepted_keys();
     for key in &k.keys {
-        let accepted = k.accepted_keys().contains(&key);
+        let accepted = accepted.contains(&key);
         println!(
             "  {} kvno {} {}{}",
             key.principal,
@@ -236,7 +237,6 @@ fn print_kerberos(config: &crate::config::Config) {
             }
         );
     }
-    let accepted = k.accepted_keys();
     if !accepted.is_empty() && accepted.iter().all(|e| crate::keytab::is_weak(e.enctype)) {
         println!("warning: the keytab holds only RC4/DES keys for the accepted principal: set msDS-SupportedEncryptionTypes to 24 (AES) on the service account and export the keytab again");
     }

@@ -90,6 +90,16 @@ pub enum UserAgentRule {
 }
 
 impl UserAgentRule {
+    /// A rule as written: a regular expression after `=~`, else a substring.
+    pub fn parse(rule: &str) -> Result<Self, regex::Error> {
+        Ok(match rule.strip_prefix("=~") {
+            Some(expr) => {
+                UserAgentRule::Matches(regex::RegexBuilder::new(expr).size_limit(1 << 16).build()?)
+            }
+            None => UserAgentRule::Contains(rule.to_string()),
+        })
+    }
+
     /// True when `ua` matches.
     pub fn matches(&self, ua: &str) -> bool {
         match self {
@@ -272,13 +282,11 @@ impl Validator {
         for (at, rule) in written {
             if rule.is_empty() || rule.len() > MAX_RULE_BYTES {
                 self.err(at, "must be 1 to 256 bytes");
-            } else if let Some(expr) = rule.strip_prefix("=~") {
-                match regex::RegexBuilder::new(expr).size_limit(1 << 16).build() {
-                    Ok(r) => user_agents.push(UserAgentRule::Matches(r)),
+            } else {
+                match UserAgentRule::parse(&rule) {
+                    Ok(r) => user_agents.push(r),
                     Err(e) => self.err(at, format!("not a regular expression: {e}")),
                 }
-            } else {
-                user_agents.push(UserAgentRule::Contains(rule));
             }
         }
         let device_issuer_domain = self
@@ -322,10 +330,7 @@ mod tests {
         let w = WindowsIntegrated {
             user_agents: DEFAULT_USER_AGENTS
                 .iter()
-                .map(|s| match s.strip_prefix("=~") {
-                    Some(e) => UserAgentRule::Matches(regex::Regex::new(e).expect("re")),
-                    None => UserAgentRule::Contains((*s).to_string()),
-                })
+                .map(|s| UserAgentRule::parse(s).expect("a default rule"))
                 .collect(),
             ..WindowsIntegrated::off()
         };

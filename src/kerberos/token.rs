@@ -49,6 +49,15 @@ pub fn from_header(authorization: Option<&str>) -> Option<Option<Vec<u8>>> {
     )
 }
 
+/// The `WWW-Authenticate` value carrying the acceptor's reply token (mutual authentication).
+pub fn reply_header(reply: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "{NEGOTIATE} {}",
+        base64::engine::general_purpose::STANDARD.encode(reply)
+    )
+}
+
 /// Classifies a decoded Negotiate token.
 pub fn classify(token: &[u8]) -> Offered {
     if token.starts_with(NTLMSSP) {

@@ -10,6 +10,7 @@ use super::params::Params;
 use super::request::{target_of_ctx, Target};
 use super::{negotiate, Passive};
 use super::{refuse, sso, LsRequest, LsResponse, Outcome, Refusal, RefusalReason};
+use crate::kerberos::token::{from_header, NEGOTIATE};
 use crate::secret::constant_time_eq;
 use crate::secret::Secret;
 use crate::session::{cookie, csrf_cookie, CSRF_COOKIE};
@@ -37,7 +38,7 @@ pub(super) async fn begin(
     }
     let mut challenge = false;
     if negotiate::offered(app, req, &target) {
-        match negotiate::token(req.authorization) {
+        match from_header(req.authorization) {
             Some(token) => {
                 if let Some(mut r) = negotiate::sign_in(app, req, lang, &target, token).await? {
                     cookies.append(&mut r.set_cookies);
@@ -71,7 +72,7 @@ pub(super) async fn begin(
     };
     let mut r = LsResponse::html(status, sign_in_page(app, lang, ctx, &csrf, false, hint));
     if challenge {
-        r.www_authenticate = Some(negotiate::CHALLENGE.to_string());
+        r.www_authenticate = Some(NEGOTIATE.to_string());
     }
     r.set_cookies = cookies;
     Ok(r)

@@ -12,11 +12,8 @@ use super::delivery::deliver;
 use super::page::Lang;
 use super::request::Target;
 use super::{LsRequest, LsResponse, Outcome, Passive, Refusal};
+use crate::kerberos::token::reply_header;
 use crate::signin::SignInContext;
-use base64::Engine;
-
-/// The `WWW-Authenticate` challenge.
-pub(super) const CHALLENGE: &str = crate::kerberos::token::NEGOTIATE;
 
 /// True when this sign-in request may be answered with a Negotiate challenge.
 pub(super) fn offered(app: &Passive<'_>, req: &LsRequest<'_>, target: &Target) -> bool {
@@ -34,12 +31,6 @@ pub(super) fn offered(app: &Passive<'_>, req: &LsRequest<'_>, target: &Target) -
         && req
             .user_agent
             .is_some_and(|ua| w.settings.user_agent_supported(ua))
-}
-
-/// The decoded token of an `Authorization: Negotiate` header (see
-/// [`crate::kerberos::token::from_header`]).
-pub(super) fn token(authorization: Option<&str>) -> Option<Option<Vec<u8>>> {
-    crate::kerberos::token::from_header(authorization)
 }
 
 /// Signs the holder of `token` in: the token page (with the acceptor's reply token and a new
@@ -68,12 +59,7 @@ pub(super) async fn sign_in(
             )
             .await?;
             super::sso::start(app, &signed.signed_in, &mut r);
-            r.www_authenticate = signed.reply.map(|reply| {
-                format!(
-                    "{CHALLENGE} {}",
-                    base64::engine::general_purpose::STANDARD.encode(reply)
-                )
-            });
+            r.www_authenticate = signed.reply.as_deref().map(reply_header);
             Ok(Some(r))
         }
         Err(_) => Ok(None),

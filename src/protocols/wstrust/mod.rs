@@ -9,7 +9,7 @@ pub mod request;
 pub mod response;
 
 use crate::config::{RelyingParty, TokenType};
-use crate::kerberos::token::NEGOTIATE;
+use crate::kerberos::token::{from_header, reply_header, NEGOTIATE};
 use crate::label::{kinds, label_set, Id};
 use crate::metrics::TokenMetrics;
 use crate::request::RequestContext;
@@ -18,7 +18,6 @@ use crate::signin::{SignIn, SignInContext};
 use crate::tokens::issue::{Delivery, Tokens};
 use crate::tokens::rstr::Version;
 use crate::tokens::saml::{TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20};
-use base64::Engine;
 use hyper::StatusCode;
 use request::{parse_request, Credentials};
 use response::{fault, rstr, Fault};
@@ -233,7 +232,7 @@ impl WsTrust<'_> {
         windows: &WindowsSignIn,
         authorization: Option<&str>,
     ) -> Answer {
-        let Some(token) = crate::kerberos::token::from_header(authorization) else {
+        let Some(token) = from_header(authorization) else {
             return Answer {
                 status: StatusCode::UNAUTHORIZED,
                 body: String::new(),
@@ -249,12 +248,7 @@ impl WsTrust<'_> {
         match windows.sign_in(token, true, &ctx).await {
             Ok(signed) => {
                 let mut answer = self.answer(version, &rst, rp, &signed.signed_in, request);
-                answer.www_authenticate = signed.reply.map(|r| {
-                    format!(
-                        "{NEGOTIATE} {}",
-                        base64::engine::general_purpose::STANDARD.encode(r)
-                    )
-                });
+                answer.www_authenticate = signed.reply.as_deref().map(reply_header);
                 answer
             }
             Err(f) => self.failed(
