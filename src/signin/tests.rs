@@ -11,8 +11,9 @@ use std::time::Duration;
 
 const PASSWORD: &str = "Demo-Passw0rd!";
 
-fn service() -> (SignIn, Metrics) {
-    let m = Metrics::standalone().expect("metrics");
+/// The demo directory, a resolver over it (alternate ID `mail` in both forests), and the
+/// event sink, counted into `m`: what every sign-in service here is built on.
+pub(super) fn demo_resolver(m: &Metrics) -> (Arc<Resolver>, Arc<dyn Directory>, Events) {
     let directory: Arc<dyn Directory> = Arc::new(
         EmbeddedDirectory::load(Path::new("config/demo-directory.yaml")).expect("demo directory"),
     );
@@ -34,6 +35,12 @@ fn service() -> (SignIn, Metrics) {
         m.resolve.clone(),
         events.clone(),
     ));
+    (resolver, directory, events)
+}
+
+fn service() -> (SignIn, Metrics) {
+    let m = Metrics::standalone().expect("metrics");
+    let (resolver, directory, events) = demo_resolver(&m);
     let fixed = time::macros::datetime!(2026-11-24 09:00 UTC);
     let s = SignIn::new(
         resolver,

@@ -3,38 +3,16 @@
 //! sign-in makes, every refusal, and the farm-wide replay check.
 
 use super::*;
-use crate::config::{AlternateLoginId, CacheConfig};
-use crate::directory::embedded::EmbeddedDirectory;
 use crate::fuzzing::samples::kerberos_token;
 use crate::kerberos::FakeAcceptor;
 use crate::metrics::Metrics;
 use crate::request::RequestContext;
 use crate::signin::Protocol;
-use std::path::Path;
 
 fn service() -> (WindowsSignIn, Metrics) {
     let m = Metrics::standalone().expect("metrics");
-    let directory: Arc<dyn Directory> = Arc::new(
-        EmbeddedDirectory::load(Path::new("config/demo-directory.yaml")).expect("demo directory"),
-    );
+    let (resolver, directory, events) = crate::signin::tests::demo_resolver(&m);
     let forests = vec!["contoso.com".to_string(), "fabrikam.com".to_string()];
-    let events = Events::new(m.events.clone());
-    let resolver = Arc::new(Resolver::new(
-        directory.clone(),
-        Some(AlternateLoginId {
-            attribute: "mail".into(),
-            lookup_forests: forests.clone(),
-        }),
-        forests.clone(),
-        CacheConfig {
-            positive_ttl: Duration::from_secs(300),
-            negative_ttl: Duration::from_secs(30),
-            max_entries: 100,
-        },
-        m.cache.clone(),
-        m.resolve.clone(),
-        events.clone(),
-    ));
     let fixed = time::macros::datetime!(2026-12-05 09:00 UTC);
     let s = WindowsSignIn::new(
         Acceptor::with(Arc::new(FakeAcceptor)),
