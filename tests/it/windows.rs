@@ -56,9 +56,15 @@ use crate::kit;
 
 /// A credential cache of `principal`, private to the test.
 fn kinit(kdc: &Kdc, dir: &Path, principal: &str, password: &str) -> PathBuf {
-    let cache = dir.join(format!("cc-{}", principal.replace(['$', '@', '\\'], "_")));
+    kinit_with(kdc, dir, &[principal], password)
+}
+
+/// `kinit args...` (the principal last) into a credential cache private to the test.
+fn kinit_with(kdc: &Kdc, dir: &Path, args: &[&str], password: &str) -> PathBuf {
+    let name = args.join("-").replace(['$', '@', '\\', ' '], "_");
+    let cache = dir.join(format!("cc-{name}"));
     let mut child = Command::new("kinit")
-        .arg(principal)
+        .args(args)
         .env("KRB5_CONFIG", &kdc.krb5_conf)
         .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
         .stdin(std::process::Stdio::piped())
@@ -71,10 +77,28 @@ fn kinit(kdc: &Kdc, dir: &Path, principal: &str, password: &str) -> PathBuf {
     let out = child.wait_with_output().expect("kinit");
     assert!(
         out.status.success(),
-        "kinit {principal}: {}",
+        "kinit {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     cache
+}
+
+/// The WS-Fed sign-in request from an internal Edge, with `authorization` if given, sent by
+/// hand (no Negotiate dance): the client's JSON answer.
+fn edge_get(
+    kdc: &Kdc,
+    cache: &Path,
+    node: &Node,
+    ca: &str,
+    authorization: Option<&str>,
+) -> serde_json::Value {
+    let url = wsfed(node);
+    let header = authorization.map(|a| format!("Authorization: {a}"));
+    let mut args = vec!["plain", "GET", url.as_str(), "--ua", EDGE, "--cacert", ca];
+    if let Some(h) = &header {
+        args.extend(["--header", h.as_str()]);
+    }
+    client(kdc, cache, &args)
 }
 
 /// `negotiate_client.py` with `cache`.
@@ -450,20 +474,7 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
     // Raw: the challenge's body is the form; NTLM and a ticket for another SPN get the form
     // (200, no challenge: no loop); a replayed token is refused.
     let raw = |auth: Option<String>| {
-        let mut args = vec![
-            "plain".to_string(),
-            "GET".into(),
-            wsfed(&node),
-            "--ua".into(),
-            EDGE.into(),
-            "--cacert".into(),
-            ca.clone(),
-        ];
-        if let Some(a) = auth {
-            args.extend(["--header".to_string(), format!("Authorization: {a}")]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = client(&kdc, &user, &args);
+        let r = edge_get(&kdc, &user, &node, &ca, auth.as_deref());
         let www = r["headers"]
             .get("www-authenticate")
             .and_then(|v| v.as_str())
@@ -514,24 +525,8 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
     let ticket = client(&kdc, &victim, &["token", "HTTP@sts.contoso.com"]);
     let dn = ldb_attr(&kdc, "(sAMAccountName=krb-disable1)", "dn");
     set_uac(&kdc, &dn, 514);
-    let mut args = vec![
-        "plain".to_string(),
-        "GET".into(),
-        wsfed(&node),
-        "--ua".into(),
-        EDGE.into(),
-        "--cacert".into(),
-        ca.clone(),
-    ];
-    args.extend([
-        "--header".to_string(),
-        format!(
-            "Authorization: Negotiate {}",
-            ticket.as_str().unwrap_or_default()
-        ),
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = client(&kdc, &victim, &args);
+    let ticket = format!("Negotiate {}", ticket.as_str().unwrap_or_default());
+    let r = edge_get(&kdc, &victim, &node, &ca, Some(&ticket));
     set_uac(&kdc, &dn, 512);
     assert_eq!(r["status"], 200, "{r}");
     let body = r["body"].as_str().unwrap_or_default();
@@ -662,20 +657,12 @@ async fn kerberos_signs_users_and_devices_in_with_the_password_claims_and_refuse
         "no new challenge: {r}"
     );
     // An enterprise principal (kinit -E: the UPN, not canonicalised) names the same user.
-    let enterprise = dir.path().join("cc-enterprise");
-    let mut child = Command::new("kinit")
-        .args(["-E", "krb-user@corp.contoso.local"])
-        .env("KRB5_CONFIG", &kdc.krb5_conf)
-        .env("KRB5CCNAME", format!("FILE:{}", enterprise.display()))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("kinit -E");
-    {
-        use std::io::Write;
-        writeln!(child.stdin.take().expect("stdin"), "{}", kdc.user_password).expect("password");
-    }
-    assert!(child.wait().expect("kinit").success());
+    let enterprise = kinit_with(
+        &kdc,
+        dir.path(),
+        &["-E", "krb-user@corp.contoso.local"],
+        &kdc.user_password,
+    );
     let r = client(
         &kdc,
         &enterprise,
