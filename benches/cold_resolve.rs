@@ -42,14 +42,7 @@ where
             lat
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("join"));
-    }
-    Stats {
-        elapsed: start.elapsed(),
-        latencies,
-    }
+    Stats::join(tasks, start).await
 }
 
 fn config(forests: &[&Forest], pw_dir: &std::path::Path) -> Config {

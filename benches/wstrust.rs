@@ -15,7 +15,7 @@ use ldap3::{LdapConnAsync, LdapConnSettings, Scope};
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{forests, signing_pair, Forest, Stats};
+use common::{client_config, cpu_seconds, forests, signing_pair, Forest, Stats};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -25,22 +25,6 @@ const RUN: Duration = Duration::from_secs(4);
 const LOGIN: &str = "jdoe@contoso.com";
 const SP: &str = "https://bench-sp.example.test/metadata";
 const ACS: &str = "https://bench-sp.example.test/acs";
-
-fn clock_ticks() -> f64 {
-    // Linux reports utime/stime in clock ticks; 100 per second on every mainstream kernel config.
-    100.0
-}
-
-/// (user, system) CPU seconds of a process.
-fn cpu_seconds(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc stat");
-    let after_comm = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    // After the command name: field 14 (utime) and 15 (stime) of stat are at 11 and 12 here.
-    let utime: f64 = fields[11].parse().expect("utime");
-    let stime: f64 = fields[12].parse().expect("stime");
-    (utime / clock_ticks(), stime / clock_ticks())
-}
 
 struct Server {
     child: Child,
@@ -105,28 +89,7 @@ async fn token_load(port: u16, ca: &Path, concurrency: usize, password: &str) ->
             lat
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("join"));
-    }
-    Stats {
-        latencies,
-        elapsed: start.elapsed(),
-    }
-}
-
-/// A verifying TLS client configuration trusting `ca`.
-fn client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
-    let roots = altgate::tls::load_ca_bundle(ca).expect("ca");
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth(),
-    )
+    Stats::join(tasks, start).await
 }
 
 /// `altgate_token_signing_duration_seconds` (sum, count) scraped from the running server's
@@ -328,14 +291,7 @@ async fn passive_load(
             lat
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("join"));
-    }
-    Stats {
-        latencies,
-        elapsed: start.elapsed(),
-    }
+    Stats::join(tasks, start).await
 }
 
 async fn direct_load(f: &Forest, concurrency: usize, password: &str) -> Stats {
@@ -399,14 +355,7 @@ async fn direct_load(f: &Forest, concurrency: usize, password: &str) -> Stats {
             lat
         }));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("join"));
-    }
-    Stats {
-        latencies,
-        elapsed: start.elapsed(),
-    }
+    Stats::join(tasks, start).await
 }
 
 fn main() {
@@ -467,14 +416,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // RSA-2048 signature cost with the same key, single thread.
-        let key = altgate::keys::SigningKey::load(&sign_crt, &sign_key).expect("key");
-        let n = 2000;
-        let s = Instant::now();
-        for i in 0..n {
-            std::hint::black_box(key.sign(format!("message {i}").as_bytes()).expect("sign"));
-        }
-        let rsa = s.elapsed().as_secs_f64() / n as f64;
-        println!("RSA-2048 PKCS#1 SHA-256 signature (ring, one core): {:.3} ms", rsa * 1e3);
+        let rsa = common::rsa_signature_seconds();
         let pw = forests.user_password.clone();
         let _ = token_load(server.port, &server_crt, 1, &pw).await; // warm-up
         for (label, sso) in [("passive SAML sign-in, password (fresh browser session each)", false), ("passive SAML sign-in from the SSO cookie", true)] {

@@ -48,6 +48,41 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// The latencies `tasks` (one per connection) measured, over the time since `start`.
+    pub async fn join(
+        tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
+        start: std::time::Instant,
+    ) -> Stats {
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.expect("join"));
+        }
+        Stats {
+            latencies,
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// One RSA-2048 PKCS#1 SHA-256 signature with the test key (ring, one core), in seconds: the
+/// unit CPU per sign-in is reported in. Prints it.
+pub fn rsa_signature_seconds() -> f64 {
+    let (crt, key) = signing_pair();
+    let key = altgate::keys::SigningKey::load(&crt, &key).expect("key");
+    let n = 2000;
+    let s = std::time::Instant::now();
+    for i in 0..n {
+        std::hint::black_box(key.sign(format!("message {i}").as_bytes()).expect("sign"));
+    }
+    let rsa = s.elapsed().as_secs_f64() / n as f64;
+    println!(
+        "RSA-2048 PKCS#1 SHA-256 signature (ring, one core): {:.3} ms",
+        rsa * 1e3
+    );
+    rsa
+}
+
 /// (user, system) CPU seconds a process has used, from `/proc/<pid>/stat`.
 pub fn cpu_seconds(pid: u32) -> (f64, f64) {
     // Linux reports utime/stime in clock ticks; 100 per second on every mainstream kernel config.
