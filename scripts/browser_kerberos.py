@@ -23,13 +23,11 @@ signed in, 1 otherwise (2 for a setup failure).
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import browser_signin  # noqa: E402
-from browser_signin import Run, StepFailed  # noqa: E402
+from browser_signin import Run, StepFailed, browser_arguments, execute  # noqa: E402
 from selenium.common.exceptions import WebDriverException  # noqa: E402
 
 
@@ -79,39 +77,14 @@ def main():
     p.add_argument("--idp-host", required=True, help="the IdP host Chromium may answer Negotiate for")
     p.add_argument("--sp", required=True, help="SP base URL, e.g. http://localhost:8301")
     p.add_argument("--user-agent", help="override Chromium's User-Agent")
-    p.add_argument("--timeout", type=float, default=20.0)
-    p.add_argument("--trust-flags", default="P,,")
-    p.add_argument("--nickname", default="altgate")
-    p.add_argument("--chromium", default="/usr/bin/chromium")
-    p.add_argument("--chromedriver", default="/usr/bin/chromedriver")
-    p.add_argument("--certutil", default=shutil.which("certutil") or "/usr/bin/certutil")
-    p.add_argument("--snippet", type=int, default=4000)
-    p.add_argument("--keep", action="store_true")
+    browser_arguments(p)
     args = p.parse_args()
     args.timeout = max(1.0, min(args.timeout, 20.0))
-    args.chromium_arg = [f"--auth-server-allowlist={args.idp_host}"]
+    args.chromium_arg.append(f"--auth-server-allowlist={args.idp_host}")
     if args.user_agent:
         args.chromium_arg.append(f"--user-agent={args.user_agent}")
-    run = KerberosRun(args)
-    code = 0
-    try:
-        run.trust_certificate()
-        run.seed_profile()
-        run.start_browser()
-        run.flow()
-        out = run.result
-    except StepFailed as exc:
-        out, code = run.failure(str(exc)), (2 if exc.step in ("trust", "start-browser") else 1)
-    except WebDriverException as exc:
-        out, code = run.failure(f"webdriver: {exc.msg or exc}"), 1
-    except Exception as exc:  # noqa: BLE001
-        out, code = run.failure(f"{type(exc).__name__}: {exc}"), 1
-    finally:
-        run.close()
-    print(json.dumps(out, indent=1, sort_keys=True))
-    return code
+    return execute(KerberosRun(args), KerberosRun.seed_profile)
 
 
 if __name__ == "__main__":
-    browser_signin.__name__  # the shared setup lives there
     sys.exit(main())

@@ -417,6 +417,20 @@ def main():
     p.add_argument("--username", required=True)
     p.add_argument("--password", required=True)
     p.add_argument("--wrong-password", help="first submit this password and expect #errorText")
+    browser_arguments(p)
+    args = p.parse_args()
+    args.timeout = max(1.0, min(args.timeout, 20.0))
+
+    for path in (args.ca, args.chromium, args.chromedriver, args.certutil):
+        if not os.path.exists(path):
+            print(json.dumps({"error": f"missing: {path}", "step": "setup"}))
+            return 2
+
+    return execute(Run(args))
+
+
+def browser_arguments(p):
+    """The options every browser run shares (the browser, its certificate trust, reporting)."""
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per step (at most 20)")
     p.add_argument("--trust-flags", default="P,,", help='certutil -t trust flags (default "P,,": trusted peer)')
     p.add_argument("--nickname", default="altgate")
@@ -427,18 +441,16 @@ def main():
     p.add_argument("--certutil", default=shutil.which("certutil") or "/usr/bin/certutil")
     p.add_argument("--snippet", type=int, default=4000, help="page source characters in a failure report")
     p.add_argument("--keep", action="store_true", help="keep the temporary HOME/profile (path on stderr)")
-    args = p.parse_args()
-    args.timeout = max(1.0, min(args.timeout, 20.0))
 
-    for path in (args.ca, args.chromium, args.chromedriver, args.certutil):
-        if not os.path.exists(path):
-            print(json.dumps({"error": f"missing: {path}", "step": "setup"}))
-            return 2
 
-    run = Run(args)
+def execute(run, prepare=lambda run: None):
+    """Trusts the certificate, runs `prepare(run)`, starts the browser and the flow; prints ONE
+    JSON object (the result, or the failure report) and returns the exit code: 0 done, 1 failed,
+    2 setup failed."""
     code = 0
     try:
         run.trust_certificate()
+        prepare(run)
         run.start_browser()
         run.flow()
         out = run.result
