@@ -169,7 +169,7 @@ impl App {
             metrics.resolve.clone(),
             events.clone(),
         ));
-        let state = crate::state::open(&config.state, metrics.state.clone())?;
+        let state = crate::state::open(&config.state, metrics.state.clone(), events.clone())?;
         let lockout = Arc::new(ExtranetLockout::new(
             config.extranet_lockout.clone(),
             config.state.on_unavailable,

@@ -69,6 +69,14 @@ label_set! {
         GlobalCatalogFailover = "global_catalog_failover",
         /// The farm state store (Redis) did not answer; extranet lockout let the sign-in through unprotected (`fail_open`) or refused it (`fail_closed`).
         StateStoreUnavailable = "state_store_unavailable",
+        /// altgate connected to a state store node (Redis or Valkey): at start, after an outage, or to a new master after a failover.
+        StateStoreConnected = "state_store_connected",
+        /// altgate dropped its connection to a state store node: the connection failed, the node turned replica (`READONLY`), or it stopped answering.
+        StateStoreDisconnected = "state_store_disconnected",
+        /// The sentinels named another master than the one altgate used last (a failover).
+        StateMasterChanged = "state_master_changed",
+        /// Store writes that failed (a timed-out attempt to cancel, a success or sign-out to write again) were written after all, or given up when their time had passed.
+        StateDeferredWrite = "state_deferred_write",
         /// Extranet lockout does not fit a domain's own lockout policy (read at start-up): AD would lock an account before altgate does, AD never locks (altgate is the only lockout), or altgate's observation window is shorter than AD's.
         AdLockoutPolicyWarning = "ad_lockout_policy_warning",
     }

@@ -69,3 +69,46 @@ event! {
         message: &'a str,
     }
 }
+
+event! {
+    /// altgate connected to a state store node: at start, after an outage, or to a new master
+    /// after a failover.
+    StateStoreConnected<'a>: ops, info, StateStoreConnected "state store connected" {
+        /// `host:port` of the node.
+        address: &'a str,
+    }
+}
+
+event! {
+    /// altgate dropped its connection to a state store node.
+    StateStoreDisconnected<'a>: ops, warn, StateStoreDisconnected "state store connection dropped" {
+        /// `host:port` of the node.
+        address: &'a str,
+        /// `connection` (refused, reset, closed), `readonly` (the node is a replica now) or
+        /// `timeout` (no answer, three times in a row).
+        reason: &'static str,
+    }
+}
+
+event! {
+    /// The sentinels named another master than the one altgate used last: a failover.
+    StateMasterChanged<'a>: ops, warn, StateMasterChanged "state store master changed" {
+        /// The previous master.
+        from: &'a str,
+        /// The new master.
+        to: &'a str,
+    }
+}
+
+event! {
+    /// A store write that had failed was written after all (`written`), or given up once it
+    /// no longer mattered (`expired`) or the queue was full (`dropped`).
+    StateDeferredWrite: ops, info, StateDeferredWrite "deferred state store write settled" {
+        /// `cancel_attempt`, `succeeded`, `not_counted` or `revoke`.
+        op: &'static str,
+        /// `written`, `expired` or `dropped`.
+        outcome: &'static str,
+        /// Seconds between the failure and this outcome.
+        after_seconds: u64,
+    }
+}

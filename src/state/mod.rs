@@ -24,6 +24,7 @@ pub mod redis;
 pub use crate::config::lockout::LockoutPolicy;
 use crate::config::state::{StateBackend, StateConfig};
 use crate::label::{kinds, label_set};
+use crate::events::Events;
 use crate::metrics::StateMetrics;
 use async_trait::async_trait;
 use std::net::IpAddr;
@@ -191,6 +192,15 @@ pub enum StateError {
     /// The store's settings are unusable (bad URL, unreadable CA file).
     #[error("the state store cannot be set up: {0}")]
     Setup(String),
+    /// A write that must survive a failover reached the master, but fewer replicas than
+    /// `state.replica_acks` confirmed it in time (`WAIT`).
+    #[error("only {confirmed} of {wanted} replicas confirmed the write in time")]
+    NotReplicated {
+        /// `state.replica_acks`.
+        wanted: u32,
+        /// Replicas that confirmed.
+        confirmed: u32,
+    },
     /// The replay cache holds its maximum of live ids (`state.replay_cache_max_entries`, the
     /// number given): a new id was not stored, and none was forgotten to make room.
     #[error("the replay cache holds its maximum of {0} live ids")]
@@ -199,13 +209,14 @@ pub enum StateError {
 
 impl StateError {
     /// Stable code: `state_timeout`, `state_unavailable`, `state_protocol`, `state_setup`,
-    /// `replay_cache_full`.
+    /// `state_not_replicated`, `replay_cache_full`.
     pub fn code(&self) -> &'static str {
         match self {
             StateError::Timeout(_) => "state_timeout",
             StateError::Unavailable(_) => "state_unavailable",
             StateError::Protocol(_) => "state_protocol",
             StateError::Setup(_) => "state_setup",
+            StateError::NotReplicated { .. } => "state_not_replicated",
             StateError::ReplayCacheFull(_) => "replay_cache_full",
         }
     }
@@ -274,18 +285,31 @@ pub trait StateStore: Send + Sync {
     async fn ping(&self) -> Result<(), StateError>;
 }
 
-/// The store `config` describes, timed and counted into `metrics`. For Redis nothing is
-/// connected yet (the first operation connects), so this succeeds while the server is down; it
-/// must run within a Tokio runtime.
+/// The store `config` describes, timed and counted into `metrics` (every operation's series
+/// present from the start), its connection events emitted into `events`. For Redis the
+/// connection is made in the background, so this succeeds while the server is down; it must
+/// run within a Tokio runtime.
 pub fn open(
     config: &StateConfig,
     metrics: StateMetrics,
+    events: Events,
 ) -> Result<Arc<dyn StateStore>, StateError> {
     let max = config.replay_cache_max_entries;
+    metrics.initialise(Op::ALL);
     let inner: Arc<dyn StateStore> = match &config.backend {
-        StateBackend::Memory => Arc::new(memory::MemoryStore::new().with_replay_max(max)),
+        StateBackend::Memory => {
+            metrics.set_connected(true);
+            Arc::new(memory::MemoryStore::new().with_replay_max(max))
+        }
         StateBackend::Redis(r) => Arc::new(
-            redis::RedisStore::new(r, &config.key_prefix, config.timeout)?.with_replay_max(max),
+            redis::RedisStore::new(
+                r,
+                &config.key_prefix,
+                config.timeout,
+                events,
+                metrics.clone(),
+            )?
+            .with_replay_max(max),
         ),
     };
     Ok(Arc::new(metered::Metered::new(inner, metrics)))
@@ -435,5 +459,13 @@ mod tests {
         assert_eq!(StateError::Protocol(String::new()).code(), "state_protocol");
         assert_eq!(StateError::Setup(String::new()).code(), "state_setup");
         assert_eq!(StateError::ReplayCacheFull(1).code(), "replay_cache_full");
+        assert_eq!(
+            StateError::NotReplicated {
+                wanted: 1,
+                confirmed: 0
+            }
+            .code(),
+            "state_not_replicated"
+        );
     }
 }

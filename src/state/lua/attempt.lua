@@ -1,17 +1,22 @@
 -- One sign-in attempt (AD FS Extranet Smart Lockout); mirrors state::memory::decide.
--- KEYS[1]: the account's hash. ARGV: now_ms, window_ms, threshold, familiar_threshold,
--- lifetime_ms, record_ttl_ms, then the request's client IPs (canonical, de-duplicated).
+-- KEYS[1]: the account's hash; KEYS[2]: this attempt's record (see cancel.lua). ARGV: now_ms,
+-- window_ms, threshold, familiar_threshold, lifetime_ms, record_ttl_ms, attempt_record_ttl_ms,
+-- then the request's client IPs (canonical, de-duplicated).
 -- Fields: fc/fb and uc/ub (familiar/unfamiliar count and last bad ms), ip:<addr> = last seen ms.
 -- Returns {class (1 familiar, 0 unfamiliar), verdict (0 allowed, 1 probe, 2 refused), count,
--- last bad ms (-1 none), the counted attempt's previous last bad ms (-1 none)}.
+-- last bad ms (-1 none), the counted attempt's previous last bad ms (-1 none)}; verdict 3 when
+-- the attempt was cancelled before it ran (its node gave up on it): nothing is counted.
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {0, 3, 0, -1, -1}
+end
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local lifetime = tonumber(ARGV[5])
-local familiar = #ARGV > 6
+local familiar = #ARGV > 7
 if familiar then
   local fields = {}
-  for i = 7, #ARGV do
+  for i = 8, #ARGV do
     fields[#fields + 1] = 'ip:' .. ARGV[i]
   end
   local seen = redis.call('HMGET', key, unpack(fields))
@@ -45,4 +50,5 @@ if last ~= nil and last > now then
 end
 redis.call('HSET', key, cf, count + 1, bf, at)
 redis.call('PEXPIRE', key, tonumber(ARGV[6]))
+redis.call('SET', KEYS[2], class .. ':' .. at .. ':' .. (last or -1), 'PX', tonumber(ARGV[7]))
 return {class, verdict, count + 1, at, last or -1}
