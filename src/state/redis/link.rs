@@ -246,10 +246,17 @@ impl Link {
     }
 
     /// Opens a connection to `client`, checked with `ROLE` when `must_be_master`.
-    async fn open(&self, client: &Client, must_be_master: bool) -> Result<MultiplexedConnection, String> {
+    /// Its replies are awaited up to `replies` (the confirmed-writes connection waits for
+    /// `WAIT` too).
+    async fn open(
+        &self,
+        client: &Client,
+        must_be_master: bool,
+        replies: Duration,
+    ) -> Result<MultiplexedConnection, String> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout));
+            .set_response_timeout(Some(replies));
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
@@ -282,7 +289,7 @@ impl Link {
         for (host, port) in &config.addresses {
             let asked = async {
                 let client = sentinels.client(host, *port).map_err(|e| e.to_string())?;
-                let mut conn = self.open(&client, false).await?;
+                let mut conn = self.open(&client, false, self.timeout).await?;
                 let reply: Option<(String, u16)> = redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
                     .arg(&config.master_name)
@@ -330,11 +337,11 @@ impl Link {
             }
         };
         let conn = self
-            .open(&client, must_be_master)
+            .open(&client, must_be_master, self.timeout)
             .await
             .map_err(|e| format!("{address}: {e}"))?;
         let confirm = self
-            .open(&client, false)
+            .open(&client, false, self.timeout * 3)
             .await
             .map_err(|e| format!("{address}: {e}"))?;
         *generation += 1;

@@ -90,7 +90,7 @@ struct Core {
     first_use: Script,
     cancel: Script,
     /// The most live ids the replay cache holds.
-    replay_max: u64,
+    replay_max: std::sync::atomic::AtomicU64,
     /// Replicas that must confirm a revocation.
     replica_acks: u32,
 }
@@ -159,7 +159,7 @@ impl RedisStore {
             not_counted: Script::new(NOT_COUNTED),
             first_use: Script::new(FIRST_USE),
             cancel: Script::new(CANCEL),
-            replay_max: crate::config::state::REPLAY_CACHE_DEFAULT,
+            replay_max: crate::config::state::REPLAY_CACHE_DEFAULT.into(),
             replica_acks: config.replica_acks,
         });
         let deferred = Deferred::start(&core, events, metrics);
@@ -169,11 +169,10 @@ impl RedisStore {
     /// The same store whose replay cache holds at most `max` live ids
     /// (`state.replay_cache_max_entries`, for the whole farm). Call before first use.
     pub fn with_replay_max(self, max: u64) -> Self {
-        let mut core = self.core;
-        if let Some(c) = Arc::get_mut(&mut core) {
-            c.replay_max = max.max(1);
-        }
-        RedisStore { core, ..self }
+        self.core
+            .replay_max
+            .store(max.max(1), std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     /// `host:port` of the data node in use (the master, with sentinel), if connected.
@@ -193,43 +192,57 @@ impl Core {
     }
 
     /// Runs `call` on the current connection within the timeout (the wait for a connection
-    /// included), and tells the link what a failure says about the connection.
-    async fn with_conn<T, F, Fut>(&self, call: F) -> Result<T, StateError>
+    /// included), and tells the link what a failure says about the connection. An
+    /// `idempotent` call that met a dead connection (a server restarted since its last use) is
+    /// sent once more on the next connection, within the same budget; any other is not (it may
+    /// have run).
+    async fn with_conn<T, F, Fut>(&self, idempotent: bool, call: F) -> Result<T, StateError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let started = tokio::time::Instant::now();
-        let current = self.link.connection(self.timeout).await?;
-        let left = self.timeout.saturating_sub(started.elapsed());
-        match tokio::time::timeout(left, call(current.conn.clone())).await {
-            Err(_) => {
-                self.link.failed(&current, Failure::Timeout);
-                Err(StateError::Timeout(self.timeout))
-            }
-            Ok(Ok(v)) => {
-                self.link.succeeded();
-                Ok(v)
-            }
-            Ok(Err(e)) => {
-                if let Some(f) = failure_of(&e) {
-                    self.link.failed(&current, f);
+        let mut retry = idempotent;
+        loop {
+            let left = self.timeout.saturating_sub(started.elapsed());
+            let current = self.link.connection(left).await?;
+            let left = self.timeout.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, call(current.conn.clone())).await {
+                Err(_) => {
+                    self.link.failed(&current, Failure::Timeout);
+                    return Err(StateError::Timeout(self.timeout));
                 }
-                Err(map_error(&e))
+                Ok(Ok(v)) => {
+                    self.link.succeeded();
+                    return Ok(v);
+                }
+                Ok(Err(e)) => {
+                    let failure = failure_of(&e);
+                    if let Some(f) = failure {
+                        self.link.failed(&current, f);
+                    }
+                    if retry && matches!(failure, Some(Failure::Connection | Failure::ReadOnly)) {
+                        retry = false;
+                        continue;
+                    }
+                    return Err(map_error(&e));
+                }
             }
         }
     }
 
+    /// A command that may be sent twice (reads, `SET`, `HDEL`, `PING`).
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StateError> {
-        self.with_conn(|mut conn| async move { cmd.query_async(&mut conn).await })
+        self.with_conn(true, |mut conn| async move { cmd.query_async(&mut conn).await })
             .await
     }
 
+    /// A script, sent once (counting scripts must not run twice).
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         call: &redis::ScriptInvocation<'_>,
     ) -> Result<T, StateError> {
-        self.with_conn(|mut conn| async move { call.invoke_async(&mut conn).await })
+        self.with_conn(false, |mut conn| async move { call.invoke_async(&mut conn).await })
             .await
     }
 
@@ -296,10 +309,10 @@ impl Core {
                 .await?;
             return Ok(());
         }
-        let started = tokio::time::Instant::now();
         let current = self.link.connection(self.timeout).await?;
-        // WAIT's own bound: what is left of the budget, at least 1 ms (0 would wait forever).
-        let wait_ms = duration_ms(self.timeout.saturating_sub(started.elapsed()));
+        // WAIT's own bound is the store timeout (never 0, which would wait forever); the write
+        // before it has another.
+        let wait_ms = duration_ms(self.timeout);
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(&key)
@@ -523,16 +536,17 @@ impl StateStore for RedisStore {
 
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {
         let core = &self.core;
+        let max = core.replay_max.load(std::sync::atomic::Ordering::Relaxed);
         let mut call = core.first_use.prepare_invoke();
         call.key(format!("{}replay", core.prefix))
             .arg(digest(id))
             .arg(duration_ms(ttl))
-            .arg(core.replay_max);
+            .arg(max);
         let answer: i64 = core.invoke(&call).await?;
         match answer {
             1 => Ok(true),
             0 => Ok(false),
-            2 => Err(StateError::ReplayCacheFull(core.replay_max)),
+            2 => Err(StateError::ReplayCacheFull(max)),
             other => Err(StateError::Protocol(format!(
                 "first_use script returned {other}"
             ))),

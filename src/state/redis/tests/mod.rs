@@ -9,7 +9,18 @@
 //! missing `redis-server` fails them.
 
 use super::*;
-use crate::config::state::RedisConfig;
+use crate::config::state::{RedisConfig, RedisTarget};
+
+/// A store with its own metrics and events (as `state::open` would give it).
+pub(crate) fn open_store(
+    config: &RedisConfig,
+    prefix: &str,
+    timeout: Duration,
+) -> Result<RedisStore, StateError> {
+    let metrics = crate::metrics::Metrics::standalone().expect("metrics");
+    let events = crate::events::Events::new(metrics.events.clone());
+    RedisStore::new(config, prefix, timeout, events, metrics.state)
+}
 use crate::secret::Secret;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -153,21 +164,23 @@ impl RedisServer {
 
     pub(crate) fn config(&self) -> RedisConfig {
         RedisConfig {
-            url: self.url(),
+            target: RedisTarget::Url(self.url()),
             tls: self.tls(),
             ca_file: None,
             username: None,
             password: None,
+            database: 0,
+            replica_acks: 0,
         }
     }
 
     pub(crate) fn store(&self, prefix: &str) -> RedisStore {
-        RedisStore::new(&self.config(), prefix, Duration::from_secs(5)).expect("store")
+        open_store(&self.config(), prefix, Duration::from_secs(5)).expect("store")
     }
 
     /// A raw command through a fresh connection (for inspecting keys).
     async fn raw<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
-        let client = Client::open(self.url()).expect("client");
+        let client = redis::Client::open(self.url()).expect("client");
         let mut conn = client
             .get_multiplexed_async_connection()
             .await
@@ -316,6 +329,12 @@ async fn keys_are_prefixed_hashed_and_expire() {
         .expect("revoke");
     let mut keys: Vec<String> = server.raw(redis::cmd("KEYS").arg("*")).await;
     keys.sort();
+    // The counted attempt's record, named by its random id, kept for ATTEMPT_RECORD_TTL.
+    let record = keys.remove(0);
+    assert!(record.starts_with("pfx:attempt:"), "{record}");
+    assert_eq!(record.len(), "pfx:attempt:".len() + 32, "{record}");
+    let ttl: i64 = server.raw(redis::cmd("PTTL").arg(&record)).await;
+    assert!(ttl > 0 && ttl <= 120_000, "{ttl}");
     assert_eq!(
         keys,
         vec![
@@ -354,14 +373,14 @@ async fn keys_are_prefixed_hashed_and_expire() {
         .await
         .expect("not_counted");
     let n: i64 = server.raw(&redis::cmd("DBSIZE")).await;
-    assert_eq!(n, 3);
+    assert_eq!(n, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
 async fn reconnects_after_the_server_restarts() {
     let mut server = server().await;
-    let store = RedisStore::new(&server.config(), "r:", Duration::from_millis(500)).expect("store");
+    let store = open_store(&server.config(), "r:", Duration::from_millis(500)).expect("store");
     store.ping().await.expect("first ping");
     server = tokio::task::spawn_blocking(move || {
         server.stop();
@@ -400,13 +419,15 @@ async fn reconnects_after_the_server_restarts() {
 async fn starts_while_the_server_is_down() {
     let port = free_port();
     let config = RedisConfig {
-        url: format!("redis://127.0.0.1:{port}"),
+        target: RedisTarget::Url(format!("redis://127.0.0.1:{port}")),
         tls: false,
         ca_file: None,
         username: None,
         password: None,
+        database: 0,
+        replica_acks: 0,
     };
-    let store = RedisStore::new(&config, "d:", Duration::from_millis(300)).expect("lazy store");
+    let store = open_store(&config, "d:", Duration::from_millis(300)).expect("lazy store");
     let e = store.ping().await.expect_err("nothing listens");
     assert!(
         matches!(e.code(), "state_unavailable" | "state_timeout"),
@@ -427,14 +448,16 @@ async fn a_silent_server_times_out() {
         }
     });
     let config = RedisConfig {
-        url: format!("redis://127.0.0.1:{port}"),
+        target: RedisTarget::Url(format!("redis://127.0.0.1:{port}")),
         tls: false,
         ca_file: None,
         username: None,
         password: None,
+        database: 0,
+        replica_acks: 0,
     };
     let timeout = Duration::from_millis(200);
-    let store = RedisStore::new(&config, "t:", timeout).expect("store");
+    let store = open_store(&config, "t:", timeout).expect("store");
     let started = std::time::Instant::now();
     let e = store
         .attempt("a", &[], t0(), &LockoutPolicy::default())
@@ -465,7 +488,7 @@ async fn passwords_are_sent() {
     assert!(!e.to_string().contains("s3cret-pw"));
     let mut config = server.config();
     config.password = Some(Secret::new("s3cret-pw".into()));
-    let with = RedisStore::new(&config, "p:", Duration::from_secs(5)).expect("store");
+    let with = open_store(&config, "p:", Duration::from_secs(5)).expect("store");
     with.ping().await.expect("authenticated");
     assert!(with
         .first_use("x", Duration::from_secs(5))
@@ -518,9 +541,9 @@ async fn tls_verifies_the_server_certificate() {
             .expect("join")
     };
     let mut config = server.config();
-    assert!(config.url.starts_with("rediss://localhost:"));
+    assert!(matches!(&config.target, RedisTarget::Url(u) if u.starts_with("rediss://localhost:")));
     // The system roots do not know the test CA: refused.
-    let untrusting = RedisStore::new(&config, "tls:", Duration::from_secs(5)).expect("store");
+    let untrusting = open_store(&config, "tls:", Duration::from_secs(5)).expect("store");
     let e = untrusting
         .ping()
         .await
@@ -528,7 +551,7 @@ async fn tls_verifies_the_server_certificate() {
     assert_eq!(e.code(), "state_unavailable", "{e}");
     // With the CA: verified and working.
     config.ca_file = Some(ca_file);
-    let store = RedisStore::new(&config, "tls:", Duration::from_secs(5)).expect("store");
+    let store = open_store(&config, "tls:", Duration::from_secs(5)).expect("store");
     store.ping().await.expect("TLS ping");
     let d = store
         .attempt("a", &[], t0(), &LockoutPolicy::default())
@@ -536,8 +559,10 @@ async fn tls_verifies_the_server_certificate() {
         .expect("attempt over TLS");
     assert_eq!(d.count, 1);
     // The certificate names localhost, not 127.0.0.1: a name mismatch is refused too.
-    config.url = config.url.replace("localhost", "127.0.0.1");
-    let mismatch = RedisStore::new(&config, "tls:", Duration::from_secs(5)).expect("store");
+    if let RedisTarget::Url(u) = &mut config.target {
+        *u = u.replace("localhost", "127.0.0.1");
+    }
+    let mismatch = open_store(&config, "tls:", Duration::from_secs(5)).expect("store");
     assert!(
         mismatch.ping().await.is_err(),
         "name mismatch must be refused"
@@ -547,18 +572,20 @@ async fn tls_verifies_the_server_certificate() {
 #[test]
 fn an_unreadable_ca_file_is_a_setup_error() {
     let config = RedisConfig {
-        url: "rediss://localhost:6380".into(),
+        target: RedisTarget::Url("rediss://localhost:6380".into()),
         tls: true,
         ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
         username: None,
         password: None,
+        database: 0,
+        replica_acks: 0,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let e = rt
-        .block_on(async { RedisStore::new(&config, "x:", Duration::from_secs(1)).err() })
+        .block_on(async { open_store(&config, "x:", Duration::from_secs(1)).err() })
         .expect("must fail");
     assert_eq!(e.code(), "state_setup");
 }
@@ -578,3 +605,6 @@ fn records_parse_and_ignore_stray_fields() {
     assert_eq!(r.ips.len(), 1);
     assert!(parse_record(vec![("fc".into(), "two".into())]).is_err());
 }
+
+mod failures;
+mod sentinel;
