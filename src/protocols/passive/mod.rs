@@ -103,8 +103,8 @@ label_set! {
         Expired = "expired",
         /// The session was signed out (on any node of the farm): cleared.
         Revoked = "revoked",
-        /// The farm state store did not answer the revocation check and `state.on_unavailable`
-        /// is `fail_closed`: the form was shown, the cookie kept.
+        /// The farm state store did not answer the revocation check (revocation fails closed
+        /// whatever `state.on_unavailable` says): the form was shown, the cookie kept.
         StateUnavailable = "state_unavailable",
         /// The session's login no longer resolves to the session's account: cleared.
         Mismatch = "mismatch",

@@ -25,7 +25,6 @@ use super::page::Lang;
 use super::request::Target;
 use super::Passive;
 use super::{LsRequest, LsResponse, Outcome, Refusal, SsoResult};
-use crate::config::state::OnUnavailable;
 use crate::directory::AccountRef;
 use crate::events::{SsoSessionEnded, SsoSessionUsed};
 use crate::resolve::ResolvedAccount;
@@ -111,11 +110,13 @@ async fn open(
         return Err(ended(SsoResult::Expired));
     }
     if !session.id.is_empty() {
+        // Revocation fails closed whatever `state.on_unavailable` says: a session signed out
+        // before an outage must not come back during it. Nothing says the session is over
+        // either: keep the cookie, show the form (a password sign-in still works under
+        // fail_open).
         match app.state.is_revoked(&session.id).await {
             Ok(false) => {}
             Ok(true) => return Err(ended(SsoResult::Revoked)),
-            Err(_) if app.on_unavailable == OnUnavailable::FailOpen => {}
-            // Nothing says the session is over: keep the cookie, show the form.
             Err(_) => {
                 return Err(NotReused {
                     result: SsoResult::StateUnavailable,

@@ -330,8 +330,10 @@ async fn a_full_replay_cache_refuses_new_saml_request_ids_and_forgets_none() {
     assert_eq!(again.status, 503);
 }
 
-/// A state store that never answers.
-struct Down;
+/// A state store that never answers, except (with `revocations: true`) the revocation check.
+struct Down {
+    revocations: bool,
+}
 
 #[async_trait::async_trait]
 impl StateStore for Down {
@@ -378,7 +380,11 @@ impl StateStore for Down {
         Err(down())
     }
     async fn is_revoked(&self, _: &str) -> Result<bool, StateError> {
-        Err(down())
+        if self.revocations {
+            Ok(false)
+        } else {
+            Err(down())
+        }
     }
     async fn ping(&self) -> Result<(), StateError> {
         Err(down())
@@ -394,8 +400,10 @@ async fn with_the_store_down_and_fail_open_a_full_node_memory_refuses_rather_tha
     let app = costs_app();
     let sso = session(&app).await;
     let local = crate::state::memory::LocalReplay::new(2, std::time::Duration::from_secs(900));
+    // The revocation check answers (a session is reused); the replay cache does not.
+    let state = Down { revocations: true };
     let view = Passive {
-        state: &Down,
+        state: &state,
         answered_requests: &local,
         on_unavailable: crate::config::state::OnUnavailable::FailOpen,
         ..app.passive()
@@ -423,4 +431,42 @@ async fn with_the_store_down_and_fail_open_a_full_node_memory_refuses_rather_tha
     // Two answered from this node's memory, the third refused as full, the first a replay.
     assert_eq!(statuses, [200, 200, 503, 400]);
     assert!(refused_for(&app, "replay_cache_full"));
+}
+
+#[tokio::test]
+async fn with_the_store_down_and_fail_open_a_session_is_not_reused_but_kept() {
+    let app = costs_app();
+    let sso = session(&app).await;
+    let state = Down { revocations: false };
+    let view = Passive {
+        state: &state,
+        on_unavailable: crate::config::state::OnUnavailable::FailOpen,
+        ..app.passive()
+    };
+    let q = format!("wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+    let r = handle(
+        &view,
+        &LsRequest {
+            post: false,
+            raw_query: &q,
+            body: b"",
+            cookie_header: Some(&sso),
+            accept_language: None,
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
+            idp_initiated: false,
+            authorization: None,
+            user_agent: None,
+        },
+    )
+    .await;
+    // Revocation fails closed: the form, no token, and the cookie is not cleared (nothing says
+    // the session is over).
+    assert_eq!(r.status.as_u16(), 200);
+    assert!(!r.body.contains("wresult"), "no token without the revocation check");
+    assert!(r.body.contains("name=\"Password\"") || r.body.contains("password"));
+    assert!(
+        !r.set_cookies.iter().any(|c| c.contains("Max-Age=0")),
+        "{:?}",
+        r.set_cookies
+    );
 }
