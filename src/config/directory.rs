@@ -34,6 +34,10 @@ pub struct RawDirectory {
     pub max_concurrent_binds_per_dc: Option<Checked<u64>>,
     /// Longest a password bind waits for a free slot on its domain controller (`2s`).
     pub bind_queue_timeout: Option<Checked<HumanDuration>>,
+    /// How often every global catalog and domain controller, and the state store, are checked
+    /// in the background (`10s`, 1s..=1h), so a dead server is skipped and a recovered one used
+    /// again before a user pays for it.
+    pub health_check_interval: Option<Checked<HumanDuration>>,
 }
 
 /// `cache:`. The bounds keep the cache following the directory within a day and its memory
@@ -61,6 +65,10 @@ pub const MAX_OPERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Longest `directory.retry_backoff`: 10 minutes.
 pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10 * 60);
 
+/// Least and most `directory.health_check_interval`: 1 second to 1 hour.
+pub const HEALTH_CHECK_INTERVAL_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(3600));
+
 /// `directory:`.
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryConfig {
@@ -81,6 +89,9 @@ pub struct DirectoryConfig {
     /// `bind_queue_timeout` (default 2s, at most [`MAX_CONNECT_TIMEOUT`], 1m): longest a
     /// password bind waits for one of those slots before failing.
     pub bind_queue_timeout: Duration,
+    /// `health_check_interval` (default 10s, 1s..=1h): how often every server (and the state
+    /// store) is checked in the background.
+    pub health_check_interval: Duration,
 }
 
 impl Default for CacheConfig {
@@ -102,6 +113,7 @@ impl Default for DirectoryConfig {
             retry_backoff: Duration::from_secs(2),
             max_concurrent_binds_per_dc: 4,
             bind_queue_timeout: Duration::from_secs(2),
+            health_check_interval: Duration::from_secs(10),
         }
     }
 }
@@ -173,6 +185,16 @@ impl Validator {
                 d.bind_queue_timeout,
                 MAX_CONNECT_TIMEOUT,
             ),
+            health_check_interval: {
+                let (least, most) = HEALTH_CHECK_INTERVAL_BOUNDS;
+                self.bounded_duration(
+                    "directory.health_check_interval",
+                    raw.health_check_interval,
+                    d.health_check_interval,
+                    least,
+                    most,
+                )
+            },
         }
     }
 }

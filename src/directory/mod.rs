@@ -500,6 +500,32 @@ impl<'a> AccountRef<'a> {
     }
 }
 
+/// What a directory server is to altgate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerRole {
+    /// A global catalog of the forest (account searches).
+    GlobalCatalog,
+    /// A domain controller of `domain` (password binds, account-state reads).
+    DomainController {
+        /// The domain's DNS name.
+        domain: String,
+    },
+}
+
+/// One directory server's health as last seen, by a sign-in's operation or by the background
+/// check ([`Directory::check_servers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHealth {
+    /// Its forest.
+    pub forest: String,
+    /// Global catalog or domain controller.
+    pub role: ServerRole,
+    /// Its URL.
+    pub url: String,
+    /// False after a failure, until it answers again.
+    pub up: bool,
+}
+
 /// Account lookups against one or more forests.
 #[async_trait]
 pub trait Directory: Send + Sync + 'static {
@@ -649,6 +675,18 @@ pub trait Directory: Send + Sync + 'static {
             reason: format!("domain {domain} of this directory cannot be scanned"),
         })
     }
+
+    /// Every server's health as last seen. Directories without servers (the demo directory)
+    /// keep this default: none.
+    fn health(&self) -> Vec<ServerHealth> {
+        Vec::new()
+    }
+
+    /// Checks every server now, whatever its backoff (a connect and an anonymous RootDSE read
+    /// on each), marking each up or down as a failed operation would, so a dead server is
+    /// skipped and a recovered one used again without a user paying for it. Directories
+    /// without servers keep this default, which does nothing.
+    async fn check_servers(&self) {}
 }
 
 #[cfg(test)]

@@ -153,6 +153,17 @@ impl StateStore for Failing {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Err(down())
     }
+    async fn set_familiar(
+        &self,
+        _: &str,
+        _: &[std::net::IpAddr],
+        _: &[std::net::IpAddr],
+        _: std::time::SystemTime,
+        _: &crate::state::LockoutPolicy,
+    ) -> Result<(), StateError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Err(down())
+    }
     async fn first_use(&self, _: &str, _: Duration) -> Result<bool, StateError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Err(down())

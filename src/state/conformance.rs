@@ -80,6 +80,7 @@ macro_rules! conformance_tests {
             not_counted_takes_back_the_advance_count,
             not_counted_after_a_probe_lets_the_next_probe_through,
             reset_clears_the_chosen_counts_only,
+            operators_add_and_remove_familiar_locations,
             unknown_accounts_and_odd_keys,
             concurrent_attempts_cannot_pass_the_threshold,
             one_probe_per_window_under_concurrency,
@@ -410,6 +411,42 @@ pub(crate) async fn reset_clears_the_chosen_counts_only(s: Arc<dyn StateStore>) 
     assert_eq!(a.unfamiliar, ClassActivity::default());
     assert_eq!(a.familiar_locations.len(), 1, "familiar locations are kept");
     s.reset("nobody", ResetScope::Both).await.expect("reset");
+}
+
+pub(crate) async fn operators_add_and_remove_familiar_locations(s: Arc<dyn StateStore>) {
+    let p = policy(1, 1);
+    attempt(&*s, "a", &[ip(1)], t0(), &p).await;
+    s.set_familiar("a", &[ip(1), ip(2)], &[], t0() + secs(1), &p)
+        .await
+        .expect("add");
+    let a = status(&*s, "a", t0() + secs(1), &p).await;
+    assert_eq!(a.unfamiliar.count, 1, "counts are untouched");
+    let mut ips: Vec<IpAddr> = a.familiar_locations.iter().map(|l| l.ip).collect();
+    ips.sort();
+    assert_eq!(ips, [ip(1), ip(2)]);
+    // A familiar IP is now judged in the familiar class.
+    let d = attempt(&*s, "a", &[ip(2)], t0() + secs(2), &p).await;
+    assert_eq!(d.class, LocationClass::Familiar);
+    s.set_familiar("a", &[], &[ip(2)], t0() + secs(3), &p)
+        .await
+        .expect("remove");
+    let a = status(&*s, "a", t0() + secs(3), &p).await;
+    let ips: Vec<IpAddr> = a.familiar_locations.iter().map(|l| l.ip).collect();
+    assert_eq!(ips, [ip(1)]);
+    assert_eq!(a.familiar.count, 1);
+    // At most max_familiar_locations are kept, the least recently seen going first.
+    let mut small = p;
+    small.max_familiar_locations = 2;
+    s.set_familiar("b", &[ip(1)], &[], t0(), &small)
+        .await
+        .expect("add");
+    s.set_familiar("b", &[ip(2), ip(3)], &[], t0() + secs(1), &small)
+        .await
+        .expect("add");
+    let b = status(&*s, "b", t0() + secs(1), &small).await;
+    let mut ips: Vec<IpAddr> = b.familiar_locations.iter().map(|l| l.ip).collect();
+    ips.sort();
+    assert_eq!(ips, [ip(2), ip(3)]);
 }
 
 pub(crate) async fn unknown_accounts_and_odd_keys(s: Arc<dyn StateStore>) {

@@ -319,6 +319,12 @@ pub(crate) fn record_success(
     policy: &LockoutPolicy,
 ) {
     *class_fields(record, class).0 = 0;
+    set_familiar(record, ips, now, policy);
+}
+
+/// Makes `ips` familiar (last seen `now`), drops expired ones and keeps at most
+/// `policy.max_familiar_locations`, the least recently seen going first.
+fn set_familiar(record: &mut Record, ips: &[IpAddr], now: u64, policy: &LockoutPolicy) {
     for ip in ips {
         match record.ips.iter_mut().find(|(f, _)| f == ip) {
             Some((_, seen)) => *seen = (*seen).max(now),
@@ -425,6 +431,26 @@ impl StateStore for MemoryStore {
         if let Some(record) = lock(&self.accounts).get_any_mut(account) {
             reset_counts(record, scope);
         }
+        Ok(())
+    }
+
+    async fn set_familiar(
+        &self,
+        account: &str,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError> {
+        let now = to_ms(now);
+        let add = canonical_ips(add, policy.max_familiar_locations as usize);
+        let remove = canonical_ips(remove, usize::MAX);
+        let mut accounts = lock(&self.accounts);
+        let mut record = accounts.get_mut(account, now).cloned().unwrap_or_default();
+        record.ips.retain(|(ip, _)| !remove.contains(ip));
+        set_familiar(&mut record, &add, now, policy);
+        let expires = now.saturating_add(duration_ms(policy.record_lifetime()));
+        accounts.put(account, record, expires, now);
         Ok(())
     }
 

@@ -43,6 +43,10 @@ impl StateStore for Metered {
         self.inner.backend()
     }
 
+    fn health(&self) -> super::StoreHealth {
+        self.inner.health()
+    }
+
     async fn attempt(
         &self,
         account: &str,
@@ -91,6 +95,21 @@ impl StateStore for Metered {
     async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError> {
         self.observe(Op::Reset, self.inner.reset(account, scope))
             .await
+    }
+
+    async fn set_familiar(
+        &self,
+        account: &str,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError> {
+        self.observe(
+            Op::SetFamiliar,
+            self.inner.set_familiar(account, add, remove, now, policy),
+        )
+        .await
     }
 
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {

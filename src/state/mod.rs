@@ -166,6 +166,8 @@ label_set! {
         Status = "status",
         /// An operator reset.
         Reset = "reset",
+        /// An operator change of familiar locations.
+        SetFamiliar = "set_familiar",
         /// The replay cache.
         FirstUse = "first_use",
         /// Revoking an SSO session (sign-out).
@@ -222,11 +224,34 @@ impl StateError {
     }
 }
 
+/// The store's connection as this node sees it (`/health`, `/ready`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// `memory` or `redis`.
+    pub backend: &'static str,
+    /// True while this node has a connection to the data node (always, in process).
+    pub connected: bool,
+    /// `host:port` of the data node in use (the master, with sentinel).
+    pub node: Option<String>,
+    /// Failed writes waiting to be written again.
+    pub deferred_writes: usize,
+}
+
 /// The farm-wide state store.
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// `memory` or `redis` (for logs).
     fn backend(&self) -> &'static str;
+
+    /// The connection as this node sees it; the in-process default is always connected.
+    fn health(&self) -> StoreHealth {
+        StoreHealth {
+            backend: self.backend(),
+            connected: true,
+            node: None,
+            deferred_writes: 0,
+        }
+    }
 
     /// One sign-in attempt for `account` from `client_ips` at `now`: classifies it familiar or
     /// unfamiliar, decides allowed / probe / refused, and when it lets the attempt through counts
@@ -266,6 +291,19 @@ pub trait StateStore: Send + Sync {
 
     /// Operator reset of one or both counts (familiar locations are kept).
     async fn reset(&self, account: &str, scope: ResetScope) -> Result<(), StateError>;
+
+    /// Operator change of familiar locations (AD FS `Set-AdfsAccountActivity
+    /// -AdditionalFamiliarIps`, and the removal AD FS has no verb for): `add` become familiar
+    /// (last seen `now`), `remove` stop being familiar. Counts are untouched; at most
+    /// `policy.max_familiar_locations` are kept (the least recently seen go).
+    async fn set_familiar(
+        &self,
+        account: &str,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError>;
 
     /// Replay cache: true the first time `id` is seen within `ttl` (it is then remembered for
     /// `ttl`), false after. The cache is bounded (`state.replay_cache_max_entries` live ids):

@@ -246,6 +246,7 @@ mod tests {
             retry_backoff,
             max_concurrent_binds_per_dc: 1,
             bind_queue_timeout: Duration::from_secs(1),
+            health_check_interval: Duration::from_secs(10),
         };
         let servers = (1..=n)
             .map(|port| {

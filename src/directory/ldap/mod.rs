@@ -27,7 +27,7 @@ use super::{
     SCAN_ATTRIBUTES,
 };
 use crate::config::{Config, DirectoryConfig, ForestConfig, ServiceAccount};
-use crate::directory::{BindResult, Query, SearchResult};
+use crate::directory::{BindResult, Query, SearchResult, ServerHealth, ServerRole};
 use crate::events::Events;
 use crate::metrics::DirectoryMetrics;
 use async_trait::async_trait;
@@ -217,6 +217,56 @@ impl LdapDirectory {
 
 #[async_trait]
 impl Directory for LdapDirectory {
+    fn health(&self) -> Vec<ServerHealth> {
+        let mut out = Vec::new();
+        let mut forests: Vec<&ForestClient> = self.forests.values().collect();
+        forests.sort_by(|a, b| a.name.cmp(&b.name));
+        for f in forests {
+            for pool in &f.servers {
+                out.push(ServerHealth {
+                    forest: f.name.clone(),
+                    role: ServerRole::GlobalCatalog,
+                    url: pool.server.url.url.clone(),
+                    up: pool.server.is_up(),
+                });
+            }
+        }
+        let mut domains: Vec<(&(String, String), &Vec<BindPool>)> = self.binders.iter().collect();
+        domains.sort_by(|a, b| a.0.cmp(b.0));
+        for ((forest, domain), pools) in domains {
+            for pool in pools {
+                out.push(ServerHealth {
+                    forest: forest.clone(),
+                    role: ServerRole::DomainController {
+                        domain: domain.clone(),
+                    },
+                    url: pool.server.url.url.clone(),
+                    up: pool.server.is_up(),
+                });
+            }
+        }
+        out
+    }
+
+    async fn check_servers(&self) {
+        let forests = self.forests.values().map(|f| async move {
+            let answered =
+                futures::future::join_all(f.servers.iter().map(|p| p.server.check())).await;
+            f.metrics
+                .set_forest_up(&f.name, answered.iter().any(|up| *up));
+        });
+        let dcs = self
+            .binders
+            .values()
+            .flatten()
+            .map(|pool| pool.server.check());
+        futures::future::join(
+            futures::future::join_all(forests),
+            futures::future::join_all(dcs),
+        )
+        .await;
+    }
+
     async fn search_users(
         &self,
         forest: &str,

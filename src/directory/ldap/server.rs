@@ -89,6 +89,46 @@ impl Server {
         )
     }
 
+    /// False after a failure, until the server answers again.
+    pub(super) fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// The background check: a fresh connection (TCP, verified TLS) and an anonymous RootDSE
+    /// read, whatever the backoff; the server is marked up or down by the outcome. True when it
+    /// answered.
+    pub(super) async fn check(&self) -> bool {
+        let operation_timeout = self.tuning.operation_timeout;
+        let result = self
+            .connect(|mut ldap| async move {
+                let read = ldap
+                    .with_timeout(operation_timeout)
+                    .search("", ldap3::Scope::Base, "(objectClass=*)", vec!["currentTime"])
+                    .await
+                    .map_err(|e| describe(&e))?;
+                if read.1.rc != 0 {
+                    return Err(format!(
+                        "RootDSE read refused: LDAP result {} {}",
+                        read.1.rc,
+                        read.1.text.trim_end_matches('\0')
+                    ));
+                }
+                let _ = ldap.unbind().await;
+                Ok(ldap)
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                self.mark_up();
+                true
+            }
+            Err(reason) => {
+                self.mark_down(&reason);
+                false
+            }
+        }
+    }
+
     /// Metric labels: forest, server URL.
     pub(super) fn labels(&self) -> [&str; 2] {
         [self.forest.as_str(), self.url.url.as_str()]

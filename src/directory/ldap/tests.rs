@@ -19,6 +19,7 @@ fn tuning() -> DirectoryConfig {
         retry_backoff: Duration::from_millis(50),
         max_concurrent_binds_per_dc: 2,
         bind_queue_timeout: Duration::from_secs(2),
+        health_check_interval: Duration::from_secs(10),
     }
 }
 

@@ -275,8 +275,37 @@ impl Core {
             .arg(class_arg(class))
             .arg(duration_ms(policy.familiar_location_lifetime))
             .arg(policy.max_familiar_locations)
-            .arg(duration_ms(policy.record_lifetime()));
+            .arg(duration_ms(policy.record_lifetime()))
+            .arg(0);
         for ip in canonical_ips(client_ips, policy.max_familiar_locations as usize) {
+            call.arg(ip.to_string());
+        }
+        let _: i64 = self.invoke(&call).await?;
+        Ok(())
+    }
+
+    /// See [`StateStore::set_familiar`]: the success script touching no count.
+    async fn set_familiar(
+        &self,
+        account: &str,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError> {
+        let remove = canonical_ips(remove, usize::MAX);
+        let mut call = self.succeeded.prepare_invoke();
+        call.key(self.key("lockout", account))
+            .arg(to_ms(now))
+            .arg(-1)
+            .arg(duration_ms(policy.familiar_location_lifetime))
+            .arg(policy.max_familiar_locations)
+            .arg(duration_ms(policy.record_lifetime()))
+            .arg(remove.len());
+        for ip in remove {
+            call.arg(ip.to_string());
+        }
+        for ip in canonical_ips(add, policy.max_familiar_locations as usize) {
             call.arg(ip.to_string());
         }
         let _: i64 = self.invoke(&call).await?;
@@ -387,6 +416,16 @@ fn parse_record(fields: Vec<(String, String)>) -> Result<Record, StateError> {
 impl StateStore for RedisStore {
     fn backend(&self) -> &'static str {
         "redis"
+    }
+
+    fn health(&self) -> super::StoreHealth {
+        let node = self.node();
+        super::StoreHealth {
+            backend: "redis",
+            connected: node.is_some(),
+            node,
+            deferred_writes: self.deferred_writes(),
+        }
     }
 
     async fn attempt(
@@ -532,6 +571,19 @@ impl StateStore for RedisStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn set_familiar(
+        &self,
+        account: &str,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError> {
+        self.core
+            .set_familiar(account, add, remove, now, policy)
+            .await
     }
 
     async fn first_use(&self, id: &str, ttl: Duration) -> Result<bool, StateError> {

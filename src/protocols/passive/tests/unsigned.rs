@@ -373,6 +373,16 @@ impl StateStore for Down {
     async fn reset(&self, _: &str, _: crate::state::ResetScope) -> Result<(), StateError> {
         Err(down())
     }
+    async fn set_familiar(
+        &self,
+        _: &str,
+        _: &[std::net::IpAddr],
+        _: &[std::net::IpAddr],
+        _: std::time::SystemTime,
+        _: &crate::state::LockoutPolicy,
+    ) -> Result<(), StateError> {
+        Err(down())
+    }
     async fn first_use(&self, _: &str, _: std::time::Duration) -> Result<bool, StateError> {
         Err(down())
     }
