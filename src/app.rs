@@ -52,6 +52,8 @@ pub struct App {
     pub session_key_generated: bool,
     /// Windows integrated sign-in (Kerberos), when `kerberos` is configured.
     pub windows: Option<crate::protocols::passive::WindowsBrowser>,
+    /// Whether the background health check (run by `serve`) has completed a round.
+    pub health_checked: Arc<crate::health::Checked>,
 }
 
 /// The application could not be built.
@@ -242,6 +244,7 @@ impl App {
             pages,
             session_key_generated,
             windows,
+            health_checked: Arc::default(),
         }))
     }
 

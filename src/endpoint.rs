@@ -51,6 +51,10 @@ pub enum Methods {
     Post,
     /// GET (and HEAD) and POST.
     GetPost,
+    /// GET (and HEAD) and DELETE.
+    GetDelete,
+    /// POST and DELETE.
+    PostDelete,
 }
 
 impl Methods {
@@ -60,14 +64,17 @@ impl Methods {
             Methods::Get => "GET, HEAD",
             Methods::Post => "POST",
             Methods::GetPost => "GET, HEAD, POST",
+            Methods::GetDelete => "GET, HEAD, DELETE",
+            Methods::PostDelete => "POST, DELETE",
         }
     }
 
     /// Whether `method` (an HTTP method name, upper case) is answered.
     pub fn allows(self, method: &str) -> bool {
         match method {
-            "GET" | "HEAD" => matches!(self, Methods::Get | Methods::GetPost),
-            "POST" => matches!(self, Methods::Post | Methods::GetPost),
+            "GET" | "HEAD" => matches!(self, Methods::Get | Methods::GetPost | Methods::GetDelete),
+            "POST" => matches!(self, Methods::Post | Methods::GetPost | Methods::PostDelete),
+            "DELETE" => matches!(self, Methods::GetDelete | Methods::PostDelete),
             _ => false,
         }
     }
@@ -189,24 +196,57 @@ impl Endpoint {
 pub enum AdminEndpoint {
     /// Prometheus metrics.
     Metrics,
+    /// Readiness: 200 `ready`, or 503 with the problems (for orchestrators).
+    Ready,
+    /// Per-forest server and state store health, JSON.
+    Health,
+    /// An account's extranet lockout activity (`GET ?login=`, AD FS
+    /// `Get-AdfsAccountActivity`); `DELETE ?login=[&location=]` resets its counts.
+    AccountActivity,
+    /// `POST ?login=[&location=familiar|unfamiliar]`: resets counts (AD FS
+    /// `Reset-AdfsAccountLockout`).
+    AccountActivityReset,
+    /// `POST ?login=&ip=` adds a familiar location (AD FS `Set-AdfsAccountActivity
+    /// -AdditionalFamiliarIps`); `DELETE ?login=&ip=` removes one.
+    FamiliarLocations,
 }
 
 impl AdminEndpoint {
     /// Every admin endpoint.
-    pub const ALL: &'static [AdminEndpoint] = &[AdminEndpoint::Metrics];
+    pub const ALL: &'static [AdminEndpoint] = &[
+        AdminEndpoint::Metrics,
+        AdminEndpoint::Ready,
+        AdminEndpoint::Health,
+        AdminEndpoint::AccountActivity,
+        AdminEndpoint::AccountActivityReset,
+        AdminEndpoint::FamiliarLocations,
+    ];
 
     /// Its path.
     pub const fn path(self) -> &'static str {
         match self {
             AdminEndpoint::Metrics => "/metrics",
+            AdminEndpoint::Ready => "/ready",
+            AdminEndpoint::Health => "/health",
+            AdminEndpoint::AccountActivity => "/api/v1/account-activity",
+            AdminEndpoint::AccountActivityReset => "/api/v1/account-activity/reset",
+            AdminEndpoint::FamiliarLocations => "/api/v1/account-activity/familiar-locations",
         }
     }
 
     /// The methods it answers.
     pub fn methods(self) -> Methods {
         match self {
-            AdminEndpoint::Metrics => Methods::Get,
+            AdminEndpoint::Metrics | AdminEndpoint::Ready | AdminEndpoint::Health => Methods::Get,
+            AdminEndpoint::AccountActivity => Methods::GetDelete,
+            AdminEndpoint::AccountActivityReset => Methods::Post,
+            AdminEndpoint::FamiliarLocations => Methods::PostDelete,
         }
+    }
+
+    /// True when it changes state: refused unless `admin.bearer_token_file` is set.
+    pub fn changes_state(self, method: &str) -> bool {
+        matches!(method, "POST" | "DELETE")
     }
 
     /// Routes `method` + `path` on the admin listener.

@@ -16,7 +16,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["metrics"],
     &["events"],
     &["directory", "cache", "state", "session", "kerberos"],
-    &["resolve", "lockout"],
+    &["resolve", "lockout", "health"],
     &["signin"],
     &["tokens"],
     &["preflight"],

@@ -52,6 +52,7 @@ pub mod endpoint;
 pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 pub mod http;
 pub mod kerberos;
 pub mod keys;

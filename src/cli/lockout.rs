@@ -1,120 +1,96 @@
-//! `altgate lockout status|reset LOGIN`: the operator's view of extranet lockout against the
-//! configured state store (AD FS `Get-AdfsAccountActivity` / `Reset-AdfsAccountLockout`). The
-//! login is resolved exactly as a sign-in would, so every spelling of an account (alternate
-//! ID, UPN, `DOMAIN\sam`) shows and resets the same counts.
+//! `altgate lockout status|reset|familiar LOGIN`: the operator's view of extranet lockout (AD FS
+//! `Get-AdfsAccountActivity`, `Reset-AdfsAccountLockout`, `Set-AdfsAccountActivity`), asked of
+//! the running service through its admin API, whatever store it uses: the state shown is the
+//! one the service read (its own memory on a single node, the shared store in a farm). The
+//! service resolves the login exactly as a sign-in would, so every spelling of an account
+//! (alternate ID, UPN, `DOMAIN\sam`) shows and changes the same counts.
 
-use crate::lockout::AccountKey;
-use crate::signin::lockout_key;
-use crate::state::{AccountActivity, ClassActivity, ResetScope};
-use crate::App;
-use serde_json::json;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn unix(t: Option<SystemTime>) -> Option<u64> {
-    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-}
-
-fn rfc3339(t: Option<SystemTime>) -> String {
-    t.and_then(|t| {
-        time::OffsetDateTime::from(t)
-            .format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    })
-    .unwrap_or_else(|| "-".into())
-}
-
-fn class_json(c: &ClassActivity) -> serde_json::Value {
-    json!({
-        "bad_password_count": c.count,
-        "last_bad_password": unix(c.last_bad),
-        "locked_until": unix(c.locked_until),
-    })
-}
-
-/// The JSON form of an account's activity.
-pub fn activity_json(login: &str, account: &str, a: &AccountActivity) -> serde_json::Value {
-    json!({
-        "login": login,
-        "account": account,
-        "familiar": class_json(&a.familiar),
-        "unfamiliar": class_json(&a.unfamiliar),
-        "familiar_locations": a.familiar_locations.iter().map(|l| json!({
-            "ip": l.ip.to_string(),
-            "last_seen": unix(Some(l.last_seen)),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// The human-readable form.
-pub fn activity_text(login: &str, account: &str, a: &AccountActivity) -> String {
-    let mut out = format!("{login} ({account})\n");
-    for (name, c) in [("familiar", &a.familiar), ("unfamiliar", &a.unfamiliar)] {
-        out.push_str(&format!(
-            "  {name:<10} bad passwords: {}  last bad: {}  locked until: {}\n",
-            c.count,
-            rfc3339(c.last_bad),
-            rfc3339(c.locked_until)
-        ));
-    }
-    if a.familiar_locations.is_empty() {
-        out.push_str("  familiar locations: none\n");
-    } else {
-        out.push_str("  familiar locations:\n");
-        for l in &a.familiar_locations {
-            out.push_str(&format!(
-                "    {}  last sign-in {}\n",
-                l.ip,
-                rfc3339(Some(l.last_seen))
-            ));
-        }
-    }
-    out
-}
+use super::admin_client::{self, AdminClientError};
+use crate::config::Config;
+use crate::endpoint::AdminEndpoint;
+use crate::lockout::view::ActivityView;
 
 /// What went wrong, as the CLI reports it.
 #[derive(Debug, thiserror::Error)]
 pub enum LockoutCliError {
-    /// The login does not resolve to exactly one account.
-    #[error("{login} does not resolve to one account ({code})")]
-    Unresolved {
-        /// The login.
-        login: String,
-        /// The resolution's code.
-        code: &'static str,
-    },
-    /// The state store did not answer.
+    /// The service could not be asked.
     #[error(transparent)]
-    State(#[from] crate::state::StateError),
+    Admin(#[from] AdminClientError),
+    /// The service answered with an error.
+    #[error("the service answered {status}: {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Its `error` code and message.
+        message: String,
+    },
 }
 
-/// Resolves `login` and returns its lockout key.
-async fn key(app: &App, login: &str) -> Result<AccountKey, LockoutCliError> {
-    let r = app.resolver.resolve(login).await;
-    match &r.account {
-        Some(a) => Ok(lockout_key(a)),
-        None => Err(LockoutCliError::Unresolved {
-            login: login.to_string(),
-            code: r.failure.as_ref().map_or("not_found", |f| f.code.as_str()),
-        }),
-    }
+/// What to do to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// Nothing: show it.
+    None,
+    /// Reset `familiar`, `unfamiliar` or `both`.
+    Reset(&'static str),
+    /// Add a familiar location.
+    AddFamiliar(&'a str),
+    /// Remove a familiar location.
+    RemoveFamiliar(&'a str),
 }
 
-/// `lockout status`: the account's counts and familiar locations.
-pub async fn status(app: &App, login: &str) -> Result<(String, AccountActivity), LockoutCliError> {
-    let key = key(app, login).await?;
-    let activity = app.lockout.activity(&key).await?;
-    Ok((key.to_string(), activity))
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// `lockout reset`: clears the chosen counts; returns the activity afterwards.
-pub async fn reset(
-    app: &App,
+/// Asks the running service, returns the account's activity after the change.
+pub async fn run(
+    config: &Config,
     login: &str,
-    scope: ResetScope,
-) -> Result<(String, AccountActivity), LockoutCliError> {
-    let key = key(app, login).await?;
-    app.lockout.reset(&key, scope).await?;
-    let activity = app.lockout.activity(&key).await?;
-    Ok((key.to_string(), activity))
+    change: Change<'_>,
+) -> Result<(ActivityView, String), LockoutCliError> {
+    let login_q = format!("login={}", enc(login));
+    let (method, path) = match change {
+        Change::None => (
+            "GET",
+            format!("{}?{login_q}", AdminEndpoint::AccountActivity.path()),
+        ),
+        Change::Reset(location) => (
+            "POST",
+            format!(
+                "{}?{login_q}&location={location}",
+                AdminEndpoint::AccountActivityReset.path()
+            ),
+        ),
+        Change::AddFamiliar(ip) | Change::RemoveFamiliar(ip) => (
+            if matches!(change, Change::AddFamiliar(_)) {
+                "POST"
+            } else {
+                "DELETE"
+            },
+            format!(
+                "{}?{login_q}&ip={}",
+                AdminEndpoint::FamiliarLocations.path(),
+                enc(ip)
+            ),
+        ),
+    };
+    let answer = admin_client::request(config, method, &path).await?;
+    if answer.status != 200 {
+        let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+        let message = match (v["error"].as_str(), v["message"].as_str()) {
+            (Some(code), Some(m)) => format!("{code}: {m}"),
+            _ => answer.body.trim().to_string(),
+        };
+        return Err(LockoutCliError::Refused {
+            status: answer.status,
+            message,
+        });
+    }
+    let view: ActivityView =
+        serde_json::from_str(&answer.body).map_err(|e| LockoutCliError::Refused {
+            status: answer.status,
+            message: format!("unreadable answer: {e}"),
+        })?;
+    Ok((view, answer.body.trim().to_string()))
 }

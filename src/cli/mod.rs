@@ -2,6 +2,7 @@
 //! `audit` and `m365`. `main.rs` only calls [`main`].
 
 pub mod audit;
+pub mod admin_client;
 pub mod lockout;
 pub mod m365;
 
@@ -50,8 +51,9 @@ pub enum Command {
         /// The login as a user would type it.
         login: String,
     },
-    /// Extranet lockout: an account's counts and familiar locations, or a reset, against the
-    /// configured state store (AD FS Get-AdfsAccountActivity / Reset-AdfsAccountLockout).
+    /// Extranet lockout: an account's counts and familiar locations, a reset, or a familiar
+    /// location added or removed, asked of the running service through its admin listener
+    /// (AD FS Get-AdfsAccountActivity / Reset-AdfsAccountLockout / Set-AdfsAccountActivity).
     Lockout {
         /// Configuration file.
         #[arg(long, default_value = DEFAULT_CONFIG, global = true)]
@@ -112,6 +114,19 @@ pub enum LockoutAction {
         json: bool,
         /// Any login of the account.
         login: String,
+    },
+    /// Add or remove a familiar location (counts are untouched).
+    Familiar {
+        /// `add` or `remove`.
+        #[arg(value_parser = ["add", "remove"])]
+        op: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Any login of the account.
+        login: String,
+        /// The client IP address.
+        ip: String,
     },
 }
 
@@ -458,41 +473,34 @@ fn resolve(path: &Path, json: bool, login: &str) -> Result<ExitCode, ExitCode> {
 }
 
 fn lockout_command(path: &Path, action: LockoutAction) -> Result<ExitCode, ExitCode> {
-    use crate::state::ResetScope;
+    use lockout::Change;
     let config = load(path)?;
     init_tracing(config.logging.format, ONE_OFF_LOG_FILTER);
     let rt = runtime()?;
+    let (login, json) = match &action {
+        LockoutAction::Status { json, login }
+        | LockoutAction::Reset { json, login, .. }
+        | LockoutAction::Familiar { json, login, .. } => (login.clone(), *json),
+    };
+    let change = match &action {
+        LockoutAction::Status { .. } => Change::None,
+        LockoutAction::Reset {
+            familiar: true, ..
+        } => Change::Reset("familiar"),
+        LockoutAction::Reset {
+            unfamiliar: true, ..
+        } => Change::Reset("unfamiliar"),
+        LockoutAction::Reset { .. } => Change::Reset("both"),
+        LockoutAction::Familiar { op, ip, .. } if op == "add" => Change::AddFamiliar(ip),
+        LockoutAction::Familiar { ip, .. } => Change::RemoveFamiliar(ip),
+    };
     rt.block_on(async move {
-        let app = App::new(config).map_err(|e| {
-            eprintln!("altgate: {e}");
-            ExitCode::from(EXIT_CONFIG)
-        })?;
-        let (login, json, result) = match action {
-            LockoutAction::Status { json, login } => {
-                let r = lockout::status(&app, &login).await;
-                (login, json, r)
-            }
-            LockoutAction::Reset {
-                familiar,
-                unfamiliar,
-                json,
-                login,
-            } => {
-                let scope = match (familiar, unfamiliar) {
-                    (true, _) => ResetScope::Familiar,
-                    (_, true) => ResetScope::Unfamiliar,
-                    _ => ResetScope::Both,
-                };
-                let r = lockout::reset(&app, &login, scope).await;
-                (login, json, r)
-            }
-        };
-        match result {
-            Ok((key, activity)) => {
+        match lockout::run(&config, &login, change).await {
+            Ok((view, raw)) => {
                 if json {
-                    println!("{}", lockout::activity_json(&login, &key, &activity));
+                    println!("{raw}");
                 } else {
-                    print!("{}", lockout::activity_text(&login, &key, &activity));
+                    print!("{}", view.text());
                 }
                 Ok(ExitCode::SUCCESS)
             }

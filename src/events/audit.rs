@@ -322,3 +322,21 @@ event! {
         detail: Option<&'a str>,
     }
 }
+
+event! {
+    /// An operator changed an account's extranet lockout activity through the admin API
+    /// (AD FS `Reset-AdfsAccountLockout` / `Set-AdfsAccountActivity`).
+    AccountActivityChanged<'a>: audit, warn, AccountActivityChanged "account activity changed by an operator" {
+        /// The login as given.
+        login: &'a str,
+        /// The account's lockout key.
+        account: &'a str,
+        /// `reset_familiar`, `reset_unfamiliar`, `reset_both`, `add_familiar_location` or
+        /// `remove_familiar_location`.
+        action: &'static str,
+        /// The IP added or removed (empty for a reset).
+        ip: &'a str,
+        /// The admin client's address.
+        operator_ip: IpAddr => %,
+    }
+}

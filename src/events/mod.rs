@@ -49,6 +49,8 @@ label_set! {
         PassiveRequestRefused = "passive_request_refused",
         /// A browser signed out.
         SignedOut = "signed_out",
+        /// An operator changed an account's extranet lockout activity through the admin API (AD FS `Reset-AdfsAccountLockout` / `Set-AdfsAccountActivity`).
+        AccountActivityChanged = "account_activity_changed",
         /// A request from an address in `server.banned_ips` was refused before any work (AD FS `BannedIpList`).
         BannedAddressRefused = "banned_address_refused",
         /// AD FS event 1210: a sign-in was refused without contacting AD because the account is locked out for its location class (in log-only mode: would have been).

@@ -6,7 +6,8 @@
 //!   `/adfs/ls/IdpInitiatedSignOn.aspx` (WS-Federation and SAML 2.0 in a browser),
 //!   `GET /FederationMetadata/2007-06/FederationMetadata.xml` and `GET /adfs/probe`
 //!   (load-balancer health, as AD FS has);
-//! - the admin one ([`admin`], `admin.listen`): `GET /metrics`.
+//! - the admin one ([`admin`], `admin.listen`): `/metrics`, `/ready`, `/health` and the
+//!   account-activity API.
 //!
 //! Every reply is rendered by [`response`]. There is deliberately no endpoint that resolves a
 //! login without a password: it would enumerate accounts. Paths match case-insensitively, as on
@@ -138,6 +139,13 @@ pub async fn serve_with_admin(
     tokio::spawn(async move {
         checked.check_ad_lockout_policies().await;
     });
+    // Every directory server and the store, in the background (ends with the server).
+    let health = tokio::spawn(crate::health::run(
+        app.directory.clone(),
+        app.state.clone(),
+        app.config.directory.health_check_interval,
+        app.health_checked.clone(),
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let public_admission = Admission::new(
         limits.max_connections,
@@ -177,6 +185,7 @@ pub async fn serve_with_admin(
         _ = shutdown => {}
     }
     tracing::info!(target: "altgate::ops", "shutting down; draining connections");
+    health.abort();
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, public_admission.drained()).await;
     Ok(())
@@ -332,7 +341,7 @@ impl Connection {
                             let req = req.map(|b| conn::Body::new(b, budget, max_body));
                             router::handle(&app, req, ctx).await
                         }
-                        None => admin::handle(&app, req).await,
+                        None => admin::handle(&app, req, peer).await,
                     }
                 })
                 .await

@@ -29,6 +29,7 @@
 pub mod ad_policy;
 pub mod budget;
 pub mod events;
+pub mod view;
 
 pub use events::LockoutReport;
 
@@ -491,6 +492,19 @@ impl ExtranetLockout {
     /// Operator reset (AD FS `Reset-AdfsAccountLockout`).
     pub async fn reset(&self, account: &AccountKey, scope: ResetScope) -> Result<(), StateError> {
         self.store.reset(account.as_str(), scope).await
+    }
+
+    /// Operator change of the account's familiar locations (see
+    /// [`crate::state::StateStore::set_familiar`]), under the configured policy.
+    pub async fn set_familiar(
+        &self,
+        account: &AccountKey,
+        add: &[IpAddr],
+        remove: &[IpAddr],
+    ) -> Result<(), StateError> {
+        self.store
+            .set_familiar(account.as_str(), add, remove, self.now(), &self.config.policy)
+            .await
     }
 }
 

@@ -16,6 +16,7 @@
 #[path = "../kit/mod.rs"]
 mod kit;
 
+mod admin;
 mod audit;
 mod cli;
 mod demo;

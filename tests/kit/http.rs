@@ -76,6 +76,17 @@ pub async fn admin_get(
     path: &str,
     token: Option<&str>,
 ) -> (u16, Vec<(String, String)>, String) {
+    admin_request(addr, "GET", path, token).await
+}
+
+/// `method path` on an admin listener (plain HTTP), with `Authorization: Bearer token` if
+/// given.
+pub async fn admin_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Vec<(String, String)>, String) {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
         .await
@@ -87,7 +98,7 @@ pub async fn admin_get(
         .map(|a| ("authorization", a))
         .into_iter()
         .collect();
-    send(sender, "GET", path, "localhost", &headers, Vec::new()).await
+    send(sender, method, path, "localhost", &headers, Vec::new()).await
 }
 
 /// A plain-HTTP request to a local test service (the SAML SP): status, lower-cased headers, body.

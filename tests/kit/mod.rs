@@ -17,7 +17,8 @@
 //! - [`logs`]: what the code under test logs, captured;
 //! - [`forests`]: `forests.json`, how `scripts/ad-forests.sh` describes the test forests;
 //! - [`attack`]: TLS clients bound to a source address, slowloris and HTTP/2 attackers;
-//! - [`balancer`]: a load balancer in front of the server, appending `X-Forwarded-For`.
+//! - [`balancer`]: a load balancer in front of the server, appending `X-Forwarded-For`;
+//! - [`wstrust`]: WS-Trust requests as Microsoft's clients send them.
 
 #![allow(dead_code)]
 
@@ -32,3 +33,4 @@ pub mod forests;
 pub mod html;
 pub mod http;
 pub mod logs;
+pub mod wstrust;
