@@ -171,6 +171,9 @@ impl App {
             metrics.resolve.clone(),
             events.clone(),
         ));
+        for f in &config.forests {
+            metrics.directory.initialise_forest(&f.name);
+        }
         let state = crate::state::open(&config.state, metrics.state.clone(), events.clone())?;
         let lockout = Arc::new(ExtranetLockout::new(
             config.extranet_lockout.clone(),

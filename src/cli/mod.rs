@@ -354,6 +354,21 @@ fn dev_certificate(config: &Config) -> Result<(), ExitCode> {
     Ok(())
 }
 
+/// `check-config`'s warnings about the state store: anyone who can reach an unauthenticated
+/// store can unlock accounts and bring signed-out sessions back.
+fn state_warnings(state: &crate::config::state::StateConfig) {
+    use crate::config::state::{RedisTarget, StateBackend};
+    let StateBackend::Redis(r) = &state.backend else {
+        return;
+    };
+    if r.unauthenticated_off_host() {
+        println!("warning: state: the Redis store is on another host over plain TCP without a password: anyone who can reach it can unlock accounts and bring signed-out sessions back; set password_file (and TLS)");
+    }
+    if matches!(r.target, RedisTarget::Sentinel(_)) && r.replica_acks == 0 {
+        println!("warning: state.replica_acks is 0 with sentinel: a sign-out written just before a failover can be lost with the old master");
+    }
+}
+
 fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
     let config = load(path)?;
     print_kerberos(&config);
@@ -369,6 +384,7 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
             ExitCode::from(EXIT_CONFIG)
         })?;
         let c = &app.config;
+        state_warnings(&c.state);
         if c.server.tls.is_none() {
             println!(
                 "warning: server.tls is not set; altgate will serve plain HTTP behind a TLS proxy"

@@ -212,6 +212,18 @@ impl DirectoryMetrics {
             .set(i64::from(up));
     }
 
+    /// Creates `forest`'s failover series at zero, so the first failover is seen by
+    /// `increase()` and panels show 0, not "No data".
+    pub fn initialise_forest(&self, forest: &str) {
+        let _ = self.failovers.with_label_values(&[forest]);
+    }
+
+    /// Creates `server`'s wait and queue-timeout series at zero.
+    pub fn initialise_server(&self, forest: &str, server: &str) {
+        let _ = self.pool_waits.with_label_values(&[forest, server]);
+        let _ = self.bind_queue_timeouts.with_label_values(&[forest, server]);
+    }
+
     /// A search of `forest` was answered by a later server after an earlier one failed.
     pub fn count_failover(&self, forest: &str) {
         self.failovers.with_label_values(&[forest]).inc();

@@ -218,3 +218,23 @@ fn check_config_lists_the_keytab_and_warns_about_rc4_or_says_kerberos_is_not_bui
         );
     }
 }
+
+#[test]
+fn check_config_warns_about_an_unauthenticated_off_host_state_store() {
+    let shipped = std::fs::read_to_string(repo().join("config/altgate.yaml")).expect("config");
+    for (state, warned) in [
+        ("state: { url: redis://10.20.30.40:6379 }\n", true),
+        ("state: { url: redis://127.0.0.1:6379 }\n", false),
+        ("state: { url: rediss://cache.contoso.com:6380 }\n", false),
+    ] {
+        let file = write_config("state-warning.yaml", &format!("{shipped}{state}"));
+        let out = altgate(&["check-config", "--config", file.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(0), "{state}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.contains("warning: state: the Redis store is on another host over plain TCP without a password"),
+            warned,
+            "{state}: {text}"
+        );
+    }
+}
