@@ -343,8 +343,8 @@ provision() {
 # without a domain-wide policy that could lock other tests' users. lock-atk* are the benchmark's
 # spray targets (no PSO). Bump LOCKOUT_FIXTURES to re-seed a provisioned forest (each step is
 # skipped if already done).
-LOCKOUT_FIXTURES=3
-LOCKOUT_COUNTED=(lock-spray lock-alias lock-logonly lock-cli lock-farm lock-store lock-xff lock-prom lock-lb)
+LOCKOUT_FIXTURES=4
+LOCKOUT_COUNTED=(lock-spray lock-alias lock-logonly lock-cli lock-farm lock-store lock-xff lock-prom lock-lb lock-ha)
 LOCKOUT_AD_LOCKS=(lock-ad lock-adc)
 LOCKOUT_PSO=altgate-lockout-counted
 LOCKOUT_AD_PSO=altgate-lockout-ad

@@ -171,9 +171,7 @@ impl App {
             metrics.resolve.clone(),
             events.clone(),
         ));
-        for f in &config.forests {
-            metrics.directory.initialise_forest(&f.name);
-        }
+        initialise_series(&metrics, &config);
         let state = crate::state::open(&config.state, metrics.state.clone(), events.clone())?;
         let lockout = Arc::new(ExtranetLockout::new(
             config.extranet_lockout.clone(),
@@ -359,4 +357,89 @@ fn load_signing(
         None => None,
     };
     Ok(Some(Signing { key, next_cert_der }))
+}
+
+/// Creates, at zero, every series of the known label values (vocabularies, configured forests,
+/// servers, domains and relying parties), so the first scrape has every series the dashboard
+/// and the alert rules use: `increase()` sees the first failover, error or lockout, and panels
+/// show 0 instead of "No data" (Prometheus's own advice). Where a product of labels would be
+/// large (`altgate_token_failures_total`), only the combinations a password sign-in can end in
+/// are created. Values that are measurements (a server's `up`, a forest's `up`) are not: the
+/// background health check sets them within its first round.
+pub fn initialise_series(m: &Metrics, config: &Config) {
+    use crate::directory::{BindResult, ConnectResult, Query};
+    use crate::endpoint::Endpoint;
+    use crate::events::EventName;
+    use crate::lockout::{Class, Decision};
+    use crate::resolve::{Msis, NoVia, Outcome, UpnFallback, Via};
+    use crate::signin::{FailureReason, Protocol};
+    use crate::state::Op;
+    fn zero(vec: &prometheus::IntCounterVec, labels: &[&str]) {
+        let _ = vec.with_label_values(labels);
+    }
+    fn zero_h(vec: &prometheus::HistogramVec, labels: &[&str]) {
+        let _ = vec.with_label_values(labels);
+    }
+    let d = &m.directory;
+    for f in &config.forests {
+        d.initialise_forest(&f.name);
+        for q in Query::ALL {
+            zero_h(&d.search_duration, &[&f.name, q.id()]);
+        }
+        let servers = f
+            .global_catalogs
+            .iter()
+            .chain(f.domain_controllers.values().flatten());
+        for url in servers {
+            d.initialise_server(&f.name, &url.url);
+            let _ = d.in_flight.with_label_values(&[&f.name, &url.url]);
+            for r in ConnectResult::ALL {
+                zero(&d.connects, &[&f.name, &url.url, r.id()]);
+            }
+        }
+        for domain in f.domain_controllers.keys() {
+            zero_h(&d.bind_duration, &[domain]);
+            for r in BindResult::ALL {
+                zero(&d.binds, &[domain, r.id()]);
+            }
+        }
+    }
+    for e in EventName::ALL {
+        zero(&m.events.events, &[e.id(), e.category().as_str()]);
+    }
+    for c in Msis::ALL {
+        zero(&m.events.msis, &[c.id()]);
+    }
+    for r in FailureReason::ALL {
+        zero(&m.events.sign_in_failures, &[r.id()]);
+    }
+    for v in Via::ALL {
+        zero(&m.resolve.resolutions, &[Outcome::Resolved.id(), v.id()]);
+    }
+    for o in Outcome::ALL.iter().filter(|o| **o != Outcome::Resolved) {
+        zero(&m.resolve.resolutions, &[o.id(), NoVia::None.id()]);
+    }
+    for r in UpnFallback::ALL {
+        zero(&m.resolve.upn_fallbacks, &[r.id()]);
+    }
+    for r in crate::cache::CacheResult::ALL {
+        zero(&m.cache.requests, &[r.id()]);
+    }
+    for r in crate::cache::EvictionCause::ALL {
+        zero(&m.cache.evictions, &[r.id()]);
+    }
+    for e in Endpoint::ALL {
+        zero_h(&m.http.duration, &[e.id()]);
+    }
+    for rp in &config.relying_parties {
+        for p in Protocol::ALL {
+            zero(&m.tokens.issued, &[p.id(), &rp.identifier]);
+            for r in FailureReason::ALL {
+                zero(&m.tokens.failed, &[p.id(), &rp.identifier, r.id()]);
+            }
+        }
+    }
+    m.state.initialise(Op::ALL);
+    m.lockout
+        .initialise(config.extranet_lockout.mode, Class::ALL, Decision::ALL);
 }

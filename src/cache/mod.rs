@@ -80,9 +80,6 @@ pub struct ResolutionCache<V: Send + Sync + 'static> {
 impl<V: Send + Sync + 'static> ResolutionCache<V> {
     /// A cache per `config`; `max_entries: 0` disables caching (every lookup goes through).
     pub fn new(config: CacheConfig, metrics: CacheMetrics) -> Self {
-        for cause in EvictionCause::ALL {
-            let _ = metrics.evictions.with_label_values(&[cause.id()]);
-        }
         let inner = (config.max_entries > 0).then(|| {
             let evictions = metrics.evictions.clone();
             moka::future::Cache::builder()

@@ -84,6 +84,41 @@ label_set! {
     }
 }
 
+impl EventName {
+    /// The category of the event of this name (checked against each `event!` declaration at
+    /// compile time).
+    pub const fn category(self) -> Category {
+        match self {
+            EventName::LoginResolutionFailed
+            | EventName::LoginResolved
+            | EventName::SignInSucceeded
+            | EventName::SignInFailed
+            | EventName::WindowsSignInSucceeded
+            | EventName::WindowsSignInFailed
+            | EventName::SsoSessionUsed
+            | EventName::SsoSessionEnded
+            | EventName::PassiveRequestRefused
+            | EventName::SignedOut
+            | EventName::AccountActivityChanged
+            | EventName::BannedAddressRefused
+            | EventName::ExtranetLockoutRefused
+            | EventName::ExtranetAccountLockedOut
+            | EventName::ExtranetLockedAccountCorrectPassword
+            | EventName::PasswordChangeSucceeded
+            | EventName::PasswordChangeFailed => Category::Audit,
+            EventName::DirectoryServerDown
+            | EventName::DirectoryServerUp
+            | EventName::GlobalCatalogFailover
+            | EventName::StateStoreUnavailable
+            | EventName::StateStoreConnected
+            | EventName::StateStoreDisconnected
+            | EventName::StateMasterChanged
+            | EventName::StateDeferredWrite
+            | EventName::AdLockoutPolicyWarning => Category::Operational,
+        }
+    }
+}
+
 /// A notable occurrence.
 pub trait Event {
     /// Stable event name (metric label, log field).
@@ -188,7 +223,14 @@ macro_rules! event {
 
         impl $(<$lt>)? $crate::events::Event for $ty $(<$lt>)? {
             const NAME: &'static str = $crate::events::EventName::$name.id();
-            const CATEGORY: $crate::events::Category = $crate::event!(@category $cat);
+            const CATEGORY: $crate::events::Category = {
+                let declared = $crate::event!(@category $cat);
+                assert!(
+                    $crate::events::EventName::$name.category() as u8 == declared as u8,
+                    concat!("EventName::category disagrees with the event! declaration of ", stringify!($name))
+                );
+                declared
+            };
             fn log(&self) {
                 tracing::event!(
                     target: $crate::event!(@target $cat),

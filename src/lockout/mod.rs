@@ -257,7 +257,6 @@ impl ExtranetLockout {
             LockoutMode::Off => 0,
             _ => config.ip_failures_per_minute,
         };
-        metrics.initialise(config.mode, Class::ALL, Decision::ALL);
         ExtranetLockout {
             budget: IpBudget::new(per_minute, budget::DEFAULT_TRACKED),
             config,

@@ -203,14 +203,7 @@ async fn off_mode_touches_no_state() {
     }
     assert!(!l.familiar(&acct(), &ClientAddresses::single(ip(1))).await);
     assert_eq!(store.calls.load(Ordering::SeqCst), 0);
-    // Every decision's series exists from the start, and stays at 0.
-    let text = m.render();
-    let series: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("altgate_lockout_decisions_total{"))
-        .collect();
-    assert!(!series.is_empty());
-    assert!(series.iter().all(|l| l.ends_with(" 0")), "{series:?}");
+    assert!(!m.render().contains("altgate_lockout_decisions_total{"));
 }
 
 #[tokio::test]
@@ -468,7 +461,7 @@ async fn the_ip_budget_follows_the_mode() {
     assert_eq!(l.over_budget(true), BudgetVerdict::Proceed, "nor waits");
     let text = m.render();
     assert!(text.contains("{class=\"source_ip\",decision=\"would_refuse\",mode=\"log_only\"} 1"));
-    assert!(text.contains("{class=\"source_ip\",decision=\"delay\",mode=\"log_only\"} 0"));
+    assert!(!text.contains("decision=\"delay\""));
 }
 
 #[tokio::test]

@@ -323,8 +323,8 @@ pub trait StateStore: Send + Sync {
     async fn ping(&self) -> Result<(), StateError>;
 }
 
-/// The store `config` describes, timed and counted into `metrics` (every operation's series
-/// present from the start), its connection events emitted into `events`. For Redis the
+/// The store `config` describes, timed and counted into `metrics`, its connection events
+/// emitted into `events`. For Redis the
 /// connection is made in the background, so this succeeds while the server is down; it must
 /// run within a Tokio runtime.
 pub fn open(
@@ -333,7 +333,6 @@ pub fn open(
     events: Events,
 ) -> Result<Arc<dyn StateStore>, StateError> {
     let max = config.replay_cache_max_entries;
-    metrics.initialise(Op::ALL);
     let inner: Arc<dyn StateStore> = match &config.backend {
         StateBackend::Memory => {
             metrics.set_connected(true);

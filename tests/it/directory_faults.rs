@@ -344,3 +344,103 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
         "a new connection was opened after the restart"
     );
 }
+
+/// The number a metric line `name{...} value` of `text` carries, summed over every series of
+/// `name`.
+fn total(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
+#[tokio::test]
+async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
+    let _g = harness::exclusive().await;
+    let server = harness::TestServer::start(
+        "directory: { health_check_interval: 1s, connect_timeout: 1s, operation_timeout: 2s, retry_backoff: 500ms }\n",
+    )
+    .await;
+    let ready = |want: u16| {
+        let server = &server;
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let (status, body) = server.admin_get("/ready", Some(harness::ADMIN_TOKEN)).await;
+                if status == want {
+                    return body;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "/ready stayed {status}: {body}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_eq!(ready(200).await, "ready\n");
+    let dc = harness::forests().get("contoso.com").dc_url.clone();
+    let dc_up = format!("altgate_directory_server_up{{forest=\"contoso.com\",server=\"{dc}\"}}");
+    let before = server.scrape().await;
+    // No sign-in, no search, from here on: only the background check.
+    let traffic = |m: &str| {
+        total(m, "altgate_directory_searches_total") + total(m, "altgate_binds_total")
+    };
+
+    harness::stop_forest("contoso");
+    let checked = async {
+        let body = ready(503).await;
+        assert!(
+            body.contains("forest contoso.com: no global catalog answers"),
+            "{body}"
+        );
+        let (status, health) = server.admin_get("/health", Some(harness::ADMIN_TOKEN)).await;
+        assert_eq!(status, 503);
+        let h: serde_json::Value = serde_json::from_str(&health).expect("json");
+        let forests = h["forests"].as_array().expect("forests");
+        let contoso = forests.iter().find(|f| f["name"] == "contoso.com").expect("contoso");
+        let fabrikam = forests.iter().find(|f| f["name"] == "fabrikam.com").expect("fabrikam");
+        assert_eq!(contoso["up"], false, "{h}");
+        assert!(contoso["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .all(|s| s["up"] == false));
+        assert_eq!(fabrikam["up"], true, "{h}");
+        // The DC is marked down by the check, without a password bind.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let m = server.scrape().await;
+            if sample(&m, &dc_up) == Some(0.0) {
+                assert_eq!(traffic(&m), traffic(&before), "no user paid for it");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "DC never marked down");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    // Whatever happens above, bring the forest back for the other tests.
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        tokio::time::timeout(Duration::from_secs(90), checked),
+    ))
+    .await;
+    harness::start_forest("contoso");
+    match result {
+        Ok(r) => r.expect("bounded"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+
+    // Back without traffic.
+    assert_eq!(ready(200).await, "ready\n");
+    let m = server.scrape().await;
+    assert_eq!(sample(&m, &dc_up), Some(1.0));
+    assert_eq!(traffic(&m), traffic(&before), "recovered without a sign-in");
+}
+
+/// The value of one series of `text`, if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.trim().parse::<f64>().ok())
+    })
+}

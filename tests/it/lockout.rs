@@ -388,8 +388,14 @@ async fn lockout_status_and_reset_from_the_command_line() {
     for _ in 0..6 {
         assert_eq!(wstrust(&s, login, WRONG, Some(ATTACKER)).await.0, 500);
     }
-    // The command line reads the same Redis through its own configuration file.
-    let cfg = harness::write_config("lockout-cli.yaml", &harness::both_forests_yaml(&yaml));
+    // The command line asks the running service through the admin listener its configuration
+    // names (with the bearer token).
+    let cli_yaml = format!(
+        "{yaml}admin: {{ listen: '{}', bearer_token_file: '{}' }}\n",
+        s.admin,
+        s.admin_token_file.display()
+    );
+    let cfg = harness::write_config("lockout-cli.yaml", &harness::both_forests_yaml(&cli_yaml));
     let cfg = cfg.to_str().expect("utf-8 path");
     let out = altgate_cli(&["lockout", "status", "--config", cfg, "--json", login]).await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -434,7 +440,10 @@ async fn lockout_status_and_reset_from_the_command_line() {
 
     let out = altgate_cli(&["lockout", "status", "--config", cfg, "nobody@contoso.com"]).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not resolve to one account"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the service answered 404: not_found"),
+        "{out:?}"
+    );
 }
 
 /// An `altgate serve` process of a farm, stopped when dropped.
@@ -442,7 +451,7 @@ struct Node {
     https: Endpoint,
     admin: SocketAddr,
     log: PathBuf,
-    _process: Watched,
+    process: Watched,
 }
 
 impl Node {
@@ -513,7 +522,7 @@ impl Node {
             },
             admin,
             log,
-            _process: process,
+            process,
         }
     }
 
@@ -599,21 +608,14 @@ async fn sso_signs_in(to: &Endpoint, cookie: &str) -> bool {
 #[tokio::test]
 async fn a_farm_of_two_processes_shares_lockout_counts_and_sign_outs() {
     let _g = harness::shared().await;
-    use base64::Engine;
-    let mut key = [0u8; 32];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key).expect("random");
-    let session_key = harness::secret_file(
-        "farm-session.key",
-        &base64::engine::general_purpose::STANDARD.encode(key),
-    );
     let shared = format!(
-        "{}passive: {{ session_key_file: '{}' }}\n",
+        "{}{}",
         lockout_yaml(
             "enforce",
             5,
             &redis_state(procs::redis(), &procs::key_prefix("farm"), "")
         ),
-        session_key.display()
+        session_key_yaml("farm-session.key")
     );
     let (a, b) = (
         Node::start("a", &shared).await,
@@ -1211,4 +1213,296 @@ async fn the_saml_replay_check_follows_on_unavailable_when_the_state_store_is_do
     tokio::task::spawn_blocking(move || r.restart())
         .await
         .expect("restart");
+}
+
+/// The WS-Federation test relying party, as a `relying_parties` list item.
+fn wsfed_rp_yaml() -> String {
+    format!("  - {{ identifier: '{WSFED_RP}', token_type: saml11, reply_urls: ['{WSFED_REPLY}'] }}\n")
+}
+
+/// A fresh SSO session key file, shared by the nodes of one farm.
+fn session_key_yaml(name: &str) -> String {
+    use base64::Engine;
+    let mut key = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key).expect("random");
+    let file = harness::secret_file(name, &base64::engine::general_purpose::STANDARD.encode(key));
+    format!("passive: {{ session_key_file: '{}' }}\n", file.display())
+}
+
+/// Signs the browser holding `cookie` out on `to`.
+async fn sign_out(to: &Endpoint, cookie: &str) {
+    let (status, _, _) = request(
+        to,
+        "GET",
+        &format!(
+            "/adfs/ls/?wa=wsignout1.0&wreply={}",
+            form_urlencoded::byte_serialize(WSFED_REPLY.as_bytes()).collect::<String>()
+        ),
+        &[("x-forwarded-for", HOME), ("cookie", cookie)],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 302);
+}
+
+#[tokio::test]
+async fn a_stalled_store_never_counts_the_attempts_that_timed_out() {
+    let _g = harness::shared().await;
+    // Its own Redis: DEBUG SLEEP stalls every client of the server.
+    let redis = tokio::task::spawn_blocking(|| {
+        Redis::start_with("stall", &["--enable-debug-command", "yes"])
+    })
+    .await
+    .expect("redis");
+    let prefix = procs::key_prefix("stall");
+    let yaml = lockout_yaml(
+        "enforce",
+        5,
+        &redis_state(&redis, &prefix, ", timeout: 250ms, on_unavailable: fail_open"),
+    );
+    let s = TestServer::start_with_server(TRUSTED, "", &yaml).await;
+    let users = [
+        "jdoe@contoso.com",
+        "alice@contoso.com",
+        "fuser@fabrikam.com",
+        "john.doe@fabrikam.com",
+    ];
+    for u in users {
+        assert_eq!(wstrust(&s, u, &pw(), Some(HOME)).await.0, 200, "{u}");
+    }
+    // A 10 s stall (every command waits, as behind a proxy that holds bytes): the sign-ins
+    // during it go through (fail_open), each lockout script queued in Redis to run later.
+    let r = std::sync::Arc::new(redis);
+    let sleeper = r.clone();
+    let stall = tokio::task::spawn_blocking(move || sleeper.command("DEBUG SLEEP 10"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut during = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(8) {
+        for u in users {
+            let (status, body) = wstrust(&s, u, &pw(), Some(ATTACKER)).await;
+            assert_eq!(status, 200, "{u} during the stall: {body}");
+            during += 1;
+        }
+    }
+    let reply = stall.await.expect("join");
+    assert!(reply.starts_with("+OK"), "{reply}");
+    assert!(during >= 8, "{during} sign-ins during the stall");
+    // Once the store answers, every timed-out attempt's cancellation is written: no user keeps
+    // a bad-password count from a sign-in that succeeded.
+    eventually("the deferred writes drain", Duration::from_secs(30), || async {
+        s.app.state.health().deferred_writes == 0
+    })
+    .await;
+    for u in users {
+        let a = activity(&s.app, u).await;
+        assert_eq!(
+            (a.familiar.count, a.unfamiliar.count),
+            (0, 0),
+            "{u} was left with a count: {a:?}"
+        );
+        assert_eq!(wstrust(&s, u, &pw(), Some(ATTACKER)).await.0, 200, "{u} after");
+    }
+    let m = s.scrape().await;
+    assert!(sample(&m, "altgate_state_errors_total{op=\"attempt\"}") >= 1.0);
+    assert!(
+        sample(
+            &m,
+            "altgate_events_total{category=\"operational\",event=\"state_deferred_write\"}"
+        ) >= 1.0
+    );
+}
+
+#[tokio::test]
+async fn under_fail_open_a_store_outage_brings_no_signed_out_session_back() {
+    let _g = harness::shared().await;
+    let redis = tokio::task::spawn_blocking(|| Redis::start("revocations"))
+        .await
+        .expect("redis");
+    let shared = format!(
+        "{}{}",
+        lockout_yaml(
+            "enforce",
+            5,
+            &redis_state(
+                &redis,
+                &procs::key_prefix("revocations"),
+                ", timeout: 200ms, on_unavailable: fail_open"
+            )
+        ),
+        session_key_yaml("revocations-session.key")
+    );
+    let a = TestServer::start_with_server(TRUSTED, &wsfed_rp_yaml(), &shared).await;
+    let b = TestServer::start_with_server(TRUSTED, &wsfed_rp_yaml(), &shared).await;
+    let (ea, eb) = (Endpoint::from(&a), Endpoint::from(&b));
+    let login = "alice@contoso.com";
+    let before = browser_sign_in(&ea, login, &pw(), HOME).await;
+    let during = browser_sign_in(&ea, login, &pw(), HOME).await;
+    let kept = browser_sign_in(&ea, login, &pw(), HOME).await;
+    sign_out(&ea, &before).await;
+    assert!(!sso_signs_in(&eb, &before).await);
+
+    let redis = std::sync::Arc::new(redis);
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.stop())
+        .await
+        .expect("stop");
+    // Revocation fails closed whatever on_unavailable says: no node reuses any session while
+    // it cannot check, and the one signed out before the outage stays out.
+    for (node, cookie) in [(&ea, &before), (&eb, &before), (&eb, &kept)] {
+        assert!(!sso_signs_in(node, cookie).await);
+    }
+    // A sign-out during the outage: kept on A, written once the store is back.
+    sign_out(&ea, &during).await;
+    assert!(!sso_signs_in(&ea, &during).await);
+    // The password still works (fail_open): sign-ins do not depend on the store.
+    assert_eq!(wstrust(&a, login, &pw(), Some(HOME)).await.0, 200);
+
+    let r = redis.clone();
+    tokio::task::spawn_blocking(move || r.restart())
+        .await
+        .expect("restart");
+    eventually("the sign-out is written", Duration::from_secs(20), || async {
+        a.app.state.health().deferred_writes == 0 && a.app.state.health().connected
+    })
+    .await;
+    eventually("B checks revocations again", Duration::from_secs(20), || async {
+        sso_signs_in(&eb, &kept).await
+    })
+    .await;
+    assert!(
+        !sso_signs_in(&eb, &during).await,
+        "the sign-out during the outage holds on B"
+    );
+    // The restarted Redis kept nothing (no persistence here): the sign-out before the outage
+    // is gone from it, which is why the README asks for AOF. Said, not hidden:
+    let forgotten = sso_signs_in(&eb, &before).await;
+    eprintln!("without persistence, the sign-out before the outage came back: {forgotten}");
+}
+
+#[tokio::test]
+async fn a_sentinel_failover_during_a_spray_and_sign_outs_loses_no_sign_out() {
+    let _g = harness::shared().await;
+    let farm = tokio::task::spawn_blocking(|| procs::SentinelFarm::start("ha"))
+        .await
+        .expect("sentinel farm");
+    let shared = format!(
+        "{}{}",
+        lockout_yaml(
+            "enforce",
+            5,
+            &farm.state_yaml(
+                &procs::key_prefix("ha"),
+                ", timeout: 250ms, replica_acks: 1"
+            )
+        ),
+        session_key_yaml("ha-session.key")
+    );
+    let (mut a, mut b) = (
+        Node::start("ha-a", &shared).await,
+        Node::start("ha-b", &shared).await,
+    );
+    let (login, sam) = ("lock-ha@contoso.com", "lock-ha");
+    assert_eq!(wstrust(&a, login, &pw(), Some(HOME)).await.0, 200);
+    let ad_before = ad_counts(sam).await.0;
+    let signed_out = browser_sign_in(&a.https, login, &pw(), HOME).await;
+    sign_out(&a.https, &signed_out).await;
+    let to_sign_out: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(browser_sign_in(&b.https, login, &pw(), HOME).await);
+        }
+        v
+    };
+    let old_master = farm.master();
+
+    // Two wrong guesses, then the master dies (kill -9) in the middle of the spray, and the
+    // browsers sign out meanwhile.
+    for node in [&a, &b] {
+        assert_eq!(wstrust(node, login, WRONG, Some(ATTACKER)).await.0, 500);
+    }
+    let killed = Instant::now();
+    let master = farm
+        .nodes
+        .iter()
+        .find(|n| format!("127.0.0.1:{}", n.port) == old_master)
+        .expect("the master is one of ours");
+    let m = master.port;
+    master.kill();
+    let mut latencies = Vec::new();
+    for (i, cookie) in to_sign_out.iter().enumerate() {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let t = Instant::now();
+        assert_eq!(wstrust(node, login, WRONG, Some(ATTACKER)).await.0, 500);
+        latencies.push(t.elapsed());
+        sign_out(&node.https, cookie).await;
+    }
+    // The spray goes on until the failover is over and the account is locked on both nodes.
+    let mut spray = 0;
+    loop {
+        let node = if spray % 2 == 0 { &a } else { &b };
+        let t = Instant::now();
+        assert_eq!(wstrust(node, login, WRONG, Some(ATTACKER)).await.0, 500);
+        latencies.push(t.elapsed());
+        spray += 1;
+        let (ma, mb) = (a.metrics().await, b.metrics().await);
+        let moved = |m: &str| sample(m, "altgate_state_master_changes_total") >= 1.0;
+        if moved(&ma) && moved(&mb) && spray >= 6 {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "the nodes never followed the failover"
+        );
+    }
+    let new_master = farm.master();
+    assert_ne!(new_master, old_master);
+    let followed = killed.elapsed();
+    latencies.sort();
+    eprintln!(
+        "failover: both nodes on {new_master} {followed:?} after kill -9 of {old_master}; \
+         sign-in latency during it: p50 {:?}, max {:?}",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
+    // Locked on both nodes: the right password from the attacker's address is refused without
+    // a bind. At most a few counts were lost in the failover: AD saw a handful more than 5.
+    for node in [&a, &b] {
+        assert_eq!(wstrust(node, login, &pw(), Some(ATTACKER)).await.0, 500);
+    }
+    let ad = ad_counts(sam).await.0 - ad_before;
+    assert!((5..=9).contains(&ad), "{ad} bad passwords reached AD");
+    // No signed-out session comes back, on either node.
+    for cookie in std::iter::once(&signed_out).chain(to_sign_out.iter()) {
+        for node in [&a, &b] {
+            assert!(!sso_signs_in(&node.https, cookie).await);
+        }
+    }
+    // The killed master comes back still calling itself master; nobody writes to it.
+    let restarted = farm
+        .nodes
+        .iter()
+        .find(|n| n.port == m)
+        .expect("the old master");
+    restarted.restart();
+    for _ in 0..10 {
+        assert_eq!(wstrust(&a, login, &pw(), Some(HOME)).await.0, 200);
+        for node in [&a, &b] {
+            let metrics = node.metrics().await;
+            assert_eq!(
+                sample(&metrics, &format!("altgate_state_master{{address=\"{new_master}\"}}")),
+                1.0,
+                "{metrics}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Neither node died or restarted through it.
+    for node in [&mut a, &mut b] {
+        assert!(
+            node.process.alive(),
+            "{}",
+            std::fs::read_to_string(&node.log).unwrap_or_default()
+        );
+    }
 }

@@ -98,7 +98,18 @@ impl Watched {
 
     /// SIGTERM, then waits until the watchdog has reaped it.
     pub fn stop(&mut self) {
+        self.signal("TERM");
+    }
+
+    /// SIGKILL (`kill -9`: no chance to flush or say goodbye), then waits until the watchdog
+    /// has reaped it.
+    pub fn kill(&mut self) {
+        self.signal("KILL");
+    }
+
+    fn signal(&mut self, signal: &str) {
         let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
             .arg(self.pid.to_string())
             .stderr(Stdio::null())
             .status();
@@ -132,18 +143,25 @@ pub struct Redis {
     /// Its port (kept across restarts).
     pub port: u16,
     dir: PathBuf,
+    extra: Vec<String>,
     process: Mutex<Option<Watched>>,
 }
 
 impl Redis {
     /// A server of one's own (`name` names its directory).
     pub fn start(name: &str) -> Redis {
+        Redis::start_with(name, &[])
+    }
+
+    /// A server of one's own with extra options (`--replicaof`, `--enable-debug-command`...).
+    pub fn start_with(name: &str, extra: &[&str]) -> Redis {
         let dir = harness::private_dir().join(format!("redis-{name}"));
         std::fs::create_dir_all(&dir).expect("redis dir");
         for _ in 0..5 {
             let r = Redis {
                 port: harness::free_port(),
                 dir: dir.clone(),
+                extra: extra.iter().map(|s| s.to_string()).collect(),
                 process: Mutex::new(None),
             };
             if r.spawn() {
@@ -166,26 +184,28 @@ impl Redis {
         let dir = self.dir.display().to_string();
         let pidfile = self.dir.join("redis.pid").display().to_string();
         let logfile = self.dir.join("redis.log").display().to_string();
+        let mut args: Vec<&str> = vec![
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            &dir,
+            "--pidfile",
+            &pidfile,
+            "--logfile",
+            &logfile,
+        ];
+        args.extend(self.extra.iter().map(String::as_str));
         let mut p = Watched::spawn(
             &redis_server_binary(),
-            [
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--dir",
-                &dir,
-                "--pidfile",
-                &pidfile,
-                "--logfile",
-                &logfile,
-            ],
+            args,
             &self.dir.join("watched.pid"),
             &self.dir.join("stdout.log"),
         );
@@ -231,6 +251,34 @@ impl Redis {
         }
     }
 
+    /// `kill -9`, and waits until its port is closed.
+    pub fn kill(&self) {
+        let Some(mut p) = self
+            .process
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return;
+        };
+        p.kill();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(Instant::now() < deadline, "redis-server did not die");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends one command (RESP, inline) and returns the raw reply.
+    pub fn command(&self, line: &str) -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(15)));
+        s.write_all(format!("{line}\r\n").as_bytes()).expect("send");
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
     /// Starts it again on the same port (empty).
     pub fn restart(&self) {
         for _ in 0..50 {
@@ -258,4 +306,116 @@ pub fn redis() -> &'static Redis {
 /// A key prefix no other test (and no earlier run) uses.
 pub fn key_prefix(test: &str) -> String {
     format!("it-{}-{test}:", std::process::id())
+}
+
+/// Debian's `redis-sentinel` (redis-server in sentinel mode).
+fn sentinel_binary() -> (PathBuf, bool) {
+    let sentinel = redis_server_binary().with_file_name("redis-sentinel");
+    if sentinel.is_file() {
+        (sentinel, false)
+    } else {
+        (redis_server_binary(), true)
+    }
+}
+
+/// A master, two replicas and three sentinels watching them (`sentinel monitor altgate`,
+/// quorum 2, down after 1 s), all on loopback.
+pub struct SentinelFarm {
+    /// The data nodes, master first (as started).
+    pub nodes: Vec<Redis>,
+    /// The sentinels' ports.
+    pub sentinel_ports: Vec<u16>,
+    _sentinels: Vec<Watched>,
+}
+
+/// The master name the sentinels monitor.
+pub const MASTER_NAME: &str = "altgate";
+
+impl SentinelFarm {
+    /// Starts the farm and waits until both replicas are in sync.
+    pub fn start(name: &str) -> SentinelFarm {
+        let master = Redis::start(&format!("{name}-0"));
+        let port = master.port.to_string();
+        let replicas: Vec<Redis> = (1..3)
+            .map(|i| Redis::start_with(&format!("{name}-{i}"), &["--replicaof", "127.0.0.1", &port]))
+            .collect();
+        let mut nodes = vec![master];
+        nodes.extend(replicas);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !nodes[0].command("INFO replication").matches("state=online").count().eq(&2) {
+            assert!(Instant::now() < deadline, "the replicas never came online");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (program, mode_flag) = sentinel_binary();
+        let mut sentinel_ports = Vec::new();
+        let mut sentinels = Vec::new();
+        for i in 0..3 {
+            let dir = harness::private_dir().join(format!("sentinel-{name}-{i}"));
+            std::fs::create_dir_all(&dir).expect("sentinel dir");
+            let sport = harness::free_port();
+            let conf = dir.join("sentinel.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {sport}\nbind 127.0.0.1\ndir {}\nlogfile {}\n\
+                     sentinel monitor {MASTER_NAME} 127.0.0.1 {port} 2\n\
+                     sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                     sentinel failover-timeout {MASTER_NAME} 5000\n\
+                     sentinel parallel-syncs {MASTER_NAME} 1\n",
+                    dir.display(),
+                    dir.join("sentinel.log").display()
+                ),
+            )
+            .expect("sentinel.conf");
+            let mut args = vec![conf.display().to_string()];
+            if mode_flag {
+                args.push("--sentinel".into());
+            }
+            let w = Watched::spawn(&program, &args, &dir.join("watched.pid"), &dir.join("stdout.log"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", sport)).is_err() {
+                assert!(Instant::now() < deadline, "redis-sentinel did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            sentinel_ports.push(sport);
+            sentinels.push(w);
+        }
+        SentinelFarm {
+            nodes,
+            sentinel_ports,
+            _sentinels: sentinels,
+        }
+    }
+
+    /// `host:port` of the master the sentinels name now.
+    pub fn master(&self) -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.sentinel_ports[0]))
+            .expect("sentinel");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        s.write_all(format!("SENTINEL get-master-addr-by-name {MASTER_NAME}\r\n").as_bytes())
+            .expect("ask");
+        let mut buf = vec![0u8; 1024];
+        let n = s.read(&mut buf).unwrap_or(0);
+        // *2\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n
+        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let parts: Vec<&str> = reply.split("\r\n").collect();
+        format!(
+            "{}:{}",
+            parts.get(2).copied().unwrap_or(""),
+            parts.get(4).copied().unwrap_or("")
+        )
+    }
+
+    /// The `state:` section of a node using these sentinels.
+    pub fn state_yaml(&self, prefix: &str, more: &str) -> String {
+        let addresses: Vec<String> = self
+            .sentinel_ports
+            .iter()
+            .map(|p| format!("'127.0.0.1:{p}'"))
+            .collect();
+        format!(
+            "state: {{ sentinel: {{ master_name: {MASTER_NAME}, addresses: [{}], check_interval: 200ms }}, key_prefix: '{prefix}'{more} }}\n",
+            addresses.join(", ")
+        )
+    }
 }

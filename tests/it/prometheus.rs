@@ -423,3 +423,68 @@ impl Prometheus {
         panic!("{promql} never returned data");
     }
 }
+
+/// Every `altgate_*` metric name in a PromQL expression.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("altgate_") {
+        let name: String = rest[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[i + name.len()..];
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_fresh_server_exposes_every_metric_the_dashboard_and_alerts_use() {
+    let _g = harness::shared().await;
+    // Both real forests, the state in Redis, extranet lockout on: nothing has happened yet.
+    let state = format!(
+        "state: {{ url: '{}', key_prefix: '{}' }}\nextranet_lockout: {{ mode: enforce }}\n",
+        crate::procs::redis().url(),
+        crate::procs::key_prefix("fresh-metrics")
+    );
+    let server = TestServer::start(&state).await;
+    // The servers' and forests' `up` are measurements: the first health check sets them.
+    let mut ready = 0;
+    for _ in 0..100 {
+        ready = server.admin_get("/ready", Some(harness::ADMIN_TOKEN)).await.0;
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, 200);
+    let exposition = server.scrape().await;
+    assert!(
+        !exposition.lines().any(|l| l.starts_with("altgate_") && !l.ends_with(" 0")
+            && (l.starts_with("altgate_token") || l.starts_with("altgate_binds_total"))),
+        "nothing was issued or bound yet"
+    );
+    let present: Vec<&str> = exposition
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let mut missing = Vec::new();
+    for (title, expr) in dashboard_expressions().into_iter().chain(alert_expressions()) {
+        for name in metric_names(&expr) {
+            if !present.contains(&name.as_str()) {
+                missing.push(format!("{name} ({title})"));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "series the dashboard or the alerts use that a fresh server does not expose:\n{}",
+        missing.join("\n")
+    );
+}

@@ -63,7 +63,6 @@ impl Server {
         events: &Events,
     ) -> Server {
         metrics.set_pool_size(forest, &url.url, connections);
-        metrics.initialise_server(forest, &url.url);
         Server {
             forest: forest.to_string(),
             url: url.clone(),

@@ -255,8 +255,8 @@ async fn wsfed_and_idp_initiated_sign_on_cannot_reach_a_relying_party_that_requi
             "{protocol}: {m}"
         );
     }
-    assert!(!m.contains(&format!(
-        "altgate_tokens_issued_total{{protocol=\"wsfed\",relying_party=\"{SIGNED_RP}\""
+    assert!(m.contains(&format!(
+        "altgate_tokens_issued_total{{protocol=\"wsfed\",relying_party=\"{SIGNED_RP}\"}} 0"
     )));
 
     // Its signed AuthnRequests still work, and other relying parties keep WS-Fed and IdP-initiated.
