@@ -20,7 +20,9 @@ use tokio::time::Instant;
 pub const MAX_PENDING: usize = 100_000;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest wait between two tries; a new connection (the store answering again) ends it
+/// at once.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// One write to do again.
 #[derive(Debug, Clone)]
@@ -80,12 +82,19 @@ pub(super) struct Deferred {
 }
 
 impl Deferred {
-    /// The queue for `core`, its writer started. Must be called within a Tokio runtime.
-    pub(super) fn start(core: &Arc<Core>, events: Events, metrics: StateMetrics) -> Arc<Deferred> {
+    /// The queue for `core`, its writer started; `wake` (also notified by the connection
+    /// keeper when it connects) ends the writer's wait early. Must be called within a Tokio
+    /// runtime.
+    pub(super) fn start(
+        core: &Arc<Core>,
+        wake: Arc<Notify>,
+        events: Events,
+        metrics: StateMetrics,
+    ) -> Arc<Deferred> {
         let d = Arc::new(Deferred {
             queue: Mutex::new(VecDeque::new()),
             revoked: Mutex::new(HashMap::new()),
-            wake: Arc::new(Notify::new()),
+            wake,
             events,
             metrics,
         });
@@ -230,11 +239,7 @@ async fn write_again(core: Weak<Core>, deferred: Weak<Deferred>, wake: Arc<Notif
                 }
             }
         };
-        // Woken early by a new write only when idle: a backoff is waited out.
-        if pause == Duration::from_secs(1) {
-            let _ = tokio::time::timeout(pause, wake.notified()).await;
-        } else {
-            tokio::time::sleep(pause).await;
-        }
+        // Woken early by a new write, or by a new connection.
+        let _ = tokio::time::timeout(pause, wake.notified()).await;
     }
 }

@@ -136,6 +136,8 @@ pub(super) struct Link {
     wake: Arc<Notify>,
     timeout: Duration,
     timeouts: AtomicU32,
+    /// Woken when a connection is made (the deferred writer waits on it).
+    connected: Arc<Notify>,
     events: Events,
     metrics: StateMetrics,
 }
@@ -143,9 +145,11 @@ pub(super) struct Link {
 impl Link {
     /// The link `config` describes, its keeper started (it connects at once, in the
     /// background). Must be called within a Tokio runtime.
+    /// `connected` is notified whenever a new connection is made.
     pub(super) fn start(
         config: &RedisConfig,
         timeout: Duration,
+        connected: Arc<Notify>,
         events: Events,
         metrics: StateMetrics,
     ) -> Result<Arc<Link>, StateError> {
@@ -180,6 +184,7 @@ impl Link {
             wake: Arc::new(Notify::new()),
             timeout,
             timeouts: AtomicU32::new(0),
+            connected,
             events,
             metrics,
         });
@@ -355,6 +360,7 @@ impl Link {
         self.metrics.set_connected(true);
         self.metrics.set_master(&address);
         self.events.emit(&StateStoreConnected { address: &address });
+        self.connected.notify_one();
         if let Some(old) = previous.map(|p| p.address).or(last.take()) {
             if old != address {
                 self.metrics.count_master_change();

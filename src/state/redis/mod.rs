@@ -149,7 +149,9 @@ impl RedisStore {
         events: Events,
         metrics: StateMetrics,
     ) -> Result<Self, StateError> {
-        let link = Link::start(config, timeout, events.clone(), metrics.clone())?;
+        // Wakes the deferred writer when the store answers again (a new connection).
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let link = Link::start(config, timeout, wake.clone(), events.clone(), metrics.clone())?;
         let core = Arc::new(Core {
             link,
             prefix: key_prefix.to_string(),
@@ -162,7 +164,7 @@ impl RedisStore {
             replay_max: crate::config::state::REPLAY_CACHE_DEFAULT.into(),
             replica_acks: config.replica_acks,
         });
-        let deferred = Deferred::start(&core, events, metrics);
+        let deferred = Deferred::start(&core, wake, events, metrics);
         Ok(RedisStore { core, deferred })
     }
 
