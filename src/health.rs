@@ -249,7 +249,13 @@ mod tests {
             server("fabrikam.com", ServerRole::GlobalCatalog, true),
         ]);
         let store = MemoryStore::new();
-        let r = report(&forests, &dir, &store, OnUnavailable::FailClosed, &checked());
+        let r = report(
+            &forests,
+            &dir,
+            &store,
+            OnUnavailable::FailClosed,
+            &checked(),
+        );
         assert!(r.ready, "{:?}", r.problems);
         assert_eq!(r.to_text(), "ready\n");
         let not_yet = report(
@@ -268,7 +274,10 @@ mod tests {
         ]);
         let r = report(&forests, &dir, &store, OnUnavailable::FailOpen, &checked());
         assert!(!r.ready);
-        assert_eq!(r.problems, ["forest contoso.com: no global catalog answers"]);
+        assert_eq!(
+            r.problems,
+            ["forest contoso.com: no global catalog answers"]
+        );
         assert!(r.to_text().starts_with("not ready\nforest contoso.com"));
         let j = r.to_json();
         assert_eq!(j["status"], "not_ready");

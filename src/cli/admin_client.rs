@@ -77,8 +77,7 @@ impl ServerCertVerifier for Pinned {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(
-                "the admin listener presented another certificate than admin.tls.cert_file"
-                    .into(),
+                "the admin listener presented another certificate than admin.tls.cert_file".into(),
             ))
         }
     }
@@ -127,7 +126,10 @@ pub async fn request(
     method: &str,
     path_and_query: &str,
 ) -> Result<Answer, AdminClientError> {
-    let admin = config.admin.as_ref().ok_or(AdminClientError::NotConfigured)?;
+    let admin = config
+        .admin
+        .as_ref()
+        .ok_or(AdminClientError::NotConfigured)?;
     let address = address(admin.listen);
     let unreachable = |reason: String| AdminClientError::Unreachable { address, reason };
     let exchange = async {

@@ -78,7 +78,8 @@ pub async fn run(
     let answer = admin_client::request(config, method, &path).await?;
     if answer.status != 200 {
         let v: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
-        let message = match (v["error"].as_str(), v["message"].as_str()) {
+        let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        let message = match (field("error"), field("message")) {
             (Some(code), Some(m)) => format!("{code}: {m}"),
             _ => answer.body.trim().to_string(),
         };

@@ -1,8 +1,8 @@
 //! The command line: `serve`, `check-config` (like `nginx -t`), `resolve`, `lockout`,
 //! `audit` and `m365`. `main.rs` only calls [`main`].
 
-pub mod audit;
 pub mod admin_client;
+pub mod audit;
 pub mod lockout;
 pub mod m365;
 
@@ -500,9 +500,7 @@ fn lockout_command(path: &Path, action: LockoutAction) -> Result<ExitCode, ExitC
     };
     let change = match &action {
         LockoutAction::Status { .. } => Change::None,
-        LockoutAction::Reset {
-            familiar: true, ..
-        } => Change::Reset("familiar"),
+        LockoutAction::Reset { familiar: true, .. } => Change::Reset("familiar"),
         LockoutAction::Reset {
             unfamiliar: true, ..
         } => Change::Reset("unfamiliar"),

@@ -229,7 +229,8 @@ impl RedisConfig {
             }
             RedisTarget::Sentinel(s) => {
                 let off_host = s.addresses.iter().any(|(h, _)| !loopback(h));
-                off_host && ((!self.tls && self.password.is_none()) || (!s.tls && s.password.is_none()))
+                off_host
+                    && ((!self.tls && self.password.is_none()) || (!s.tls && s.password.is_none()))
             }
         }
     }
@@ -241,7 +242,7 @@ pub enum StateBackend {
     /// In process: right for one node only.
     Memory,
     /// A shared Redis or Valkey server.
-    Redis(RedisConfig),
+    Redis(Box<RedisConfig>),
 }
 
 /// The validated `state:` section.
@@ -345,7 +346,9 @@ fn check_url(url: &str) -> Result<bool, String> {
 impl Validator {
     /// An optional ACL user name at `path`, trimmed; empty is refused.
     fn user_name(&mut self, path: &str, raw: Option<Checked<String>>) -> Option<String> {
-        let user = self.checked::<String>(path, raw).map(|u| u.trim().to_string());
+        let user = self
+            .checked::<String>(path, raw)
+            .map(|u| u.trim().to_string());
         if user.as_deref().is_some_and(str::is_empty) {
             self.err(path, "must not be empty");
         }
@@ -361,14 +364,19 @@ impl Validator {
                 " (the name the sentinels monitor, e.g. altgate)",
             )
             .map(|n| n.trim().to_string());
-        if master_name.as_deref().is_some_and(|n| {
-            n.is_empty() || n.chars().any(|c| c.is_whitespace() || c.is_control())
-        }) {
-            self.err("state.sentinel.master_name", "must be a name without spaces");
+        if master_name
+            .as_deref()
+            .is_some_and(|n| n.is_empty() || n.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            self.err(
+                "state.sentinel.master_name",
+                "must be a name without spaces",
+            );
         }
         let mut addresses = Vec::new();
         let listed = self.checked("state.sentinel.addresses", raw.addresses);
-        for (at, a) in self.items::<String>("state.sentinel.addresses", listed.unwrap_or_default()) {
+        for (at, a) in self.items::<String>("state.sentinel.addresses", listed.unwrap_or_default())
+        {
             match parse_host_port(a.trim()) {
                 Some(hp) => addresses.push(hp),
                 None => self.err(at, format!("{a:?} is not host:port")),
@@ -388,7 +396,10 @@ impl Validator {
             .map(PathBuf::from);
         if let Some(ca) = &ca_file {
             if !tls {
-                self.err("state.sentinel.ca_file", "only meaningful with state.sentinel.tls");
+                self.err(
+                    "state.sentinel.ca_file",
+                    "only meaningful with state.sentinel.tls",
+                );
             } else if let Err(e) = crate::tls::load_ca_bundle(ca) {
                 self.err("state.sentinel.ca_file", e.to_string());
             }
@@ -551,7 +562,7 @@ impl Validator {
                     least,
                     most,
                 );
-                StateBackend::Redis(RedisConfig {
+                StateBackend::Redis(Box::new(RedisConfig {
                     target,
                     tls,
                     ca_file,
@@ -559,7 +570,7 @@ impl Validator {
                     password,
                     database: u16::try_from(database).unwrap_or(0),
                     replica_acks: u32::try_from(replica_acks).unwrap_or(0),
-                })
+                }))
             }
         };
         StateConfig {
@@ -612,9 +623,11 @@ mod tests {
         let StateBackend::Redis(r) = &c.backend else {
             panic!("not redis: {c:?}");
         };
-        assert!(matches!(&r.target, RedisTarget::Url(u) if u == "redis://cache.contoso.com:6380/2"));
+        assert!(
+            matches!(&r.target, RedisTarget::Url(u) if u == "redis://cache.contoso.com:6380/2")
+        );
         assert_eq!(r.replica_acks, 0);
-        assert!(r.unauthenticated_off_host() == false, "it has a password");
+        assert!(!r.unauthenticated_off_host(), "it has a password");
         assert!(!r.tls);
         assert_eq!(r.username.as_deref(), Some("altgate"));
         assert_eq!(r.password.as_ref().map(Secret::expose), Some("s3cret"));
@@ -772,7 +785,8 @@ mod tests {
                 "state.replica_acks",
             ]
         );
-        let (_, issues) = parse("url: redis://h\nsentinel:\n  master_name: m\n  addresses: [\"h:1\"]");
+        let (_, issues) =
+            parse("url: redis://h\nsentinel:\n  master_name: m\n  addresses: [\"h:1\"]");
         assert_eq!(paths(&issues), ["state"]);
         let (_, issues) = parse("url: redis://h\ntls: true\ndatabase: 1");
         assert_eq!(paths(&issues), ["state.tls", "state.database"]);
@@ -784,7 +798,13 @@ mod tests {
     #[test]
     fn unauthenticated_off_host_stores_are_spotted() {
         let redis = |yaml: &str| match parse(yaml) {
-            (StateConfig { backend: StateBackend::Redis(r), .. }, issues) if issues.is_empty() => r,
+            (
+                StateConfig {
+                    backend: StateBackend::Redis(r),
+                    ..
+                },
+                issues,
+            ) if issues.is_empty() => *r,
             other => panic!("{yaml}: {other:?}"),
         };
         assert!(redis("url: redis://cache.contoso.com").unauthenticated_off_host());
@@ -793,9 +813,13 @@ mod tests {
         assert!(!redis("url: redis://localhost").unauthenticated_off_host());
         assert!(!redis("url: redis://[::1]:6379").unauthenticated_off_host());
         assert!(!redis("url: rediss://cache.contoso.com").unauthenticated_off_host());
-        assert!(redis("sentinel:\n  master_name: m\n  addresses: [\"10.0.0.1:26379\"]")
-            .unauthenticated_off_host());
-        assert!(!redis("sentinel:\n  master_name: m\n  addresses: [\"127.0.0.1:26379\"]")
-            .unauthenticated_off_host());
+        assert!(
+            redis("sentinel:\n  master_name: m\n  addresses: [\"10.0.0.1:26379\"]")
+                .unauthenticated_off_host()
+        );
+        assert!(
+            !redis("sentinel:\n  master_name: m\n  addresses: [\"127.0.0.1:26379\"]")
+                .unauthenticated_off_host()
+        );
     }
 }

@@ -68,8 +68,7 @@ async fn activity(app: &App, login: &str, key: &AccountKey) -> Reply {
     match app.lockout.activity(key).await {
         Ok(a) => json(
             StatusCode::OK,
-            &serde_json::to_value(ActivityView::new(login, key.as_str(), &a))
-                .unwrap_or_default(),
+            &serde_json::to_value(ActivityView::new(login, key.as_str(), &a)).unwrap_or_default(),
         ),
         Err(e) => state_error(&e),
     }
@@ -111,7 +110,11 @@ async fn account_activity(
         (_, _) => {
             let Some(ip) = param(&params, "ip").and_then(|v| v.trim().parse::<IpAddr>().ok())
             else {
-                return problem(StatusCode::BAD_REQUEST, "bad_ip", "give ?ip= (an IP address)");
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad_ip",
+                    "give ?ip= (an IP address)",
+                );
             };
             let (add, remove, action) = if method == "POST" {
                 (vec![ip], vec![], "add_familiar_location")

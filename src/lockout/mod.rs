@@ -502,7 +502,13 @@ impl ExtranetLockout {
         remove: &[IpAddr],
     ) -> Result<(), StateError> {
         self.store
-            .set_familiar(account.as_str(), add, remove, self.now(), &self.config.policy)
+            .set_familiar(
+                account.as_str(),
+                add,
+                remove,
+                self.now(),
+                &self.config.policy,
+            )
             .await
     }
 }

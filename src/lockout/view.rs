@@ -88,7 +88,10 @@ impl ActivityView {
     /// The human-readable form.
     pub fn text(&self) -> String {
         let mut out = format!("{} ({})\n", self.login, self.account);
-        for (name, c) in [("familiar", &self.familiar), ("unfamiliar", &self.unfamiliar)] {
+        for (name, c) in [
+            ("familiar", &self.familiar),
+            ("unfamiliar", &self.unfamiliar),
+        ] {
             out.push_str(&format!(
                 "  {name:<10} bad passwords: {}  last bad: {}  locked until: {}\n",
                 c.bad_password_count,
@@ -139,6 +142,9 @@ mod tests {
         assert_eq!(back, v);
         let text = v.text();
         assert!(text.contains("unfamiliar bad passwords: 3  last bad: 2023-11-14T22:13:20Z  locked until: 2023-11-14T22:43:20Z"), "{text}");
-        assert!(text.contains("192.0.2.1  last sign-in 2023-11-14T22:13:20Z"), "{text}");
+        assert!(
+            text.contains("192.0.2.1  last sign-in 2023-11-14T22:13:20Z"),
+            "{text}"
+        );
     }
 }

@@ -221,7 +221,9 @@ impl DirectoryMetrics {
     /// Creates `server`'s wait and queue-timeout series at zero.
     pub fn initialise_server(&self, forest: &str, server: &str) {
         let _ = self.pool_waits.with_label_values(&[forest, server]);
-        let _ = self.bind_queue_timeouts.with_label_values(&[forest, server]);
+        let _ = self
+            .bind_queue_timeouts
+            .with_label_values(&[forest, server]);
     }
 
     /// A search of `forest` was answered by a later server after an earlier one failed.

@@ -128,8 +128,12 @@ pub struct LockoutMetrics {
 impl LockoutMetrics {
     /// Creates every decision's series at zero for `mode`, so the first lockout is seen by
     /// `increase()` and panels show 0, not "No data".
-    pub fn initialise<C, D>(&self, mode: impl Into<Id<kinds::LockoutMode>>, classes: &[C], decisions: &[D])
-    where
+    pub fn initialise<C, D>(
+        &self,
+        mode: impl Into<Id<kinds::LockoutMode>>,
+        classes: &[C],
+        decisions: &[D],
+    ) where
         C: Label<Kind = kinds::LockoutClass>,
         D: Label<Kind = kinds::LockoutDecision>,
     {

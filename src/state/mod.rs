@@ -23,8 +23,8 @@ pub mod redis;
 
 pub use crate::config::lockout::LockoutPolicy;
 use crate::config::state::{StateBackend, StateConfig};
-use crate::label::{kinds, label_set};
 use crate::events::Events;
+use crate::label::{kinds, label_set};
 use crate::metrics::StateMetrics;
 use async_trait::async_trait;
 use std::net::IpAddr;

@@ -87,8 +87,15 @@ async fn lockout_status_and_reset_ask_the_running_single_node() {
     // Locked out: the right password is refused without reaching the directory.
     assert_eq!(sign_in("Demo-Passw0rd!").await.0, 500);
 
-    let out = altgate_async(&["lockout", "status", "--config", cfg, "--json", "jdoe@contoso.com"])
-        .await;
+    let out = altgate_async(&[
+        "lockout",
+        "status",
+        "--config",
+        cfg,
+        "--json",
+        "jdoe@contoso.com",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = json(&out);
     assert_eq!(v["unfamiliar"]["bad_password_count"], 3, "{v}");
@@ -98,14 +105,32 @@ async fn lockout_status_and_reset_ask_the_running_single_node() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("unfamiliar bad passwords: 3"), "{text}");
 
-    let out = altgate_async(&["lockout", "reset", "--config", cfg, "--json", "jdoe@contoso.com"])
-        .await;
+    let out = altgate_async(&[
+        "lockout",
+        "reset",
+        "--config",
+        cfg,
+        "--json",
+        "jdoe@contoso.com",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(json(&out)["unfamiliar"]["bad_password_count"], 0);
-    assert_eq!(sign_in("Demo-Passw0rd!").await.0, 200, "reset lets the user in");
+    assert_eq!(
+        sign_in("Demo-Passw0rd!").await.0,
+        200,
+        "reset lets the user in"
+    );
 
     let out = altgate_async(&[
-        "lockout", "familiar", "add", "--config", cfg, "--json", "jdoe@contoso.com", "192.0.2.44",
+        "lockout",
+        "familiar",
+        "add",
+        "--config",
+        cfg,
+        "--json",
+        "jdoe@contoso.com",
+        "192.0.2.44",
     ])
     .await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -117,7 +142,14 @@ async fn lockout_status_and_reset_ask_the_running_single_node() {
         .collect();
     assert!(ips.contains(&"192.0.2.44".to_string()), "{ips:?}");
     let out = altgate_async(&[
-        "lockout", "familiar", "remove", "--config", cfg, "--json", "jdoe@contoso.com", "192.0.2.44",
+        "lockout",
+        "familiar",
+        "remove",
+        "--config",
+        cfg,
+        "--json",
+        "jdoe@contoso.com",
+        "192.0.2.44",
     ])
     .await;
     assert!(!String::from_utf8_lossy(&out.stdout).contains("192.0.2.44"));
@@ -133,11 +165,11 @@ async fn lockout_status_and_reset_ask_the_running_single_node() {
     // The API without the token: nothing read, nothing changed.
     let path = "/api/v1/account-activity/reset?login=jdoe%40contoso.com";
     assert_eq!(admin_request(admin, "POST", path, None).await.0, 401);
-    assert_eq!(admin_request(admin, "POST", path, Some("wrong")).await.0, 401);
     assert_eq!(
-        admin_request(admin, "PUT", path, Some(TOKEN)).await.0,
-        405
+        admin_request(admin, "POST", path, Some("wrong")).await.0,
+        401
     );
+    assert_eq!(admin_request(admin, "PUT", path, Some(TOKEN)).await.0, 405);
 
     // Readiness: the demo directory has no servers to check; the in-process store is usable.
     let mut ready = (0, Vec::new(), String::new());

@@ -383,9 +383,8 @@ async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
     let dc_up = format!("altgate_directory_server_up{{forest=\"contoso.com\",server=\"{dc}\"}}");
     let before = server.scrape().await;
     // No sign-in, no search, from here on: only the background check.
-    let traffic = |m: &str| {
-        total(m, "altgate_directory_searches_total") + total(m, "altgate_binds_total")
-    };
+    let traffic =
+        |m: &str| total(m, "altgate_directory_searches_total") + total(m, "altgate_binds_total");
 
     harness::stop_forest("contoso");
     let checked = async {
@@ -394,12 +393,20 @@ async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
             body.contains("forest contoso.com: no global catalog answers"),
             "{body}"
         );
-        let (status, health) = server.admin_get("/health", Some(harness::ADMIN_TOKEN)).await;
+        let (status, health) = server
+            .admin_get("/health", Some(harness::ADMIN_TOKEN))
+            .await;
         assert_eq!(status, 503);
         let h: serde_json::Value = serde_json::from_str(&health).expect("json");
         let forests = h["forests"].as_array().expect("forests");
-        let contoso = forests.iter().find(|f| f["name"] == "contoso.com").expect("contoso");
-        let fabrikam = forests.iter().find(|f| f["name"] == "fabrikam.com").expect("fabrikam");
+        let contoso = forests
+            .iter()
+            .find(|f| f["name"] == "contoso.com")
+            .expect("contoso");
+        let fabrikam = forests
+            .iter()
+            .find(|f| f["name"] == "fabrikam.com")
+            .expect("fabrikam");
         assert_eq!(contoso["up"], false, "{h}");
         assert!(contoso["servers"]
             .as_array()
@@ -415,7 +422,10 @@ async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
                 assert_eq!(traffic(&m), traffic(&before), "no user paid for it");
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "DC never marked down");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "DC never marked down"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     };

@@ -1217,7 +1217,9 @@ async fn the_saml_replay_check_follows_on_unavailable_when_the_state_store_is_do
 
 /// The WS-Federation test relying party, as a `relying_parties` list item.
 fn wsfed_rp_yaml() -> String {
-    format!("  - {{ identifier: '{WSFED_RP}', token_type: saml11, reply_urls: ['{WSFED_REPLY}'] }}\n")
+    format!(
+        "  - {{ identifier: '{WSFED_RP}', token_type: saml11, reply_urls: ['{WSFED_REPLY}'] }}\n"
+    )
 }
 
 /// A fresh SSO session key file, shared by the nodes of one farm.
@@ -1258,7 +1260,11 @@ async fn a_stalled_store_never_counts_the_attempts_that_timed_out() {
     let yaml = lockout_yaml(
         "enforce",
         5,
-        &redis_state(&redis, &prefix, ", timeout: 250ms, on_unavailable: fail_open"),
+        &redis_state(
+            &redis,
+            &prefix,
+            ", timeout: 250ms, on_unavailable: fail_open",
+        ),
     );
     let s = TestServer::start_with_server(TRUSTED, "", &yaml).await;
     let users = [
@@ -1290,9 +1296,11 @@ async fn a_stalled_store_never_counts_the_attempts_that_timed_out() {
     assert!(during >= 8, "{during} sign-ins during the stall");
     // Once the store answers, every timed-out attempt's cancellation is written: no user keeps
     // a bad-password count from a sign-in that succeeded.
-    eventually("the deferred writes drain", Duration::from_secs(30), || async {
-        s.app.state.health().deferred_writes == 0
-    })
+    eventually(
+        "the deferred writes drain",
+        Duration::from_secs(30),
+        || async { s.app.state.health().deferred_writes == 0 },
+    )
     .await;
     for u in users {
         let a = activity(&s.app, u).await;
@@ -1301,7 +1309,11 @@ async fn a_stalled_store_never_counts_the_attempts_that_timed_out() {
             (0, 0),
             "{u} was left with a count: {a:?}"
         );
-        assert_eq!(wstrust(&s, u, &pw(), Some(ATTACKER)).await.0, 200, "{u} after");
+        assert_eq!(
+            wstrust(&s, u, &pw(), Some(ATTACKER)).await.0,
+            200,
+            "{u} after"
+        );
     }
     let m = s.scrape().await;
     assert!(sample(&m, "altgate_state_errors_total{op=\"attempt\"}") >= 1.0);
@@ -1362,13 +1374,17 @@ async fn under_fail_open_a_store_outage_brings_no_signed_out_session_back() {
     tokio::task::spawn_blocking(move || r.restart())
         .await
         .expect("restart");
-    eventually("the sign-out is written", Duration::from_secs(20), || async {
-        a.app.state.health().deferred_writes == 0 && a.app.state.health().connected
-    })
+    eventually(
+        "the sign-out is written",
+        Duration::from_secs(20),
+        || async { a.app.state.health().deferred_writes == 0 && a.app.state.health().connected },
+    )
     .await;
-    eventually("B checks revocations again", Duration::from_secs(20), || async {
-        sso_signs_in(&eb, &kept).await
-    })
+    eventually(
+        "B checks revocations again",
+        Duration::from_secs(20),
+        || async { sso_signs_in(&eb, &kept).await },
+    )
     .await;
     assert!(
         !sso_signs_in(&eb, &during).await,
@@ -1487,7 +1503,10 @@ async fn a_sentinel_failover_during_a_spray_and_sign_outs_loses_no_sign_out() {
     let after = activity(&a).await["unfamiliar"]["bad_password_count"]
         .as_u64()
         .expect("count");
-    assert!(after >= 2, "{after}: more than one count lost in the failover");
+    assert!(
+        after >= 2,
+        "{after}: more than one count lost in the failover"
+    );
     // The spray still locks, on both nodes: the right password from the attacker's address is
     // refused, and further guesses no longer reach AD.
     while activity(&b).await["unfamiliar"]["locked_until"].is_null() {
@@ -1506,12 +1525,17 @@ async fn a_sentinel_failover_during_a_spray_and_sign_outs_loses_no_sign_out() {
     // master answers (the other node may honour such a session until then: the window is the
     // store's reconnection); after that, no signed-out session comes back, on either node.
     for node in [&a, &b] {
-        eventually("the deferred sign-outs are written", Duration::from_secs(20), || async {
-            sample(&node.metrics().await, "altgate_state_deferred_writes") == 0.0
-        })
+        eventually(
+            "the deferred sign-outs are written",
+            Duration::from_secs(20),
+            || async { sample(&node.metrics().await, "altgate_state_deferred_writes") == 0.0 },
+        )
         .await;
     }
-    for (i, cookie) in std::iter::once(&signed_out).chain(to_sign_out.iter()).enumerate() {
+    for (i, cookie) in std::iter::once(&signed_out)
+        .chain(to_sign_out.iter())
+        .enumerate()
+    {
         for (name, node) in [("A", &a), ("B", &b)] {
             if sso_signs_in(&node.https, cookie).await {
                 let state = |m: String| -> String {

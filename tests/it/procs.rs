@@ -337,12 +337,19 @@ impl SentinelFarm {
         let master = Redis::start(&format!("{name}-0"));
         let port = master.port.to_string();
         let replicas: Vec<Redis> = (1..3)
-            .map(|i| Redis::start_with(&format!("{name}-{i}"), &["--replicaof", "127.0.0.1", &port]))
+            .map(|i| {
+                Redis::start_with(&format!("{name}-{i}"), &["--replicaof", "127.0.0.1", &port])
+            })
             .collect();
         let mut nodes = vec![master];
         nodes.extend(replicas);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !nodes[0].command("INFO replication").matches("state=online").count().eq(&2) {
+        while !nodes[0]
+            .command("INFO replication")
+            .matches("state=online")
+            .count()
+            .eq(&2)
+        {
             assert!(Instant::now() < deadline, "the replicas never came online");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -371,7 +378,12 @@ impl SentinelFarm {
             if mode_flag {
                 args.push("--sentinel".into());
             }
-            let w = Watched::spawn(&program, &args, &dir.join("watched.pid"), &dir.join("stdout.log"));
+            let w = Watched::spawn(
+                &program,
+                &args,
+                &dir.join("watched.pid"),
+                &dir.join("stdout.log"),
+            );
             let deadline = Instant::now() + Duration::from_secs(10);
             while std::net::TcpStream::connect(("127.0.0.1", sport)).is_err() {
                 assert!(Instant::now() < deadline, "redis-sentinel did not start");
@@ -389,8 +401,8 @@ impl SentinelFarm {
 
     /// `host:port` of the master the sentinels name now.
     pub fn master(&self) -> String {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.sentinel_ports[0]))
-            .expect("sentinel");
+        let mut s =
+            std::net::TcpStream::connect(("127.0.0.1", self.sentinel_ports[0])).expect("sentinel");
         let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
         s.write_all(format!("SENTINEL get-master-addr-by-name {MASTER_NAME}\r\n").as_bytes())
             .expect("ask");

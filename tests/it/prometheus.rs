@@ -454,7 +454,10 @@ async fn a_fresh_server_exposes_every_metric_the_dashboard_and_alerts_use() {
     // The servers' and forests' `up` are measurements: the first health check sets them.
     let mut ready = 0;
     for _ in 0..100 {
-        ready = server.admin_get("/ready", Some(harness::ADMIN_TOKEN)).await.0;
+        ready = server
+            .admin_get("/ready", Some(harness::ADMIN_TOKEN))
+            .await
+            .0;
         if ready == 200 {
             break;
         }
@@ -463,10 +466,12 @@ async fn a_fresh_server_exposes_every_metric_the_dashboard_and_alerts_use() {
     assert_eq!(ready, 200);
     let exposition = server.scrape().await;
     assert!(
-        !exposition.lines().any(|l| (l.starts_with("altgate_tokens_issued_total")
-            || l.starts_with("altgate_token_failures_total")
-            || l.starts_with("altgate_binds_total"))
-            && !l.ends_with(" 0")),
+        !exposition
+            .lines()
+            .any(|l| (l.starts_with("altgate_tokens_issued_total")
+                || l.starts_with("altgate_token_failures_total")
+                || l.starts_with("altgate_binds_total"))
+                && !l.ends_with(" 0")),
         "nothing was issued or bound yet"
     );
     let present: Vec<&str> = exposition
@@ -475,7 +480,10 @@ async fn a_fresh_server_exposes_every_metric_the_dashboard_and_alerts_use() {
         .filter_map(|l| l.split(['{', ' ']).next())
         .collect();
     let mut missing = Vec::new();
-    for (title, expr) in dashboard_expressions().into_iter().chain(alert_expressions()) {
+    for (title, expr) in dashboard_expressions()
+        .into_iter()
+        .chain(alert_expressions())
+    {
         for name in metric_names(&expr) {
             if !present.contains(&name.as_str()) {
                 missing.push(format!("{name} ({title})"));

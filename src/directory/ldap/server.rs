@@ -103,7 +103,12 @@ impl Server {
             .connect(|mut ldap| async move {
                 let read = ldap
                     .with_timeout(operation_timeout)
-                    .search("", ldap3::Scope::Base, "(objectClass=*)", vec!["currentTime"])
+                    .search(
+                        "",
+                        ldap3::Scope::Base,
+                        "(objectClass=*)",
+                        vec!["currentTime"],
+                    )
                     .await
                     .map_err(|e| describe(&e))?;
                 if read.1.rc != 0 {

@@ -15,6 +15,7 @@
 //! calling itself master is not used unless the sentinels name it. The `redis` crate's own
 //! Sentinel client resolves the master only when it connects (redis-rs#1438), hence this.
 
+use super::super::StateError;
 use crate::config::state::{RedisConfig, RedisTarget, SentinelConfig};
 use crate::events::{Events, StateMasterChanged, StateStoreConnected, StateStoreDisconnected};
 use crate::metrics::StateMetrics;
@@ -23,7 +24,6 @@ use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, TlsCertificates};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use super::super::StateError;
 use tokio::sync::{watch, Notify};
 
 /// Consecutive timeouts after which the connection is replaced (a black-holed server answers
@@ -227,7 +227,9 @@ impl Link {
             return;
         }
         let dropped = self.current.send_if_modified(|c| {
-            if c.as_ref().is_some_and(|c| c.generation == current.generation) {
+            if c.as_ref()
+                .is_some_and(|c| c.generation == current.generation)
+            {
                 *c = None;
                 true
             } else {
@@ -301,12 +303,22 @@ impl Link {
                     .query_async(&mut conn)
                     .await
                     .map_err(|e| e.to_string())?;
-                reply.ok_or_else(|| format!("it does not monitor a master named {:?}", config.master_name))
+                reply.ok_or_else(|| {
+                    format!(
+                        "it does not monitor a master named {:?}",
+                        config.master_name
+                    )
+                })
             };
             match tokio::time::timeout(self.timeout.saturating_mul(2), asked).await {
                 Ok(Ok(master)) => return Ok(master),
                 Ok(Err(e)) => last = format!("sentinel {host}:{port}: {e}"),
-                Err(_) => last = format!("sentinel {host}:{port}: no answer within {:?}", self.timeout * 2),
+                Err(_) => {
+                    last = format!(
+                        "sentinel {host}:{port}: no answer within {:?}",
+                        self.timeout * 2
+                    )
+                }
             }
         }
         Err(last)
@@ -338,7 +350,11 @@ impl Link {
                 if self.address().as_deref() == Some(address.as_str()) {
                     return Ok(());
                 }
-                (data.client(&host, port).map_err(|e| e.to_string())?, address, true)
+                (
+                    data.client(&host, port).map_err(|e| e.to_string())?,
+                    address,
+                    true,
+                )
             }
         };
         let conn = self

@@ -151,7 +151,13 @@ impl RedisStore {
     ) -> Result<Self, StateError> {
         // Wakes the deferred writer when the store answers again (a new connection).
         let wake = Arc::new(tokio::sync::Notify::new());
-        let link = Link::start(config, timeout, wake.clone(), events.clone(), metrics.clone())?;
+        let link = Link::start(
+            config,
+            timeout,
+            wake.clone(),
+            events.clone(),
+            metrics.clone(),
+        )?;
         let core = Arc::new(Core {
             link,
             prefix: key_prefix.to_string(),
@@ -235,8 +241,11 @@ impl Core {
 
     /// A command that may be sent twice (reads, `SET`, `HDEL`, `PING`).
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StateError> {
-        self.with_conn(true, |mut conn| async move { cmd.query_async(&mut conn).await })
-            .await
+        self.with_conn(
+            true,
+            |mut conn| async move { cmd.query_async(&mut conn).await },
+        )
+        .await
     }
 
     /// A script, sent once (counting scripts must not run twice).
@@ -244,8 +253,10 @@ impl Core {
         &self,
         call: &redis::ScriptInvocation<'_>,
     ) -> Result<T, StateError> {
-        self.with_conn(false, |mut conn| async move { call.invoke_async(&mut conn).await })
-            .await
+        self.with_conn(false, |mut conn| async move {
+            call.invoke_async(&mut conn).await
+        })
+        .await
     }
 
     /// Cancels attempt `id` of `account`: takes its count back if it was counted, and makes it
@@ -336,7 +347,13 @@ impl Core {
         let acks = self.replica_acks;
         if acks == 0 {
             let _: Option<String> = self
-                .query(redis::cmd("SET").arg(&key).arg(1).arg("PX").arg(duration_ms(ttl)))
+                .query(
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(1)
+                        .arg("PX")
+                        .arg(duration_ms(ttl)),
+                )
                 .await?;
             return Ok(());
         }

@@ -472,7 +472,10 @@ async fn with_the_store_down_and_fail_open_a_session_is_not_reused_but_kept() {
     // Revocation fails closed: the form, no token, and the cookie is not cleared (nothing says
     // the session is over).
     assert_eq!(r.status.as_u16(), 200);
-    assert!(!r.body.contains("wresult"), "no token without the revocation check");
+    assert!(
+        !r.body.contains("wresult"),
+        "no token without the revocation check"
+    );
     assert!(r.body.contains("name=\"Password\"") || r.body.contains("password"));
     assert!(
         !r.set_cookies.iter().any(|c| c.contains("Max-Age=0")),

@@ -144,9 +144,7 @@ async fn attempts_that_timed_out_in_a_stall_never_count() {
             "user{i} was counted after a timed-out attempt: {a:?}"
         );
     }
-    let records: Vec<String> = server
-        .raw(redis::cmd("KEYS").arg("stall:attempt:*"))
-        .await;
+    let records: Vec<String> = server.raw(redis::cmd("KEYS").arg("stall:attempt:*")).await;
     assert!(records.len() >= 20, "{records:?}");
     // The attempt answered before the stall still counts.
     let before = fresh.status("before", t0(), &policy).await.expect("status");

@@ -179,7 +179,9 @@ async fn until_answered(store: &RedisStore, account: &str) -> (Duration, u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
 async fn follows_a_killed_master_and_never_uses_it_again() {
-    let mut farm = tokio::task::spawn_blocking(Farm::start).await.expect("farm");
+    let mut farm = tokio::task::spawn_blocking(Farm::start)
+        .await
+        .expect("farm");
     farm.replicas_attached().await;
     let store = open_store(&farm.config(1), "ha:", Duration::from_millis(250)).expect("store");
     node_becomes(&store, &farm.address(0)).await;
@@ -195,7 +197,9 @@ async fn follows_a_killed_master_and_never_uses_it_again() {
     let now = store.node().expect("connected");
     assert_ne!(now, old, "a replica was promoted");
     assert!(
-        farm.nodes.iter().any(|n| format!("127.0.0.1:{}", n.port) == now),
+        farm.nodes
+            .iter()
+            .any(|n| format!("127.0.0.1:{}", n.port) == now),
         "{now}"
     );
     eprintln!("sentinel failover followed in {took:?} ({failed} failed attempts)");
@@ -229,7 +233,9 @@ async fn follows_a_killed_master_and_never_uses_it_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
 async fn a_demoted_master_answering_readonly_sends_the_store_to_the_new_one() {
-    let farm = tokio::task::spawn_blocking(Farm::start).await.expect("farm");
+    let farm = tokio::task::spawn_blocking(Farm::start)
+        .await
+        .expect("farm");
     farm.replicas_attached().await;
     let metrics = crate::metrics::Metrics::standalone().expect("metrics");
     let events = crate::events::Events::new(metrics.events.clone());
