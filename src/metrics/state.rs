@@ -94,7 +94,10 @@ impl StateMetrics {
                 r,
                 "altgate_state_master",
                 "1 for the state store node in use (the master the sentinels named); one series at a time.",
-                &[other("address", "host:port of the node in use (one at a time)")],
+                &[other(
+                    "address",
+                    "host:port of the node in use, or `in-process` (one at a time)",
+                )],
             )?,
             master_changes: {
                 let c = IntCounter::with_opts(Opts::new(

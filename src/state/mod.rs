@@ -323,6 +323,9 @@ pub trait StateStore: Send + Sync {
     async fn ping(&self) -> Result<(), StateError>;
 }
 
+/// The `address` of `altgate_state_master` for the in-process store.
+pub const IN_PROCESS: &str = "in-process";
+
 /// The store `config` describes, timed and counted into `metrics`, its connection events
 /// emitted into `events`. For Redis the
 /// connection is made in the background, so this succeeds while the server is down; it must
@@ -336,6 +339,7 @@ pub fn open(
     let inner: Arc<dyn StateStore> = match &config.backend {
         StateBackend::Memory => {
             metrics.set_connected(true);
+            metrics.set_master(IN_PROCESS);
             Arc::new(memory::MemoryStore::new().with_replay_max(max))
         }
         StateBackend::Redis(r) => Arc::new(
