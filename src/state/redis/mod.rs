@@ -19,12 +19,12 @@
 //! - `{prefix}attempt:{id}`: one counted sign-in attempt (its class and times), or
 //!   `cancelled`, for [`ATTEMPT_RECORD_TTL`]: see below.
 //!
-//! The connection ([`link`]) is kept by a background task, to a fixed URL or to the master the
+//! The connection (`link`) is kept by a background task, to a fixed URL or to the master the
 //! sentinels name, and replaced after connection errors, `READONLY` and repeated timeouts.
 //! Every call is bounded by `state.timeout`. TLS verifies the server's certificate against
 //! `ca_file` or the system roots; there is no way to switch that off.
 //!
-//! What a failed write must not do, and how ([`deferred`]):
+//! What a failed write must not do, and how (`deferred`):
 //! - An attempt that timed out must never count later (a stalled server runs the script when it
 //!   wakes up, long after the user was told anything): every attempt carries a random id; the
 //!   node that gave up on it writes a cancellation for that id once the store answers again,
