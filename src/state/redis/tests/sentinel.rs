@@ -1,7 +1,9 @@
 //! Redis Sentinel: three `redis-server`s (a master and two replicas) and three sentinels on
-//! loopback, the store following the master the sentinels name through `kill -9` and through a
-//! demotion (`READONLY`), revocations confirmed by a replica surviving the failover, and the
-//! killed master, restarted still calling itself master, never used.
+//! loopback, the store following the master the sentinels name through `kill -9`, revocations
+//! confirmed by a replica surviving the failover, the killed master, restarted still calling
+//! itself master, never used, and separate credentials for sentinels and data nodes; plus a
+//! demotion answered `READONLY` (with a stand-in sentinel: real ones kill a demoted master's
+//! clients, so only a demotion made otherwise leaves them connected to meet `READONLY`).
 
 use super::*;
 use crate::config::state::SentinelConfig;
@@ -26,7 +28,8 @@ struct Sentinel {
 }
 
 impl Sentinel {
-    fn start(master_port: u16) -> Sentinel {
+    /// A sentinel with extra configuration lines (`requirepass`, `sentinel auth-pass`).
+    fn start_with(master_port: u16, extra: &str) -> Sentinel {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_port();
@@ -38,7 +41,7 @@ impl Sentinel {
                      sentinel monitor {MASTER} 127.0.0.1 {master_port} 2\n\
                      sentinel down-after-milliseconds {MASTER} 1000\n\
                      sentinel failover-timeout {MASTER} 5000\n\
-                     sentinel parallel-syncs {MASTER} 1\n",
+                     sentinel parallel-syncs {MASTER} 1\n{extra}",
                     dir.path().display()
                 ),
             )
@@ -90,19 +93,33 @@ struct Farm {
 
 impl Farm {
     fn start() -> Farm {
-        let master = RedisServer::start();
+        Farm::start_with(&[], "")
+    }
+
+    /// Data nodes with `data_args` each, sentinels with `sentinel_conf` lines.
+    fn start_with(data_args: &[&str], sentinel_conf: &str) -> Farm {
+        let args = |more: Vec<String>| -> Vec<String> {
+            data_args
+                .iter()
+                .map(|a| a.to_string())
+                .chain(more)
+                .collect()
+        };
+        let master = RedisServer::start_with(args(Vec::new()));
         let replicas: Vec<RedisServer> = (0..2)
             .map(|_| {
-                RedisServer::start_with(vec![
+                RedisServer::start_with(args(vec![
                     "--replicaof".into(),
                     "127.0.0.1".into(),
                     master.port.to_string(),
-                ])
+                ]))
             })
             .collect();
         let mut nodes = vec![master];
         nodes.extend(replicas);
-        let sentinels = (0..3).map(|_| Sentinel::start(nodes[0].port)).collect();
+        let sentinels = (0..3)
+            .map(|_| Sentinel::start_with(nodes[0].port, sentinel_conf))
+            .collect();
         Farm { nodes, sentinels }
     }
 
@@ -169,7 +186,10 @@ async fn until_answered(store: &RedisStore, account: &str) -> (Duration, u32) {
             .await
         {
             Ok(_) => return (started.elapsed(), failed),
-            Err(_) => failed += 1,
+            Err(e) => {
+                eprintln!("attempt failed: {e}");
+                failed += 1
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -230,20 +250,106 @@ async fn follows_a_killed_master_and_never_uses_it_again() {
     drop(killed);
 }
 
+/// A stand-in sentinel that names whichever port the test sets: real sentinels kill the
+/// clients of a master they demote, so a `READONLY` answer (a master demoted by anything else,
+/// its clients still connected) is only reproducible with the naming under the test's control.
+/// It answers `SENTINEL get-master-addr-by-name` with the current port and `+OK` to anything
+/// else (the client's connection set-up).
+struct NamingSentinel {
+    port: u16,
+    master: Arc<std::sync::atomic::AtomicU16>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NamingSentinel {
+    async fn start(master: u16) -> NamingSentinel {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let named = Arc::new(std::sync::atomic::AtomicU16::new(master));
+        let shared = named.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let named = shared.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let mut r = BufReader::new(r);
+                    loop {
+                        // One RESP array of bulk strings per command.
+                        let mut line = String::new();
+                        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let n: usize = line.trim().trim_start_matches('*').parse().unwrap_or(0);
+                        let mut args = Vec::new();
+                        for _ in 0..n {
+                            let mut len = String::new();
+                            let _ = r.read_line(&mut len).await;
+                            let len: usize =
+                                len.trim().trim_start_matches('$').parse().unwrap_or(0);
+                            let mut buf = vec![0u8; len + 2];
+                            if r.read_exact(&mut buf).await.is_err() {
+                                return;
+                            }
+                            buf.truncate(len);
+                            args.push(String::from_utf8_lossy(&buf).to_uppercase());
+                        }
+                        let reply = if args.first().map(String::as_str) == Some("SENTINEL") {
+                            let p = named.load(std::sync::atomic::Ordering::SeqCst).to_string();
+                            format!("*2\r\n$9\r\n127.0.0.1\r\n${}\r\n{p}\r\n", p.len())
+                        } else {
+                            "+OK\r\n".to_string()
+                        };
+                        if w.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        NamingSentinel {
+            port,
+            master: named,
+            task,
+        }
+    }
+}
+
+impl Drop for NamingSentinel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
 async fn a_demoted_master_answering_readonly_sends_the_store_to_the_new_one() {
-    let farm = tokio::task::spawn_blocking(Farm::start)
+    let (old, new) = tokio::task::spawn_blocking(|| (RedisServer::start(), RedisServer::start()))
         .await
-        .expect("farm");
-    farm.replicas_attached().await;
+        .expect("servers");
+    let sentinel = NamingSentinel::start(old.port).await;
     let metrics = crate::metrics::Metrics::standalone().expect("metrics");
     let events = crate::events::Events::new(metrics.events.clone());
-    let mut config = farm.config(0);
-    // Slow checks: the READONLY answer, not the periodic check, must move the store.
-    if let RedisTarget::Sentinel(s) = &mut config.target {
-        s.check_interval = Duration::from_secs(60);
-    }
+    let config = RedisConfig {
+        target: RedisTarget::Sentinel(SentinelConfig {
+            master_name: MASTER.into(),
+            addresses: vec![("127.0.0.1".into(), sentinel.port)],
+            username: None,
+            password: None,
+            tls: false,
+            ca_file: None,
+            // Slow checks: the READONLY answer, not the periodic check, must move the store.
+            check_interval: Duration::from_secs(60),
+        }),
+        tls: false,
+        ca_file: None,
+        username: None,
+        password: None,
+        database: 0,
+        replica_acks: 0,
+    };
     let store = RedisStore::new(
         &config,
         "ro:",
@@ -252,31 +358,67 @@ async fn a_demoted_master_answering_readonly_sends_the_store_to_the_new_one() {
         metrics.state.clone(),
     )
     .expect("store");
-    node_becomes(&store, &farm.address(0)).await;
-    // A failover with the old master alive: it becomes a replica and answers READONLY.
-    let sentinel = format!("redis://127.0.0.1:{}", farm.sentinels[0].port);
-    let client = redis::Client::open(sentinel).expect("client");
-    let mut conn = client
-        .get_multiplexed_async_connection()
+    let old_address = format!("127.0.0.1:{}", old.port);
+    let new_address = format!("127.0.0.1:{}", new.port);
+    node_becomes(&store, &old_address).await;
+    store
+        .attempt("before", &[], t0(), &LockoutPolicy::default())
         .await
-        .expect("sentinel");
-    let _: String = redis::cmd("SENTINEL")
-        .arg("FAILOVER")
-        .arg(MASTER)
-        .query_async(&mut conn)
+        .expect("written on the old master");
+
+    // A failover the way an operator or another orchestrator does it: the old master becomes a
+    // replica of the new one (its clients stay connected), and the naming moves.
+    let _: String = new.raw(redis::cmd("REPLICAOF").arg("NO").arg("ONE")).await;
+    let _: String = old
+        .raw(redis::cmd("REPLICAOF").arg("127.0.0.1").arg(new.port))
+        .await;
+    sentinel
+        .master
+        .store(new.port, std::sync::atomic::Ordering::SeqCst);
+    let e = store
+        .attempt("after", &[], t0(), &LockoutPolicy::default())
         .await
-        .expect("SENTINEL FAILOVER");
-    // Wait until the old master is a replica, then write.
-    for _ in 0..200 {
-        let role: redis::Value = farm.nodes[0].raw(&redis::cmd("ROLE")).await;
-        if format!("{role:?}").contains("slave") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    eprintln!("before the write the store uses {:?}", store.node());
-    let (_, failed) = until_answered(&store, "after-demotion").await;
-    assert!(failed >= 1, "the first write met READONLY");
-    assert_ne!(store.node(), Some(farm.address(0)));
+        .expect_err("the demoted master refuses the write");
+    assert!(e.to_string().contains("read only replica"), "{e}");
+    let (_, failed) = until_answered(&store, "after").await;
+    assert!(
+        failed <= 3,
+        "{failed} more writes failed before the store moved"
+    );
+    assert_eq!(store.node(), Some(new_address));
     assert_eq!(metrics.state.master_changes.get(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
+async fn sentinels_and_data_nodes_have_their_own_credentials() {
+    let farm = tokio::task::spawn_blocking(|| {
+        Farm::start_with(
+            &["--requirepass", "data-pw", "--masterauth", "data-pw"],
+            &format!("requirepass sentinel-pw\nsentinel auth-pass {MASTER} data-pw\n"),
+        )
+    })
+    .await
+    .expect("farm");
+    let with = |sentinel_pw: &str, data_pw: &str| {
+        let mut config = farm.config(0);
+        if let RedisTarget::Sentinel(s) = &mut config.target {
+            s.password = Some(Secret::new(sentinel_pw.to_string()));
+        }
+        config.password = Some(Secret::new(data_pw.to_string()));
+        open_store(&config, "auth:", Duration::from_millis(250)).expect("store")
+    };
+    let store = with("sentinel-pw", "data-pw");
+    node_becomes(&store, &farm.address(0)).await;
+    store
+        .ping()
+        .await
+        .expect("the master answers with the data password");
+    // Each password is checked where it belongs: a wrong one never gets a connection.
+    for (sentinel_pw, data_pw) in [("data-pw", "data-pw"), ("sentinel-pw", "sentinel-pw")] {
+        let s = with(sentinel_pw, data_pw);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(s.node(), None, "{sentinel_pw}/{data_pw}");
+        assert!(s.ping().await.is_err());
+    }
 }
