@@ -345,15 +345,6 @@ async fn a_forest_stopped_mid_run_is_skipped_and_rejoins_when_it_returns() {
     );
 }
 
-/// The number a metric line `name{...} value` of `text` carries, summed over every series of
-/// `name`.
-fn total(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
-}
-
 #[tokio::test]
 async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
     let _g = harness::exclusive().await;
@@ -383,8 +374,10 @@ async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
     let dc_up = format!("altgate_directory_server_up{{forest=\"contoso.com\",server=\"{dc}\"}}");
     let before = server.scrape().await;
     // No sign-in, no search, from here on: only the background check.
-    let traffic =
-        |m: &str| total(m, "altgate_directory_searches_total") + total(m, "altgate_binds_total");
+    let traffic = |m: &str| {
+        crate::kit::config::total(m, "altgate_directory_searches_total", "")
+            + crate::kit::config::total(m, "altgate_binds_total", "")
+    };
 
     harness::stop_forest("contoso");
     let checked = async {

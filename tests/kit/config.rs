@@ -41,3 +41,16 @@ pub fn metric(m: &Metrics, series: &str) -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// The sum of every series of `name` in an exposition `text` whose labels start with `labels`
+/// (e.g. `domain="fabrikam.com"`; empty: every series). Series created at zero count as 0, so
+/// "nothing happened" is a total of 0, not a missing series.
+pub fn total(text: &str, name: &str, labels: &str) -> f64 {
+    let prefix = format!("{name}{{{labels}");
+    text.lines()
+        .filter(|l| {
+            l.starts_with(&prefix) || (labels.is_empty() && l.starts_with(&format!("{name} ")))
+        })
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
