@@ -22,11 +22,61 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
     response::respond(status, "application/json", body)
 }
 
-fn problem(status: StatusCode, code: &str, message: &str) -> Reply {
-    json(
-        status,
-        &serde_json::json!({ "error": code, "message": message }),
-    )
+/// Why an admin request was refused; each becomes one JSON problem (`error`: the stable code,
+/// `message`) with its status, here and nowhere else.
+#[derive(Debug, thiserror::Error)]
+enum AdminError {
+    /// A change (POST, DELETE) without `admin.bearer_token_file` configured.
+    #[error("changes need admin.bearer_token_file to be set")]
+    NoToken,
+    /// No `?login=`.
+    #[error("give ?login=")]
+    MissingLogin,
+    /// `location` is not a location class.
+    #[error("location is familiar, unfamiliar or both")]
+    BadLocation,
+    /// `ip` is missing or not an address.
+    #[error("give ?ip= (an IP address)")]
+    BadIp,
+    /// The login does not resolve to one account (the resolution's code).
+    #[error("the login does not resolve to exactly one account")]
+    Unresolved(&'static str),
+    /// The state store did not answer.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+}
+
+impl AdminError {
+    /// Stable code: `no_admin_token`, `missing_login`, `bad_location`, `bad_ip`, the
+    /// resolution's code (`not_found`, an MSIS code, ...) or the store's.
+    fn code(&self) -> &'static str {
+        match self {
+            AdminError::NoToken => "no_admin_token",
+            AdminError::MissingLogin => "missing_login",
+            AdminError::BadLocation => "bad_location",
+            AdminError::BadIp => "bad_ip",
+            AdminError::Unresolved(code) => code,
+            AdminError::State(e) => e.code(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AdminError::NoToken => StatusCode::FORBIDDEN,
+            AdminError::MissingLogin | AdminError::BadLocation | AdminError::BadIp => {
+                StatusCode::BAD_REQUEST
+            }
+            AdminError::Unresolved(_) => StatusCode::NOT_FOUND,
+            AdminError::State(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn reply(&self) -> Reply {
+        json(
+            self.status(),
+            &serde_json::json!({ "error": self.code(), "message": self.to_string() }),
+        )
+    }
 }
 
 /// The query's parameters.
@@ -44,51 +94,28 @@ fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
 }
 
 /// Resolves `login` as a sign-in would and returns its lockout key.
-async fn account(app: &App, login: &str) -> Result<AccountKey, Reply> {
+async fn account(app: &App, login: &str) -> Result<AccountKey, AdminError> {
     let r = app.resolver.resolve(login).await;
     match &r.account {
         Some(a) => Ok(crate::signin::lockout_key(a)),
-        None => {
-            let code = r.failure.as_ref().map_or("not_found", |f| f.code.as_str());
-            Err(problem(
-                StatusCode::NOT_FOUND,
-                code,
-                "the login does not resolve to exactly one account",
-            ))
-        }
+        None => Err(AdminError::Unresolved(
+            r.failure.as_ref().map_or("not_found", |f| f.code.as_str()),
+        )),
     }
 }
 
-fn state_error(e: &crate::state::StateError) -> Reply {
-    problem(StatusCode::SERVICE_UNAVAILABLE, e.code(), &e.to_string())
-}
-
-/// The account's activity as the store has it now.
-async fn activity(app: &App, login: &str, key: &AccountKey) -> Reply {
-    match app.lockout.activity(key).await {
-        Ok(a) => json(
-            StatusCode::OK,
-            &serde_json::to_value(ActivityView::new(login, key.as_str(), &a)).unwrap_or_default(),
-        ),
-        Err(e) => state_error(&e),
-    }
-}
-
-/// The account-activity endpoints.
+/// The account-activity endpoints: the account's activity after the change, if any.
 async fn account_activity(
     app: &App,
     endpoint: AdminEndpoint,
     req: &Request<Incoming>,
     operator_ip: IpAddr,
-) -> Reply {
+) -> Result<ActivityView, AdminError> {
     let params = params(req);
-    let Some(login) = param(&params, "login").filter(|l| !l.is_empty()) else {
-        return problem(StatusCode::BAD_REQUEST, "missing_login", "give ?login=");
-    };
-    let key = match account(app, login).await {
-        Ok(k) => k,
-        Err(reply) => return reply,
-    };
+    let login = param(&params, "login")
+        .filter(|l| !l.is_empty())
+        .ok_or(AdminError::MissingLogin)?;
+    let key = account(app, login).await?;
     let method = req.method().as_str();
     let change = match (endpoint, method) {
         (AdminEndpoint::AccountActivity, "GET" | "HEAD") => None,
@@ -97,41 +124,25 @@ async fn account_activity(
                 "familiar" => (ResetScope::Familiar, "reset_familiar"),
                 "unfamiliar" => (ResetScope::Unfamiliar, "reset_unfamiliar"),
                 "both" => (ResetScope::Both, "reset_both"),
-                _ => {
-                    return problem(
-                        StatusCode::BAD_REQUEST,
-                        "bad_location",
-                        "location is familiar, unfamiliar or both",
-                    )
-                }
+                _ => return Err(AdminError::BadLocation),
             };
-            Some((app.lockout.reset(&key, scope).await, action, String::new()))
+            app.lockout.reset(&key, scope).await?;
+            Some((action, String::new()))
         }
         (_, _) => {
-            let Some(ip) = param(&params, "ip").and_then(|v| v.trim().parse::<IpAddr>().ok())
-            else {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "bad_ip",
-                    "give ?ip= (an IP address)",
-                );
-            };
+            let ip = param(&params, "ip")
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+                .ok_or(AdminError::BadIp)?;
             let (add, remove, action) = if method == "POST" {
                 (vec![ip], vec![], "add_familiar_location")
             } else {
                 (vec![], vec![ip], "remove_familiar_location")
             };
-            Some((
-                app.lockout.set_familiar(&key, &add, &remove).await,
-                action,
-                ip.to_string(),
-            ))
+            app.lockout.set_familiar(&key, &add, &remove).await?;
+            Some((action, ip.to_string()))
         }
     };
-    if let Some((result, action, ip)) = change {
-        if let Err(e) = result {
-            return state_error(&e);
-        }
+    if let Some((action, ip)) = change {
         app.events.emit(&AccountActivityChanged {
             login: crate::events::clip(login, 256),
             account: key.as_str(),
@@ -140,7 +151,8 @@ async fn account_activity(
             operator_ip,
         });
     }
-    activity(app, login, &key).await
+    let activity = app.lockout.activity(&key).await?;
+    Ok(ActivityView::new(login, key.as_str(), &activity))
 }
 
 /// True when `header` carries `Bearer <token>` (compared in constant time).
@@ -173,11 +185,9 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Reply {
         }
     }
     let res = match AdminEndpoint::route(req.method().as_str(), req.uri().path()) {
-        Ok(e) if e.changes_state(req.method().as_str()) && token.is_none() => problem(
-            StatusCode::FORBIDDEN,
-            "no_admin_token",
-            "changes need admin.bearer_token_file to be set",
-        ),
+        Ok(e) if e.changes_state(req.method().as_str()) && token.is_none() => {
+            AdminError::NoToken.reply()
+        }
         Ok(AdminEndpoint::Metrics) => response::respond(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
@@ -205,7 +215,13 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Reply {
             e @ (AdminEndpoint::AccountActivity
             | AdminEndpoint::AccountActivityReset
             | AdminEndpoint::FamiliarLocations),
-        ) => account_activity(app, e, &req, peer.to_canonical()).await,
+        ) => match account_activity(app, e, &req, peer.to_canonical()).await {
+            Ok(view) => json(
+                StatusCode::OK,
+                &serde_json::to_value(view).unwrap_or_default(),
+            ),
+            Err(e) => e.reply(),
+        },
         Err(Unrouted::MethodNotAllowed { allow }) => response::method_not_allowed(allow),
         Err(Unrouted::NotFound) => response::not_found(),
     };
@@ -230,7 +246,41 @@ fn health(app: &App) -> crate::health::HealthReport {
 
 #[cfg(test)]
 mod tests {
-    use super::authorised;
+    use super::{authorised, AdminError};
+    use hyper::StatusCode;
+
+    #[test]
+    fn problems_have_stable_codes_and_statuses() {
+        for (e, code, status) in [
+            (AdminError::NoToken, "no_admin_token", StatusCode::FORBIDDEN),
+            (
+                AdminError::MissingLogin,
+                "missing_login",
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                AdminError::BadLocation,
+                "bad_location",
+                StatusCode::BAD_REQUEST,
+            ),
+            (AdminError::BadIp, "bad_ip", StatusCode::BAD_REQUEST),
+            (
+                AdminError::Unresolved("MSIS8014"),
+                "MSIS8014",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                AdminError::State(crate::state::StateError::Timeout(
+                    std::time::Duration::from_millis(250),
+                )),
+                "state_timeout",
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ] {
+            assert_eq!((e.code(), e.status()), (code, status), "{e}");
+            assert_eq!(e.reply().status(), status);
+        }
+    }
 
     #[test]
     fn bearer_tokens_must_match_exactly() {

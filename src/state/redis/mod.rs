@@ -15,7 +15,6 @@
 //!   scored by expiry (ms). It holds at most `state.replay_cache_max_entries` live members; at
 //!   the cap a new id is refused, none evicted (`lua/first_use.lua`).
 //! - `{prefix}revoked:{sha256(session id)}`: plain strings.
-//!
 //! - `{prefix}attempt:{id}`: one counted sign-in attempt (its class and times), or
 //!   `cancelled`, for [`ATTEMPT_RECORD_TTL`]: see below.
 //!
