@@ -498,13 +498,19 @@ async fn passwords_are_sent() {
 
 /// A CA and a `localhost` server certificate it signed, written as PEM files into `dir`.
 fn tls_material(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    tls_material_for(dir, &["localhost"])
+}
+
+/// A CA and a server certificate for `names` (DNS names or IP addresses), as PEM files in
+/// `dir`: (CA, certificate, key).
+pub(crate) fn tls_material_for(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().expect("key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = ca_params.self_signed(&ca_key).expect("ca");
     let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
+    let cert = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
         .expect("params")
         .signed_by(&key, &ca, &ca_key)
         .expect("leaf");

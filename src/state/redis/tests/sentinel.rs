@@ -1,7 +1,8 @@
 //! Redis Sentinel: three `redis-server`s (a master and two replicas) and three sentinels on
 //! loopback, the store following the master the sentinels name through `kill -9`, revocations
 //! confirmed by a replica surviving the failover, the killed master, restarted still calling
-//! itself master, never used, and separate credentials for sentinels and data nodes; plus a
+//! itself master, never used, separate credentials for sentinels and data nodes, and verified
+//! TLS to both; plus a
 //! demotion answered `READONLY` (with a stand-in sentinel: real ones kill a demoted master's
 //! clients, so only a demotion made otherwise leaves them connected to meet `READONLY`).
 
@@ -30,6 +31,11 @@ struct Sentinel {
 impl Sentinel {
     /// A sentinel with extra configuration lines (`requirepass`, `sentinel auth-pass`).
     fn start_with(master_port: u16, extra: &str) -> Sentinel {
+        Sentinel::start_listening(master_port, extra, |port| format!("port {port}\n"))
+    }
+
+    /// A sentinel whose listening lines `listen(port)` writes (`port`, or `tls-port`).
+    fn start_listening(master_port: u16, extra: &str, listen: impl Fn(u16) -> String) -> Sentinel {
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_port();
@@ -37,11 +43,12 @@ impl Sentinel {
             std::fs::write(
                 &conf,
                 format!(
-                    "port {port}\nbind 127.0.0.1\ndir {}\nlogfile sentinel.log\n\
+                    "{}bind 127.0.0.1\ndir {}\nlogfile sentinel.log\n\
                      sentinel monitor {MASTER} 127.0.0.1 {master_port} 2\n\
                      sentinel down-after-milliseconds {MASTER} 1000\n\
                      sentinel failover-timeout {MASTER} 5000\n\
                      sentinel parallel-syncs {MASTER} 1\n{extra}",
+                    listen(port),
                     dir.path().display()
                 ),
             )
@@ -421,4 +428,74 @@ async fn sentinels_and_data_nodes_have_their_own_credentials() {
         assert_eq!(s.node(), None, "{sentinel_pw}/{data_pw}");
         assert!(s.ping().await.is_err());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server; scripts/test.sh runs it (--include-ignored)"]
+async fn sentinels_and_data_nodes_over_verified_tls() {
+    let pki = tempfile::tempdir().expect("tempdir");
+    // The sentinels announce the master by address: its certificate names 127.0.0.1.
+    let (ca, cert, key) = super::tls_material_for(pki.path(), &["localhost", "127.0.0.1"]);
+    let files = [&cert, &key, &ca].map(|p| p.display().to_string());
+    let master = {
+        let extra = vec![
+            "--tls-port".to_string(),
+            "--tls-cert-file".into(),
+            files[0].clone(),
+            "--tls-key-file".into(),
+            files[1].clone(),
+            "--tls-ca-cert-file".into(),
+            files[2].clone(),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        tokio::task::spawn_blocking(move || RedisServer::start_with(extra))
+            .await
+            .expect("master")
+    };
+    let master_port = master.port;
+    let tls_conf = format!(
+        "tls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\ntls-auth-clients no\ntls-replication yes\n",
+        files[0], files[1], files[2]
+    );
+    let sentinels: Vec<Sentinel> = tokio::task::spawn_blocking(move || {
+        (0..3)
+            .map(|_| {
+                Sentinel::start_listening(master_port, &tls_conf, |port| {
+                    format!("port 0\ntls-port {port}\n")
+                })
+            })
+            .collect()
+    })
+    .await
+    .expect("sentinels");
+    let config = |sentinel_ca: Option<PathBuf>| RedisConfig {
+        target: RedisTarget::Sentinel(SentinelConfig {
+            master_name: MASTER.into(),
+            addresses: sentinels
+                .iter()
+                .map(|s| ("127.0.0.1".to_string(), s.port))
+                .collect(),
+            username: None,
+            password: None,
+            tls: true,
+            ca_file: sentinel_ca,
+            check_interval: Duration::from_millis(200),
+        }),
+        tls: true,
+        ca_file: Some(ca.clone()),
+        username: None,
+        password: None,
+        database: 0,
+        replica_acks: 0,
+    };
+    let store =
+        open_store(&config(Some(ca.clone())), "tls:", Duration::from_secs(2)).expect("store");
+    node_becomes(&store, &format!("127.0.0.1:{master_port}")).await;
+    store.ping().await.expect("the master over TLS");
+    // The sentinels' certificate is verified too: without their CA nothing is connected.
+    let untrusting = open_store(&config(None), "tls:", Duration::from_secs(2)).expect("store");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(untrusting.node(), None);
+    assert!(untrusting.ping().await.is_err());
 }
