@@ -322,7 +322,7 @@ fn load_signing(
         && keys::ensure_dev_signing_pair(
             &ts.cert_file,
             &ts.key_file,
-            "altgate development token signing",
+            keys::DEV_SIGNING_SUBJECT,
             clock(),
         )?
     {

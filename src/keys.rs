@@ -157,6 +157,10 @@ impl SigningKey {
     }
 }
 
+/// The subject (CN) of the token-signing pair demo mode generates: `altgate m365
+/// federation-settings` refuses to hand a certificate with it to Entra ID.
+pub const DEV_SIGNING_SUBJECT: &str = "altgate development token signing";
+
 /// Writes a self-signed RSA-2048 token-signing pair unless both files exist (demo mode).
 /// Returns true when it generated them.
 pub fn ensure_dev_signing_pair(

@@ -107,6 +107,7 @@ pub fn run(path: &Path, action: M365Action) -> Result<ExitCode, ExitCode> {
             PromptLoginArg::Disabled => PromptLogin::Disabled,
         },
         clock: &clock,
+        demo: app.config.demo_directory.is_some(),
     };
     let domains = match m365::generate(&input) {
         Ok(d) => d,

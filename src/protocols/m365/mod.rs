@@ -92,6 +92,8 @@ pub struct Input<'a> {
     pub prompt_login: PromptLogin,
     /// Where "now" comes from (for the certificates' validity).
     pub clock: &'a Clock,
+    /// Demo mode (`demo_directory`): nothing in it may reach a real tenant.
+    pub demo: bool,
 }
 
 /// One certificate as Entra gets it.
@@ -191,6 +193,17 @@ pub enum SettingsRefusal {
         /// Its start.
         not_before: String,
     },
+    /// Demo mode: its users and generated certificates must never reach a real tenant.
+    #[error("this configuration is in demo mode (demo_directory): its users and its generated certificates must never reach Entra ID; use a configuration with your forests and your own token-signing certificate")]
+    DemoMode,
+    /// A certificate is the development one altgate generated.
+    #[error("the {which} certificate is the self-signed development certificate altgate generated ({subject}); give token_signing a certificate of your own (AD FS's, or one made for altgate)")]
+    DevelopmentCertificate {
+        /// Which one.
+        which: &'static str,
+        /// Its subject.
+        subject: String,
+    },
     /// The signing certificate expires within [`MIN_CERT_VALIDITY`].
     #[error("the token-signing certificate expires on {not_after}, in {days} days (fewer than 30): roll it over first (token_signing.next_cert_file, then make it the cert_file)")]
     ExpiresSoon {
@@ -206,6 +219,8 @@ impl SettingsRefusal {
     pub fn code(&self) -> &'static str {
         match self {
             SettingsRefusal::NoFederatedDomains => "no_federated_domains",
+            SettingsRefusal::DemoMode => "demo_mode",
+            SettingsRefusal::DevelopmentCertificate { .. } => "development_certificate",
             SettingsRefusal::UnknownDomain { .. } => "unknown_domain",
             SettingsRefusal::SubDomain { .. } => "sub_domain",
             SettingsRefusal::NotHttps(_) => "not_https",
@@ -278,6 +293,9 @@ fn parent_of<'a>(domain: &str, federated: &'a [String]) -> Option<&'a String> {
 /// to refuse.
 pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<SettingsRefusal>> {
     let mut refusals = Vec::new();
+    if input.demo {
+        refusals.push(SettingsRefusal::DemoMode);
+    }
     let federated = &input.federation.federated_domains;
     if federated.is_empty() {
         refusals.push(SettingsRefusal::NoFederatedDomains);
@@ -318,6 +336,13 @@ pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<Settings
     let mut check = |der: Option<&[u8]>, which: &'static str, current: bool| {
         let cert = der.map(|d| certificate(d, which)).transpose();
         match cert {
+            Ok(Some(c)) if c.subject.contains(crate::keys::DEV_SIGNING_SUBJECT) => {
+                refusals.push(SettingsRefusal::DevelopmentCertificate {
+                    which,
+                    subject: c.subject,
+                });
+                None
+            }
             Ok(Some(c)) => match validity(&c, which, now, current) {
                 Some(r) => {
                     refusals.push(r);

@@ -48,6 +48,7 @@ struct Case {
     signing: Option<Vec<u8>>,
     next: Option<Vec<u8>>,
     domains: Vec<String>,
+    demo: bool,
 }
 
 impl Case {
@@ -58,6 +59,7 @@ impl Case {
             signing: Some(good_cert()),
             next: None,
             domains: Vec::new(),
+            demo: false,
         }
     }
 
@@ -72,6 +74,7 @@ impl Case {
             protocol: PreferredProtocol::default(),
             prompt_login: PromptLogin::default(),
             clock: &clock,
+            demo: self.demo,
         })
     }
 }
@@ -150,6 +153,7 @@ fn options_choose_protocol_and_prompt_behaviour() {
         protocol: PreferredProtocol::Saml,
         prompt_login: PromptLogin::NativeSupport,
         clock: &clock,
+        demo: false,
     })
     .expect("settings");
     let v = json(&out);
@@ -365,4 +369,24 @@ fn the_text_explains_the_sub_domain_rule_and_mfa() {
     assert!(t.contains("federate the parent first; its sub-domains need no settings of their own"));
     assert!(t.contains("altgate performs no multi-factor authentication"));
     assert!(t.contains("https://sts.contoso.com/FederationMetadata/2007-06/FederationMetadata.xml"));
+}
+
+#[test]
+fn demo_mode_and_the_generated_development_certificate_are_refused() {
+    let mut case = Case::new(&["contoso.com"]);
+    case.demo = true;
+    assert_eq!(codes(case.run()), ["demo_mode"]);
+    let now = clock()();
+    let mut case = Case::new(&["contoso.com"]);
+    case.signing = Some(cert(
+        crate::keys::DEV_SIGNING_SUBJECT,
+        now - time::Duration::days(1),
+        now + time::Duration::days(365),
+    ));
+    let refused = case.run().expect_err("a development certificate");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].code(), "development_certificate");
+    assert!(refused[0]
+        .to_string()
+        .contains(crate::keys::DEV_SIGNING_SUBJECT));
 }
