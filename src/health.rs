@@ -286,6 +286,55 @@ mod tests {
         assert_eq!(j["state"]["backend"], "memory");
     }
 
+    #[tokio::test]
+    async fn an_unreachable_store_makes_the_node_unready_only_under_fail_closed() {
+        // A store whose server does not listen: its connection keeper never connects.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let config = crate::config::state::RedisConfig {
+            target: crate::config::state::RedisTarget::Url(format!("redis://127.0.0.1:{port}")),
+            tls: false,
+            ca_file: None,
+            username: None,
+            password: None,
+            database: 0,
+            replica_acks: 0,
+        };
+        let metrics = crate::metrics::Metrics::standalone().expect("metrics");
+        let events = crate::events::Events::new(metrics.events.clone());
+        let store = crate::state::redis::RedisStore::new(
+            &config,
+            "h:",
+            std::time::Duration::from_millis(100),
+            events,
+            metrics.state,
+        )
+        .expect("store");
+        let forests = ["contoso.com".to_string()];
+        let dir = Servers(Vec::new());
+        let closed = report(
+            &forests,
+            &dir,
+            &store,
+            OnUnavailable::FailClosed,
+            &checked(),
+        );
+        assert!(!closed.ready);
+        assert_eq!(
+            closed.problems,
+            ["the state store is unreachable and state.on_unavailable is fail_closed"]
+        );
+        assert_eq!(closed.to_json()["state"]["connected"], false);
+        let open = report(&forests, &dir, &store, OnUnavailable::FailOpen, &checked());
+        assert!(
+            open.ready,
+            "fail_open serves without the store: {:?}",
+            open.problems
+        );
+    }
+
     #[test]
     fn a_directory_without_servers_is_up() {
         let r = report(
