@@ -241,14 +241,15 @@ fn check_config_warns_about_an_unauthenticated_off_host_state_store() {
 
 #[test]
 fn federation_settings_are_refused_for_the_shipped_demo() {
-    // What a new user tries first: the shipped demo configuration would hand Entra ID the demo's
-    // self-signed signing certificate and its users; nothing is printed.
+    // What a new user tries first: the shipped demo configuration would point Entra ID at
+    // https://localhost:8443 with the demo's self-signed signing certificate; nothing is printed.
     for format in ["text", "json", "powershell"] {
         let out = altgate(&["m365", "federation-settings", "--format", format]);
         assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
         assert!(out.stdout.is_empty(), "{format}: printed settings");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("refused (demo_mode)"), "{err}");
+        assert!(err.contains("refused (public_url_not_public)"), "{err}");
         assert!(err.contains("refused (development_certificate)"), "{err}");
     }
 }

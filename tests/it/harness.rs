@@ -324,13 +324,30 @@ impl TestServer {
         server_keys: &str,
         extra: &str,
     ) -> TestServer {
+        TestServer::start_at("localhost", specs, tokens, server_keys, extra).await
+    }
+
+    /// A server whose `public_url` names `host` (which must resolve to 127.0.0.1: `localhost`,
+    /// or `sts.contoso.com`, which `scripts/ad-forests.sh` puts in `/etc/hosts`), with `tokens`
+    /// as the token sections.
+    pub async fn start_at_host(host: &str, specs: &[ForestSpec], tokens: &str) -> TestServer {
+        TestServer::start_at(host, specs, tokens, "", "").await
+    }
+
+    async fn start_at(
+        host: &str,
+        specs: &[ForestSpec],
+        tokens: &str,
+        server_keys: &str,
+        extra: &str,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let base = format!("https://localhost:{}", addr.port());
+        let base = format!("https://{host}:{}", addr.port());
         let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind admin");

@@ -193,6 +193,14 @@ pub enum SettingsRefusal {
         /// Its start.
         not_before: String,
     },
+    /// `server.public_url` names a host the internet cannot reach.
+    #[error("server.public_url {url:?} is {why}: Entra ID would send every user's browser there; give altgate the public name clients reach it by")]
+    NotPublic {
+        /// The URL.
+        url: String,
+        /// What kind of host it names.
+        why: &'static str,
+    },
     /// Demo mode: its users and generated certificates must never reach a real tenant.
     #[error("this configuration is in demo mode (demo_directory): its users and its generated certificates must never reach Entra ID; use a configuration with your forests and your own token-signing certificate")]
     DemoMode,
@@ -220,6 +228,7 @@ impl SettingsRefusal {
         match self {
             SettingsRefusal::NoFederatedDomains => "no_federated_domains",
             SettingsRefusal::DemoMode => "demo_mode",
+            SettingsRefusal::NotPublic { .. } => "public_url_not_public",
             SettingsRefusal::DevelopmentCertificate { .. } => "development_certificate",
             SettingsRefusal::UnknownDomain { .. } => "unknown_domain",
             SettingsRefusal::SubDomain { .. } => "sub_domain",
@@ -289,6 +298,58 @@ fn parent_of<'a>(domain: &str, federated: &'a [String]) -> Option<&'a String> {
         .max_by_key(|d| d.len())
 }
 
+/// Why the host of `url` cannot be reached from the internet, if it cannot: `localhost`, a
+/// loopback, private, link-local or unspecified address, a single-label name, or a name under a
+/// reserved or internal top-level domain (RFC 6761 and 6762, `.internal`, `home.arpa`).
+pub fn not_public(url: &str) -> Option<&'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return Some("localhost");
+    }
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        let private = match ip.to_canonical() {
+            std::net::IpAddr::V4(v4) => {
+                v4.is_loopback()
+                    || v4.is_private()
+                    || v4.is_link_local()
+                    || v4.is_unspecified()
+                    // 100.64.0.0/10: carrier-grade NAT
+                    || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+            }
+            std::net::IpAddr::V6(v6) => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (v6.segments()[0] & 0xfe00) == 0xfc00
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        };
+        return private.then_some("a loopback, private or link-local address");
+    }
+    if !host.contains('.') {
+        return Some("a single-label name nobody outside resolves");
+    }
+    const RESERVED: &[&str] = &[
+        ".test",
+        ".example",
+        ".invalid",
+        ".local",
+        ".internal",
+        ".lan",
+        ".home.arpa",
+    ];
+    RESERVED
+        .iter()
+        .any(|tld| host.ends_with(tld))
+        .then_some("a name under a reserved or internal top-level domain")
+}
+
 /// The settings of every requested domain, parents before their sub-domains, or every reason
 /// to refuse.
 pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<SettingsRefusal>> {
@@ -331,6 +392,11 @@ pub fn generate(input: &Input<'_>) -> Result<Vec<DomainFederation>, Vec<Settings
     }
     if !input.public_url.starts_with("https://") {
         refusals.push(SettingsRefusal::NotHttps(input.public_url.to_string()));
+    } else if let Some(why) = not_public(input.public_url) {
+        refusals.push(SettingsRefusal::NotPublic {
+            url: input.public_url.to_string(),
+            why,
+        });
     }
     let now = (input.clock)();
     let mut check = |der: Option<&[u8]>, which: &'static str, current: bool| {

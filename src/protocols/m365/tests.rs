@@ -390,3 +390,34 @@ fn demo_mode_and_the_generated_development_certificate_are_refused() {
         .to_string()
         .contains(crate::keys::DEV_SIGNING_SUBJECT));
 }
+
+#[test]
+fn a_public_url_the_internet_cannot_reach_is_refused() {
+    for (url, refused) in [
+        ("https://sts.contoso.com", false),
+        ("https://sts.contoso.com:8443/", false),
+        ("https://203.0.113.10", false),
+        ("https://localhost:8443", true),
+        ("https://sts.localhost", true),
+        ("https://127.0.0.1:8443", true),
+        ("https://10.1.2.3", true),
+        ("https://192.168.1.10", true),
+        ("https://172.16.0.1", true),
+        ("https://100.64.0.1", true),
+        ("https://[::1]:8443", true),
+        ("https://[fd00::1]", true),
+        ("https://adfs", true),
+        ("https://sts.corp.local", true),
+        ("https://sts.contoso.test", true),
+        ("https://sts.contoso.internal", true),
+    ] {
+        assert_eq!(not_public(url).is_some(), refused, "{url}");
+        let mut case = Case::new(&["contoso.com"]);
+        case.url = url.to_string();
+        if refused {
+            assert_eq!(codes(case.run()), ["public_url_not_public"], "{url}");
+        } else {
+            assert!(case.run().is_ok(), "{url}");
+        }
+    }
+}
