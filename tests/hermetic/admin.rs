@@ -8,20 +8,12 @@ use crate::kit::cli::{altgate_async, json};
 use crate::kit::config::parse;
 use crate::kit::demo::{config_yaml, Served};
 use crate::kit::files::{private_dir, secret_file, write_config};
-use crate::kit::http::{admin_get, admin_request, https};
+use crate::kit::http::{admin_get, admin_request, free_port, https};
 use crate::kit::wstrust::rst13;
 
 const SOAP: &str = "application/soap+xml; charset=utf-8";
 const WSTRUST_13: &str = "/adfs/services/trust/13/usernamemixed";
 const TOKEN: &str = "admin-api-test-token";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 /// Waits until the admin listener (bound by the server as it starts) accepts connections.
 async fn listening(port: u16) -> std::net::SocketAddr {

@@ -3,6 +3,7 @@
 //! stopped mid-run and started again.
 
 use crate::harness::{self, metric, ForestSpec};
+use crate::kit::config::sample;
 use altgate::directory::DirectoryError;
 use altgate::resolve::{Outcome, Via};
 use std::time::Duration;
@@ -438,12 +439,4 @@ async fn readiness_and_server_health_follow_a_stopped_forest_without_traffic() {
     let m = server.scrape().await;
     assert_eq!(sample(&m, &dc_up), Some(1.0));
     assert_eq!(traffic(&m), traffic(&before), "recovered without a sign-in");
-}
-
-/// The value of one series of `text`, if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(series)
-            .and_then(|rest| rest.trim().parse::<f64>().ok())
-    })
 }

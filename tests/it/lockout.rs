@@ -540,14 +540,9 @@ impl From<&Node> for Endpoint {
     }
 }
 
-/// One sample of a scraped exposition (labels in exposition order).
+/// One sample of a scraped exposition (labels in exposition order); 0 when absent.
 fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.trim().parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
+    crate::kit::config::sample(text, series).unwrap_or(0.0)
 }
 
 fn wsfed_start() -> String {

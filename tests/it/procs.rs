@@ -235,24 +235,16 @@ impl Redis {
 
     /// Stops the server (SIGTERM; it keeps nothing) and waits until its port is closed.
     pub fn stop(&self) {
-        let Some(mut p) = self
-            .process
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
-            return;
-        };
-        p.stop();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-            assert!(Instant::now() < deadline, "redis-server did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.end(Watched::stop);
     }
 
     /// `kill -9`, and waits until its port is closed.
     pub fn kill(&self) {
+        self.end(Watched::kill);
+    }
+
+    /// Ends the process with `how` and waits until its port is closed.
+    fn end(&self, how: fn(&mut Watched)) {
         let Some(mut p) = self
             .process
             .lock()
@@ -261,10 +253,10 @@ impl Redis {
         else {
             return;
         };
-        p.kill();
+        how(&mut p);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-            assert!(Instant::now() < deadline, "redis-server did not die");
+            assert!(Instant::now() < deadline, "redis-server did not stop");
             std::thread::sleep(Duration::from_millis(20));
         }
     }

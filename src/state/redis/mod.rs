@@ -281,19 +281,8 @@ impl Core {
         now: SystemTime,
         policy: &LockoutPolicy,
     ) -> Result<(), StateError> {
-        let mut call = self.succeeded.prepare_invoke();
-        call.key(self.key("lockout", account))
-            .arg(to_ms(now))
-            .arg(class_arg(class))
-            .arg(duration_ms(policy.familiar_location_lifetime))
-            .arg(policy.max_familiar_locations)
-            .arg(duration_ms(policy.record_lifetime()))
-            .arg(0);
-        for ip in canonical_ips(client_ips, policy.max_familiar_locations as usize) {
-            call.arg(ip.to_string());
-        }
-        let _: i64 = self.invoke(&call).await?;
-        Ok(())
+        self.success_script(account, class_arg(class), &[], client_ips, now, policy)
+            .await
     }
 
     /// See [`StateStore::set_familiar`]: the success script touching no count.
@@ -305,11 +294,26 @@ impl Core {
         now: SystemTime,
         policy: &LockoutPolicy,
     ) -> Result<(), StateError> {
+        self.success_script(account, "-1", remove, add, now, policy)
+            .await
+    }
+
+    /// `lua/succeeded.lua`: resets `class`'s count (`1`, `0`; `-1` none), forgets `remove`
+    /// and makes `add` familiar as of `now`.
+    async fn success_script(
+        &self,
+        account: &str,
+        class: &str,
+        remove: &[IpAddr],
+        add: &[IpAddr],
+        now: SystemTime,
+        policy: &LockoutPolicy,
+    ) -> Result<(), StateError> {
         let remove = canonical_ips(remove, usize::MAX);
         let mut call = self.succeeded.prepare_invoke();
         call.key(self.key("lockout", account))
             .arg(to_ms(now))
-            .arg(-1)
+            .arg(class)
             .arg(duration_ms(policy.familiar_location_lifetime))
             .arg(policy.max_familiar_locations)
             .arg(duration_ms(policy.record_lifetime()))
