@@ -61,6 +61,25 @@ fn logout(id: &str, issuer: &str) -> String {
 }
 
 /// The SAML message an auto-post page carries.
+/// A browser GET of `/adfs/ls/?{query}` with the SSO cookie `sso`, through `view`.
+async fn sso_get_via(view: &Passive<'_>, query: &str, sso: &str) -> LsResponse {
+    handle(
+        view,
+        &LsRequest {
+            post: false,
+            raw_query: query,
+            body: b"",
+            cookie_header: Some(sso),
+            accept_language: None,
+            request: &crate::request::RequestContext::local(ip(), "test-activity"),
+            idp_initiated: false,
+            authorization: None,
+            user_agent: None,
+        },
+    )
+    .await
+}
+
 fn posted_xml(r: &LsResponse) -> String {
     String::from_utf8(
         base64::engine::general_purpose::STANDARD
@@ -279,23 +298,7 @@ async fn a_full_replay_cache_refuses_new_saml_request_ids_and_forgets_none() {
     let sso_get = |q: String| {
         let view = &view;
         let sso = sso.clone();
-        async move {
-            handle(
-                view,
-                &LsRequest {
-                    post: false,
-                    raw_query: &q,
-                    body: b"",
-                    cookie_header: Some(&sso),
-                    accept_language: None,
-                    request: &crate::request::RequestContext::local(ip(), "test-activity"),
-                    idp_initiated: false,
-                    authorization: None,
-                    user_agent: None,
-                },
-            )
-            .await
-        }
+        async move { sso_get_via(view, &q, &sso).await }
     };
     let acs = "https://sp.example.test/acs";
     for i in 0..3 {
@@ -421,21 +424,7 @@ async fn with_the_store_down_and_fail_open_a_full_node_memory_refuses_rather_tha
     let acs = "https://sp.example.test/acs";
     let mut statuses = Vec::new();
     for id in ["_a", "_b", "_c", "_a"] {
-        let r = handle(
-            &view,
-            &LsRequest {
-                post: false,
-                raw_query: &authn(id, SAML_RP, acs, ""),
-                body: b"",
-                cookie_header: Some(&sso),
-                accept_language: None,
-                request: &crate::request::RequestContext::local(ip(), "test-activity"),
-                idp_initiated: false,
-                authorization: None,
-                user_agent: None,
-            },
-        )
-        .await;
+        let r = sso_get_via(&view, &authn(id, SAML_RP, acs, ""), &sso).await;
         statuses.push(r.status.as_u16());
     }
     // Two answered from this node's memory, the third refused as full, the first a replay.
@@ -454,21 +443,7 @@ async fn with_the_store_down_and_fail_open_a_session_is_not_reused_but_kept() {
         ..app.passive()
     };
     let q = format!("wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
-    let r = handle(
-        &view,
-        &LsRequest {
-            post: false,
-            raw_query: &q,
-            body: b"",
-            cookie_header: Some(&sso),
-            accept_language: None,
-            request: &crate::request::RequestContext::local(ip(), "test-activity"),
-            idp_initiated: false,
-            authorization: None,
-            user_agent: None,
-        },
-    )
-    .await;
+    let r = sso_get_via(&view, &q, &sso).await;
     // Revocation fails closed: the form, no token, and the cookie is not cleared (nothing says
     // the session is over).
     assert_eq!(r.status.as_u16(), 200);
