@@ -13,7 +13,10 @@
 #     `altgate m365 federation-settings --format powershell` prints; no PowerShell runtime is
 #     offered by Debian or the registries this machine reaches);
 #   - gssapi and requests-gssapi (Kerberos/SPNEGO client for the Windows integrated
-#     authentication tests: `Authorization: Negotiate` with a ticket from kinit).
+#     authentication tests: `Authorization: Negotiate` with a ticket from kinit);
+#   - authlib (OAuth 2.0 / OpenID Connect client: code flow with PKCE, refresh, client_credentials,
+#     revocation, introspection) and joserfc (JOSE: verifies every JWT against the JWKS with an
+#     RS256-only allow-list), both for scripts/oidc_client.py (which also uses msal and selenium).
 # PyPI has no Linux wheel of gssapi: pip builds it from source against MIT krb5, which needs
 # Debian's libkrb5-dev (krb5-config, the GSSAPI headers), a C compiler (gcc) and the interpreter's
 # Python.h (python3-dev for Debian's python3); the script installs whichever of these is missing.
@@ -30,6 +33,8 @@ TREE_SITTER_VERSION=0.26.1
 TREE_SITTER_POWERSHELL_VERSION=0.26.4
 GSSAPI_VERSION=1.12.0
 REQUESTS_GSSAPI_VERSION=1.4.0
+AUTHLIB_VERSION=1.9.10
+JOSERFC_VERSION=1.8.0
 PYENV="${ALTGATE_PYENV:-/var/tmp/altgate-pyenv}"
 PY="$PYENV/bin/python"
 
@@ -39,20 +44,21 @@ die() { printf 'setup-python-clients: ERROR: %s\n' "$*" >&2; exit 1; }
 have_clients() {
     [[ -x "$PY" ]] && "$PY" - "$MSAL_VERSION" "$PYSAML2_VERSION" "$SELENIUM_VERSION" \
         "$TREE_SITTER_VERSION" "$TREE_SITTER_POWERSHELL_VERSION" \
-        "$GSSAPI_VERSION" "$REQUESTS_GSSAPI_VERSION" <<'EOF' >/dev/null 2>&1
+        "$GSSAPI_VERSION" "$REQUESTS_GSSAPI_VERSION" "$AUTHLIB_VERSION" "$JOSERFC_VERSION" <<'EOF' >/dev/null 2>&1
 import sys, importlib.metadata as md
 import msal, requests, saml2, saml2.client, selenium, selenium.webdriver
 import tree_sitter, tree_sitter_powershell
 import gssapi, requests_gssapi
+import authlib.integrations.requests_client, joserfc.jwt, joserfc.jwk
 names = ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell",
-         "gssapi", "requests-gssapi")
-want = dict(zip(names, sys.argv[1:8]))
+         "gssapi", "requests-gssapi", "authlib", "joserfc")
+want = dict(zip(names, sys.argv[1:10]))
 sys.exit(0 if all(md.version(name) == ver for name, ver in want.items()) else 1)
 EOF
 }
 
 if have_clients; then
-    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION, tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION, gssapi $GSSAPI_VERSION, requests-gssapi $REQUESTS_GSSAPI_VERSION already installed in $PYENV"
+    log "msal $MSAL_VERSION, pysaml2 $PYSAML2_VERSION, selenium $SELENIUM_VERSION, tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION, gssapi $GSSAPI_VERSION, requests-gssapi $REQUESTS_GSSAPI_VERSION, authlib $AUTHLIB_VERSION, joserfc $JOSERFC_VERSION already installed in $PYENV"
     printf '%s\n' "$PY"
     exit 0
 fi
@@ -105,12 +111,13 @@ if [[ ${#build_deps[@]} -gt 0 ]]; then
     apt_install "${build_deps[@]}"
 fi
 
-log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION tree-sitter==$TREE_SITTER_VERSION tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION gssapi==$GSSAPI_VERSION requests-gssapi==$REQUESTS_GSSAPI_VERSION into $PYENV"
+log "installing msal==$MSAL_VERSION pysaml2==$PYSAML2_VERSION selenium==$SELENIUM_VERSION tree-sitter==$TREE_SITTER_VERSION tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION gssapi==$GSSAPI_VERSION requests-gssapi==$REQUESTS_GSSAPI_VERSION authlib==$AUTHLIB_VERSION joserfc==$JOSERFC_VERSION into $PYENV"
 "$PYENV/bin/pip" install --disable-pip-version-check --quiet \
     "msal==$MSAL_VERSION" "pysaml2==$PYSAML2_VERSION" "selenium==$SELENIUM_VERSION" \
     "tree-sitter==$TREE_SITTER_VERSION" "tree-sitter-powershell==$TREE_SITTER_POWERSHELL_VERSION" \
-    "gssapi==$GSSAPI_VERSION" "requests-gssapi==$REQUESTS_GSSAPI_VERSION"
-have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION / tree-sitter $TREE_SITTER_VERSION / tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION / gssapi $GSSAPI_VERSION / requests-gssapi $REQUESTS_GSSAPI_VERSION not importable from $PY after install"
+    "gssapi==$GSSAPI_VERSION" "requests-gssapi==$REQUESTS_GSSAPI_VERSION" \
+    "authlib==$AUTHLIB_VERSION" "joserfc==$JOSERFC_VERSION"
+have_clients || die "msal $MSAL_VERSION / pysaml2 $PYSAML2_VERSION / selenium $SELENIUM_VERSION / tree-sitter $TREE_SITTER_VERSION / tree-sitter-powershell $TREE_SITTER_POWERSHELL_VERSION / gssapi $GSSAPI_VERSION / requests-gssapi $REQUESTS_GSSAPI_VERSION / authlib $AUTHLIB_VERSION / joserfc $JOSERFC_VERSION not importable from $PY after install"
 command -v xmlsec1 >/dev/null || log "warning: xmlsec1 not on PATH; pysaml2 needs it (Debian package xmlsec1)"
-log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell", "gssapi", "requests-gssapi")))')"
+log "ok: $("$PY" -c 'import importlib.metadata as m; print(", ".join(n + " " + m.version(n) for n in ("msal", "pysaml2", "selenium", "tree-sitter", "tree-sitter-powershell", "gssapi", "requests-gssapi", "authlib", "joserfc")))')"
 printf '%s\n' "$PY"

@@ -286,7 +286,17 @@ impl App {
             metrics: &self.metrics.passive,
             token_metrics: &self.metrics.tokens,
             windows: self.windows.as_ref(),
+            oauth: self.config.oauth.as_ref(),
         }
+    }
+
+    /// The OAuth / OpenID Connect endpoints' view (with `oauth`).
+    pub fn oauth(&self) -> Option<crate::protocols::oauth::OAuth<'_>> {
+        Some(crate::protocols::oauth::OAuth {
+            config: self.config.oauth.as_ref()?,
+            public_url: self.config.server.public_url.as_str(),
+            passive: self.passive(),
+        })
     }
 
     /// The demo relying party's view of the application (served only when

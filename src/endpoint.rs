@@ -33,6 +33,22 @@ label_set! {
         FederationMetadata = "federation_metadata",
         /// The load balancer's health probe.
         Probe = "probe",
+        /// OpenID Connect discovery (`oauth`).
+        OAuthDiscovery = "oauth_discovery",
+        /// The token-signing keys as a JWKS (`oauth`).
+        OAuthKeys = "oauth_keys",
+        /// The OAuth 2.0 authorization endpoint (`oauth`).
+        OAuthAuthorize = "oauth_authorize",
+        /// The OAuth 2.0 token endpoint (`oauth`).
+        OAuthToken = "oauth_token",
+        /// OpenID Connect userinfo (`oauth`).
+        OAuthUserinfo = "oauth_userinfo",
+        /// OpenID Connect end-session (`oauth`).
+        OAuthLogout = "oauth_logout",
+        /// RFC 7009 token revocation (`oauth`).
+        OAuthRevoke = "oauth_revoke",
+        /// RFC 7662 token introspection (`oauth`).
+        OAuthIntrospect = "oauth_introspect",
         /// The demo relying party's start page (demo mode with `passive.demo_relying_party`).
         DemoHome = "demo",
         /// The demo relying party's WS-Federation reply URL.
@@ -89,6 +105,8 @@ pub struct Enabled {
     pub demo: bool,
     /// `windows_integrated.windows_transport` (with `kerberos`).
     pub windows_transport: bool,
+    /// `oauth`.
+    pub oauth: bool,
 }
 
 /// Why a request matched no endpoint.
@@ -121,6 +139,14 @@ impl Endpoint {
             Endpoint::DemoHome => "/demo/",
             Endpoint::DemoWsfed => "/demo/wsfed",
             Endpoint::DemoSaml => "/demo/saml",
+            Endpoint::OAuthDiscovery => "/adfs/.well-known/openid-configuration",
+            Endpoint::OAuthKeys => "/adfs/discovery/keys",
+            Endpoint::OAuthAuthorize => "/adfs/oauth2/authorize/",
+            Endpoint::OAuthToken => "/adfs/oauth2/token/",
+            Endpoint::OAuthUserinfo => "/adfs/userinfo",
+            Endpoint::OAuthLogout => "/adfs/oauth2/logout",
+            Endpoint::OAuthRevoke => "/adfs/oauth2/revoke",
+            Endpoint::OAuthIntrospect => "/adfs/oauth2/introspect",
         }
     }
 
@@ -130,6 +156,10 @@ impl Endpoint {
             Endpoint::Passive => &["/adfs/ls"],
             Endpoint::UpdatePassword => &["/adfs/portal/updatepassword"],
             Endpoint::DemoHome => &["/demo"],
+            Endpoint::OAuthAuthorize => &["/adfs/oauth2/authorize"],
+            Endpoint::OAuthToken => &["/adfs/oauth2/token"],
+            Endpoint::OAuthLogout => &["/adfs/oauth2/logout/"],
+            Endpoint::OAuthUserinfo => &["/adfs/userinfo/"],
             _ => &[],
         }
     }
@@ -140,17 +170,25 @@ impl Endpoint {
             Endpoint::Wstrust13
             | Endpoint::Wstrust2005
             | Endpoint::Wstrust13Windows
-            | Endpoint::Wstrust2005Windows => Methods::Post,
+            | Endpoint::Wstrust2005Windows
+            | Endpoint::OAuthToken
+            | Endpoint::OAuthRevoke
+            | Endpoint::OAuthIntrospect => Methods::Post,
             Endpoint::Passive
             | Endpoint::IdpInitiated
             | Endpoint::UpdatePassword
             | Endpoint::DemoWsfed
-            | Endpoint::DemoSaml => Methods::GetPost,
+            | Endpoint::DemoSaml
+            | Endpoint::OAuthAuthorize
+            | Endpoint::OAuthUserinfo
+            | Endpoint::OAuthLogout => Methods::GetPost,
             Endpoint::Logo
             | Endpoint::Mex
             | Endpoint::FederationMetadata
             | Endpoint::Probe
-            | Endpoint::DemoHome => Methods::Get,
+            | Endpoint::DemoHome
+            | Endpoint::OAuthDiscovery
+            | Endpoint::OAuthKeys => Methods::Get,
         }
     }
 
@@ -160,6 +198,14 @@ impl Endpoint {
             Endpoint::UpdatePassword => enabled.update_password,
             Endpoint::Wstrust13Windows | Endpoint::Wstrust2005Windows => enabled.windows_transport,
             Endpoint::DemoHome | Endpoint::DemoWsfed | Endpoint::DemoSaml => enabled.demo,
+            Endpoint::OAuthDiscovery
+            | Endpoint::OAuthKeys
+            | Endpoint::OAuthAuthorize
+            | Endpoint::OAuthToken
+            | Endpoint::OAuthUserinfo
+            | Endpoint::OAuthLogout
+            | Endpoint::OAuthRevoke
+            | Endpoint::OAuthIntrospect => enabled.oauth,
             _ => true,
         }
     }
@@ -321,6 +367,7 @@ mod tests {
         update_password: true,
         demo: true,
         windows_transport: true,
+        oauth: true,
     };
 
     #[test]

@@ -41,6 +41,7 @@ mod forests;
 pub mod kerberos;
 pub mod lockout;
 mod logging;
+pub mod oauth;
 mod passive;
 mod relying_party;
 mod secret_source;
@@ -114,6 +115,8 @@ pub struct Config {
     pub kerberos: Option<KerberosConfig>,
     /// Where Windows integrated sign-in is offered (off without `kerberos`).
     pub windows_integrated: WindowsIntegrated,
+    /// OAuth 2.0 / OpenID Connect clients and resources; absent: no `/adfs/oauth2/` endpoints.
+    pub oauth: Option<oauth::OAuthConfig>,
 }
 
 impl Config {
@@ -208,6 +211,7 @@ impl Validator {
         let forest_names: Vec<String> = forests.iter().map(|f| f.name.clone()).collect();
         let kerberos = self.kerberos(&mut doc, &forest_names);
         let windows_integrated = self.windows_integrated(&mut doc, kerberos.is_some());
+        let oauth = self.oauth(&mut doc);
         let mut server = server;
         if let (Some(_), Some(s)) = (&kerberos, server.as_mut()) {
             if !s.limits.max_header_bytes_set {
@@ -232,6 +236,7 @@ impl Validator {
             state,
             kerberos,
             windows_integrated,
+            oauth,
         })
     }
 

@@ -195,6 +195,35 @@ event! {
 }
 
 event! {
+    /// An OAuth 2.0 / OpenID Connect request was refused (bad request, client authentication,
+    /// invalid or replayed code or refresh token, failed ROPC sign-in...). Tokens, codes and
+    /// secrets are never logged.
+    OAuthRequestRefused<'a>: audit, warn, OAuthRequestRefused "OAuth request refused" {
+        /// Protocol (`oidc` at the authorization endpoint, `oauth_token` at the others).
+        protocol: Id<kinds::Protocol> => %,
+        /// The configured client the request named, or `unknown`.
+        client_id: &'a str,
+        /// Bounded reason.
+        reason: Id<kinds::TokenFailure> => %,
+        /// Client address.
+        client_ip: IpAddr => %,
+    }
+}
+
+event! {
+    /// Everything issued under an OAuth grant was revoked because of a replayed code, a reused
+    /// refresh token, another client's refresh token or a changed account.
+    OAuthGrantRevoked<'a>: audit, warn, OAuthGrantRevoked "OAuth grant revoked" {
+        /// The client the grant was issued to.
+        client_id: &'a str,
+        /// Why.
+        reason: Id<kinds::TokenFailure> => %,
+        /// The revocation reached the state store (false: the store did not answer).
+        stored: bool,
+    }
+}
+
+event! {
     /// A browser signed out.
     SignedOut<'a>: audit, info, SignedOut "signed out" {
         /// Protocol.

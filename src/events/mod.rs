@@ -49,6 +49,10 @@ label_set! {
         PassiveRequestRefused = "passive_request_refused",
         /// A browser signed out.
         SignedOut = "signed_out",
+        /// An OAuth 2.0 / OpenID Connect request was refused (bad request, client authentication, invalid or replayed code or refresh token, failed ROPC sign-in...). Tokens, codes and secrets are never logged.
+        OAuthRequestRefused = "oauth_request_refused",
+        /// Everything issued under an OAuth grant was revoked because of a replayed code, a reused refresh token, another client's refresh token or a changed account.
+        OAuthGrantRevoked = "oauth_grant_revoked",
         /// An operator changed an account's extranet lockout activity through the admin API (AD FS `Reset-AdfsAccountLockout` / `Set-AdfsAccountActivity`).
         AccountActivityChanged = "account_activity_changed",
         /// A request from an address in `server.banned_ips` was refused before any work (AD FS `BannedIpList`).
@@ -99,6 +103,8 @@ impl EventName {
             | EventName::SsoSessionEnded
             | EventName::PassiveRequestRefused
             | EventName::SignedOut
+            | EventName::OAuthRequestRefused
+            | EventName::OAuthGrantRevoked
             | EventName::AccountActivityChanged
             | EventName::BannedAddressRefused
             | EventName::ExtranetLockoutRefused

@@ -50,6 +50,27 @@ pub fn xml(body: impl Into<Bytes>) -> Reply {
     respond(StatusCode::OK, "text/xml; charset=utf-8", body)
 }
 
+/// An OAuth / OpenID Connect JSON answer (`no-store` unless it says it may be cached).
+pub fn json(answer: crate::protocols::oauth::JsonAnswer) -> Reply {
+    let mut res = respond(answer.status, "application/json;charset=UTF-8", answer.body);
+    let h = res.headers_mut();
+    if let Some(secs) = answer.cache_seconds {
+        if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={secs}")) {
+            h.insert(hyper::header::CACHE_CONTROL, v);
+        }
+    } else {
+        h.insert("pragma", HeaderValue::from_static("no-cache"));
+    }
+    if let Some(v) = answer
+        .www_authenticate
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        h.insert(hyper::header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
 /// A plain-text reply.
 pub fn text(status: StatusCode, body: &'static str) -> Reply {
     respond(status, "text/plain", body)

@@ -328,7 +328,76 @@ async fn serve(app: &App, endpoint: Endpoint, req: Request<Body>, ctx: &RequestC
         )),
         Endpoint::FederationMetadata => metadata(app),
         Endpoint::Probe => response::text(StatusCode::OK, "OK"),
+        Endpoint::OAuthDiscovery
+        | Endpoint::OAuthKeys
+        | Endpoint::OAuthAuthorize
+        | Endpoint::OAuthToken
+        | Endpoint::OAuthUserinfo
+        | Endpoint::OAuthLogout
+        | Endpoint::OAuthRevoke
+        | Endpoint::OAuthIntrospect => oauth_endpoint(app, req, ctx, endpoint).await,
     }
+}
+
+/// `/adfs/oauth2/...`, userinfo, discovery and keys (with `oauth`).
+async fn oauth_endpoint(
+    app: &App,
+    req: Request<Body>,
+    ctx: &RequestContext,
+    endpoint: Endpoint,
+) -> Reply {
+    use crate::protocols::oauth;
+    let Some(view) = app.oauth() else {
+        return response::not_found();
+    };
+    match endpoint {
+        Endpoint::OAuthDiscovery => return response::json(oauth::discovery(&view)),
+        Endpoint::OAuthKeys => return response::json(oauth::jwks(&view)),
+        _ => {}
+    }
+    let b = match BrowserRequest::read(app, req).await {
+        Ok(b) => b,
+        Err((BodyError::TooLarge, _)) => {
+            return response::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
+        }
+        Err((BodyError::Timeout, _)) => {
+            return response::text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n")
+        }
+    };
+    let body = if b.form { &b.body[..] } else { &[] };
+    if matches!(endpoint, Endpoint::OAuthAuthorize | Endpoint::OAuthLogout) {
+        let ls = crate::protocols::passive::LsRequest {
+            post: b.post,
+            raw_query: &b.raw_query,
+            body,
+            cookie_header: b.cookie_header.as_deref(),
+            accept_language: b.accept_language.as_deref(),
+            request: ctx,
+            idp_initiated: false,
+            authorization: b.authorization.as_deref(),
+            user_agent: b.user_agent.as_deref(),
+        };
+        let r = if endpoint == Endpoint::OAuthAuthorize {
+            crate::protocols::passive::authorize(&view.passive, &ls).await
+        } else {
+            oauth::logout(&view, &ls).await
+        };
+        return response::page(r, ctx.tls, &app.pages);
+    }
+    let api = oauth::ApiRequest {
+        post: b.post,
+        raw_query: &b.raw_query,
+        body: &b.body,
+        form: b.form,
+        authorization: b.authorization.as_deref(),
+        request: ctx,
+    };
+    response::json(match endpoint {
+        Endpoint::OAuthToken => oauth::token(&view, &api).await,
+        Endpoint::OAuthUserinfo => oauth::userinfo(&view, &api).await,
+        Endpoint::OAuthRevoke => oauth::revoke(&view, &api).await,
+        _ => oauth::introspect(&view, &api).await,
+    })
 }
 
 /// Routes one public request inside the span of its activity ID, which the reply carries back
@@ -358,6 +427,7 @@ async fn route(app: &App, req: Request<Body>, ctx: &RequestContext) -> Reply {
         update_password: app.config.passive.update_password_page,
         demo: app.config.passive.demo_relying_party,
         windows_transport: app.windows.is_some() && app.config.windows_integrated.windows_transport,
+        oauth: app.config.oauth.is_some(),
     };
     let head = req.method() == Method::HEAD;
     let res = match Endpoint::route(req.method().as_str(), req.uri().path(), enabled) {

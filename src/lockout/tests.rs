@@ -176,6 +176,35 @@ impl StateStore for Failing {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Err(down())
     }
+    async fn put_code(&self, _: &str, _: &str, _: std::time::Duration) -> Result<(), StateError> {
+        Err(down())
+    }
+    async fn redeem_code(&self, _: &str) -> Result<crate::state::Redeemed, StateError> {
+        Err(down())
+    }
+    async fn put_family(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: std::time::Duration,
+    ) -> Result<(), StateError> {
+        Err(down())
+    }
+    async fn rotate_refresh(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<crate::state::Rotation, StateError> {
+        Err(down())
+    }
+    async fn read_family(&self, _: &str) -> Result<Option<(String, String)>, StateError> {
+        Err(down())
+    }
+    async fn revoke_family(&self, _: &str) -> Result<bool, StateError> {
+        Err(down())
+    }
     async fn ping(&self) -> Result<(), StateError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Err(down())

@@ -8,6 +8,7 @@
 pub mod demo_rp;
 pub mod m365;
 pub mod metadata;
+pub mod oauth;
 pub mod passive;
 pub mod wstrust;
 

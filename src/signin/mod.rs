@@ -55,6 +55,10 @@ label_set! {
         IdpInitiated = "idp_initiated",
         /// The voluntary password-change page.
         UpdatePassword = "update_password",
+        /// OpenID Connect / OAuth 2.0 authorization at `/adfs/oauth2/authorize/` (the browser).
+        Oidc = "oidc",
+        /// OAuth 2.0 at `/adfs/oauth2/token/` (password, refresh and client grants).
+        OAuthToken = "oauth_token",
     }
 }
 

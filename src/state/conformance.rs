@@ -88,6 +88,10 @@ macro_rules! conformance_tests {
             the_replay_cache_stops_growing_at_its_cap,
             concurrent_new_ids_never_pass_the_cap,
             revocation_lasts_its_ttl,
+            codes_are_redeemed_once,
+            concurrent_redemptions_give_one_fresh,
+            refresh_tokens_rotate_and_reuse_revokes_the_family,
+            families_are_read_and_revoked,
             ping_answers
         );
     };
@@ -607,6 +611,99 @@ pub(crate) async fn revocation_lasts_its_ttl(s: Arc<dyn StateStore>) {
     assert!(s.is_revoked("s-3").await.expect("is_revoked"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!s.is_revoked("s-3").await.expect("is_revoked"));
+}
+
+pub(crate) async fn codes_are_redeemed_once(s: Arc<dyn StateStore>) {
+    use crate::state::Redeemed;
+    s.put_code("code-1", "{\"rec\":1}", secs(60))
+        .await
+        .expect("put_code");
+    assert_eq!(
+        s.redeem_code("code-1").await.expect("redeem"),
+        Redeemed::Fresh("{\"rec\":1}".into())
+    );
+    assert_eq!(
+        s.redeem_code("code-1").await.expect("redeem"),
+        Redeemed::Replayed("{\"rec\":1}".into())
+    );
+    assert_eq!(
+        s.redeem_code("code-2").await.expect("redeem"),
+        Redeemed::Unknown
+    );
+    s.put_code("code-3", "r", Duration::from_millis(100))
+        .await
+        .expect("put_code");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        s.redeem_code("code-3").await.expect("redeem"),
+        Redeemed::Unknown
+    );
+}
+
+pub(crate) async fn concurrent_redemptions_give_one_fresh(s: Arc<dyn StateStore>) {
+    use crate::state::Redeemed;
+    s.put_code("race", "r", secs(60)).await.expect("put_code");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.redeem_code("race").await.expect("redeem") })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        if matches!(t.await.expect("join"), Redeemed::Fresh(_)) {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+}
+
+pub(crate) async fn refresh_tokens_rotate_and_reuse_revokes_the_family(s: Arc<dyn StateStore>) {
+    use crate::state::Rotation;
+    s.put_family("fam-1", "g0", "rec", secs(60))
+        .await
+        .expect("put_family");
+    assert_eq!(
+        s.rotate_refresh("fam-1", "g0", "g1").await.expect("rotate"),
+        Rotation::Rotated("rec".into())
+    );
+    assert_eq!(
+        s.rotate_refresh("fam-1", "g1", "g2").await.expect("rotate"),
+        Rotation::Rotated("rec".into())
+    );
+    // g1 again: reuse of a used token revokes the family, so g2 is dead too.
+    assert_eq!(
+        s.rotate_refresh("fam-1", "g1", "g3").await.expect("rotate"),
+        Rotation::Reused
+    );
+    assert_eq!(
+        s.rotate_refresh("fam-1", "g2", "g4").await.expect("rotate"),
+        Rotation::Unknown
+    );
+    assert_eq!(
+        s.rotate_refresh("fam-none", "g0", "g1")
+            .await
+            .expect("rotate"),
+        Rotation::Unknown
+    );
+}
+
+pub(crate) async fn families_are_read_and_revoked(s: Arc<dyn StateStore>) {
+    s.put_family("fam-2", "g0", "rec2", secs(60))
+        .await
+        .expect("put_family");
+    assert_eq!(
+        s.read_family("fam-2").await.expect("read"),
+        Some(("g0".into(), "rec2".into()))
+    );
+    assert!(s.revoke_family("fam-2").await.expect("revoke"));
+    assert!(!s.revoke_family("fam-2").await.expect("revoke"));
+    assert_eq!(s.read_family("fam-2").await.expect("read"), None);
+    s.put_family("fam-3", "g0", "r", Duration::from_millis(100))
+        .await
+        .expect("put_family");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.read_family("fam-3").await.expect("read"), None);
 }
 
 pub(crate) async fn ping_answers(s: Arc<dyn StateStore>) {

@@ -12,7 +12,8 @@
 
 use super::{
     attempt_ips, canonical_ips, duration_ms, from_ms, to_ms, AccountActivity, AttemptDecision,
-    Counted, LocationClass, LockoutPolicy, Record, ResetScope, StateError, StateStore, Verdict,
+    Counted, LocationClass, LockoutPolicy, Record, Redeemed, ResetScope, Rotation, StateError,
+    StateStore, Verdict,
 };
 use async_trait::async_trait;
 use std::cmp::Reverse;
@@ -201,6 +202,10 @@ pub struct MemoryStore {
     accounts: Mutex<Bounded<Record>>,
     replay: Mutex<Replay>,
     revoked: Mutex<Bounded<()>>,
+    /// Authorization codes by digest: (record, redeemed).
+    codes: Mutex<Bounded<(String, bool)>>,
+    /// Refresh token families: (current secret digest, record).
+    families: Mutex<Bounded<(String, String)>>,
     /// Origin of the replay and revocation clock (`tokio::time`, so tests can pause it).
     origin: tokio::time::Instant,
 }
@@ -226,6 +231,8 @@ impl MemoryStore {
             accounts: Mutex::new(Bounded::new(capacity)),
             replay: Mutex::new(Replay::new(usize::try_from(replay).unwrap_or(usize::MAX))),
             revoked: Mutex::new(Bounded::new(capacity)),
+            codes: Mutex::new(Bounded::new(capacity)),
+            families: Mutex::new(Bounded::new(capacity)),
             origin: tokio::time::Instant::now(),
         }
     }
@@ -479,6 +486,82 @@ impl StateStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StateError> {
         Ok(())
+    }
+
+    async fn put_code(&self, code: &str, record: &str, ttl: Duration) -> Result<(), StateError> {
+        let now = self.tick();
+        lock(&self.codes).put(
+            &super::digest(code),
+            (record.to_string(), false),
+            now.saturating_add(duration_ms(ttl)),
+            now,
+        );
+        Ok(())
+    }
+
+    async fn redeem_code(&self, code: &str) -> Result<Redeemed, StateError> {
+        let now = self.tick();
+        let mut codes = lock(&self.codes);
+        Ok(match codes.get_mut(&super::digest(code), now) {
+            None => Redeemed::Unknown,
+            Some((record, true)) => Redeemed::Replayed(record.clone()),
+            Some((record, redeemed)) => {
+                *redeemed = true;
+                Redeemed::Fresh(record.clone())
+            }
+        })
+    }
+
+    async fn put_family(
+        &self,
+        family: &str,
+        current: &str,
+        record: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let now = self.tick();
+        lock(&self.families).put(
+            family,
+            (current.to_string(), record.to_string()),
+            now.saturating_add(duration_ms(ttl)),
+            now,
+        );
+        Ok(())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StateError> {
+        let now = self.tick();
+        let mut families = lock(&self.families);
+        let rotation = match families.get_mut(family, now) {
+            None => return Ok(Rotation::Unknown),
+            Some((current, record)) if crate::secret::constant_time_eq(current, presented) => {
+                *current = next.to_string();
+                Rotation::Rotated(record.clone())
+            }
+            Some(_) => Rotation::Reused,
+        };
+        if rotation == Rotation::Reused {
+            families.map.remove(family);
+        }
+        Ok(rotation)
+    }
+
+    async fn read_family(&self, family: &str) -> Result<Option<(String, String)>, StateError> {
+        let now = self.tick();
+        Ok(lock(&self.families).get_mut(family, now).map(|v| v.clone()))
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<bool, StateError> {
+        let now = self.tick();
+        let mut families = lock(&self.families);
+        let live = families.get_mut(family, now).is_some();
+        families.map.remove(family);
+        Ok(live)
     }
 }
 

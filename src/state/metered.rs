@@ -2,8 +2,8 @@
 //! (`altgate_state_operation_duration_seconds{op}`, `altgate_state_errors_total{op}`).
 
 use super::{
-    AccountActivity, AttemptDecision, Counted, LocationClass, LockoutPolicy, Op, ResetScope,
-    StateError, StateStore,
+    AccountActivity, AttemptDecision, Counted, LocationClass, LockoutPolicy, Op, Redeemed,
+    ResetScope, Rotation, StateError, StateStore,
 };
 use crate::metrics::StateMetrics;
 use async_trait::async_trait;
@@ -129,6 +129,53 @@ impl StateStore for Metered {
 
     async fn ping(&self) -> Result<(), StateError> {
         self.observe(Op::Ping, self.inner.ping()).await
+    }
+
+    async fn put_code(&self, code: &str, record: &str, ttl: Duration) -> Result<(), StateError> {
+        self.observe(Op::PutGrant, self.inner.put_code(code, record, ttl))
+            .await
+    }
+
+    async fn redeem_code(&self, code: &str) -> Result<Redeemed, StateError> {
+        self.observe(Op::RedeemCode, self.inner.redeem_code(code))
+            .await
+    }
+
+    async fn put_family(
+        &self,
+        family: &str,
+        current: &str,
+        record: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        self.observe(
+            Op::PutGrant,
+            self.inner.put_family(family, current, record, ttl),
+        )
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StateError> {
+        self.observe(
+            Op::RotateRefresh,
+            self.inner.rotate_refresh(family, presented, next),
+        )
+        .await
+    }
+
+    async fn read_family(&self, family: &str) -> Result<Option<(String, String)>, StateError> {
+        self.observe(Op::ReadFamily, self.inner.read_family(family))
+            .await
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<bool, StateError> {
+        self.observe(Op::RevokeFamily, self.inner.revoke_family(family))
+            .await
     }
 }
 

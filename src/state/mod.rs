@@ -176,7 +176,40 @@ label_set! {
         IsRevoked = "is_revoked",
         /// A health check.
         Ping = "ping",
+        /// Storing an OAuth authorization code or a refresh token family.
+        PutGrant = "put_grant",
+        /// Redeeming an authorization code (once).
+        RedeemCode = "redeem_code",
+        /// Rotating a refresh token.
+        RotateRefresh = "rotate_refresh",
+        /// Reading a refresh token family (introspection).
+        ReadFamily = "read_family",
+        /// Revoking a refresh token family.
+        RevokeFamily = "revoke_family",
     }
+}
+
+/// What redeeming an authorization code found ([`StateStore::redeem_code`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The first redemption: the code's record.
+    Fresh(String),
+    /// The code was redeemed before (on any node): its record, so what it issued can be
+    /// revoked.
+    Replayed(String),
+    /// No such code (never issued, or expired).
+    Unknown,
+}
+
+/// What presenting a refresh token to its family found ([`StateStore::rotate_refresh`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was the family's current one: it is now `next`; the family's record.
+    Rotated(String),
+    /// The token was an earlier one (already used): the family is revoked.
+    Reused,
+    /// No such family (never issued, expired or revoked).
+    Unknown,
 }
 
 /// A state operation failed. The caller decides whether to fail open or closed.
@@ -321,6 +354,39 @@ pub trait StateStore: Send + Sync {
 
     /// Checks that the store answers.
     async fn ping(&self) -> Result<(), StateError>;
+
+    /// Stores authorization code `code` (its digest is the key) with `record` for `ttl`.
+    async fn put_code(&self, code: &str, record: &str, ttl: Duration) -> Result<(), StateError>;
+
+    /// Redeems `code`, atomically: [`Redeemed::Fresh`] the first time on any node, then
+    /// [`Redeemed::Replayed`] for as long as the code lives.
+    async fn redeem_code(&self, code: &str) -> Result<Redeemed, StateError>;
+
+    /// Starts refresh token family `family` whose current token's secret digests to
+    /// `current`, with `record`, for `ttl` (the family's whole lifetime).
+    async fn put_family(
+        &self,
+        family: &str,
+        current: &str,
+        record: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError>;
+
+    /// Presents a token of `family` whose secret digests to `presented`, atomically: the
+    /// current one becomes `next` ([`Rotation::Rotated`]); an earlier one revokes the family
+    /// ([`Rotation::Reused`]).
+    async fn rotate_refresh(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StateError>;
+
+    /// The family's current secret digest and record, while it lives.
+    async fn read_family(&self, family: &str) -> Result<Option<(String, String)>, StateError>;
+
+    /// Revokes `family` (every refresh token of it); true when it existed.
+    async fn revoke_family(&self, family: &str) -> Result<bool, StateError>;
 }
 
 /// The `address` of `altgate_state_master` for the in-process store.

@@ -7,6 +7,7 @@
 
 pub mod claims;
 pub mod issue;
+pub mod jwt;
 pub mod rstr;
 pub mod saml;
 

@@ -57,13 +57,20 @@ pub(super) fn no_passive(
     target: &Target,
     cookies: &mut Vec<String>,
 ) -> Result<Option<LsResponse>, Refusal> {
-    let Deliver::Saml {
-        acs,
-        request_id,
-        relay,
-    } = &target.deliver
-    else {
-        return Ok(None);
+    let (acs, request_id, relay) = match &target.deliver {
+        Deliver::Saml {
+            acs,
+            request_id,
+            relay,
+        } => (acs, request_id, relay),
+        Deliver::OAuth(a) => {
+            app.metrics
+                .count_request(target.protocol, Outcome::NoPassive);
+            let mut r = crate::protocols::oauth::authorize::login_required(app, a);
+            r.set_cookies = std::mem::take(cookies);
+            return Ok(Some(r));
+        }
+        Deliver::WsFed { .. } => return Ok(None),
     };
     let signing = app.tokens.signing().ok_or_else(|| {
         refuse(
@@ -103,7 +110,8 @@ pub(super) fn no_passive(
     )))
 }
 
-/// Issues the token and builds the page that posts it to the relying party.
+/// Issues the token and builds the page that posts it to the relying party (an OAuth client
+/// gets a code, bound to SSO session `sid`).
 pub(super) async fn deliver(
     app: &Passive<'_>,
     req: &LsRequest<'_>,
@@ -111,6 +119,7 @@ pub(super) async fn deliver(
     target: &Target,
     signed_in: &SignedIn,
     outcome: Outcome,
+    sid: &str,
 ) -> Result<LsResponse, Refusal> {
     let rp = &target.rp;
     let failed = |reason: RefusalReason| Refusal {
@@ -172,6 +181,25 @@ pub(super) async fn deliver(
                 )
                 .map_err(|_| failed(RefusalReason::SigningFailed))?;
             post_saml(app.pages, lang, acs, &xml, relay.as_deref(), Vec::new())
+        }
+        Deliver::OAuth(a) => {
+            let inside = req
+                .request
+                .client
+                .is_internal(&app.federation.internal_networks);
+            crate::protocols::oauth::authorize::deliver(app, a, signed_in, sid, inside)
+                .await
+                .map_err(|(reason, status)| {
+                    let r = refuse(target.protocol, &rp.identifier, reason);
+                    if status == StatusCode::SERVICE_UNAVAILABLE {
+                        Refusal {
+                            kind: ErrorKind::Unavailable,
+                            ..r
+                        }
+                    } else {
+                        r
+                    }
+                })?
         }
     };
     app.token_metrics

@@ -54,6 +54,7 @@ fn arrival_tag(a: Arrival) -> &'static str {
         Arrival::Get => "get",
         Arrival::Post => "post",
         Arrival::IdpInitiated => "idp",
+        Arrival::OAuth => "oauth",
     }
 }
 

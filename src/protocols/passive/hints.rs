@@ -35,7 +35,7 @@ pub(super) const PASSWORD_METHODS: &[&str] = &[
 
 /// The login hint to pre-fill: trimmed, non-empty, at most [`MAX_HINT`] characters, no control
 /// characters; `None` otherwise.
-pub(super) fn login_hint(raw: Option<&str>) -> Option<String> {
+pub(crate) fn login_hint(raw: Option<&str>) -> Option<String> {
     let hint = raw?.trim();
     let usable =
         !hint.is_empty() && hint.chars().count() <= MAX_HINT && !hint.chars().any(char::is_control);

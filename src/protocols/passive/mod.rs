@@ -44,12 +44,14 @@ use crate::signin::{Protocol, SignIn};
 use crate::state::memory::LocalReplay;
 use crate::state::{StateError, StateStore};
 use crate::tokens::issue::Tokens;
+pub(crate) use hints::login_hint;
 use hyper::StatusCode;
 use page::{ErrorKind, Lang, Pages, Trace};
 use params::Params;
 pub use password_change::update_password;
 use request::{classify, encode_ctx, Arrival, Message};
 pub use request::{MAX_QUERY, MAX_STATE};
+pub(crate) use signout::signed_out;
 
 label_set! {
     /// How a browser request at `/adfs/ls/` (or at the password-change page) ended: the
@@ -185,6 +187,10 @@ label_set! {
         /// The password-change page's sealed state does not open, has expired or names no
         /// known trigger: the form expired.
         PasswordChangeState = "password_change_state",
+        /// An OpenID Connect authorization request without a usable `client_id` or
+        /// `redirect_uri`, or with a repeated or oversized parameter: an error page, never a
+        /// redirect (the redirect URI is not known good).
+        OAuthRequest = "oauth_request",
         /// The system's random generator failed: no CSRF token or sealed state could be made.
         NoRandomness = "no_randomness",
         /// Building or signing the token, or building the NoPassive response or the
@@ -231,6 +237,9 @@ pub struct Passive<'a> {
     pub token_metrics: &'a TokenMetrics,
     /// Windows integrated sign-in, when `kerberos` is configured.
     pub windows: Option<&'a WindowsBrowser>,
+    /// OAuth / OpenID Connect clients, when `oauth` is configured (the authorization
+    /// endpoint's sign-ins come through here).
+    pub oauth: Option<&'a crate::config::oauth::OAuthConfig>,
 }
 
 /// Windows integrated sign-in as browser sign-in uses it.
@@ -386,7 +395,7 @@ pub fn unreadable(
 const MAX_ASKED: usize = 256;
 
 /// A refused request: what the user sees and what is counted.
-struct Refusal {
+pub(crate) struct Refusal {
     protocol: Protocol,
     relying_party: String,
     reason: RefusalReason,
@@ -398,10 +407,16 @@ struct Refusal {
 
 impl Refusal {
     /// Records what the request asked for (at most [`MAX_ASKED`] bytes of it).
-    fn asked(mut self, what: &str) -> Refusal {
+    pub(crate) fn asked(mut self, what: &str) -> Refusal {
         self.asked = clip(what, MAX_ASKED).to_string();
         self
     }
+}
+
+/// A refusal of a request over `protocol` to `rp` (for the OpenID Connect authorization
+/// endpoint, whose browser part this is).
+pub(crate) fn refusal(protocol: Protocol, rp: &str, reason: RefusalReason) -> Refusal {
+    refuse(protocol, rp, reason)
 }
 
 fn refuse(protocol: Protocol, rp: &str, reason: RefusalReason) -> Refusal {
@@ -417,36 +432,119 @@ fn refuse(protocol: Protocol, rp: &str, reason: RefusalReason) -> Refusal {
 /// Handles one browser request at `/adfs/ls/` (or IdP-initiated sign-on).
 pub async fn handle(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
     let lang = app.pages.lang(req.accept_language);
-    let outcome = route(app, req, lang).await;
+    match route(app, req, lang).await {
+        Ok(r) => r,
+        Err(refusal) => refused(app, req, refusal),
+    }
+}
+
+/// Counts and logs `refusal`, and renders its error page.
+fn refused(app: &Passive<'_>, req: &LsRequest<'_>, refusal: Refusal) -> LsResponse {
+    app.events.emit(&PassiveRequestRefused {
+        protocol: refusal.protocol.into(),
+        relying_party: &refusal.relying_party,
+        reason: refusal.reason.into(),
+        requested: Some(refusal.asked.as_str()).filter(|a| !a.is_empty()),
+        client_ip: req.request.client_ip(),
+    });
+    app.metrics
+        .count_request(refusal.protocol, Outcome::Refused);
+    let known = app.relying_party(&refusal.relying_party).is_some()
+        || app
+            .oauth
+            .is_some_and(|o| o.client(&refusal.relying_party).is_some());
+    let rp_label = if known {
+        refusal.relying_party.as_str()
+    } else {
+        "unknown"
+    };
+    app.token_metrics
+        .count_failed(refusal.protocol, rp_label, refusal.reason);
+    let status = match refusal.kind {
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    error_page(app, req, status == StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// The error page (bad request, or unavailable), with the request's activity ID.
+pub(crate) fn error_page(app: &Passive<'_>, req: &LsRequest<'_>, unavailable: bool) -> LsResponse {
+    let lang = app.pages.lang(req.accept_language);
+    let trace = Trace {
+        activity_id: req.request.activity_id.as_str(),
+        time: app.tokens.now(),
+    };
+    let (status, kind) = if unavailable {
+        (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable)
+    } else {
+        (StatusCode::BAD_REQUEST, ErrorKind::BadRequest)
+    };
+    LsResponse::html(status, app.pages.error(lang, kind, &trace))
+}
+
+/// A 302 to `url`.
+pub(crate) fn redirect(url: String) -> LsResponse {
+    LsResponse {
+        location: Some(url),
+        ..LsResponse::html(StatusCode::FOUND, String::new())
+    }
+}
+
+/// A page whose form the browser posts to `action` at once, carrying `fields`.
+pub(crate) fn auto_post(app: &Passive<'_>, action: &str, fields: &[(&str, &str)]) -> LsResponse {
+    let lang = app.pages.lang(None);
+    LsResponse {
+        form_target: Some(action.to_string()),
+        ..LsResponse::html(StatusCode::OK, app.pages.auto_post(lang, action, fields))
+    }
+}
+
+/// The OpenID Connect authorization endpoint (`/adfs/oauth2/authorize/`): the request is read
+/// by [`crate::protocols::oauth::authorize`], then the browser signs in here as for any relying
+/// party, and the delivery sends the code.
+pub async fn authorize(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
+    use crate::protocols::oauth::authorize::{read, Read};
+    let lang = app.pages.lang(req.accept_language);
+    let body = String::from_utf8_lossy(req.body);
+    let raw: &str = if req.post { &body } else { req.raw_query };
+    let outcome = async {
+        if raw.len() > MAX_QUERY {
+            return Err(refuse(
+                Protocol::Oidc,
+                "unknown",
+                RefusalReason::QueryTooLong,
+            ));
+        }
+        if app.tokens.signing().is_none() {
+            return Err(Refusal {
+                kind: ErrorKind::Unavailable,
+                ..refuse(Protocol::Oidc, "unknown", RefusalReason::NoSigningKey)
+            });
+        }
+        match read(app, raw)? {
+            Read::SignIn(checked) => {
+                let target = request::oauth_target(*checked);
+                form::begin(app, req, lang, target, &encode_ctx(Arrival::OAuth, raw)).await
+            }
+            Read::Redirect(r, reason) => {
+                let client = crate::protocols::oauth::authorize::client_of(app, raw);
+                app.events.emit(&crate::events::OAuthRequestRefused {
+                    protocol: Protocol::Oidc.into(),
+                    client_id: &client,
+                    reason: reason.into(),
+                    client_ip: req.request.client_ip(),
+                });
+                app.metrics.count_request(Protocol::Oidc, Outcome::Refused);
+                app.token_metrics
+                    .count_failed(Protocol::Oidc, &client, reason);
+                Ok(r)
+            }
+        }
+    }
+    .await;
     match outcome {
         Ok(r) => r,
-        Err(refusal) => {
-            app.events.emit(&PassiveRequestRefused {
-                protocol: refusal.protocol.into(),
-                relying_party: &refusal.relying_party,
-                reason: refusal.reason.into(),
-                requested: Some(refusal.asked.as_str()).filter(|a| !a.is_empty()),
-                client_ip: req.request.client_ip(),
-            });
-            app.metrics
-                .count_request(refusal.protocol, Outcome::Refused);
-            let rp_label = if app.relying_party(&refusal.relying_party).is_some() {
-                refusal.relying_party.as_str()
-            } else {
-                "unknown"
-            };
-            app.token_metrics
-                .count_failed(refusal.protocol, rp_label, refusal.reason);
-            let status = match refusal.kind {
-                ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let trace = Trace {
-                activity_id: req.request.activity_id.as_str(),
-                time: app.tokens.now(),
-            };
-            LsResponse::html(status, app.pages.error(lang, refusal.kind, &trace))
-        }
+        Err(refusal) => refused(app, req, refusal),
     }
 }
 
@@ -496,4 +594,4 @@ async fn route(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> Result<LsR
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

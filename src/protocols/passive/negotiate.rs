@@ -49,6 +49,7 @@ pub(super) async fn sign_in(
     let token = token.unwrap_or_default();
     match w.service.sign_in(token, false, &sctx).await {
         Ok(signed) => {
+            let sid = app.sessions.session_id();
             let mut r = deliver(
                 app,
                 req,
@@ -56,9 +57,10 @@ pub(super) async fn sign_in(
                 target,
                 &signed.signed_in,
                 Outcome::WindowsToken,
+                &sid,
             )
             .await?;
-            super::sso::start(app, &signed.signed_in, &mut r);
+            super::sso::start(app, &signed.signed_in, &sid, &mut r);
             r.www_authenticate = signed.reply.as_deref().map(reply_header);
             Ok(Some(r))
         }

@@ -212,8 +212,9 @@ pub(super) async fn submit(
         .await
     {
         Ok(signed_in) => {
-            let mut r = deliver(app, req, lang, &target, &signed_in, Outcome::Token).await?;
-            sso::start(app, &signed_in, &mut r);
+            let sid = app.sessions.session_id();
+            let mut r = deliver(app, req, lang, &target, &signed_in, Outcome::Token, &sid).await?;
+            sso::start(app, &signed_in, &sid, &mut r);
             Ok(r)
         }
         Err(f) => {

@@ -33,6 +33,8 @@ pub(super) enum Deliver {
         request_id: Option<String>,
         relay: Option<String>,
     },
+    /// An OAuth authorization code to the client's redirect URI.
+    OAuth(Box<crate::protocols::oauth::authorize::Authorization>),
 }
 
 /// A sign-in request: for whom, where the token goes, and how the user may be asked.
@@ -47,6 +49,23 @@ pub(super) struct Target {
     /// The login hint (WS-Fed `username`, SAML `Subject/NameID`): pre-fills the form, and an
     /// SSO session of another account is not reused (see [`hints`]).
     pub(super) hint: Option<String>,
+    /// OpenID Connect `max_age` (seconds): an SSO session whose sign-in is older is not
+    /// reused.
+    pub(super) max_age: Option<u64>,
+}
+
+/// The sign-in request of a checked OpenID Connect authorization request.
+pub(super) fn oauth_target(c: crate::protocols::oauth::authorize::Checked) -> Target {
+    Target {
+        protocol: Protocol::Oidc,
+        rp: c.relying_party,
+        deliver: Deliver::OAuth(Box::new(c.authorization)),
+        force_authn: c.force_authn,
+        password_only: false,
+        is_passive: c.is_passive,
+        hint: c.hint,
+        max_age: c.max_age,
+    }
 }
 
 /// The protocol message a request carries.
@@ -226,6 +245,7 @@ pub(super) fn classify(
             password_only: false,
             is_passive: false,
             hint: None,
+            max_age: None,
         }));
     }
     if let Some(encoded) = params.get("SAMLRequest") {
@@ -286,6 +306,7 @@ pub(super) fn classify(
             password_only: false,
             is_passive: req.is_passive,
             hint: hints::login_hint(req.subject_hint.as_deref()),
+            max_age: None,
             rp,
         }));
     }
@@ -330,6 +351,7 @@ pub(super) fn classify(
                     && hints::password_method(wauth),
                 is_passive: false,
                 hint: hints::login_hint(params.get("username")),
+                max_age: None,
                 rp,
             }))
         }
@@ -356,6 +378,8 @@ pub(super) enum Arrival {
     Post,
     /// IdP-initiated sign-on.
     IdpInitiated,
+    /// An OpenID Connect authorization request (query or form).
+    OAuth,
 }
 
 /// The sign-in form's `ctx`: how the original request arrived and its raw parameters.
@@ -364,6 +388,7 @@ pub(super) fn encode_ctx(arrival: Arrival, raw: &str) -> String {
         Arrival::Get => "get",
         Arrival::Post => "post",
         Arrival::IdpInitiated => "idp",
+        Arrival::OAuth => "oauth",
     };
     b64url().encode(format!("{tag}\n{raw}"))
 }
@@ -373,6 +398,14 @@ pub(super) fn encode_ctx(arrival: Arrival, raw: &str) -> String {
 pub(super) fn target_of_ctx(app: &Passive<'_>, ctx: &str) -> Result<Target, Refusal> {
     let bad = || refuse(Protocol::Wsfed, "unknown", RefusalReason::BadFormContext);
     let (arrival, raw) = decode_ctx(ctx).ok_or_else(bad)?;
+    if arrival == Arrival::OAuth {
+        // Checked again as it arrived; an error now (the configuration changed) is no
+        // sign-in: the form expired.
+        return match crate::protocols::oauth::authorize::read(app, &raw)? {
+            crate::protocols::oauth::authorize::Read::SignIn(c) => Ok(oauth_target(*c)),
+            crate::protocols::oauth::authorize::Read::Redirect(..) => Err(bad()),
+        };
+    }
     match classify(app, &Params::parse(&raw), arrival)? {
         Message::SignIn(target) => Ok(target),
         _ => Err(bad()),
@@ -387,6 +420,7 @@ pub(super) fn decode_ctx(ctx: &str) -> Option<(Arrival, String)> {
         "get" => Arrival::Get,
         "post" => Arrival::Post,
         "idp" => Arrival::IdpInitiated,
+        "oauth" => Arrival::OAuth,
         _ => return None,
     };
     Some((arrival, raw.to_string()))

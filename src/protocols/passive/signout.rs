@@ -109,3 +109,27 @@ pub(super) async fn saml(
     r.set_cookies.push(clear_session_cookie());
     Ok(r)
 }
+
+/// OpenID Connect end-session, once its request is checked: ends the browser's session on every
+/// node, then returns to `redirect` (a registered post-logout URI) or shows the signed-out page.
+pub(crate) async fn signed_out(
+    app: &Passive<'_>,
+    req: &LsRequest<'_>,
+    protocol: Protocol,
+    redirect: Option<String>,
+) -> LsResponse {
+    let login = sso::end(app, req).await;
+    app.events.emit(&SignedOut {
+        protocol: protocol.into(),
+        login: &login,
+        client_ip: req.request.client_ip(),
+    });
+    app.metrics.count_request(protocol, Outcome::SignedOut);
+    let lang = app.pages.lang(req.accept_language);
+    let mut r = match redirect {
+        Some(url) => super::redirect(url),
+        None => LsResponse::html(StatusCode::OK, app.pages.signed_out(lang)),
+    };
+    r.set_cookies.push(clear_session_cookie());
+    r
+}

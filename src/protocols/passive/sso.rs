@@ -63,7 +63,14 @@ pub(super) async fn reuse(
         return Ok(None);
     };
     match open(app, value, req.request.client_ip()).await {
-        Ok((signed_in, refreshed)) => {
+        Ok((signed_in, refreshed, sid)) => {
+            if let Some(max_age) = target.max_age {
+                let age = app.tokens.now() - signed_in.auth_instant;
+                if age.whole_seconds() > i64::try_from(max_age).unwrap_or(i64::MAX) {
+                    // OpenID Connect max_age: the user signs in again; the session stays.
+                    return Ok(None);
+                }
+            }
             let account = signed_in.resolution.account.as_ref();
             if let Some(hint) = target.hint.as_deref() {
                 let dn = account.map_or("", |a| a.distinguished_name.as_str());
@@ -81,7 +88,8 @@ pub(super) async fn reuse(
                 protocol: target.protocol.into(),
                 client_ip: req.request.client_ip(),
             });
-            let mut r = deliver(app, req, lang, target, &signed_in, Outcome::SsoToken).await?;
+            let mut r =
+                deliver(app, req, lang, target, &signed_in, Outcome::SsoToken, &sid).await?;
             r.set_cookies.push(refreshed);
             Ok(Some(r))
         }
@@ -102,7 +110,7 @@ async fn open(
     app: &Passive<'_>,
     value: &str,
     client_ip: IpAddr,
-) -> Result<(SignedIn, String), NotReused> {
+) -> Result<(SignedIn, String, String), NotReused> {
     let session = app.sessions.open(value).ok_or(ended(SsoResult::Invalid))?;
     let now = app.tokens.now().unix_timestamp();
     let p = &app.settings;
@@ -142,6 +150,7 @@ async fn open(
     } else {
         crate::signin::Method::Password
     };
+    let sid = session.id.clone();
     let refreshed = Session {
         last_used: now,
         ..session
@@ -161,6 +170,7 @@ async fn open(
             device: None,
         },
         session_cookie(&cookie, max_age),
+        sid,
     ))
 }
 
@@ -216,12 +226,12 @@ async fn check_account(
     Err(ended(reason))
 }
 
-/// Starts a session for a form sign-in: its cookie goes out with the token page `r`.
-pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, r: &mut LsResponse) {
+/// Starts session `sid` for a form sign-in: its cookie goes out with the token page `r`.
+pub(super) fn start(app: &Passive<'_>, signed_in: &SignedIn, sid: &str, r: &mut LsResponse) {
     let account = signed_in.resolution.account.as_ref();
     let now = app.tokens.now().unix_timestamp();
     let session = Session {
-        id: app.sessions.session_id(),
+        id: sid.to_string(),
         login: signed_in.login.clone(),
         dn: account.map_or_else(String::new, |a| a.distinguished_name.clone()),
         auth_instant: signed_in.auth_instant.unix_timestamp(),

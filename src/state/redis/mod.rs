@@ -37,8 +37,8 @@
 
 use super::{
     attempt_ips, canonical_ips, digest, duration_ms, from_ms, to_ms, AccountActivity,
-    AttemptDecision, Counted, LocationClass, LockoutPolicy, Record, ResetScope, StateError,
-    StateStore, Verdict,
+    AttemptDecision, Counted, LocationClass, LockoutPolicy, Record, Redeemed, ResetScope, Rotation,
+    StateError, StateStore, Verdict,
 };
 use crate::config::state::RedisConfig;
 use crate::events::Events;
@@ -63,6 +63,8 @@ const NOT_COUNTED: &str = concat!(
     include_str!("../lua/not_counted.lua")
 );
 const FIRST_USE: &str = include_str!("../lua/first_use.lua");
+const REDEEM_CODE: &str = include_str!("../lua/redeem_code.lua");
+const ROTATE_REFRESH: &str = include_str!("../lua/rotate_refresh.lua");
 const CANCEL: &str = concat!(
     include_str!("../lua/take_back.lua"),
     include_str!("../lua/cancel.lua")
@@ -88,6 +90,8 @@ struct Core {
     not_counted: Script,
     first_use: Script,
     cancel: Script,
+    redeem_code: Script,
+    rotate_refresh: Script,
     /// The most live ids the replay cache holds.
     replay_max: std::sync::atomic::AtomicU64,
     /// Replicas that must confirm a revocation.
@@ -166,6 +170,8 @@ impl RedisStore {
             not_counted: Script::new(NOT_COUNTED),
             first_use: Script::new(FIRST_USE),
             cancel: Script::new(CANCEL),
+            redeem_code: Script::new(REDEEM_CODE),
+            rotate_refresh: Script::new(ROTATE_REFRESH),
             replay_max: crate::config::state::REPLAY_CACHE_DEFAULT.into(),
             replica_acks: config.replica_acks,
         });
@@ -657,6 +663,113 @@ impl StateStore for RedisStore {
     async fn ping(&self) -> Result<(), StateError> {
         let _: String = self.core.query(&redis::cmd("PING")).await?;
         Ok(())
+    }
+
+    async fn put_code(&self, code: &str, record: &str, ttl: Duration) -> Result<(), StateError> {
+        let core = &self.core;
+        let _: () = core
+            .query(
+                redis::cmd("SET")
+                    .arg(core.key("code", code))
+                    .arg(record)
+                    .arg("PX")
+                    .arg(duration_ms(ttl).max(1)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, code: &str) -> Result<Redeemed, StateError> {
+        let core = &self.core;
+        let key = core.key("code", code);
+        let mut call = core.redeem_code.prepare_invoke();
+        call.key(&key).key(format!("{key}:redeemed"));
+        let reply: Vec<String> = core.invoke(&call).await?;
+        match reply.as_slice() {
+            [w] if w == "unknown" => Ok(Redeemed::Unknown),
+            [w, record] if w == "fresh" => Ok(Redeemed::Fresh(record.clone())),
+            [w, record] if w == "replayed" => Ok(Redeemed::Replayed(record.clone())),
+            _ => Err(StateError::Protocol(format!(
+                "redeem_code script returned {} values",
+                reply.len()
+            ))),
+        }
+    }
+
+    async fn put_family(
+        &self,
+        family: &str,
+        current: &str,
+        record: &str,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let core = &self.core;
+        let key = core.key("family", family);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(&key)
+            .arg("c")
+            .arg(current)
+            .arg("r")
+            .arg(record)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(duration_ms(ttl).max(1))
+            .ignore();
+        core.with_conn(true, |mut conn| {
+            let pipe = pipe.clone();
+            async move { pipe.query_async::<()>(&mut conn).await }
+        })
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+    ) -> Result<Rotation, StateError> {
+        let core = &self.core;
+        let mut call = core.rotate_refresh.prepare_invoke();
+        call.key(core.key("family", family))
+            .arg(presented)
+            .arg(next);
+        let reply: Vec<String> = core.invoke(&call).await?;
+        match reply.as_slice() {
+            [w] if w == "unknown" => Ok(Rotation::Unknown),
+            [w] if w == "reused" => Ok(Rotation::Reused),
+            [w, record] if w == "rotated" => Ok(Rotation::Rotated(record.clone())),
+            _ => Err(StateError::Protocol(format!(
+                "rotate_refresh script returned {} values",
+                reply.len()
+            ))),
+        }
+    }
+
+    async fn read_family(&self, family: &str) -> Result<Option<(String, String)>, StateError> {
+        let core = &self.core;
+        let fields: Vec<Option<String>> = core
+            .query(
+                redis::cmd("HMGET")
+                    .arg(core.key("family", family))
+                    .arg("c")
+                    .arg("r"),
+            )
+            .await?;
+        Ok(match fields.as_slice() {
+            [Some(c), Some(r)] => Some((c.clone(), r.clone())),
+            _ => None,
+        })
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<bool, StateError> {
+        let core = &self.core;
+        let n: i64 = core
+            .query(redis::cmd("DEL").arg(core.key("family", family)))
+            .await?;
+        Ok(n > 0)
     }
 }
 

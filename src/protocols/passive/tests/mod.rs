@@ -15,7 +15,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub(super) const DEMO_PW: &str = "Demo-Passw0rd!";
+pub(crate) const DEMO_PW: &str = "Demo-Passw0rd!";
 pub(super) const WSFED_RP: &str = "urn:wsfed:test";
 pub(super) const SAML_RP: &str = "https://sp.example.test/metadata";
 
@@ -34,7 +34,7 @@ pub(super) fn app() -> Arc<App> {
     App::new(config).expect("app")
 }
 
-pub(super) fn ip() -> IpAddr {
+pub(crate) fn ip() -> IpAddr {
     IpAddr::from([192, 0, 2, 1])
 }
 
@@ -56,7 +56,7 @@ pub(super) async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
     .await
 }
 
-pub(super) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
+pub(crate) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
     handle(
         &app.passive(),
         &LsRequest {
@@ -74,7 +74,7 @@ pub(super) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {
     .await
 }
 
-pub(super) fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -87,7 +87,7 @@ pub(super) fn hidden(html: &str, name: &str) -> String {
         .replace("&amp;", "&")
 }
 
-pub(super) fn cookie_pair(r: &LsResponse, name: &str) -> String {
+pub(crate) fn cookie_pair(r: &LsResponse, name: &str) -> String {
     r.set_cookies
         .iter()
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -96,7 +96,7 @@ pub(super) fn cookie_pair(r: &LsResponse, name: &str) -> String {
         .to_string()
 }
 
-pub(super) fn form(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form(fields: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
