@@ -17,6 +17,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         Vocabulary::of::<kinds::TokenFailure>()
             .with::<crate::protocols::wstrust::RequestRefusal>()
             .with::<crate::protocols::passive::RefusalReason>()
+            .with::<crate::protocols::oauth::OAuthRefusal>()
             .with::<crate::signin::FailureReason>()
             .with::<crate::signin::password_change::ChangeFailureReason>()
             .with::<crate::kerberos::Rejection>()
@@ -155,6 +156,13 @@ mod tests {
             .find("\n## ")
             .map_or(section, |end| &section[..end + 2]);
         let want = vocabularies_markdown();
+        if std::env::var_os("ALTGATE_BLESS_DOCS").is_some() && section.trim_end() != want.trim_end()
+        {
+            // Rewrites the section from the code (a developer's step; CI never sets it).
+            let text = text.replacen(section.trim_end(), want.trim_end(), 1);
+            std::fs::write(DOC, text).expect("write docs/metrics.md");
+            return;
+        }
         assert_eq!(
             section.trim_end(),
             want.trim_end(),

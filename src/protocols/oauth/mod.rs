@@ -80,22 +80,22 @@ label_set! {
         /// ROPC: the sign-in failed (wrong password, unknown or ambiguous login, locked out,
         /// disabled...; the sign-in's own reason is in `altgate_sign_in_failures_total`): one
         /// answer for all (`invalid_grant`, AD FS's MSIS9659).
-        InvalidCredentials = "invalid_credentials",
+        InvalidCredentials = "password_grant_failed",
         /// ROPC: the password is expired or must be changed (`invalid_grant`, said plainly;
         /// AD answers this only to the right password).
         PasswordMustChange = "password_must_change",
         /// `prompt=none` without a usable session (`login_required`).
         LoginRequired = "login_required",
         /// The bearer token is missing, malformed, expired or revoked (`invalid_token`, 401).
-        InvalidToken = "invalid_token",
+        InvalidToken = "invalid_access_token",
         /// The `id_token_hint` does not verify as one of altgate's ID tokens.
         InvalidIdTokenHint = "invalid_id_token_hint",
         /// The `post_logout_redirect_uri` is not one the client registered.
         UnregisteredPostLogoutUri = "unregistered_post_logout_uri",
         /// The farm state store did not answer (`temporarily_unavailable`, 503).
-        StateUnavailable = "state_unavailable",
+        StateUnavailable = "oauth_state_unavailable",
         /// No signing key, or signing failed (`server_error`, 503).
-        SigningFailed = "signing_failed",
+        SigningFailed = "oauth_signing_failed",
     }
 }
 
