@@ -40,14 +40,14 @@ fn pw() -> String {
 }
 
 /// `extranet_lockout:` (no per-address budget, so only the account counts matter) and `state`.
-fn lockout_yaml(mode: &str, threshold: u32, state: &str) -> String {
+pub(crate) fn lockout_yaml(mode: &str, threshold: u32, state: &str) -> String {
     format!(
         "extranet_lockout: {{ mode: {mode}, threshold: {threshold}, observation_window: 30m, ip_failures_per_minute: 0 }}\n{state}"
     )
 }
 
 /// `state:` on `redis` under `prefix`, with more keys (`, timeout: 200ms`) if given.
-fn redis_state(redis: &Redis, prefix: &str, more: &str) -> String {
+pub(crate) fn redis_state(redis: &Redis, prefix: &str, more: &str) -> String {
     format!(
         "state: {{ url: '{}', key_prefix: '{prefix}'{more} }}\n",
         redis.url()
@@ -56,9 +56,9 @@ fn redis_state(redis: &Redis, prefix: &str, more: &str) -> String {
 
 /// Where an altgate listens and the certificate to verify it with.
 #[derive(Clone)]
-struct Endpoint {
-    addr: SocketAddr,
-    ca: PathBuf,
+pub(crate) struct Endpoint {
+    pub(crate) addr: SocketAddr,
+    pub(crate) ca: PathBuf,
 }
 
 impl From<&TestServer> for Endpoint {
@@ -71,7 +71,7 @@ impl From<&TestServer> for Endpoint {
 }
 
 /// One HTTPS request with extra headers: status, lower-cased response headers, body.
-async fn request(
+pub(crate) async fn request(
     to: &Endpoint,
     method: &str,
     path: &str,
@@ -447,8 +447,8 @@ async fn lockout_status_and_reset_from_the_command_line() {
 }
 
 /// An `altgate serve` process of a farm, stopped when dropped.
-struct Node {
-    https: Endpoint,
+pub(crate) struct Node {
+    pub(crate) https: Endpoint,
     admin: SocketAddr,
     log: PathBuf,
     process: Watched,
@@ -457,7 +457,7 @@ struct Node {
 impl Node {
     /// Starts a node with both forests, token signing, the WS-Fed test relying party, a trusted
     /// load balancer on loopback, and `shared` (the farm's common sections).
-    async fn start(name: &str, shared: &str) -> Node {
+    pub(crate) async fn start(name: &str, shared: &str) -> Node {
         let dir = harness::private_dir().join(format!("node-{name}"));
         std::fs::create_dir_all(&dir).expect("node dir");
         let (port, admin_port) = (harness::free_port(), harness::free_port());
@@ -1218,7 +1218,7 @@ fn wsfed_rp_yaml() -> String {
 }
 
 /// A fresh SSO session key file, shared by the nodes of one farm.
-fn session_key_yaml(name: &str) -> String {
+pub(crate) fn session_key_yaml(name: &str) -> String {
     use base64::Engine;
     let mut key = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key).expect("random");

@@ -39,6 +39,7 @@ mod entra;
 mod enumeration;
 mod lockout;
 mod m365;
+mod oauth;
 mod passive;
 mod password_change;
 mod prometheus;

@@ -75,7 +75,7 @@ pub(super) async fn begin(
         r.www_authenticate = Some(NEGOTIATE.to_string());
     }
     r.set_cookies = cookies;
-    Ok(r)
+    Ok(target.allow_redirect(r))
 }
 
 fn sign_in_page(
@@ -122,16 +122,17 @@ pub(super) async fn submit(
             if let Some(trigger) = super::password_change::trigger_for(&f) {
                 return super::password_change::offer(
                     app, lang, &target, ctx, expected, username, &password, trigger,
-                );
+                )
+                .map(|r| target.allow_redirect(r));
             }
             app.metrics
                 .count_request(target.protocol, Outcome::SignInPage);
             // Same generic message for every reason; the user name is echoed back (escaped).
             let shown: String = username.chars().take(320).collect();
-            Ok(LsResponse::html(
+            Ok(target.allow_redirect(LsResponse::html(
                 StatusCode::OK,
                 sign_in_page(app, lang, ctx, expected, true, &shown),
-            ))
+            )))
         }
         Ok(signed_in) => {
             let sid = app.sessions.session_id();

@@ -54,6 +54,18 @@ pub(super) struct Target {
     pub(super) max_age: Option<u64>,
 }
 
+impl Target {
+    /// A page of this sign-in (the form, the password change) whose post may end in a redirect
+    /// to the client's redirect URI: `form-action` must allow that origin too, or the browser
+    /// stops the redirect.
+    pub(super) fn allow_redirect(&self, mut r: super::LsResponse) -> super::LsResponse {
+        if let (Deliver::OAuth(a), None) = (&self.deliver, &r.form_target) {
+            r.form_target = Some(a.redirect_uri.clone());
+        }
+        r
+    }
+}
+
 /// The sign-in request of a checked OpenID Connect authorization request.
 pub(super) fn oauth_target(c: crate::protocols::oauth::authorize::Checked) -> Target {
     Target {
