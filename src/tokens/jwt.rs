@@ -144,13 +144,14 @@ pub fn verify(token: &str, certs: &[&[u8]], expect: &Expect<'_>) -> Result<Value
 mod tests {
     use super::*;
 
-    fn key() -> (tempfile::TempDir, SigningKey) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (c, k) = (dir.path().join("s.crt"), dir.path().join("s.key"));
-        crate::keys::ensure_dev_signing_pair(&c, &k, "jwt test", time::OffsetDateTime::now_utc())
-            .expect("pair");
-        let key = SigningKey::load(&c, &k).expect("load");
-        (dir, key)
+    fn key() -> ((), SigningKey) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let key = SigningKey::load(
+            &dir.join("test-token-signing.crt"),
+            &dir.join("test-token-signing.key"),
+        )
+        .expect("load");
+        ((), key)
     }
 
     fn any() -> Expect<'static> {

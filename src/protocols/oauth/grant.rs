@@ -280,6 +280,13 @@ impl Issued {
     }
 }
 
+/// Sets claim `k` of the object `m`.
+fn set(m: &mut Value, k: &str, v: Value) {
+    if let Value::Object(o) = m {
+        o.insert(k.to_string(), v);
+    }
+}
+
 fn sign(app: &OAuth<'_>, claims: &Value) -> Result<String, OAuthRefusal> {
     let signing = app
         .passive
@@ -313,26 +320,26 @@ pub(super) fn tokens(
             "authmethod": authmethod(&u.method), "ver": "1.0",
         });
         if let Some(n) = &grant.nonce {
-            c["nonce"] = json!(n);
+            set(&mut c, "nonce", json!(n));
         }
         if has("profile") {
-            c["preferred_username"] = json!(u.upn);
+            set(&mut c, "preferred_username", json!(u.upn));
             for (k, v) in [
                 ("name", &u.name),
                 ("given_name", &u.given_name),
                 ("family_name", &u.family_name),
             ] {
                 if let Some(v) = v {
-                    c[k] = json!(v);
+                    set(&mut c, k, json!(v));
                 }
             }
         }
         if has("email") {
-            c["email"] = json!(u.upn);
+            set(&mut c, "email", json!(u.upn));
         }
         if has("allatclaims") {
             for (k, v) in &u.extra {
-                c[k.as_str()] = json!(v);
+                set(&mut c, k.as_str(), json!(v));
             }
         }
         Some(sign(app, &c)?)
@@ -353,22 +360,22 @@ pub(super) fn tokens(
     });
     // What userinfo answers with, per the granted scopes.
     if has("profile") {
-        a["preferred_username"] = json!(u.upn);
+        set(&mut a, "preferred_username", json!(u.upn));
         for (k, v) in [
             ("name", &u.name),
             ("given_name", &u.given_name),
             ("family_name", &u.family_name),
         ] {
             if let Some(v) = v {
-                a[k] = json!(v);
+                set(&mut a, k, json!(v));
             }
         }
     }
     if has("email") {
-        a["email"] = json!(u.upn);
+        set(&mut a, "email", json!(u.upn));
     }
     for (k, v) in &u.extra {
-        a[k.as_str()] = json!(v);
+        set(&mut a, k.as_str(), json!(v));
     }
     let mut scope: Vec<String> = grant.scopes.clone();
     if let Some(r) = &grant.resource {
@@ -403,7 +410,7 @@ pub(super) fn client_token(
         "ver": "1.0", "jti": super::random(16).ok_or(OAuthRefusal::SigningFailed)?,
     });
     if !asked.resource_scopes.is_empty() {
-        a["scp"] = json!(asked.resource_scopes.join(" "));
+        set(&mut a, "scp", json!(asked.resource_scopes.join(" ")));
     }
     Ok(Issued {
         access_token: sign(app, &a)?,
