@@ -500,7 +500,7 @@ pub(crate) fn auto_post(app: &Passive<'_>, action: &str, fields: &[(&str, &str)]
 }
 
 /// The OpenID Connect authorization endpoint (`/adfs/oauth2/authorize/`): the request is read
-/// by [`crate::protocols::oauth::authorize`], then the browser signs in here as for any relying
+/// by the OAuth module's `authorize`, then the browser signs in here as for any relying
 /// party, and the delivery sends the code.
 pub async fn authorize(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
     use crate::protocols::oauth::authorize::{read, Read};
