@@ -449,6 +449,17 @@ pub fn initialise_series(m: &Metrics, config: &Config) {
             }
         }
     }
+    if let Some(oauth) = &config.oauth {
+        use crate::protocols::oauth::OAuthRefusal;
+        for c in &oauth.clients {
+            for p in [Protocol::Oidc, Protocol::OAuthToken] {
+                zero(&m.tokens.issued, &[p.id(), &c.client_id]);
+                for r in OAuthRefusal::ALL {
+                    zero(&m.tokens.failed, &[p.id(), &c.client_id, r.id()]);
+                }
+            }
+        }
+    }
     m.state.initialise(Op::ALL);
     m.lockout
         .initialise(config.extranet_lockout.mode, Class::ALL, Decision::ALL);

@@ -419,6 +419,7 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
                 }
             }
         }
+        oauth_notes(c);
         ad_lockout_policies(&app).await;
         println!(
             "altgate: configuration file {} test is successful",
@@ -426,6 +427,38 @@ fn check_config(path: &Path) -> Result<ExitCode, ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// What `check-config` says about `oauth:`: a summary, and what an admin should know.
+fn oauth_notes(c: &crate::config::Config) {
+    use crate::config::oauth::{ClientKind, Grant};
+    let Some(o) = &c.oauth else {
+        return;
+    };
+    let public = o
+        .clients
+        .iter()
+        .filter(|c| c.kind == ClientKind::Public)
+        .count();
+    println!(
+        "oauth: {} clients ({public} public, {} confidential), {} resources; issuer {}/adfs",
+        o.clients.len(),
+        o.clients.len() - public,
+        o.resources.len(),
+        c.server.public_url.as_str().trim_end_matches('/')
+    );
+    if c.token_signing.is_none() {
+        println!("warning: oauth without token_signing: the OAuth endpoints answer 503 until a token-signing key is configured");
+    }
+    for client in o.clients.iter().filter(|c| c.allows(Grant::Password)) {
+        println!(
+            "note: oauth client {} allows the password grant (ROPC): it signs in with extranet lockout like WS-Trust, but cannot do MFA or Windows integrated sign-in",
+            client.client_id
+        );
+    }
+    if matches!(c.state.backend, crate::config::state::StateBackend::Memory) {
+        println!("note: authorization codes and refresh tokens are kept in this process (state.url is not set): a farm's nodes would not redeem each other's");
+    }
 }
 
 /// How long `check-config` waits for the domains' lockout policies.

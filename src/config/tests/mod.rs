@@ -4,6 +4,7 @@
 
 mod bounds;
 mod kerberos;
+mod oauth;
 
 use super::sp_metadata::sp_metadata;
 use super::url::is_reply_url;

@@ -37,6 +37,7 @@ fn app() -> (tempfile::TempDir, Arc<App>) {
          \x20 clients:\n\
          \x20   - {{ client_id: {WEB}, type: confidential, secret_file: '{}', redirect_uris: ['{CB}'], post_logout_redirect_uris: ['https://app.example.test/'], grants: [authorization_code, refresh_token, client_credentials, password], scopes: [openid, profile, email, offline_access, allatclaims], claims: [immutable_id] }}\n\
          \x20   - {{ client_id: {NATIVE}, type: public, redirect_uris: ['{NATIVE_CB}'], grants: [authorization_code, refresh_token, password] }}\n\
+         \x20   - {{ client_id: jwt-app, type: confidential, certificate_file: tests/fixtures/test-token-signing.crt, grants: [client_credentials] }}\n\
          \x20 resources:\n\
          \x20   - {{ identifier: '{API}', scopes: [user_impersonation] }}\n",
         secret.display()
@@ -501,4 +502,58 @@ async fn logout_ends_the_session_revokes_its_refresh_tokens_and_never_redirects_
     let body = format!("grant_type=refresh_token&refresh_token={}", enc(&rt));
     let (_, e) = call(&app, token_fn, &body, Some(&basic())).await;
     assert_eq!(e["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn private_key_jwt_assertions_verify_once_and_only_with_rs256_and_the_right_audience() {
+    let (_d, app) = app();
+    let key = &app.tokens.signing().expect("key").key;
+    let now = app.tokens.now().unix_timestamp();
+    let assertion = |aud: &str, jti: &str, exp: i64| {
+        crate::tokens::jwt::sign(
+            key,
+            &serde_json::json!({
+                "iss": "jwt-app", "sub": "jwt-app", "aud": aud, "jti": jti, "exp": exp, "iat": now,
+            }),
+        )
+        .expect("sign")
+    };
+    let token_url = "https://sts.example.test/adfs/oauth2/token/";
+    let body = |a: &str| {
+        format!(
+            "grant_type=client_credentials&resource={}&client_assertion_type={}&client_assertion={}",
+            enc(API),
+            enc("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            enc(a)
+        )
+    };
+    let good = assertion(token_url, "jti-1", now + 60);
+    let (s, t) = call(&app, token_fn, &body(&good), None).await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(
+        claims(&app, t["access_token"].as_str().expect("at"))["sub"],
+        "jwt-app"
+    );
+    // The same assertion again (its jti is spent), another audience, an expired one.
+    for a in [
+        good,
+        assertion("https://evil.example.test/token", "jti-2", now + 60),
+        assertion(token_url, "jti-3", now - 3600),
+    ] {
+        let (s, e) = call(&app, token_fn, &body(&a), None).await;
+        assert_eq!(
+            (s, e["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{e}"
+        );
+    }
+    // HS256 keyed with the public certificate: the classic confusion.
+    let hs = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({ "iss": "jwt-app", "sub": "jwt-app", "aud": token_url, "jti": "jti-4", "exp": now + 60 }),
+        &jsonwebtoken::EncodingKey::from_secret(key.cert_der()),
+    )
+    .expect("hs256");
+    let (s, _) = call(&app, token_fn, &body(&hs), None).await;
+    assert_eq!(s, 401);
 }
