@@ -7,7 +7,10 @@
 //!    several concurrency levels: tokens/s, p50/p99, and altgate's CPU time per token;
 //! 3. measures one RSA-2048 PKCS#1 SHA-256 signature with the same key (ring), for the ratio;
 //! 4. measures a direct GC search + user bind loop (ldap3, same concurrency): what the
-//!    directory itself allows.
+//!    directory itself allows;
+//! 5. beside it, OAuth on the same server: the password grant (ROPC, one access token for a
+//!    resource: one signature, like WS-Trust), the refresh grant (rotation in the state store, a
+//!    fresh account-state read on a DC, one signature), and the JWKS and discovery documents.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -95,6 +98,58 @@ async fn token_load(port: u16, ca: &Path, concurrency: usize, password: &str) ->
 /// `altgate_token_signing_duration_seconds` (sum, count) scraped from the running server's
 /// admin listener: the in-process cost of building and signing an assertion under the same
 /// load.
+const OAUTH_CLIENT: &str = "bench-app";
+const OAUTH_SECRET: &str = "bench-app-secret-0123456789";
+const API: &str = "https://api.contoso.com";
+
+/// One keep-alive connection per worker, each request built by `next` from the previous
+/// answer (`None` first); every answer must be 200.
+async fn oauth_load<F>(port: u16, ca: &Path, concurrency: usize, next: F) -> Stats
+where
+    F: Fn(Option<&str>) -> (&'static str, &'static str, Option<String>) + Clone + Send + 'static,
+{
+    let config = client_config(ca);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (config, next) = (config.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut b = Browser::connect(port, config).await;
+            let mut lat = Vec::new();
+            let mut last: Option<String> = None;
+            while start.elapsed() < RUN {
+                let (method, path, body) = next(last.as_deref());
+                let t = Instant::now();
+                let (status, _, answer) = b.call(method, path, "", body).await;
+                assert_eq!(status, 200, "{path}: {answer}");
+                lat.push(t.elapsed());
+                last = Some(answer);
+            }
+            lat
+        }));
+    }
+    Stats::join(tasks, start).await
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+fn ropc(password: &str, scope: &str) -> String {
+    form(&[
+        ("grant_type", "password"),
+        ("client_id", OAUTH_CLIENT),
+        ("client_secret", OAUTH_SECRET),
+        ("username", LOGIN),
+        ("password", password),
+        ("scope", scope),
+    ])
+}
+
 async fn signing_histogram(admin_port: u16) -> (f64, f64) {
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", admin_port))
         .await
@@ -383,6 +438,8 @@ fn main() {
         ));
     }
     let server_crt = t.join("server.crt");
+    let oauth_secret = t.join("oauth.secret");
+    std::fs::write(&oauth_secret, OAUTH_SECRET).expect("secret");
     let yaml = format!(
         "server: {{ listen: 127.0.0.1:{port}, public_url: 'https://localhost:{port}', tls: {{ cert_file: {}, key_file: {}, generate_dev_certificate: true }}, limits: {{ max_connections_per_ip: 4096 }} }}\n\
          alternate_login_id: {{ attribute: mail, lookup_forests: [contoso.com, fabrikam.com] }}\n\
@@ -392,11 +449,13 @@ fn main() {
          relying_parties: [{{ identifier: 'urn:federation:MicrosoftOnline', token_type: saml11 }}, {{ identifier: '{SP}', token_type: saml20, reply_urls: ['{ACS}'] }}]\n\
          federation: {{ federated_domains: [contoso.com, fabrikam.com] }}\n\
          logging: {{ level: error }}\n\
-         admin: {{ listen: '127.0.0.1:{admin_port}' }}\n",
+         admin: {{ listen: '127.0.0.1:{admin_port}' }}\n\
+         oauth: {{ clients: [{{ client_id: {OAUTH_CLIENT}, secret_file: '{}', grants: [password, refresh_token], scopes: [openid, offline_access] }}], resources: [{{ identifier: '{API}', scopes: [user_impersonation] }}] }}\n",
         server_crt.display(),
         t.join("server.key").display(),
         sign_crt.display(),
-        sign_key.display()
+        sign_key.display(),
+        oauth_secret.display()
     );
     let cfg = t.join("altgate.yaml");
     std::fs::write(&cfg, yaml).expect("config");
@@ -464,6 +523,58 @@ fn main() {
                 d.pct_ms(0.5),
                 100.0 * st.rate() / d.rate()
             );
+        }
+        let row = |label: &str, c: usize, st: &mut Stats, cpu0: (f64, f64), cpu1: (f64, f64)| {
+            let ops = st.latencies.len() as f64;
+            let per_op = ((cpu1.0 - cpu0.0) + (cpu1.1 - cpu0.1)) / ops;
+            println!(
+                "{label} c={c:<2} {:>6.0} /s  p50 {:>6.2} ms  p99 {:>6.2} ms  altgate CPU {:.3} ms/op ({:.2}x one RSA signature)",
+                st.rate(),
+                st.pct_ms(0.5),
+                st.pct_ms(0.99),
+                per_op * 1e3,
+                per_op / rsa
+            );
+        };
+        let scope = format!("{API}/user_impersonation");
+        println!("OAuth password grant (ROPC) for {LOGIN}, one access token for {API}, {RUN:?} per row");
+        for c in [1usize, 4, 8] {
+            let (pw, scope) = (pw.clone(), scope.clone());
+            let cpu0 = cpu_seconds(server.child.id());
+            let mut st = oauth_load(server.port, &server_crt, c, move |_| {
+                ("POST", "/adfs/oauth2/token/", Some(ropc(&pw, &scope)))
+            })
+            .await;
+            row("ropc", c, &mut st, cpu0, cpu_seconds(server.child.id()));
+        }
+        println!("OAuth refresh grant (rotation, account state read on a DC, one access token), {RUN:?} per row");
+        for c in [1usize, 4] {
+            let (pw, scope) = (pw.clone(), format!("{scope} offline_access"));
+            let cpu0 = cpu_seconds(server.child.id());
+            let mut st = oauth_load(server.port, &server_crt, c, move |last| match last
+                .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+                .and_then(|v| v["refresh_token"].as_str().map(str::to_string))
+            {
+                Some(rt) => (
+                    "POST",
+                    "/adfs/oauth2/token/",
+                    Some(form(&[
+                        ("grant_type", "refresh_token"),
+                        ("client_id", OAUTH_CLIENT),
+                        ("client_secret", OAUTH_SECRET),
+                        ("refresh_token", &rt),
+                    ])),
+                ),
+                None => ("POST", "/adfs/oauth2/token/", Some(ropc(&pw, &scope))),
+            })
+            .await;
+            // The first request of each worker is a password grant; the rest are refreshes.
+            row("refresh", c, &mut st, cpu0, cpu_seconds(server.child.id()));
+        }
+        for (label, path) in [("jwks", "/adfs/discovery/keys"), ("discovery", "/adfs/.well-known/openid-configuration")] {
+            let cpu0 = cpu_seconds(server.child.id());
+            let mut st = oauth_load(server.port, &server_crt, 4, move |_| ("GET", path, None)).await;
+            row(label, 4, &mut st, cpu0, cpu_seconds(server.child.id()));
         }
     });
 }
