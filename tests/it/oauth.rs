@@ -16,7 +16,7 @@ const API: &str = "https://api.contoso.com";
 
 /// `oauth:` with a confidential web client, a public native client (both redirecting to
 /// loopback ports the client script listens on) and one resource.
-fn oauth_yaml(web_port: u16, native_port: u16) -> String {
+pub(crate) fn oauth_yaml(web_port: u16, native_port: u16) -> String {
     let secret = harness::secret_file("oauth-web.secret", SECRET);
     format!(
         "oauth:\n\
@@ -465,4 +465,103 @@ async fn a_code_from_one_node_redeems_at_the_other_and_a_sign_out_revokes_on_bot
         "node B refuses after the sign-out at A: {body}"
     );
     assert!(body.contains("invalid_grant"), "{body}");
+}
+
+#[tokio::test]
+async fn redirect_and_hint_attacks_through_the_load_balancer_are_refused_without_a_redirect() {
+    let _g = harness::shared().await;
+    let (web, native) = (harness::free_port(), harness::free_port());
+    let server = TestServer::start_with_server(
+        "trusted_proxies: ['127.0.0.1/32']",
+        "",
+        &oauth_yaml(web, native),
+    )
+    .await;
+    let to = Endpoint::from(&server);
+    let xff = [("x-forwarded-for", "203.0.113.9")];
+    let registered = format!("http://localhost:{web}/callback");
+    let authorize = |redirect: &str, extra: &str| {
+        let q = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", "web-app")
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", redirect)
+            .append_pair("scope", "openid")
+            .append_pair(
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            )
+            .append_pair("code_challenge_method", "S256")
+            .finish();
+        format!("/adfs/oauth2/authorize/?{q}{extra}")
+    };
+    // Prefix, suffix, path and host tricks on the registered URI: an error page, no Location.
+    for evil in [
+        format!("{registered}/../../evil"),
+        format!("{registered}x"),
+        format!("{registered}?next=https://evil.example"),
+        format!("http://localhost:{web}.evil.example/callback"),
+        format!("http://localhost:{web}@evil.example/callback"),
+        "https://evil.example/callback".to_string(),
+    ] {
+        let (status, headers, _) =
+            request(&to, "GET", &authorize(&evil, ""), &xff, Vec::new()).await;
+        assert_eq!(status, 400, "{evil}");
+        assert!(header(&headers, "location").is_empty(), "{evil}");
+    }
+    // The registered URI with a bad parameter: the error goes back to it, with state.
+    let (status, headers, _) = request(
+        &to,
+        "GET",
+        &authorize(&registered, "&response_type=token"),
+        &xff,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 400, "a repeated parameter is refused outright");
+    assert!(header(&headers, "location").is_empty());
+    let (status, headers, _) = request(
+        &to,
+        "GET",
+        &authorize(&registered, "&state=s1&prompt=none"),
+        &xff,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let location = header(&headers, "location");
+    assert!(location.starts_with(&registered), "{location}");
+    assert_eq!(param(location, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(location, "state").as_deref(), Some("s1"));
+
+    // End-session: an unregistered return URI and forged hints end nothing and go nowhere.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = b64.encode(r#"{"iss":"x","aud":"web-app","sid":"s"}"#);
+    let none = format!("{}.{payload}.", b64.encode(r#"{"alg":"none"}"#));
+    let hs256 = format!(
+        "{}.{payload}.AAAA",
+        b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#)
+    );
+    for (hint, uri) in [
+        ("", "https://evil.example/"),
+        (none.as_str(), ""),
+        (hs256.as_str(), ""),
+    ] {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", "web-app");
+        if !hint.is_empty() {
+            q.append_pair("id_token_hint", hint);
+        }
+        if !uri.is_empty() {
+            q.append_pair("post_logout_redirect_uri", uri);
+        }
+        let path = format!("/adfs/oauth2/logout?{}", q.finish());
+        let (status, headers, _) = request(&to, "GET", &path, &xff, Vec::new()).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(header(&headers, "location").is_empty(), "{path}");
+    }
+    // A body larger than the server's limit is refused before it is read.
+    let big = vec![b'a'; 2 * 1024 * 1024];
+    let (status, _) = token(&to, big).await;
+    assert_eq!(status, 413);
 }

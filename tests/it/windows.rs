@@ -1018,3 +1018,101 @@ async fn kerberos_is_neither_counted_nor_blocked_by_extranet_lockout_and_prompts
         "{token}"
     );
 }
+
+#[tokio::test]
+async fn oidc_authorization_signs_a_kerberos_user_in_without_the_form() {
+    let _guard = harness::shared().await;
+    let kdc = kdc();
+    let dir = tempfile::tempdir().expect("dir");
+    let native = kit::http::free_port();
+    let node = start(
+        &kdc,
+        dir.path(),
+        "",
+        &crate::oauth::oauth_yaml(kit::http::free_port(), native),
+    )
+    .await;
+    let ca = node.ca.display().to_string();
+    let user = kinit(&kdc, dir.path(), "krb-user@CONTOSO.COM", &kdc.user_password);
+    let redirect = format!("http://localhost:{native}/callback");
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", "native-app")
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid profile")
+        .append_pair(
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        )
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let url = format!("{}/adfs/oauth2/authorize/?{q}", node.base);
+    let r = client(
+        &kdc,
+        &user,
+        &["request", "GET", &url, "--ua", EDGE, "--cacert", &ca],
+    );
+    assert_eq!(r["status"], 302, "the code, no form: {r}");
+    let location = r["headers"]["Location"]
+        .as_str()
+        .or_else(|| r["headers"]["location"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(location.starts_with(&redirect), "{r}");
+    let code = form_urlencoded::parse(location.split_once('?').map_or("", |(_, q)| q).as_bytes())
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let body = dir.path().join("token.form");
+    std::fs::write(
+        &body,
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("client_id", "native-app")
+            .append_pair("code", &code)
+            .append_pair("redirect_uri", &redirect)
+            .append_pair(
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            )
+            .finish(),
+    )
+    .expect("form");
+    let token_url = format!("{}/adfs/oauth2/token/", node.base);
+    let body_arg = body.display().to_string();
+    let r = client(
+        &kdc,
+        &user,
+        &[
+            "plain",
+            "POST",
+            &token_url,
+            "--cacert",
+            &ca,
+            "--content-type",
+            "application/x-www-form-urlencoded",
+            "--data",
+            &body_arg,
+        ],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+    let tokens: serde_json::Value =
+        serde_json::from_str(r["body"].as_str().unwrap_or_default()).expect("json");
+    let id = tokens["id_token"].as_str().expect("id_token");
+    let claims = altgate::tokens::jwt::verify(
+        id,
+        &[&altgate::keys::read_cert_der(&harness::signing_pair().0).expect("cert")],
+        &altgate::tokens::jwt::Expect {
+            issuers: &[&format!("{}/adfs", node.base)],
+            audiences: &["native-app"],
+            expiry: Some(60),
+            required: &["exp"],
+        },
+    )
+    .expect("an ID token altgate signed");
+    assert_eq!(claims["upn"], "krb-user@contoso.com", "the alternate ID");
+    assert_eq!(
+        claims["authmethod"], "urn:federation:authentication:windows",
+        "{claims}"
+    );
+}
