@@ -54,6 +54,8 @@ pub struct App {
     pub windows: Option<crate::protocols::passive::WindowsBrowser>,
     /// Whether the background health check (run by `serve`) has completed a round.
     pub health_checked: Arc<crate::health::Checked>,
+    /// Recent account-state reads (SSO reuse, OAuth refresh), `passive.account_state_max_age`.
+    pub account_states: crate::account_check::AccountStates,
 }
 
 /// The application could not be built.
@@ -228,6 +230,10 @@ impl App {
             ),
             settings: config.windows_integrated.clone(),
         });
+        let account_states = crate::account_check::AccountStates::new(
+            config.passive.account_state_max_age,
+            config.cache.max_entries.max(1),
+        );
         Ok(Arc::new(App {
             config,
             metrics,
@@ -246,6 +252,7 @@ impl App {
             session_key_generated,
             windows,
             health_checked: Arc::default(),
+            account_states,
         }))
     }
 
@@ -287,6 +294,7 @@ impl App {
             token_metrics: &self.metrics.tokens,
             windows: self.windows.as_ref(),
             oauth: self.config.oauth.as_ref(),
+            account_states: &self.account_states,
         }
     }
 

@@ -16,7 +16,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["metrics"],
     &["events"],
     &["directory", "cache", "state", "session", "kerberos"],
-    &["resolve", "lockout", "health"],
+    &["resolve", "lockout", "health", "account_check"],
     &["signin"],
     &["tokens"],
     &["preflight"],

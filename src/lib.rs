@@ -42,6 +42,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod account_check;
 pub mod cache;
 pub mod catalogue;
 pub mod cli;

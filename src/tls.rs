@@ -93,8 +93,99 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsErr
     Ok(Arc::new(config))
 }
 
-/// The HTTPS server configuration from PEM files.
-pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+/// Bytes of a shared session-ticket key (`server.tls.ticket_key_file`).
+pub const TICKET_KEY_BYTES: usize = 32;
+
+/// TLS 1.3 session resumption (`server.tls.session_tickets`, `.ticket_key_file`).
+#[derive(Debug, Clone, Default)]
+pub enum Tickets {
+    /// No tickets: every connection makes a full handshake.
+    Off,
+    /// Tickets under this node's own keys (rustls's, rotated every 6 hours): a client resumes
+    /// on the node that issued its ticket.
+    #[default]
+    PerNode,
+    /// Tickets under the farm's shared key: a client resumes on any node.
+    Shared(TicketKey),
+}
+
+/// A shared session-ticket key: never printed, wiped on drop.
+#[derive(Clone)]
+pub struct TicketKey(zeroize::Zeroizing<Vec<u8>>);
+
+impl TicketKey {
+    /// The key ([`TICKET_KEY_BYTES`] bytes).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        TicketKey(zeroize::Zeroizing::new(bytes))
+    }
+}
+
+impl std::fmt::Debug for TicketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TicketKey(<redacted>)")
+    }
+}
+
+/// Session tickets sealed with a key every node of a farm shares (AES-256-GCM, a random
+/// 96-bit nonce per ticket, which carries it in front of the ciphertext).
+struct SharedTicketer {
+    key: ring::aead::LessSafeKey,
+    rng: ring::rand::SystemRandom,
+}
+
+impl std::fmt::Debug for SharedTicketer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedTicketer(<key redacted>)")
+    }
+}
+
+/// How long a ticket resumes a session (seconds): as long as rustls's own keys live.
+const TICKET_LIFETIME: u32 = 6 * 60 * 60;
+
+impl rustls::server::ProducesTickets for SharedTicketer {
+    fn enabled(&self) -> bool {
+        true
+    }
+
+    fn lifetime(&self) -> u32 {
+        TICKET_LIFETIME
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        use ring::rand::SecureRandom;
+        let mut nonce = [0u8; ring::aead::NONCE_LEN];
+        self.rng.fill(&mut nonce).ok()?;
+        let mut sealed = plain.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::empty(),
+                &mut sealed,
+            )
+            .ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(out)
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let nonce = cipher.get(..ring::aead::NONCE_LEN)?;
+        let mut sealed = cipher.get(ring::aead::NONCE_LEN..)?.to_vec();
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let plain = self
+            .key
+            .open_in_place(nonce, ring::aead::Aad::empty(), &mut sealed)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+/// The HTTPS server configuration from PEM files, resuming sessions per `tickets`.
+pub fn server_config(
+    cert_file: &Path,
+    key_file: &Path,
+    tickets: &Tickets,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let chain = certs(cert_file)?;
     let pem = read(key_file)?;
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut pem.as_slice())
@@ -111,6 +202,24 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    match tickets {
+        Tickets::Off => {
+            config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
+        Tickets::PerNode => {
+            config.ticketer = rustls::crypto::ring::Ticketer::new()
+                .map_err(|e| TlsError::Generate(e.to_string()))?;
+        }
+        Tickets::Shared(key) => {
+            let key = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key.0)
+                .map_err(|_| TlsError::Generate("bad ticket key".into()))?;
+            config.ticketer = Arc::new(SharedTicketer {
+                key: ring::aead::LessSafeKey::new(key),
+                rng: ring::rand::SystemRandom::new(),
+            });
+        }
+    }
     Ok(Arc::new(config))
 }
 
@@ -245,6 +354,65 @@ mod tests {
         (crate::clock::system_clock())()
     }
 
+    /// Handshakes once with `server` over an in-memory pipe: how the handshake went.
+    async fn handshake(
+        server: Arc<ServerConfig>,
+        client: Arc<ClientConfig>,
+    ) -> Option<rustls::HandshakeKind> {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let accept = tokio::spawn(async move {
+            let _ = tokio_rustls::TlsAcceptor::from(server).accept(b).await;
+        });
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let stream = tokio_rustls::TlsConnector::from(client)
+            .connect(name, a)
+            .await
+            .expect("handshake");
+        // The ticket arrives after the handshake: read until the server side ends.
+        let mut stream = stream;
+        let mut buf = [0u8; 16];
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            tokio::io::AsyncReadExt::read(&mut stream, &mut buf),
+        )
+        .await;
+        let kind = stream.get_ref().1.handshake_kind();
+        accept.abort();
+        kind
+    }
+
+    #[tokio::test]
+    async fn a_shared_ticket_key_resumes_on_every_node_and_a_node_key_only_on_its_node() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = (dir.path().join("s.crt"), dir.path().join("s.key"));
+        ensure_dev_certificate(&cert, &key, "localhost", now()).expect("gen");
+        let shared = Tickets::Shared(TicketKey::new(vec![7u8; TICKET_KEY_BYTES]));
+        let a = server_config(&cert, &key, &shared).expect("a");
+        let b = server_config(&cert, &key, &shared).expect("b");
+        let c = server_config(&cert, &key, &Tickets::PerNode).expect("c");
+        let off = server_config(&cert, &key, &Tickets::Off).expect("off");
+        let client = || {
+            Arc::new(
+                ClientConfig::builder_with_provider(provider())
+                    .with_safe_default_protocol_versions()
+                    .expect("versions")
+                    .with_root_certificates(load_ca_bundle(&cert).expect("ca"))
+                    .with_no_client_auth(),
+            )
+        };
+        use rustls::HandshakeKind::{Full, Resumed};
+        let one = client();
+        assert_eq!(handshake(a.clone(), one.clone()).await, Some(Full));
+        assert_eq!(handshake(b, one.clone()).await, Some(Resumed), "node B");
+        let two = client();
+        assert_eq!(handshake(c.clone(), two.clone()).await, Some(Full));
+        assert_eq!(handshake(c, two.clone()).await, Some(Resumed), "same node");
+        assert_eq!(handshake(a, two).await, Some(Full), "another node's key");
+        let three = client();
+        assert_eq!(handshake(off.clone(), three.clone()).await, Some(Full));
+        assert_eq!(handshake(off, three).await, Some(Full), "tickets off");
+    }
+
     #[test]
     fn dev_certificate_is_generated_once_and_loads() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -252,7 +420,7 @@ mod tests {
         let key = dir.path().join("c/server.key");
         assert!(ensure_dev_certificate(&cert, &key, "sts.example.test", now()).expect("gen"));
         assert!(!ensure_dev_certificate(&cert, &key, "sts.example.test", now()).expect("again"));
-        server_config(&cert, &key).expect("server config");
+        server_config(&cert, &key, &Tickets::PerNode).expect("server config");
         load_ca_bundle(&cert).expect("a self-signed cert is its own CA");
     }
 
@@ -321,7 +489,7 @@ mod tests {
                 "round {round}: the certificate appeared before its key"
             );
             assert!(writer.join().expect("writer").expect("generated"));
-            server_config(&cert, &key).expect("the pair loads");
+            server_config(&cert, &key, &Tickets::PerNode).expect("the pair loads");
             let mut names: Vec<String> = std::fs::read_dir(&sub)
                 .expect("dir")
                 .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

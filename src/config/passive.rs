@@ -24,6 +24,9 @@ pub struct RawPassive {
     pub session_lifetime: Option<Checked<HumanDuration>>,
     /// A session unused this long ends (`1h`).
     pub session_idle_timeout: Option<Checked<HumanDuration>>,
+    /// How old an account-state read (enabled, password last set) an SSO reuse or an OAuth
+    /// refresh may rely on (`30s`; `0s`: read on a DC at every reuse; at most 10m).
+    pub account_state_max_age: Option<Checked<HumanDuration>>,
     /// File holding the session key (32 bytes or more, base64); every node of a farm uses the
     /// same one. Without it a single node generates one at start (and warns).
     pub session_key_file: Option<Checked<String>>,
@@ -60,6 +63,9 @@ pub struct PassiveConfig {
     pub session_lifetime: Duration,
     /// `session_idle_timeout` (default 1h, at most [`MAX_SESSION`], 30 days): idle timeout.
     pub session_idle_timeout: Duration,
+    /// `account_state_max_age` (default 30s, 0 to 10 minutes): how long one node reuses an
+    /// account-state read for SSO reuse and OAuth refresh.
+    pub account_state_max_age: Duration,
     /// Shared session key (32+ bytes); `None`: generate per process.
     pub session_key: Option<Secret>,
     /// IdP-initiated sign-on enabled.
@@ -123,6 +129,11 @@ pub mod demo {
     }
 }
 
+/// Default `passive.account_state_max_age`.
+pub const DEFAULT_ACCOUNT_STATE_AGE: Duration = Duration::from_secs(30);
+/// Longest `passive.account_state_max_age`.
+pub const MAX_ACCOUNT_STATE_AGE: Duration = Duration::from_secs(600);
+
 /// Longest `passive.session_lifetime` and `passive.session_idle_timeout`: 30 days (a password
 /// typed once a month at least).
 pub const MAX_SESSION: Duration = Duration::from_secs(30 * DAY.as_secs());
@@ -130,6 +141,20 @@ pub const MAX_SESSION: Duration = Duration::from_secs(30 * DAY.as_secs());
 impl Validator {
     /// `passive:`; defaults when absent. The session key, when configured, must be base64 of
     /// 32 bytes or more; the demo relying party needs `demo` mode.
+    /// `passive.account_state_max_age`: zero allowed (read every time), at most
+    /// [`MAX_ACCOUNT_STATE_AGE`].
+    fn account_state_max_age(&mut self, raw: Option<Checked<HumanDuration>>) -> Duration {
+        let path = "passive.account_state_max_age";
+        match self.checked(path, raw) {
+            None => DEFAULT_ACCOUNT_STATE_AGE,
+            Some(HumanDuration(d)) if d > MAX_ACCOUNT_STATE_AGE => {
+                self.err(path, "must be at most 10m");
+                DEFAULT_ACCOUNT_STATE_AGE
+            }
+            Some(HumanDuration(d)) => d,
+        }
+    }
+
     pub(super) fn passive(&mut self, doc: &mut Document, demo: bool) -> PassiveConfig {
         let raw: RawPassive = self.take(doc, "passive").unwrap_or_default();
         let flag = |v: &mut Validator, key: &str, raw: Option<Checked<bool>>| {
@@ -192,6 +217,7 @@ impl Validator {
                 Duration::from_secs(3600),
                 MAX_SESSION,
             ),
+            account_state_max_age: self.account_state_max_age(raw.account_state_max_age),
             session_key,
             idp_initiated_sign_on: flag(self, "idp_initiated_sign_on", raw.idp_initiated_sign_on),
             branding,

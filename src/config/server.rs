@@ -41,6 +41,12 @@ pub struct RawTls {
     /// Demo/dev only: generate a self-signed pair into these files when they do not exist
     /// (default false).
     pub generate_dev_certificate: Option<Checked<bool>>,
+    /// TLS 1.3 session tickets, so a returning client resumes without a full handshake
+    /// (default true: each node makes its own keys, rotated every 6 hours).
+    pub session_tickets: Option<Checked<bool>>,
+    /// A farm's shared ticket key (base64 of 32 random bytes, `openssl rand -base64 32`): a
+    /// ticket from one node resumes on every node. Rotate it by replacing the file on every node.
+    pub ticket_key_file: Option<Checked<String>>,
 }
 
 /// `server:`.
@@ -73,6 +79,8 @@ pub struct TlsFiles {
     pub key_file: PathBuf,
     /// Generate a self-signed pair when the files are missing (demo mode).
     pub generate_dev_certificate: bool,
+    /// TLS 1.3 session resumption.
+    pub tickets: crate::tls::Tickets,
 }
 
 impl Validator {
@@ -144,10 +152,47 @@ impl Validator {
                 raw.generate_dev_certificate,
             )
             .unwrap_or(false);
+        let tickets_on = self
+            .checked(&format!("{path}.session_tickets"), raw.session_tickets)
+            .unwrap_or(true);
+        let key_at = format!("{path}.ticket_key_file");
+        let shared = self
+            .checked::<String>(&key_at, raw.ticket_key_file)
+            .and_then(|file| {
+                let read = crate::secret::SecretSource::File(PathBuf::from(file)).read_text();
+                let text = self.read(&key_at, read)?;
+                use base64::Engine;
+                match base64::engine::general_purpose::STANDARD.decode(text.expose().trim()) {
+                    Ok(k) if k.len() == crate::tls::TICKET_KEY_BYTES => {
+                        Some(crate::tls::TicketKey::new(k))
+                    }
+                    _ => {
+                        self.err(
+                            &key_at,
+                            format!(
+                                "must hold the base64 of {} random bytes (openssl rand -base64 {})",
+                                crate::tls::TICKET_KEY_BYTES,
+                                crate::tls::TICKET_KEY_BYTES
+                            ),
+                        );
+                        None
+                    }
+                }
+            });
+        let tickets = match (tickets_on, shared) {
+            (false, Some(_)) => {
+                self.err(&key_at, "set, but session_tickets is false");
+                crate::tls::Tickets::Off
+            }
+            (false, None) => crate::tls::Tickets::Off,
+            (true, Some(k)) => crate::tls::Tickets::Shared(k),
+            (true, None) => crate::tls::Tickets::PerNode,
+        };
         let files = TlsFiles {
             cert_file: PathBuf::from(cert_file?),
             key_file: PathBuf::from(key_file?),
             generate_dev_certificate,
+            tickets,
         };
         if !files.generate_dev_certificate {
             for (key, p) in [

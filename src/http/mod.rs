@@ -93,7 +93,7 @@ fn acceptor(config: &Config, now: time::OffsetDateTime) -> Result<Option<TlsAcce
             );
         }
     }
-    let server = crate::tls::server_config(&tls.cert_file, &tls.key_file)?;
+    let server = crate::tls::server_config(&tls.cert_file, &tls.key_file, &tls.tickets)?;
     Ok(Some(TlsAcceptor::from(server)))
 }
 
@@ -103,6 +103,7 @@ fn admin_acceptor(config: &Config) -> Result<Option<TlsAcceptor>, StartError> {
         Some(t) => Ok(Some(TlsAcceptor::from(crate::tls::server_config(
             &t.cert_file,
             &t.key_file,
+            &crate::tls::Tickets::Off,
         )?))),
         None => Ok(None),
     }

@@ -4,6 +4,7 @@
 //! [`Resolver`] runs them against a [`Directory`]: the alternate-ID attribute in every lookup
 //! forest's global catalog concurrently, then the UPN fallback, with the cache in front.
 
+mod compact;
 pub mod decision;
 pub mod login;
 
@@ -284,7 +285,8 @@ pub struct Resolver {
     directory: Arc<dyn Directory>,
     alternate: Option<AlternateLoginId>,
     forests: Vec<String>,
-    cache: ResolutionCache<Resolution>,
+    cache: ResolutionCache<compact::Compact>,
+    interner: compact::Interner,
     metrics: ResolveMetrics,
     events: Events,
 }
@@ -306,6 +308,7 @@ impl Resolver {
             alternate,
             forests,
             cache: ResolutionCache::new(cache, cache_metrics),
+            interner: compact::Interner::default(),
             metrics,
             events,
         }
@@ -325,13 +328,16 @@ impl Resolver {
                 false,
             ),
             Ok(login) => {
-                self.cache
-                    .get_or_load(
-                        login.cache_key(),
-                        Resolution::lifetime,
-                        self.resolve_uncached(&login),
-                    )
-                    .await
+                // Kept compact (a few hundred bytes an identity), handed out whole.
+                let key = login.cache_key();
+                let (kept, hit) = self
+                    .cache
+                    .get_or_load(key.clone(), compact::Compact::lifetime, async {
+                        let r = self.resolve_uncached(&login).await;
+                        compact::Compact::pack(&r, &key, &self.interner)
+                    })
+                    .await;
+                (Arc::new(kept.expand(&key)), hit)
             }
         };
         self.metrics

@@ -26,6 +26,16 @@ async fn server() -> TestServer {
     TestServer::start_with_relying_parties(&passive_yaml()).await
 }
 
+/// A server reading the account's state for SSO on a DC at most every `max_age`.
+async fn server_reading_every(max_age: &str) -> TestServer {
+    TestServer::start_with_server(
+        "",
+        &passive_yaml(),
+        &format!("passive: {{ account_state_max_age: {max_age} }}\n"),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn wsfed_round_trip_with_sso_and_sign_out() {
     let _g = harness::shared().await;
@@ -668,7 +678,7 @@ async fn a_password_reset_ends_the_sso_session_at_its_next_use() {
     let _g = harness::shared().await;
     let pw = harness::forests().user_password.clone();
     ad_users::with_user("contoso.com", "sso-reset", &pw.clone(), |user| async move {
-        let s = server().await;
+        let s = server_reading_every("0s").await;
         let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
         next_second().await;
         let cookie = form_sign_in(&s, &start, &user.mail, &pw).await;
@@ -717,7 +727,7 @@ async fn disabling_the_account_ends_the_sso_session_at_its_next_use() {
         "sso-disable",
         &pw.clone(),
         |user| async move {
-            let s = server().await;
+            let s = server_reading_every("0s").await;
             let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
             next_second().await;
             let cookie = form_sign_in(&s, &start, &user.mail, &pw).await;
@@ -746,6 +756,46 @@ async fn disabling_the_account_ends_the_sso_session_at_its_next_use() {
             ad_users::set_enabled(&user, true).await;
             let renewed = form_sign_in(&s, &start, &user.mail, &pw).await;
             assert_eq!(sso(&s, &start, &renewed).await, (true, false), "re-enabled");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn with_a_freshness_window_reuse_reads_the_dc_once_and_a_disable_ends_the_session_within_it()
+{
+    let _g = harness::shared().await;
+    let pw = harness::forests().user_password.clone();
+    ad_users::with_user(
+        "contoso.com",
+        "sso-window",
+        &pw.clone(),
+        |user| async move {
+            let s = server_reading_every("3s").await;
+            let start = format!("/adfs/ls/?wa=wsignin1.0&wtrealm={}", enc(WSFED_RP));
+            next_second().await;
+            let cookie = form_sign_in(&s, &start, &user.mail, &pw).await;
+            let reads = || {
+                metric(
+                    &s.app.metrics,
+                    "altgate_directory_searches_total{forest=\"contoso.com\",query=\"account_state\",result=\"ok\"}",
+                )
+            };
+            let before = reads();
+            for _ in 0..5 {
+                assert_eq!(sso(&s, &start, &cookie).await, (true, false), "reuse");
+            }
+            assert_eq!(reads() - before, 1.0, "five reuses, one DC read");
+
+            // Disabled: the session ends once the window has passed, at the latest.
+            ad_users::set_enabled(&user, false).await;
+            tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+            assert_eq!(
+                sso(&s, &start, &cookie).await,
+                (false, true),
+                "ended within the window"
+            );
+            ad_users::set_enabled(&user, true).await;
         },
     )
     .await;

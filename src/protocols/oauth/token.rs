@@ -262,8 +262,8 @@ fn scoped(g: &Grant, s: &str) -> bool {
 }
 
 /// The account behind a refresh is still enabled, still at its DN, with no password set since
-/// the sign-in (read fresh from a DC, as the SSO session is). A directory that cannot answer
-/// refuses this refresh and keeps the family.
+/// the sign-in (read on a DC within `passive.account_state_max_age`, as for the SSO session).
+/// A directory that cannot answer refuses this refresh and keeps the family.
 async fn account_unchanged(
     app: &OAuth<'_>,
     g: &Grant,
@@ -274,8 +274,11 @@ async fn account_unchanged(
     };
     let state = app
         .passive
-        .directory
-        .account_state(AccountRef::new(&a.forest, &a.domain, &a.dn))
+        .account_states
+        .get(
+            app.passive.directory,
+            AccountRef::new(&a.forest, &a.domain, &a.dn),
+        )
         .await
         .map_err(|_| OAuthRefusal::StateUnavailable)?;
     match state {

@@ -240,6 +240,8 @@ pub struct Passive<'a> {
     /// OAuth / OpenID Connect clients, when `oauth` is configured (the authorization
     /// endpoint's sign-ins come through here).
     pub oauth: Option<&'a crate::config::oauth::OAuthConfig>,
+    /// Recent account-state reads (`passive.account_state_max_age`), through `directory`.
+    pub account_states: &'a crate::account_check::AccountStates,
 }
 
 /// Windows integrated sign-in as browser sign-in uses it.

@@ -212,6 +212,7 @@ pub(super) async fn submit(
         .await
     {
         Ok(signed_in) => {
+            forget(app, &signed_in).await;
             let sid = app.sessions.session_id();
             let mut r = deliver(app, req, lang, &target, &signed_in, Outcome::Token, &sid).await?;
             sso::start(app, &signed_in, &sid, &mut r);
@@ -300,11 +301,23 @@ pub async fn update_password(app: &Passive<'_>, req: &LsRequest<'_>) -> LsRespon
         .sign_in
         .change_password(username, &old, &new, ChangeTrigger::Voluntary, &sctx)
         .await;
+    if let Ok(signed_in) = &result {
+        forget(app, signed_in).await;
+    }
     let message = match &result {
         Ok(_) => PasswordMessage::Changed,
         Err(f) => message_for(f).unwrap_or(PasswordMessage::BadCredentials),
     };
     voluntary(expected, username, Some(message))
+}
+
+/// The password was just changed here: this node's next SSO check of the account reads it.
+async fn forget(app: &Passive<'_>, signed_in: &crate::signin::SignedIn) {
+    if let Some(a) = signed_in.resolution.account.as_ref() {
+        app.account_states
+            .forget(&a.forest, &a.distinguished_name)
+            .await;
+    }
 }
 
 fn unavailable(app: &Passive<'_>, req: &LsRequest<'_>, lang: Lang) -> LsResponse {

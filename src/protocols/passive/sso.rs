@@ -184,12 +184,11 @@ async fn check_account(
     client_ip: IpAddr,
 ) -> Result<(), NotReused> {
     let state = match app
-        .directory
-        .account_state(AccountRef::new(
-            &account.forest,
-            &account.domain,
-            &session.dn,
-        ))
+        .account_states
+        .get(
+            app.directory,
+            AccountRef::new(&account.forest, &account.domain, &session.dn),
+        )
         .await
     {
         Ok(state) => state,

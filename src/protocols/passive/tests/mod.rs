@@ -26,6 +26,7 @@ pub(super) fn app() -> Arc<App> {
          demo_directory: config/demo-directory.yaml\n\
          forests: [{{ name: contoso.com }}, {{ name: fabrikam.com }}]\n\
          token_signing: {{ cert_file: tests/fixtures/test-token-signing.crt, key_file: tests/fixtures/test-token-signing.key }}\n\
+         passive: {{ account_state_max_age: 0s }}\n\
          relying_parties:\n\
          \x20 - {{ identifier: '{WSFED_RP}', token_type: saml11, reply_urls: ['https://rp.example.test/wsfed'] }}\n\
          \x20 - {{ identifier: '{SAML_RP}', token_type: saml20, reply_urls: ['https://sp.example.test/acs'], logout_url: 'https://sp.example.test/slo' }}\n"
