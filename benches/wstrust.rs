@@ -493,6 +493,8 @@ fn start_server(
                 "/CN=localhost",
             ])
             .args(["-addext", "subjectAltName=DNS:localhost"])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .args(["-addext", "extendedKeyUsage=serverAuth"])
             .arg("-keyout")
             .arg(&server_key)
             .arg("-out")

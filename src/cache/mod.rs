@@ -165,9 +165,9 @@ impl<V: Clone + Send + Sync + 'static> ResolutionCache<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use crate::metrics::Metrics;
     use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
 
     fn cache(max: u64) -> (ResolutionCache<String>, Metrics) {
         let m = Metrics::standalone().expect("metrics");
