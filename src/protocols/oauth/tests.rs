@@ -79,12 +79,16 @@ fn web_query(extra: &str) -> String {
     )
 }
 
-/// Signs in through the form at the authorization endpoint: the code's redirect, and the SSO
-/// cookie.
-async fn code_for(app: &App, query: &str, user: &str) -> (LsResponse, String) {
+/// Posts `user`'s demo password to the form the authorization endpoint shows: the answer,
+/// and the CSRF cookie.
+async fn code_for_user(app: &App, query: &str, user: &str) -> (LsResponse, String) {
     let page = authorize(app, query, "").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("id=\"userNameInput\""));
+    assert_eq!(
+        page.form_target.as_deref(),
+        Some(CB),
+        "the form may lead to the client"
+    );
     let csrf = cookie_pair(&page, CSRF_COOKIE);
     let body = form(&[
         ("UserName", user),
@@ -93,7 +97,13 @@ async fn code_for(app: &App, query: &str, user: &str) -> (LsResponse, String) {
         ("csrf", &hidden(&page.body, "csrf")),
         ("ctx", &hidden(&page.body, "ctx")),
     ]);
-    let r = post(app, &body, &csrf).await;
+    (post(app, &body, &csrf).await, csrf)
+}
+
+/// Signs in through the form at the authorization endpoint: the code's redirect, and the SSO
+/// cookie.
+async fn code_for(app: &App, query: &str, user: &str) -> (LsResponse, String) {
+    let (r, _) = code_for_user(app, query, user).await;
     let sso = r
         .set_cookies
         .iter()
@@ -556,4 +566,32 @@ async fn private_key_jwt_assertions_verify_once_and_only_with_rs256_and_the_righ
     .expect("hs256");
     let (s, _) = call(&app, token_fn, &body(&hs), None).await;
     assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn a_must_change_user_changes_the_password_inside_the_oauth_flow_and_gets_the_code() {
+    let (_d, app) = app();
+    let (page, csrf) = code_for_user(&app, &web_query(""), "newhire@contoso.com").await;
+    assert!(page.body.contains("name=\"NewPassword\""), "{}", page.body);
+    // Every page whose post may end in the redirect lets the browser follow it there.
+    assert_eq!(page.form_target.as_deref(), Some(CB));
+    let state = hidden(&page.body, "PasswordChangeState");
+    let field = hidden(&page.body, "csrf");
+    let new = "Changed-Passw0rd!2";
+    let body = |confirm: &str| {
+        form(&[
+            ("PasswordChangeState", &state),
+            ("NewPassword", new),
+            ("ConfirmNewPassword", confirm),
+            ("csrf", &field),
+        ])
+    };
+    let again = post(&app, &body("Something-Else-1"), &csrf).await;
+    assert!(again.body.contains("name=\"NewPassword\""));
+    assert_eq!(again.form_target.as_deref(), Some(CB));
+    let r = post(&app, &body(new), &csrf).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let code = query_param(r.location.as_deref().expect("loc"), "code").expect("code");
+    let (status, t) = redeem(&app, &code).await;
+    assert_eq!(status, 200, "{t}");
 }

@@ -194,7 +194,7 @@ pub(super) async fn submit(
         .count_request(target.protocol, Outcome::PasswordChangePage);
     if !constant_time_eq(new.expose(), confirm.expose()) {
         let m = Some(PasswordMessage::Mismatch);
-        return Ok(change_page(
+        return Ok(target.allow_redirect(change_page(
             app,
             lang,
             purpose,
@@ -202,7 +202,7 @@ pub(super) async fn submit(
             sealed,
             &state.login,
             m,
-        ));
+        )));
     }
     let sctx = SignInContext::new(target.protocol, Some(&target.rp), req.request);
     let old = Secret::new(state.old.clone());
@@ -224,7 +224,7 @@ pub(super) async fn submit(
                 &target.rp.identifier,
                 f.reason::<kinds::TokenFailure>(),
             );
-            Ok(match message_for(&f) {
+            Ok(target.allow_redirect(match message_for(&f) {
                 Some(m) => change_page(app, lang, purpose, expected, sealed, &state.login, Some(m)),
                 // The old password stopped working (changed elsewhere, locked out): back to the
                 // sign-in form with the generic error.
@@ -241,7 +241,7 @@ pub(super) async fn submit(
                         }),
                     )
                 }
-            })
+            }))
         }
     }
 }
