@@ -319,7 +319,10 @@ async fn password(
         // Counted under its own reason by the sign-in service; the client gets one answer.
         Err(_) => return Err(OAuthRefusal::InvalidCredentials),
     };
-    let inside = false;
+    let inside = req
+        .request
+        .client
+        .is_internal(&app.passive.federation.internal_networks);
     let g = Grant {
         client_id: client.client_id.clone(),
         scopes: asked.scopes.clone(),
