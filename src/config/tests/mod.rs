@@ -602,3 +602,89 @@ fn trusted_proxies_say_which_header_they_write() {
         assert!(text.contains(want), "missing {want:?} in {text}");
     }
 }
+
+#[test]
+fn session_tickets_are_per_node_by_default_shared_with_a_key_file_and_its_problems_reported() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("dir");
+    let write = |name: &str, bytes: usize| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            base64::engine::general_purpose::STANDARD.encode(vec![7u8; bytes]),
+        )
+        .expect("key");
+        p.display().to_string()
+    };
+    let (good, short) = (write("good.key", 32), write("short.key", 16));
+    let with = |tls_extra: &str| {
+        MINIMAL.replace(
+            "public_url: https://sts.example.test }",
+            &format!(
+                "public_url: https://sts.example.test, tls: {{ cert_file: {0}/c.pem, key_file: {0}/k.pem, generate_dev_certificate: true{tls_extra} }} }}",
+                dir.path().display()
+            ),
+        )
+    };
+    let tickets = |text: &str| {
+        Config::parse(text, "t")
+            .expect("valid")
+            .server
+            .tls
+            .expect("tls")
+            .tickets
+    };
+    assert!(matches!(tickets(&with("")), crate::tls::Tickets::PerNode));
+    assert!(matches!(
+        tickets(&with(", session_tickets: false")),
+        crate::tls::Tickets::Off
+    ));
+    let shared = tickets(&with(&format!(", ticket_key_file: {good}")));
+    assert!(matches!(shared, crate::tls::Tickets::Shared(_)));
+    assert!(
+        !format!("{shared:?}").contains("BwcH"),
+        "the key never prints"
+    );
+    let found = issues(&with(&format!(
+        ", ticket_key_file: {short}, session_tickets: false"
+    )));
+    assert!(
+        found.iter().any(|f| f
+            .starts_with("server.tls.ticket_key_file: must hold the base64 of 32 random bytes")),
+        "{found:#?}"
+    );
+    let found = issues(&with(&format!(
+        ", ticket_key_file: {good}, session_tickets: false"
+    )));
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("server.tls.ticket_key_file: set, but session_tickets is false")),
+        "{found:#?}"
+    );
+    let found = issues(&with(", ticket_key_file: /nonexistent/ticket.key"));
+    assert!(
+        found
+            .iter()
+            .any(|f| f
+                .starts_with("server.tls.ticket_key_file: cannot read /nonexistent/ticket.key")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn account_state_max_age_allows_zero_and_is_bounded() {
+    let c = Config::parse(MINIMAL, "t").expect("valid");
+    assert_eq!(c.passive.account_state_max_age, Duration::from_secs(30));
+    let zero = format!("{MINIMAL}passive: {{ account_state_max_age: 0s }}\n");
+    let c = Config::parse(&zero, "t").expect("valid");
+    assert_eq!(c.passive.account_state_max_age, Duration::ZERO);
+    let long = format!("{MINIMAL}passive: {{ account_state_max_age: 11m }}\n");
+    assert!(
+        issues(&long)
+            .iter()
+            .any(|f| f == "passive.account_state_max_age: must be at most 10m"),
+        "{:?}",
+        issues(&long)
+    );
+}
