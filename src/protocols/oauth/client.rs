@@ -105,8 +105,29 @@ fn assertion_subject(assertion: &str) -> Option<String> {
 }
 
 /// Authenticates the client of a request; `Err` is `invalid_client` (or `invalid_request` when
-/// no client is named at all).
+/// no client is named at all). `client_id` becomes the name the request gave (the refusal's
+/// label, when it is a configured client), and the client's own once it authenticated.
 pub(super) async fn authenticate<'c>(
+    app: &OAuth<'c>,
+    params: &Params,
+    authorization: Option<&str>,
+    client_id: &mut Option<String>,
+) -> Result<&'c OAuthClient, OAuthRefusal> {
+    match check(app, params, authorization).await {
+        Ok(client) => {
+            *client_id = Some(client.client_id.clone());
+            Ok(client)
+        }
+        Err((reason, id)) => {
+            if id.is_some() {
+                *client_id = id;
+            }
+            Err(reason)
+        }
+    }
+}
+
+async fn check<'c>(
     app: &OAuth<'c>,
     params: &Params,
     authorization: Option<&str>,

@@ -162,30 +162,15 @@ pub async fn userinfo(app: &OAuth<'_>, req: &ApiRequest<'_>) -> JsonAnswer {
     })
 }
 
-fn form(req: &ApiRequest<'_>) -> Result<Params, OAuthRefusal> {
-    if !req.post || !req.form {
-        return Err(OAuthRefusal::MalformedRequest);
-    }
-    let body = std::str::from_utf8(req.body).map_err(|_| OAuthRefusal::MalformedRequest)?;
-    Params::parse(body)
-}
-
 /// RFC 7009: revokes a refresh token (its family) or an access token (its grant) of the
 /// authenticated client; an unknown or another client's token is answered 200 all the same.
 pub async fn revoke(app: &OAuth<'_>, req: &ApiRequest<'_>) -> JsonAnswer {
     let mut client_id = None;
     let answer = async {
-        let params = form(req)?;
-        let client = authenticate(app, &params, req.authorization)
-            .await
-            .map_err(|(r, id)| {
-                client_id = id;
-                r
-            })?;
-        client_id = Some(client.client_id.clone());
+        let params = Params::of_form(req)?;
+        let client = authenticate(app, &params, req.authorization, &mut client_id).await?;
         let token = params.require("token")?;
         let state = app.passive.state;
-        let lifetime = app.config.refresh_token_lifetime;
         let family = if token.matches('.').count() == 2 {
             own_token(app, token, false)
                 .filter(|c| str_claim(c, "appid") == client.client_id)
@@ -205,12 +190,7 @@ pub async fn revoke(app: &OAuth<'_>, req: &ApiRequest<'_>) -> JsonAnswer {
             }
         };
         if let Some(f) = family.filter(|f| !f.is_empty()) {
-            state
-                .revoke_family(&f)
-                .await
-                .map_err(|_| OAuthRefusal::StateUnavailable)?;
-            state
-                .revoke(&family_revocation(&f), lifetime)
+            super::grant::revoke(app, &f)
                 .await
                 .map_err(|_| OAuthRefusal::StateUnavailable)?;
         }
@@ -232,14 +212,8 @@ pub async fn revoke(app: &OAuth<'_>, req: &ApiRequest<'_>) -> JsonAnswer {
 pub async fn introspect(app: &OAuth<'_>, req: &ApiRequest<'_>) -> JsonAnswer {
     let mut client_id = None;
     let answer = async {
-        let params = form(req)?;
-        let client = authenticate(app, &params, req.authorization)
-            .await
-            .map_err(|(r, id)| {
-                client_id = id;
-                r
-            })?;
-        client_id = Some(client.client_id.clone());
+        let params = Params::of_form(req)?;
+        let client = authenticate(app, &params, req.authorization, &mut client_id).await?;
         if client.kind != ClientKind::Confidential {
             return Err(OAuthRefusal::ClientAuthentication);
         }
@@ -368,15 +342,9 @@ pub async fn logout(app: &OAuth<'_>, req: &LsRequest<'_>) -> LsResponse {
             crate::protocols::passive::signed_out(&app.passive, req, Protocol::Oidc, redirect).await
         }
         Err(reason) => {
-            let client = raw_client(&raw);
-            app.refused(reason, client.as_deref(), Protocol::Oidc, req.request);
+            let client = super::authorize::client_of(&app.passive, &raw);
+            app.refused(reason, Some(&client), Protocol::Oidc, req.request);
             crate::protocols::passive::error_page(&app.passive, req, false)
         }
     }
-}
-
-fn raw_client(raw: &str) -> Option<String> {
-    form_urlencoded::parse(raw.as_bytes())
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v.into_owned())
 }

@@ -73,6 +73,21 @@ pub(super) fn family_revocation(family: &str) -> String {
     format!("oauth-family:{family}")
 }
 
+/// Revokes everything issued under `family`, on every node: its refresh tokens (the family is
+/// deleted), and its access tokens as far as userinfo and introspection can tell (the family
+/// goes on the revocation list). Both writes are attempted; `Err` when either failed.
+pub(super) async fn revoke(app: &OAuth<'_>, family: &str) -> Result<(), crate::state::StateError> {
+    let state = app.passive.state;
+    let deleted = state.revoke_family(family).await;
+    let listed = state
+        .revoke(
+            &family_revocation(family),
+            app.config.refresh_token_lifetime,
+        )
+        .await;
+    deleted.and(listed).map(|_| ())
+}
+
 /// The user part of a grant, from a sign-in.
 pub(super) fn user_of(signed_in: &SignedIn, client: &OAuthClient, inside: bool) -> User {
     let account = signed_in.resolution.account.as_ref();

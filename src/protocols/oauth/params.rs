@@ -32,6 +32,16 @@ impl Params {
         Ok(Params { pairs })
     }
 
+    /// The form of a token-side request (token, revocation, introspection): a POST of
+    /// `application/x-www-form-urlencoded`.
+    pub(super) fn of_form(req: &super::ApiRequest<'_>) -> Result<Params, OAuthRefusal> {
+        if !req.post || !req.form {
+            return Err(OAuthRefusal::MalformedRequest);
+        }
+        let body = std::str::from_utf8(req.body).map_err(|_| OAuthRefusal::MalformedRequest)?;
+        Params::parse(body)
+    }
+
     /// The value of `name`, unless absent or empty.
     pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.pairs

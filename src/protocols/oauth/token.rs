@@ -6,7 +6,7 @@
 //! answer for every failure but an expired or must-change password).
 
 use super::client::authenticate;
-use super::grant::{self, family_revocation, secret_digest, Grant};
+use super::grant::{self, secret_digest, Grant};
 use super::params::Params;
 use super::{random, ApiRequest, JsonAnswer, OAuth, OAuthRefusal};
 use crate::config::oauth::{Grant as GrantType, OAuthClient};
@@ -46,21 +46,9 @@ async fn grant_tokens(
     req: &ApiRequest<'_>,
     client_id: &mut Option<String>,
 ) -> Result<JsonAnswer, OAuthRefusal> {
-    if !req.post || !req.form {
-        return Err(OAuthRefusal::MalformedRequest);
-    }
-    let body = std::str::from_utf8(req.body).map_err(|_| OAuthRefusal::MalformedRequest)?;
-    let params = Params::parse(body)?;
+    let params = Params::of_form(req)?;
     *client_id = params.get("client_id").map(str::to_string);
-    let client = authenticate(app, &params, req.authorization)
-        .await
-        .map_err(|(reason, id)| {
-            if id.is_some() {
-                *client_id = id;
-            }
-            reason
-        })?;
-    *client_id = Some(client.client_id.clone());
+    let client = authenticate(app, &params, req.authorization, client_id).await?;
     let grant_type = params.require("grant_type")?;
     let grant = crate::config::oauth::Grant::WORDS
         .iter()
@@ -116,15 +104,13 @@ async fn start_family(
 
 /// Revokes everything issued under `family` (refresh tokens, and access tokens as far as
 /// introspection and userinfo can tell).
+/// Revokes everything issued under `family` because of `why`, and says so.
 async fn revoke_family(app: &OAuth<'_>, family: &str, client_id: &str, why: OAuthRefusal) {
-    let state = app.passive.state;
-    let lifetime = app.config.refresh_token_lifetime;
-    let a = state.revoke_family(family).await;
-    let b = state.revoke(&family_revocation(family), lifetime).await;
+    let stored = grant::revoke(app, family).await.is_ok();
     app.passive.events.emit(&OAuthGrantRevoked {
         client_id,
         reason: why.into(),
-        stored: a.is_ok() && b.is_ok(),
+        stored,
     });
 }
 
