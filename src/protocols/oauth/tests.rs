@@ -7,8 +7,8 @@
 use super::*;
 use crate::app::App;
 use crate::config::Config;
-use crate::protocols::passive::tests::{cookie_pair, form, hidden, ip, post, DEMO_PW};
-use crate::protocols::passive::{LsRequest, LsResponse};
+use crate::protocols::passive::tests::{cookie_pair, form, get_request, hidden, ip, post, DEMO_PW};
+use crate::protocols::passive::LsResponse;
 use crate::session::CSRF_COOKIE;
 use base64::Engine;
 use serde_json::Value;
@@ -55,21 +55,9 @@ fn enc(s: &str) -> String {
 }
 
 async fn authorize(app: &App, query: &str, cookies: &str) -> LsResponse {
-    crate::protocols::passive::authorize(
-        &app.passive(),
-        &LsRequest {
-            post: false,
-            raw_query: query,
-            body: b"",
-            cookie_header: Some(cookies),
-            accept_language: None,
-            request: &ctx(),
-            idp_initiated: false,
-            authorization: None,
-            user_agent: None,
-        },
-    )
-    .await
+    let request = ctx();
+    crate::protocols::passive::authorize(&app.passive(), &get_request(query, cookies, &request))
+        .await
 }
 
 fn web_query(extra: &str) -> String {
@@ -442,21 +430,8 @@ async fn client_credentials_introspection_and_revocation() {
 
 async fn logout(app: &App, query: &str, cookies: &str) -> LsResponse {
     let view = app.oauth().expect("oauth");
-    super::logout(
-        &view,
-        &LsRequest {
-            post: false,
-            raw_query: query,
-            body: b"",
-            cookie_header: Some(cookies),
-            accept_language: None,
-            request: &ctx(),
-            idp_initiated: false,
-            authorization: None,
-            user_agent: None,
-        },
-    )
-    .await
+    let request = ctx();
+    super::logout(&view, &get_request(query, cookies, &request)).await
 }
 
 #[tokio::test]

@@ -39,22 +39,28 @@ pub(crate) fn ip() -> IpAddr {
     IpAddr::from([192, 0, 2, 1])
 }
 
+/// A browser's GET with `query` and `cookies` from `request`.
+pub(crate) fn get_request<'a>(
+    query: &'a str,
+    cookies: &'a str,
+    request: &'a crate::request::RequestContext,
+) -> LsRequest<'a> {
+    LsRequest {
+        post: false,
+        raw_query: query,
+        body: b"",
+        cookie_header: Some(cookies),
+        accept_language: None,
+        request,
+        idp_initiated: false,
+        authorization: None,
+        user_agent: None,
+    }
+}
+
 pub(super) async fn get(app: &App, query: &str, cookies: &str) -> LsResponse {
-    handle(
-        &app.passive(),
-        &LsRequest {
-            post: false,
-            raw_query: query,
-            body: b"",
-            cookie_header: Some(cookies),
-            accept_language: None,
-            request: &crate::request::RequestContext::local(ip(), "test-activity"),
-            idp_initiated: false,
-            authorization: None,
-            user_agent: None,
-        },
-    )
-    .await
+    let request = crate::request::RequestContext::local(ip(), "test-activity");
+    handle(&app.passive(), &get_request(query, cookies, &request)).await
 }
 
 pub(crate) async fn post(app: &App, body: &str, cookies: &str) -> LsResponse {

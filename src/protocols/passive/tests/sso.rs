@@ -50,21 +50,8 @@ impl Directory for Flippable {
 }
 
 async fn get_via(view: &Passive<'_>, query: &str, cookies: &str) -> LsResponse {
-    handle(
-        view,
-        &LsRequest {
-            post: false,
-            raw_query: query,
-            body: b"",
-            cookie_header: Some(cookies),
-            accept_language: None,
-            request: &crate::request::RequestContext::local(ip(), "test"),
-            idp_initiated: false,
-            authorization: None,
-            user_agent: None,
-        },
-    )
-    .await
+    let request = crate::request::RequestContext::local(ip(), "test");
+    handle(view, &super::get_request(query, cookies, &request)).await
 }
 
 fn sessions_total(app: &App, result: &str) -> u64 {
