@@ -548,6 +548,33 @@ fn per_op(cpu0: (f64, f64), cpu1: (f64, f64), ops: usize) -> f64 {
     ((cpu1.0 - cpu0.0) + (cpu1.1 - cpu0.1)) / ops.max(1) as f64
 }
 
+/// Fresh-connection sign-ins at c=4 on `server`, a row each (label, SSO, connection, target
+/// ratio); each target met or not goes into `targets`, marked with `cert`.
+async fn fresh_rows(
+    server: &Server,
+    ca: &Path,
+    pw: &str,
+    rsa: f64,
+    cert: &str,
+    rows: &[(&str, bool, Conn, Option<f64>)],
+    targets: &mut Vec<(String, f64, f64)>,
+) {
+    for &(label, sso, conn, goal) in rows {
+        let cpu0 = cpu_seconds(server.child.id());
+        let mut st = passive_load(server.port, ca, 4, pw, sso, conn).await;
+        let ratio = per_op(cpu0, cpu_seconds(server.child.id()), st.latencies.len()) / rsa;
+        println!(
+            "{label:<40} {:>6.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {ratio:.2}x one RSA signature",
+            st.rate(),
+            st.pct_ms(0.5),
+            st.pct_ms(0.99)
+        );
+        if let Some(goal) = goal {
+            targets.push((format!("{label} ({cert})"), ratio, goal));
+        }
+    }
+}
+
 fn main() {
     let forests = forests("wstrust bench");
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -580,25 +607,21 @@ fn main() {
             }
         }
         println!("fresh connection per sign-in (new TCP + TLS, new cookie jar), ECDSA P-256 server certificate, c=4, {RUN:?} per row");
-        for (label, sso, conn, goal) in [
-            ("password sign-in, full TLS handshake", false, Conn::Fresh, Some(1.3)),
-            ("password sign-in, TLS 1.3 resumption", false, Conn::Resumed, None),
-            ("SSO reuse, full TLS handshake", true, Conn::Fresh, Some(1.0)),
-            ("SSO reuse, TLS 1.3 resumption", true, Conn::Resumed, None),
-        ] {
-            let cpu0 = cpu_seconds(server.child.id());
-            let mut st = passive_load(server.port, &server_crt, 4, &pw, sso, conn).await;
-            let ratio = per_op(cpu0, cpu_seconds(server.child.id()), st.latencies.len()) / rsa;
-            println!(
-                "{label:<40} {:>6.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {ratio:.2}x one RSA signature",
-                st.rate(),
-                st.pct_ms(0.5),
-                st.pct_ms(0.99)
-            );
-            if let Some(goal) = goal {
-                targets.push((format!("{label} (ECDSA certificate)"), ratio, goal));
-            }
-        }
+        fresh_rows(
+            &server,
+            &server_crt,
+            &pw,
+            rsa,
+            "ECDSA certificate",
+            &[
+                ("password sign-in, full TLS handshake", false, Conn::Fresh, Some(1.3)),
+                ("password sign-in, TLS 1.3 resumption", false, Conn::Resumed, None),
+                ("SSO reuse, full TLS handshake", true, Conn::Fresh, Some(1.0)),
+                ("SSO reuse, TLS 1.3 resumption", true, Conn::Resumed, None),
+            ],
+            &mut targets,
+        )
+        .await;
         println!("WS-Trust 1.3 token issuance for {LOGIN} (cache on), {RUN:?} per row");
         for c in [1usize, 4, 8] {
             let cpu0 = cpu_seconds(server.child.id());
@@ -635,8 +658,7 @@ fn main() {
             );
         }
         let row = |label: &str, c: usize, st: &mut Stats, cpu0: (f64, f64), cpu1: (f64, f64)| {
-            let ops = st.latencies.len() as f64;
-            let per_op = ((cpu1.0 - cpu0.0) + (cpu1.1 - cpu0.1)) / ops;
+            let per_op = per_op(cpu0, cpu1, st.latencies.len());
             println!(
                 "{label} c={c:<2} {:>6.0} /s  p50 {:>6.2} ms  p99 {:>6.2} ms  altgate CPU {:.3} ms/op ({:.2}x one RSA signature)",
                 st.rate(),
@@ -690,23 +712,19 @@ fn main() {
         let (server, server_crt, _) = start_server(t, "rsa", &forests, ServerKey::Rsa);
         let _ = passive_load(server.port, &server_crt, 1, &pw, false, Conn::KeepAlive).await;
         println!("fresh connection per sign-in, RSA-2048 server certificate, c=4, {RUN:?} per row");
-        for (label, conn, goal) in [
-            ("password sign-in, full TLS handshake", Conn::Fresh, Some(2.0)),
-            ("password sign-in, TLS 1.3 resumption", Conn::Resumed, None),
-        ] {
-            let cpu0 = cpu_seconds(server.child.id());
-            let mut st = passive_load(server.port, &server_crt, 4, &pw, false, conn).await;
-            let ratio = per_op(cpu0, cpu_seconds(server.child.id()), st.latencies.len()) / rsa;
-            println!(
-                "{label:<40} {:>6.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {ratio:.2}x one RSA signature",
-                st.rate(),
-                st.pct_ms(0.5),
-                st.pct_ms(0.99)
-            );
-            if let Some(goal) = goal {
-                targets.push((format!("{label} (RSA certificate)"), ratio, goal));
-            }
-        }
+        fresh_rows(
+            &server,
+            &server_crt,
+            &pw,
+            rsa,
+            "RSA certificate",
+            &[
+                ("password sign-in, full TLS handshake", false, Conn::Fresh, Some(2.0)),
+                ("password sign-in, TLS 1.3 resumption", false, Conn::Resumed, None),
+            ],
+            &mut targets,
+        )
+        .await;
         println!();
         println!("| target (altgate CPU per operation, in RSA-2048 signatures) | measured | goal | met |");
         println!("|---|---|---|---|");
