@@ -381,14 +381,17 @@ async fn a_code_from_one_node_redeems_at_the_other_and_a_sign_out_revokes_on_bot
         .collect();
     assert!(!sso.is_empty(), "{headers:?}");
 
-    let redeem = form(&[
-        ("grant_type", "authorization_code"),
-        ("code", &code),
-        ("redirect_uri", &redirect),
-        ("code_verifier", verifier),
-        ("client_id", "web-app"),
-        ("client_secret", SECRET),
-    ]);
+    let redeem_form = |code: &str| {
+        form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", verifier),
+            ("client_id", "web-app"),
+            ("client_secret", SECRET),
+        ])
+    };
+    let redeem = redeem_form(&code);
     // Node B redeems node A's code; node A then refuses it as a replay.
     let (status, body) = token(&b.https, redeem.clone()).await;
     assert_eq!(status, 200, "{body}");
@@ -424,18 +427,7 @@ async fn a_code_from_one_node_redeems_at_the_other_and_a_sign_out_revokes_on_bot
     .await;
     assert_eq!(status, 302);
     let code = param(header(&headers, "location"), "code").expect("SSO code");
-    let (status, body) = token(
-        &b.https,
-        form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &redirect),
-            ("code_verifier", verifier),
-            ("client_id", "web-app"),
-            ("client_secret", SECRET),
-        ]),
-    )
-    .await;
+    let (status, body) = token(&b.https, redeem_form(&code)).await;
     assert_eq!(status, 200, "{body}");
     let tokens: Value = serde_json::from_str(&body).expect("json");
     let refresh = tokens["refresh_token"]
