@@ -199,17 +199,29 @@ impl OAuth<'_> {
         protocol: Protocol,
         request: &RequestContext,
     ) {
-        let client = client_id.filter(|id| self.config.client(id).is_some());
-        self.passive.events.emit(&OAuthRequestRefused {
-            protocol: protocol.into(),
-            client_id: client.unwrap_or("unknown"),
-            reason: reason.into(),
-            client_ip: request.client_ip(),
-        });
-        self.passive
-            .token_metrics
-            .count_failed(protocol, client.unwrap_or("unknown"), reason);
+        refused(&self.passive, reason, client_id, protocol, request);
     }
+}
+
+/// Counts and logs an OAuth refusal (`oauth_request_refused`, `altgate_token_failures_total`),
+/// naming the client when `client_id` is a configured one.
+pub(crate) fn refused(
+    passive: &Passive<'_>,
+    reason: OAuthRefusal,
+    client_id: Option<&str>,
+    protocol: Protocol,
+    request: &RequestContext,
+) {
+    let client = client_id
+        .filter(|id| passive.oauth.is_some_and(|o| o.client(id).is_some()))
+        .unwrap_or("unknown");
+    passive.events.emit(&OAuthRequestRefused {
+        protocol: protocol.into(),
+        client_id: client,
+        reason: reason.into(),
+        client_ip: request.client_ip(),
+    });
+    passive.token_metrics.count_failed(protocol, client, reason);
 }
 
 /// The issuer for `public_url`: `<public_url>/adfs`.

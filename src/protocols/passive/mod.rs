@@ -530,15 +530,14 @@ pub async fn authorize(app: &Passive<'_>, req: &LsRequest<'_>) -> LsResponse {
             }
             Read::Redirect(r, reason) => {
                 let client = crate::protocols::oauth::authorize::client_of(app, raw);
-                app.events.emit(&crate::events::OAuthRequestRefused {
-                    protocol: Protocol::Oidc.into(),
-                    client_id: &client,
-                    reason: reason.into(),
-                    client_ip: req.request.client_ip(),
-                });
+                crate::protocols::oauth::refused(
+                    app,
+                    reason,
+                    Some(&client),
+                    Protocol::Oidc,
+                    req.request,
+                );
                 app.metrics.count_request(Protocol::Oidc, Outcome::Refused);
-                app.token_metrics
-                    .count_failed(Protocol::Oidc, &client, reason);
                 Ok(r)
             }
         }
