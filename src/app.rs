@@ -41,10 +41,10 @@ pub struct App {
     /// The signed federation metadata, built on first request.
     pub metadata: std::sync::OnceLock<String>,
     /// SSO session cookie keys.
-    pub sessions: crate::session::SessionKeys,
+    pub sessions: Arc<crate::session::SessionKeys>,
     /// SAML request IDs already answered on this node, kept for the request window and bounded
     /// like the state store's replay cache (`state.replay_cache_max_entries`).
-    pub answered_requests: crate::state::memory::LocalReplay,
+    pub answered_requests: Arc<crate::state::memory::LocalReplay>,
     /// The browser pages with the configured branding.
     pub pages: crate::protocols::passive::page::Pages,
     /// True when no session key is configured and this process generated its own (`serve`
@@ -103,28 +103,60 @@ impl App {
     /// Builds the application, registering its metrics into `metrics`.
     pub fn with_metrics(config: Config, metrics: Metrics) -> Result<Arc<App>, StartError> {
         let clock = system_clock();
-        let events = Events::new(metrics.events.clone());
-        let directory: Arc<dyn Directory> = match &config.demo_directory {
-            Some(path) => {
-                // The demo directory counts its searches and binds like the LDAP one, so the
-                // dashboard and alerts can be tried in demo mode.
-                let d = EmbeddedDirectory::load(path)?
-                    .with_metrics(metrics.directory.clone())
-                    .with_clock(clock.clone());
-                let known = d.forest_names();
-                if let Some(missing) = config.forests.iter().find(|f| !known.contains(&f.name)) {
-                    return Err(StartError::DemoForestMissing(missing.name.clone()));
-                }
-                Arc::new(d)
-            }
-            None => Arc::new(LdapDirectory::new(
-                &config,
-                metrics.directory.clone(),
-                events,
-            )?),
-        };
+        let directory = build_directory(&config, &metrics, &clock)?;
         let signing = load_signing(&config, &metrics, &clock)?;
         App::with_directory(config, metrics, directory, signing, clock)
+    }
+
+    /// The application `config` describes, built for a reload of this one: the same metrics
+    /// and clock; the directory clients, their health and the resolution cache kept when the
+    /// directory's configuration (service-account passwords and CA bundles included) is
+    /// unchanged; the state store kept (it holds the farm's and, in process, this node's
+    /// lockout counters, replay caches and grants; changing it needs a restart); the SSO
+    /// session key kept when none is configured (this node's generated one), re-read
+    /// otherwise; this node's answered SAML requests kept. Everything else (signing keys,
+    /// keytab, relying parties, pages, lockout settings) is built afresh from the files.
+    pub fn reloaded(&self, config: Config) -> Result<Arc<App>, StartError> {
+        let kept = directory_fingerprint(&self.config) == directory_fingerprint(&config);
+        let directory = if kept {
+            self.directory.clone()
+        } else {
+            build_directory(&config, &self.metrics, &self.clock)?
+        };
+        let signing = load_signing(&config, &self.metrics, &self.clock)?;
+        let acceptor = config
+            .kerberos
+            .as_ref()
+            .map(crate::kerberos::Acceptor::open)
+            .transpose()?;
+        let sessions = match (
+            &self.config.passive.session_key,
+            &config.passive.session_key,
+        ) {
+            (None, None) => Some((self.sessions.clone(), self.session_key_generated)),
+            _ => None,
+        };
+        let parts = Parts {
+            directory,
+            resolver: kept.then(|| self.resolver.clone()),
+            state: Some(self.state.clone()),
+            sessions,
+            answered_requests: Some(self.answered_requests.clone()),
+            health_checked: kept.then(|| self.health_checked.clone()),
+        };
+        App::assemble(
+            config,
+            self.metrics.clone(),
+            signing,
+            self.clock.clone(),
+            acceptor,
+            parts,
+        )
+    }
+
+    /// Whether [`App::reloaded`] would keep this application's directory clients for `config`.
+    pub fn keeps_directory(&self, config: &Config) -> bool {
+        directory_fingerprint(&self.config) == directory_fingerprint(config)
     }
 
     /// Builds the application over any directory, signing key and clock (tests inject fakes);
@@ -153,28 +185,62 @@ impl App {
         clock: Clock,
         acceptor: Option<crate::kerberos::Acceptor>,
     ) -> Result<Arc<App>, StartError> {
-        let (sessions, session_key_generated) =
-            crate::session::SessionKeys::new(config.passive.session_key.as_ref())?;
+        App::assemble(
+            config,
+            metrics,
+            signing,
+            clock,
+            acceptor,
+            Parts::fresh(directory),
+        )
+    }
+
+    fn assemble(
+        config: Config,
+        metrics: Metrics,
+        signing: Option<Signing>,
+        clock: Clock,
+        acceptor: Option<crate::kerberos::Acceptor>,
+        parts: Parts,
+    ) -> Result<Arc<App>, StartError> {
+        let directory = parts.directory;
+        let (sessions, session_key_generated) = match parts.sessions {
+            Some(kept) => kept,
+            None => {
+                let (keys, generated) =
+                    crate::session::SessionKeys::new(config.passive.session_key.as_ref())?;
+                (Arc::new(keys), generated)
+            }
+        };
         let pages = crate::protocols::passive::page::Pages::new(&config.passive);
-        let window = config
-            .federation
-            .max_clock_skew
-            .saturating_mul(2)
-            .saturating_add(std::time::Duration::from_secs(300));
-        let answered_requests =
-            crate::state::memory::LocalReplay::new(config.state.replay_cache_max_entries, window);
+        let answered_requests = parts.answered_requests.unwrap_or_else(|| {
+            let window = config
+                .federation
+                .max_clock_skew
+                .saturating_mul(2)
+                .saturating_add(std::time::Duration::from_secs(300));
+            Arc::new(crate::state::memory::LocalReplay::new(
+                config.state.replay_cache_max_entries,
+                window,
+            ))
+        });
         let events = Events::new(metrics.events.clone());
-        let resolver = Arc::new(Resolver::new(
-            directory.clone(),
-            config.alternate_login_id.clone(),
-            config.forests.iter().map(|f| f.name.clone()).collect(),
-            config.cache,
-            metrics.cache.clone(),
-            metrics.resolve.clone(),
-            events.clone(),
-        ));
+        let resolver = parts.resolver.unwrap_or_else(|| {
+            Arc::new(Resolver::new(
+                directory.clone(),
+                config.alternate_login_id.clone(),
+                config.forests.iter().map(|f| f.name.clone()).collect(),
+                config.cache,
+                metrics.cache.clone(),
+                metrics.resolve.clone(),
+                events.clone(),
+            ))
+        });
         initialise_series(&metrics, &config);
-        let state = crate::state::open(&config.state, metrics.state.clone(), events.clone())?;
+        let state = match parts.state {
+            Some(kept) => kept,
+            None => crate::state::open(&config.state, metrics.state.clone(), events.clone())?,
+        };
         let lockout = Arc::new(ExtranetLockout::new(
             config.extranet_lockout.clone(),
             config.state.on_unavailable,
@@ -251,7 +317,7 @@ impl App {
             pages,
             session_key_generated,
             windows,
-            health_checked: Arc::default(),
+            health_checked: parts.health_checked.unwrap_or_default(),
             account_states,
         }))
     }
@@ -325,6 +391,85 @@ impl App {
             metrics: &self.metrics.tokens,
         }
     }
+}
+
+/// What [`App::assemble`] takes from a running application instead of building it.
+struct Parts {
+    directory: Arc<dyn Directory>,
+    resolver: Option<Arc<Resolver>>,
+    state: Option<Arc<dyn crate::state::StateStore>>,
+    sessions: Option<(Arc<crate::session::SessionKeys>, bool)>,
+    answered_requests: Option<Arc<crate::state::memory::LocalReplay>>,
+    health_checked: Option<Arc<crate::health::Checked>>,
+}
+
+impl Parts {
+    fn fresh(directory: Arc<dyn Directory>) -> Parts {
+        Parts {
+            directory,
+            resolver: None,
+            state: None,
+            sessions: None,
+            answered_requests: None,
+            health_checked: None,
+        }
+    }
+}
+
+/// The directory `config` names: the demo file's, or LDAPS clients for the forests.
+fn build_directory(
+    config: &Config,
+    metrics: &Metrics,
+    clock: &Clock,
+) -> Result<Arc<dyn Directory>, StartError> {
+    Ok(match &config.demo_directory {
+        Some(path) => {
+            // The demo directory counts its searches and binds like the LDAP one, so the
+            // dashboard and alerts can be tried in demo mode.
+            let d = EmbeddedDirectory::load(path)?
+                .with_metrics(metrics.directory.clone())
+                .with_clock(clock.clone());
+            let known = d.forest_names();
+            if let Some(missing) = config.forests.iter().find(|f| !known.contains(&f.name)) {
+                return Err(StartError::DemoForestMissing(missing.name.clone()));
+            }
+            Arc::new(d)
+        }
+        None => Arc::new(LdapDirectory::new(
+            config,
+            metrics.directory.clone(),
+            Events::new(metrics.events.clone()),
+        )?),
+    })
+}
+
+/// A digest of everything the directory clients and the resolution cache are built from: the
+/// forests, alternate login ID, cache and connection settings, the demo file (its contents),
+/// each service account's password and each CA bundle's contents. A reload keeps the running
+/// clients (their connections, health and cache) only when it is unchanged.
+fn directory_fingerprint(config: &Config) -> [u8; 32] {
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut part = |bytes: &[u8]| {
+        h.update(&(bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    part(format!("{:?}", config.forests).as_bytes());
+    part(format!("{:?}", config.alternate_login_id).as_bytes());
+    part(format!("{:?}", config.cache).as_bytes());
+    part(format!("{:?}", config.directory).as_bytes());
+    part(format!("{:?}", config.demo_directory).as_bytes());
+    if let Some(demo) = &config.demo_directory {
+        part(&std::fs::read(demo).unwrap_or_default());
+    }
+    for f in &config.forests {
+        if let Some(account) = &f.service_account {
+            part(account.password.expose().as_bytes());
+        }
+        if let Some(ca) = &f.ca_file {
+            part(&std::fs::read(ca).unwrap_or_default());
+        }
+    }
+    <[u8; 32]>::try_from(h.finish().as_ref()).unwrap_or_default()
 }
 
 /// Loads (or, in demo mode, generates) the token-signing key and exports its expiry.
@@ -467,6 +612,9 @@ pub fn initialise_series(m: &Metrics, config: &Config) {
                 }
             }
         }
+    }
+    for r in crate::config::ReloadResult::ALL {
+        zero(&m.service.reloads, &[r.id()]);
     }
     m.state.initialise(Op::ALL);
     m.lockout

@@ -51,6 +51,8 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         Vocabulary::of::<kinds::LockoutDecision>().with::<crate::lockout::Decision>(),
         Vocabulary::of::<kinds::StateOp>().with::<crate::state::Op>(),
         Vocabulary::of::<kinds::SigningCertificate>().with::<crate::keys::CertificateRole>(),
+        Vocabulary::of::<kinds::TlsListener>().with::<crate::keys::TlsListener>(),
+        Vocabulary::of::<kinds::ReloadResult>().with::<crate::config::ReloadResult>(),
         Vocabulary::of::<kinds::WindowsFailure>()
             .with::<crate::kerberos::Rejection>()
             .with::<crate::signin::windows::AccountRefusal>(),

@@ -255,6 +255,8 @@ pub enum AdminEndpoint {
     /// `POST ?login=&ip=` adds a familiar location (AD FS `Set-AdfsAccountActivity
     /// -AdditionalFamiliarIps`); `DELETE ?login=&ip=` removes one.
     FamiliarLocations,
+    /// `POST`: re-reads the configuration file and every certificate and key, as SIGHUP does.
+    Reload,
 }
 
 impl AdminEndpoint {
@@ -266,6 +268,7 @@ impl AdminEndpoint {
         AdminEndpoint::AccountActivity,
         AdminEndpoint::AccountActivityReset,
         AdminEndpoint::FamiliarLocations,
+        AdminEndpoint::Reload,
     ];
 
     /// Its path.
@@ -277,6 +280,7 @@ impl AdminEndpoint {
             AdminEndpoint::AccountActivity => "/api/v1/account-activity",
             AdminEndpoint::AccountActivityReset => "/api/v1/account-activity/reset",
             AdminEndpoint::FamiliarLocations => "/api/v1/account-activity/familiar-locations",
+            AdminEndpoint::Reload => "/api/v1/reload",
         }
     }
 
@@ -285,7 +289,7 @@ impl AdminEndpoint {
         match self {
             AdminEndpoint::Metrics | AdminEndpoint::Ready | AdminEndpoint::Health => Methods::Get,
             AdminEndpoint::AccountActivity => Methods::GetDelete,
-            AdminEndpoint::AccountActivityReset => Methods::Post,
+            AdminEndpoint::AccountActivityReset | AdminEndpoint::Reload => Methods::Post,
             AdminEndpoint::FamiliarLocations => Methods::PostDelete,
         }
     }

@@ -162,11 +162,16 @@ pub async fn run(
     checked: Arc<Checked>,
 ) {
     loop {
-        directory.check_servers().await;
-        let _ = state.ping().await;
-        checked.set();
+        round(directory.as_ref(), state.as_ref(), &checked).await;
         tokio::time::sleep(interval).await;
     }
+}
+
+/// One round of the background check: every directory server, then the store.
+pub async fn round(directory: &dyn Directory, state: &dyn StateStore, checked: &Checked) {
+    directory.check_servers().await;
+    let _ = state.ping().await;
+    checked.set();
 }
 
 #[cfg(test)]

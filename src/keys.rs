@@ -17,6 +17,16 @@ label_set! {
     }
 }
 
+label_set! {
+    /// Which listener a TLS server certificate is for.
+    pub enum TlsListener: kinds::TlsListener {
+        /// The public listener (`server.tls`).
+        Public = "public",
+        /// The admin listener (`admin.tls`).
+        Admin = "admin",
+    }
+}
+
 /// A signing key problem.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

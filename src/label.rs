@@ -204,6 +204,10 @@ pub mod kinds {
         EvictionCause = "eviction_cause";
         /// A token-signing certificate's role.
         SigningCertificate = "signing_certificate";
+        /// Which listener a TLS server certificate is for.
+        TlsListener = "tls_listener";
+        /// How a configuration reload ended.
+        ReloadResult = "reload_result";
         /// Which directory read a search was.
         DirectoryQuery = "directory_query";
         /// How a directory search ended.

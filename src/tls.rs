@@ -109,6 +109,17 @@ pub enum Tickets {
     Shared(TicketKey),
 }
 
+impl PartialEq for Tickets {
+    /// The same setting, and for a shared key the same key.
+    fn eq(&self, other: &Tickets) -> bool {
+        match (self, other) {
+            (Tickets::Off, Tickets::Off) | (Tickets::PerNode, Tickets::PerNode) => true,
+            (Tickets::Shared(a), Tickets::Shared(b)) => *a.0 == *b.0,
+            _ => false,
+        }
+    }
+}
+
 /// A shared session-ticket key: never printed, wiped on drop.
 #[derive(Clone)]
 pub struct TicketKey(zeroize::Zeroizing<Vec<u8>>);
@@ -186,6 +197,17 @@ pub fn server_config(
     key_file: &Path,
     tickets: &Tickets,
 ) -> Result<Arc<ServerConfig>, TlsError> {
+    server_config_after(cert_file, key_file, tickets, None)
+}
+
+/// [`server_config`] for a reload: with `previous` (built with the same `tickets`), its
+/// ticket keys and session cache are kept, so clients resume across the reload as before it.
+pub fn server_config_after(
+    cert_file: &Path,
+    key_file: &Path,
+    tickets: &Tickets,
+    previous: Option<&ServerConfig>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let chain = certs(cert_file)?;
     let pem = read(key_file)?;
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut pem.as_slice())
@@ -219,6 +241,10 @@ pub fn server_config(
                 rng: ring::rand::SystemRandom::new(),
             });
         }
+    }
+    if let Some(previous) = previous {
+        config.ticketer = previous.ticketer.clone();
+        config.session_storage = previous.session_storage.clone();
     }
     Ok(Arc::new(config))
 }

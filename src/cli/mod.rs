@@ -5,6 +5,7 @@ pub mod admin_client;
 pub mod audit;
 pub mod lockout;
 pub mod m365;
+pub mod systemd;
 
 use crate::config::{Config, LogFormat};
 use crate::resolve::{Outcome, Resolution};
@@ -284,6 +285,13 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
                 eprintln!("altgate: cannot listen on {}: {e}", config.server.listen);
                 ExitCode::FAILURE
             })?;
+        let admin = match &config.admin {
+            Some(a) => Some(tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
+                eprintln!("altgate: cannot listen on {}: {e}", a.listen);
+                ExitCode::FAILURE
+            })?),
+            None => None,
+        };
         dev_certificate(&config)?;
         let app = App::new(config).map_err(|e| {
             eprintln!("altgate: {e}");
@@ -309,14 +317,41 @@ fn serve(path: &Path) -> Result<ExitCode, ExitCode> {
                 "demo mode: the embedded directory answers for every forest; open the demo application in a browser"
             );
         }
-        crate::http::serve(app, listener, shutdown_signal())
-            .await
-            .map_err(|e| {
-                eprintln!("altgate: {e}");
-                ExitCode::FAILURE
-            })?;
+        let live = crate::http::live::Live::new(app, Some(path.to_path_buf())).map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::FAILURE
+        })?;
+        let notifier = std::sync::Arc::new(systemd::Notifier::from_env());
+        let reloads = tokio::spawn(reload_on_sighup(live.clone(), notifier.clone()));
+        notifier.send("READY=1\nSTATUS=serving");
+        let served = crate::http::serve_live(live, listener, admin, shutdown_signal()).await;
+        notifier.send("STOPPING=1\nSTATUS=stopped");
+        reloads.abort();
+        served.map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::FAILURE
+        })?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reloads the configuration on every SIGHUP (`systemctl reload altgate`), telling systemd.
+async fn reload_on_sighup(
+    live: std::sync::Arc<crate::http::live::Live>,
+    notifier: std::sync::Arc<systemd::Notifier>,
+) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!(target: "altgate::ops", "cannot listen for SIGHUP; reload through the admin API");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        notifier.reloading();
+        let status = match live.reload().await {
+            Ok(_) => "STATUS=serving; configuration reloaded",
+            Err(_) => "STATUS=serving; the last reload was refused (see the log)",
+        };
+        notifier.send(&format!("READY=1\n{status}"));
+    }
 }
 
 /// Generates the development certificate `server.tls.generate_dev_certificate` asks for

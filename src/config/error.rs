@@ -36,3 +36,18 @@ fn render(issues: &[ConfigIssue]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+crate::label::label_set! {
+    /// How a configuration reload (SIGHUP, `POST /reload`) ended.
+    pub enum ReloadResult: crate::label::kinds::ReloadResult {
+        /// The file validated and every part was rebuilt: the next connection and request use
+        /// it.
+        Applied = "applied",
+        /// The file has problems (the same ones `check-config` reports): the running
+        /// configuration stays.
+        Invalid = "invalid",
+        /// The file validated but a part could not be built from it (a key, a keytab, a
+        /// directory client): the running configuration stays.
+        Failed = "failed",
+    }
+}

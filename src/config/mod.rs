@@ -57,7 +57,7 @@ pub use directory::{
     CacheConfig, DirectoryConfig, MAX_CACHE_ENTRIES, MAX_CONNECT_TIMEOUT, MAX_OPERATION_TIMEOUT,
     MAX_RETRY_BACKOFF, MAX_TTL,
 };
-pub use error::{ConfigError, ConfigIssue};
+pub use error::{ConfigError, ConfigIssue, ReloadResult};
 pub use federation::{Federation, MAX_CLOCK_SKEW};
 pub use forests::{
     is_ldap_attribute_name, AlternateLoginId, ForestConfig, LdapUrl, ServiceAccount,

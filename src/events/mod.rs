@@ -85,6 +85,10 @@ label_set! {
         StateDeferredWrite = "state_deferred_write",
         /// Extranet lockout does not fit a domain's own lockout policy (read at start-up): AD would lock an account before altgate does, AD never locks (altgate is the only lockout), or altgate's observation window is shorter than AD's.
         AdLockoutPolicyWarning = "ad_lockout_policy_warning",
+        /// A configuration reload (SIGHUP, `POST /reload`) applied: the next connection and request use the new file and certificates.
+        ConfigReloaded = "config_reloaded",
+        /// A configuration reload was refused (every problem listed): the running configuration stays.
+        ConfigReloadRefused = "config_reload_refused",
     }
 }
 
@@ -120,7 +124,9 @@ impl EventName {
             | EventName::StateStoreDisconnected
             | EventName::StateMasterChanged
             | EventName::StateDeferredWrite
-            | EventName::AdLockoutPolicyWarning => Category::Operational,
+            | EventName::AdLockoutPolicyWarning
+            | EventName::ConfigReloaded
+            | EventName::ConfigReloadRefused => Category::Operational,
         }
     }
 }

@@ -112,3 +112,28 @@ event! {
         after_seconds: u64,
     }
 }
+
+event! {
+    /// A configuration reload (SIGHUP, `POST /reload`) applied: new TLS handshakes use the
+    /// re-read certificates, the next request the new configuration.
+    ConfigReloaded<'a>: ops, info, ConfigReloaded "configuration reloaded" {
+        /// The file.
+        file: &'a str,
+        /// What changed, by section (`relying_parties`, `server.tls`, ...).
+        changed: &'a [String] => list,
+        /// Settings that changed in the file but only take effect at the next start.
+        needs_restart: &'a [String] => list,
+    }
+}
+
+event! {
+    /// A configuration reload was refused as a whole: the running configuration stays.
+    ConfigReloadRefused<'a>: ops, error, ConfigReloadRefused "configuration reload refused; the running configuration stays" {
+        /// The file.
+        file: &'a str,
+        /// `invalid` (the file has problems) or `failed` (a part could not be built).
+        result: &'static str,
+        /// Every problem, `path: message`, as `check-config` reports them.
+        problems: &'a [String] => list,
+    }
+}

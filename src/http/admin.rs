@@ -164,7 +164,12 @@ fn authorised(header: Option<&str>, token: &str) -> bool {
 }
 
 /// Routes one admin request from `peer`.
-pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Reply {
+pub async fn handle(
+    live: &super::live::Live,
+    app: &App,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Reply {
     let token = app
         .config
         .admin
@@ -222,6 +227,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Reply {
             ),
             Err(e) => e.reply(),
         },
+        Ok(AdminEndpoint::Reload) => reload(live).await,
         Err(Unrouted::MethodNotAllowed { allow }) => response::method_not_allowed(allow),
         Err(Unrouted::NotFound) => response::not_found(),
     };
@@ -229,6 +235,35 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: IpAddr) -> Reply {
         response::without_body(res)
     } else {
         res
+    }
+}
+
+/// `POST /api/v1/reload`: 200 with what changed, or the refusal with every problem (422 for
+/// an invalid file, 500 when a part could not be built); either way the node keeps serving.
+async fn reload(live: &super::live::Live) -> Reply {
+    match live.reload().await {
+        Ok(r) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "result": crate::config::ReloadResult::Applied.id(),
+                "changed": r.changed,
+                "needs_restart": r.needs_restart,
+                "directory_kept": r.directory_kept,
+            }),
+        ),
+        Err(r) => {
+            let status = match r.result {
+                crate::config::ReloadResult::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            json(
+                status,
+                &serde_json::json!({
+                    "result": r.result.id(),
+                    "problems": r.problems,
+                }),
+            )
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod activity;
 pub mod admin;
 pub mod client_ip;
 pub mod conn;
+pub mod live;
 pub mod response;
 pub mod router;
 
@@ -78,37 +79,6 @@ pub async fn serve(
     serve_with_admin(app, listener, admin, shutdown).await
 }
 
-/// Builds the TLS acceptor for `config`, generating the demo certificate if asked to.
-fn acceptor(config: &Config, now: time::OffsetDateTime) -> Result<Option<TlsAcceptor>, StartError> {
-    let Some(tls) = &config.server.tls else {
-        return Ok(None);
-    };
-    if tls.generate_dev_certificate {
-        let host = config.server.public_url.host();
-        if crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host, now)? {
-            tracing::warn!(
-                target: "altgate::ops",
-                cert = %tls.cert_file.display(),
-                "generated a self-signed development certificate; use a real one in production"
-            );
-        }
-    }
-    let server = crate::tls::server_config(&tls.cert_file, &tls.key_file, &tls.tickets)?;
-    Ok(Some(TlsAcceptor::from(server)))
-}
-
-/// Builds the admin listener's TLS acceptor, when it has TLS.
-fn admin_acceptor(config: &Config) -> Result<Option<TlsAcceptor>, StartError> {
-    match config.admin.as_ref().and_then(|a| a.tls.as_ref()) {
-        Some(t) => Ok(Some(TlsAcceptor::from(crate::tls::server_config(
-            &t.cert_file,
-            &t.key_file,
-            &crate::tls::Tickets::Off,
-        )?))),
-        None => Ok(None),
-    }
-}
-
 /// Which router a listener feeds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -123,14 +93,25 @@ pub async fn serve_with_admin(
     admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
-    let tls = acceptor(&app.config, (app.clock)())?;
-    let admin_tls = admin_acceptor(&app.config)?;
+    let live = live::Live::new(app, None)?;
+    serve_live(live, public, admin, shutdown).await
+}
+
+/// Serves the live service (reloadable, [`live::Live`]) on `public`, and the admin endpoints
+/// on `admin` when given, until `shutdown` resolves; then drains the connections.
+pub async fn serve_live(
+    live: Arc<live::Live>,
+    public: TcpListener,
+    admin: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    let app = live.app();
     let limits = effective_limits(&app.config.server.limits);
     tracing::info!(
         target: "altgate::ops",
         listen = %public.local_addr()?,
         admin = ?admin.as_ref().and_then(|a| a.local_addr().ok()),
-        tls = tls.is_some(),
+        tls = live.public_tls().is_some(),
         demo = app.config.demo_directory.is_some(),
         max_connections = limits.max_connections,
         "altgate listening"
@@ -140,24 +121,17 @@ pub async fn serve_with_admin(
     tokio::spawn(async move {
         checked.check_ad_lockout_policies().await;
     });
-    // Every directory server and the store, in the background (ends with the server).
-    let health = tokio::spawn(crate::health::run(
-        app.directory.clone(),
-        app.state.clone(),
-        app.config.directory.health_check_interval,
-        app.health_checked.clone(),
-    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let public_admission = Admission::new(
         limits.max_connections,
         limits.max_connections_per_ip,
         Some(app.metrics.http.open_connections.clone()),
     );
+    drop(app);
     let admin_admission = Admission::new(ADMIN_MAX_CONNECTIONS, ADMIN_MAX_CONNECTIONS, None);
     let public_loop = accept_loop(
-        app.clone(),
+        live.clone(),
         public,
-        tls,
         limits.clone(),
         public_admission.clone(),
         Side::Public,
@@ -167,9 +141,8 @@ pub async fn serve_with_admin(
         match admin {
             Some(l) => {
                 accept_loop(
-                    app.clone(),
+                    live.clone(),
                     l,
-                    admin_tls,
                     limits.clone(),
                     admin_admission.clone(),
                     Side::Admin,
@@ -186,7 +159,7 @@ pub async fn serve_with_admin(
         _ = shutdown => {}
     }
     tracing::info!(target: "altgate::ops", "shutting down; draining connections");
-    health.abort();
+    live.stop();
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, public_admission.drained()).await;
     Ok(())
@@ -221,9 +194,8 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 async fn accept_loop(
-    app: Arc<App>,
+    live: Arc<live::Live>,
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
     limits: Limits,
     admission: Arc<Admission>,
     side: Side,
@@ -241,6 +213,7 @@ async fn accept_loop(
             }
         };
         let peer_ip = peer.ip();
+        let app = live.app();
         let capped = side == Side::Admin
             || !client_ip::is_trusted_proxy(peer_ip, &app.config.server.trusted_proxies);
         let admitted = match admission.admit(peer_ip, capped) {
@@ -259,10 +232,14 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        let tls = match side {
+            Side::Public => live.public_tls(),
+            Side::Admin => live.admin_tls(),
+        };
         let task = Connection {
-            app: app.clone(),
+            live: live.clone(),
             builder: builder.clone(),
-            tls: tls.clone(),
+            tls,
             limits: limits.clone(),
             side,
             stop: stop.clone(),
@@ -272,9 +249,10 @@ async fn accept_loop(
     }
 }
 
-/// One client connection and everything it holds.
+/// One client connection and everything it holds: the TLS configuration current at its
+/// accept, for its whole life.
 struct Connection {
-    app: Arc<App>,
+    live: Arc<live::Live>,
     builder: Arc<Builder<TokioExecutor>>,
     tls: Option<TlsAcceptor>,
     limits: Limits,
@@ -321,14 +299,16 @@ impl Connection {
             }
             None => Box::new(stream),
         };
-        let app = self.app.clone();
+        let live = self.live.clone();
         let side = self.side;
         let request_timeout = self.limits.request_timeout;
         let act = liveness.clone();
-        let max_body = app.config.server.max_body_bytes;
+        let max_body = live.app().config.server.max_body_bytes;
         let budget = conn::body_budget(max_body);
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let app = app.clone();
+            // Each request runs on the application current at its start.
+            let app = live.app();
+            let live = live.clone();
             let in_flight = act.request();
             let budget = budget.clone();
             async move {
@@ -342,7 +322,7 @@ impl Connection {
                             let req = req.map(|b| conn::Body::new(b, budget, max_body));
                             router::handle(&app, req, ctx).await
                         }
-                        None => admin::handle(&app, req, peer).await,
+                        None => admin::handle(&live, &app, req, peer).await,
                     }
                 })
                 .await

@@ -8,6 +8,7 @@ mod events;
 mod http;
 mod protocols;
 mod resolve;
+mod service;
 mod state;
 
 pub use directory::DirectoryMetrics;
@@ -15,6 +16,7 @@ pub use events::EventMetrics;
 pub use http::HttpMetrics;
 pub use protocols::{PassiveMetrics, TokenMetrics};
 pub use resolve::{CacheMetrics, ResolveMetrics};
+pub use service::ServiceMetrics;
 pub use state::{LockoutMetrics, StateMetrics};
 
 use crate::label::Kind;
@@ -192,6 +194,8 @@ pub struct Metrics {
     pub state: StateMetrics,
     /// Extranet lockout.
     pub lockout: LockoutMetrics,
+    /// Configuration reloads and TLS certificates.
+    pub service: ServiceMetrics,
     /// Every metric registered, in registration order.
     pub catalogue: Vec<MetricInfo>,
 }
@@ -230,6 +234,7 @@ impl Metrics {
         let passive = PassiveMetrics::register(&r)?;
         let state = StateMetrics::register(&r)?;
         let lockout = LockoutMetrics::register(&r)?;
+        let service = ServiceMetrics::register(&r)?;
         let catalogue = r.catalogue.into_inner();
         Ok(Metrics {
             directory,
@@ -241,6 +246,7 @@ impl Metrics {
             passive,
             state,
             lockout,
+            service,
             catalogue,
             registry,
         })

@@ -1,0 +1,422 @@
+//! The running service as a reload sees it: the application and the listeners' TLS
+//! configurations, each swapped whole. Every accepted connection takes the TLS configuration
+//! current at its accept and keeps it; every request takes the application current at its start.
+//! So a reload (SIGHUP, `POST /api/v1/reload`) never drops a connection: established ones,
+//! HTTP/2 streams included, carry on, new handshakes present the re-read certificate, and the
+//! next request sees the new relying parties, branding, lockout settings, forests and signing
+//! keys.
+//!
+//! A reload is all or nothing: the file is validated as `check-config` validates it, then every
+//! part is built (certificates, keys, keytab, directory clients) before anything is swapped; any
+//! problem refuses it, with every problem in one event, and the running configuration stays.
+//! What only a restart can change (listen addresses, connection limits, logging, the state
+//! store) is reported and left as it runs; turning TLS on or off on a listener is refused.
+
+use crate::app::{App, StartError};
+use crate::config::{Config, ConfigIssue, ReloadResult};
+use crate::keys::TlsListener;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use rustls::ServerConfig;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio_rustls::TlsAcceptor;
+
+/// The running application and TLS configurations.
+pub struct Live {
+    app: ArcSwap<App>,
+    public_tls: ArcSwapOption<ServerConfig>,
+    admin_tls: ArcSwapOption<ServerConfig>,
+    /// The file a reload reads; `None` when the configuration was given in memory.
+    file: Option<PathBuf>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+    /// The background health check of the current directory.
+    health: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// An applied reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Sections whose settings changed (certificates and keys are re-read in any case).
+    pub changed: Vec<String>,
+    /// Settings changed in the file that keep their running value until a restart.
+    pub needs_restart: Vec<String>,
+    /// Whether the directory clients (connections, health, resolution cache) were kept.
+    pub directory_kept: bool,
+}
+
+/// A refused reload: the running configuration stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// `invalid` or `failed`.
+    pub result: ReloadResult,
+    /// Every problem, `path: message`.
+    pub problems: Vec<String>,
+}
+
+impl Live {
+    /// The live service for `app`, whose configuration was read from `file` (reloads read it
+    /// again); builds the listeners' TLS configurations (generating the demo certificate if
+    /// asked to) and starts the background health check.
+    pub fn new(app: Arc<App>, file: Option<PathBuf>) -> Result<Arc<Live>, StartError> {
+        let now = (app.clock)();
+        let public_tls = public_tls(&app.config, now, None)?;
+        let admin_tls = admin_tls(&app.config)?;
+        record_tls_expiry(&app, &app.config);
+        app.metrics.service.loaded.set(now.unix_timestamp());
+        let live = Arc::new(Live {
+            app: ArcSwap::new(app.clone()),
+            public_tls: ArcSwapOption::new(public_tls),
+            admin_tls: ArcSwapOption::new(admin_tls),
+            file,
+            reloading: tokio::sync::Mutex::new(()),
+            health: Mutex::new(None),
+        });
+        live.start_health(&app);
+        Ok(live)
+    }
+
+    /// The application now (a request keeps the one it started with).
+    pub fn app(&self) -> Arc<App> {
+        self.app.load_full()
+    }
+
+    /// The public listener's TLS acceptor now, if it has TLS.
+    pub fn public_tls(&self) -> Option<TlsAcceptor> {
+        self.public_tls.load_full().map(TlsAcceptor::from)
+    }
+
+    /// The admin listener's TLS acceptor now, if it has TLS.
+    pub fn admin_tls(&self) -> Option<TlsAcceptor> {
+        self.admin_tls.load_full().map(TlsAcceptor::from)
+    }
+
+    /// The configuration file reloads read, if any.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Reads the configuration file again and applies it ([`Live::apply`]); counted and
+    /// reported as an event either way.
+    pub async fn reload(&self) -> Result<Reloaded, Refused> {
+        let Some(file) = self.file.clone() else {
+            let refused = Refused {
+                result: ReloadResult::Failed,
+                problems: vec![
+                    "(file): this server was started from an in-memory configuration".into(),
+                ],
+            };
+            self.report(Err(&refused), "(memory)");
+            return Err(refused);
+        };
+        let _one = self.reloading.lock().await;
+        let loaded = tokio::task::spawn_blocking(move || Config::load(&file)).await;
+        let name = self.file_name();
+        let config = match loaded {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                let refused = Refused {
+                    result: ReloadResult::Invalid,
+                    problems: e.issues.iter().map(ConfigIssue::to_string).collect(),
+                };
+                self.report(Err(&refused), &name);
+                return Err(refused);
+            }
+            Err(e) => {
+                let refused = Refused {
+                    result: ReloadResult::Failed,
+                    problems: vec![format!("(file): {e}")],
+                };
+                self.report(Err(&refused), &name);
+                return Err(refused);
+            }
+        };
+        let result = self.swap(config).await;
+        self.report(result.as_ref(), &name);
+        result
+    }
+
+    /// Applies an already validated configuration (tests; [`Live::reload`] for the file).
+    pub async fn apply(&self, config: Config) -> Result<Reloaded, Refused> {
+        let _one = self.reloading.lock().await;
+        let result = self.swap(config).await;
+        self.report(result.as_ref(), &self.file_name());
+        result
+    }
+
+    fn file_name(&self) -> String {
+        self.file
+            .as_deref()
+            .map_or_else(|| "(memory)".to_string(), |p| p.display().to_string())
+    }
+
+    /// Builds everything `config` needs, then swaps it in.
+    async fn swap(&self, config: Config) -> Result<Reloaded, Refused> {
+        let old = self.app();
+        let failed = |problems: Vec<String>| Refused {
+            result: ReloadResult::Failed,
+            problems,
+        };
+        let mut problems = Vec::new();
+        if old.config.server.tls.is_some() != config.server.tls.is_some() {
+            problems.push("server.tls: turning TLS on or off needs a restart".to_string());
+        }
+        let admin_tls_of = |c: &Config| c.admin.as_ref().map(|a| a.tls.is_some());
+        if admin_tls_of(&old.config) != admin_tls_of(&config) {
+            problems.push(
+                "admin: adding or removing the admin listener or its TLS needs a restart"
+                    .to_string(),
+            );
+        }
+        if !problems.is_empty() {
+            return Err(failed(problems));
+        }
+        let now = (old.clock)();
+        let running = self.public_tls.load_full();
+        let previous = running
+            .as_deref()
+            .zip(old.config.server.tls.as_ref().map(|t| &t.tickets));
+        let public = public_tls(&config, now, previous)
+            .map_err(|e| failed(vec![format!("server.tls: {e}")]))?;
+        let admin = admin_tls(&config).map_err(|e| failed(vec![format!("admin.tls: {e}")]))?;
+        let directory_kept = old.keeps_directory(&config);
+        let (changed, needs_restart) = differences(&old.config, &config);
+        let built = {
+            let old = old.clone();
+            tokio::task::spawn_blocking(move || old.reloaded(config)).await
+        };
+        let app = match built {
+            Ok(Ok(app)) => app,
+            Ok(Err(e)) => return Err(failed(vec![e.to_string()])),
+            Err(e) => return Err(failed(vec![e.to_string()])),
+        };
+        if !directory_kept {
+            // The new clients know nothing of their servers yet: one round first, so readiness
+            // and failover start from what the servers say.
+            crate::health::round(
+                app.directory.as_ref(),
+                app.state.as_ref(),
+                &app.health_checked,
+            )
+            .await;
+        }
+        self.public_tls.store(public);
+        self.admin_tls.store(admin);
+        self.app.store(app.clone());
+        if !directory_kept {
+            self.start_health(&app);
+        }
+        record_tls_expiry(&app, &app.config);
+        app.metrics.service.loaded.set(now.unix_timestamp());
+        let checked = app.clone();
+        tokio::spawn(async move {
+            checked.check_ad_lockout_policies().await;
+        });
+        Ok(Reloaded {
+            changed,
+            needs_restart,
+            directory_kept,
+        })
+    }
+
+    fn report(&self, result: Result<&Reloaded, &Refused>, file: &str) {
+        let app = self.app();
+        match result {
+            Ok(r) => {
+                app.metrics
+                    .service
+                    .count_reload(ReloadResult::Applied, true);
+                app.events.emit(&crate::events::ConfigReloaded {
+                    file,
+                    changed: &r.changed,
+                    needs_restart: &r.needs_restart,
+                });
+            }
+            Err(r) => {
+                app.metrics.service.count_reload(r.result, false);
+                app.events.emit(&crate::events::ConfigReloadRefused {
+                    file,
+                    result: r.result.id(),
+                    problems: &r.problems,
+                });
+            }
+        }
+    }
+
+    /// (Re)starts the background health check over `app`'s directory and store.
+    fn start_health(&self, app: &Arc<App>) {
+        let task = tokio::spawn(crate::health::run(
+            app.directory.clone(),
+            app.state.clone(),
+            app.config.directory.health_check_interval,
+            app.health_checked.clone(),
+        ));
+        let previous = self
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(task);
+        if let Some(previous) = previous {
+            previous.abort();
+        }
+    }
+
+    /// Stops the background health check (shutdown).
+    pub fn stop(&self) {
+        if let Some(task) = self
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// The public listener's TLS configuration for `config` (generating the demo certificate if
+/// asked to), keeping `previous`'s ticket keys and session cache when the ticket setting is
+/// unchanged.
+fn public_tls(
+    config: &Config,
+    now: time::OffsetDateTime,
+    previous: Option<(&ServerConfig, &crate::tls::Tickets)>,
+) -> Result<Option<Arc<ServerConfig>>, StartError> {
+    let Some(tls) = &config.server.tls else {
+        return Ok(None);
+    };
+    if tls.generate_dev_certificate {
+        let host = config.server.public_url.host();
+        if crate::tls::ensure_dev_certificate(&tls.cert_file, &tls.key_file, host, now)? {
+            tracing::warn!(
+                target: "altgate::ops",
+                cert = %tls.cert_file.display(),
+                "generated a self-signed development certificate; use a real one in production"
+            );
+        }
+    }
+    let previous = previous
+        .filter(|(_, tickets)| **tickets == tls.tickets)
+        .map(|(c, _)| c);
+    Ok(Some(crate::tls::server_config_after(
+        &tls.cert_file,
+        &tls.key_file,
+        &tls.tickets,
+        previous,
+    )?))
+}
+
+/// The admin listener's TLS configuration (no session tickets: a handful of scrapers).
+fn admin_tls(config: &Config) -> Result<Option<Arc<ServerConfig>>, StartError> {
+    match config.admin.as_ref().and_then(|a| a.tls.as_ref()) {
+        Some(t) => Ok(Some(crate::tls::server_config(
+            &t.cert_file,
+            &t.key_file,
+            &crate::tls::Tickets::Off,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// Exports the expiry of each listener's server certificate.
+fn record_tls_expiry(app: &App, config: &Config) {
+    let files = [
+        (
+            TlsListener::Public,
+            config.server.tls.as_ref().map(|t| &t.cert_file),
+        ),
+        (
+            TlsListener::Admin,
+            config
+                .admin
+                .as_ref()
+                .and_then(|a| a.tls.as_ref())
+                .map(|t| &t.cert_file),
+        ),
+    ];
+    for (listener, file) in files {
+        let Some(file) = file else { continue };
+        match crate::keys::read_cert_der(file).and_then(|der| crate::keys::cert_info(&der)) {
+            Ok((_, not_after)) => app.metrics.service.set_tls_expiry(listener, not_after),
+            Err(e) => tracing::warn!(
+                target: "altgate::ops",
+                listener = %listener,
+                error = %e,
+                "cannot read the TLS certificate's expiry"
+            ),
+        }
+    }
+}
+
+/// The sections whose settings differ, and the settings among them that only a restart
+/// applies.
+fn differences(old: &Config, new: &Config) -> (Vec<String>, Vec<String>) {
+    fn dbg<T: std::fmt::Debug>(t: &T) -> String {
+        format!("{t:?}")
+    }
+    let sections: [(&str, String, String); 17] = [
+        ("server", dbg(&old.server), dbg(&new.server)),
+        (
+            "alternate_login_id",
+            dbg(&old.alternate_login_id),
+            dbg(&new.alternate_login_id),
+        ),
+        ("forests", dbg(&old.forests), dbg(&new.forests)),
+        ("cache", dbg(&old.cache), dbg(&new.cache)),
+        ("directory", dbg(&old.directory), dbg(&new.directory)),
+        (
+            "demo_directory",
+            dbg(&old.demo_directory),
+            dbg(&new.demo_directory),
+        ),
+        ("logging", dbg(&old.logging), dbg(&new.logging)),
+        (
+            "token_signing",
+            dbg(&old.token_signing),
+            dbg(&new.token_signing),
+        ),
+        (
+            "relying_parties",
+            dbg(&old.relying_parties),
+            dbg(&new.relying_parties),
+        ),
+        ("federation", dbg(&old.federation), dbg(&new.federation)),
+        ("passive", dbg(&old.passive), dbg(&new.passive)),
+        ("admin", dbg(&old.admin), dbg(&new.admin)),
+        (
+            "extranet_lockout",
+            dbg(&old.extranet_lockout),
+            dbg(&new.extranet_lockout),
+        ),
+        ("state", dbg(&old.state), dbg(&new.state)),
+        ("kerberos", dbg(&old.kerberos), dbg(&new.kerberos)),
+        (
+            "windows_integrated",
+            dbg(&old.windows_integrated),
+            dbg(&new.windows_integrated),
+        ),
+        ("oauth", dbg(&old.oauth), dbg(&new.oauth)),
+    ];
+    let changed = sections
+        .iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(name, _, _)| (*name).to_string())
+        .collect();
+    let mut restart = Vec::new();
+    if old.server.listen != new.server.listen {
+        restart.push("server.listen".to_string());
+    }
+    if dbg(&old.server.limits) != dbg(&new.server.limits) {
+        restart.push("server.limits".to_string());
+    }
+    if old.admin.as_ref().map(|a| a.listen) != new.admin.as_ref().map(|a| a.listen) {
+        restart.push("admin.listen".to_string());
+    }
+    if dbg(&old.logging) != dbg(&new.logging) {
+        restart.push("logging".to_string());
+    }
+    if dbg(&old.state) != dbg(&new.state) {
+        restart.push("state".to_string());
+    }
+    (changed, restart)
+}
