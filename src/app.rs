@@ -123,12 +123,13 @@ impl App {
         } else {
             build_directory(&config, &self.metrics, &self.clock)?
         };
-        let signing = load_signing(&config, &self.metrics, &self.clock)?;
         let acceptor = config
             .kerberos
             .as_ref()
             .map(crate::kerberos::Acceptor::open)
             .transpose()?;
+        // Last of what can fail: it also exports the certificates' expiry.
+        let signing = load_signing(&config, &self.metrics, &self.clock)?;
         let sessions = match (
             &self.config.passive.session_key,
             &config.passive.session_key,
@@ -508,7 +509,7 @@ fn load_signing(
     metrics
         .tokens
         .set_certificate_expiry(CertificateRole::Current, key.not_after());
-    let next_cert_der = match &ts.next_cert_file {
+    let next_cert_der = match ts.next_published() {
         Some(p) => {
             let der = keys::read_cert_der(p)?;
             let (_, not_after) = keys::cert_info(&der)?;
@@ -517,7 +518,14 @@ fn load_signing(
                 .set_certificate_expiry(CertificateRole::Next, not_after);
             Some(der)
         }
-        None => None,
+        None => {
+            // Promoted (or never rolled over): no next certificate to watch.
+            let _ = metrics
+                .tokens
+                .certificate_expiry
+                .remove_label_values(&[CertificateRole::Next.id()]);
+            None
+        }
     };
     Ok(Some(Signing { key, next_cert_der }))
 }

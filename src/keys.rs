@@ -100,6 +100,13 @@ pub fn read_cert_der(path: &Path) -> Result<Vec<u8>, KeyError> {
     Ok(cert.to_vec())
 }
 
+/// The subject public key of a DER certificate (for RSA, the PKCS#1 `RSAPublicKey`).
+fn certificate_public_key(der: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| KeyError::Certificate(e.to_string()))?;
+    Ok(cert.public_key().subject_public_key.data.to_vec())
+}
+
 /// Subject and expiry of a DER certificate.
 pub fn cert_info(der: &[u8]) -> Result<(String, OffsetDateTime), KeyError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
@@ -128,6 +135,14 @@ impl SigningKey {
             _ => return Err(KeyError::Key("only RSA keys sign tokens".into())),
         }
         .map_err(|e| KeyError::Key(e.to_string()))?;
+        use aws_lc_rs::signature::KeyPair;
+        if certificate_public_key(&cert_der)?.as_slice() != key.public_key().as_ref() {
+            return Err(KeyError::Key(format!(
+                "{} is not the key of {}",
+                key_file.display(),
+                cert_file.display()
+            )));
+        }
         Ok(SigningKey {
             signatures: std::sync::atomic::AtomicU64::new(0),
             key,
@@ -183,10 +198,24 @@ pub fn ensure_dev_signing_pair(
     subject: &str,
     now: OffsetDateTime,
 ) -> Result<bool, KeyError> {
-    use rsa::pkcs8::EncodePrivateKey;
     if cert_file.exists() && key_file.exists() {
         return Ok(false);
     }
+    generate_signing_pair(cert_file, key_file, subject, now, 365)?;
+    Ok(true)
+}
+
+/// Writes a new self-signed RSA-2048 token-signing pair (as AD FS's automatic rollover makes
+/// them): `CN=subject`, valid from a day before `now` (for clocks behind) for `days` days;
+/// the key private (0600), the certificate public (0644). Returns the certificate, DER.
+pub fn generate_signing_pair(
+    cert_file: &Path,
+    key_file: &Path,
+    subject: &str,
+    now: OffsetDateTime,
+    days: i64,
+) -> Result<Vec<u8>, KeyError> {
+    use rsa::pkcs8::EncodePrivateKey;
     let mut rng = rand_core_os();
     let private =
         rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError::Key(e.to_string()))?;
@@ -204,7 +233,7 @@ pub fn ensure_dev_signing_pair(
         .distinguished_name
         .push(rcgen::DnType::CommonName, subject);
     params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(365);
+    params.not_after = now + time::Duration::days(days);
     let cert = params
         .self_signed(&pair)
         .map_err(|e| KeyError::Key(e.to_string()))?;
@@ -214,7 +243,7 @@ pub fn ensure_dev_signing_pair(
         .map_err(|e| file_err(key_file, e))?;
     crate::tls::write_public_file(cert_file, cert.pem().as_bytes())
         .map_err(|e| file_err(cert_file, e))?;
-    Ok(true)
+    Ok(cert.der().to_vec())
 }
 
 fn rand_core_os() -> rsa::rand_core::OsRng {

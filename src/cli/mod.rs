@@ -3,6 +3,7 @@
 
 pub mod admin_client;
 pub mod audit;
+pub mod certs;
 pub mod lockout;
 pub mod m365;
 pub mod systemd;
@@ -88,6 +89,16 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: m365::M365Action,
+    },
+    /// Certificates: their expiry, and the token-signing rollover (AD FS
+    /// AutoCertificateRollover, in two steps).
+    Certs {
+        /// Configuration file.
+        #[arg(long, default_value = DEFAULT_CONFIG, global = true)]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        action: certs::CertsAction,
     },
 }
 
@@ -211,6 +222,7 @@ pub fn main() -> ExitCode {
             forest,
         } => Ok(audit::run(&config, format, output, forest)),
         Command::M365 { config, action } => m365::run(&config, action),
+        Command::Certs { config, action } => certs::run(&config, action),
     };
     result.unwrap_or_else(|code| code)
 }

@@ -16,6 +16,10 @@ pub struct RawTokenSigning {
     pub key_file: Option<Checked<String>>,
     /// The next certificate, published during a rollover (Entra picks it up from metadata).
     pub next_cert_file: Option<Checked<String>>,
+    /// The next certificate's key: where `altgate certs rollover` writes the next pair and
+    /// `altgate certs promote` takes it from. With it, missing next files mean "no rollover in
+    /// progress"; without it, `next_cert_file` must exist.
+    pub next_key_file: Option<Checked<String>>,
     /// Demo/dev only: generate a self-signed RSA-2048 pair into these files when missing
     /// (default false).
     pub generate_dev_certificate: Option<Checked<bool>>,
@@ -28,8 +32,10 @@ pub struct TokenSigning {
     pub cert_file: PathBuf,
     /// PEM RSA key.
     pub key_file: PathBuf,
-    /// Rollover certificate.
+    /// Rollover certificate (configured; see [`TokenSigning::next_published`]).
     pub next_cert_file: Option<PathBuf>,
+    /// Rollover key (`certs rollover` / `certs promote`).
+    pub next_key_file: Option<PathBuf>,
     /// Generate a dev pair when missing.
     pub generate_dev_certificate: bool,
 }
@@ -43,6 +49,9 @@ impl Validator {
         let next_cert_file = self
             .checked::<String>("token_signing.next_cert_file", raw.next_cert_file)
             .map(PathBuf::from);
+        let next_key_file = self
+            .checked::<String>("token_signing.next_key_file", raw.next_key_file)
+            .map(PathBuf::from);
         let generate_dev_certificate = self
             .checked(
                 "token_signing.generate_dev_certificate",
@@ -53,6 +62,7 @@ impl Validator {
             cert_file: PathBuf::from(cert_file?),
             key_file: PathBuf::from(key_file?),
             next_cert_file,
+            next_key_file,
             generate_dev_certificate,
         };
         let missing: Vec<(&str, &PathBuf)> =
@@ -73,11 +83,41 @@ impl Validator {
                 self.err("token_signing", e.to_string());
             }
         }
-        if let Some(next) = &t.next_cert_file {
-            if let Err(e) = crate::keys::read_cert_der(next) {
-                self.err("token_signing.next_cert_file", e.to_string());
+        match (&t.next_cert_file, &t.next_key_file) {
+            (None, Some(_)) => self.err(
+                "token_signing.next_key_file",
+                "needs token_signing.next_cert_file (where the next certificate goes)",
+            ),
+            (Some(next), None) => {
+                if let Err(e) = crate::keys::read_cert_der(next) {
+                    self.err("token_signing.next_cert_file", e.to_string());
+                }
             }
+            (Some(cert), Some(key)) => match (cert.exists(), key.exists()) {
+                (false, false) => {}
+                (true, true) => {
+                    if let Err(e) = crate::keys::SigningKey::load(cert, key) {
+                        self.err("token_signing.next_cert_file", e.to_string());
+                    }
+                }
+                (cert_there, _) => self.err(
+                    if cert_there {
+                        "token_signing.next_key_file"
+                    } else {
+                        "token_signing.next_cert_file"
+                    },
+                    "file not found, while its partner exists: finish the rollover (altgate certs rollover --force) or remove both",
+                ),
+            },
+            (None, None) => {}
         }
         Some(t)
+    }
+}
+
+impl TokenSigning {
+    /// The next certificate's file when a rollover is in progress (its file exists).
+    pub fn next_published(&self) -> Option<&PathBuf> {
+        self.next_cert_file.as_ref().filter(|p| p.exists())
     }
 }

@@ -43,6 +43,7 @@ mod oauth;
 mod passive;
 mod password_change;
 mod prometheus;
+mod reload;
 mod resolve_ad;
 mod server;
 // Needs the binary built with the `kerberos` feature (scripts/test.sh always builds it so).

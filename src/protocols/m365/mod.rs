@@ -213,7 +213,7 @@ pub enum SettingsRefusal {
         subject: String,
     },
     /// The signing certificate expires within [`MIN_CERT_VALIDITY`].
-    #[error("the token-signing certificate expires on {not_after}, in {days} days (fewer than 30): roll it over first (token_signing.next_cert_file, then make it the cert_file)")]
+    #[error("the token-signing certificate expires on {not_after}, in {days} days (fewer than 30): roll it over first (altgate certs rollover, then altgate certs promote)")]
     ExpiresSoon {
         /// Its expiry.
         not_after: String,

@@ -1,0 +1,279 @@
+//! `altgate certs`: every certificate the configuration names, and the token-signing
+//! rollover AD FS's `AutoCertificateRollover` performs, by hand and in two steps:
+//! `rollover` writes the next pair (published as the next certificate by every node after its
+//! reload), `promote` makes it the current one once relying parties and Entra ID have it.
+//! These commands work on the files; the running service picks them up at its next reload
+//! (`systemctl reload altgate`), and its metrics say what it loaded.
+
+use crate::config::Config;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+/// Days a generated token-signing certificate is valid by default (AD FS: one year).
+const DEFAULT_DAYS: i64 = 365;
+/// How long a next certificate is published before `promote` takes it without `--force`
+/// (AD FS `CertificatePromotionThreshold`, 5 days).
+const PROMOTION_THRESHOLD_DAYS: i64 = 5;
+
+/// `altgate certs ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertsAction {
+    /// Every certificate the configuration names (TLS, admin TLS, token signing current and
+    /// next), as the files on disk hold them: subject, SHA-1 thumbprint, expiry, days left.
+    /// Exit 1 if one expires within 30 days or cannot be read.
+    Status {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate the next token-signing pair (RSA-2048, self-signed, as AD FS does) into
+    /// `token_signing.next_cert_file` and `next_key_file`; after a reload every node publishes
+    /// it in federation metadata and JWKS as the next certificate.
+    Rollover {
+        /// Validity in days (30 to 3650).
+        #[arg(long, default_value_t = DEFAULT_DAYS)]
+        days: i64,
+        /// Replace a next pair that is already there.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make the next pair the current one (the current pair is kept as `<file>.previous`);
+    /// after a reload every node signs with it.
+    Promote {
+        /// Promote a next certificate published for less than 5 days.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs `altgate certs`.
+pub fn run(config: &Path, action: CertsAction) -> Result<ExitCode, ExitCode> {
+    let config = super::load(config)?;
+    let now = crate::clock::system_clock()();
+    match action {
+        CertsAction::Status { json } => Ok(status(&config, now, json)),
+        CertsAction::Rollover { days, force } => rollover(&config, now, days, force),
+        CertsAction::Promote { force } => promote(&config, now, force),
+    }
+}
+
+/// One certificate file as read now.
+struct Seen {
+    role: &'static str,
+    file: PathBuf,
+    read: Result<(String, String, OffsetDateTime), String>,
+}
+
+/// The SHA-1 thumbprint in hex, as AD FS and Windows show it.
+fn thumbprint(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+fn read(file: &Path) -> Result<(String, String, OffsetDateTime), String> {
+    let der = crate::keys::read_cert_der(file).map_err(|e| e.to_string())?;
+    let (subject, not_after) = crate::keys::cert_info(&der).map_err(|e| e.to_string())?;
+    Ok((subject, thumbprint(&der), not_after))
+}
+
+fn status(config: &Config, now: OffsetDateTime, json: bool) -> ExitCode {
+    let mut seen = Vec::new();
+    if let Some(t) = &config.server.tls {
+        seen.push(("server_tls", t.cert_file.clone()));
+    }
+    if let Some(t) = config.admin.as_ref().and_then(|a| a.tls.as_ref()) {
+        seen.push(("admin_tls", t.cert_file.clone()));
+    }
+    if let Some(ts) = &config.token_signing {
+        seen.push(("token_signing_current", ts.cert_file.clone()));
+        if let Some(next) = ts.next_published() {
+            seen.push(("token_signing_next", next.clone()));
+        }
+    }
+    let seen: Vec<Seen> = seen
+        .into_iter()
+        .map(|(role, file)| Seen {
+            role,
+            read: read(&file),
+            file,
+        })
+        .collect();
+    let days_left = |not_after: OffsetDateTime| (not_after - now).whole_days();
+    let bad = seen.iter().any(|s| match &s.read {
+        Ok((_, _, not_after)) => days_left(*not_after) < 30,
+        Err(_) => true,
+    });
+    if json {
+        let list: Vec<serde_json::Value> = seen
+            .iter()
+            .map(|s| match &s.read {
+                Ok((subject, thumbprint, not_after)) => serde_json::json!({
+                    "certificate": s.role,
+                    "file": s.file.display().to_string(),
+                    "subject": subject,
+                    "thumbprint": thumbprint,
+                    "not_after": not_after.unix_timestamp(),
+                    "days_left": days_left(*not_after),
+                }),
+                Err(e) => serde_json::json!({
+                    "certificate": s.role,
+                    "file": s.file.display().to_string(),
+                    "error": e,
+                }),
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "certificates": list }));
+    } else {
+        println!("certificates in the files the configuration names (the running service loads them at start and at each reload):");
+        for s in &seen {
+            match &s.read {
+                Ok((subject, thumbprint, not_after)) => println!(
+                    "  {:<22} {}  {}  thumbprint {}  expires {} ({} days){}",
+                    s.role,
+                    s.file.display(),
+                    subject,
+                    thumbprint,
+                    not_after.date(),
+                    days_left(*not_after),
+                    if days_left(*not_after) < 30 {
+                        "  WARNING: renew or roll over now"
+                    } else {
+                        ""
+                    }
+                ),
+                Err(e) => println!("  {:<22} {}  UNREADABLE: {e}", s.role, s.file.display()),
+            }
+        }
+    }
+    if bad {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The next pair's files, or why there are none.
+fn next_files(config: &Config) -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), ExitCode> {
+    let Some(ts) = &config.token_signing else {
+        eprintln!("altgate: no token_signing section: nothing signs tokens");
+        return Err(ExitCode::from(super::EXIT_CONFIG));
+    };
+    match (&ts.next_cert_file, &ts.next_key_file) {
+        (Some(c), Some(k)) => Ok((
+            ts.cert_file.clone(),
+            ts.key_file.clone(),
+            c.clone(),
+            k.clone(),
+        )),
+        _ => {
+            eprintln!("altgate: set token_signing.next_cert_file and token_signing.next_key_file (where the next pair is written) first");
+            Err(ExitCode::from(super::EXIT_CONFIG))
+        }
+    }
+}
+
+fn rollover(
+    config: &Config,
+    now: OffsetDateTime,
+    days: i64,
+    force: bool,
+) -> Result<ExitCode, ExitCode> {
+    let (_, _, next_cert, next_key) = next_files(config)?;
+    if !(30..=3650).contains(&days) {
+        eprintln!("altgate: --days must be between 30 and 3650");
+        return Err(ExitCode::from(super::EXIT_CONFIG));
+    }
+    if (next_cert.exists() || next_key.exists()) && !force {
+        eprintln!(
+            "altgate: a next token-signing certificate is already there ({}): promote it (altgate certs promote) or replace it (--force)",
+            next_cert.display()
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    let subject = format!("altgate Signing - {}", config.server.public_url.host());
+    let der = crate::keys::generate_signing_pair(&next_cert, &next_key, &subject, now, days)
+        .map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::FAILURE
+        })?;
+    let not_after = crate::keys::cert_info(&der).map(|(_, t)| t).map_err(|e| {
+        eprintln!("altgate: {e}");
+        ExitCode::FAILURE
+    })?;
+    println!(
+        "next token-signing certificate written: {}\n  subject CN={subject}\n  thumbprint {}\n  valid until {}\n  key {} (0600)",
+        next_cert.display(),
+        thumbprint(&der),
+        not_after.date(),
+        next_key.display()
+    );
+    println!("next steps:\n  1. copy both files to every node (same paths) and reload each: systemctl reload altgate\n     (federation metadata, JWKS and `altgate m365 federation-settings` then publish it as the next certificate)\n  2. after relying parties and Entra ID have it (AD FS waits {PROMOTION_THRESHOLD_DAYS} days), run: altgate certs promote");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn promote(config: &Config, now: OffsetDateTime, force: bool) -> Result<ExitCode, ExitCode> {
+    let (cert, key, next_cert, next_key) = next_files(config)?;
+    if !next_cert.exists() || !next_key.exists() {
+        eprintln!(
+            "altgate: no next token-signing pair at {} and {}: run altgate certs rollover first",
+            next_cert.display(),
+            next_key.display()
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    let next = crate::keys::SigningKey::load(&next_cert, &next_key).map_err(|e| {
+        eprintln!("altgate: the next pair is unusable: {e}");
+        ExitCode::FAILURE
+    })?;
+    let written = std::fs::metadata(&next_cert)
+        .and_then(|m| m.modified())
+        .map(OffsetDateTime::from)
+        .unwrap_or(now);
+    let published = now - written;
+    if published < time::Duration::days(PROMOTION_THRESHOLD_DAYS) && !force {
+        eprintln!(
+            "altgate: the next certificate was written {} hours ago; relying parties and Entra ID may not have it yet (AD FS waits {PROMOTION_THRESHOLD_DAYS} days). Promote anyway with --force",
+            published.whole_hours()
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    let step = |from: &Path, to: &Path| {
+        std::fs::rename(from, to).map_err(|e| {
+            eprintln!(
+                "altgate: cannot move {} to {}: {e}",
+                from.display(),
+                to.display()
+            );
+            ExitCode::FAILURE
+        })
+    };
+    let previous = |p: &Path| {
+        let mut s = p.as_os_str().to_owned();
+        s.push(".previous");
+        PathBuf::from(s)
+    };
+    // The current pair is kept; the key moves before its certificate, and a node reloading in
+    // between finds a key that does not match its certificate, refuses the reload and keeps
+    // signing with the pair it has.
+    if cert.exists() && key.exists() {
+        step(&key, &previous(&key))?;
+        step(&cert, &previous(&cert))?;
+    }
+    step(&next_key, &key)?;
+    step(&next_cert, &cert)?;
+    println!(
+        "promoted: {} now signs tokens (thumbprint {}, valid until {}); the previous pair is in {} and {}",
+        cert.display(),
+        thumbprint(next.cert_der()),
+        next.not_after().date(),
+        previous(&cert).display(),
+        previous(&key).display()
+    );
+    println!("next steps:\n  1. copy the files to every node and reload each: systemctl reload altgate\n  2. update Entra ID if it does not read the federation metadata: altgate m365 federation-settings");
+    Ok(ExitCode::SUCCESS)
+}
