@@ -37,7 +37,7 @@ set -uo pipefail
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 
-PACKAGES=(samba samba-ad-dc samba-ad-provision redis-server redis-sentinel ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv prometheus krb5-user libkrb5-dev libclang-dev pkg-config curl)
+PACKAGES=(dpkg-dev systemd adduser samba samba-ad-dc samba-ad-provision redis-server redis-sentinel ldb-tools ldap-utils openssl iproute2 xmlsec1 python3-venv prometheus krb5-user libkrb5-dev libclang-dev pkg-config curl)
 
 # Setup steps that failed; the tests still run (the hermetic ones need none of it, and tests/it
 # then fails loudly on what is missing), but the run fails.

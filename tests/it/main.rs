@@ -40,6 +40,7 @@ mod enumeration;
 mod lockout;
 mod m365;
 mod oauth;
+mod package;
 mod passive;
 mod password_change;
 mod prometheus;
