@@ -249,3 +249,74 @@ pub fn generate_signing_pair(
 fn rand_core_os() -> rsa::rand_core::OsRng {
     rsa::rand_core::OsRng
 }
+
+/// `path` with `.previous` appended: where a promotion keeps the pair it replaces.
+pub fn previous_path(path: &Path) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".previous");
+    std::path::PathBuf::from(s)
+}
+
+/// Makes the next token-signing pair the current one: checks that it loads as a pair, keeps
+/// the current pair as `<file>.previous`, then renames the next key and certificate over the
+/// current ones. The key moves before its certificate: a node loading in between finds a key
+/// that does not match its certificate ([`SigningKey::load`] refuses it) and keeps the pair it
+/// has. Returns the promoted key.
+pub fn promote_pair(
+    cert_file: &Path,
+    key_file: &Path,
+    next_cert_file: &Path,
+    next_key_file: &Path,
+) -> Result<SigningKey, KeyError> {
+    let next = SigningKey::load(next_cert_file, next_key_file)?;
+    let step = |from: &Path, to: &Path| {
+        std::fs::rename(from, to)
+            .map_err(|e| file_err(from, format!("cannot move to {}: {e}", to.display())))
+    };
+    if cert_file.exists() && key_file.exists() {
+        step(key_file, &previous_path(key_file))?;
+        step(cert_file, &previous_path(cert_file))?;
+    }
+    step(next_key_file, key_file)?;
+    step(next_cert_file, cert_file)?;
+    Ok(next)
+}
+
+/// An exclusive lock on a rollover step, as a file created beside the next key (works for
+/// nodes sharing the directory); removed when dropped.
+pub struct RolloverLock(std::path::PathBuf);
+
+impl RolloverLock {
+    /// Takes the lock at `path` unless another holder has it (a lock older than ten minutes is
+    /// taken as left by a crashed holder and broken). `Ok(None)`: someone else holds it.
+    pub fn acquire(path: &Path) -> Result<Option<RolloverLock>, KeyError> {
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(_) => return Ok(Some(RolloverLock(path.to_path_buf()))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > std::time::Duration::from_secs(600));
+                    if !stale {
+                        return Ok(None);
+                    }
+                    let _ = std::fs::remove_file(path);
+                }
+                Err(e) => return Err(file_err(path, e)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Drop for RolloverLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

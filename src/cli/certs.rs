@@ -242,30 +242,11 @@ fn promote(config: &Config, now: OffsetDateTime, force: bool) -> Result<ExitCode
         );
         return Err(ExitCode::FAILURE);
     }
-    let step = |from: &Path, to: &Path| {
-        std::fs::rename(from, to).map_err(|e| {
-            eprintln!(
-                "altgate: cannot move {} to {}: {e}",
-                from.display(),
-                to.display()
-            );
-            ExitCode::FAILURE
-        })
-    };
-    let previous = |p: &Path| {
-        let mut s = p.as_os_str().to_owned();
-        s.push(".previous");
-        PathBuf::from(s)
-    };
-    // The current pair is kept; the key moves before its certificate, and a node reloading in
-    // between finds a key that does not match its certificate, refuses the reload and keeps
-    // signing with the pair it has.
-    if cert.exists() && key.exists() {
-        step(&key, &previous(&key))?;
-        step(&cert, &previous(&cert))?;
-    }
-    step(&next_key, &key)?;
-    step(&next_cert, &cert)?;
+    crate::keys::promote_pair(&cert, &key, &next_cert, &next_key).map_err(|e| {
+        eprintln!("altgate: {e}");
+        ExitCode::FAILURE
+    })?;
+    let previous = crate::keys::previous_path;
     println!(
         "promoted: {} now signs tokens (thumbprint {}, valid until {}); the previous pair is in {} and {}",
         cert.display(),

@@ -48,7 +48,7 @@ mod secret_source;
 mod server;
 mod sp_metadata;
 pub mod state;
-mod token_signing;
+pub mod token_signing;
 mod url;
 mod value;
 mod vocabulary;

@@ -2,9 +2,12 @@
 //! published during a rollover. The files are loaded here so that check-config finds an
 //! unusable key.
 
-use super::{Checked, Document, Validator};
+use super::{Checked, Document, HumanDuration, Validator};
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::time::Duration;
+
+const DAY: Duration = Duration::from_secs(86_400);
 
 /// `token_signing:` as written.
 #[derive(Debug, Deserialize)]
@@ -23,6 +26,25 @@ pub struct RawTokenSigning {
     /// Demo/dev only: generate a self-signed RSA-2048 pair into these files when missing
     /// (default false).
     pub generate_dev_certificate: Option<Checked<bool>>,
+    /// AD FS `AutoCertificateRollover`: generate and promote the next pair automatically.
+    pub auto_rollover: Option<Checked<RawAutoRollover>>,
+}
+
+/// `token_signing.auto_rollover:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoRollover {
+    /// Generate the next pair when the current certificate expires within this (AD FS
+    /// `CertificateGenerationThreshold`, 20 days); 1 day to 180 days.
+    pub generate_before: Option<Checked<HumanDuration>>,
+    /// Promote the next pair once it has been published this long (AD FS
+    /// `CertificatePromotionThreshold`, 5 days); 0 to 60 days, and less than `generate_before`.
+    pub promote_after: Option<Checked<HumanDuration>>,
+    /// Validity of a generated certificate in days (AD FS `CertificateDuration`, 365); 30 to
+    /// 3650.
+    pub certificate_days: Option<Checked<u64>>,
+    /// How often each node looks (1 hour; 1 second to 1 day).
+    pub check_interval: Option<Checked<HumanDuration>>,
 }
 
 /// `token_signing:`.
@@ -38,6 +60,25 @@ pub struct TokenSigning {
     pub next_key_file: Option<PathBuf>,
     /// Generate a dev pair when missing.
     pub generate_dev_certificate: bool,
+    /// Automatic rollover, when configured (needs `next_cert_file` and `next_key_file`).
+    pub auto_rollover: Option<AutoRollover>,
+}
+
+/// `token_signing.auto_rollover`: every node checks the signing files every `check_interval`;
+/// one (under a lock file beside the next key) generates the next pair `generate_before` the
+/// current certificate expires and promotes it `promote_after` later, and every node reloads
+/// when the files on disk are not the ones it signs with. Meant for nodes that share the
+/// files (one server, or a shared directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoRollover {
+    /// Generate the next pair when the current one expires within this.
+    pub generate_before: Duration,
+    /// Promote the next pair when it was written this long ago.
+    pub promote_after: Duration,
+    /// Validity of a generated certificate, in days.
+    pub certificate_days: u32,
+    /// How often each node looks.
+    pub check_interval: Duration,
 }
 
 impl Validator {
@@ -58,7 +99,11 @@ impl Validator {
                 raw.generate_dev_certificate,
             )
             .unwrap_or(false);
+        let auto_rollover = self
+            .checked("token_signing.auto_rollover", raw.auto_rollover)
+            .map(|r| self.auto_rollover(r));
         let t = TokenSigning {
+            auto_rollover,
             cert_file: PathBuf::from(cert_file?),
             key_file: PathBuf::from(key_file?),
             next_cert_file,
@@ -111,7 +156,56 @@ impl Validator {
             },
             (None, None) => {}
         }
+        if t.auto_rollover.is_some() && (t.next_cert_file.is_none() || t.next_key_file.is_none()) {
+            self.err(
+                "token_signing.auto_rollover",
+                "needs token_signing.next_cert_file and next_key_file (where the next pair is written)",
+            );
+        }
         Some(t)
+    }
+
+    fn auto_rollover(&mut self, raw: RawAutoRollover) -> AutoRollover {
+        let path = "token_signing.auto_rollover";
+        let generate_before = self.bounded_duration(
+            &format!("{path}.generate_before"),
+            raw.generate_before,
+            20 * DAY,
+            DAY,
+            180 * DAY,
+        );
+        let promote_after = match self.checked(&format!("{path}.promote_after"), raw.promote_after)
+        {
+            None => 5 * DAY,
+            Some(HumanDuration(d)) if d > 60 * DAY || d >= generate_before => {
+                self.err(
+                    format!("{path}.promote_after"),
+                    "must be at most 60d and shorter than generate_before",
+                );
+                5 * DAY
+            }
+            Some(HumanDuration(d)) => d,
+        };
+        let certificate_days = self.bounded_count(
+            &format!("{path}.certificate_days"),
+            raw.certificate_days,
+            365,
+            30,
+            3650,
+        );
+        let check_interval = self.bounded_duration(
+            &format!("{path}.check_interval"),
+            raw.check_interval,
+            Duration::from_secs(3600),
+            Duration::from_secs(1),
+            DAY,
+        );
+        AutoRollover {
+            generate_before,
+            promote_after,
+            certificate_days: u32::try_from(certificate_days).unwrap_or(365),
+            check_interval,
+        }
     }
 }
 

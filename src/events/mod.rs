@@ -89,6 +89,8 @@ label_set! {
         ConfigReloaded = "config_reloaded",
         /// A configuration reload was refused (every problem listed): the running configuration stays.
         ConfigReloadRefused = "config_reload_refused",
+        /// Automatic token-signing rollover (`token_signing.auto_rollover`) wrote the next pair or promoted it.
+        TokenSigningRollover = "token_signing_rollover",
     }
 }
 
@@ -126,7 +128,8 @@ impl EventName {
             | EventName::StateDeferredWrite
             | EventName::AdLockoutPolicyWarning
             | EventName::ConfigReloaded
-            | EventName::ConfigReloadRefused => Category::Operational,
+            | EventName::ConfigReloadRefused
+            | EventName::TokenSigningRollover => Category::Operational,
         }
     }
 }

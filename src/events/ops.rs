@@ -137,3 +137,14 @@ event! {
         problems: &'a [String] => list,
     }
 }
+
+event! {
+    /// Automatic token-signing rollover (`token_signing.auto_rollover`) wrote the next pair or
+    /// promoted it; every node reloads to publish or sign with it.
+    TokenSigningRollover<'a>: ops, warn, TokenSigningRollover "automatic token-signing rollover" {
+        /// `generated` or `promoted`.
+        step: &'static str,
+        /// The certificate's SHA-1 thumbprint (base64url, as `x5t`).
+        thumbprint: &'a str,
+    }
+}

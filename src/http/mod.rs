@@ -19,6 +19,7 @@ pub mod client_ip;
 pub mod conn;
 pub mod live;
 pub mod response;
+pub mod rollover;
 pub mod router;
 
 use crate::app::{App, StartError};
@@ -121,6 +122,12 @@ pub async fn serve_live(
     tokio::spawn(async move {
         checked.check_ad_lockout_policies().await;
     });
+    // A service reading its configuration from a file rolls its signing keys over itself when
+    // configured to.
+    let rollover = live
+        .file()
+        .is_some()
+        .then(|| tokio::spawn(rollover::run(live.clone())));
     let (stop_tx, stop_rx) = watch::channel(false);
     let public_admission = Admission::new(
         limits.max_connections,
@@ -160,6 +167,9 @@ pub async fn serve_live(
     }
     tracing::info!(target: "altgate::ops", "shutting down; draining connections");
     live.stop();
+    if let Some(task) = rollover {
+        task.abort();
+    }
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, public_admission.drained()).await;
     Ok(())

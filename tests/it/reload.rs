@@ -676,3 +676,139 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
+    let dir = harness::private_dir().join("reload-auto");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (tls_cert, tls_key) = server_pair(&dir, "server");
+    // The current pair expires in 10 days: inside AD FS's 20-day generation threshold.
+    let (cert, key) = (dir.join("signing.crt"), dir.join("signing.key"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "10",
+        ])
+        .args(["-subj", "/CN=altgate auto rollover test", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let original = pem_body(&cert);
+    let (next_cert, next_key) = (dir.join("signing-next.crt"), dir.join("signing-next.key"));
+    let (openssl_cert, openssl_key) = harness::signing_pair();
+    let tokens = harness::token_yaml()
+        .replace(&openssl_cert.display().to_string(), &cert.display().to_string())
+        .replace(
+            &format!("key_file: {}", openssl_key.display()),
+            &format!(
+                "key_file: {}, next_cert_file: {}, next_key_file: {}, auto_rollover: {{ promote_after: 6s, check_interval: 1s }}",
+                key.display(),
+                next_cert.display(),
+                next_key.display()
+            ),
+        );
+    let mut nodes = Vec::new();
+    for name in ["auto-a", "auto-b"] {
+        let node_dir = dir.join(name);
+        std::fs::create_dir_all(&node_dir).expect("dir");
+        let (port, admin_port) = (harness::free_port(), harness::free_port());
+        let yaml = node_yaml(port, admin_port, &tls_cert, &tls_key, &tokens, "localhost");
+        nodes.push(Node::start(name, &yaml, node_dir, port, admin_port).await);
+    }
+    let metadata = |node: &Node| {
+        let addr = node.https;
+        let ca = tls_cert.clone();
+        async move {
+            let (status, md) = harness::https(
+                addr,
+                &ca,
+                "GET",
+                "/FederationMetadata/2007-06/FederationMetadata.xml",
+                None,
+                Vec::new(),
+            )
+            .await;
+            assert_eq!(status, 200);
+            md
+        }
+    };
+    // Within a few rounds one node writes the next pair and both publish it beside the current.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let next_body = loop {
+        if next_cert.exists() {
+            let body = pem_body(&next_cert);
+            let mut published = 0;
+            for n in &nodes {
+                let md = metadata(n).await;
+                if md.contains(&body) && md.contains(&original) {
+                    published += 1;
+                }
+            }
+            if published == nodes.len() {
+                break body;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the next pair was not published by both nodes:\n{}",
+            nodes[0].log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Six seconds later one node promotes it and both sign with it.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let mut signing = 0;
+        for n in &nodes {
+            let md = metadata(n).await;
+            if md.contains(&next_body) && !md.contains(&original) {
+                signing += 1;
+            }
+        }
+        if signing == nodes.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the promotion was not followed by both nodes:\n{}",
+            nodes[1].log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(pem_body(&cert), next_body);
+    assert_eq!(pem_body(&dir.join("signing.crt.previous")), original);
+    for n in &nodes {
+        let (status, body) = harness::https(
+            n.https,
+            &tls_cert,
+            "POST",
+            USERNAMEMIXED,
+            Some(SOAP),
+            rst("urn:federation:MicrosoftOnline").into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            harness::xmlsec_verify(&body, &cert, ID11.0, ID11.1),
+            "{body}"
+        );
+    }
+    // Each step was taken once, by one node, under the lock.
+    let mut steps = 0.0;
+    for n in &nodes {
+        steps += crate::kit::config::sample(
+            &n.metrics().await,
+            "altgate_events_total{category=\"operational\",event=\"token_signing_rollover\"}",
+        )
+        .unwrap_or(0.0);
+    }
+    assert_eq!(steps, 2.0, "one generation and one promotion in all");
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -688,3 +688,82 @@ fn account_state_max_age_allows_zero_and_is_bounded() {
         issues(&long)
     );
 }
+
+#[test]
+fn auto_rollover_needs_the_next_files_and_its_steps_in_order() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert, key) = (dir.path().join("s.crt"), dir.path().join("s.key"));
+    crate::keys::generate_signing_pair(&cert, &key, "t", crate::clock::system_clock()(), 30)
+        .expect("pair");
+    let signing = |extra: &str| {
+        format!(
+            "{MINIMAL}token_signing: {{ cert_file: {}, key_file: {}{extra} }}\n",
+            cert.display(),
+            key.display()
+        )
+    };
+    let found = issues(&signing(
+        ", auto_rollover: { generate_before: 20d, promote_after: 20d, certificate_days: 10, check_interval: 0s }",
+    ));
+    let paths: Vec<&str> = found
+        .iter()
+        .map(|i| i.split(':').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "token_signing.auto_rollover.promote_after",
+            "token_signing.auto_rollover.certificate_days",
+            "token_signing.auto_rollover.check_interval",
+            "token_signing.auto_rollover",
+        ],
+        "{found:#?}"
+    );
+    let next = format!(
+        ", next_cert_file: {}, next_key_file: {}",
+        dir.path().join("n.crt").display(),
+        dir.path().join("n.key").display()
+    );
+    let c = Config::parse(
+        &signing(&format!("{next}, auto_rollover: {{ promote_after: 0s }}")),
+        "t",
+    )
+    .expect("valid");
+    let auto = c
+        .token_signing
+        .and_then(|t| t.auto_rollover)
+        .expect("auto rollover");
+    assert_eq!(
+        auto,
+        crate::config::token_signing::AutoRollover {
+            generate_before: Duration::from_secs(20 * 86_400),
+            promote_after: Duration::ZERO,
+            certificate_days: 365,
+            check_interval: Duration::from_secs(3600),
+        }
+    );
+    // A next key without its certificate, or half a pair on disk, is refused.
+    assert!(issues(&signing(&format!(
+        ", next_key_file: {}",
+        dir.path().join("n.key").display()
+    )))
+    .iter()
+    .any(|i| i.starts_with("token_signing.next_key_file")));
+    std::fs::write(dir.path().join("n.key"), "x").expect("half a pair");
+    assert!(issues(&signing(&next))
+        .iter()
+        .any(|i| i.starts_with("token_signing.next_cert_file: file not found")));
+}
+
+#[test]
+fn a_signing_key_that_is_not_the_certificates_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let now = crate::clock::system_clock()();
+    let (a_cert, a_key) = (dir.path().join("a.crt"), dir.path().join("a.key"));
+    let (b_cert, b_key) = (dir.path().join("b.crt"), dir.path().join("b.key"));
+    crate::keys::generate_signing_pair(&a_cert, &a_key, "a", now, 30).expect("a");
+    crate::keys::generate_signing_pair(&b_cert, &b_key, "b", now, 30).expect("b");
+    assert!(crate::keys::SigningKey::load(&a_cert, &a_key).is_ok());
+    let err = crate::keys::SigningKey::load(&a_cert, &b_key).expect_err("mismatch");
+    assert!(err.to_string().contains("is not the key of"), "{err}");
+}
