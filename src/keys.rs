@@ -287,9 +287,10 @@ pub fn promote_pair(
 pub struct RolloverLock(std::path::PathBuf);
 
 impl RolloverLock {
-    /// Takes the lock at `path` unless another holder has it (a lock older than ten minutes is
-    /// taken as left by a crashed holder and broken). `Ok(None)`: someone else holds it.
-    pub fn acquire(path: &Path) -> Result<Option<RolloverLock>, KeyError> {
+    /// Takes the lock at `path` unless another holder has it (a lock written more than ten
+    /// minutes before `now` is taken as left by a crashed holder and broken). `Ok(None)`:
+    /// someone else holds it.
+    pub fn acquire(path: &Path, now: OffsetDateTime) -> Result<Option<RolloverLock>, KeyError> {
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
                 .write(true)
@@ -300,9 +301,7 @@ impl RolloverLock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let stale = std::fs::metadata(path)
                         .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok())
-                        .is_some_and(|age| age > std::time::Duration::from_secs(600));
+                        .is_ok_and(|t| now - OffsetDateTime::from(t) > time::Duration::minutes(10));
                     if !stale {
                         return Ok(None);
                     }

@@ -100,7 +100,7 @@ pub fn round(
     let current = keys::read_cert_der(&ts.cert_file)?;
     let (_, not_after) = keys::cert_info(&current)?;
     if !next_there() && not_after - now < auto.generate_before {
-        let Some(_held) = RolloverLock::acquire(&lock)? else {
+        let Some(_held) = RolloverLock::acquire(&lock, now)? else {
             return Ok(None);
         };
         if next_there() {
@@ -123,7 +123,7 @@ pub fn round(
         if now - written < auto.promote_after {
             return Ok(None);
         }
-        let Some(_held) = RolloverLock::acquire(&lock)? else {
+        let Some(_held) = RolloverLock::acquire(&lock, now)? else {
             return Ok(None);
         };
         if !next_there() {
@@ -202,6 +202,11 @@ mod tests {
         // Another node holding the lock: nothing happens.
         let lock = dir.path().join("n.key.lock");
         std::fs::write(&lock, "").expect("lock");
+        std::fs::File::options()
+            .write(true)
+            .open(&lock)
+            .and_then(|f| f.set_modified(std::time::SystemTime::from(later)))
+            .expect("lock taken at `later`");
         assert_eq!(
             round(&ts, &auto(Duration::ZERO), later, "next").expect("round"),
             None
