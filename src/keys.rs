@@ -319,3 +319,18 @@ impl Drop for RolloverLock {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// Gives `file` the owner, group and mode of `like` (a new next pair takes the current pair's,
+/// so the service account can read what an administrator generated as root). A change of
+/// owner this process may not make (it is not root) is left; the mode is always copied.
+pub fn match_ownership(like: &Path, file: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let m = std::fs::metadata(like).map_err(|e| file_err(like, e))?;
+    match std::os::unix::fs::chown(file, Some(m.uid()), Some(m.gid())) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+        Err(e) => return Err(file_err(file, e)),
+    }
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(m.mode() & 0o777))
+        .map_err(|e| file_err(file, e))
+}

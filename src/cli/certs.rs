@@ -183,7 +183,7 @@ fn rollover(
     days: i64,
     force: bool,
 ) -> Result<ExitCode, ExitCode> {
-    let (_, _, next_cert, next_key) = next_files(config)?;
+    let (cert, key, next_cert, next_key) = next_files(config)?;
     if !(30..=3650).contains(&days) {
         eprintln!("altgate: --days must be between 30 and 3650");
         return Err(ExitCode::from(super::EXIT_CONFIG));
@@ -201,16 +201,23 @@ fn rollover(
             eprintln!("altgate: {e}");
             ExitCode::FAILURE
         })?;
+    for (like, file) in [(&cert, &next_cert), (&key, &next_key)] {
+        crate::keys::match_ownership(like, file).map_err(|e| {
+            eprintln!("altgate: {e}");
+            ExitCode::FAILURE
+        })?;
+    }
     let not_after = crate::keys::cert_info(&der).map(|(_, t)| t).map_err(|e| {
         eprintln!("altgate: {e}");
         ExitCode::FAILURE
     })?;
     println!(
-        "next token-signing certificate written: {}\n  subject CN={subject}\n  thumbprint {}\n  valid until {}\n  key {} (0600)",
+        "next token-signing certificate written: {}\n  subject CN={subject}\n  thumbprint {}\n  valid until {}\n  key {} (owner, group and mode of {})",
         next_cert.display(),
         thumbprint(&der),
         not_after.date(),
-        next_key.display()
+        next_key.display(),
+        key.display()
     );
     println!("next steps:\n  1. copy both files to every node (same paths) and reload each: systemctl reload altgate\n     (federation metadata, JWKS and `altgate m365 federation-settings` then publish it as the next certificate)\n  2. after relying parties and Entra ID have it (AD FS waits {PROMOTION_THRESHOLD_DAYS} days), run: altgate certs promote");
     Ok(ExitCode::SUCCESS)

@@ -28,6 +28,8 @@ pub struct Live {
     admin_tls: ArcSwapOption<ServerConfig>,
     /// The file a reload reads; `None` when the configuration was given in memory.
     file: Option<PathBuf>,
+    /// The public certificate (leaf, DER) as last loaded, to report a renewed one.
+    public_leaf: Mutex<Option<Vec<u8>>>,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
     /// The background health check of the current directory.
@@ -69,6 +71,7 @@ impl Live {
             public_tls: ArcSwapOption::new(public_tls),
             admin_tls: ArcSwapOption::new(admin_tls),
             file,
+            public_leaf: Mutex::new(public_leaf(&app.config)),
             reloading: tokio::sync::Mutex::new(()),
             health: Mutex::new(None),
         });
@@ -180,7 +183,7 @@ impl Live {
             .map_err(|e| failed(vec![format!("server.tls: {e}")]))?;
         let admin = admin_tls(&config).map_err(|e| failed(vec![format!("admin.tls: {e}")]))?;
         let directory_kept = old.keeps_directory(&config);
-        let (changed, needs_restart) = differences(&old.config, &config);
+        let (mut changed, needs_restart) = differences(&old.config, &config);
         let built = {
             let old = old.clone();
             tokio::task::spawn_blocking(move || old.reloaded(config)).await
@@ -208,10 +211,26 @@ impl Live {
         }
         record_tls_expiry(&app, &app.config);
         app.metrics.service.loaded.set(now.unix_timestamp());
-        let checked = app.clone();
-        tokio::spawn(async move {
-            checked.check_ad_lockout_policies().await;
-        });
+        let leaf = public_leaf(&app.config);
+        let old_leaf = std::mem::replace(
+            &mut *self
+                .public_leaf
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            leaf.clone(),
+        );
+        changed.extend(new_certificates(
+            &old,
+            &app,
+            old_leaf.as_deref(),
+            leaf.as_deref(),
+        ));
+        if !directory_kept || changed.iter().any(|c| c == "extranet_lockout") {
+            let checked = app.clone();
+            tokio::spawn(async move {
+                checked.check_ad_lockout_policies().await;
+            });
+        }
         Ok(Reloaded {
             changed,
             needs_restart,
@@ -346,6 +365,42 @@ fn record_tls_expiry(app: &App, config: &Config) {
             ),
         }
     }
+}
+
+/// The certificates a reload replaced (files renewed in place, or new paths):
+/// `server.tls (certificate)`, `token_signing (certificate)`, `token_signing (next certificate)`.
+fn new_certificates(
+    old: &App,
+    new: &App,
+    old_leaf: Option<&[u8]>,
+    new_leaf: Option<&[u8]>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if old_leaf != new_leaf {
+        out.push("server.tls (certificate)".to_string());
+    }
+    let signing = |a: &App| {
+        a.tokens
+            .signing()
+            .map(|s| (s.key.cert_der().to_vec(), s.next_cert_der.clone()))
+    };
+    let (old, new) = (signing(old), signing(new));
+    if old.as_ref().map(|s| &s.0) != new.as_ref().map(|s| &s.0) {
+        out.push("token_signing (certificate)".to_string());
+    }
+    if old.as_ref().map(|s| &s.1) != new.as_ref().map(|s| &s.1) {
+        out.push("token_signing (next certificate)".to_string());
+    }
+    out
+}
+
+/// The leaf certificate (DER) of the public listener's certificate file, as just loaded.
+fn public_leaf(config: &Config) -> Option<Vec<u8>> {
+    config
+        .server
+        .tls
+        .as_ref()
+        .and_then(|t| crate::keys::read_cert_der(&t.cert_file).ok())
 }
 
 /// The sections whose settings differ, and the settings among them that only a restart

@@ -113,6 +113,8 @@ pub fn round(
             now,
             i64::from(auto.certificate_days),
         )?;
+        keys::match_ownership(&ts.cert_file, next_cert)?;
+        keys::match_ownership(&ts.key_file, next_key)?;
         return Ok(Some((Step::Generated, der)));
     }
     if next_there() {

@@ -223,6 +223,31 @@ fn the_debian_package_installs_a_hardened_service_and_purges_cleanly() {
     );
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 
+    // A rollover made as root gives the next pair the current pair's owner, group and mode:
+    // the service account still reads the whole configuration.
+    ok(
+        "/usr/bin/altgate",
+        &["certs", "rollover", "--config", CONFIG],
+    );
+    let next_key = std::fs::metadata("/etc/altgate/token-signing-next.key").expect("next key");
+    assert_eq!(
+        (next_key.mode() & 0o777, next_key.gid()),
+        (0o640, altgate_gid)
+    );
+    let check = run(
+        "runuser",
+        &[
+            "-u",
+            "altgate",
+            "--",
+            "/usr/bin/altgate",
+            "check-config",
+            "--config",
+            CONFIG,
+        ],
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+
     // The installed binary tells systemd it is ready, reloading, ready again, stopping.
     notify_protocol(&dir);
 

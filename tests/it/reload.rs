@@ -343,6 +343,7 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
     let log = node.log_text();
     assert!(log.contains("configuration reloaded"), "{log}");
     assert!(log.contains("relying_parties"), "{log}");
+    assert!(log.contains("server.tls (certificate)"), "{log}");
 
     // The open connections carry on, on certificate A; the relying party works on both.
     for _ in 0..3 {
