@@ -198,36 +198,51 @@ pub fn both_forests_yaml(extra: &str) -> String {
     )
 }
 
+/// A self-signed RSA-2048 certificate (`CN=cn`, also valid for `localhost`) and its key, made
+/// by OpenSSL (an independent generator) as `dir/name.crt` and `dir/name.key`, valid for
+/// `days` from now.
+pub fn openssl_pair(dir: &Path, name: &str, cn: &str, days: u32) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days"])
+        .arg(days.to_string())
+        .args(["-subj", &format!("/CN={cn}")])
+        .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap_or_else(|e| unprepared(&format!("openssl cannot run ({e})")));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+/// The base64 body of a PEM certificate file, as metadata and Entra ID carry it.
+pub fn pem_body(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect()
+}
+
 /// A token-signing pair made once per test binary with OpenSSL (an independent generator).
 pub fn signing_pair() -> &'static (PathBuf, PathBuf) {
     static PAIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     PAIR.get_or_init(|| {
-        let dir = private_dir();
-        let (cert, key) = (dir.join("token-signing.crt"), dir.join("token-signing.key"));
-        let out = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "30",
-                "-subj",
-                "/CN=altgate test token signing",
-                "-keyout",
-            ])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (cert, key)
+        openssl_pair(
+            &private_dir(),
+            "token-signing",
+            "altgate test token signing",
+            30,
+        )
     })
 }
 

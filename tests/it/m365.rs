@@ -29,38 +29,16 @@ fn limits() -> Limits {
 }
 
 /// A certificate (and key) made by OpenSSL, valid for `days` from now.
-fn openssl_cert(name: &str, days: &str) -> (PathBuf, PathBuf) {
-    let dir = harness::private_dir();
-    let (cert, key) = (
-        dir.join(format!("{name}.crt")),
-        dir.join(format!("{name}.key")),
-    );
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", days,
-        ])
-        .args(["-subj", &format!("/CN=altgate m365 {name}"), "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (cert, key)
+fn openssl_cert(name: &str, days: u32) -> (PathBuf, PathBuf) {
+    harness::openssl_pair(
+        &harness::private_dir(),
+        name,
+        &format!("altgate m365 {name}"),
+        days,
+    )
 }
 
-/// The base64 body of a PEM certificate file.
-fn pem_body(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .expect("cert")
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect()
-}
+use harness::pem_body;
 
 /// The token sections with `cert`/`key` (and a rollover `next` certificate).
 fn tokens_yaml(cert: &Path, key: &Path, next: Option<&Path>) -> String {
@@ -147,8 +125,8 @@ async fn msal(mex: &str, ca: &Path, username: &str, password: &str) -> Value {
 #[tokio::test]
 async fn settings_equal_the_served_metadata_and_tokens_carry_the_printed_issuer() {
     let _g = harness::shared().await;
-    let (cert, key) = openssl_cert("m365-current", "365");
-    let (next, _) = openssl_cert("m365-next", "730");
+    let (cert, key) = openssl_cert("m365-current", 365);
+    let (next, _) = openssl_cert("m365-next", 730);
     let tokens = tokens_yaml(&cert, &key, Some(&next));
     let specs = [
         ForestSpec::real("contoso.com"),
@@ -314,7 +292,7 @@ async fn unknown_domains_and_an_expiring_certificate_are_refused_together() {
 #[tokio::test]
 async fn a_good_configuration_with_an_unknown_domain_is_refused() {
     let _g = harness::shared().await;
-    let (cert, key) = openssl_cert("m365-unknown", "365");
+    let (cert, key) = openssl_cert("m365-unknown", 365);
     let cfg = config_file(
         "m365-unknown.yaml",
         "https://sts.contoso.com",
@@ -345,7 +323,7 @@ async fn a_good_configuration_with_an_unknown_domain_is_refused() {
 #[tokio::test]
 async fn a_plain_http_public_url_is_refused() {
     let _g = harness::shared().await;
-    let (cert, key) = openssl_cert("m365-http", "365");
+    let (cert, key) = openssl_cert("m365-http", 365);
     let cfg = config_file(
         "m365-http.yaml",
         "http://sts.contoso.com",
@@ -401,8 +379,8 @@ fn ps_parse(script: &str) -> Value {
 #[tokio::test]
 async fn the_powershell_script_parses_and_sets_exactly_what_the_json_says() {
     let _g = harness::shared().await;
-    let (cert, key) = openssl_cert("m365-ps-current", "365");
-    let (next, _) = openssl_cert("m365-ps-next", "730");
+    let (cert, key) = openssl_cert("m365-ps-current", 365);
+    let (next, _) = openssl_cert("m365-ps-next", 730);
     let tokens = tokens_yaml(&cert, &key, Some(&next));
     let cfg = config_file("m365-ps.yaml", "https://sts.contoso.com", &tokens);
     let run = |format: &str| {

@@ -63,27 +63,7 @@ fn site_file(path: &str, bytes: &[u8], mode: u32) {
 }
 
 fn openssl_pair(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>) {
-    let (cert, key) = (
-        dir.join(format!("{name}.crt")),
-        dir.join(format!("{name}.key")),
-    );
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-        ])
-        .args([
-            "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(out.status.success(), "{}", text(&out));
+    let (cert, key) = harness::openssl_pair(dir, name, name, 365);
     (
         std::fs::read(cert).expect("cert"),
         std::fs::read(key).expect("key"),
@@ -209,19 +189,7 @@ fn the_debian_package_installs_a_hardened_service_and_purges_cleanly() {
     site_file(site_files[4], &sign_cert, 0o644);
     site_file(site_files[5], &sign_key, 0o640);
     site_file(site_files[6], b"admin-token-for-the-package-test", 0o640);
-    let check = run(
-        "runuser",
-        &[
-            "-u",
-            "altgate",
-            "--",
-            "/usr/bin/altgate",
-            "check-config",
-            "--config",
-            CONFIG,
-        ],
-    );
-    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    check_as_service_account();
 
     // A rollover made as root gives the next pair the current pair's owner, group and mode:
     // the service account still reads the whole configuration.
@@ -234,19 +202,7 @@ fn the_debian_package_installs_a_hardened_service_and_purges_cleanly() {
         (next_key.mode() & 0o777, next_key.gid()),
         (0o640, altgate_gid)
     );
-    let check = run(
-        "runuser",
-        &[
-            "-u",
-            "altgate",
-            "--",
-            "/usr/bin/altgate",
-            "check-config",
-            "--config",
-            CONFIG,
-        ],
-    );
-    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    check_as_service_account();
 
     // The installed binary tells systemd it is ready, reloading, ready again, stopping.
     notify_protocol(&dir);
@@ -266,6 +222,24 @@ fn the_debian_package_installs_a_hardened_service_and_purges_cleanly() {
     assert!(!Path::new("/var/lib/altgate").exists());
     assert!(!run("getent", &["passwd", "altgate"]).status.success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `check-config` on the shipped file as the service account (what the unit's ExecStartPre
+/// runs) passes.
+fn check_as_service_account() {
+    let check = run(
+        "runuser",
+        &[
+            "-u",
+            "altgate",
+            "--",
+            "/usr/bin/altgate",
+            "check-config",
+            "--config",
+            CONFIG,
+        ],
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
 }
 
 /// Runs the installed binary on the shipped configuration (on free loopback ports) with a

@@ -133,14 +133,7 @@ fn server_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
-/// The base64 body of a PEM certificate file (as metadata and Entra carry it).
-fn pem_body(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .expect("pem")
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect()
-}
+use harness::pem_body;
 
 fn serial_of(der: &[u8]) -> String {
     let (_, cert) = x509_parser::parse_x509_certificate(der).expect("certificate");
@@ -195,22 +188,66 @@ fn request(
         .expect("request")
 }
 
-/// Sends on an HTTP/1.1 connection once it is ready for the next request.
-async fn send1(
-    c: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    req: hyper::Request<Full<Bytes>>,
-) -> hyper::Result<hyper::Response<hyper::body::Incoming>> {
-    c.ready().await?;
-    c.send_request(req).await
+/// The two long-lived connections kept open across reloads: HTTP/1.1 keep-alive and HTTP/2.
+struct Kept {
+    h1: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    h2: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    tasks: [tokio::task::JoinHandle<hyper::Result<()>>; 2],
 }
 
-/// Sends a new stream on an HTTP/2 connection once it is ready.
-async fn send2(
-    c: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
-    req: hyper::Request<Full<Bytes>>,
-) -> hyper::Result<hyper::Response<hyper::body::Incoming>> {
-    c.ready().await?;
-    c.send_request(req).await
+impl Kept {
+    /// Opens both to `addr`, each on a verified TLS connection; the serial each was shown.
+    async fn open(addr: SocketAddr, ca: &Path) -> (Kept, [String; 2]) {
+        let (tls1, serial1) = connect(addr, ca, b"http/1.1").await;
+        let (h1, conn1) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls1))
+            .await
+            .expect("http/1.1");
+        let (tls2, serial2) = connect(addr, ca, b"h2").await;
+        assert_eq!(tls2.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        let (h2, conn2) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tls2),
+        )
+        .await
+        .expect("http/2");
+        let tasks = [tokio::spawn(conn1), tokio::spawn(conn2)];
+        (Kept { h1, h2, tasks }, [serial1, serial2])
+    }
+
+    /// One request on the HTTP/2 connection (`h2`) or the HTTP/1.1 one, once it is ready.
+    async fn send(
+        &mut self,
+        h2: bool,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
+        let req = request(h2, method, path, content_type, body);
+        let res = if h2 {
+            self.h2.ready().await.expect("h2 ready");
+            self.h2.send_request(req).await.expect("h2")
+        } else {
+            self.h1.ready().await.expect("h1 ready");
+            self.h1.send_request(req).await.expect("h1")
+        };
+        answer(res).await
+    }
+
+    async fn probe(&mut self, h2: bool) -> u16 {
+        self.send(h2, "GET", "/adfs/probe", None, "").await.0
+    }
+
+    /// A WS-Trust token request for `applies_to`.
+    async fn token(&mut self, h2: bool, applies_to: &str) -> (u16, String) {
+        self.send(h2, "POST", USERNAMEMIXED, Some(SOAP), &rst(applies_to))
+            .await
+    }
+
+    /// Neither connection has ended.
+    fn open_still(&self) -> bool {
+        self.tasks.iter().all(|t| !t.is_finished())
+    }
 }
 
 async fn answer(res: hyper::Response<hyper::body::Incoming>) -> (u16, String) {
@@ -223,6 +260,26 @@ async fn answer(res: hyper::Response<hyper::body::Incoming>) -> (u16, String) {
 fn rst(applies_to: &str) -> String {
     crate::kit::wstrust::rst13("jdoe@contoso.com", &harness::forests().user_password)
         .replace("urn:federation:MicrosoftOnline", applies_to)
+}
+
+/// A Microsoft 365 token over WS-Trust from `addr` (TLS verified with `ca`), which xmlsec1
+/// verifies with the signing certificate `signing`; the response.
+async fn signed_token(addr: SocketAddr, ca: &Path, signing: &Path) -> String {
+    let (status, body) = harness::https(
+        addr,
+        ca,
+        "POST",
+        USERNAMEMIXED,
+        Some(SOAP),
+        rst("urn:federation:MicrosoftOnline").into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        harness::xmlsec_verify(&body, signing, ID11.0, ID11.1),
+        "{body}"
+    );
+    body
 }
 
 /// Server and admin sections for `port`/`admin_port` with TLS from `cert`/`key`.
@@ -283,46 +340,13 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
     let node = Node::start("sighup", &yaml, dir.clone(), port, admin_port).await;
 
     // Two long-lived connections, HTTP/1.1 keep-alive and HTTP/2, both on certificate A.
-    let (tls1, serial) = connect(node.https, &ca, b"http/1.1").await;
-    assert_eq!(serial, a_serial);
-    let (mut h1, conn1) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls1))
-        .await
-        .expect("http/1.1");
-    let h1_done = tokio::spawn(conn1);
-    let (tls2, serial) = connect(node.https, &ca, b"h2").await;
-    assert_eq!(serial, a_serial);
-    assert_eq!(tls2.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-    let (mut h2, conn2) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(tls2),
-    )
-    .await
-    .expect("http/2");
-    let h2_done = tokio::spawn(conn2);
-    let probe = |h2| request(h2, "GET", "/adfs/probe", None, "");
-    assert_eq!(
-        answer(send1(&mut h1, probe(false)).await.expect("h1"))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        answer(send2(&mut h2, probe(true)).await.expect("h2"))
-            .await
-            .0,
-        200
-    );
-
+    let (mut kept, serials) = Kept::open(node.https, &ca).await;
+    assert_eq!(serials, [a_serial.clone(), a_serial.clone()]);
+    for h2 in [false, true] {
+        assert_eq!(kept.probe(h2).await, 200);
+    }
     // The new relying party is unknown before the reload.
-    let (status, body) = answer(
-        send1(
-            &mut h1,
-            request(false, "POST", USERNAMEMIXED, Some(SOAP), &rst(NEW_RP)),
-        )
-        .await
-        .expect("h1"),
-    )
-    .await;
+    let (status, body) = kept.token(false, NEW_RP).await;
     assert_ne!(status, 200, "{body}");
 
     // New certificate (rename over the files, as a renewal tool does) and a new relying party.
@@ -347,44 +371,16 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
 
     // The open connections carry on, on certificate A; the relying party works on both.
     for _ in 0..3 {
-        assert_eq!(
-            answer(send1(&mut h1, probe(false)).await.expect("h1 after reload"))
-                .await
-                .0,
-            200
-        );
-        assert_eq!(
-            answer(send2(&mut h2, probe(true)).await.expect("h2 after reload"))
-                .await
-                .0,
-            200
-        );
+        for h2 in [false, true] {
+            assert_eq!(kept.probe(h2).await, 200, "h2: {h2}");
+        }
     }
-    let (status, body) = answer(
-        send1(
-            &mut h1,
-            request(false, "POST", USERNAMEMIXED, Some(SOAP), &rst(NEW_RP)),
-        )
-        .await
-        .expect("h1"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains(NEW_RP), "{body}");
-    let (status, body) = answer(
-        send2(
-            &mut h2,
-            request(true, "POST", USERNAMEMIXED, Some(SOAP), &rst(NEW_RP)),
-        )
-        .await
-        .expect("h2"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(
-        !h1_done.is_finished() && !h2_done.is_finished(),
-        "a connection closed"
-    );
+    for h2 in [false, true] {
+        let (status, body) = kept.token(h2, NEW_RP).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(NEW_RP), "{body}");
+    }
+    assert!(kept.open_still(), "a connection closed");
 
     // A new connection is shown certificate B, and its expiry is exported.
     let (_, serial) = connect(node.https, &ca, b"http/1.1").await;
@@ -425,15 +421,7 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
         ),
         Some(0.0)
     );
-    let (status, body) = answer(
-        send2(
-            &mut h2,
-            request(true, "POST", USERNAMEMIXED, Some(SOAP), &rst(NEW_RP)),
-        )
-        .await
-        .expect("h2"),
-    )
-    .await;
+    let (status, body) = kept.token(true, NEW_RP).await;
     assert_eq!(
         status, 200,
         "the running configuration (with the new relying party) stays: {body}"
@@ -479,15 +467,7 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
         "{body}"
     );
     assert_eq!(v["directory_kept"], true, "{body}");
-    let (status, _) = answer(
-        send1(
-            &mut h1,
-            request(false, "POST", USERNAMEMIXED, Some(SOAP), &rst(NEW_RP)),
-        )
-        .await
-        .expect("h1"),
-    )
-    .await;
+    let (status, _) = kept.token(false, NEW_RP).await;
     assert_ne!(
         status, 200,
         "the relying party removed from the file is gone"
@@ -503,22 +483,7 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     let (tls_cert, tls_key) = server_pair(&dir, "server");
     // The current pair: OpenSSL's (a year, so Entra would take it), where promote may move it.
     let (openssl_cert, openssl_key) = harness::signing_pair();
-    let (cert, key) = (dir.join("signing.crt"), dir.join("signing.key"));
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-        ])
-        .args(["-subj", "/CN=altgate reload test signing", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = harness::openssl_pair(&dir, "signing", "altgate reload test signing", 365);
     let original = pem_body(&cert);
     let (next_cert, next_key) = (dir.join("signing-next.crt"), dir.join("signing-next.key"));
     let tokens = harness::token_yaml()
@@ -639,20 +604,7 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     node.reloads("applied", 2.0).await;
 
     // Tokens are signed with the promoted key: xmlsec1 verifies them with it, not the old one.
-    let (status, body) = harness::https(
-        node.https,
-        &tls_cert,
-        "POST",
-        USERNAMEMIXED,
-        Some(SOAP),
-        rst("urn:federation:MicrosoftOnline").into_bytes(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert!(
-        harness::xmlsec_verify(&body, &cert, ID11.0, ID11.1),
-        "{body}"
-    );
+    let body = signed_token(node.https, &tls_cert, &cert).await;
     assert!(!harness::xmlsec_verify(&body, &previous, ID11.0, ID11.1));
     let md = metadata().await;
     assert!(md.contains(&promoted) && !md.contains(&pem_body(&previous)));
@@ -684,22 +636,7 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
     std::fs::create_dir_all(&dir).expect("dir");
     let (tls_cert, tls_key) = server_pair(&dir, "server");
     // The current pair expires in 10 days: inside AD FS's 20-day generation threshold.
-    let (cert, key) = (dir.join("signing.crt"), dir.join("signing.key"));
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "10",
-        ])
-        .args(["-subj", "/CN=altgate auto rollover test", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = harness::openssl_pair(&dir, "signing", "altgate auto rollover test", 10);
     let original = pem_body(&cert);
     let (next_cert, next_key) = (dir.join("signing-next.crt"), dir.join("signing-next.key"));
     let (openssl_cert, openssl_key) = harness::signing_pair();
@@ -785,20 +722,7 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
     assert_eq!(pem_body(&cert), next_body);
     assert_eq!(pem_body(&dir.join("signing.crt.previous")), original);
     for n in &nodes {
-        let (status, body) = harness::https(
-            n.https,
-            &tls_cert,
-            "POST",
-            USERNAMEMIXED,
-            Some(SOAP),
-            rst("urn:federation:MicrosoftOnline").into_bytes(),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        assert!(
-            harness::xmlsec_verify(&body, &cert, ID11.0, ID11.1),
-            "{body}"
-        );
+        signed_token(n.https, &tls_cert, &cert).await;
     }
     // Each step was taken once, by one node, under the lock.
     let mut steps = 0.0;
