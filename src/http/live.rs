@@ -99,7 +99,7 @@ impl Live {
         self.file.as_deref()
     }
 
-    /// Reads the configuration file again and applies it ([`Live::apply`]); counted and
+    /// Reads the configuration file again and applies it as [`Live::apply`] does; counted and
     /// reported as an event either way.
     pub async fn reload(&self) -> Result<Reloaded, Refused> {
         let Some(file) = self.file.clone() else {
@@ -474,4 +474,95 @@ fn differences(old: &Config, new: &Config) -> (Vec<String>, Vec<String>) {
         restart.push("state".to_string());
     }
     (changed, restart)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = "
+server: { listen: 127.0.0.1:0, public_url: https://sts.example.test }
+demo_directory: config/demo-directory.yaml
+alternate_login_id: { attribute: mail, lookup_forests: [contoso.com] }
+forests: [{ name: contoso.com }, { name: fabrikam.com }]
+";
+
+    fn config(extra: &str) -> Config {
+        Config::parse(&format!("{DEMO}{extra}"), "t").expect("config")
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_sessions_state_and_the_warm_directory_and_rebuilds_the_rest() {
+        let live = Live::new(App::new(config("")).expect("app"), None).expect("live");
+        let before = live.app();
+        assert!(before.session_key_generated);
+        let cached = before.resolver.resolve("jdoe@contoso.com").await;
+        assert!(cached.account.is_some());
+
+        let r = live
+            .apply(config(
+                "relying_parties: [{ identifier: 'urn:example:rp' }]\n",
+            ))
+            .await
+            .expect("applied");
+        assert_eq!(r.changed, ["relying_parties"]);
+        assert!(r.directory_kept && r.needs_restart.is_empty());
+        let after = live.app();
+        assert!(!Arc::ptr_eq(&before, &after));
+        assert!(after.relying_party("urn:example:rp").is_some());
+        assert!(
+            before.relying_party("urn:example:rp").is_none(),
+            "in-flight requests keep theirs"
+        );
+        // SSO cookies sealed before the reload still open: this node's generated key is kept.
+        assert!(Arc::ptr_eq(&before.sessions, &after.sessions));
+        assert!(Arc::ptr_eq(&before.state, &after.state));
+        assert!(Arc::ptr_eq(
+            &before.answered_requests,
+            &after.answered_requests
+        ));
+        assert!(
+            Arc::ptr_eq(&before.resolver, &after.resolver),
+            "the cache stays warm"
+        );
+
+        // New directory settings: new clients (and a cold cache); the state store still kept.
+        let r = live
+            .apply(config("cache: { positive_ttl: 1m }\n"))
+            .await
+            .expect("applied");
+        assert!(!r.directory_kept);
+        let rebuilt = live.app();
+        assert!(!Arc::ptr_eq(&after.resolver, &rebuilt.resolver));
+        assert!(Arc::ptr_eq(&after.state, &rebuilt.state));
+        assert!(rebuilt.health_checked.done(), "checked before it took over");
+
+        // What only a restart applies is reported; turning TLS on is refused.
+        let r = live
+            .apply(config(
+                "cache: { positive_ttl: 1m }\nlogging: { level: debug }\n",
+            ))
+            .await
+            .expect("applied");
+        assert_eq!(r.needs_restart, ["logging"]);
+        let on = Config::parse(
+            &DEMO.replace(
+                "public_url: https://sts.example.test }",
+                "public_url: https://sts.example.test, tls: { cert_file: /nonexistent.crt, key_file: /nonexistent.key, generate_dev_certificate: true } }",
+            ),
+            "t",
+        )
+        .expect("config");
+        let refused = live.apply(on).await.expect_err("refused");
+        assert_eq!(refused.result, ReloadResult::Failed);
+        assert!(refused.problems[0].starts_with("server.tls"), "{refused:?}");
+        let m = &live.app().metrics.service;
+        assert_eq!(m.reloads.with_label_values(&["applied"]).get(), 3);
+        assert_eq!(m.reloads.with_label_values(&["failed"]).get(), 1);
+        assert_eq!(m.last_reload_successful.get(), 0);
+        // A server started from memory has no file to read again.
+        let refused = live.reload().await.expect_err("no file");
+        assert_eq!(refused.result, ReloadResult::Failed);
+        live.stop();
+    }
 }
