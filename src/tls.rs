@@ -72,6 +72,184 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// The server's provider: ring's (key exchange, ciphers, verification) with the server
+/// certificate's private-key operation in AWS-LC ([`AwsLcKeys`]), the one costly step of a full
+/// handshake (an RSA-2048 signature takes AWS-LC half ring's time on this kind of CPU).
+fn server_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::CryptoProvider {
+        key_provider: &AwsLcKeys,
+        ..rustls::crypto::ring::default_provider()
+    })
+}
+
+/// Loads server private keys (RSA, PKCS#1 or PKCS#8; ECDSA P-256 or P-384, SEC1 or PKCS#8) into
+/// AWS-LC, through rustls's documented key-provider extension point.
+#[derive(Debug)]
+struct AwsLcKeys;
+
+impl rustls::crypto::KeyProvider for AwsLcKeys {
+    fn load_private_key(
+        &self,
+        key_der: PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, RsaKeyPair};
+        let der = key_der.secret_der();
+        let rsa = match &key_der {
+            PrivateKeyDer::Pkcs1(_) => RsaKeyPair::from_der(der).ok(),
+            PrivateKeyDer::Pkcs8(_) => RsaKeyPair::from_pkcs8(der).ok(),
+            _ => None,
+        };
+        if let Some(key) = rsa {
+            return Ok(Arc::new(RsaServerKey(Arc::new(key))));
+        }
+        for (alg, scheme) in [
+            (
+                &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+                rustls::SignatureScheme::ECDSA_NISTP256_SHA256,
+            ),
+            (
+                &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
+                rustls::SignatureScheme::ECDSA_NISTP384_SHA384,
+            ),
+        ] {
+            if let Ok(key) = EcdsaKeyPair::from_private_key_der(alg, der) {
+                return Ok(Arc::new(EcdsaServerKey(Arc::new(key), scheme)));
+            }
+        }
+        Err(rustls::Error::General(
+            "the server key is neither RSA nor ECDSA P-256/P-384".into(),
+        ))
+    }
+}
+
+/// RSA schemes in rustls's order of preference (PSS first).
+const RSA_SCHEMES: [rustls::SignatureScheme; 6] = [
+    rustls::SignatureScheme::RSA_PSS_SHA512,
+    rustls::SignatureScheme::RSA_PSS_SHA384,
+    rustls::SignatureScheme::RSA_PSS_SHA256,
+    rustls::SignatureScheme::RSA_PKCS1_SHA512,
+    rustls::SignatureScheme::RSA_PKCS1_SHA384,
+    rustls::SignatureScheme::RSA_PKCS1_SHA256,
+];
+
+struct RsaServerKey(Arc<aws_lc_rs::signature::RsaKeyPair>);
+
+impl std::fmt::Debug for RsaServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RsaServerKey(<redacted>)")
+    }
+}
+
+impl rustls::sign::SigningKey for RsaServerKey {
+    fn choose_scheme(
+        &self,
+        offered: &[rustls::SignatureScheme],
+    ) -> Option<Box<dyn rustls::sign::Signer>> {
+        RSA_SCHEMES
+            .iter()
+            .find(|s| offered.contains(s))
+            .map(|&scheme| {
+                Box::new(RsaSigner {
+                    key: self.0.clone(),
+                    scheme,
+                }) as Box<dyn rustls::sign::Signer>
+            })
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        rustls::SignatureAlgorithm::RSA
+    }
+}
+
+struct RsaSigner {
+    key: Arc<aws_lc_rs::signature::RsaKeyPair>,
+    scheme: rustls::SignatureScheme,
+}
+
+impl std::fmt::Debug for RsaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RsaSigner({:?})", self.scheme)
+    }
+}
+
+impl rustls::sign::Signer for RsaSigner {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        use aws_lc_rs::signature as sig;
+        let encoding: &'static dyn sig::RsaEncoding = match self.scheme {
+            rustls::SignatureScheme::RSA_PSS_SHA512 => &sig::RSA_PSS_SHA512,
+            rustls::SignatureScheme::RSA_PSS_SHA384 => &sig::RSA_PSS_SHA384,
+            rustls::SignatureScheme::RSA_PSS_SHA256 => &sig::RSA_PSS_SHA256,
+            rustls::SignatureScheme::RSA_PKCS1_SHA512 => &sig::RSA_PKCS1_SHA512,
+            rustls::SignatureScheme::RSA_PKCS1_SHA384 => &sig::RSA_PKCS1_SHA384,
+            _ => &sig::RSA_PKCS1_SHA256,
+        };
+        let mut out = vec![0u8; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                encoding,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                message,
+                &mut out,
+            )
+            .map_err(|_| rustls::Error::General("RSA signing failed".into()))?;
+        Ok(out)
+    }
+
+    fn scheme(&self) -> rustls::SignatureScheme {
+        self.scheme
+    }
+}
+
+struct EcdsaServerKey(
+    Arc<aws_lc_rs::signature::EcdsaKeyPair>,
+    rustls::SignatureScheme,
+);
+
+impl std::fmt::Debug for EcdsaServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EcdsaServerKey({:?}, <redacted>)", self.1)
+    }
+}
+
+impl rustls::sign::SigningKey for EcdsaServerKey {
+    fn choose_scheme(
+        &self,
+        offered: &[rustls::SignatureScheme],
+    ) -> Option<Box<dyn rustls::sign::Signer>> {
+        offered
+            .contains(&self.1)
+            .then(|| Box::new(EcdsaSigner(self.0.clone(), self.1)) as Box<dyn rustls::sign::Signer>)
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        rustls::SignatureAlgorithm::ECDSA
+    }
+}
+
+struct EcdsaSigner(
+    Arc<aws_lc_rs::signature::EcdsaKeyPair>,
+    rustls::SignatureScheme,
+);
+
+impl std::fmt::Debug for EcdsaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EcdsaSigner({:?})", self.1)
+    }
+}
+
+impl rustls::sign::Signer for EcdsaSigner {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        self.0
+            .sign(&aws_lc_rs::rand::SystemRandom::new(), message)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| rustls::Error::General("ECDSA signing failed".into()))
+    }
+
+    fn scheme(&self) -> rustls::SignatureScheme {
+        self.1
+    }
+}
+
 /// A verifying client configuration trusting `ca_file`, or the system roots when `None`.
 pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsError> {
     let roots = match ca_file {
@@ -219,7 +397,7 @@ pub fn server_config_after(
             path: key_file.display().to_string(),
             what: "no private key in the file".into(),
         })?;
-    let mut config = ServerConfig::builder_with_provider(provider())
+    let mut config = ServerConfig::builder_with_provider(server_provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
@@ -405,6 +583,109 @@ mod tests {
         let kind = stream.get_ref().1.handshake_kind();
         accept.abort();
         kind
+    }
+
+    /// A self-signed certificate for `localhost` over `key` (PKCS#8 PEM), written to `dir` with
+    /// the key as `key_file_pem` (the same key in another encoding, or `key`).
+    fn pair_for(
+        dir: &Path,
+        name: &str,
+        (key_pem, key_file_pem): (&str, &str),
+        alg: &'static rcgen::SignatureAlgorithm,
+    ) -> (std::path::PathBuf, std::path::PathBuf) {
+        let pair = rcgen::KeyPair::from_pem_and_sign_algo(key_pem, alg).expect("key");
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        let cert = params.self_signed(&pair).expect("cert");
+        let (c, k) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&c, cert.pem()).expect("cert");
+        std::fs::write(&k, key_file_pem).expect("key");
+        (c, k)
+    }
+
+    #[tokio::test]
+    async fn server_keys_sign_in_aws_lc_for_rsa_and_ecdsa_in_every_encoding_and_scheme() {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::EncodePrivateKey;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rsa = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("rsa");
+        let pkcs8 = rsa.to_pkcs8_pem(Default::default()).expect("pkcs8");
+        let pkcs1 = rsa.to_pkcs1_pem(Default::default()).expect("pkcs1");
+        let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        let ec384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("p384");
+        let (ec, ec384) = (ec.serialize_pem(), ec384.serialize_pem());
+        let pairs = [
+            pair_for(
+                dir.path(),
+                "rsa8",
+                (&pkcs8, &pkcs8),
+                &rcgen::PKCS_RSA_SHA256,
+            ),
+            pair_for(
+                dir.path(),
+                "rsa1",
+                (&pkcs8, &pkcs1),
+                &rcgen::PKCS_RSA_SHA256,
+            ),
+            pair_for(
+                dir.path(),
+                "p256",
+                (&ec, &ec),
+                &rcgen::PKCS_ECDSA_P256_SHA256,
+            ),
+            pair_for(
+                dir.path(),
+                "p384",
+                (&ec384, &ec384),
+                &rcgen::PKCS_ECDSA_P384_SHA384,
+            ),
+        ];
+        for (cert, key) in &pairs {
+            let server = server_config(cert, key, &Tickets::Off).expect("server");
+            // TLS 1.3 (RSA-PSS or ECDSA) and TLS 1.2 (which offers PKCS#1 too): the client
+            // verifies the server's signature over the handshake each time.
+            for versions in [
+                &[&rustls::version::TLS13][..],
+                &[&rustls::version::TLS12][..],
+            ] {
+                let client = Arc::new(
+                    ClientConfig::builder_with_provider(provider())
+                        .with_protocol_versions(versions)
+                        .expect("versions")
+                        .with_root_certificates(load_ca_bundle(cert).expect("ca"))
+                        .with_no_client_auth(),
+                );
+                assert_eq!(
+                    handshake(server.clone(), client).await,
+                    Some(rustls::HandshakeKind::Full),
+                    "{}",
+                    cert.display()
+                );
+            }
+        }
+        // The keys are AWS-LC's, and never print.
+        for ((_, key), expect) in pairs.iter().zip([
+            "RsaServerKey(<redacted>)",
+            "RsaServerKey(<redacted>)",
+            "EcdsaServerKey(ECDSA_NISTP256_SHA256, <redacted>)",
+            "EcdsaServerKey(ECDSA_NISTP384_SHA384, <redacted>)",
+        ]) {
+            let pem = std::fs::read(key).expect("key");
+            let der = rustls_pemfile::private_key(&mut pem.as_slice())
+                .expect("pem")
+                .expect("a key");
+            let loaded =
+                rustls::crypto::KeyProvider::load_private_key(&AwsLcKeys, der).expect("loads");
+            assert_eq!(format!("{loaded:?}"), expect);
+        }
+        // A key that is neither is refused with a clear error.
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("ed25519");
+        let ed_pem = ed.serialize_pem();
+        let (cert, key) = pair_for(dir.path(), "ed", (&ed_pem, &ed_pem), &rcgen::PKCS_ED25519);
+        let err = server_config(&cert, &key, &Tickets::Off).expect_err("ed25519");
+        assert!(err.to_string().contains("neither RSA nor ECDSA"), "{err}");
     }
 
     #[tokio::test]
