@@ -1,6 +1,7 @@
 //! The admin listener: what operators scrape (`GET /metrics`), readiness (`/ready`, `/health`)
 //! and the account-activity API `altgate lockout` uses (AD FS `Get-AdfsAccountActivity`,
-//! `Reset-AdfsAccountLockout`, `Set-AdfsAccountActivity`), apart from the public port so the
+//! `Reset-AdfsAccountLockout`, `Set-AdfsAccountActivity`) and the reload call
+//! (`POST /api/v1/reload`, as SIGHUP), apart from the public port so the
 //! internet never sees altgate's counters (which would tell an attacker whether a guessed
 //! account exists, where it lives and what the directory said). Plain HTTP only on loopback,
 //! TLS otherwise; optionally a bearer token, which the calls that change state require.

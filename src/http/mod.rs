@@ -6,8 +6,10 @@
 //!   `/adfs/ls/IdpInitiatedSignOn.aspx` (WS-Federation and SAML 2.0 in a browser),
 //!   `GET /FederationMetadata/2007-06/FederationMetadata.xml` and `GET /adfs/probe`
 //!   (load-balancer health, as AD FS has);
-//! - the admin one ([`admin`], `admin.listen`): `/metrics`, `/ready`, `/health` and the
-//!   account-activity API.
+//! - the admin one ([`admin`], `admin.listen`): `/metrics`, `/ready`, `/health`, the
+//!   account-activity API and the reload call.
+//!
+//! What they serve is [`live::Live`]: the application and TLS configurations a reload swaps.
 //!
 //! Every reply is rendered by [`response`]. There is deliberately no endpoint that resolves a
 //! login without a password: it would enumerate accounts. Paths match case-insensitively, as on
