@@ -257,6 +257,8 @@ pub enum AdminEndpoint {
     FamiliarLocations,
     /// `POST`: re-reads the configuration file and every certificate and key, as SIGHUP does.
     Reload,
+    /// The certificates the running service holds: role, SHA-1 thumbprint, expiry.
+    Certificates,
 }
 
 impl AdminEndpoint {
@@ -269,6 +271,7 @@ impl AdminEndpoint {
         AdminEndpoint::AccountActivityReset,
         AdminEndpoint::FamiliarLocations,
         AdminEndpoint::Reload,
+        AdminEndpoint::Certificates,
     ];
 
     /// Its path.
@@ -281,13 +284,17 @@ impl AdminEndpoint {
             AdminEndpoint::AccountActivityReset => "/api/v1/account-activity/reset",
             AdminEndpoint::FamiliarLocations => "/api/v1/account-activity/familiar-locations",
             AdminEndpoint::Reload => "/api/v1/reload",
+            AdminEndpoint::Certificates => "/api/v1/certificates",
         }
     }
 
     /// The methods it answers.
     pub fn methods(self) -> Methods {
         match self {
-            AdminEndpoint::Metrics | AdminEndpoint::Ready | AdminEndpoint::Health => Methods::Get,
+            AdminEndpoint::Metrics
+            | AdminEndpoint::Ready
+            | AdminEndpoint::Health
+            | AdminEndpoint::Certificates => Methods::Get,
             AdminEndpoint::AccountActivity => Methods::GetDelete,
             AdminEndpoint::AccountActivityReset | AdminEndpoint::Reload => Methods::Post,
             AdminEndpoint::FamiliarLocations => Methods::PostDelete,

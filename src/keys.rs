@@ -107,6 +107,15 @@ fn certificate_public_key(der: &[u8]) -> Result<Vec<u8>, KeyError> {
     Ok(cert.public_key().subject_public_key.data.to_vec())
 }
 
+/// The SHA-1 thumbprint of a DER certificate in upper-case hex, as AD FS and Windows show it.
+pub fn thumbprint_hex(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
 /// Subject and expiry of a DER certificate.
 pub fn cert_info(der: &[u8]) -> Result<(String, OffsetDateTime), KeyError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)

@@ -21,8 +21,10 @@ const PROMOTION_THRESHOLD_DAYS: i64 = 5;
 #[derive(Debug, Subcommand)]
 pub enum CertsAction {
     /// Every certificate the configuration names (TLS, admin TLS, token signing current and
-    /// next), as the files on disk hold them: subject, SHA-1 thumbprint, expiry, days left.
-    /// Exit 1 if one expires within 30 days or cannot be read.
+    /// next), as the files on disk hold them: subject, SHA-1 thumbprint, expiry, days left; and
+    /// whether the running service (asked through its admin API) holds the same. Exit 1 if one
+    /// expires within 30 days, cannot be read, differs from what runs, or the service cannot be
+    /// asked.
     Status {
         /// Print one JSON object.
         #[arg(long)]
@@ -53,7 +55,10 @@ pub fn run(config: &Path, action: CertsAction) -> Result<ExitCode, ExitCode> {
     let config = super::load(config)?;
     let now = crate::clock::system_clock()();
     match action {
-        CertsAction::Status { json } => Ok(status(&config, now, json)),
+        CertsAction::Status { json } => {
+            let answer = super::runtime()?.block_on(running(&config));
+            Ok(status(&config, now, json, &answer))
+        }
         CertsAction::Rollover { days, force } => rollover(&config, now, days, force),
         CertsAction::Promote { force } => promote(&config, now, force),
     }
@@ -66,13 +71,8 @@ struct Seen {
     read: Result<(String, String, OffsetDateTime), String>,
 }
 
-/// The SHA-1 thumbprint in hex, as AD FS and Windows show it.
 fn thumbprint(der: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect()
+    crate::keys::thumbprint_hex(der)
 }
 
 fn read(file: &Path) -> Result<(String, String, OffsetDateTime), String> {
@@ -81,7 +81,51 @@ fn read(file: &Path) -> Result<(String, String, OffsetDateTime), String> {
     Ok((subject, thumbprint(&der), not_after))
 }
 
-fn status(config: &Config, now: OffsetDateTime, json: bool) -> ExitCode {
+/// What the running service holds, by role: SHA-1 thumbprints, from its admin API.
+type Running = Result<std::collections::BTreeMap<String, String>, String>;
+
+async fn running(config: &Config) -> Running {
+    let path = crate::endpoint::AdminEndpoint::Certificates.path();
+    let answer = super::admin_client::request(config, "GET", path)
+        .await
+        .map_err(|e| e.to_string())?;
+    if answer.status != 200 {
+        return Err(format!(
+            "the admin listener answered {}: {}",
+            answer.status,
+            answer.body.trim()
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_str(&answer.body)
+        .map_err(|e| format!("the admin listener's answer is not JSON: {e}"))?;
+    Ok(v.get("certificates")
+        .and_then(serde_json::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|c| {
+                    Some((
+                        c.get("certificate")?.as_str()?.to_string(),
+                        c.get("thumbprint")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// How a file compares with what the service runs.
+fn compare(running: &Running, role: &str, file_thumbprint: Option<&str>) -> &'static str {
+    match running {
+        Err(_) => "unknown",
+        Ok(map) => match (map.get(role).map(String::as_str), file_thumbprint) {
+            (Some(r), Some(f)) if r == f => "same",
+            (Some(_), _) => "different",
+            (None, _) => "not_loaded",
+        },
+    }
+}
+
+fn status(config: &Config, now: OffsetDateTime, json: bool, running: &Running) -> ExitCode {
     let mut seen = Vec::new();
     if let Some(t) = &config.server.tls {
         seen.push(("server_tls", t.cert_file.clone()));
@@ -104,12 +148,29 @@ fn status(config: &Config, now: OffsetDateTime, json: bool) -> ExitCode {
         })
         .collect();
     let days_left = |not_after: OffsetDateTime| (not_after - now).whole_days();
-    let bad = seen.iter().any(|s| match &s.read {
-        Ok((_, _, not_after)) => days_left(*not_after) < 30,
-        Err(_) => true,
-    });
+    // The admin certificate is not reported by the service (it is the one the CLI pins).
+    let versus = |s: &Seen| {
+        if s.role == "admin_tls" {
+            return "same";
+        }
+        compare(running, s.role, s.read.as_ref().ok().map(|r| r.1.as_str()))
+    };
+    // Loaded by the service, but no longer in the files (a promoted next certificate).
+    let stale: Vec<(&String, &String)> = match running {
+        Ok(map) => map
+            .iter()
+            .filter(|(role, _)| !seen.iter().any(|s| s.role == role.as_str()))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let bad = running.is_err()
+        || !stale.is_empty()
+        || seen.iter().any(|s| match &s.read {
+            Ok((_, _, not_after)) => days_left(*not_after) < 30 || versus(s) != "same",
+            Err(_) => true,
+        });
     if json {
-        let list: Vec<serde_json::Value> = seen
+        let mut list: Vec<serde_json::Value> = seen
             .iter()
             .map(|s| match &s.read {
                 Ok((subject, thumbprint, not_after)) => serde_json::json!({
@@ -119,21 +180,43 @@ fn status(config: &Config, now: OffsetDateTime, json: bool) -> ExitCode {
                     "thumbprint": thumbprint,
                     "not_after": not_after.unix_timestamp(),
                     "days_left": days_left(*not_after),
+                    "running": versus(s),
                 }),
                 Err(e) => serde_json::json!({
                     "certificate": s.role,
                     "file": s.file.display().to_string(),
                     "error": e,
+                    "running": versus(s),
                 }),
             })
             .collect();
-        println!("{}", serde_json::json!({ "certificates": list }));
+        list.extend(stale.iter().map(|(role, thumbprint)| {
+            serde_json::json!({ "certificate": role, "file": null, "thumbprint": thumbprint, "running": "only_running" })
+        }));
+        let out = match running {
+            Ok(_) => serde_json::json!({ "certificates": list }),
+            Err(e) => serde_json::json!({ "certificates": list, "running_error": e }),
+        };
+        println!("{out}");
     } else {
-        println!("certificates in the files the configuration names (the running service loads them at start and at each reload):");
+        println!("certificates in the files the configuration names, and whether the running service holds the same:");
         for s in &seen {
+            let against = match versus(s) {
+                "same" => "running: same".to_string(),
+                "different" => format!(
+                    "running: DIFFERENT ({}; reload to load the file)",
+                    running
+                        .as_ref()
+                        .ok()
+                        .and_then(|m| m.get(s.role))
+                        .map_or("", String::as_str)
+                ),
+                "not_loaded" => "running: NOT LOADED (reload to load the file)".to_string(),
+                _ => "running: unknown".to_string(),
+            };
             match &s.read {
                 Ok((subject, thumbprint, not_after)) => println!(
-                    "  {:<22} {}  {}  thumbprint {}  expires {} ({} days){}",
+                    "  {:<22} {}  {}  thumbprint {}  expires {} ({} days){}  {against}",
                     s.role,
                     s.file.display(),
                     subject,
@@ -148,6 +231,12 @@ fn status(config: &Config, now: OffsetDateTime, json: bool) -> ExitCode {
                 ),
                 Err(e) => println!("  {:<22} {}  UNREADABLE: {e}", s.role, s.file.display()),
             }
+        }
+        for (role, thumbprint) in &stale {
+            println!("  {role:<22} (no file)  thumbprint {thumbprint}  running: ONLY IN THE RUNNING SERVICE (reload to drop it)");
+        }
+        if let Err(e) = running {
+            println!("running service: not asked: {e}");
         }
     }
     if bad {

@@ -229,6 +229,7 @@ pub async fn handle(
             Err(e) => e.reply(),
         },
         Ok(AdminEndpoint::Reload) => reload(live).await,
+        Ok(AdminEndpoint::Certificates) => certificates(live),
         Err(Unrouted::MethodNotAllowed { allow }) => response::method_not_allowed(allow),
         Err(Unrouted::NotFound) => response::not_found(),
     };
@@ -266,6 +267,26 @@ async fn reload(live: &super::live::Live) -> Reply {
             )
         }
     }
+}
+
+/// `GET /api/v1/certificates`: what this node loaded, for `altgate certs status` to compare
+/// with the files.
+fn certificates(live: &super::live::Live) -> Reply {
+    let list: Vec<serde_json::Value> = live
+        .certificates()
+        .into_iter()
+        .map(|(role, der)| {
+            let not_after = crate::keys::cert_info(&der)
+                .map(|(_, t)| t.unix_timestamp())
+                .ok();
+            serde_json::json!({
+                "certificate": role,
+                "thumbprint": crate::keys::thumbprint_hex(&der),
+                "not_after": not_after,
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &serde_json::json!({ "certificates": list }))
 }
 
 /// The node's health now.

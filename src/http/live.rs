@@ -94,6 +94,27 @@ impl Live {
         self.admin_tls.load_full().map(TlsAcceptor::from)
     }
 
+    /// The certificates this service holds now: `(role, certificate DER)` for `server_tls`,
+    /// `token_signing_current` and `token_signing_next`, as loaded (not as on disk).
+    pub fn certificates(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let mut out = Vec::new();
+        if let Some(leaf) = self
+            .public_leaf
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            out.push(("server_tls", leaf));
+        }
+        if let Some(signing) = self.app().tokens.signing() {
+            out.push(("token_signing_current", signing.key.cert_der().to_vec()));
+            if let Some(next) = &signing.next_cert_der {
+                out.push(("token_signing_next", next.clone()));
+            }
+        }
+        out
+    }
+
     /// The configuration file reloads read, if any.
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()

@@ -282,6 +282,30 @@ async fn signed_token(addr: SocketAddr, ca: &Path, signing: &Path) -> String {
     body
 }
 
+/// `altgate certs status --json`: its exit code and `(certificate, running)` of each entry.
+fn certs_status(cfg: &str) -> (Option<i32>, Vec<(String, String)>) {
+    let out = altgate(&["certs", "status", "--json", "--config", cfg]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let list = v["certificates"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| {
+            (
+                c["certificate"].as_str().unwrap_or("").to_string(),
+                c["running"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (out.status.code(), list)
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
 /// Server and admin sections for `port`/`admin_port` with TLS from `cert`/`key`.
 fn node_yaml(
     port: u16,
@@ -543,6 +567,18 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
         Some(1),
         "a second rollover needs --force"
     );
+    // Written, not yet loaded: `certs status` says so (and exits 1) until a reload.
+    assert_eq!(
+        certs_status(&cfg),
+        (
+            Some(1),
+            pairs(&[
+                ("server_tls", "same"),
+                ("token_signing_current", "same"),
+                ("token_signing_next", "not_loaded"),
+            ])
+        )
+    );
     let (status, _, body) = admin_request(
         node.admin,
         "POST",
@@ -600,6 +636,18 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     assert!(!next_cert.exists() && !next_key.exists());
     let previous = dir.join("signing.crt.previous");
     assert_eq!(pem_body(&previous), original);
+    // Promoted on disk, not yet in the service.
+    assert_eq!(
+        certs_status(&cfg),
+        (
+            Some(1),
+            pairs(&[
+                ("server_tls", "same"),
+                ("token_signing_current", "different"),
+                ("token_signing_next", "only_running"),
+            ])
+        )
+    );
     node.sighup();
     node.reloads("applied", 2.0).await;
 
@@ -617,15 +665,13 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
         .is_none(),
         "no next certificate after the promotion"
     );
-    let out = altgate(&["certs", "status", "--json", "--config", &cfg]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let roles: Vec<&str> = v["certificates"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|c| c["certificate"].as_str())
-        .collect();
-    assert_eq!(roles, ["server_tls", "token_signing_current"]);
+    assert_eq!(
+        certs_status(&cfg),
+        (
+            Some(0),
+            pairs(&[("server_tls", "same"), ("token_signing_current", "same")])
+        )
+    );
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }
