@@ -264,9 +264,9 @@ fn rst(applies_to: &str) -> String {
 
 /// A Microsoft 365 token over WS-Trust from `addr` (TLS verified with `ca`), which xmlsec1
 /// verifies with the signing certificate `signing`; the response.
-async fn signed_token(addr: SocketAddr, ca: &Path, signing: &Path) -> String {
+async fn signed_token(node: &Node, ca: &Path, signing: &Path) -> String {
     let (status, body) = harness::https(
-        addr,
+        node.https,
         ca,
         "POST",
         USERNAMEMIXED,
@@ -274,7 +274,7 @@ async fn signed_token(addr: SocketAddr, ca: &Path, signing: &Path) -> String {
         rst("urn:federation:MicrosoftOnline").into_bytes(),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200, "{body}\n{}", node.log_text());
     assert!(
         harness::xmlsec_verify(&body, signing, ID11.0, ID11.1),
         "{body}"
@@ -340,6 +340,8 @@ fn with_rp(tokens: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_connections() {
+    // Both forests up: the test that stops a DC waits for this one.
+    let _g = harness::shared().await;
     let dir = harness::private_dir().join("reload-sighup");
     std::fs::create_dir_all(&dir).expect("dir");
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
@@ -401,7 +403,7 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
     }
     for h2 in [false, true] {
         let (status, body) = kept.token(h2, NEW_RP).await;
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, 200, "{body}\n{}", node.log_text());
         assert!(body.contains(NEW_RP), "{body}");
     }
     assert!(kept.open_still(), "a connection closed");
@@ -502,6 +504,8 @@ async fn sighup_swaps_the_certificate_and_relying_parties_without_dropping_conne
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
+    // Both forests up: the test that stops a DC waits for this one.
+    let _g = harness::shared().await;
     let dir = harness::private_dir().join("reload-rollover");
     std::fs::create_dir_all(&dir).expect("dir");
     let (tls_cert, tls_key) = server_pair(&dir, "server");
@@ -652,7 +656,7 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     node.reloads("applied", 2.0).await;
 
     // Tokens are signed with the promoted key: xmlsec1 verifies them with it, not the old one.
-    let body = signed_token(node.https, &tls_cert, &cert).await;
+    let body = signed_token(&node, &tls_cert, &cert).await;
     assert!(!harness::xmlsec_verify(&body, &previous, ID11.0, ID11.1));
     let md = metadata().await;
     assert!(md.contains(&promoted) && !md.contains(&pem_body(&previous)));
@@ -678,6 +682,8 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
+    // Both forests up: the test that stops a DC waits for this one.
+    let _g = harness::shared().await;
     let dir = harness::private_dir().join("reload-auto");
     std::fs::create_dir_all(&dir).expect("dir");
     let (tls_cert, tls_key) = server_pair(&dir, "server");
@@ -768,7 +774,7 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
     assert_eq!(pem_body(&cert), next_body);
     assert_eq!(pem_body(&dir.join("signing.crt.previous")), original);
     for n in &nodes {
-        signed_token(n.https, &tls_cert, &cert).await;
+        signed_token(n, &tls_cert, &cert).await;
     }
     // Each step was taken once, by one node, under the lock.
     let mut steps = 0.0;
