@@ -170,9 +170,12 @@ async fn stalled_http2_streams_keep_memory_bounded_and_never_starve_a_sign_in() 
             mib(bound)
         );
     }
-    // Nothing accumulates across attacks: a repeat peaks no higher than the first (plus 10%).
+    // Nothing accumulates across attacks: a repeat peaks no higher than the first plus 20%.
+    // Measured on 2 vCPUs: +2 % to +6 % alone or beside two busy loops, +13 % once in the whole
+    // suite (allocator fragmentation and timing); keeping the first attack's memory would add
+    // its whole footprint (baseline to peak, about 160 MiB here: +80 %).
     assert!(
-        second.peak_rss <= first.peak_rss + first.peak_rss / 10,
+        second.peak_rss <= first.peak_rss + first.peak_rss / 5,
         "the second attack peaked at {:.1} MiB after {:.1} MiB",
         mib(second.peak_rss),
         mib(first.peak_rss)
