@@ -18,7 +18,6 @@ use altgate::App;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
-use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -489,40 +488,16 @@ impl Node {
                 key.display()
             ),
         );
-        let cfg = dir.join("altgate.yaml");
-        harness::write_private(&cfg, yaml.as_bytes());
-        let log = dir.join("altgate.log");
-        let mut process = Watched::spawn(
-            Path::new(env!("CARGO_BIN_EXE_altgate")),
-            [OsStr::new("serve"), OsStr::new("--config"), cfg.as_os_str()],
-            &dir.join("altgate.pid"),
-            &log,
-        );
-        let https = SocketAddr::from(([127, 0, 0, 1], port));
-        let admin = SocketAddr::from(([127, 0, 0, 1], admin_port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if cert.exists()
-                && tokio::net::TcpStream::connect(https).await.is_ok()
-                && tokio::net::TcpStream::connect(admin).await.is_ok()
-            {
-                break;
-            }
-            assert!(
-                process.alive() && Instant::now() < deadline,
-                "node {name} did not start:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let node =
+            procs::Altgate::start(name, &dir, &yaml, (port, admin_port), || cert.exists()).await;
         Node {
             https: Endpoint {
-                addr: https,
+                addr: node.https,
                 ca: cert,
             },
-            admin,
-            log,
-            process,
+            admin: node.admin,
+            log: node.log,
+            process: node.process,
         }
     }
 

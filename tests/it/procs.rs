@@ -423,3 +423,68 @@ impl SentinelFarm {
         )
     }
 }
+
+/// A running `altgate serve` node of a test: its files, addresses and process.
+pub struct Altgate {
+    /// The configuration file (rewrite it, then reload).
+    pub config: PathBuf,
+    /// Its standard output and error.
+    pub log: PathBuf,
+    /// The public listener.
+    pub https: std::net::SocketAddr,
+    /// The admin listener.
+    pub admin: std::net::SocketAddr,
+    /// The process.
+    pub process: Watched,
+}
+
+impl Altgate {
+    /// Writes `yaml` to `dir/altgate.yaml` and starts `altgate serve` on it (output in
+    /// `dir/altgate.log`); returns once the public port `https` and the admin port `admin` on
+    /// loopback accept and `ready()` holds, or fails with the log after 30 s or if the process
+    /// ends.
+    pub async fn start(
+        name: &str,
+        dir: &Path,
+        yaml: &str,
+        (https, admin): (u16, u16),
+        ready: impl Fn() -> bool,
+    ) -> Altgate {
+        let config = dir.join("altgate.yaml");
+        harness::write_private(&config, yaml.as_bytes());
+        let log = dir.join("altgate.log");
+        let mut process = Watched::spawn(
+            Path::new(env!("CARGO_BIN_EXE_altgate")),
+            [
+                OsStr::new("serve"),
+                OsStr::new("--config"),
+                config.as_os_str(),
+            ],
+            &dir.join("altgate.pid"),
+            &log,
+        );
+        let (https, admin) = (
+            std::net::SocketAddr::from(([127, 0, 0, 1], https)),
+            std::net::SocketAddr::from(([127, 0, 0, 1], admin)),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready()
+            || tokio::net::TcpStream::connect(https).await.is_err()
+            || tokio::net::TcpStream::connect(admin).await.is_err()
+        {
+            assert!(
+                process.alive() && Instant::now() < deadline,
+                "node {name} did not start:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Altgate {
+            config,
+            log,
+            https,
+            admin,
+            process,
+        }
+    }
+}

@@ -10,10 +10,9 @@ use crate::harness;
 use crate::kit::attack;
 use crate::kit::cli::altgate;
 use crate::kit::http::admin_request;
-use crate::procs::Watched;
+use crate::procs::Altgate;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,51 +26,18 @@ const ID11: (&str, &str) = (
 );
 
 /// A running `altgate serve` with its files.
-struct Node {
-    config: PathBuf,
-    https: SocketAddr,
-    admin: SocketAddr,
-    log: PathBuf,
-    process: Watched,
+struct Node(Altgate);
+
+impl std::ops::Deref for Node {
+    type Target = Altgate;
+    fn deref(&self) -> &Altgate {
+        &self.0
+    }
 }
 
 impl Node {
     async fn start(name: &str, yaml: &str, dir: PathBuf, https: u16, admin: u16) -> Node {
-        let config = dir.join("altgate.yaml");
-        harness::write_private(&config, yaml.as_bytes());
-        let log = dir.join("altgate.log");
-        let mut process = Watched::spawn(
-            Path::new(env!("CARGO_BIN_EXE_altgate")),
-            [
-                OsStr::new("serve"),
-                OsStr::new("--config"),
-                config.as_os_str(),
-            ],
-            &dir.join("altgate.pid"),
-            &log,
-        );
-        let (https, admin) = (
-            SocketAddr::from(([127, 0, 0, 1], https)),
-            SocketAddr::from(([127, 0, 0, 1], admin)),
-        );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(https).await.is_err()
-            || tokio::net::TcpStream::connect(admin).await.is_err()
-        {
-            assert!(
-                process.alive() && Instant::now() < deadline,
-                "node {name} did not start:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Node {
-            config,
-            https,
-            admin,
-            log,
-            process,
-        }
+        Node(Altgate::start(name, &dir, yaml, (https, admin), || true).await)
     }
 
     fn rewrite(&self, yaml: &str) {
@@ -110,6 +76,21 @@ impl Node {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The federation metadata it serves (TLS verified with `ca`).
+    async fn metadata(&self, ca: &Path) -> String {
+        let (status, md) = harness::https(
+            self.https,
+            ca,
+            "GET",
+            "/FederationMetadata/2007-06/FederationMetadata.xml",
+            None,
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        md
     }
 
     fn log_text(&self) -> String {
@@ -304,6 +285,52 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
+}
+
+/// The files of a rollover test in `dir`: a TLS pair, OpenSSL's current signing pair (`CN=cn`,
+/// valid `days`), where the next pair goes, and the token sections naming them all (`extra` goes
+/// after the key files).
+struct SigningFiles {
+    tls_cert: PathBuf,
+    tls_key: PathBuf,
+    cert: PathBuf,
+    next_cert: PathBuf,
+    next_key: PathBuf,
+    /// The current certificate's PEM body as written.
+    original: String,
+    tokens: String,
+}
+
+fn signing_files(dir: &Path, cn: &str, days: u32, extra: &str) -> SigningFiles {
+    std::fs::create_dir_all(dir).expect("dir");
+    let (tls_cert, tls_key) = server_pair(dir, "server");
+    let (cert, key) = harness::openssl_pair(dir, "signing", cn, days);
+    let (next_cert, next_key) = (dir.join("signing-next.crt"), dir.join("signing-next.key"));
+    let (openssl_cert, openssl_key) = harness::signing_pair();
+    let tokens = harness::token_yaml()
+        .replace(
+            &openssl_cert.display().to_string(),
+            &cert.display().to_string(),
+        )
+        .replace(
+            &format!("key_file: {}", openssl_key.display()),
+            &format!(
+                "key_file: {}, next_cert_file: {}, next_key_file: {}{extra}",
+                key.display(),
+                next_cert.display(),
+                next_key.display()
+            ),
+        );
+    assert!(tokens.contains("next_key_file"), "{tokens}");
+    SigningFiles {
+        original: pem_body(&cert),
+        tls_cert,
+        tls_key,
+        cert,
+        next_cert,
+        next_key,
+        tokens,
+    }
 }
 
 /// Server and admin sections for `port`/`admin_port` with TLS from `cert`/`key`.
@@ -507,28 +534,16 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     // Both forests up: the test that stops a DC waits for this one.
     let _g = harness::shared().await;
     let dir = harness::private_dir().join("reload-rollover");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let (tls_cert, tls_key) = server_pair(&dir, "server");
     // The current pair: OpenSSL's (a year, so Entra would take it), where promote may move it.
-    let (openssl_cert, openssl_key) = harness::signing_pair();
-    let (cert, key) = harness::openssl_pair(&dir, "signing", "altgate reload test signing", 365);
-    let original = pem_body(&cert);
-    let (next_cert, next_key) = (dir.join("signing-next.crt"), dir.join("signing-next.key"));
-    let tokens = harness::token_yaml()
-        .replace(
-            &openssl_cert.display().to_string(),
-            &cert.display().to_string(),
-        )
-        .replace(
-            &format!("key_file: {}", openssl_key.display()),
-            &format!(
-                "key_file: {}, next_cert_file: {}, next_key_file: {}",
-                key.display(),
-                next_cert.display(),
-                next_key.display()
-            ),
-        );
-    assert!(tokens.contains("next_key_file"), "{tokens}");
+    let SigningFiles {
+        tls_cert,
+        tls_key,
+        cert,
+        next_cert,
+        next_key,
+        original,
+        tokens,
+    } = signing_files(&dir, "altgate reload test signing", 365, "");
     let (port, admin_port) = (harness::free_port(), harness::free_port());
     // A public name (`/etc/hosts` points it at loopback): Entra is never handed localhost.
     let yaml = node_yaml(
@@ -541,20 +556,7 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     );
     let node = Node::start("rollover", &yaml, dir.clone(), port, admin_port).await;
     let cfg = node.config.to_str().expect("utf-8").to_string();
-    let metadata = || async {
-        let (status, md) = harness::https(
-            node.https,
-            &tls_cert,
-            "GET",
-            "/FederationMetadata/2007-06/FederationMetadata.xml",
-            None,
-            Vec::new(),
-        )
-        .await;
-        assert_eq!(status, 200);
-        md
-    };
-    assert!(!metadata().await.contains("signing-next"));
+    assert!(!node.metadata(&tls_cert).await.contains("signing-next"));
 
     // Rollover: the next pair is written; a reload publishes it.
     let out = altgate(&["certs", "rollover", "--config", &cfg]);
@@ -591,7 +593,7 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let md = metadata().await;
+    let md = node.metadata(&tls_cert).await;
     assert!(md.contains(&pem_body(&cert)), "current still published");
     assert!(md.contains(&pem_body(&next_cert)), "next published: {md}");
     let metrics = node.metrics().await;
@@ -658,7 +660,7 @@ async fn a_token_signing_rollover_is_published_then_promoted_by_reloads() {
     // Tokens are signed with the promoted key: xmlsec1 verifies them with it, not the old one.
     let body = signed_token(&node, &tls_cert, &cert).await;
     assert!(!harness::xmlsec_verify(&body, &previous, ID11.0, ID11.1));
-    let md = metadata().await;
+    let md = node.metadata(&tls_cert).await;
     assert!(md.contains(&promoted) && !md.contains(&pem_body(&previous)));
     let metrics = node.metrics().await;
     assert!(
@@ -685,24 +687,21 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
     // Both forests up: the test that stops a DC waits for this one.
     let _g = harness::shared().await;
     let dir = harness::private_dir().join("reload-auto");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let (tls_cert, tls_key) = server_pair(&dir, "server");
     // The current pair expires in 10 days: inside AD FS's 20-day generation threshold.
-    let (cert, key) = harness::openssl_pair(&dir, "signing", "altgate auto rollover test", 10);
-    let original = pem_body(&cert);
-    let (next_cert, next_key) = (dir.join("signing-next.crt"), dir.join("signing-next.key"));
-    let (openssl_cert, openssl_key) = harness::signing_pair();
-    let tokens = harness::token_yaml()
-        .replace(&openssl_cert.display().to_string(), &cert.display().to_string())
-        .replace(
-            &format!("key_file: {}", openssl_key.display()),
-            &format!(
-                "key_file: {}, next_cert_file: {}, next_key_file: {}, auto_rollover: {{ promote_after: 6s, check_interval: 1s }}",
-                key.display(),
-                next_cert.display(),
-                next_key.display()
-            ),
-        );
+    let SigningFiles {
+        tls_cert,
+        tls_key,
+        cert,
+        next_cert,
+        original,
+        tokens,
+        ..
+    } = signing_files(
+        &dir,
+        "altgate auto rollover test",
+        10,
+        ", auto_rollover: { promote_after: 6s, check_interval: 1s }",
+    );
     let mut nodes = Vec::new();
     for name in ["auto-a", "auto-b"] {
         let node_dir = dir.join(name);
@@ -711,23 +710,6 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
         let yaml = node_yaml(port, admin_port, &tls_cert, &tls_key, &tokens, "localhost");
         nodes.push(Node::start(name, &yaml, node_dir, port, admin_port).await);
     }
-    let metadata = |node: &Node| {
-        let addr = node.https;
-        let ca = tls_cert.clone();
-        async move {
-            let (status, md) = harness::https(
-                addr,
-                &ca,
-                "GET",
-                "/FederationMetadata/2007-06/FederationMetadata.xml",
-                None,
-                Vec::new(),
-            )
-            .await;
-            assert_eq!(status, 200);
-            md
-        }
-    };
     // Within a few rounds one node writes the next pair and both publish it beside the current.
     let deadline = Instant::now() + Duration::from_secs(30);
     let next_body = loop {
@@ -735,7 +717,7 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
             let body = pem_body(&next_cert);
             let mut published = 0;
             for n in &nodes {
-                let md = metadata(n).await;
+                let md = n.metadata(&tls_cert).await;
                 if md.contains(&body) && md.contains(&original) {
                     published += 1;
                 }
@@ -756,7 +738,7 @@ async fn automatic_rollover_on_shared_files_is_followed_by_both_nodes() {
     loop {
         let mut signing = 0;
         for n in &nodes {
-            let md = metadata(n).await;
+            let md = n.metadata(&tls_cert).await;
             if md.contains(&next_body) && !md.contains(&original) {
                 signing += 1;
             }
