@@ -116,7 +116,8 @@ impl App {
     /// session key kept when none is configured (this node's generated one), re-read
     /// otherwise; this node's answered SAML requests kept. Everything else (signing keys,
     /// keytab, relying parties, pages, lockout settings) is built afresh from the files.
-    pub fn reloaded(&self, config: Config) -> Result<Arc<App>, StartError> {
+    /// Returns the application and whether the directory clients were kept.
+    pub fn reloaded(&self, config: Config) -> Result<(Arc<App>, bool), StartError> {
         let kept = directory_fingerprint(&self.config) == directory_fingerprint(&config);
         let directory = if kept {
             self.directory.clone()
@@ -145,19 +146,15 @@ impl App {
             answered_requests: Some(self.answered_requests.clone()),
             health_checked: kept.then(|| self.health_checked.clone()),
         };
-        App::assemble(
+        let app = App::assemble(
             config,
             self.metrics.clone(),
             signing,
             self.clock.clone(),
             acceptor,
             parts,
-        )
-    }
-
-    /// Whether [`App::reloaded`] would keep this application's directory clients for `config`.
-    pub fn keeps_directory(&self, config: &Config) -> bool {
-        directory_fingerprint(&self.config) == directory_fingerprint(config)
+        )?;
+        Ok((app, kept))
     }
 
     /// Builds the application over any directory, signing key and clock (tests inject fakes);

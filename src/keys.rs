@@ -259,6 +259,41 @@ fn rand_core_os() -> rsa::rand_core::OsRng {
     rsa::rand_core::OsRng
 }
 
+/// The subject of a token-signing certificate altgate generates for `host` (AD FS names its own
+/// `ADFS Signing - host`).
+pub fn signing_subject(host: &str) -> String {
+    format!("altgate Signing - {host}")
+}
+
+/// Writes the next pair ([`generate_signing_pair`]) with the current pair's owner, group and
+/// mode ([`match_ownership`]), so whoever reads the current pair reads the next one.
+pub fn write_next_pair(
+    (cert_file, key_file): (&Path, &Path),
+    (next_cert_file, next_key_file): (&Path, &Path),
+    host: &str,
+    now: OffsetDateTime,
+    days: i64,
+) -> Result<Vec<u8>, KeyError> {
+    let der = generate_signing_pair(
+        next_cert_file,
+        next_key_file,
+        &signing_subject(host),
+        now,
+        days,
+    )?;
+    match_ownership(cert_file, next_cert_file)?;
+    match_ownership(key_file, next_key_file)?;
+    Ok(der)
+}
+
+/// When `path` was last written (its modification time), if that can be read.
+pub fn written_at(path: &Path) -> Option<OffsetDateTime> {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(OffsetDateTime::from)
+}
+
 /// `path` with `.previous` appended: where a promotion keeps the pair it replaces.
 pub fn previous_path(path: &Path) -> std::path::PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -308,9 +343,8 @@ impl RolloverLock {
             {
                 Ok(_) => return Ok(Some(RolloverLock(path.to_path_buf()))),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let stale = std::fs::metadata(path)
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|t| now - OffsetDateTime::from(t) > time::Duration::minutes(10));
+                    let stale =
+                        written_at(path).is_some_and(|t| now - t > time::Duration::minutes(10));
                     if !stale {
                         return Ok(None);
                     }

@@ -284,25 +284,20 @@ fn rollover(
         );
         return Err(ExitCode::FAILURE);
     }
-    let subject = format!("altgate Signing - {}", config.server.public_url.host());
-    let der = crate::keys::generate_signing_pair(&next_cert, &next_key, &subject, now, days)
+    let host = config.server.public_url.host();
+    let der = crate::keys::write_next_pair((&cert, &key), (&next_cert, &next_key), host, now, days)
         .map_err(|e| {
             eprintln!("altgate: {e}");
             ExitCode::FAILURE
         })?;
-    for (like, file) in [(&cert, &next_cert), (&key, &next_key)] {
-        crate::keys::match_ownership(like, file).map_err(|e| {
-            eprintln!("altgate: {e}");
-            ExitCode::FAILURE
-        })?;
-    }
     let not_after = crate::keys::cert_info(&der).map(|(_, t)| t).map_err(|e| {
         eprintln!("altgate: {e}");
         ExitCode::FAILURE
     })?;
     println!(
-        "next token-signing certificate written: {}\n  subject CN={subject}\n  thumbprint {}\n  valid until {}\n  key {} (owner, group and mode of {})",
+        "next token-signing certificate written: {}\n  subject CN={}\n  thumbprint {}\n  valid until {}\n  key {} (owner, group and mode of {})",
         next_cert.display(),
+        crate::keys::signing_subject(host),
         thumbprint(&der),
         not_after.date(),
         next_key.display(),
@@ -326,10 +321,7 @@ fn promote(config: &Config, now: OffsetDateTime, force: bool) -> Result<ExitCode
         eprintln!("altgate: the next pair is unusable: {e}");
         ExitCode::FAILURE
     })?;
-    let written = std::fs::metadata(&next_cert)
-        .and_then(|m| m.modified())
-        .map(OffsetDateTime::from)
-        .unwrap_or(now);
+    let written = crate::keys::written_at(&next_cert).unwrap_or(now);
     let published = now - written;
     if published < time::Duration::days(PROMOTION_THRESHOLD_DAYS) && !force {
         eprintln!(

@@ -203,14 +203,13 @@ impl Live {
         let public = public_tls(&config, now, previous)
             .map_err(|e| failed(vec![format!("server.tls: {e}")]))?;
         let admin = admin_tls(&config).map_err(|e| failed(vec![format!("admin.tls: {e}")]))?;
-        let directory_kept = old.keeps_directory(&config);
         let (mut changed, needs_restart) = differences(&old.config, &config);
         let built = {
             let old = old.clone();
             tokio::task::spawn_blocking(move || old.reloaded(config)).await
         };
-        let app = match built {
-            Ok(Ok(app)) => app,
+        let (app, directory_kept) = match built {
+            Ok(Ok(built)) => built,
             Ok(Err(e)) => return Err(failed(vec![e.to_string()])),
             Err(e) => return Err(failed(vec![e.to_string()])),
         };
@@ -430,70 +429,51 @@ fn differences(old: &Config, new: &Config) -> (Vec<String>, Vec<String>) {
     fn dbg<T: std::fmt::Debug>(t: &T) -> String {
         format!("{t:?}")
     }
-    let sections: [(&str, String, String); 17] = [
-        ("server", dbg(&old.server), dbg(&new.server)),
-        (
-            "alternate_login_id",
-            dbg(&old.alternate_login_id),
-            dbg(&new.alternate_login_id),
-        ),
-        ("forests", dbg(&old.forests), dbg(&new.forests)),
-        ("cache", dbg(&old.cache), dbg(&new.cache)),
-        ("directory", dbg(&old.directory), dbg(&new.directory)),
-        (
-            "demo_directory",
-            dbg(&old.demo_directory),
-            dbg(&new.demo_directory),
-        ),
-        ("logging", dbg(&old.logging), dbg(&new.logging)),
-        (
-            "token_signing",
-            dbg(&old.token_signing),
-            dbg(&new.token_signing),
-        ),
-        (
-            "relying_parties",
-            dbg(&old.relying_parties),
-            dbg(&new.relying_parties),
-        ),
-        ("federation", dbg(&old.federation), dbg(&new.federation)),
-        ("passive", dbg(&old.passive), dbg(&new.passive)),
-        ("admin", dbg(&old.admin), dbg(&new.admin)),
-        (
-            "extranet_lockout",
-            dbg(&old.extranet_lockout),
-            dbg(&new.extranet_lockout),
-        ),
-        ("state", dbg(&old.state), dbg(&new.state)),
-        ("kerberos", dbg(&old.kerberos), dbg(&new.kerberos)),
-        (
-            "windows_integrated",
-            dbg(&old.windows_integrated),
-            dbg(&new.windows_integrated),
-        ),
-        ("oauth", dbg(&old.oauth), dbg(&new.oauth)),
-    ];
-    let changed = sections
-        .iter()
-        .filter(|(_, a, b)| a != b)
-        .map(|(name, _, _)| (*name).to_string())
+    /// Every section of a configuration, as it prints (secrets redacted).
+    fn sections(c: &Config) -> [(&'static str, String); 17] {
+        [
+            ("server", dbg(&c.server)),
+            ("alternate_login_id", dbg(&c.alternate_login_id)),
+            ("forests", dbg(&c.forests)),
+            ("cache", dbg(&c.cache)),
+            ("directory", dbg(&c.directory)),
+            ("demo_directory", dbg(&c.demo_directory)),
+            ("logging", dbg(&c.logging)),
+            ("token_signing", dbg(&c.token_signing)),
+            ("relying_parties", dbg(&c.relying_parties)),
+            ("federation", dbg(&c.federation)),
+            ("passive", dbg(&c.passive)),
+            ("admin", dbg(&c.admin)),
+            ("extranet_lockout", dbg(&c.extranet_lockout)),
+            ("state", dbg(&c.state)),
+            ("kerberos", dbg(&c.kerberos)),
+            ("windows_integrated", dbg(&c.windows_integrated)),
+            ("oauth", dbg(&c.oauth)),
+        ]
+    }
+    let changed: Vec<String> = sections(old)
+        .into_iter()
+        .zip(sections(new))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, _), _)| name.to_string())
         .collect();
-    let mut restart = Vec::new();
-    if old.server.listen != new.server.listen {
-        restart.push("server.listen".to_string());
-    }
-    if dbg(&old.server.limits) != dbg(&new.server.limits) {
-        restart.push("server.limits".to_string());
-    }
-    if old.admin.as_ref().map(|a| a.listen) != new.admin.as_ref().map(|a| a.listen) {
-        restart.push("admin.listen".to_string());
-    }
-    if dbg(&old.logging) != dbg(&new.logging) {
-        restart.push("logging".to_string());
-    }
-    if dbg(&old.state) != dbg(&new.state) {
-        restart.push("state".to_string());
-    }
+    let restart = [
+        ("server.listen", old.server.listen != new.server.listen),
+        (
+            "server.limits",
+            dbg(&old.server.limits) != dbg(&new.server.limits),
+        ),
+        (
+            "admin.listen",
+            old.admin.as_ref().map(|a| a.listen) != new.admin.as_ref().map(|a| a.listen),
+        ),
+        ("logging", changed.iter().any(|c| c == "logging")),
+        ("state", changed.iter().any(|c| c == "state")),
+    ]
+    .into_iter()
+    .filter(|(_, differs)| *differs)
+    .map(|(name, _)| name.to_string())
+    .collect();
     (changed, restart)
 }
 

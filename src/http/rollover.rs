@@ -50,9 +50,9 @@ pub async fn run(live: Arc<Live>) {
             continue;
         };
         let now = (app.clock)();
-        let subject = format!("altgate Signing - {}", app.config.server.public_url.host());
+        let host = app.config.server.public_url.host().to_string();
         let files = ts.clone();
-        let taken = tokio::task::spawn_blocking(move || round(&files, &auto, now, &subject)).await;
+        let taken = tokio::task::spawn_blocking(move || round(&files, &auto, now, &host)).await;
         match taken {
             Ok(Ok(Some((step, der)))) => app.events.emit(&crate::events::TokenSigningRollover {
                 step: step.id(),
@@ -86,7 +86,7 @@ pub fn round(
     ts: &TokenSigning,
     auto: &AutoRollover,
     now: OffsetDateTime,
-    subject: &str,
+    host: &str,
 ) -> Result<Option<(Step, Vec<u8>)>, KeyError> {
     let (Some(next_cert), Some(next_key)) = (&ts.next_cert_file, &ts.next_key_file) else {
         return Ok(None);
@@ -106,22 +106,17 @@ pub fn round(
         if next_there() {
             return Ok(None);
         }
-        let der = keys::generate_signing_pair(
-            next_cert,
-            next_key,
-            subject,
+        let der = keys::write_next_pair(
+            (&ts.cert_file, &ts.key_file),
+            (next_cert, next_key),
+            host,
             now,
             i64::from(auto.certificate_days),
         )?;
-        keys::match_ownership(&ts.cert_file, next_cert)?;
-        keys::match_ownership(&ts.key_file, next_key)?;
         return Ok(Some((Step::Generated, der)));
     }
     if next_there() {
-        let written = std::fs::metadata(next_cert)
-            .and_then(|m| m.modified())
-            .map(OffsetDateTime::from)
-            .unwrap_or(now);
+        let written = keys::written_at(next_cert).unwrap_or(now);
         if now - written < auto.promote_after {
             return Ok(None);
         }
